@@ -1,0 +1,11 @@
+export { configSchema } from './schema.ts';
+export type { HeimdallConfig, HeimdallConfigInput } from './schema.ts';
+export { ROLE_NAMES } from './role-names.ts';
+export type { RoleName } from './role-names.ts';
+export { loadConfig, ConfigError } from './load.ts';
+export type { ConfigSources } from './load.ts';
+export { metricsLimitsFor } from './metrics-config.ts';
+export type { MetricsConfig, MetricsLimits } from './metrics-config.ts';
+export { logsLimitsFor } from './logs-config.ts';
+export type { LogsConfig, LogsLimits } from './logs-config.ts';
+export { parseBytes, parseDurationMs } from './units.ts';

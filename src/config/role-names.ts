@@ -1,0 +1,3 @@
+/** The roles `--target` accepts (besides `all`), in no particular order; dependencies decide start order. */
+export const ROLE_NAMES = ['metrics', 'logs', 'gateway'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];

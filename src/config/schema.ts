@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { ROLE_NAMES } from './role-names.ts';
+import { logsConfigSchema } from './logs-config.ts';
+import { metricsConfigSchema } from './metrics-config.ts';
+import { addressSchema, bytesSchema, durationSchema } from './units.ts';
+
+const targetSchema = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .superRefine((roles, ctx) => {
+    if (roles.length === 0) ctx.addIssue({ code: 'custom', message: 'empty target list' });
+    for (const r of roles) {
+      if (r !== 'all' && !(ROLE_NAMES as readonly string[]).includes(r)) {
+        ctx.addIssue({ code: 'custom', message: `unknown role "${r}": allowed are all, ${ROLE_NAMES.join(', ')}` });
+      }
+    }
+  });
+
+/** The whole configuration: YAML keys, with `HEIMDALL_*` variables and flags layered on top. */
+export const configSchema = z
+  .object({
+    data_dir: z.string().min(1).default('./data'),
+    target: targetSchema.default(['all']),
+    http_address: addressSchema.default('127.0.0.1:3000'),
+    otlp_grpc_address: addressSchema.default('127.0.0.1:4317'),
+    otlp_http_address: addressSchema.default('127.0.0.1:4318'),
+    multitenancy: z.boolean().default(false),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    server: z
+      .object({
+        /** Largest request body read off the wire (compressed size). */
+        max_request_body_bytes: bytesSchema.prefault('64MiB'),
+        /** How long SIGTERM waits for in-flight requests before closing storage anyway. */
+        shutdown_timeout: durationSchema.prefault('30s'),
+      })
+      .strict()
+      .prefault({}),
+    tenancy: z
+      .object({
+        /** Derive a write's tenant from `k8s.namespace.name` / `namespace` when no header names one. */
+        from_namespace: z.boolean().default(false),
+        /** The tenant of records that carry no namespace (with `from_namespace`). */
+        default_tenant: z.string().default('default'),
+        /** Namespace → tenant renames, e.g. `kube-system: infrastructure`. */
+        namespace_map: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        /** DuckDB memory limit per engine; queries spill to disk beyond it. */
+        memory_limit: bytesSchema.prefault('1GiB'),
+        /** DuckDB worker threads per engine (0 = number of cores). */
+        threads: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .prefault({}),
+    metrics: metricsConfigSchema,
+    logs: logsConfigSchema,
+  })
+  .strict();
+
+export type HeimdallConfig = z.output<typeof configSchema>;
+export type HeimdallConfigInput = z.input<typeof configSchema>;

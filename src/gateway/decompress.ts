@@ -1,0 +1,83 @@
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import snappy from 'snappy';
+import { HttpError } from './http-error.ts';
+
+/** Content encodings the ingest paths accept. `snappy` is the block format remote_write and Loki push use. */
+export type ContentEncoding = 'identity' | 'gzip' | 'deflate' | 'snappy' | 'zstd';
+
+/** Parses a `Content-Encoding` header; throws a 415 for anything else. */
+export function parseContentEncoding(header: string | undefined): ContentEncoding {
+  const v = (header ?? '').trim().toLowerCase();
+  if (v === '' || v === 'identity') return 'identity';
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate' || v === 'snappy' || v === 'zstd') return v;
+  throw new HttpError(415, 'unsupported_content_encoding', `unsupported Content-Encoding "${header}": use gzip, deflate, snappy, zstd or none`);
+}
+
+function tooLarge(limitBytes: number, setting: string): HttpError {
+  return new HttpError(
+    413,
+    'body_too_large',
+    `decompressed body exceeds ${limitBytes} bytes (set ${setting} to raise the limit)`,
+  );
+}
+
+/** Reads the uncompressed length a snappy block declares in its varint header. */
+function snappyDeclaredLength(buf: Buffer): number {
+  let result = 0;
+  let shift = 0;
+  for (let i = 0; i < Math.min(buf.length, 5); i++) {
+    const b = buf[i]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return result;
+    shift += 7;
+  }
+  throw new HttpError(400, 'malformed_body', 'snappy: corrupt input (bad length header)');
+}
+
+/**
+ * Decompresses a request body with a hard cap on the output size, so a compression bomb gets a 413 instead
+ * of exhausting memory. `setting` names the configuration key of the cap for the error message.
+ */
+export function decompressBody(body: Buffer, encoding: ContentEncoding, maxBytes: number, setting: string): Buffer {
+  try {
+    switch (encoding) {
+      case 'identity':
+        if (body.length > maxBytes) throw tooLarge(maxBytes, setting);
+        return body;
+      case 'gzip':
+        return gunzipSync(body, { maxOutputLength: maxBytes });
+      case 'deflate':
+        return inflateSync(body, { maxOutputLength: maxBytes });
+      case 'snappy': {
+        if (snappyDeclaredLength(body) > maxBytes) throw tooLarge(maxBytes, setting);
+        return snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+      }
+      case 'zstd':
+        return zstdCapped(body, maxBytes, setting);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw tooLarge(maxBytes, setting);
+    }
+    throw new HttpError(400, 'malformed_body', `cannot decompress ${encoding} body: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function zstdCapped(body: Buffer, maxBytes: number, setting: string): Buffer {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const stream = new ZstdDecompress((chunk) => {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge(maxBytes, setting);
+    chunks.push(chunk);
+  });
+  // Feed in slices so the cap is checked as output grows rather than after one huge allocation.
+  const step = 64 * 1024;
+  for (let off = 0; off < body.length; off += step) {
+    stream.push(body.subarray(off, Math.min(off + step, body.length)), off + step >= body.length);
+  }
+  return Buffer.concat(chunks, total);
+}

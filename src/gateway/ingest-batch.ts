@@ -1,0 +1,64 @@
+import type { Rejection, Signal, TenantId } from '../model/index.ts';
+import type { SelfMetrics } from '../selfobs/index.ts';
+import { RetryableStorageError } from '../storage/index.ts';
+import type { Appendable, CommitStats } from '../storage/index.ts';
+import { HttpError } from './http-error.ts';
+
+/** The outcome of writing one request's per-tenant batches. */
+export interface IngestResult {
+  readonly accepted: number;
+  readonly histograms: number;
+  readonly exemplars: number;
+  /** Decoder, tenancy and storage rejections together; each already counted in the discard metric. */
+  readonly rejections: readonly Rejection[];
+}
+
+/**
+ * Appends every tenant's batch and commits it, the one write path every ingest protocol uses.
+ * Rejections (from decoding, tenancy or storage) are counted in `heimdall_discarded_records_total`; good
+ * records are committed regardless. A retryable storage failure rolls back and becomes a 429/503
+ * {@link HttpError} with `Retry-After` (batches of other tenants committed before it stay committed, which
+ * is safe because a retried write of the same samples is idempotent for the engines).
+ */
+export async function appendAndCommit<R>(
+  signal: Signal,
+  appendable: Appendable<R>,
+  batches: ReadonlyMap<TenantId, readonly R[]>,
+  earlierRejections: readonly { tenant: string; rejection: Rejection }[],
+  metrics: SelfMetrics,
+): Promise<IngestResult> {
+  const rejections: Rejection[] = [];
+  for (const { tenant, rejection } of earlierRejections) {
+    metrics.discard(signal, rejection.reason, tenant, rejection.count);
+    rejections.push(rejection);
+  }
+  let accepted = 0;
+  let histograms = 0;
+  let exemplars = 0;
+  for (const [tenant, records] of batches) {
+    const appender = appendable.appender(tenant);
+    let stats: CommitStats;
+    try {
+      for (const record of records) {
+        const outcome = appender.append(record);
+        for (const r of outcome.rejections) {
+          metrics.discard(signal, r.reason, tenant, r.count);
+          rejections.push(r);
+        }
+      }
+      stats = await appender.commit();
+    } catch (err) {
+      appender.rollback();
+      if (err instanceof RetryableStorageError) {
+        const status = err.kind === 'overloaded' ? 429 : 503;
+        throw new HttpError(status, err.kind, err.message, { cause: err, retryAfterSeconds: err.retryAfterSeconds });
+      }
+      throw err;
+    }
+    accepted += stats.records;
+    histograms += stats.histograms ?? 0;
+    exemplars += stats.exemplars ?? 0;
+    metrics.receivedRecords.inc({ signal, tenant }, stats.records + (stats.histograms ?? 0));
+  }
+  return { accepted, histograms, exemplars, rejections };
+}

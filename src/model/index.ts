@@ -1,0 +1,31 @@
+export {
+  METRIC_NAME_LABEL,
+  TENANT_ID_LABEL,
+  compareStrings,
+  formatSeries,
+  labelsKey,
+  sortedLabelNames,
+  withLabel,
+} from './labels.ts';
+export type { Labels } from './labels.ts';
+export { compileAnchoredRegex, compileMatcher, matchesEmpty } from './matcher.ts';
+export type { LabelMatcher, MatchOp, ValuePredicate } from './matcher.ts';
+export { overlaps } from './time-range.ts';
+export type { TimeRange } from './time-range.ts';
+export { DEFAULT_TENANT } from './tenant-id.ts';
+export type { TenantId } from './tenant-id.ts';
+export { DISCARD_REASONS, isDiscardReason } from './signal.ts';
+export type { DiscardReason, Signal } from './signal.ts';
+export type { Rejection } from './rejection.ts';
+export { STALE_NAN, STALE_NAN_BITS, isStaleNaN } from './metric.ts';
+export type {
+  BucketSpan,
+  Exemplar,
+  FloatSample,
+  HistogramSample,
+  MetricMetadata,
+  MetricRecord,
+  MetricType,
+  NativeHistogram,
+} from './metric.ts';
+export type { LogEntry, LogRecord } from './log.ts';

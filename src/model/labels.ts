@@ -1,0 +1,51 @@
+/**
+ * A label set: name → value. Metric names travel as the `__name__` label, as in Prometheus.
+ * Values are plain objects so they serialise to the wire envelopes unchanged; treat them as immutable.
+ */
+export type Labels = Readonly<Record<string, string>>;
+
+/** The label that carries a metric's name. */
+export const METRIC_NAME_LABEL = '__name__';
+
+/** The label a federated (`a|b`) read adds to every series, stream, span or profile. */
+export const TENANT_ID_LABEL = '__tenant_id__';
+
+/** Returns the label names sorted in byte order, the order every canonical form uses. */
+export function sortedLabelNames(labels: Labels): string[] {
+  return Object.keys(labels).sort(compareStrings);
+}
+
+/** Byte-order string comparison (not locale-aware), as Prometheus and Loki sort. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Returns a canonical string for a label set, equal for equal sets whatever the key order.
+ * It is the Prometheus text form `{a="1", b="2"}` (with `__name__` kept as a label), so it doubles as a
+ * readable series identifier in error messages.
+ */
+export function labelsKey(labels: Labels): string {
+  const parts: string[] = [];
+  for (const name of sortedLabelNames(labels)) {
+    parts.push(`${name}=${JSON.stringify(labels[name])}`);
+  }
+  return `{${parts.join(', ')}}`;
+}
+
+/** Formats a label set the way Prometheus prints a series: `metric{a="1"}`. */
+export function formatSeries(labels: Labels): string {
+  const name = labels[METRIC_NAME_LABEL];
+  const rest: string[] = [];
+  for (const key of sortedLabelNames(labels)) {
+    if (key === METRIC_NAME_LABEL) continue;
+    rest.push(`${key}=${JSON.stringify(labels[key])}`);
+  }
+  if (name === undefined) return `{${rest.join(', ')}}`;
+  return rest.length === 0 ? name : `${name}{${rest.join(', ')}}`;
+}
+
+/** Returns a copy of `labels` with `name` set to `value`. */
+export function withLabel(labels: Labels, name: string, value: string): Labels {
+  return { ...labels, [name]: value };
+}

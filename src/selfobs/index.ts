@@ -1,0 +1,2 @@
+export { SelfMetrics } from './self-metrics.ts';
+export { createLogger } from './logger.ts';

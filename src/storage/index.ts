@@ -1,0 +1,14 @@
+export type { Appendable, Appender, AppendOutcome, CommitStats } from './append.ts';
+export { QueryLimitError, RetryableStorageError, StorageFormatError } from './errors.ts';
+export { labelForTenant, partitionTenantMatchers } from './federation.ts';
+export type {
+  ExemplarQueryable,
+  MetadataQueryable,
+  MetricQuerier,
+  MetricQueryable,
+  MetricsStorage,
+  SelectHints,
+  SeriesData,
+  SeriesExemplars,
+} from './metrics.ts';
+export type { LineFilter, LogQuerier, LogQueryable, LogSelectParams, LogStreamBatch, LogsStorage } from './logs.ts';
