@@ -7,5 +7,5 @@ export type { ConfigSources } from './load.ts';
 export { metricsLimitsFor } from './metrics-config.ts';
 export type { MetricsConfig, MetricsLimits } from './metrics-config.ts';
 export { logsLimitsFor } from './logs-config.ts';
-export type { LogsConfig, LogsLimits } from './logs-config.ts';
+export type { LogsConfig, LogsLimits, RetentionStreamRule } from './logs-config.ts';
 export { parseBytes, parseDurationMs } from './units.ts';

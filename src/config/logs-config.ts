@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { bytesSchema, durationSchema } from './units.ts';
 
+/**
+ * One per-stream retention rule in Loki's `retention_stream` shape. A stream matched by several rules takes
+ * the one with the highest `priority`, and among equal priorities the longest `period`; a stream matched by
+ * none keeps the tenant's `retention_period`.
+ */
+const retentionStreamSchema = z
+  .object({
+    /** A LogQL stream selector, e.g. `{log_source="audit"}` (label matchers only). */
+    selector: z.string().min(2),
+    priority: z.number().int().default(0),
+    period: durationSchema,
+  })
+  .strict();
+
 /** Per-tenant log limits, named as Loki names them. */
 const logsLimitFields = {
   max_line_size: bytesSchema,
@@ -11,6 +25,14 @@ const logsLimitFields = {
   reject_old_samples_max_age: durationSchema,
   creation_grace_period: durationSchema,
   retention_period: durationSchema,
+  retention_stream: z.array(retentionStreamSchema),
+  /**
+   * Stream labels tried, in order, to name a stream's `service_name` when it has none (Loki 3's
+   * `discover_service_name`); empty turns discovery off. Streams matching none get `unknown_service`.
+   */
+  discover_service_name: z.array(z.string()),
+  /** Adds `detected_level` structured metadata from the OTLP severity or the line (Loki 3's `discover_log_levels`). */
+  discover_log_levels: z.boolean(),
 };
 
 const LOGS_LIMIT_DEFAULTS = {
@@ -22,6 +44,12 @@ const LOGS_LIMIT_DEFAULTS = {
   reject_old_samples_max_age: '7d',
   creation_grace_period: '10m',
   retention_period: '7d',
+  retention_stream: [],
+  discover_service_name: [
+    'service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name',
+    'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name',
+  ],
+  discover_log_levels: true,
 };
 
 export const logsLimitsSchema = z.object(logsLimitFields).partial().strict().prefault({})
@@ -37,11 +65,26 @@ export const logsConfigSchema = z
     /** Per-tenant overrides of `limits`: only the keys given replace the defaults. */
     overrides: z.record(z.string(), z.object(logsLimitFields).partial().strict()).prefault({}),
     max_decompressed_bytes: bytesSchema.prefault('100MiB'),
+    /** The log store's engine settings (not per tenant). */
+    store: z
+      .object({
+        /** Width of a time partition; retention drops whole partitions, so it is also retention's granularity. */
+        partition_window: durationSchema.prefault('1h'),
+        /** Raw line bytes the write-ahead head table holds before it is compacted into Parquet blocks. */
+        head_max_bytes: bytesSchema.prefault('128MiB'),
+        /** Oldest data the head holds before it is compacted, so recent partitions reach their compact form. */
+        head_max_age: durationSchema.prefault('5m'),
+        /** How often retention runs. */
+        retention_interval: durationSchema.prefault('10m'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
 
 export type LogsConfig = z.output<typeof logsConfigSchema>;
+export type RetentionStreamRule = z.output<typeof retentionStreamSchema>;
 export type LogsLimits = { [K in keyof typeof logsLimitFields]: z.output<(typeof logsLimitFields)[K]> };
 
 /** The effective limits for one tenant: the defaults with that tenant's overrides applied. */

@@ -11,4 +11,14 @@ export type {
   SeriesData,
   SeriesExemplars,
 } from './metrics.ts';
-export type { LineFilter, LogQuerier, LogQueryable, LogSelectParams, LogStreamBatch, LogsStorage } from './logs.ts';
+export type {
+  LineFilter,
+  LogCountParams,
+  LogIndexStats,
+  LogQuerier,
+  LogQueryable,
+  LogSelectParams,
+  LogStreamBatch,
+  LogStreamCounts,
+  LogsStorage,
+} from './logs.ts';
