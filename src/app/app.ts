@@ -1,0 +1,186 @@
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HeimdallConfig } from '../config/index.ts';
+import { SelfMetrics } from '../selfobs/index.ts';
+import { TenantResolver } from '../tenant/index.ts';
+import { bindGrpc, createGrpcServer, shutdownGrpc } from './grpc-server.ts';
+import { createHttpServer } from './http-server.ts';
+import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
+import { resolveStartOrder, roleNames } from './role-order.ts';
+import { registerStatusRoutes } from './status-routes.ts';
+
+/** Where the listeners ended up (ports resolved when configured as 0). */
+export interface ListenAddresses {
+  readonly http: string;
+  readonly otlpHttp: string;
+  readonly otlpGrpc: string;
+}
+
+type AppState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The composition root at run time: creates the servers, starts the roles of `--target` in dependency
+ * order, opens the listeners, and on `stop` drains requests then stops roles in reverse order.
+ */
+export class HeimdallApp {
+  readonly config: HeimdallConfig;
+  readonly logger: Logger;
+  readonly selfMetrics: SelfMetrics;
+  private readonly http: FastifyInstance;
+  private readonly otlpHttp: FastifyInstance;
+  private readonly grpc: GrpcServer;
+  private readonly started: { role: RoleDefinition; instance: RoleInstance }[] = [];
+  private state: AppState = 'starting';
+  private stopping?: Promise<void>;
+  addresses?: ListenAddresses;
+
+  private constructor(
+    config: HeimdallConfig,
+    logger: Logger,
+    selfMetrics: SelfMetrics,
+    http: FastifyInstance,
+    otlpHttp: FastifyInstance,
+    grpc: GrpcServer,
+  ) {
+    this.config = config;
+    this.selfMetrics = selfMetrics;
+    this.logger = logger;
+    this.http = http;
+    this.otlpHttp = otlpHttp;
+    this.grpc = grpc;
+  }
+
+  /**
+   * Starts Heimdall. On failure everything started so far is stopped again and the error is rethrown,
+   * so a failed start leaves no open database or port behind.
+   */
+  static async start(config: HeimdallConfig, logger: Logger, registry: readonly RoleDefinition[]): Promise<HeimdallApp> {
+    const order = resolveStartOrder(config.target, registry);
+    const selfMetrics = new SelfMetrics();
+    const serverOpts = { logger, selfMetrics, maxRequestBodyBytes: config.server.max_request_body_bytes };
+    const app = new HeimdallApp(
+      config,
+      logger,
+      selfMetrics,
+      await createHttpServer(serverOpts),
+      await createHttpServer(serverOpts),
+      createGrpcServer(config.server.max_request_body_bytes * 4),
+    );
+    try {
+      await app.startRoles(order);
+      registerStatusRoutes(app.http, {
+        selfMetrics,
+        isReady: () => app.isReady(),
+        roles: roleNames(order),
+      });
+      app.addresses = await app.listen();
+      app.state = 'running';
+      logger.info(
+        { http: app.addresses.http, otlpHttp: app.addresses.otlpHttp, otlpGrpc: app.addresses.otlpGrpc, roles: roleNames(order), dataDir: config.data_dir },
+        `Heimdall ready: http on ${app.addresses.http}, OTLP/HTTP on ${app.addresses.otlpHttp}, OTLP/gRPC on ${app.addresses.otlpGrpc}; roles ${roleNames(order).join(',')}`,
+      );
+      return app;
+    } catch (err) {
+      await app.stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'cleanup after failed start failed'));
+      throw err;
+    }
+  }
+
+  /** True once every role is ready and the app is not shutting down (what `/ready` reports). */
+  isReady(): boolean {
+    return this.state === 'running' && this.started.every(({ instance }) => instance.ready?.() ?? true);
+  }
+
+  private async startRoles(order: readonly RoleDefinition[]): Promise<void> {
+    const provided: RoleOutputs = {};
+    const tenants = new TenantResolver({
+      multitenancy: this.config.multitenancy,
+      fromNamespace: this.config.tenancy.from_namespace,
+      defaultTenant: this.config.tenancy.default_tenant,
+      namespaceMap: this.config.tenancy.namespace_map,
+    });
+    for (const role of order) {
+      const t0 = Date.now();
+      let instance: RoleInstance;
+      try {
+        instance = await role.start({
+          config: this.config,
+          logger: this.logger.child({ role: role.name }),
+          http: this.http,
+          otlpHttp: this.otlpHttp,
+          grpc: this.grpc,
+          selfMetrics: this.selfMetrics,
+          tenants,
+          provided,
+        });
+      } catch (err) {
+        throw new Error(`starting role ${role.name}: ${(err as Error).message}`, { cause: err });
+      }
+      this.started.push({ role, instance });
+      Object.assign(provided, instance.provides ?? {});
+      this.logger.debug({ role: role.name, ms: Date.now() - t0 }, 'role started');
+    }
+  }
+
+  private async listen(): Promise<ListenAddresses> {
+    const [httpHost, httpPort] = splitAddress(this.config.http_address);
+    const [otlpHost, otlpPort] = splitAddress(this.config.otlp_http_address);
+    await this.http.listen({ host: httpHost, port: httpPort });
+    await this.otlpHttp.listen({ host: otlpHost, port: otlpPort });
+    const [grpcHost] = splitAddress(this.config.otlp_grpc_address);
+    const grpcPort = await bindGrpc(this.grpc, this.config.otlp_grpc_address);
+    return {
+      http: boundAddress(this.http, httpHost),
+      otlpHttp: boundAddress(this.otlpHttp, otlpHost),
+      otlpGrpc: `${grpcHost}:${grpcPort}`,
+    };
+  }
+
+  /**
+   * Drains and stops: `/ready` turns 503, listeners stop accepting, in-flight requests finish (up to
+   * `server.shutdown_timeout`), then roles stop in reverse start order (closing storage cleanly).
+   * Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.state = 'stopping';
+    const timeoutMs = this.config.server.shutdown_timeout;
+    await Promise.allSettled([
+      withTimeout(this.http.close(), timeoutMs),
+      withTimeout(this.otlpHttp.close(), timeoutMs),
+      shutdownGrpc(this.grpc, timeoutMs),
+    ]);
+    for (const { role, instance } of [...this.started].reverse()) {
+      try {
+        await instance.stop();
+      } catch (err) {
+        this.logger.error({ err, role: role.name }, 'stopping role failed');
+      }
+    }
+    this.started.length = 0;
+    this.state = 'stopped';
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return [host, Number(address.slice(i + 1))];
+}
+
+function boundAddress(app: FastifyInstance, host: string): string {
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { HeimdallApp, ROLE_REGISTRY } from '../app/index.ts';
+import { ConfigError, ROLE_NAMES, loadConfig } from '../config/index.ts';
+import { createLogger } from '../selfobs/index.ts';
+
+const MAIN_HELP = `Heimdall: a self-hostable, multi-tenant observability platform (metrics, logs; traces and profiles to come)
+speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
+
+Usage:
+  heimdall start [options]   run Heimdall (every role by default)
+  heimdall --help            this text
+  heimdall start --help      the options of start
+
+Docs: README.md (configuration reference, ports and paths, compatibility table).
+`;
+
+const START_HELP = `Usage: heimdall start [options]
+
+Runs the roles named by --target in one process. Each option also has an environment variable and a key in
+the YAML config file; precedence is flag > environment > file > default.
+
+Options:
+  --config FILE               YAML configuration file                   env HEIMDALL_CONFIG
+  --data-dir DIR              where every engine keeps its data         env HEIMDALL_DATA_DIR           key data_dir           default ./data
+  --target LIST               all, or a comma list of: ${ROLE_NAMES.join(', ')}
+                                                                        env HEIMDALL_TARGET             key target             default all
+  --http-address HOST:PORT    query APIs, Mimir/Loki write paths, UI    env HEIMDALL_HTTP_ADDRESS       key http_address       default 127.0.0.1:3000
+  --otlp-grpc-address H:P     OTLP/gRPC receiver                        env HEIMDALL_OTLP_GRPC_ADDRESS  key otlp_grpc_address  default 127.0.0.1:4317
+  --otlp-http-address H:P     OTLP/HTTP receiver                        env HEIMDALL_OTLP_HTTP_ADDRESS  key otlp_http_address  default 127.0.0.1:4318
+  --multitenancy              require X-Scope-OrgID (off: everything is tenant "anonymous")
+                                                                        env HEIMDALL_MULTITENANCY       key multitenancy       default false
+  --log-level LEVEL           fatal|error|warn|info|debug|trace|silent  env HEIMDALL_LOG_LEVEL          key log_level          default info
+  -h, --help                  this text
+
+Roles:
+${ROLE_REGISTRY.map((r) => `  ${r.name.padEnd(10)} ${r.description}${r.dependsOn.length ? ` (needs ${r.dependsOn.join(', ')})` : ''}`).join('\n')}
+
+SIGTERM or SIGINT drains in-flight requests and closes storage cleanly; a second signal exits at once.
+`;
+
+/** Runs the CLI; returns the exit code for errors that stop start-up. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(MAIN_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'start') {
+    process.stderr.write(`heimdall: unknown command "${command}"\n\n${MAIN_HELP}`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        target: { type: 'string' },
+        'http-address': { type: 'string' },
+        'otlp-grpc-address': { type: 'string' },
+        'otlp-http-address': { type: 'string' },
+        multitenancy: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`heimdall start: ${(err as Error).message}\n\n${START_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(START_HELP);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig({
+      ...(typeof values.config === 'string' ? { file: values.config } : {}),
+      env: process.env,
+      flags: {
+        data_dir: values['data-dir'],
+        target: values.target,
+        http_address: values['http-address'],
+        otlp_grpc_address: values['otlp-grpc-address'],
+        otlp_http_address: values['otlp-http-address'],
+        multitenancy: values.multitenancy,
+        log_level: values['log-level'],
+      },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`heimdall: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log_level);
+  let app: HeimdallApp;
+  try {
+    app = await HeimdallApp.start(config, logger, ROLE_REGISTRY);
+  } catch (err) {
+    logger.fatal({ err }, `start-up failed: ${(err as Error).message}`);
+    process.stderr.write(`heimdall: start-up failed: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'shutting down: draining requests, then closing storage');
+    app.stop().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return -1;
+}
