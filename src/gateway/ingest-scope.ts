@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantResolver, WriteTenancy } from '../tenant/index.ts';
 import { TENANT_HEADER } from '../tenant/index.ts';
 import { decompressBody, parseContentEncoding } from './decompress.ts';
-import { HttpError } from './http-error.ts';
+import type { HttpError } from './http-error.ts';
 
 /**
  * Registers ingest routes in a scope where every request body arrives as a raw Buffer, whatever its

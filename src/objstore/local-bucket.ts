@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { isValidTenantId } from '../tenant/index.ts';
 import { ObjectNotFoundError } from './bucket.ts';
@@ -74,7 +75,7 @@ export class LocalBucket implements Bucket {
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     const walk = async (dir: string, keyPrefix: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[];
+      let entries: Dirent[];
       try {
         entries = await fs.readdir(dir, { withFileTypes: true });
       } catch (err) {
