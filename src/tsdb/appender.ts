@@ -1,0 +1,353 @@
+import { METRIC_NAME_LABEL, STALE_NAN, compareStrings, formatSeries } from '../model/index.ts';
+import type {
+  DiscardReason,
+  Exemplar,
+  Labels,
+  MetricMetadata,
+  MetricRecord,
+  NativeHistogram,
+  Rejection,
+  TenantId,
+} from '../model/index.ts';
+import type { MetricsLimits } from '../config/metrics-config.ts';
+import type { AppendOutcome, Appender, CommitStats } from '../storage/index.ts';
+import { ByteWriter } from './byte-buffer.ts';
+import type { MemSeries } from './mem-series.ts';
+import { hashLabels } from './series-index.ts';
+import { encodeExemplar, encodeHistogram, encodeMetadata, encodeSamples, encodeSeries } from './wal-records.ts';
+
+/** Prometheus' limit on the total length of an exemplar's label names and values (in runes). */
+const MAX_EXEMPLAR_LABELS_RUNES = 128;
+
+/** What an appender needs from the engine; implemented by `Tsdb`. */
+export interface AppenderHost {
+  /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
+  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection;
+  /** Queues a WAL frame; `apply` runs once it is durable, then the promise resolves. */
+  writeFrame(payload: Buffer, apply: () => void): Promise<void>;
+  setMetadata(tenant: string, metric: string, meta: MetricMetadata): void;
+  /** Counts committed samples for the engine's stats. */
+  noteCommitted(samples: number): void;
+}
+
+const scratch = new Float64Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/** Normalises any NaN whose payload is the stale marker's (even if a JS array quieted it) to the exact marker. */
+function normaliseValue(v: number): number {
+  if (v === v) return v;
+  scratch[0] = v;
+  // 0x7ff0000000000002 or its quieted form 0x7ff8000000000002.
+  if (scratchBits[0] === 2 && (scratchBits[1]! & 0x7ff7ffff) === 0x7ff00000) return STALE_NAN;
+  return v;
+}
+
+function sameBits(a: number, b: number): boolean {
+  if (a === b) return a !== 0 || 1 / a === 1 / b;
+  if (a !== a && b !== b) {
+    scratch[0] = a;
+    const lo = scratchBits[0];
+    const hi = scratchBits[1];
+    scratch[0] = b;
+    return lo === scratchBits[0] && hi === scratchBits[1];
+  }
+  return false;
+}
+
+function iso(t: number): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+}
+
+interface Pending {
+  maxT: number;
+  lastValue: number;
+  maxHistT: number;
+}
+
+/**
+ * A write transaction of one tenant (see {@link Appender}). Validation happens in `append` against the
+ * head's state plus this transaction's own earlier samples; the head is updated only after the WAL frame
+ * holding the transaction is durable.
+ */
+export class TsdbAppender implements Appender<MetricRecord> {
+  private series: MemSeries[] = [];
+  private refs = new Uint32Array(256);
+  private ts = new Float64Array(256);
+  private vs = new Float64Array(256);
+  private n = 0;
+  private readonly pending = new Map<MemSeries, Pending>();
+  private readonly hists: { s: MemSeries; t: number; h: NativeHistogram }[] = [];
+  private readonly exemplars: { s: MemSeries; e: Exemplar }[] = [];
+  private readonly metadata: { metric: string; meta: MetricMetadata }[] = [];
+  private finished = false;
+
+  constructor(
+    private readonly host: AppenderHost,
+    readonly tenant: TenantId,
+    private readonly limits: MetricsLimits,
+    private readonly nowMs: number,
+  ) {}
+
+  append(rec: MetricRecord): AppendOutcome {
+    if (this.finished) throw new Error('metrics appender used after commit or rollback');
+    const samples = rec.samples ?? [];
+    const histograms = rec.histograms ?? [];
+    const exemplars = rec.exemplars ?? [];
+    const total = samples.length + histograms.length;
+    const rejections: Rejection[] = [];
+
+    const norm = this.normaliseLabels(rec.labels, total, rejections);
+    if (norm === null) return { accepted: 0, rejections };
+    const { labels, names } = norm;
+    const metric = labels[METRIC_NAME_LABEL]!;
+    if (rec.metadata) this.metadata.push({ metric, meta: rec.metadata });
+    if (total === 0 && exemplars.length === 0) return { accepted: 0, rejections };
+
+    const got = this.host.getOrCreateSeries(this.tenant, labels, hashLabels(labels, names), this.limits);
+    if (!('ref' in got)) {
+      rejections.push({ ...got, count: Math.max(total, 1) });
+      return { accepted: 0, rejections };
+    }
+    const s = got;
+    let p = this.pending.get(s);
+    if (!p) {
+      p = { maxT: s.maxT, lastValue: s.lastValue, maxHistT: s.maxHistT };
+      this.pending.set(s, p);
+    }
+
+    const groups = new Map<DiscardReason, { count: number; message: string }>();
+    const reject = (reason: DiscardReason, message: () => string): void => {
+      const g = groups.get(reason);
+      if (g) g.count++;
+      else groups.set(reason, { count: 1, message: message() });
+    };
+    const series = (): string => formatSeries(labels);
+    const maxFuture = this.nowMs + this.limits.creation_grace_period;
+    const minPast = this.limits.past_grace_period > 0 ? this.nowMs - this.limits.past_grace_period : -Infinity;
+    const oooWindow = this.limits.out_of_order_time_window;
+
+    /** Checks a timestamp against time limits and the series' newest; returns whether to keep it. */
+    const checkTime = (t: number, newest: number, onEqual: () => boolean): boolean => {
+      if (!Number.isFinite(t)) {
+        reject('invalid_record', () => `invalid sample timestamp ${t} for series '${series()}'`);
+        return false;
+      }
+      if (t > maxFuture) {
+        reject('sample_too_far_in_future', () =>
+          `received a sample whose timestamp is too far in the future, timestamp: ${iso(t)} series: '${series()}' ` +
+          `(err-mimir-too-far-in-future). To adjust the related per-tenant limit, configure creation_grace_period`);
+        return false;
+      }
+      if (t < minPast) {
+        reject('sample_too_old', () =>
+          `received a sample whose timestamp is too far in the past, timestamp: ${iso(t)} series: '${series()}' ` +
+          `(err-mimir-sample-timestamp-too-old). To adjust the related per-tenant limit, configure past_grace_period`);
+        return false;
+      }
+      if (t === newest) return onEqual();
+      if (t < newest) {
+        if (oooWindow === 0) {
+          reject('sample_out_of_order', () =>
+            `out of order sample: timestamp ${iso(t)} is older than the series' newest sample ${iso(newest)}, ` +
+            `series: '${series()}' (err-mimir-sample-out-of-order). Out-of-order samples are rejected unless ` +
+            `out_of_order_time_window is set`);
+          return false;
+        }
+        if (t < newest - oooWindow) {
+          reject('sample_too_old', () =>
+            `too old sample: timestamp ${iso(t)} is outside the out-of-order window (out_of_order_time_window) ` +
+            `behind the series' newest sample ${iso(newest)}, series: '${series()}' (err-mimir-sample-too-old)`);
+          return false;
+        }
+      }
+      return true;
+    };
+
+    let accepted = 0;
+    for (const smp of samples) {
+      const t = smp.timestampMs;
+      const v = normaliseValue(smp.value);
+      const keep = checkTime(t, p.maxT, () => {
+        if (sameBits(v, p.lastValue)) return false; // an exact re-send is accepted and ignored
+        if (oooWindow > 0) return true;
+        reject('sample_duplicate_timestamp', () =>
+          `duplicate sample for timestamp: a different value was already ingested at ${iso(t)} for series ` +
+          `'${series()}' (err-mimir-sample-duplicate-timestamp)`);
+        return false;
+      });
+      if (!keep) {
+        if (t === p.maxT && sameBits(v, p.lastValue)) accepted++;
+        continue;
+      }
+      this.push(s, t, v);
+      if (t > p.maxT) {
+        p.maxT = t;
+        p.lastValue = v;
+      }
+      accepted++;
+    }
+
+    for (const hs of histograms) {
+      const t = hs.timestampMs;
+      const keep = checkTime(t, p.maxHistT, () => {
+        if (oooWindow > 0) return true;
+        reject('sample_duplicate_timestamp', () =>
+          `duplicate histogram sample for timestamp ${iso(t)} for series '${series()}' ` +
+          `(err-mimir-sample-duplicate-timestamp)`);
+        return false;
+      });
+      if (!keep) continue;
+      this.hists.push({ s, t, h: hs.histogram });
+      if (t > p.maxHistT) p.maxHistT = t;
+      accepted++;
+    }
+
+    let badExemplars = 0;
+    let exemplarMessage = '';
+    for (const e of exemplars) {
+      let runes = 0;
+      for (const [k, v] of Object.entries(e.labels)) runes += [...k].length + [...v].length;
+      if (runes > MAX_EXEMPLAR_LABELS_RUNES || !Number.isFinite(e.timestampMs)) {
+        if (badExemplars++ === 0) {
+          exemplarMessage = runes > MAX_EXEMPLAR_LABELS_RUNES
+            ? `exemplar labels have ${runes} UTF-8 characters, exceeding the limit of ${MAX_EXEMPLAR_LABELS_RUNES}, series: '${series()}'`
+            : `exemplar has an invalid timestamp, series: '${series()}'`;
+        }
+        continue;
+      }
+      this.exemplars.push({ s, e });
+    }
+    if (badExemplars > 0) rejections.push({ signal: 'metrics', reason: 'exemplar_invalid', message: exemplarMessage, subject: series(), count: badExemplars });
+
+    for (const [reason, g] of groups) {
+      rejections.push({ signal: 'metrics', reason, message: g.message, subject: series(), count: g.count });
+    }
+    return { accepted, rejections };
+  }
+
+  async commit(): Promise<CommitStats> {
+    if (this.finished) throw new Error('metrics appender committed twice');
+    this.finished = true;
+    const n = this.n;
+    if (n === 0 && this.hists.length === 0 && this.exemplars.length === 0 && this.metadata.length === 0) {
+      return { records: 0, histograms: 0, exemplars: 0 };
+    }
+    const w = new ByteWriter(64 + n * 20);
+    const logged: MemSeries[] = [];
+    const logSeries = (s: MemSeries): void => {
+      if (s.walLogged) return;
+      encodeSeries(w, s.ref, s.tenant, s.labels);
+      s.walLogged = true;
+      logged.push(s);
+    };
+    for (const s of this.pending.keys()) logSeries(s);
+    if (n > 0) encodeSamples(w, this.refs, this.ts, this.vs, n);
+    for (const { s, t, h } of this.hists) encodeHistogram(w, s.ref, t, h);
+    for (const { s, e } of this.exemplars) encodeExemplar(w, s.ref, e);
+    for (const { metric, meta } of this.metadata) encodeMetadata(w, this.tenant, metric, meta);
+
+    const series = this.series;
+    const ts = this.ts;
+    const vs = this.vs;
+    const hists = this.hists;
+    const exemplars = this.exemplars;
+    const metadata = this.metadata;
+    try {
+      await this.host.writeFrame(w.view_(), () => {
+        for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
+        for (const { s, t, h } of hists) s.insertHistogram(t, h);
+        for (const { s, e } of exemplars) s.addExemplar(e);
+        for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
+        this.host.noteCommitted(n);
+      });
+    } catch (err) {
+      // Not durable: a later transaction must log these series itself.
+      for (const s of logged) s.walLogged = false;
+      throw err;
+    }
+    return { records: n, histograms: hists.length, exemplars: exemplars.length, newSeries: logged.length };
+  }
+
+  rollback(): void {
+    this.finished = true;
+    this.series = [];
+    this.n = 0;
+  }
+
+  private push(s: MemSeries, t: number, v: number): void {
+    if (this.n === this.ts.length) {
+      const cap = this.n * 2;
+      const refs = new Uint32Array(cap);
+      refs.set(this.refs);
+      const ts = new Float64Array(cap);
+      ts.set(this.ts);
+      const vs = new Float64Array(cap);
+      vs.set(this.vs);
+      this.refs = refs;
+      this.ts = ts;
+      this.vs = vs;
+    }
+    this.series.push(s);
+    this.refs[this.n] = s.ref;
+    this.ts[this.n] = t;
+    this.vs[this.n] = v;
+    this.n++;
+  }
+
+  /**
+   * Drops empty-valued labels (they mean "absent" in Prometheus), sorts names and applies the label limits.
+   * Returns null (with a rejection pushed) when the series is refused.
+   */
+  private normaliseLabels(
+    raw: Labels,
+    count: number,
+    rejections: Rejection[],
+  ): { labels: Labels; names: string[] } | null {
+    const names: string[] = [];
+    for (const k of Object.keys(raw)) if (raw[k] !== '') names.push(k);
+    names.sort(compareStrings);
+    const labels: Record<string, string> = {};
+    for (const k of names) labels[k] = raw[k]!;
+    const rej = (reason: DiscardReason, message: string): null => {
+      rejections.push({ signal: 'metrics', reason, message, subject: formatSeries(labels), count: Math.max(count, 1) });
+      return null;
+    };
+    if (labels[METRIC_NAME_LABEL] === undefined) {
+      return rej('missing_metric_name', `received series has no metric name, series: '${formatSeries(labels)}' (err-mimir-missing-metric-name)`);
+    }
+    const lim = this.limits;
+    if (names.length > lim.max_label_names_per_series) {
+      return rej(
+        'max_label_names_per_series',
+        `received a series whose number of labels exceeds the limit (actual: ${names.length}, limit: ` +
+          `${lim.max_label_names_per_series}) series: '${truncate(formatSeries(labels), 200)}' ` +
+          `(err-mimir-max-label-names-per-series). To adjust the related per-tenant limit, configure max_label_names_per_series`,
+      );
+    }
+    for (const k of names) {
+      if (k.length === 0) return rej('invalid_label_name', `received a series with an empty label name, series: '${formatSeries(labels)}'`);
+      if (k.length > lim.max_label_name_length) {
+        return rej(
+          'label_name_too_long',
+          `received a series whose label name length exceeds the limit, label: '${truncate(k, 200)}' series: ` +
+            `'${truncate(formatSeries(labels), 200)}' (err-mimir-label-name-too-long). To adjust the related per-tenant limit, configure max_label_name_length`,
+        );
+      }
+      const v = labels[k]!;
+      if (v.length > lim.max_label_value_length) {
+        return rej(
+          'label_value_too_long',
+          `received a series whose label value length exceeds the limit, value: '${truncate(v, 200)}' (truncated) ` +
+            `actual length: ${v.length}, limit: ${lim.max_label_value_length}, label name: '${k}' series: ` +
+            `'${truncate(formatSeries(labels), 200)}' (err-mimir-label-value-too-long). To adjust the related per-tenant limit, configure max_label_value_length`,
+        );
+      }
+    }
+    return { labels, names };
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s;
+}

@@ -1,0 +1,195 @@
+/**
+ * A growable little-endian byte writer for WAL records and block files. Floats are written through a
+ * Float64Array view so NaN payloads (the stale marker) keep their exact bits.
+ */
+export class ByteWriter {
+  private buf: Buffer;
+  private view: DataView;
+  length = 0;
+
+  constructor(initialBytes = 4096) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.length++] = v;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.length, v, true);
+    this.length += 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.length, v, true);
+    this.length += 8;
+  }
+
+  /** Unsigned LEB128 varint for values up to 2^53. */
+  uvarint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.length++] = v;
+  }
+
+  /** Zig-zag signed varint for integers in ±2^52. */
+  varint(v: number): void {
+    this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  /** A length-prefixed (uvarint) UTF-8 string. */
+  str(s: string): void {
+    const max = s.length * 3;
+    this.ensure(max + 5);
+    if (s.length < 128 && max < 128) {
+      const n = this.buf.write(s, this.length + 1, 'utf8');
+      this.buf[this.length] = n;
+      this.length += 1 + n;
+      return;
+    }
+    const n = Buffer.byteLength(s, 'utf8');
+    this.uvarint(n);
+    this.buf.write(s, this.length, 'utf8');
+    this.length += n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  /** Overwrites a u32 at `offset` (for back-patched lengths). */
+  patchU32(offset: number, v: number): void {
+    this.view.setUint32(offset, v, true);
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  view_(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** A copy of the bytes written so far. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.length));
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+/** Thrown when a reader runs past the end of its input (a torn or corrupt record). */
+export class TruncatedError extends Error {
+  constructor() {
+    super('unexpected end of record');
+    this.name = 'TruncatedError';
+  }
+}
+
+/** The reading side of {@link ByteWriter}. */
+export class ByteReader {
+  readonly buf: Buffer;
+  private readonly view: DataView;
+  pos: number;
+  readonly end: number;
+
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = start;
+    this.end = end;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw new TruncatedError();
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  uvarint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      this.need(1);
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 0x80;
+    }
+    throw new TruncatedError();
+  }
+
+  varint(): number {
+    const u = this.uvarint();
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  }
+
+  str(): string {
+    const n = this.uvarint();
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}

@@ -1,0 +1,3 @@
+export { Tsdb } from './tsdb.ts';
+export type { TsdbOptions, TsdbStats } from './tsdb.ts';
+export { TSDB_FORMAT_VERSION } from './format.ts';

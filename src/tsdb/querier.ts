@@ -1,0 +1,172 @@
+import { TENANT_ID_LABEL, compareStrings } from '../model/index.ts';
+import type { LabelMatcher, Labels, NativeHistogram, TenantId, TimeRange } from '../model/index.ts';
+import { partitionTenantMatchers } from '../storage/index.ts';
+import type { MetricQuerier, SelectHints, SeriesData } from '../storage/index.ts';
+import type { MemSeries } from './mem-series.ts';
+import { compareLabels } from './series-index.ts';
+
+/** Series per batch yielded by `select`. */
+const BATCH_SERIES = 256;
+
+/** Samples of one series gathered from every source (head and blocks), ascending and de-duplicated. */
+export interface SeriesSamples {
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  histogramTimestampsMs?: Float64Array;
+  histograms?: NativeHistogram[];
+}
+
+/** What the querier needs from the engine; implemented by `Tsdb`. */
+export interface QuerierHost {
+  /** Refs of the tenant's series matching the matchers (ascending), or an empty list for unknown tenants. */
+  selectRefs(tenant: TenantId, matchers: readonly LabelMatcher[]): Uint32Array;
+  seriesByRef(ref: number): MemSeries | undefined;
+  /** Every label name of the tenant's series. */
+  labelNamesOf(tenant: TenantId): Iterable<string>;
+  /** Every value of `name` among the tenant's series. */
+  labelValuesOf(tenant: TenantId, name: string): Iterable<string>;
+  /** Loads the samples of several series in the range (one entry per input series, same order). */
+  loadSamples(series: readonly MemSeries[], range: TimeRange, signal?: AbortSignal): Promise<SeriesSamples[]>;
+}
+
+interface Selected {
+  readonly labels: Labels;
+  readonly series: MemSeries;
+}
+
+/** Adds `__tenant_id__` keeping keys in byte order. */
+function withTenantLabel(labels: Labels, tenant: string): Labels {
+  const out: Record<string, string> = {};
+  let added = false;
+  for (const k of Object.keys(labels)) {
+    if (!added && compareStrings(TENANT_ID_LABEL, k) < 0) {
+      out[TENANT_ID_LABEL] = tenant;
+      added = true;
+    }
+    out[k] = labels[k]!;
+  }
+  if (!added) out[TENANT_ID_LABEL] = tenant;
+  return out;
+}
+
+function overlapsSeries(s: MemSeries, range: TimeRange): boolean {
+  return s.minDataT <= range.endMs && s.maxDataT >= range.startMs;
+}
+
+/** A querier over a fixed tenant set and range (see {@link MetricQuerier}). */
+export class TsdbQuerier implements MetricQuerier {
+  private readonly federated: boolean;
+
+  constructor(
+    private readonly host: QuerierHost,
+    private readonly tenants: readonly TenantId[],
+    private readonly range: TimeRange,
+  ) {
+    this.federated = tenants.length > 1;
+  }
+
+  /** Matching series with data in the range, sorted by their (possibly tenant-labelled) label sets. */
+  private collect(matchers: readonly LabelMatcher[]): Selected[] {
+    let tenants = this.tenants;
+    let rest = matchers;
+    if (this.federated) {
+      const p = partitionTenantMatchers(this.tenants, matchers);
+      tenants = p.tenants;
+      rest = p.matchers;
+    }
+    const out: Selected[] = [];
+    for (const tenant of tenants) {
+      const refs = this.host.selectRefs(tenant, rest);
+      for (let i = 0; i < refs.length; i++) {
+        const s = this.host.seriesByRef(refs[i]!);
+        if (!s || !overlapsSeries(s, this.range)) continue;
+        out.push({ labels: this.federated ? withTenantLabel(s.labels, tenant) : s.labels, series: s });
+      }
+    }
+    if (this.federated || out.length > 1) out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return out;
+  }
+
+  async *select(matchers: readonly LabelMatcher[], hints?: SelectHints): AsyncIterable<readonly SeriesData[]> {
+    const selected = this.collect(matchers);
+    const limit = hints?.limit ?? Infinity;
+    let emitted = 0;
+    for (let i = 0; i < selected.length && emitted < limit; i += BATCH_SERIES) {
+      hints?.signal?.throwIfAborted();
+      const chunk = selected.slice(i, i + BATCH_SERIES);
+      const batch: SeriesData[] = [];
+      if (hints?.labelsOnly) {
+        for (const c of chunk) {
+          if (emitted >= limit) break;
+          batch.push({ labels: c.labels, timestampsMs: EMPTY, values: EMPTY });
+          emitted++;
+        }
+      } else {
+        const data = await this.host.loadSamples(chunk.map((c) => c.series), this.range, hints?.signal);
+        for (let j = 0; j < chunk.length && emitted < limit; j++) {
+          const d = data[j]!;
+          const hasHist = d.histograms !== undefined && d.histograms.length > 0;
+          if (d.timestampsMs.length === 0 && !hasHist) continue;
+          batch.push({
+            labels: chunk[j]!.labels,
+            timestampsMs: d.timestampsMs,
+            values: d.values,
+            ...(hasHist ? { histogramTimestampsMs: d.histogramTimestampsMs!, histograms: d.histograms! } : {}),
+          });
+          emitted++;
+        }
+      }
+      if (batch.length > 0) yield batch;
+    }
+  }
+
+  async labelNames(matchers?: readonly LabelMatcher[], limit?: number): Promise<string[]> {
+    const names = new Set<string>();
+    if (!matchers || matchers.length === 0) {
+      for (const tenant of this.tenants) {
+        if (!this.tenantHasData(tenant)) continue;
+        for (const n of this.host.labelNamesOf(tenant)) names.add(n);
+        if (this.federated) names.add(TENANT_ID_LABEL);
+      }
+    } else {
+      for (const { labels } of this.collect(matchers)) for (const n of Object.keys(labels)) names.add(n);
+    }
+    return finish(names, limit);
+  }
+
+  async labelValues(name: string, matchers?: readonly LabelMatcher[], limit?: number): Promise<string[]> {
+    const values = new Set<string>();
+    if (!matchers || matchers.length === 0) {
+      for (const tenant of this.tenants) {
+        if (!this.tenantHasData(tenant)) continue;
+        if (this.federated && name === TENANT_ID_LABEL) values.add(tenant);
+        else for (const v of this.host.labelValuesOf(tenant, name)) values.add(v);
+      }
+    } else {
+      for (const { labels } of this.collect(matchers)) {
+        const v = labels[name];
+        if (v !== undefined && v !== '') values.add(v);
+      }
+    }
+    return finish(values, limit);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Whether any of the tenant's series has data in the range. */
+  private tenantHasData(tenant: TenantId): boolean {
+    const refs = this.host.selectRefs(tenant, []);
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.host.seriesByRef(refs[i]!);
+      if (s && overlapsSeries(s, this.range)) return true;
+    }
+    return false;
+  }
+}
+
+const EMPTY = new Float64Array(0);
+
+function finish(set: Set<string>, limit?: number): string[] {
+  const out = [...set].sort(compareStrings);
+  return limit !== undefined && limit > 0 && out.length > limit ? out.slice(0, limit) : out;
+}

@@ -1,0 +1,256 @@
+import { compareStrings, compileMatcher } from '../model/index.ts';
+import type { LabelMatcher, Labels } from '../model/index.ts';
+import type { MemSeries } from './mem-series.ts';
+
+/**
+ * Hashes a label set (keys in any order) to a 52-bit integer. Equal sets hash equally; collisions are
+ * resolved by comparing labels, so the hash only has to spread well (two FNV-1a lanes).
+ */
+export function hashLabels(labels: Labels, sortedNames: readonly string[]): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const name of sortedNames) {
+    const value = labels[name]!;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h1 = Math.imul(h1 ^ 0xff, 0x01000193);
+    h2 = Math.imul(h2 ^ 0xff, 0x5bd1e995);
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h1 = Math.imul(h1 ^ 0xfe, 0x01000193);
+    h2 = Math.imul(h2 ^ 0xfe, 0x5bd1e995);
+  }
+  return (h1 >>> 0) * 0x100000 + ((h2 >>> 12) & 0xfffff);
+}
+
+/** Whether two label sets are equal. */
+export function labelsEqual(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** Compares two label sets the way Prometheus sorts series (pairwise by sorted name, then value). */
+export function compareLabels(a: Labels, b: Labels): number {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (!isSorted(ka)) ka.sort(compareStrings);
+  if (!isSorted(kb)) kb.sort(compareStrings);
+  const n = Math.min(ka.length, kb.length);
+  for (let i = 0; i < n; i++) {
+    if (ka[i] !== kb[i]) return compareStrings(ka[i]!, kb[i]!);
+    const va = a[ka[i]!]!;
+    const vb = b[kb[i]!]!;
+    if (va !== vb) return compareStrings(va, vb);
+  }
+  return ka.length - kb.length;
+}
+
+function isSorted(xs: readonly string[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (xs[i - 1]! > xs[i]!) return false;
+  return true;
+}
+
+/** A sorted list of series refs. */
+export type Postings = Uint32Array;
+
+const EMPTY: Postings = new Uint32Array(0);
+
+/** Growable ascending list of refs; appends are O(1), a rare smaller ref is inserted in place. */
+class RefList {
+  refs: number[] = [];
+
+  add(ref: number): void {
+    const r = this.refs;
+    if (r.length === 0 || r[r.length - 1]! < ref) {
+      r.push(ref);
+      return;
+    }
+    let lo = 0;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r[mid]! < ref) lo = mid + 1;
+      else hi = mid;
+    }
+    if (r[lo] !== ref) r.splice(lo, 0, ref);
+  }
+}
+
+/**
+ * The in-memory inverted index of one tenant: label set → series, and label name → value → refs.
+ * Rebuilt from the WAL checkpoint and segments at open. Not thread-safe (Node runs it on one thread).
+ */
+export class TenantIndex {
+  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  private readonly postings = new Map<string, Map<string, RefList>>();
+  private readonly all = new RefList();
+  count = 0;
+
+  constructor(readonly tenant: string) {}
+
+  get(labels: Labels, hash: number): MemSeries | undefined {
+    const hit = this.byHash.get(hash);
+    if (hit === undefined) return undefined;
+    if (!Array.isArray(hit)) return labelsEqual(hit.labels, labels) ? hit : undefined;
+    return hit.find((s) => labelsEqual(s.labels, labels));
+  }
+
+  add(s: MemSeries): void {
+    const hit = this.byHash.get(s.hash);
+    if (hit === undefined) this.byHash.set(s.hash, s);
+    else if (Array.isArray(hit)) hit.push(s);
+    else this.byHash.set(s.hash, [hit, s]);
+    for (const name of Object.keys(s.labels)) {
+      let values = this.postings.get(name);
+      if (!values) this.postings.set(name, (values = new Map()));
+      let list = values.get(s.labels[name]!);
+      if (!list) values.set(s.labels[name]!, (list = new RefList()));
+      list.add(s.ref);
+    }
+    this.all.add(s.ref);
+    this.count++;
+  }
+
+  /** Removes series (e.g. all their data expired). */
+  remove(dropped: readonly MemSeries[]): void {
+    if (dropped.length === 0) return;
+    const refs = new Set<number>();
+    for (const s of dropped) {
+      refs.add(s.ref);
+      const hit = this.byHash.get(s.hash);
+      if (hit === s) this.byHash.delete(s.hash);
+      else if (Array.isArray(hit)) {
+        const rest = hit.filter((x) => x !== s);
+        if (rest.length === 1) this.byHash.set(s.hash, rest[0]!);
+        else this.byHash.set(s.hash, rest);
+      }
+    }
+    const keep = (l: RefList): void => {
+      l.refs = l.refs.filter((r) => !refs.has(r));
+    };
+    for (const [name, values] of this.postings) {
+      for (const [value, list] of values) {
+        keep(list);
+        if (list.refs.length === 0) values.delete(value);
+      }
+      if (values.size === 0) this.postings.delete(name);
+    }
+    keep(this.all);
+    this.count -= refs.size;
+  }
+
+  /**
+   * Refs of series matching every matcher, ascending. Matchers that match the empty string also select
+   * series lacking the label, as in Prometheus. Throws on an invalid regular expression.
+   */
+  select(matchers: readonly LabelMatcher[]): Postings {
+    let result: Postings | null = null;
+    const emptyMatching: { name: string; pred: (v: string) => boolean }[] = [];
+    // Equality matchers first: they are the most selective and cheapest.
+    const ordered = [...matchers].sort((a, b) => (a.op === '=' ? 0 : 1) - (b.op === '=' ? 0 : 1));
+    for (const m of ordered) {
+      const pred = compileMatcher(m);
+      if (pred('')) {
+        emptyMatching.push({ name: m.name, pred });
+        continue;
+      }
+      const values = this.postings.get(m.name);
+      if (!values) return EMPTY;
+      let list: Postings;
+      if (m.op === '=') {
+        const l = values.get(m.value);
+        list = l ? Uint32Array.from(l.refs) : EMPTY;
+      } else {
+        list = unionWhere(values, pred);
+      }
+      result = result === null ? list : intersect(result, list);
+      if (result.length === 0) return EMPTY;
+    }
+    for (const { name, pred } of emptyMatching) {
+      const values = this.postings.get(name);
+      if (!values) continue; // no series has the label: '' matches everywhere
+      const excluded = unionWhere(values, (v) => !pred(v));
+      if (result === null) result = Uint32Array.from(this.all.refs);
+      result = subtract(result, excluded);
+      if (result.length === 0) return EMPTY;
+    }
+    return result ?? Uint32Array.from(this.all.refs);
+  }
+
+  /** Every label name used by the tenant's series (unsorted). */
+  names(): IterableIterator<string> {
+    return this.postings.keys();
+  }
+
+  /** Every value of `name` with its series refs. */
+  values(name: string): ReadonlyMap<string, { readonly refs: readonly number[] }> | undefined {
+    return this.postings.get(name);
+  }
+}
+
+function unionWhere(values: Map<string, RefList>, pred: (v: string) => boolean): Postings {
+  const parts: number[][] = [];
+  let total = 0;
+  for (const [value, list] of values) {
+    if (pred(value)) {
+      parts.push(list.refs);
+      total += list.refs.length;
+    }
+  }
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return Uint32Array.from(parts[0]!);
+  const out = new Uint32Array(total);
+  let pos = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) out[pos++] = p[i]!;
+  }
+  // A series has one value per name, so the parts are disjoint: sorting is enough.
+  return out.sort();
+}
+
+/** Intersection of two ascending lists. */
+export function intersect(a: Postings, b: Postings): Postings {
+  const out = new Uint32Array(Math.min(a.length, b.length));
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out[n++] = x;
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out.subarray(0, n);
+}
+
+/** Elements of ascending `a` not in ascending `b`. */
+export function subtract(a: Postings, b: Postings): Postings {
+  if (b.length === 0) return a;
+  const out = new Uint32Array(a.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length) {
+    const x = a[i]!;
+    while (j < b.length && b[j]! < x) j++;
+    if (j < b.length && b[j] === x) {
+      i++;
+      continue;
+    }
+    out[n++] = x;
+    i++;
+  }
+  return out.subarray(0, n);
+}
