@@ -29,7 +29,8 @@ export interface QuerierHost {
   loadSamples(series: readonly MemSeries[], range: TimeRange, signal?: AbortSignal): Promise<SeriesSamples[]>;
 }
 
-interface Selected {
+/** A selected series with the labels a reader sees (with `__tenant_id__` when federated). */
+export interface Selected {
   readonly labels: Labels;
   readonly series: MemSeries;
 }
@@ -66,7 +67,7 @@ export class TsdbQuerier implements MetricQuerier {
   }
 
   /** Matching series with data in the range, sorted by their (possibly tenant-labelled) label sets. */
-  private collect(matchers: readonly LabelMatcher[]): Selected[] {
+  collect(matchers: readonly LabelMatcher[]): Selected[] {
     let tenants = this.tenants;
     let rest = matchers;
     if (this.federated) {

@@ -12,6 +12,17 @@ export const REC_METADATA = 4;
 export const REC_HISTOGRAMS = 5;
 /** Series whose data was dropped by retention: replay forgets them. */
 export const REC_SERIES_DROPPED = 6;
+/** Checkpoint only: a series' validation and pruning state (its samples may live in blocks). */
+export const REC_SERIES_STATE = 7;
+
+/** The per-series state a checkpoint carries beyond the labels. */
+export interface SeriesState {
+  readonly maxT: number;
+  readonly lastValue: number;
+  readonly maxHistT: number;
+  readonly minDataT: number;
+  readonly maxDataT: number;
+}
 
 const METRIC_TYPES: readonly MetricType[] = [
   'unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset',
@@ -25,6 +36,7 @@ export interface RecordVisitor {
   metadata(tenant: string, metric: string, meta: MetricMetadata): void;
   histogram(ref: number, timestampMs: number, h: NativeHistogram): void;
   seriesDropped(ref: number): void;
+  seriesState(ref: number, state: SeriesState): void;
 }
 
 export function encodeSeries(w: ByteWriter, ref: number, tenant: string, labels: Labels): void {
@@ -42,6 +54,16 @@ export function encodeSeries(w: ByteWriter, ref: number, tenant: string, labels:
 export function encodeSeriesDropped(w: ByteWriter, ref: number): void {
   w.u8(REC_SERIES_DROPPED);
   w.uvarint(ref);
+}
+
+export function encodeSeriesState(w: ByteWriter, ref: number, st: SeriesState): void {
+  w.u8(REC_SERIES_STATE);
+  w.uvarint(ref);
+  w.f64(st.maxT);
+  w.f64(st.lastValue);
+  w.f64(st.maxHistT);
+  w.f64(st.minDataT);
+  w.f64(st.maxDataT);
 }
 
 /** Writes `n` samples; values keep their exact bits. */
@@ -152,6 +174,14 @@ function readFloats(r: ByteReader): number[] {
   return out;
 }
 
+const exactScratch = new Float64Array(1);
+
+/** Reads a double through a typed array so a NaN payload (the stale marker) keeps its bits. */
+function readExactF64(r: ByteReader): number {
+  new Uint8Array(exactScratch.buffer).set(r.bytes(8));
+  return exactScratch[0]!;
+}
+
 function readLabels(r: ByteReader): Record<string, string> {
   const n = r.uvarint();
   const labels: Record<string, string> = {};
@@ -211,6 +241,16 @@ export function decodeRecords(r: ByteReader, v: RecordVisitor): void {
       case REC_SERIES_DROPPED:
         v.seriesDropped(r.uvarint());
         break;
+      case REC_SERIES_STATE: {
+        const ref = r.uvarint();
+        const maxT = r.f64();
+        const lastValue = readExactF64(r);
+        const maxHistT = r.f64();
+        const minDataT = r.f64();
+        const maxDataT = r.f64();
+        v.seriesState(ref, { maxT, lastValue, maxHistT, minDataT, maxDataT });
+        break;
+      }
       default:
         throw new Error(`unknown metrics WAL record type ${type}`);
     }
