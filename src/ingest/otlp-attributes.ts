@@ -24,14 +24,14 @@ export interface OtlpKeyValue {
  */
 export function anyValueToString(v: OtlpAnyValue | null | undefined): string {
   if (!v) return '';
-  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue;
-  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue ? 'true' : 'false';
-  if (v.intValue !== undefined && v.intValue !== null) return String(v.intValue);
-  if (v.doubleValue !== undefined && v.doubleValue !== null) return formatDouble(v.doubleValue);
-  if (v.arrayValue) return JSON.stringify((v.arrayValue.values ?? []).map(anyValueToJson));
-  if (v.kvlistValue) return JSON.stringify(anyValueToJson(v));
-  if (v.bytesValue !== undefined && v.bytesValue !== null) {
-    return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue).toString('base64');
+  if (set(v, 'stringValue')) return v.stringValue!;
+  if (set(v, 'boolValue')) return v.boolValue ? 'true' : 'false';
+  if (set(v, 'intValue')) return String(v.intValue);
+  if (set(v, 'doubleValue')) return formatDouble(v.doubleValue!);
+  if (set(v, 'arrayValue')) return JSON.stringify((v.arrayValue!.values ?? []).map(anyValueToJson));
+  if (set(v, 'kvlistValue')) return JSON.stringify(anyValueToJson(v));
+  if (set(v, 'bytesValue')) {
+    return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue!).toString('base64');
   }
   return '';
 }
@@ -39,16 +39,24 @@ export function anyValueToString(v: OtlpAnyValue | null | undefined): string {
 /** Converts an attribute value to plain JSON (maps as objects, arrays as arrays). */
 export function anyValueToJson(v: OtlpAnyValue | null | undefined): unknown {
   if (!v) return null;
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map(anyValueToJson);
-  if (v.kvlistValue) {
+  if (set(v, 'arrayValue')) return (v.arrayValue!.values ?? []).map(anyValueToJson);
+  if (set(v, 'kvlistValue')) {
     const out: Record<string, unknown> = {};
-    for (const kv of v.kvlistValue.values ?? []) out[kv.key ?? ''] = anyValueToJson(kv.value);
+    for (const kv of v.kvlistValue!.values ?? []) out[kv.key ?? ''] = anyValueToJson(kv.value);
     return out;
   }
-  if (v.intValue !== undefined && v.intValue !== null) return Number(String(v.intValue));
-  if (v.doubleValue !== undefined && v.doubleValue !== null) return v.doubleValue;
-  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue;
+  if (set(v, 'intValue')) return Number(String(v.intValue));
+  if (set(v, 'doubleValue')) return v.doubleValue;
+  if (set(v, 'boolValue')) return v.boolValue;
   return anyValueToString(v);
+}
+
+/**
+ * Whether a oneof member is set. protobufjs puts proto3 defaults on message prototypes (an unset
+ * `string_value` reads ''), so only own properties count; JSON objects have only own properties anyway.
+ */
+function set(v: OtlpAnyValue, key: keyof OtlpAnyValue): boolean {
+  return Object.hasOwn(v, key) && v[key] !== undefined && v[key] !== null;
 }
 
 /** Flattens a key/value list into a string map (later duplicates win). */
