@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { registerPrometheusApi } from '../../src/api/prometheus/index.ts';
 import { configSchema } from '../../src/config/index.ts';
+import { PromqlEngine } from '../../src/promql/index.ts';
 import type { MetricRecord, TenantId } from '../../src/model/index.ts';
 import type { MetricsStorage } from '../../src/storage/index.ts';
 import { TenantResolver } from '../../src/tenant/index.ts';
@@ -35,7 +36,11 @@ async function startApi(multitenancy: boolean): Promise<Env> {
   const app = Fastify();
   await registerPrometheusApi(app, {
     queryable: storage,
-    engine: undefined as never,
+    engine: new PromqlEngine({
+      lookbackDeltaMs: config.metrics.query.lookback_delta,
+      maxSamples: config.metrics.query.max_samples,
+      timeoutMs: config.metrics.query.timeout,
+    }),
     tenants: new TenantResolver({ multitenancy, fromNamespace: false, defaultTenant: 'default', namespaceMap: {} }),
     config: config.metrics,
     logger: pino({ level: 'silent' }),
@@ -112,6 +117,111 @@ describe('single tenant', () => {
     ]);
   });
   after(() => stopApi(env));
+
+  test('Grafana health probe: instant 1+1 answers scalar 2', async () => {
+    const r = await get(`${env.url}/query`, { query: '1+1', time: '1700000000.5' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { status: 'success', data: { resultType: 'scalar', result: [1700000000.5, '2'] } });
+    const p = await post(`${env.url}/query`, { query: '1+1' });
+    assert.equal((p.body.data as { result: [number, string] }).result[1], '2');
+  });
+
+  test('instant query: vector of the latest samples, GET and POST, RFC 3339 time', async () => {
+    const r = await get(`${env.url}/query`, { query: 'up{job="api"}', time: sec(END_MS) });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.data, {
+      resultType: 'vector',
+      result: [
+        { metric: UP_A, value: [END_MS / 1000, '1'] },
+        { metric: UP_B, value: [END_MS / 1000, '1'] },
+      ],
+    });
+    const p = await post(`${env.url}/query`, { query: 'sum(http_requests_total)', time: new Date(END_MS).toISOString() });
+    assert.deepEqual(p.body.data, { resultType: 'vector', result: [{ metric: {}, value: [END_MS / 1000, '390'] }] });
+    const limited = await get(`${env.url}/query`, { query: 'up', time: sec(END_MS), limit: '1' });
+    assert.equal((limited.body.data as { result: unknown[] }).result.length, 1);
+    assert.deepEqual(limited.body.warnings, ['results truncated due to limit']);
+  });
+
+  test('range query: matrix over GET and form POST, float and duration steps', async () => {
+    const params = { query: 'http_requests_total', start: sec(END_MS - 60_000), end: sec(END_MS) };
+    const r = await get(`${env.url}/query_range`, { ...params, step: '30' });
+    assert.equal(r.status, 200);
+    const expected = {
+      resultType: 'matrix',
+      result: [
+        {
+          metric: REQS,
+          values: [
+            [(END_MS - 60_000) / 1000, '350'],
+            [(END_MS - 30_000) / 1000, '370'],
+            [END_MS / 1000, '390'],
+          ],
+        },
+      ],
+    };
+    assert.deepEqual(r.body.data, expected);
+    const p = await post(`${env.url}/query_range`, { ...params, step: '30s' });
+    assert.deepEqual(p.body.data, expected);
+    const rate = await post(`${env.url}/query_range`, { query: 'rate(http_requests_total[1m])', start: sec(END_MS), end: sec(END_MS), step: '15' });
+    const row = (rate.body.data as { result: { values: [number, string][] }[] }).result[0]!;
+    assert.equal(Number(row.values[0]![1]), 10 / 15);
+  });
+
+  test('range query: Prometheus parameter errors', async () => {
+    const base = { query: 'up', start: sec(START_MS), end: sec(END_MS), step: '15' };
+    const cases: [Record<string, string>, string][] = [
+      [{ ...base, start: 'x' }, 'invalid parameter "start": cannot parse "x" to a valid timestamp'],
+      [{ ...base, end: 'y' }, 'invalid parameter "end": cannot parse "y" to a valid timestamp'],
+      [{ ...base, end: sec(START_MS - 1000) }, 'invalid parameter "end": end timestamp must not be before start time'],
+      [{ query: 'up', start: sec(START_MS), end: sec(END_MS) }, 'invalid parameter "step": cannot parse "" to a valid duration'],
+      [{ ...base, step: '0' }, 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer'],
+      [{ ...base, step: '-15' }, 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer'],
+      [{ ...base, start: '0', end: '11001', step: '1' }, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)'],
+      [{ ...base, timeout: 'soon' }, 'invalid parameter "timeout": cannot parse "soon" to a valid duration'],
+      [{ ...base, limit: 'many' }, 'invalid parameter "limit": strconv.Atoi: parsing "many": invalid syntax'],
+      [{ ...base, query: 'up[5m]' }, 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector'],
+    ];
+    for (const [params, message] of cases) {
+      const r = await get(`${env.url}/query_range`, params);
+      assert.equal(r.status, 400, message);
+      assert.deepEqual(r.body, { status: 'error', errorType: 'bad_data', error: message });
+    }
+    const ok = await get(`${env.url}/query_range`, { ...base, start: '0', end: '11000', step: '1', query: '1' });
+    assert.equal(ok.status, 200);
+  });
+
+  test('instant query: parse errors are bad_data with a position, evaluation errors are 422 execution', async () => {
+    const parse = await get(`${env.url}/query`, { query: 'sum(up' });
+    assert.equal(parse.status, 400);
+    assert.equal(parse.body.errorType, 'bad_data');
+    assert.match(parse.body.error!, /^invalid parameter "query": 1:\d+: parse error: /);
+    const empty = await post(`${env.url}/query`, {});
+    assert.equal(empty.status, 400);
+    assert.match(empty.body.error!, /^invalid parameter "query": 1:1: parse error: no expression found in input/);
+    const badTime = await get(`${env.url}/query`, { query: 'up', time: 'noon' });
+    assert.equal(badTime.body.error, `invalid parameter "time": invalid time value for 'time': cannot parse "noon" to a valid timestamp`);
+    const exec = await get(`${env.url}/query`, { query: 'up * on(job) up', time: sec(END_MS) });
+    assert.equal(exec.status, 422);
+    assert.equal(exec.body.errorType, 'execution');
+    assert.match(exec.body.error!, /many-to-many matching not allowed/);
+  });
+
+  test('queries report PromQL annotations as infos and warnings', async () => {
+    const info = await get(`${env.url}/query`, { query: 'rate(up[5m])', time: sec(END_MS) });
+    assert.equal(info.status, 200);
+    assert.ok(info.body.infos?.some((s) => s.startsWith('PromQL info: metric might not be a counter')), JSON.stringify(info.body));
+    const warn = await get(`${env.url}/query`, { query: 'histogram_quantile(0.9, up)', time: sec(END_MS) });
+    assert.ok(warn.body.warnings?.some((s) => s.startsWith('PromQL warning:')), JSON.stringify(warn.body));
+  });
+
+  test('a POST body of an unknown type is refused in the envelope', async () => {
+    const res = await fetch(`${env.url}/query`, { method: 'POST', body: 'query=1', headers: { 'content-type': 'application/x-unknown' } });
+    assert.equal(res.status, 415);
+    const body = (await res.json()) as Envelope;
+    assert.equal(body.status, 'error');
+    assert.equal(body.errorType, 'bad_data');
+  });
 
   test('status/buildinfo reports the version and a non-empty features object', async () => {
     const { status, body, contentType } = await get(`${env.url}/status/buildinfo`);
@@ -323,6 +433,25 @@ describe('multi-tenant and federated reads', () => {
     assert.deepEqual(jobs.body.data, ['bank']);
     const tenants = await get(`${env.url}/label/__tenant_id__/values`, { 'match[]': 'up{job="shop"}' }, h);
     assert.deepEqual(tenants.body.data, ['team-a']);
+  });
+
+  test('federated queries see every tenant, labelled, and can pick tenants', async () => {
+    const h = { 'X-Scope-OrgID': 'team-a|team-b' };
+    const r = await get(`${env.url}/query`, { query: 'sum by (__tenant_id__) (up)', time: sec(END_MS) }, h);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.data, {
+      resultType: 'vector',
+      result: [
+        { metric: { __tenant_id__: 'team-a' }, value: [END_MS / 1000, '1'] },
+        { metric: { __tenant_id__: 'team-b' }, value: [END_MS / 1000, '0'] },
+      ],
+    });
+    const one = await post(`${env.url}/query`, { query: 'up{__tenant_id__="team-b"}', time: sec(END_MS) }, h);
+    assert.deepEqual((one.body.data as { result: { metric: unknown }[] }).result.map((x) => x.metric), [{ ...B, __tenant_id__: 'team-b' }]);
+    const single = await get(`${env.url}/query`, { query: 'up', time: sec(END_MS) }, { 'X-Scope-OrgID': 'team-a' });
+    assert.deepEqual((single.body.data as { result: { metric: unknown }[] }).result.map((x) => x.metric), [A]);
+    const health = await get(`${env.url}/query`, { query: '1+1' }, h);
+    assert.equal((health.body.data as { result: [number, string] }).result[1], '2');
   });
 
   test('federated exemplars carry __tenant_id__', async () => {

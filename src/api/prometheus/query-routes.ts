@@ -1,23 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LabelMatcher, TimeRange } from '../../model/index.ts';
+import { formatSampleValue, parseExpr, resultToPrometheusJson, walk } from '../../promql/index.ts';
+import type { PromqlEngine, PromqlQueryOptions, QueryResult } from '../../promql/index.ts';
 import type { MetricsStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { ApiError } from '../errors.ts';
 import { TRUNCATED_WARNING, apiRoute } from './handler.ts';
 import type { ApiRequest, ApiResult } from './handler.ts';
 import { MAX_POINTS_PER_SERIES, durationParam, invalidParam, limitParam, optionalTimeParam, timeParam } from './params.ts';
-import { extractSelectors, formatQuery, resultJson } from './engine.ts';
-import type { QueryEngine, QueryOptions, QueryOutcome } from './engine.ts';
 import { readExemplars } from './tenant-reads.ts';
 
-/** Registers `query`, `query_range`, `query_exemplars` and `format_query` (GET and form POST). */
+/** Registers `query`, `query_range` and `query_exemplars` (GET and form POST). */
 export function registerQueryRoutes(
   app: FastifyInstance,
-  deps: { queryable: MetricsStorage; engine: QueryEngine; tenants: TenantResolver; logger: Logger; queryTimeoutMs: number },
+  deps: { queryable: MetricsStorage; engine: PromqlEngine; tenants: TenantResolver; logger: Logger; queryTimeoutMs: number },
 ): void {
-  const both = (path: string, fn: (req: ApiRequest) => Promise<ApiResult>, tenantless = false): void => {
-    const handler = apiRoute(deps.tenants, deps.logger, fn, { tenantless });
+  const both = (path: string, fn: (req: ApiRequest) => Promise<ApiResult>): void => {
+    const handler = apiRoute(deps.tenants, deps.logger, fn);
     app.get(path, handler);
     app.post(path, handler);
   };
@@ -64,18 +64,6 @@ export function registerQueryRoutes(
     const found = await readExemplarsFor(deps.queryable, req, { startMs, endMs }, selectors);
     return { data: found };
   });
-
-  both(
-    '/format_query',
-    async (req) => {
-      try {
-        return { data: formatQuery(req.form.get('query') ?? '') };
-      } catch (err) {
-        throw asQueryParamError(err);
-      }
-    },
-    true,
-  );
 }
 
 async function readExemplarsFor(
@@ -87,12 +75,12 @@ async function readExemplarsFor(
   const series = await readExemplars(queryable, req.tenants, range, selectors);
   return series.map((s) => ({
     seriesLabels: s.seriesLabels,
-    exemplars: s.exemplars.map((e) => ({ labels: e.labels, value: formatFloat(e.value), timestamp: e.timestampMs / 1000 })),
+    exemplars: s.exemplars.map((e) => ({ labels: e.labels, value: formatSampleValue(e.value), timestamp: e.timestampMs / 1000 })),
   }));
 }
 
 /** The engine options of a request: its `timeout` (capped by the configured one), `lookback_delta`, abort. */
-function queryOptions(req: ApiRequest, maxTimeoutMs: number): QueryOptions {
+function queryOptions(req: ApiRequest, maxTimeoutMs: number): PromqlQueryOptions {
   const timeout = req.form.get('timeout');
   const lookback = req.form.get('lookback_delta');
   const opts: { signal: AbortSignal; timeoutMs: number; lookbackDeltaMs?: number } = { signal: req.signal, timeoutMs: maxTimeoutMs };
@@ -101,14 +89,14 @@ function queryOptions(req: ApiRequest, maxTimeoutMs: number): QueryOptions {
     try {
       opts.lookbackDeltaMs = durationParam('lookback_delta', lookback);
     } catch (err) {
-      throw new ApiError('bad_data', `error parsing lookback delta duration: ${((err as Error).cause as Error).message}`);
+      throw new ApiError('bad_data', `error parsing lookback delta duration: ${((err as Error).cause as Error).message}`, { cause: err });
     }
   }
   return opts;
 }
 
 /** Runs a query; a `bad_data` failure before evaluation is a bad `query` parameter, as in Prometheus. */
-async function runQuery(run: () => Promise<QueryOutcome>): Promise<QueryOutcome> {
+async function runQuery(run: () => Promise<QueryResult>): Promise<QueryResult> {
   try {
     return await run();
   } catch (err) {
@@ -121,32 +109,25 @@ function asQueryParamError(err: unknown): unknown {
   return err;
 }
 
-function respond(outcome: QueryOutcome, limit: number): ApiResult {
+/** The query's `data`, cut to `limit` series (Prometheus 3's `limit` parameter) with a warning. */
+function respond(outcome: QueryResult, limit: number): ApiResult {
   const warnings = [...outcome.warnings];
   let value = outcome.value;
-  if (limit > 0 && (value.resultType === 'vector' || value.resultType === 'matrix') && value.result.length > limit) {
-    value = { ...value, result: value.result.slice(0, limit) };
+  if (limit > 0 && value.type === 'vector' && value.samples.length > limit) {
+    value = { ...value, samples: value.samples.slice(0, limit) };
+    warnings.push(TRUNCATED_WARNING);
+  } else if (limit > 0 && value.type === 'matrix' && value.series.length > limit) {
+    value = { ...value, series: value.series.slice(0, limit) };
     warnings.push(TRUNCATED_WARNING);
   }
-  return { data: resultJson(value), warnings, infos: outcome.infos };
+  return { data: resultToPrometheusJson(value), warnings, infos: outcome.infos };
 }
 
-/** Go's strconv.FormatFloat(v, 'f', -1, 64) for the values Prometheus prints as strings. */
-export function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const s = String(v);
-  if (!/e/i.test(s)) return s;
-  // Shortest round-trip digits, laid out without an exponent.
-  const [mant, expPart] = s.split('e') as [string, string];
-  const exp = Number(expPart);
-  const neg = mant.startsWith('-');
-  const digits = mant.replace('-', '').replace('.', '');
-  const pointAt = (mant.replace('-', '').indexOf('.') === -1 ? mant.replace('-', '').length : mant.replace('-', '').indexOf('.')) + exp;
-  let out: string;
-  if (pointAt <= 0) out = `0.${'0'.repeat(-pointAt)}${digits}`;
-  else if (pointAt >= digits.length) out = digits + '0'.repeat(pointAt - digits.length);
-  else out = `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
-  return neg ? `-${out}` : out;
+/** The matchers of every vector selector in a query, as Prometheus' `parser.ExtractSelectors`. */
+function extractSelectors(query: string): LabelMatcher[][] {
+  const sets: LabelMatcher[][] = [];
+  walk(parseExpr(query), (node) => {
+    if (node.type === 'VectorSelector') sets.push([...node.matchers]);
+  });
+  return sets;
 }

@@ -2,10 +2,10 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsConfig } from '../../config/index.ts';
+import type { PromqlEngine } from '../../promql/index.ts';
 import type { MetricsStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { sendError } from './envelope.ts';
-import type { QueryEngine } from './engine.ts';
 import { registerLabelRoutes } from './label-routes.ts';
 import { registerMetadataRoutes } from './metadata-routes.ts';
 import { registerQueryRoutes } from './query-routes.ts';
@@ -16,7 +16,7 @@ export const PROMETHEUS_API_PREFIX = '/prometheus/api/v1';
 /** What the Prometheus API reads through. */
 export interface PrometheusApiDeps {
   readonly queryable: MetricsStorage;
-  readonly engine: QueryEngine;
+  readonly engine: PromqlEngine;
   readonly tenants: TenantResolver;
   readonly config: MetricsConfig;
   readonly logger: Logger;
@@ -29,7 +29,7 @@ export interface PrometheusApiDeps {
 
 /**
  * Registers the Prometheus/Mimir HTTP query API under `/prometheus/api/v1/`: `query`, `query_range`,
- * `query_exemplars`, `format_query` (GET and form POST), `series`, `labels` (GET and POST),
+ * `query_exemplars` (GET and form POST), `series`, `labels` (GET and POST),
  * `label/:name/values`, `metadata`, `status/buildinfo`. Answers use Prometheus' envelope and error types;
  * reads take their tenants from `X-Scope-OrgID` through `tenants.forRead` (federated `a|b` reads label
  * series with `__tenant_id__`). Call before the server listens.

@@ -1,6 +1,6 @@
 import { matchesEmpty } from '../../model/index.ts';
 import type { LabelMatcher } from '../../model/index.ts';
-import { parseMatchers } from '../../promql/parser.ts';
+import { parseMatchers } from '../../promql/index.ts';
 import { ApiError } from '../errors.ts';
 import { invalidParam } from './params.ts';
 

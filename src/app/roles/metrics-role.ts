@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { registerPrometheusApi } from '../../api/prometheus/index.ts';
+import { PromqlEngine } from '../../promql/index.ts';
+import { Tsdb } from '../../tsdb/index.ts';
+import type { RoleDefinition } from '../role.ts';
+
+/** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
+export const RETENTION_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * The metrics role (Mimir's ingester + querier): opens the TSDB in `<data_dir>/metrics`, applies per-tenant
+ * retention every {@link RETENTION_INTERVAL_MS}, serves the Prometheus/Mimir query API under
+ * `/prometheus/api/v1/`, and provides `metricsStorage` to the roles that depend on it (the gateway writes
+ * through it). Stopping waits for a running retention pass, then closes the TSDB.
+ */
+export const metricsRole: RoleDefinition = {
+  name: 'metrics',
+  dependsOn: [],
+  description: 'metrics storage (TSDB) and the Prometheus/Mimir query API under /prometheus/api/v1',
+  async start(ctx) {
+    const { config, logger } = ctx;
+    const tsdb = await Tsdb.open({
+      dir: path.join(config.data_dir, 'metrics'),
+      config: config.metrics,
+      memoryLimitBytes: config.storage.memory_limit,
+      threads: config.storage.threads,
+      logger,
+    });
+    try {
+      const engine = new PromqlEngine({
+        lookbackDeltaMs: config.metrics.query.lookback_delta,
+        maxSamples: config.metrics.query.max_samples,
+        timeoutMs: config.metrics.query.timeout,
+      });
+      await registerPrometheusApi(ctx.http, { queryable: tsdb, engine, tenants: ctx.tenants, config: config.metrics, logger });
+    } catch (err) {
+      await tsdb.close();
+      throw err;
+    }
+
+    let retention: Promise<void> | undefined;
+    const runRetention = (): void => {
+      if (retention) return; // the previous pass is still running
+      retention = tsdb
+        .applyRetention(Date.now())
+        .catch((err: unknown) => logger.error({ err }, 'metrics retention failed'))
+        .finally(() => (retention = undefined));
+    };
+    const timer = setInterval(runRetention, RETENTION_INTERVAL_MS);
+    timer.unref();
+
+    return {
+      provides: { metricsStorage: tsdb },
+      async stop() {
+        clearInterval(timer);
+        await retention;
+        await tsdb.close();
+      },
+    };
+  },
+};
