@@ -1,0 +1,128 @@
+import type { Labels, TenantId } from '../model/index.ts';
+import type { LogQueryable } from '../storage/index.ts';
+import type { LogSelectorExpr } from './ast.ts';
+import { LogqlError } from './errors.ts';
+import { compilePipeline, LabelsBuilder, labelsSetKey } from './pipeline.ts';
+import type { EntryState } from './pipeline.ts';
+import { planPushdown, readTenants } from './source.ts';
+import type { QueryStats } from './source.ts';
+
+/** One entry of a log query result. */
+export interface ResultEntry {
+  readonly timestampNs: bigint;
+  readonly line: string;
+  /** Structured metadata of the entry (shown separately with Loki's categorize-labels encoding). */
+  readonly structuredMetadata?: Labels;
+  /** Labels the pipeline's parsers added (categorize-labels encoding). */
+  readonly parsed?: Labels;
+}
+
+/** A stream of a log query result: its labels (stream + metadata + parsed) and entries in query order. */
+export interface ResultStream {
+  readonly labels: Labels;
+  readonly entries: ResultEntry[];
+}
+
+export interface LogQueryParams {
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly direction: 'forward' | 'backward';
+  readonly limit: number;
+  /** Keep at most one entry per stream per interval (Loki's `interval`), in nanoseconds. */
+  readonly intervalNs?: bigint;
+  readonly signal?: AbortSignal;
+}
+
+interface Collected {
+  readonly ts: bigint;
+  readonly line: string;
+  readonly labels: Labels;
+  readonly key: string;
+  readonly metadata?: Labels;
+  readonly seq: number;
+}
+
+/**
+ * Runs a log query: selects entries in `[startNs, endNs)`, runs the pipeline, and returns up to `limit`
+ * entries in `direction` order grouped into streams by their final labels.
+ */
+export async function runLogQuery(
+  queryable: LogQueryable,
+  tenants: readonly TenantId[],
+  expr: LogSelectorExpr,
+  p: LogQueryParams,
+  stats: QueryStats,
+): Promise<ResultStream[]> {
+  if (p.limit <= 0) throw new LogqlError('bad_data', 'limit must be a positive number');
+  const plan = planPushdown(expr.stages);
+  const pipeline = compilePipeline(plan.rest);
+  const lb = new LabelsBuilder();
+  const streamKeys = new Map<Labels, string>();
+  const kept: Collected[] = [];
+  let seq = 0;
+  const forward = p.direction === 'forward';
+  const cmp = (a: Collected, b: Collected): number => {
+    if (a.ts !== b.ts) return (a.ts < b.ts ? -1 : 1) * (forward ? 1 : -1);
+    return a.seq - b.seq;
+  };
+
+  const perTenantCount = new Map<TenantId, number>();
+  {
+    const perTenant = kept;
+    await readTenants(
+      queryable,
+      tenants,
+      { matchers: expr.matchers, startNs: p.startNs, endNs: p.endNs, direction: p.direction, lineFilters: plan.lineFilters, signal: p.signal },
+      stats,
+      (batch, streamLabels, tenant) => {
+        const before = perTenant.length;
+        const meta = batch.structuredMetadata;
+        for (let i = 0; i < batch.lines.length; i++) {
+          const md = meta?.[i];
+          const hasMeta = md !== undefined && Object.keys(md).length > 0;
+          if (pipeline.stages.length === 0 && !hasMeta) {
+            let key = streamKeys.get(streamLabels);
+            if (key === undefined) streamKeys.set(streamLabels, (key = labelsSetKey(streamLabels)));
+            perTenant.push({ ts: batch.timestampsNs[i], line: batch.lines[i], labels: streamLabels, key, seq: seq++ });
+            continue;
+          }
+          lb.reset(streamLabels, hasMeta ? md : undefined);
+          const st: EntryState = { line: batch.lines[i], timestampNs: batch.timestampsNs[i], lb };
+          if (!pipeline.process(st)) continue;
+          if (!lb.changed) {
+            let key = streamKeys.get(streamLabels);
+            if (key === undefined) streamKeys.set(streamLabels, (key = labelsSetKey(streamLabels)));
+            perTenant.push({ ts: st.timestampNs, line: st.line, labels: streamLabels, key, seq: seq++ });
+          } else {
+            perTenant.push({ ts: st.timestampNs, line: st.line, labels: lb.labels(), key: lb.key(), metadata: hasMeta ? md : undefined, seq: seq++ });
+          }
+        }
+        // Storage yields slices in direction order: once `limit` entries are kept, later slices cannot
+        // contribute (an entry of a later slice never precedes one of an earlier slice).
+        const n = (perTenantCount.get(tenant) ?? 0) + perTenant.length - before;
+        perTenantCount.set(tenant, n);
+        return n < p.limit;
+      },
+    );
+  }
+  stats.postFilterLines += kept.length;
+  kept.sort(cmp);
+
+  const streams = new Map<string, ResultStream>();
+  const lastKept = new Map<string, bigint>();
+  let count = 0;
+  for (const e of kept) {
+    if (count >= p.limit) break;
+    if (p.intervalNs !== undefined && p.intervalNs > 0n) {
+      const last = lastKept.get(e.key);
+      if (last !== undefined && (forward ? e.ts - last : last - e.ts) < p.intervalNs) continue;
+      lastKept.set(e.key, e.ts);
+    }
+    let s = streams.get(e.key);
+    if (!s) streams.set(e.key, (s = { labels: e.labels, entries: [] }));
+    s.entries.push({ timestampNs: e.ts, line: e.line, structuredMetadata: e.metadata });
+    count++;
+  }
+  stats.entriesReturned += count;
+  return [...streams.values()];
+}

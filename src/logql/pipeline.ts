@@ -1,0 +1,562 @@
+import type { RE2JS } from 're2js';
+import { compareStrings, compileMatcher } from '../model/index.ts';
+import type { Labels, LabelMatcher } from '../model/index.ts';
+import type { LabelFilterExpr, LineFilterStage, Stage } from './ast.ts';
+import { LogqlError } from './errors.ts';
+import { compileIpMatcher } from './ip.ts';
+import {
+  flattenJson,
+  jsonAtPath,
+  jsonNodeText,
+  JsonSyntaxError,
+  parseJsonNode,
+  sanitizeLabelKey,
+  scanLogfmt,
+} from './line-parsers.ts';
+import { compileRe2, parseJsonPath } from './parser.ts';
+import { LogPattern } from './pattern.ts';
+import { GoTemplate, TemplateError } from './template.ts';
+import type { GoValue } from './template.ts';
+import { lokiTemplateFunctions } from './template-functions.ts';
+import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
+
+/** The label a failing pipeline stage sets, and its human-readable companion. */
+export const ERROR_LABEL = '__error__';
+export const ERROR_DETAILS_LABEL = '__error_details__';
+
+const EXTRACTED_SUFFIX = '_extracted';
+
+/**
+ * The labels of one log entry as it moves through a pipeline: the stream's labels, then structured metadata
+ * and parsed fields. A name taken by a higher-precedence source (stream > metadata > parsed) lands under
+ * `<name>_extracted`, as in Loki. Errors live in the map as `__error__`/`__error_details__`.
+ */
+export class LabelsBuilder {
+  readonly current = new Map<string, string>();
+  private stream: Labels = {};
+  private metadataNames: Set<string> | undefined;
+  /** True once anything differs from the stream labels (lets callers reuse the stream's key). */
+  changed = false;
+
+  reset(stream: Labels, metadata: Labels | undefined): void {
+    this.current.clear();
+    this.stream = stream;
+    for (const k in stream) this.current.set(k, stream[k]);
+    this.changed = false;
+    this.metadataNames = undefined;
+    if (metadata) {
+      for (const k in metadata) {
+        const v = metadata[k];
+        (this.metadataNames ??= new Set()).add(k);
+        this.current.set(k in stream ? k + EXTRACTED_SUFFIX : k, v);
+        this.changed = true;
+      }
+    }
+  }
+
+  get(name: string): string | undefined {
+    return this.current.get(name);
+  }
+
+  /** Sets a parsed field, renaming it to `<name>_extracted` when the stream or metadata hold the name. */
+  setParsed(name: string, value: string): void {
+    const key = name in this.stream || this.metadataNames?.has(name) ? name + EXTRACTED_SUFFIX : name;
+    this.current.set(key, value);
+    this.changed = true;
+  }
+
+  set(name: string, value: string): void {
+    this.current.set(name, value);
+    this.changed = true;
+  }
+
+  delete(name: string): void {
+    if (this.current.delete(name)) this.changed = true;
+  }
+
+  hasErr(): boolean {
+    return this.current.has(ERROR_LABEL);
+  }
+
+  /** Records a stage failure; the first error and its details win. */
+  setErr(type: string, details: string): void {
+    if (!this.current.has(ERROR_LABEL)) this.current.set(ERROR_LABEL, type);
+    if (!this.current.has(ERROR_DETAILS_LABEL)) this.current.set(ERROR_DETAILS_LABEL, details);
+    this.changed = true;
+  }
+
+  /** The label set, sorted by name. */
+  labels(): Labels {
+    const out: Record<string, string> = {};
+    for (const k of [...this.current.keys()].sort(compareStrings)) out[k] = this.current.get(k)!;
+    return out;
+  }
+
+  /** A canonical key of the current labels (equal for equal sets). */
+  key(): string {
+    const keys = [...this.current.keys()].sort(compareStrings);
+    let s = '';
+    for (const k of keys) s += `${k}\u0000${this.current.get(k)}\u0001`;
+    return s;
+  }
+
+  asTemplateData(): Record<string, GoValue> {
+    return Object.fromEntries(this.current);
+  }
+}
+
+/** Canonical key of a plain label set, compatible with {@link LabelsBuilder.key}. */
+export function labelsSetKey(labels: Labels): string {
+  let s = '';
+  for (const k of Object.keys(labels).sort(compareStrings)) s += `${k}\u0000${labels[k]}\u0001`;
+  return s;
+}
+
+/** One entry flowing through a pipeline. `line` may be rewritten by stages. */
+export interface EntryState {
+  line: string;
+  readonly timestampNs: bigint;
+  readonly lb: LabelsBuilder;
+}
+
+type StageFn = (st: EntryState) => boolean;
+
+/** A compiled pipeline: runs every stage in order; false means the entry was filtered out. */
+export interface Pipeline {
+  readonly stages: readonly StageFn[];
+  /** True when no stage changes labels (so the stream's labels are the result). */
+  readonly keepsLabels: boolean;
+  process(st: EntryState): boolean;
+}
+
+/** Compiles pipeline stages; invalid regexps, patterns, templates and ip() patterns throw `bad_data`. */
+export function compilePipeline(stages: readonly Stage[]): Pipeline {
+  const fns = stages.map(compileStage);
+  const keepsLabels = stages.every((s) => s.kind === 'lineFilter' || s.kind === 'lineFormat' || s.kind === 'decolorize' || s.kind === 'labelFilter');
+  return {
+    stages: fns,
+    keepsLabels,
+    process(st: EntryState): boolean {
+      for (let i = 0; i < fns.length; i++) if (!fns[i](st)) return false;
+      return true;
+    },
+  };
+}
+
+function bad(message: string, cause?: unknown): LogqlError {
+  return new LogqlError('bad_data', `parse error : ${message}`, cause === undefined ? undefined : { cause });
+}
+
+function compileStage(s: Stage): StageFn {
+  switch (s.kind) {
+    case 'lineFilter': {
+      const f = compileLineFilter(s);
+      return (st) => f(st.line);
+    }
+    case 'json':
+      return s.params.length > 0 ? jsonExpressionStage(s.params) : jsonStage();
+    case 'logfmt':
+      return logfmtStage(s.strict, s.keepEmpty, s.params);
+    case 'regexp':
+      return regexpStage(s.pattern);
+    case 'pattern':
+      return patternStage(s.pattern);
+    case 'unpack':
+      return unpackStage();
+    case 'labelFilter': {
+      const f = compileLabelFilter(s.filter);
+      return (st) => f(st.lb);
+    }
+    case 'lineFormat':
+      return lineFormatStage(s.template);
+    case 'labelFormat':
+      return labelFormatStage(s.ops);
+    case 'drop':
+      return dropKeepStage(s.items, false);
+    case 'keep':
+      return dropKeepStage(s.items, true);
+    case 'decolorize':
+      return (st) => {
+        st.line = decolorize(st.line);
+        return true;
+      };
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ line filters
+
+/** Compiles one line filter (with its `or` operands) into a predicate over the line. */
+export function compileLineFilter(s: LineFilterStage): (line: string) => boolean {
+  const negative = s.op === '!=' || s.op === '!~' || s.op === '!>';
+  const preds = s.values.map((v): ((line: string) => boolean) => {
+    if (v.kind === 'ip') {
+      try {
+        const m = compileIpMatcher(v.value);
+        return (line) => m.contains(line);
+      } catch (err) {
+        throw bad((err as Error).message, err);
+      }
+    }
+    switch (s.op) {
+      case '|=':
+      case '!=': {
+        const needle = v.value;
+        if (needle === '') return () => true;
+        return (line) => line.includes(needle);
+      }
+      case '|~':
+      case '!~': {
+        let re: RE2JS;
+        try {
+          re = compileRe2(v.value);
+        } catch (err) {
+          throw bad((err as Error).message, err);
+        }
+        return (line) => re.test(line);
+      }
+      case '|>':
+      case '!>': {
+        let p: LogPattern;
+        try {
+          p = LogPattern.parse(v.value, true);
+        } catch (err) {
+          throw bad((err as Error).message, err);
+        }
+        return (line) => p.test(line);
+      }
+    }
+  });
+  if (preds.length === 1) {
+    const p = preds[0];
+    return negative ? (line) => !p(line) : p;
+  }
+  return negative ? (line) => !preds.some((p) => p(line)) : (line) => preds.some((p) => p(line));
+}
+
+// ------------------------------------------------------------------------------------------------ parsers
+
+function jsonStage(): StageFn {
+  return (st) => {
+    let root;
+    try {
+      root = parseJsonNode(st.line);
+      flattenJson(root, (k, v) => {
+        if (k !== '') st.lb.setParsed(k, v);
+      });
+    } catch (err) {
+      if (err instanceof JsonSyntaxError) st.lb.setErr('JSONParserErr', err.message);
+      else throw err;
+    }
+    return true;
+  };
+}
+
+function jsonExpressionStage(params: readonly { name: string; path?: string }[]): StageFn {
+  const paths = params.map((p) => {
+    const steps = parseJsonPath(p.path ?? p.name);
+    if (!steps) throw bad(`cannot parse expression [${p.path ?? p.name}]: syntax error`);
+    return { name: p.name, steps };
+  });
+  return (st) => {
+    let root;
+    try {
+      root = parseJsonNode(st.line);
+    } catch (err) {
+      if (err instanceof JsonSyntaxError) {
+        st.lb.setErr('JSONParserErr', err.message);
+        return true;
+      }
+      throw err;
+    }
+    for (const p of paths) st.lb.setParsed(p.name, jsonNodeText(jsonAtPath(root, p.steps)));
+    return true;
+  };
+}
+
+function logfmtStage(strict: boolean, keepEmpty: boolean, params: readonly { name: string; path?: string }[]): StageFn {
+  const wanted = params.length > 0 ? new Map(params.map((p) => [p.path ?? p.name, p.name])) : undefined;
+  return (st) => {
+    const { pairs, error } = scanLogfmt(st.line, strict);
+    if (error && strict) {
+      st.lb.setErr('LogfmtParserErr', error);
+      return true;
+    }
+    const seen = new Set<string>();
+    for (const [rawKey, value] of pairs) {
+      let key: string;
+      if (wanted) {
+        const name = wanted.get(rawKey);
+        if (name === undefined) continue;
+        key = name;
+      } else {
+        key = sanitizeLabelKey(rawKey, true);
+      }
+      if (key === '' || seen.has(key)) continue;
+      seen.add(key);
+      if (value === '' && !keepEmpty) continue;
+      st.lb.setParsed(key, value);
+    }
+    return true;
+  };
+}
+
+function regexpStage(pattern: string): StageFn {
+  const names: string[] = [];
+  const nameRe = /\(\?P?<([^>]*)>/g;
+  let m: RegExpExecArray | null;
+  while ((m = nameRe.exec(pattern)) !== null) {
+    if (names.includes(m[1])) throw bad(`duplicate extracted label name '${m[1]}'`);
+    names.push(m[1]);
+  }
+  let re: RE2JS;
+  try {
+    re = compileRe2(pattern);
+  } catch (err) {
+    throw bad((err as Error).message, err);
+  }
+  const groups = re.namedGroups() as Record<string, number>;
+  const entries = Object.entries(groups);
+  if (entries.length === 0) throw bad('at least one named capture must be supplied');
+  for (const [name] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw bad(`invalid extracted label name '${name}'`);
+  }
+  return (st) => {
+    const matcher = re.matcher(st.line);
+    if (!matcher.find()) return true;
+    for (const [name, idx] of entries) {
+      const v = matcher.group(idx);
+      if (v !== null) st.lb.setParsed(name, v);
+    }
+    return true;
+  };
+}
+
+function patternStage(pattern: string): StageFn {
+  let p: LogPattern;
+  try {
+    p = LogPattern.parse(pattern, false);
+  } catch (err) {
+    throw bad((err as Error).message, err);
+  }
+  const names = p.names;
+  return (st) => {
+    const vals = p.matches(st.line);
+    for (let i = 0; i < vals.length && i < names.length; i++) st.lb.setParsed(names[i], vals[i]);
+    return true;
+  };
+}
+
+function unpackStage(): StageFn {
+  return (st) => {
+    let root;
+    try {
+      root = parseJsonNode(st.line);
+    } catch (err) {
+      if (err instanceof JsonSyntaxError) {
+        st.lb.setErr('JSONParserErr', err.message);
+        return true;
+      }
+      throw err;
+    }
+    if (root.t !== 'object') {
+      st.lb.setErr('JSONParserErr', "Value looks like object, but can't find closing '}' symbol");
+      return true;
+    }
+    let entry: string | undefined;
+    for (const [k, v] of root.entries) {
+      if (v.t !== 'string') continue;
+      if (k === '_entry') {
+        entry = v.value;
+        continue;
+      }
+      const key = sanitizeLabelKey(k, true);
+      if (key !== '') st.lb.setParsed(key, v.value);
+    }
+    if (entry !== undefined) st.line = entry;
+    return true;
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ label filters
+
+/** Compiles a label filter expression into a predicate that may record errors on the builder. */
+export function compileLabelFilter(f: LabelFilterExpr): (lb: LabelsBuilder) => boolean {
+  switch (f.kind) {
+    case 'and': {
+      const l = compileLabelFilter(f.left);
+      const r = compileLabelFilter(f.right);
+      return (lb) => {
+        const a = l(lb);
+        const b = r(lb);
+        return a && b;
+      };
+    }
+    case 'or': {
+      const l = compileLabelFilter(f.left);
+      const r = compileLabelFilter(f.right);
+      return (lb) => l(lb) || r(lb);
+    }
+    case 'string': {
+      let pred: (v: string) => boolean;
+      try {
+        pred = compileMatcher(f.matcher);
+      } catch (err) {
+        throw bad((err as Error).message, err);
+      }
+      const name = f.matcher.name;
+      return (lb) => pred(lb.get(name) ?? '');
+    }
+    case 'ip': {
+      let m: ReturnType<typeof compileIpMatcher>;
+      try {
+        m = compileIpMatcher(f.pattern);
+      } catch (err) {
+        throw bad((err as Error).message, err);
+      }
+      const { name, negate } = f;
+      return (lb) => {
+        if (lb.hasErr()) return true;
+        const v = lb.get(name);
+        if (v === undefined) return false;
+        return m.contains(v) !== negate;
+      };
+    }
+    case 'number':
+    case 'duration':
+    case 'bytes': {
+      const convert: (s: string) => number =
+        f.kind === 'number' ? parseGoFloat : f.kind === 'duration' ? parseGoDuration : parseHumanBytes;
+      const { name, op, value } = f;
+      const cmp = compareFn(op);
+      return (lb) => {
+        const v = lb.get(name);
+        if (v === undefined) return false;
+        let x: number;
+        try {
+          x = convert(v);
+        } catch (err) {
+          if (lb.hasErr()) return false;
+          lb.setErr('LabelFilterErr', (err as Error).message);
+          return true;
+        }
+        return cmp(x, value);
+      };
+    }
+  }
+}
+
+function compareFn(op: string): (a: number, b: number) => boolean {
+  switch (op) {
+    case '==':
+      return (a, b) => a === b;
+    case '!=':
+      return (a, b) => a !== b;
+    case '>':
+      return (a, b) => a > b;
+    case '>=':
+      return (a, b) => a >= b;
+    case '<':
+      return (a, b) => a < b;
+    default:
+      return (a, b) => a <= b;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ formatters
+
+function compileTemplate(name: string, source: string): { tmpl: GoTemplate; entry: { line: string; timestampNs: bigint } } {
+  const entry = { line: '', timestampNs: 0n };
+  try {
+    return { tmpl: new GoTemplate(name, source, lokiTemplateFunctions(entry)), entry };
+  } catch (err) {
+    if (err instanceof TemplateError) throw bad(err.message, err);
+    throw err;
+  }
+}
+
+function lineFormatStage(source: string): StageFn {
+  const { tmpl, entry } = compileTemplate('line', source);
+  return (st) => {
+    entry.line = st.line;
+    entry.timestampNs = st.timestampNs;
+    try {
+      st.line = tmpl.execute(st.lb.asTemplateData());
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      st.lb.setErr('TemplateFormatErr', err.message);
+    }
+    return true;
+  };
+}
+
+function labelFormatStage(ops: readonly { dst: string; rename?: string; template?: string }[]): StageFn {
+  const compiled = ops.map((o) => ({
+    dst: o.dst,
+    rename: o.rename,
+    t: o.template !== undefined ? compileTemplate('label', o.template) : undefined,
+  }));
+  return (st) => {
+    const data = compiled.some((c) => c.t) ? st.lb.asTemplateData() : undefined;
+    for (const c of compiled) {
+      if (c.rename !== undefined) {
+        const v = st.lb.get(c.rename);
+        if (v === undefined) continue;
+        st.lb.delete(c.rename);
+        st.lb.set(c.dst, v);
+        continue;
+      }
+      const t = c.t!;
+      t.entry.line = st.line;
+      t.entry.timestampNs = st.timestampNs;
+      try {
+        st.lb.set(c.dst, t.tmpl.execute(data!));
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        st.lb.setErr('TemplateFormatErr', err.message);
+      }
+    }
+    return true;
+  };
+}
+
+function dropKeepStage(items: readonly { name: string; matcher?: LabelMatcher }[], keep: boolean): StageFn {
+  const compiled = items.map((i) => {
+    try {
+      return { name: i.name, pred: i.matcher ? compileMatcher(i.matcher) : undefined };
+    } catch (err) {
+      throw bad((err as Error).message, err);
+    }
+  });
+  if (!keep) {
+    return (st) => {
+      for (const c of compiled) {
+        const v = st.lb.get(c.name);
+        if (v === undefined) continue;
+        if (!c.pred || c.pred(v)) st.lb.delete(c.name);
+      }
+      return true;
+    };
+  }
+  return (st) => {
+    for (const name of [...st.lb.current.keys()]) {
+      if (name === ERROR_LABEL || name === ERROR_DETAILS_LABEL) continue;
+      const v = st.lb.current.get(name)!;
+      const kept = compiled.some((c) => c.name === name && (!c.pred || c.pred(v)));
+      if (!kept) st.lb.delete(name);
+    }
+    return true;
+  };
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /[\u001B\u009B][[\]()#;?]*(?:(?:(?:[a-zA-Z\d]*(?:;[a-zA-Z\d]*)*)?\u0007)|(?:(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PRZcf-ntqry=><~]))/g;
+
+/** Removes ANSI escape sequences (colours, cursor movement) from a line. */
+export function decolorize(line: string): string {
+  return line.includes('\u001b') || line.includes('\u009b') ? line.replace(ANSI, '') : line;
+}
+
+/** Loki's UTF-8 byte length of a line (what bytes_over_time sums). */
+export function lineBytes(line: string): number {
+  return Buffer.byteLength(line, 'utf8');
+}

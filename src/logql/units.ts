@@ -1,0 +1,191 @@
+/**
+ * Number, duration and byte-size conversions with the exact acceptance rules and error texts of the Go
+ * functions Loki uses (`strconv.ParseFloat`, `time.ParseDuration`, Prometheus `model.ParseDuration`,
+ * `humanize.ParseBytes`), because those texts surface in `__error_details__` and query errors.
+ */
+
+/** Go's `%q` for a string, close enough for error texts (JSON escaping matches for printable input). */
+export function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const HEX_FLOAT = /^([+-]?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
+const SPECIAL_FLOAT = /^([+-]?)(inf|infinity|nan)$/i;
+
+/** `strconv.ParseFloat(s, 64)`: returns the value or throws an Error with Go's message. */
+export function parseGoFloat(s: string): number {
+  const v = tryParseGoFloat(s);
+  if (v === undefined) throw new Error(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
+  return v;
+}
+
+/** Like {@link parseGoFloat} but returns undefined instead of throwing. */
+export function tryParseGoFloat(s: string): number | undefined {
+  if (DECIMAL_FLOAT.test(s)) return Number(s);
+  const sp = SPECIAL_FLOAT.exec(s);
+  if (sp) {
+    if (sp[2].toLowerCase() === 'nan') return NaN;
+    return sp[1] === '-' ? -Infinity : Infinity;
+  }
+  const hx = HEX_FLOAT.exec(s);
+  if (hx) {
+    const intPart = hx[2].replace(/_/g, '');
+    const frac = hx[3] ?? '';
+    if (intPart === '' && frac === '') return undefined;
+    let mant = 0;
+    for (const c of intPart) mant = mant * 16 + parseInt(c, 16);
+    let scale = 1 / 16;
+    for (const c of frac) {
+      mant += parseInt(c, 16) * scale;
+      scale /= 16;
+    }
+    const v = mant * Math.pow(2, Number(hx[4]));
+    return hx[1] === '-' ? -v : v;
+  }
+  return undefined;
+}
+
+const GO_UNITS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3, // U+00B5 micro sign
+  'μs': 1e3, // U+03BC Greek mu
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * `time.ParseDuration`: a signed sequence of decimal numbers with units (ns, us, µs, ms, s, m, h).
+ * Returns nanoseconds as a number (exact below 2^53 ns, about 104 days). Throws Go's error text.
+ */
+export function parseGoDuration(orig: string): number {
+  let s = orig;
+  let neg = false;
+  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw new Error(`time: invalid duration ${goQuote(orig)}`);
+  let total = 0;
+  while (s !== '') {
+    const num = /^(\d*)(?:\.(\d*))?/.exec(s)!;
+    const intDigits = num[1];
+    const fracDigits = num[2];
+    if (intDigits === '' && (fracDigits === undefined || fracDigits === '')) {
+      throw new Error(`time: invalid duration ${goQuote(orig)}`);
+    }
+    s = s.slice(num[0].length);
+    const unitMatch = /^[^\d.]*/.exec(s)!;
+    const unit = unitMatch[0];
+    if (unit === '') throw new Error(`time: missing unit in duration ${goQuote(orig)}`);
+    const scale = GO_UNITS[unit];
+    if (scale === undefined) throw new Error(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(orig)}`);
+    s = s.slice(unit.length);
+    total += Number(`${intDigits || '0'}.${fracDigits || '0'}`) * scale;
+  }
+  return neg ? -total : total;
+}
+
+const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+/** Prometheus `model.ParseDuration` (y, w, d, h, m, s, ms; integers only). Returns nanoseconds or undefined. */
+export function parsePromDuration(s: string): number | undefined {
+  if (s === '0') return 0;
+  if (s === '') return undefined;
+  const m = PROM_DURATION.exec(s);
+  if (!m) return undefined;
+  const mult = [365 * 86400e9, 7 * 86400e9, 86400e9, 3600e9, 60e9, 1e9, 1e6];
+  let total = 0;
+  for (let i = 0; i < mult.length; i++) if (m[i + 1] !== undefined) total += Number(m[i + 1]) * mult[i];
+  return total;
+}
+
+/** A duration literal in a query: Go syntax first, then Prometheus' (which adds d, w, y). Nanoseconds. */
+export function parseQueryDuration(s: string): number {
+  try {
+    return parseGoDuration(s);
+  } catch (err) {
+    const neg = s.startsWith('-');
+    const p = parsePromDuration(neg ? s.slice(1) : s);
+    if (p !== undefined) return neg ? -p : p;
+    throw err;
+  }
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  kb: 1000,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+  tib: 1024 ** 4,
+  tb: 1000 ** 4,
+  pib: 1024 ** 5,
+  pb: 1000 ** 5,
+  eib: 1024 ** 6,
+  eb: 1000 ** 6,
+  ki: 1024,
+  k: 1000,
+  mi: 1024 ** 2,
+  m: 1000 ** 2,
+  gi: 1024 ** 3,
+  g: 1000 ** 3,
+  ti: 1024 ** 4,
+  t: 1000 ** 4,
+  pi: 1024 ** 5,
+  p: 1000 ** 5,
+  ei: 1024 ** 6,
+  e: 1000 ** 6,
+};
+
+/** `humanize.ParseBytes`: "1.5KB", "2,048", "1 MiB" (units case-insensitive); truncates to an integer. */
+export function parseHumanBytes(s: string): number {
+  let i = 0;
+  let hasComma = false;
+  while (i < s.length) {
+    const c = s[i];
+    if (!((c >= '0' && c <= '9') || c === '.' || c === ',')) break;
+    if (c === ',') hasComma = true;
+    i++;
+  }
+  let num = s.slice(0, i);
+  if (hasComma) num = num.replace(/,/g, '');
+  const f = parseGoFloat(num);
+  const extra = s.slice(i).trim().toLowerCase();
+  const mult = BYTE_UNITS[extra];
+  if (mult === undefined) throw new Error(`unhandled size name: ${extra}`);
+  const v = f * mult;
+  if (v >= 2 ** 64) throw new Error(`too large: ${s}`);
+  return Math.trunc(v);
+}
+
+/** Formats a nanosecond duration the way Go's `time.Duration.String` does (used in error texts). */
+export function formatGoDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  const neg = ns < 0;
+  let v = Math.abs(ns);
+  let out: string;
+  if (v < 1e3) out = `${v}ns`;
+  else if (v < 1e6) out = `${trimFloat(v / 1e3)}µs`;
+  else if (v < 1e9) out = `${trimFloat(v / 1e6)}ms`;
+  else {
+    const h = Math.floor(v / 3600e9);
+    v -= h * 3600e9;
+    const m = Math.floor(v / 60e9);
+    v -= m * 60e9;
+    const s = trimFloat(v / 1e9);
+    out = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function trimFloat(v: number): string {
+  return String(Number(v.toFixed(9)));
+}
