@@ -1,0 +1,661 @@
+import { METRIC_NAME_LABEL, labelsKey } from '../model/index.ts';
+import type { Labels } from '../model/index.ts';
+import { isComparisonOp } from './ast.ts';
+import type { BinaryExpr, BinaryOp, PosRange, VectorMatching } from './ast.ts';
+import type { EvalEnv, Steps } from './env.ts';
+import { execError } from './errors.ts';
+import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError } from './histogram.ts';
+import { ABSENT, FLOAT, HIST, keyOf, newStepSeries, setHist } from './value.ts';
+import type { StepSeries } from './value.ts';
+
+/** Whether an operator changes what the metric means (so its name and type/unit labels go). */
+export function changesMetricSchema(op: BinaryOp): boolean {
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '^' || op === '%' || op === 'atan2';
+}
+
+/** Go's `math.Mod` semantics (sign of the dividend), which JS `%` shares. */
+function goMod(a: number, b: number): number {
+  return a % b;
+}
+
+/** A binary operation between two scalars. */
+export function scalarBinop(op: BinaryOp, l: number, r: number): number {
+  switch (op) {
+    case '+':
+      return l + r;
+    case '-':
+      return l - r;
+    case '*':
+      return l * r;
+    case '/':
+      return l / r;
+    case '^':
+      return Math.pow(l, r);
+    case '%':
+      return goMod(l, r);
+    case '==':
+      return l === r ? 1 : 0;
+    case '!=':
+      return l !== r ? 1 : 0;
+    case '>':
+      return l > r ? 1 : 0;
+    case '<':
+      return l < r ? 1 : 0;
+    case '>=':
+      return l >= r ? 1 : 0;
+    case '<=':
+      return l <= r ? 1 : 0;
+    case 'atan2':
+      return Math.atan2(l, r);
+    default:
+      throw new Error(`operator "${op}" not allowed for Scalar operations`);
+  }
+}
+
+/** The result of one element operation; `info`/`warn` are annotation texts to emit. */
+interface ElemResult {
+  f: number;
+  h: FloatHistogram | undefined;
+  keep: boolean;
+  info?: string;
+  warn?: string;
+}
+
+const INCOMPATIBLE = (op: BinaryOp, l: string, r: string): string =>
+  `incompatible sample types encountered for binary operator "${op}": ${l} ${op} ${r}`;
+
+/** Prometheus' `vectorElemBinop`. */
+function elemBinop(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | undefined, rh: FloatHistogram | undefined): ElemResult {
+  if (!lh && !rh) {
+    switch (op) {
+      case '+':
+        return { f: lf + rf, h: undefined, keep: true };
+      case '-':
+        return { f: lf - rf, h: undefined, keep: true };
+      case '*':
+        return { f: lf * rf, h: undefined, keep: true };
+      case '/':
+        return { f: lf / rf, h: undefined, keep: true };
+      case '^':
+        return { f: Math.pow(lf, rf), h: undefined, keep: true };
+      case '%':
+        return { f: goMod(lf, rf), h: undefined, keep: true };
+      case '==':
+        return { f: lf, h: undefined, keep: lf === rf };
+      case '!=':
+        return { f: lf, h: undefined, keep: lf !== rf };
+      case '>':
+        return { f: lf, h: undefined, keep: lf > rf };
+      case '<':
+        return { f: lf, h: undefined, keep: lf < rf };
+      case '>=':
+        return { f: lf, h: undefined, keep: lf >= rf };
+      case '<=':
+        return { f: lf, h: undefined, keep: lf <= rf };
+      case 'atan2':
+        return { f: Math.atan2(lf, rf), h: undefined, keep: true };
+      case '</':
+      case '>/':
+        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'float', 'float') };
+      default:
+        break;
+    }
+  } else if (!lh && rh) {
+    if (op === '*') return { f: 0, h: rh.copy().mul(lf).compact(), keep: true };
+    return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'float', 'histogram') };
+  } else if (lh && !rh) {
+    switch (op) {
+      case '*':
+        return { f: 0, h: lh.copy().mul(rf).compact(), keep: true };
+      case '/':
+        return { f: 0, h: lh.copy().div(rf).compact(), keep: true };
+      case '</': {
+        const t = lh.copy();
+        trimHistogram(t, rf, true);
+        return { f: 0, h: t, keep: true };
+      }
+      case '>/': {
+        const t = lh.copy();
+        trimHistogram(t, rf, false);
+        return { f: 0, h: t, keep: true };
+      }
+      default:
+        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'histogram', 'float') };
+    }
+  } else if (lh && rh) {
+    switch (op) {
+      case '+':
+      case '-': {
+        const res = lh.copy();
+        try {
+          const r = op === '+' ? res.add(rh) : res.sub(rh);
+          if (op === '-') res.counterResetHint = GAUGE_TYPE;
+          const opName = op === '+' ? 'addition' : 'subtraction';
+          const out: ElemResult = { f: 0, h: res.compact(), keep: true };
+          if (r.counterResetCollision) out.warn = `conflicting counter resets during histogram ${opName}`;
+          if (r.nhcbBoundsReconciled) out.info = `mismatched custom buckets were reconciled during ${opName}`;
+          return out;
+        } catch (err) {
+          if (err instanceof IncompatibleSchemaError) {
+            return { f: 0, h: undefined, keep: false, warn: `incompatible bucket layout encountered for binary operator ${op}` };
+          }
+          throw err;
+        }
+      }
+      case '==':
+        return { f: 0, h: lh, keep: lh.equals(rh) };
+      case '!=':
+        return { f: 0, h: lh, keep: !lh.equals(rh) };
+      default:
+        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'histogram', 'histogram') };
+    }
+  }
+  throw new Error(`operator "${op}" not allowed for operations between Vectors`);
+}
+
+function reportElem(env: EvalEnv, r: ElemResult, pos: PosRange): void {
+  if (r.info) env.annos.info(r.info, pos);
+  if (r.warn) env.annos.warn(r.warn, pos);
+}
+
+/** A binary operation between a vector and a scalar (`scalarLeft` when the scalar is the left operand). */
+export function vectorScalarBinop(
+  e: BinaryExpr,
+  vec: StepSeries[],
+  scalar: Float64Array,
+  scalarLeft: boolean,
+  steps: Steps,
+  env: EvalEnv,
+): StepSeries[] {
+  const op = e.op;
+  const n = steps.n;
+  const out: StepSeries[] = [];
+  const comparison = isComparisonOp(op);
+  const dropName = changesMetricSchema(op) || e.returnBool;
+  const fastFloat = !e.returnBool && (op === '+' || op === '-' || op === '*' || op === '/');
+  for (const s of vec) {
+    const o = newStepSeries(s.labels, n, s.dropName || dropName);
+    let any = false;
+    if (fastFloat && !s.hists) {
+      // Vectorised path for the common float arithmetic.
+      const sv = s.vals;
+      const sp = s.pres;
+      const ov = o.vals;
+      const op2 = o.pres;
+      for (let k = 0; k < n; k++) {
+        if (sp[k] !== FLOAT) continue;
+        const x = sv[k]!;
+        const c = scalar[k]!;
+        let v: number;
+        if (op === '+') v = x + c;
+        else if (op === '-') v = scalarLeft ? c - x : x - c;
+        else if (op === '*') v = x * c;
+        else v = scalarLeft ? c / x : x / c;
+        ov[k] = v;
+        op2[k] = FLOAT;
+        any = true;
+      }
+      if (any) out.push(o);
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const p = s.pres[k]!;
+      if (p === ABSENT) continue;
+      const vf = p === FLOAT ? s.vals[k]! : 0;
+      const vh = p === HIST ? s.hists![k]! : undefined;
+      const c = scalar[k]!;
+      const r = scalarLeft ? elemBinop(op, c, vf, undefined, vh) : elemBinop(op, vf, c, vh, undefined);
+      if (r.info) env.annos.info(r.info, e.pos);
+      let f = r.f;
+      let h = r.h;
+      let keep = r.keep;
+      if (comparison && scalarLeft) {
+        f = vf;
+        h = vh;
+      }
+      if (e.returnBool) {
+        f = keep ? 1 : 0;
+        h = undefined;
+        keep = true;
+      }
+      if (!keep) continue;
+      if (h) setHist(o, k, h, n);
+      else {
+        o.vals[k] = f;
+        o.pres[k] = FLOAT;
+      }
+      any = true;
+    }
+    if (any) out.push(o);
+  }
+  return out;
+}
+
+/** The label set Prometheus' `MatchLabels` keeps for an error message. */
+function matchLabels(labels: Labels, on: boolean, names: readonly string[]): Labels {
+  const out: Record<string, string> = {};
+  for (const k in labels) {
+    if (on ? names.includes(k) : k !== METRIC_NAME_LABEL && !names.includes(k)) out[k] = labels[k]!;
+  }
+  return out;
+}
+
+/** The join signature of a series for vector matching. */
+function signature(labels: Labels, m: VectorMatching): string {
+  const parts: string[] = [];
+  if (m.on) {
+    const names = [...m.labels].sort();
+    for (const nme of names) {
+      const v = labels[nme];
+      if (v !== undefined && v !== '') parts.push(`${nme}\u0000${v}`);
+    }
+  } else {
+    const keys = Object.keys(labels).sort();
+    for (const k of keys) {
+      if (k === METRIC_NAME_LABEL || m.labels.includes(k)) continue;
+      parts.push(`${k}\u0000${labels[k]}`);
+    }
+  }
+  return parts.join('\u0001');
+}
+
+function resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, m: VectorMatching): Labels {
+  const out: Record<string, string> = { ...lhs };
+  if (changesMetricSchema(op)) {
+    delete out[METRIC_NAME_LABEL];
+    delete out.__type__;
+    delete out.__unit__;
+  }
+  if (m.card === 'one-to-one') {
+    if (m.on) {
+      for (const k of Object.keys(out)) if (!m.labels.includes(k)) delete out[k];
+    } else {
+      for (const k of m.labels) delete out[k];
+    }
+  }
+  for (const ln of m.include) {
+    const v = rhs[ln];
+    if (v !== undefined && v !== '') out[ln] = v;
+    else delete out[ln];
+  }
+  return out;
+}
+
+/** Collects output samples by label set, refusing two samples for one label set at one step. */
+class OutputCollector {
+  private readonly byKey = new Map<string, StepSeries>();
+  readonly series: StepSeries[] = [];
+  constructor(private readonly n: number) {}
+
+  get(labels: Labels, dropName: boolean): StepSeries {
+    const key = keyOf(labels);
+    let s = this.byKey.get(key);
+    if (!s) {
+      s = newStepSeries(labels, this.n, dropName);
+      this.byKey.set(key, s);
+      this.series.push(s);
+    }
+    return s;
+  }
+
+  put(s: StepSeries, k: number, f: number, h: FloatHistogram | undefined): void {
+    if (s.pres[k] !== ABSENT) throw execError('vector cannot contain metrics with the same labelset');
+    if (h) setHist(s, k, h, this.n);
+    else {
+      s.vals[k] = f;
+      s.pres[k] = FLOAT;
+    }
+  }
+}
+
+/** A binary operation between two instant vectors, with Prometheus' matching rules. */
+export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[], steps: Steps, env: EvalEnv): StepSeries[] {
+  const m = e.matching!;
+  const n = steps.n;
+  // Signature ordinals shared by both sides.
+  const sigOrd = new Map<string, number>();
+  const ordOf = (s: StepSeries): number => {
+    const sig = signature(s.labels, m);
+    let o = sigOrd.get(sig);
+    if (o === undefined) {
+      o = sigOrd.size;
+      sigOrd.set(sig, o);
+    }
+    return o;
+  };
+  const lOrd = Int32Array.from(lhs, ordOf);
+  const rOrd = Int32Array.from(rhs, ordOf);
+  const numSigs = sigOrd.size;
+  switch (e.op) {
+    case 'and':
+    case 'unless':
+      return setAndUnless(e.op, lhs, rhs, lOrd, rOrd, numSigs, n);
+    case 'or':
+      return setOr(lhs, rhs, lOrd, rOrd, numSigs, n);
+    default:
+      break;
+  }
+  const oneToMany = m.card === 'one-to-many';
+  // After a possible swap, `many` is iterated and `one` is looked up by signature.
+  const many = oneToMany ? rhs : lhs;
+  const one = oneToMany ? lhs : rhs;
+  const manyOrd = oneToMany ? rOrd : lOrd;
+  const oneOrd = oneToMany ? lOrd : rOrd;
+  const collector = new OutputCollector(n);
+  const rightAt = new Int32Array(numSigs).fill(-1);
+  const matched = new Map<number, Set<string> | null>();
+  const metricCache = new Map<string, { labels: Labels; key: string }>();
+  const fillMany = oneToMany ? m.fillLhs : m.fillRhs;
+  const fillOne = oneToMany ? m.fillRhs : m.fillLhs;
+  const touched: number[] = [];
+  for (let k = 0; k < n; k++) {
+    if ((k & 255) === 0) env.checkDeadline();
+    for (const o of touched) rightAt[o] = -1;
+    touched.length = 0;
+    matched.clear();
+    let anyOne = false;
+    for (let i = 0; i < one.length; i++) {
+      if (one[i]!.pres[k] === ABSENT) continue;
+      anyOne = true;
+      const o = oneOrd[i]!;
+      const prev = rightAt[o]!;
+      if (prev >= 0) {
+        const rs = one[i]!;
+        const dup = one[prev]!;
+        const side = oneToMany ? 'left' : 'right';
+        throw execError(
+          `found duplicate series for the match group ${labelsKey(matchLabels(rs.labels, m.on, m.labels))} on the ${side} hand-side of the operation: [${labelsKey(rs.labels)}, ${labelsKey(dup.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      rightAt[o] = i;
+      touched.push(o);
+    }
+    let anyMany = false;
+    for (let i = 0; i < many.length; i++) {
+      if (many[i]!.pres[k] !== ABSENT) {
+        anyMany = true;
+        break;
+      }
+    }
+    if (!anyOne && !anyMany) continue;
+    if ((!anyOne || !anyMany) && fillMany === undefined && fillOne === undefined) continue;
+    const doOp = (ls: StepSeries | undefined, lLabels: Labels, rs: StepSeries | undefined, rLabels: Labels, ord: number, fillL: number | undefined, fillR: number | undefined): void => {
+      const lp = ls ? ls.pres[k]! : FLOAT;
+      const rp = rs ? rs.pres[k]! : FLOAT;
+      let lf = ls ? (lp === FLOAT ? ls.vals[k]! : 0) : fillL!;
+      let rf = rs ? (rp === FLOAT ? rs.vals[k]! : 0) : fillR!;
+      let lh = ls && lp === HIST ? ls.hists![k] : undefined;
+      let rh = rs && rp === HIST ? rs.hists![k] : undefined;
+      if (oneToMany) {
+        [lf, rf] = [rf, lf];
+        [lh, rh] = [rh, lh];
+      }
+      const r = elemBinop(e.op, lf, rf, lh, rh);
+      if (r.info || r.warn) reportElem(env, r, e.pos);
+      if (r.warn && !r.h && !r.keep) return;
+      let f = r.f;
+      let h = r.h;
+      if (e.returnBool) {
+        h = undefined;
+        f = r.keep ? 1 : 0;
+      }
+      const cacheKey = `${ls ? keyOf(lLabels) : 'fill'}|${rs ? keyOf(rLabels) : 'fill'}`;
+      let rm = metricCache.get(cacheKey);
+      if (!rm) {
+        const labels = resultMetric(lLabels, rLabels, e.op, m);
+        rm = { labels, key: keyOf(labels) };
+        metricCache.set(cacheKey, rm);
+      }
+      const prior = matched.get(ord);
+      if (m.card === 'one-to-one') {
+        if (prior !== undefined) {
+          throw execError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+        }
+        matched.set(ord, null);
+      } else {
+        let set = prior;
+        if (set === undefined || set === null) {
+          set = new Set<string>();
+          matched.set(ord, set);
+        } else if (set.has(rm.key)) {
+          throw execError('multiple matches for labels: grouping labels must ensure unique matches');
+        }
+        set.add(rm.key);
+      }
+      if (!r.keep && !e.returnBool) return;
+      // Prometheus marks vector-vector results for name removal only for `bool` comparisons.
+      collector.put(collector.get(rm.labels, e.returnBool), k, f, h);
+    };
+    for (let i = 0; i < many.length; i++) {
+      const ls = many[i]!;
+      if (ls.pres[k] === ABSENT) continue;
+      const o = manyOrd[i]!;
+      const ri = rightAt[o]!;
+      if (ri < 0) {
+        if (fillOne === undefined) continue;
+        doOp(ls, ls.labels, undefined, matchLabels(ls.labels, m.on, m.labels), o, undefined, fillOne);
+        continue;
+      }
+      const rs = one[ri]!;
+      doOp(ls, ls.labels, rs, rs.labels, o, undefined, undefined);
+    }
+    if (fillMany !== undefined) {
+      for (const o of touched) {
+        if (matched.has(o)) continue;
+        const rs = one[rightAt[o]!]!;
+        const fillLabels = matchLabels(rs.labels, m.on, m.labels);
+        doOp(undefined, fillLabels, rs, rs.labels, o, fillMany, undefined);
+      }
+    }
+  }
+  return collector.series;
+}
+
+function setAndUnless(
+  op: 'and' | 'unless',
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  lOrd: Int32Array,
+  rOrd: Int32Array,
+  numSigs: number,
+  n: number,
+): StepSeries[] {
+  // present[ord * n + k] = some rhs series with that signature has a value at step k.
+  const present = new Uint8Array(numSigs * n);
+  for (let i = 0; i < rhs.length; i++) {
+    const base = rOrd[i]! * n;
+    const p = rhs[i]!.pres;
+    for (let k = 0; k < n; k++) if (p[k] !== ABSENT) present[base + k] = 1;
+  }
+  const out: StepSeries[] = [];
+  for (let i = 0; i < lhs.length; i++) {
+    const s = lhs[i]!;
+    const base = lOrd[i]! * n;
+    const o = newStepSeries(s.labels, n, s.dropName);
+    let any = false;
+    for (let k = 0; k < n; k++) {
+      if (s.pres[k] === ABSENT) continue;
+      const has = present[base + k] === 1;
+      if (op === 'and' ? has : !has) {
+        copyPoint(s, o, k, n);
+        any = true;
+      }
+    }
+    if (any) out.push(o);
+  }
+  return out;
+}
+
+function setOr(lhs: StepSeries[], rhs: StepSeries[], lOrd: Int32Array, rOrd: Int32Array, numSigs: number, n: number): StepSeries[] {
+  const present = new Uint8Array(numSigs * n);
+  const collector = new OutputCollector(n);
+  for (let i = 0; i < lhs.length; i++) {
+    const s = lhs[i]!;
+    const base = lOrd[i]! * n;
+    let target: StepSeries | undefined;
+    for (let k = 0; k < n; k++) {
+      if (s.pres[k] === ABSENT) continue;
+      present[base + k] = 1;
+      target ??= collector.get(s.labels, s.dropName);
+      collector.put(target, k, s.vals[k]!, s.pres[k] === HIST ? s.hists![k] : undefined);
+    }
+  }
+  for (let i = 0; i < rhs.length; i++) {
+    const s = rhs[i]!;
+    const base = rOrd[i]! * n;
+    let target: StepSeries | undefined;
+    for (let k = 0; k < n; k++) {
+      if (s.pres[k] === ABSENT || present[base + k] === 1) continue;
+      target ??= collector.get(s.labels, s.dropName);
+      collector.put(target, k, s.vals[k]!, s.pres[k] === HIST ? s.hists![k] : undefined);
+    }
+  }
+  return collector.series;
+}
+
+function copyPoint(from: StepSeries, to: StepSeries, k: number, n: number): void {
+  if (from.pres[k] === HIST) setHist(to, k, from.hists![k]!, n);
+  else {
+    to.vals[k] = from.vals[k]!;
+    to.pres[k] = FLOAT;
+  }
+}
+
+// --- Histogram trimming (`</` and `>/`) ---
+
+function computeSplit(lower: number, upper: number, count: number, rhs: number, isPositive: boolean, isLinear: boolean): number {
+  if (rhs <= lower) return 0;
+  if (rhs >= upper) return count;
+  let fraction: number;
+  if (isLinear) fraction = (rhs - lower) / (upper - lower);
+  else {
+    const logLower = Math.log2(Math.abs(lower));
+    const logUpper = Math.log2(Math.abs(upper));
+    const logV = Math.log2(Math.abs(rhs));
+    fraction = isPositive ? (logV - logLower) / (logUpper - logLower) : 1 - (logV - logUpper) / (logLower - logUpper);
+  }
+  return count * fraction;
+}
+
+function computeMidpoint(lower: number, upper: number, product: number, isLinear: boolean, isPositive: boolean): number {
+  if (isLinear) return (lower + upper) / 2;
+  return isPositive ? Math.sqrt(product) : -Math.sqrt(product);
+}
+
+function handleInfinityBuckets(isUpperTrim: boolean, lower: number, upper: number, count: number, rhs: number): [number, number] {
+  if (lower === -Infinity) {
+    if (isUpperTrim) {
+      if (rhs >= upper) return [count, 0];
+      if (rhs >= 0 && upper > rhs && upper !== Infinity) return [(count * rhs) / upper, (rhs + upper) / 2];
+      return [0, upper];
+    }
+    if (rhs <= lower) return [count, 0];
+    if (rhs >= 0 && upper > rhs && upper !== Infinity) return [count * (1 - rhs / upper), rhs / 2];
+    return [0, upper];
+  }
+  if (isUpperTrim) return [0, lower];
+  if (rhs <= lower) return [count, 0];
+  return [0, lower];
+}
+
+function computeBucketTrim(lower: number, upper: number, count: number, rhs: number, isUpperTrim: boolean, isPositive: boolean, isCustom: boolean): [number, number] {
+  if (lower === -Infinity || upper === Infinity) return handleInfinityBuckets(isUpperTrim, lower, upper, count, rhs);
+  const under = computeSplit(lower, upper, count, rhs, isPositive, isCustom);
+  if (isUpperTrim) return [under, computeMidpoint(lower, upper, Math.abs(lower) * Math.abs(rhs), isCustom, isPositive)];
+  return [count - under, computeMidpoint(lower, upper, Math.abs(rhs) * Math.abs(upper), isCustom, isPositive)];
+}
+
+/** Removes observations above (`</`) or below (`>/`) `rhs` from a histogram, in place (Prometheus' trimHistogram). */
+function trimHistogram(h: FloatHistogram, rhs: number, isUpperTrim: boolean): void {
+  let updatedCount = 0;
+  const origSum = h.sum;
+  let removedSum = 0;
+  let hasPositive = false;
+  let hasNegative = false;
+  const isCustom = h.usesCustomBuckets;
+  const pos = h.positiveBucketList();
+  const neg = h.negativeBucketList();
+  const newPos = h.positiveBuckets.slice();
+  const newNeg = h.negativeBuckets.slice();
+  // Bucket lists enumerate the stored buckets in storage order, so list index == bucket array index.
+  pos.forEach((b, i) => {
+    if (b.count === 0) return;
+    if (isCustom) {
+      if (b.upper <= 0) hasNegative = true;
+      else {
+        if (b.lower < 0) hasNegative = true;
+        hasPositive = true;
+      }
+    } else hasPositive = true;
+    const [keep, mid0] = computeBucketTrim(b.lower, b.upper, b.count, rhs, isUpperTrim, true, isCustom);
+    let mid = mid0;
+    if (isUpperTrim) {
+      if (b.upper <= rhs) updatedCount += b.count;
+      else if (b.lower < rhs) {
+        removedSum += (b.count - keep) * mid;
+        updatedCount += keep;
+        newPos[i] = keep;
+      } else {
+        if (!isCustom) mid = Math.sqrt(b.lower * b.upper);
+        removedSum += b.count * mid;
+        newPos[i] = 0;
+      }
+    } else if (b.lower >= rhs) updatedCount += b.count;
+    else if (b.upper > rhs) {
+      removedSum += (b.count - keep) * mid;
+      newPos[i] = keep;
+      updatedCount += keep;
+    } else {
+      if (!isCustom) mid = Math.sqrt(b.lower * b.upper);
+      removedSum += b.count * mid;
+      newPos[i] = 0;
+    }
+  });
+  neg.forEach((b, i) => {
+    if (b.count === 0) return;
+    hasNegative = true;
+    const [keep, mid0] = computeBucketTrim(b.lower, b.upper, b.count, rhs, isUpperTrim, false, isCustom);
+    let mid = mid0;
+    if (isUpperTrim) {
+      if (b.upper <= rhs) updatedCount += b.count;
+      else if (b.lower < rhs) {
+        removedSum += (b.count - keep) * mid;
+        newNeg[i] = keep;
+        updatedCount += keep;
+      } else {
+        mid = Math.sqrt(b.lower * b.upper);
+        removedSum += b.count * mid;
+        newNeg[i] = 0;
+      }
+    } else if (b.lower >= rhs) updatedCount += b.count;
+    else if (b.upper > rhs) {
+      removedSum += (b.count - keep) * mid;
+      newNeg[i] = keep;
+      updatedCount += keep;
+    } else {
+      mid = Math.sqrt(b.lower * b.upper);
+      removedSum += b.count * mid;
+      newNeg[i] = 0;
+    }
+  });
+  h.positiveBuckets = newPos;
+  h.negativeBuckets = newNeg;
+  if (h.zeroCount > 0) {
+    const zb = h.zeroBucket();
+    let keep = computeSplit(zb.lower, zb.upper, h.zeroCount, rhs, true, true);
+    if (!isUpperTrim) keep = h.zeroCount - keep;
+    h.zeroCount = keep;
+    updatedCount += keep;
+  }
+  let newSum = 0;
+  if (updatedCount !== 0) {
+    newSum = origSum - removedSum;
+    if (!hasNegative && newSum < 0) newSum = 0;
+    if (!hasPositive && newSum > 0) newSum = 0;
+  }
+  h.count = updatedCount;
+  h.sum = newSum;
+  h.compact();
+}
+
+export { FloatHistogram };

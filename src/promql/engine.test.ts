@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { configSchema } from '../config/index.ts';
+import type { MetricRecord, TenantId } from '../model/index.ts';
+import { STALE_NAN } from '../model/index.ts';
+import { Tsdb } from '../tsdb/index.ts';
+import { PromqlEngine, PromqlError, resultToPrometheusJson } from './index.ts';
+
+const T = 'engine-test' as TenantId;
+let dir: string;
+let db: Tsdb;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-'));
+  const config = configSchema.parse({
+    metrics: { limits: { out_of_order_time_window: '10000d', creation_grace_period: '10000d', retention_period: 0 } },
+  }).metrics;
+  db = await Tsdb.open({ dir, config, memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
+  const app = db.appender(T);
+  const series = (labels: Record<string, string>, values: number[], stepMs = 60_000): MetricRecord => ({
+    labels,
+    samples: values.map((value, i) => ({ timestampMs: i * stepMs, value })),
+  });
+  const recs: MetricRecord[] = [
+    series({ __name__: 'http_requests_total', job: 'api', instance: 'a' }, [0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600]),
+    series({ __name__: 'http_requests_total', job: 'api', instance: 'b' }, [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300]),
+    series({ __name__: 'http_requests_total', job: 'web', instance: 'c' }, [0, 6, 12, 18, 24, 30, 36, 42, 48, 54, 60]),
+    series({ __name__: 'latency_bucket', le: '0.1' }, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]),
+    series({ __name__: 'latency_bucket', le: '1' }, [0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200]),
+    series({ __name__: 'latency_bucket', le: '+Inf' }, [0, 30, 60, 90, 120, 150, 180, 210, 240, 270, 300]),
+    series({ __name__: 'gone' }, [1, 2, STALE_NAN]),
+  ];
+  for (const r of recs) assert.equal(app.append(r).rejections.length, 0);
+  await app.commit();
+});
+
+after(async () => {
+  await db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const engine = new PromqlEngine({ maxSamples: 10_000 });
+
+test('instant rate with extrapolation and a sum by', async () => {
+  const r = await engine.instant(db, [T], 'sum by (job) (rate(http_requests_total[5m]))', 600_000);
+  assert.equal(r.value.type, 'vector');
+  const byJob = Object.fromEntries(r.value.type === 'vector' ? r.value.samples.map((s) => [s.labels.job, s.value]) : []);
+  assert.ok(Math.abs(byJob.api! - 1.5) < 1e-9);
+  assert.ok(Math.abs(byJob.web! - 0.1) < 1e-9);
+});
+
+test('range query returns a matrix sorted by labels, JSON in Prometheus shape', async () => {
+  const r = await engine.range(db, [T], 'http_requests_total{job="api"} / 60', 0, 120_000, 60_000);
+  const json = resultToPrometheusJson(r.value);
+  assert.deepEqual(json, {
+    resultType: 'matrix',
+    result: [
+      { metric: { instance: 'a', job: 'api' }, values: [[0, '0'], [60, '1'], [120, '2']] },
+      { metric: { instance: 'b', job: 'api' }, values: [[0, '0'], [60, '0.5'], [120, '1']] },
+    ],
+  });
+});
+
+test('topk keeps Prometheus order for instant queries; histogram_quantile on classic buckets', async () => {
+  const r = await engine.instant(db, [T], 'topk(2, http_requests_total)', 600_000);
+  assert.deepEqual(r.value.type === 'vector' && r.value.samples.map((s) => s.labels.instance), ['a', 'b']);
+  const q = await engine.instant(db, [T], 'histogram_quantile(0.5, rate(latency_bucket[5m]))', 600_000);
+  assert.ok(q.value.type === 'vector' && Math.abs(q.value.samples[0]!.value! - 0.55) < 1e-9);
+});
+
+test('staleness markers end a series before the lookback delta', async () => {
+  const at1 = await engine.instant(db, [T], 'gone', 90_000);
+  assert.equal(at1.value.type === 'vector' && at1.value.samples.length, 1);
+  const at2 = await engine.instant(db, [T], 'gone', 130_000);
+  assert.equal(at2.value.type === 'vector' && at2.value.samples.length, 0);
+});
+
+test('subqueries, @ and offset', async () => {
+  const r = await engine.instant(db, [T], 'max_over_time(rate(http_requests_total{instance="a"}[2m])[5m:1m] @ 300)', 0);
+  assert.ok(r.value.type === 'vector' && Math.abs(r.value.samples[0]!.value! - 1) < 1e-9);
+  const o = await engine.instant(db, [T], 'http_requests_total{instance="c"} offset 5m', 600_000);
+  assert.equal(o.value.type === 'vector' && o.value.samples[0]!.value, 30);
+});
+
+test('annotations: info for rate over a non-counter name', async () => {
+  const r = await engine.instant(db, [T], 'rate(gone[5m])', 60_000);
+  assert.deepEqual(r.infos, ['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "gone" (1:6)']);
+});
+
+test('limits: too many samples and many-to-many errors are execution errors', async () => {
+  const small = new PromqlEngine({ maxSamples: 5 });
+  await assert.rejects(small.range(db, [T], 'http_requests_total', 0, 600_000, 60_000), (err: unknown) => {
+    assert.ok(err instanceof PromqlError);
+    assert.equal(err.type, 'execution');
+    assert.equal(err.message, 'query processing would load too many samples into memory in query execution');
+    return true;
+  });
+  await assert.rejects(engine.instant(db, [T], 'http_requests_total + on(job) http_requests_total', 600_000), (err: unknown) => {
+    assert.ok(err instanceof PromqlError && err.type === 'execution' && /many-to-many matching not allowed/.test(err.message));
+    return true;
+  });
+  await assert.rejects(engine.range(db, [T], 'http_requests_total[5m]', 0, 60_000, 60_000), (err: unknown) => {
+    assert.ok(err instanceof PromqlError && err.type === 'bad_data');
+    return true;
+  });
+});
+
+test('a cancelled query fails with the canceled type', async () => {
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(engine.instant(db, [T], 'http_requests_total', 0, { signal: ac.signal }), (err: unknown) => {
+    assert.ok(err instanceof PromqlError && err.type === 'canceled');
+    return true;
+  });
+});

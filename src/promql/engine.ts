@@ -1,0 +1,422 @@
+import { QueryLimitError } from '../storage/index.ts';
+import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
+import type { Labels, NativeHistogram, TenantId } from '../model/index.ts';
+import { documentedType, exprType } from './ast.ts';
+import type { DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
+import { makeSteps } from './env.ts';
+import { PromqlError } from './errors.ts';
+import { Evaluator } from './evaluator.ts';
+import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
+import { mergeSameLabels } from './functions.ts';
+import { FloatHistogram } from './histogram.ts';
+import { parseExpr } from './parser.ts';
+import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf } from './value.ts';
+import type { EvalValue, StepSeries } from './value.ts';
+
+/** Engine-wide settings; each can be overridden per query where noted. */
+export interface PromqlEngineOptions {
+  /** How far back an instant selector looks for a sample (Prometheus' lookback delta). Default 5m. */
+  readonly lookbackDeltaMs?: number;
+  /** Most samples a query may hold in memory at once (Prometheus' `--query.max-samples`). Default 50M. */
+  readonly maxSamples?: number;
+  /** Query timeout. Default 2m. */
+  readonly timeoutMs?: number;
+  /** Step of subqueries written without one (`[1h:]`). Default 1m (Prometheus' evaluation interval). */
+  readonly defaultSubqueryStepMs?: number;
+}
+
+/** Per-query options. */
+export interface PromqlQueryOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  readonly lookbackDeltaMs?: number;
+}
+
+/** One sample of an instant vector result. */
+export interface InstantSample {
+  readonly labels: Labels;
+  readonly timestampMs: number;
+  /** Set for float samples. */
+  readonly value?: number;
+  /** Set for native histogram samples. */
+  readonly histogram?: NativeHistogram;
+}
+
+/** One series of a range vector (matrix) result, columnar. */
+export interface RangeSeries {
+  readonly labels: Labels;
+  readonly timestampsMs: Float64Array;
+  readonly values: Float64Array;
+  readonly histogramTimestampsMs?: Float64Array;
+  readonly histograms?: readonly NativeHistogram[];
+}
+
+/** A query result value, tagged by Prometheus' result type. */
+export type PromValue =
+  | { readonly type: 'vector'; readonly samples: readonly InstantSample[] }
+  | { readonly type: 'matrix'; readonly series: readonly RangeSeries[] }
+  | { readonly type: 'scalar'; readonly timestampMs: number; readonly value: number }
+  | { readonly type: 'string'; readonly timestampMs: number; readonly value: string };
+
+/** What a query returns: the value plus Prometheus' warning and info annotations. */
+export interface QueryResult {
+  readonly value: PromValue;
+  readonly warnings: string[];
+  readonly infos: string[];
+}
+
+const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+const DEFAULT_MAX_SAMPLES = 50_000_000;
+const DEFAULT_TIMEOUT_MS = 2 * 60_000;
+/** Prometheus refuses range queries with more points per series than this. */
+const MAX_POINTS_PER_SERIES = 11_000;
+
+/**
+ * The PromQL engine: parses with Prometheus' lezer grammar, reads through the `MetricQueryable` seam and
+ * evaluates columnar. Stateless between queries and safe to share; every query opens and closes its own
+ * querier for the tenants given.
+ */
+export class PromqlEngine {
+  private readonly lookbackMs: number;
+  private readonly maxSamples: number;
+  private readonly timeoutMs: number;
+  private readonly subqueryStepMs: number;
+
+  constructor(opts: PromqlEngineOptions = {}) {
+    this.lookbackMs = opts.lookbackDeltaMs && opts.lookbackDeltaMs > 0 ? opts.lookbackDeltaMs : DEFAULT_LOOKBACK_MS;
+    this.maxSamples = opts.maxSamples && opts.maxSamples > 0 ? opts.maxSamples : DEFAULT_MAX_SAMPLES;
+    this.timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_TIMEOUT_MS;
+    this.subqueryStepMs = opts.defaultSubqueryStepMs && opts.defaultSubqueryStepMs > 0 ? opts.defaultSubqueryStepMs : 60_000;
+  }
+
+  /** Evaluates `query` at one instant. Throws PromqlError. */
+  async instant(
+    queryable: MetricQueryable,
+    tenants: readonly TenantId[],
+    query: string,
+    timeMs: number,
+    opts: PromqlQueryOptions = {},
+  ): Promise<QueryResult> {
+    const expr = parseExpr(query);
+    return this.exec(queryable, tenants, query, expr, timeMs, timeMs, 0, opts);
+  }
+
+  /** Evaluates `query` from `startMs` to `endMs` (inclusive) every `stepMs`. Throws PromqlError. */
+  async range(
+    queryable: MetricQueryable,
+    tenants: readonly TenantId[],
+    query: string,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    opts: PromqlQueryOptions = {},
+  ): Promise<QueryResult> {
+    const expr = parseExpr(query);
+    const t = exprType(expr);
+    if (t !== 'vector' && t !== 'scalar') {
+      throw new PromqlError(
+        'bad_data',
+        `invalid expression type "${documentedType(t)}" for range query, must be Scalar or instant Vector`,
+      );
+    }
+    if (!(stepMs > 0)) throw new PromqlError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (endMs < startMs) throw new PromqlError('bad_data', 'end timestamp must not be before start time');
+    if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) {
+      throw new PromqlError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    }
+    return this.exec(queryable, tenants, query, expr, startMs, endMs, stepMs, opts);
+  }
+
+  private async exec(
+    queryable: MetricQueryable,
+    tenants: readonly TenantId[],
+    query: string,
+    expr: Expr,
+    startMs: number,
+    endMs: number,
+    stepMs: number,
+    opts: PromqlQueryOptions,
+  ): Promise<QueryResult> {
+    const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : this.timeoutMs;
+    const lookbackMs = opts.lookbackDeltaMs && opts.lookbackDeltaMs > 0 ? opts.lookbackDeltaMs : this.lookbackMs;
+    const started = Date.now();
+    const evalOpts: EvaluatorOptions = {
+      lookbackMs,
+      maxSamples: this.maxSamples,
+      deadline: started + timeoutMs,
+      timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      defaultSubqueryStepMs: this.subqueryStepMs,
+      queryStartMs: startMs,
+      queryEndMs: endMs,
+      queryStepMs: stepMs,
+      isRangeQuery: stepMs > 0,
+    };
+    const durations = new DurationResolver(evalOpts);
+    const selectors = selectorRanges(expr, startMs, endMs, lookbackMs, durations, this.subqueryStepMs);
+    const data = new Map<VectorSelector, LoadedSeries[]>();
+    if (selectors.length > 0) {
+      let mint = Infinity;
+      let maxt = -Infinity;
+      for (const s of selectors) {
+        mint = Math.min(mint, s.startMs);
+        maxt = Math.max(maxt, s.endMs);
+      }
+      await this.load(queryable, tenants, selectors, mint, maxt, data, evalOpts);
+    }
+    const ev = new Evaluator(evalOpts, data);
+    const steps = stepMs > 0 ? makeSteps(startMs, endMs, stepMs) : makeSteps(startMs, startMs, 1);
+    let value: EvalValue;
+    try {
+      value = ev.eval(expr, steps);
+    } catch (err) {
+      throw toPromqlError(err);
+    }
+    const result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
+    const { warnings, infos } = ev.annos.format(query);
+    return { value: result, warnings, infos };
+  }
+
+  private async load(
+    queryable: MetricQueryable,
+    tenants: readonly TenantId[],
+    selectors: SelectorRange[],
+    mint: number,
+    maxt: number,
+    data: Map<VectorSelector, LoadedSeries[]>,
+    opts: EvaluatorOptions,
+  ): Promise<void> {
+    let querier: MetricQuerier;
+    try {
+      querier = await queryable.querier(tenants, { startMs: mint, endMs: maxt });
+    } catch (err) {
+      throw toPromqlError(err);
+    }
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), Math.max(0, opts.deadline - Date.now()));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
+    try {
+      // Identical matchers share one select.
+      const byKey = new Map<string, Promise<LoadedSeries[]>>();
+      for (const sel of selectors) {
+        const key = JSON.stringify(sel.vs.matchers.map((m) => [m.name, m.op, m.value]).sort());
+        let p = byKey.get(key);
+        if (!p) {
+          p = this.selectAll(querier, sel.vs, signal, opts);
+          byKey.set(key, p);
+          // Sequential: a querier is not safe for concurrent selects.
+          await p;
+        }
+        data.set(sel.vs, await p);
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in query preparation');
+      if (timer.signal.aborted) throw new PromqlError('timeout', 'query timed out in query preparation');
+      throw toPromqlError(err);
+    } finally {
+      clearTimeout(timeout);
+      await querier.close();
+    }
+  }
+
+  private async selectAll(querier: MetricQuerier, vs: VectorSelector, signal: AbortSignal, opts: EvaluatorOptions): Promise<LoadedSeries[]> {
+    const out: LoadedSeries[] = [];
+    for await (const batch of querier.select(vs.matchers, { signal })) {
+      if (signal.aborted) {
+        if (opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in query preparation');
+        throw new PromqlError('timeout', 'query timed out in query preparation');
+      }
+      for (const s of batch) out.push(toLoaded(s));
+    }
+    return out;
+  }
+}
+
+function toLoaded(s: SeriesData): LoadedSeries {
+  const hv = s.histograms ? s.histograms.map((h) => FloatHistogram.fromModel(h)) : [];
+  return {
+    labels: s.labels,
+    ft: s.timestampsMs,
+    fv: s.values,
+    ht: s.histogramTimestampsMs ?? new Float64Array(0),
+    hv,
+  };
+}
+
+function toPromqlError(err: unknown): PromqlError {
+  if (err instanceof PromqlError) return err;
+  if (err instanceof QueryLimitError) return new PromqlError('execution', err.message, { cause: err });
+  const msg = err instanceof Error ? err.message : String(err);
+  return new PromqlError('internal', msg, { cause: err });
+}
+
+class DurationResolver {
+  private readonly ev: Evaluator;
+  constructor(opts: EvaluatorOptions) {
+    this.ev = new Evaluator(opts, new Map());
+  }
+  ms(d: DurationExpr | undefined): number {
+    return this.ev.dur(d);
+  }
+  at(vs: VectorSelector | SubqueryExpr): number | undefined {
+    return this.ev.atTime(vs.at);
+  }
+}
+
+interface SelectorRange {
+  readonly vs: VectorSelector;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** The time range each selector reads, accounting for offsets, `@`, ranges and enclosing subqueries. */
+function selectorRanges(
+  expr: Expr,
+  startMs: number,
+  endMs: number,
+  lookbackMs: number,
+  d: DurationResolver,
+  defaultStepMs: number,
+): SelectorRange[] {
+  const out: SelectorRange[] = [];
+  const visit = (e: Expr, start: number, end: number, rangeMs: number): void => {
+    switch (e.type) {
+      case 'VectorSelector': {
+        const at = d.at(e);
+        let s = at ?? start;
+        let t = at ?? end;
+        const off = d.ms(e.offset);
+        s -= off;
+        t -= off;
+        s -= rangeMs > 0 ? rangeMs : lookbackMs;
+        out.push({ vs: e, startMs: s, endMs: t });
+        return;
+      }
+      case 'MatrixSelector':
+        visit(e.vs, start, end, d.ms(e.range));
+        return;
+      case 'SubqueryExpr': {
+        const at = d.at(e);
+        const off = d.ms(e.offset);
+        const range = d.ms(e.range);
+        const step = e.step ? d.ms(e.step) : defaultStepMs;
+        const s = (at ?? start) - off - range - Math.max(step, 0);
+        const t = (at ?? end) - off;
+        visit(e.expr, s, t, 0);
+        return;
+      }
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        visit(e.expr, start, end, 0);
+        return;
+      case 'Call':
+        for (const a of e.args) visit(a, start, end, 0);
+        return;
+      case 'AggregateExpr':
+        if (e.param) visit(e.param, start, end, 0);
+        visit(e.expr, start, end, 0);
+        return;
+      case 'BinaryExpr':
+        visit(e.lhs, start, end, 0);
+        visit(e.rhs, start, end, 0);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(expr, startMs, endMs, 0);
+  return out;
+}
+
+/** Drops to-be-dropped metric names and rejects duplicate label sets (Prometheus' final cleanup). */
+function cleanup(series: StepSeries[], n: number): StepSeries[] {
+  const named = series.map((s) => (s.dropName ? { ...s, labels: dropMetricName(s.labels), dropName: false } : s));
+  return mergeSameLabels(named, n);
+}
+
+function finishInstant(value: EvalValue, t: number): PromValue {
+  switch (value.kind) {
+    case 'scalar':
+      return { type: 'scalar', timestampMs: t, value: value.vals[0]! };
+    case 'string':
+      return { type: 'string', timestampMs: t, value: value.value };
+    case 'matrix': {
+      const series = value.series
+        .map((s) => {
+          const r: RangeSeries = {
+            labels: s.dropName ? dropMetricName(s.labels) : s.labels,
+            timestampsMs: Float64Array.from(s.ft),
+            values: Float64Array.from(s.fv),
+          };
+          return s.ht.length > 0
+            ? { ...r, histogramTimestampsMs: Float64Array.from(s.ht), histograms: s.hv.map((h) => h.toModel()) }
+            : r;
+        })
+        .sort((a, b) => compareLabels(a.labels, b.labels));
+      return { type: 'matrix', series };
+    }
+    case 'vector': {
+      const samples: InstantSample[] = [];
+      const seen = new Set<string>();
+      for (const s of value.series) {
+        const p = s.pres[0]!;
+        if (p === ABSENT) continue;
+        const labels = s.dropName ? dropMetricName(s.labels) : s.labels;
+        const key = keyOf(labels);
+        if (seen.has(key)) {
+          throw new PromqlError('execution', 'vector cannot contain metrics with the same labelset');
+        }
+        seen.add(key);
+        samples.push(
+          p === FLOAT ? { labels, timestampMs: t, value: s.vals[0]! } : { labels, timestampMs: t, histogram: s.hists![0]!.toModel() },
+        );
+      }
+      return { type: 'vector', samples };
+    }
+  }
+}
+
+function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): PromValue {
+  let series: StepSeries[];
+  if (value.kind === 'scalar') {
+    series = [{ labels: {}, dropName: false, vals: value.vals, pres: new Uint8Array(steps.n).fill(FLOAT), hists: undefined }];
+  } else if (value.kind === 'vector') {
+    try {
+      series = cleanup(value.series, steps.n);
+    } catch (err) {
+      throw toPromqlError(err);
+    }
+  } else {
+    throw new PromqlError('bad_data', `invalid expression type "${value.kind}" for range query, must be Scalar or instant Vector`);
+  }
+  const out: RangeSeries[] = [];
+  for (const s of series) {
+    let nf = 0;
+    let nh = 0;
+    for (let k = 0; k < steps.n; k++) {
+      if (s.pres[k] === FLOAT) nf++;
+      else if (s.pres[k] === HIST) nh++;
+    }
+    if (nf + nh === 0) continue;
+    const ts = new Float64Array(nf);
+    const vs = new Float64Array(nf);
+    const hts = new Float64Array(nh);
+    const hs: NativeHistogram[] = [];
+    let j = 0;
+    let hj = 0;
+    for (let k = 0; k < steps.n; k++) {
+      const t = steps.start + k * steps.interval;
+      if (s.pres[k] === FLOAT) {
+        ts[j] = t;
+        vs[j] = s.vals[k]!;
+        j++;
+      } else if (s.pres[k] === HIST) {
+        hts[hj++] = t;
+        hs.push(s.hists![k]!.toModel());
+      }
+    }
+    out.push(nh > 0 ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: hts, histograms: hs } : { labels: s.labels, timestampsMs: ts, values: vs });
+  }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return { type: 'matrix', series: out };
+}

@@ -1,0 +1,42 @@
+/** The error types of Prometheus' query API (`errorType`), the subset a PromQL evaluation can produce. */
+export type PromqlErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
+
+/**
+ * A failed PromQL query. `type` is Prometheus' API error type: `bad_data` for parse and type errors (the
+ * message then starts with `line:col: parse error: ...`), `execution` for evaluation errors (many-to-many
+ * matching, too many samples), `timeout`, `canceled`, and `internal` for bugs and storage failures.
+ * The message is Prometheus' own wording where the conformance suite checks it.
+ */
+export class PromqlError extends Error {
+  readonly type: PromqlErrorType;
+  constructor(type: PromqlErrorType, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PromqlError';
+    this.type = type;
+  }
+}
+
+/** A parse or type-check error at a position of the query; formats like Prometheus' `ParseErr`. */
+export function parseError(query: string, pos: number, message: string): PromqlError {
+  const { line, col } = lineCol(query, pos);
+  return new PromqlError('bad_data', `${line}:${col}: parse error: ${message}`);
+}
+
+/** The 1-based line and column of `offset` in `query`, as Prometheus prints positions. */
+export function lineCol(query: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(Math.max(offset, 0), query.length);
+  for (let i = 0; i < end; i++) {
+    if (query.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: end - lineStart + 1 };
+}
+
+/** Thrown inside evaluation for execution errors; the engine converts it to a PromqlError. */
+export function execError(message: string): PromqlError {
+  return new PromqlError('execution', message);
+}

@@ -1,0 +1,808 @@
+import { METRIC_NAME_LABEL, isStaleNaN } from '../model/index.ts';
+import type { Labels } from '../model/index.ts';
+import { aggregate } from './aggregations.ts';
+import type { StringParam } from './aggregations.ts';
+import { Annotations } from './annotations.ts';
+import { exprType, unwrapParens } from './ast.ts';
+import type {
+  AggregateExpr,
+  AtModifier,
+  BinaryExpr,
+  Call,
+  DurationExpr,
+  Expr,
+  MatrixSelector,
+  PosRange,
+  SubqueryExpr,
+  VectorSelector,
+} from './ast.ts';
+import { scalarBinop, vectorBinop, vectorScalarBinop } from './binary.ts';
+import { makeSteps } from './env.ts';
+import type { EvalEnv, Steps } from './env.ts';
+import { PromqlError, execError } from './errors.ts';
+import { ANCHORED_SAFE_FUNCTIONS, SMOOTHED_SAFE_FUNCTIONS } from './function-defs.ts';
+import {
+  absentLabels,
+  dateFunction,
+  histogramQuantileOrFraction,
+  histogramVariance,
+  isDateFunction,
+  isSimpleFunction,
+  labelJoin,
+  labelReplace,
+  mapFloats,
+  mapHistograms,
+  simpleFunction,
+  sortSeries,
+} from './functions.ts';
+import { COUNTER_RESET, NOT_COUNTER_RESET, UNKNOWN_COUNTER_RESET } from './histogram.ts';
+import type { FloatHistogram } from './histogram.ts';
+import { RANGE_FUNCTIONS, RangeFunctionError } from './range-functions.ts';
+import type { RangeFnContext, RangeOut, RangeWindow } from './range-functions.ts';
+import { ABSENT, FLOAT, HIST, dropMetricName, newStepSeries, setHist } from './value.ts';
+import type { EvalValue, RawSeries, StepSeries } from './value.ts';
+
+/** One selected series as loaded from storage: floats (stale markers included) and histograms. */
+export interface LoadedSeries {
+  readonly labels: Labels;
+  readonly ft: Float64Array;
+  readonly fv: Float64Array;
+  readonly ht: Float64Array;
+  readonly hv: readonly FloatHistogram[];
+  /** Lazily computed copy without stale markers, for range windows. */
+  clean?: RawSeries;
+}
+
+/** Options of one query evaluation. */
+export interface EvaluatorOptions {
+  readonly lookbackMs: number;
+  readonly maxSamples: number;
+  /** Absolute time (Date.now()) after which the query fails with a timeout. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Step of subqueries written without one (`[1h:]`). */
+  readonly defaultSubqueryStepMs: number;
+  readonly queryStartMs: number;
+  readonly queryEndMs: number;
+  readonly queryStepMs: number;
+  readonly isRangeQuery: boolean;
+}
+
+/**
+ * Evaluates a parsed, preloaded expression over a step grid, columnar: every instant-vector node yields
+ * all its series for all steps at once as typed arrays.
+ */
+export class Evaluator implements EvalEnv {
+  readonly annos = new Annotations();
+  private samples = 0;
+  private checks = 0;
+
+  constructor(
+    private readonly opts: EvaluatorOptions,
+    private readonly data: ReadonlyMap<VectorSelector, LoadedSeries[]>,
+  ) {}
+
+  // --- EvalEnv ---
+
+  track(n: number): void {
+    this.samples += n;
+    if (this.samples > this.opts.maxSamples) {
+      throw new PromqlError('execution', 'query processing would load too many samples into memory in query execution');
+    }
+  }
+
+  release(n: number): void {
+    this.samples = Math.max(0, this.samples - n);
+  }
+
+  checkDeadline(): void {
+    if ((++this.checks & 15) !== 0) return;
+    if (this.opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in expression evaluation');
+    if (Date.now() > this.opts.deadline) throw new PromqlError('timeout', 'query timed out in expression evaluation');
+  }
+
+  // --- durations and modifiers ---
+
+  /** Resolves a duration expression to milliseconds. */
+  dur(d: DurationExpr | undefined): number {
+    if (!d) return 0;
+    return Math.round(this.durSeconds(d) * 1000);
+  }
+
+  private durSeconds(d: DurationExpr): number {
+    switch (d.kind) {
+      case 'lit':
+        return d.ms / 1000;
+      case 'neg':
+        return -this.durSeconds(d.expr);
+      case 'step':
+        return this.opts.queryStepMs / 1000;
+      case 'range':
+        return (this.opts.queryEndMs - this.opts.queryStartMs) / 1000;
+      case 'min':
+        return Math.min(this.durSeconds(d.lhs), this.durSeconds(d.rhs));
+      case 'max':
+        return Math.max(this.durSeconds(d.lhs), this.durSeconds(d.rhs));
+      case 'bin': {
+        const l = this.durSeconds(d.lhs);
+        const r = this.durSeconds(d.rhs);
+        switch (d.op) {
+          case '+':
+            return l + r;
+          case '-':
+            return l - r;
+          case '*':
+            return l * r;
+          case '/':
+            return l / r;
+          case '%':
+            return l % r;
+          case '^':
+            return Math.pow(l, r);
+        }
+      }
+    }
+  }
+
+  /** The absolute time of an `@` modifier, if any. */
+  atTime(at: AtModifier | undefined): number | undefined {
+    if (!at) return undefined;
+    if (at.kind === 'time') return at.ms;
+    return at.kind === 'start' ? this.opts.queryStartMs : this.opts.queryEndMs;
+  }
+
+  // --- evaluation ---
+
+  eval(e: Expr, steps: Steps): EvalValue {
+    this.checkDeadline();
+    switch (e.type) {
+      case 'NumberLiteral':
+        return { kind: 'scalar', vals: new Float64Array(steps.n).fill(e.val) };
+      case 'StringLiteral':
+        return { kind: 'string', value: e.val };
+      case 'ParenExpr':
+        return this.eval(e.expr, steps);
+      case 'UnaryExpr':
+        return this.unary(e.op, this.eval(e.expr, steps), steps);
+      case 'VectorSelector':
+        return { kind: 'vector', series: this.vectorSelector(e, steps, false) };
+      case 'MatrixSelector':
+      case 'SubqueryExpr':
+        return this.matrixValue(e, steps);
+      case 'Call':
+        return this.call(e, steps);
+      case 'AggregateExpr':
+        return this.aggregateExpr(e, steps);
+      case 'BinaryExpr':
+        return this.binary(e, steps);
+    }
+  }
+
+  private vector(e: Expr, steps: Steps): StepSeries[] {
+    const v = this.eval(e, steps);
+    if (v.kind !== 'vector') throw new Error(`expected vector, got ${v.kind}`);
+    return v.series;
+  }
+
+  private scalar(e: Expr, steps: Steps): Float64Array {
+    const v = this.eval(e, steps);
+    if (v.kind !== 'scalar') throw new Error(`expected scalar, got ${v.kind}`);
+    return v.vals;
+  }
+
+  private countPoints(series: StepSeries[]): number {
+    let total = 0;
+    for (const s of series) {
+      const p = s.pres;
+      for (let k = 0; k < p.length; k++) if (p[k] !== ABSENT) total++;
+    }
+    return total;
+  }
+
+  private unary(op: '-' | '+', v: EvalValue, steps: Steps): EvalValue {
+    if (op === '+') return v;
+    if (v.kind === 'scalar') return { kind: 'scalar', vals: v.vals.map((x) => -x) };
+    if (v.kind !== 'vector') throw new Error('unary minus on non-numeric value');
+    const out = v.series.map((s) => {
+      const o = newStepSeries(s.labels, steps.n, true);
+      for (let k = 0; k < steps.n; k++) {
+        const p = s.pres[k]!;
+        if (p === FLOAT) {
+          o.vals[k] = -s.vals[k]!;
+          o.pres[k] = FLOAT;
+        } else if (p === HIST) setHist(o, k, s.hists![k]!.copy().mul(-1), steps.n);
+      }
+      return o;
+    });
+    return { kind: 'vector', series: out };
+  }
+
+  /**
+   * An instant-vector selector at every step: the latest sample within the lookback window before
+   * `step - offset` (or the `@` time), unless it is a staleness marker. With `timestamps`, the values are
+   * the chosen samples' timestamps in seconds (for `timestamp()`).
+   */
+  private vectorSelector(vs: VectorSelector, steps: Steps, timestamps: boolean): StepSeries[] {
+    const loaded = this.data.get(vs) ?? [];
+    const offset = this.dur(vs.offset);
+    const at = this.atTime(vs.at);
+    const lookback = this.opts.lookbackMs;
+    const n = steps.n;
+    const out: StepSeries[] = [];
+    let total = 0;
+    for (let si = 0; si < loaded.length; si++) {
+      if ((si & 255) === 0) this.checkDeadline();
+      const s = loaded[si]!;
+      const o = newStepSeries(s.labels, n);
+      const { ft, fv, ht, hv } = s;
+      let fi = -1;
+      let hi = -1;
+      let any = false;
+      for (let k = 0; k < n; k++) {
+        const t = at ?? steps.start + k * steps.interval;
+        const ref = t - offset;
+        if (at !== undefined && k > 0) {
+          // Same reference time at every step: repeat step 0.
+          if (o.pres[0] !== ABSENT) {
+            o.pres[k] = o.pres[0]!;
+            o.vals[k] = o.vals[0]!;
+            if (o.pres[0] === HIST) setHist(o, k, o.hists![0]!, n);
+            total++;
+          }
+          continue;
+        }
+        if (fi + 1 < ft.length && ft[fi + 1]! <= ref) {
+          fi = upperBoundIndex(ft, ref, fi + 1) - 1;
+        }
+        if (hi + 1 < ht.length && ht[hi + 1]! <= ref) {
+          hi = upperBoundIndex(ht, ref, hi + 1) - 1;
+        }
+        const tf = fi >= 0 ? ft[fi]! : -Infinity;
+        const th = hi >= 0 ? ht[hi]! : -Infinity;
+        if (tf === -Infinity && th === -Infinity) continue;
+        const useHist = th > tf;
+        const ts = useHist ? th : tf;
+        if (ts <= ref - lookback) continue;
+        if (useHist) {
+          const h = hv[hi]!;
+          if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
+          if (timestamps) {
+            o.vals[k] = ts / 1000;
+            o.pres[k] = FLOAT;
+          } else setHist(o, k, h, n);
+        } else {
+          const v = fv[fi]!;
+          if (v !== v && isStaleNaN(v)) continue;
+          o.vals[k] = timestamps ? ts / 1000 : v;
+          o.pres[k] = FLOAT;
+        }
+        total++;
+        any = true;
+      }
+      if (any) out.push(o);
+    }
+    this.track(total);
+    return out;
+  }
+
+  /** A selector's series without stale markers, for range windows. */
+  private cleanSeries(s: LoadedSeries): RawSeries {
+    if (s.clean) return s.clean;
+    let stale = 0;
+    for (let i = 0; i < s.fv.length; i++) {
+      const v = s.fv[i]!;
+      if (v !== v && isStaleNaN(v)) stale++;
+    }
+    let hStale = 0;
+    for (const h of s.hv) if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) hStale++;
+    let ft = s.ft;
+    let fv = s.fv;
+    if (stale > 0) {
+      ft = new Float64Array(s.ft.length - stale);
+      fv = new Float64Array(s.fv.length - stale);
+      let j = 0;
+      for (let i = 0; i < s.fv.length; i++) {
+        const v = s.fv[i]!;
+        if (v !== v && isStaleNaN(v)) continue;
+        ft[j] = s.ft[i]!;
+        fv[j] = v;
+        j++;
+      }
+    }
+    let ht = s.ht;
+    let hv = s.hv;
+    if (hStale > 0) {
+      const keep = s.hv.map((h, i) => [h, s.ht[i]!] as const).filter(([h]) => !(Number.isNaN(h.sum) && isStaleNaN(h.sum)));
+      ht = Float64Array.from(keep, ([, t]) => t);
+      hv = keep.map(([h]) => h);
+    }
+    s.clean = { labels: s.labels, ft, fv, ht, hv };
+    return s.clean;
+  }
+
+  /** The input of a range-vector function: raw series plus the window geometry. */
+  private rangeInput(e: Expr, steps: Steps): RangeInput {
+    const x = unwrapParens(e);
+    if (x.type === 'MatrixSelector') {
+      const loaded = this.data.get(x.vs) ?? [];
+      return {
+        series: loaded.map((s) => this.cleanSeries(s)),
+        rangeMs: this.dur(x.range),
+        offsetMs: this.dur(x.vs.offset),
+        at: this.atTime(x.vs.at),
+        vs: x.vs,
+      };
+    }
+    if (x.type === 'SubqueryExpr') return this.subquery(x, steps);
+    throw new Error(`expected a range vector, got ${x.type}`);
+  }
+
+  /** Evaluates a subquery's inner expression on its own step grid and returns it as raw series. */
+  private subquery(sq: SubqueryExpr, steps: Steps): RangeInput {
+    const rangeMs = this.dur(sq.range);
+    const offsetMs = this.dur(sq.offset);
+    const at = this.atTime(sq.at);
+    let interval = sq.step ? this.dur(sq.step) : this.opts.defaultSubqueryStepMs;
+    if (interval <= 0) interval = this.opts.defaultSubqueryStepMs;
+    const evalStart = at ?? steps.start;
+    const evalEnd = at ?? steps.end;
+    const lowest = evalStart - offsetMs - rangeMs;
+    let start = interval * Math.floor(lowest / interval);
+    if (start <= lowest) start += interval;
+    const end = evalEnd - offsetMs;
+    const inner = makeSteps(start, end, interval);
+    const series: RawSeries[] = [];
+    if (inner.n > 0) {
+      const v = this.vector(sq.expr, inner);
+      for (const s of v) {
+        let count = 0;
+        let hcount = 0;
+        for (let k = 0; k < inner.n; k++) {
+          if (s.pres[k] === FLOAT) count++;
+          else if (s.pres[k] === HIST) hcount++;
+        }
+        const ft = new Float64Array(count);
+        const fv = new Float64Array(count);
+        const ht = new Float64Array(hcount);
+        const hv: FloatHistogram[] = [];
+        let j = 0;
+        let hj = 0;
+        for (let k = 0; k < inner.n; k++) {
+          const t = inner.start + k * inner.interval;
+          if (s.pres[k] === FLOAT) {
+            ft[j] = t;
+            fv[j] = s.vals[k]!;
+            j++;
+          } else if (s.pres[k] === HIST) {
+            ht[hj++] = t;
+            let h = s.hists![k]!;
+            // A subquery may miss or repeat the sample carrying a counter reset hint: forget the hints.
+            if (h.counterResetHint === COUNTER_RESET || h.counterResetHint === NOT_COUNTER_RESET) {
+              h = h.copy();
+              h.counterResetHint = UNKNOWN_COUNTER_RESET;
+            }
+            hv.push(h);
+          }
+        }
+        series.push({ labels: s.dropName ? dropMetricName(s.labels) : s.labels, ft, fv, ht, hv });
+      }
+    }
+    return { series, rangeMs, offsetMs, at, vs: undefined };
+  }
+
+  /** A range vector as a value (instant queries of `foo[5m]` or a subquery). */
+  private matrixValue(e: MatrixSelector | SubqueryExpr, steps: Steps): EvalValue {
+    const input = this.rangeInput(e, steps);
+    const t = input.at ?? steps.start;
+    const end = t - input.offsetMs;
+    const start = end - input.rangeMs;
+    const out: RawSeries[] = [];
+    let total = 0;
+    for (const s of input.series) {
+      const flo = upperBoundIndex(s.ft, start, 0);
+      const fhi = upperBoundIndex(s.ft, end, flo);
+      const hlo = upperBoundIndex(s.ht, start, 0);
+      const hhi = upperBoundIndex(s.ht, end, hlo);
+      if (fhi - flo + (hhi - hlo) === 0) continue;
+      total += fhi - flo + (hhi - hlo);
+      out.push({
+        labels: s.labels,
+        ft: s.ft.subarray(flo, fhi),
+        fv: s.fv.subarray(flo, fhi),
+        ht: s.ht.subarray(hlo, hhi),
+        hv: s.hv.slice(hlo, hhi),
+      });
+    }
+    this.track(total);
+    return { kind: 'matrix', series: out };
+  }
+
+  private call(e: Call, steps: Steps): EvalValue {
+    const name = e.func.name;
+    const n = steps.n;
+    const matrixIdx = e.func.argTypes.indexOf('matrix');
+    if (matrixIdx >= 0 && e.args[matrixIdx]) return this.rangeFunction(e, matrixIdx, steps);
+    switch (name) {
+      case 'time': {
+        const v = new Float64Array(n);
+        for (let k = 0; k < n; k++) v[k] = (steps.start + k * steps.interval) / 1000;
+        return { kind: 'scalar', vals: v };
+      }
+      case 'pi':
+        return { kind: 'scalar', vals: new Float64Array(n).fill(Math.PI) };
+      case 'start':
+        return { kind: 'scalar', vals: new Float64Array(n).fill(this.opts.queryStartMs / 1000) };
+      case 'end':
+        return { kind: 'scalar', vals: new Float64Array(n).fill(this.opts.queryEndMs / 1000) };
+      case 'range':
+        return { kind: 'scalar', vals: new Float64Array(n).fill((this.opts.queryEndMs - this.opts.queryStartMs) / 1000) };
+      case 'step':
+        return { kind: 'scalar', vals: new Float64Array(n).fill(this.opts.queryStepMs / 1000) };
+      case 'vector': {
+        const v = this.scalar(e.args[0]!, steps);
+        const o = newStepSeries({}, n);
+        o.vals.set(v);
+        o.pres.fill(FLOAT);
+        this.track(n);
+        return { kind: 'vector', series: [o] };
+      }
+      case 'scalar': {
+        const input = this.vector(e.args[0]!, steps);
+        const v = new Float64Array(n).fill(NaN);
+        const found = new Uint8Array(n);
+        for (const s of input) {
+          for (let k = 0; k < n; k++) {
+            if (s.pres[k] !== FLOAT) continue;
+            if (found[k]) v[k] = NaN;
+            else v[k] = s.vals[k]!;
+            found[k] = found[k]! + 1;
+          }
+        }
+        for (let k = 0; k < n; k++) if (found[k]! > 1) v[k] = NaN;
+        return { kind: 'scalar', vals: v };
+      }
+      case 'timestamp': {
+        const arg = unwrapParens(e.args[0]!);
+        if (arg.type === 'VectorSelector') {
+          return { kind: 'vector', series: this.vectorSelector(arg, steps, true).map((s) => ({ ...s, dropName: true })) };
+        }
+        const input = this.vector(arg, steps);
+        return {
+          kind: 'vector',
+          series: input.map((s) => {
+            const o = newStepSeries(s.labels, n, true);
+            for (let k = 0; k < n; k++) {
+              if (s.pres[k] === ABSENT) continue;
+              o.vals[k] = (steps.start + k * steps.interval) / 1000;
+              o.pres[k] = FLOAT;
+            }
+            return o;
+          }),
+        };
+      }
+      case 'clamp':
+      case 'clamp_min':
+      case 'clamp_max': {
+        const input = this.vector(e.args[0]!, steps);
+        const a = e.args[1] ? this.scalar(e.args[1], steps) : undefined;
+        const b = e.args[2] ? this.scalar(e.args[2], steps) : undefined;
+        return {
+          kind: 'vector',
+          series: mapFloats(input, n, (v, k) => {
+            const min = name === 'clamp_max' ? -Infinity : a![k]!;
+            const max = name === 'clamp' ? b![k]! : name === 'clamp_max' ? a![k]! : Infinity;
+            if (max < min) return undefined;
+            return Math.max(min, Math.min(max, v));
+          }),
+        };
+      }
+      case 'round': {
+        const input = this.vector(e.args[0]!, steps);
+        const to = e.args[1] ? this.scalar(e.args[1], steps) : undefined;
+        return {
+          kind: 'vector',
+          series: mapFloats(input, n, (v, k) => {
+            const inv = 1 / (to ? to[k]! : 1);
+            return Math.floor(v * inv + 0.5) / inv;
+          }),
+        };
+      }
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_avg':
+      case 'histogram_stddev':
+      case 'histogram_stdvar': {
+        const input = this.vector(e.args[0]!, steps);
+        const fn =
+          name === 'histogram_count'
+            ? (h: FloatHistogram): number => h.count
+            : name === 'histogram_sum'
+              ? (h: FloatHistogram): number => h.sum
+              : name === 'histogram_avg'
+                ? (h: FloatHistogram): number => h.sum / h.count
+                : name === 'histogram_stddev'
+                  ? (h: FloatHistogram): number => Math.sqrt(histogramVariance(h))
+                  : histogramVariance;
+        return { kind: 'vector', series: mapHistograms(input, n, fn) };
+      }
+      case 'histogram_quantile': {
+        const q = this.scalar(e.args[0]!, steps);
+        const input = this.vector(e.args[1]!, steps);
+        return {
+          kind: 'vector',
+          series: histogramQuantileOrFraction('quantile', [q], input, steps, this, e.args[0]!.pos, e.args[1]!.pos),
+        };
+      }
+      case 'histogram_fraction': {
+        const lower = this.scalar(e.args[0]!, steps);
+        const upper = this.scalar(e.args[1]!, steps);
+        const input = this.vector(e.args[2]!, steps);
+        return {
+          kind: 'vector',
+          series: histogramQuantileOrFraction('fraction', [lower, upper], input, steps, this, e.args[0]!.pos, e.args[2]!.pos),
+        };
+      }
+      case 'label_replace': {
+        const [dst, repl, src, re] = e.args.slice(1).map((a) => this.stringArg(a));
+        const input = this.vector(e.args[0]!, steps);
+        return { kind: 'vector', series: labelReplace(input, dst!, repl!, src!, re!, n) };
+      }
+      case 'label_join': {
+        const strs = e.args.slice(1).map((a) => this.stringArg(a));
+        const input = this.vector(e.args[0]!, steps);
+        return { kind: 'vector', series: labelJoin(input, strs[0]!, strs[1]!, strs.slice(2), n) };
+      }
+      case 'sort':
+      case 'sort_desc':
+      case 'sort_by_label':
+      case 'sort_by_label_desc': {
+        const input = this.vector(e.args[0]!, steps);
+        if (this.opts.isRangeQuery) {
+          this.annos.warn('sort is ineffective for range queries since results are always ordered by labels', e.pos);
+          return { kind: 'vector', series: name === 'sort' || name === 'sort_desc' ? dropHistograms(input) : input };
+        }
+        return { kind: 'vector', series: sortSeries(name, input, e.args.slice(1).map((a) => this.stringArg(a))) };
+      }
+      case 'absent': {
+        const input = this.vector(e.args[0]!, steps);
+        const arg = unwrapParens(e.args[0]!);
+        const labels = absentLabels(arg.type === 'VectorSelector' ? arg.matchers : undefined);
+        const o = newStepSeries(labels, n);
+        let any = false;
+        const present = new Uint8Array(n);
+        for (const s of input) for (let k = 0; k < n; k++) if (s.pres[k] !== ABSENT) present[k] = 1;
+        for (let k = 0; k < n; k++) {
+          if (present[k]) continue;
+          o.vals[k] = 1;
+          o.pres[k] = FLOAT;
+          any = true;
+        }
+        return { kind: 'vector', series: any ? [o] : [] };
+      }
+      case 'info':
+        throw execError('info() is not supported');
+      case 'start_timestamp':
+        throw execError('start_timestamp() is not supported');
+      case 'histogram_quantiles':
+        throw execError('histogram_quantiles() is not supported');
+      default:
+        break;
+    }
+    if (isSimpleFunction(name)) return { kind: 'vector', series: simpleFunction(name, this.vector(e.args[0]!, steps), n) };
+    if (isDateFunction(name)) {
+      return { kind: 'vector', series: dateFunction(name, e.args[0] ? this.vector(e.args[0], steps) : undefined, steps) };
+    }
+    throw new Error(`unsupported function ${name}`);
+  }
+
+  private stringArg(e: Expr): string {
+    const x = unwrapParens(e);
+    if (x.type !== 'StringLiteral') throw new Error('expected string literal');
+    return x.val;
+  }
+
+  private rangeFunction(e: Call, matrixIdx: number, steps: Steps): EvalValue {
+    const name = e.func.name;
+    const fn = RANGE_FUNCTIONS.get(name);
+    if (!fn) throw new Error(`unsupported function ${name}`);
+    const n = steps.n;
+    const params: Float64Array[] = [];
+    for (let i = 0; i < e.args.length; i++) {
+      if (i === matrixIdx) continue;
+      params.push(this.scalar(e.args[i]!, steps));
+    }
+    const input = this.rangeInput(e.args[matrixIdx]!, steps);
+    if (input.vs?.anchored && !ANCHORED_SAFE_FUNCTIONS.has(name)) {
+      throw execError(`anchored modifier can only be used with: ${[...ANCHORED_SAFE_FUNCTIONS].sort().join(', ')} - not with ${name}`);
+    }
+    if (input.vs?.smoothed && !SMOOTHED_SAFE_FUNCTIONS.has(name)) {
+      throw execError(`smoothed modifier can only be used with: ${[...SMOOTHED_SAFE_FUNCTIONS].sort().join(', ')} - not with ${name}`);
+    }
+    if (input.vs?.anchored || input.vs?.smoothed) {
+      throw execError('anchored and smoothed range selectors are not supported');
+    }
+    const args0 = e.args[0]!;
+    const lastArg = e.args[e.args.length - 1]!;
+    const ctx: RangeFnContext = {
+      annos: this.annos,
+      argPos: args0.pos,
+      firstArgPos: args0.pos,
+      argsPos: { start: args0.pos.start, end: lastArg.pos.end },
+    };
+    const keepName = name === 'last_over_time' || name === 'first_over_time';
+    const isAbsent = name === 'absent_over_time';
+    const checkCounter = name === 'rate' || name === 'increase';
+    const out: StepSeries[] = [];
+    const presentAny = isAbsent ? new Uint8Array(n) : undefined;
+    const rangeMs = input.rangeMs;
+    const result: RangeOut = { f: 0, h: undefined };
+    let total = 0;
+    const paramVals: number[] = new Array<number>(params.length).fill(0);
+    for (let si = 0; si < input.series.length; si++) {
+      if ((si & 63) === 0) this.checkDeadline();
+      const s = input.series[si]!;
+      const o = newStepSeries(s.labels, n, keepName ? (s.dropName ?? false) : true);
+      const w: RangeWindow = {
+        ft: s.ft,
+        fv: s.fv,
+        flo: 0,
+        fhi: 0,
+        ht: s.ht,
+        hv: s.hv,
+        hlo: 0,
+        hhi: 0,
+        ts: 0,
+        rangeStart: 0,
+        rangeEnd: 0,
+        rangeMs,
+        labels: s.labels,
+        params: paramVals,
+      };
+      let anyFloat = false;
+      let any = false;
+      let window = 0;
+      for (let k = 0; k < n; k++) {
+        const ts = steps.start + k * steps.interval;
+        const ref = input.at ?? ts;
+        const end = ref - input.offsetMs;
+        const start = end - rangeMs;
+        // Windows only move forward, so the bounds advance monotonically.
+        while (w.fhi < s.ft.length && s.ft[w.fhi]! <= end) w.fhi++;
+        while (w.flo < w.fhi && s.ft[w.flo]! <= start) w.flo++;
+        while (w.hhi < s.ht.length && s.ht[w.hhi]! <= end) w.hhi++;
+        while (w.hlo < w.hhi && s.ht[w.hlo]! <= start) w.hlo++;
+        if (w.fhi - w.flo + (w.hhi - w.hlo) === 0) continue;
+        const size = w.fhi - w.flo + (w.hhi - w.hlo);
+        if (size > window) {
+          this.track(size - window);
+          window = size;
+        }
+        if (presentAny) presentAny[k] = 1;
+        w.ts = ts;
+        w.rangeStart = start;
+        w.rangeEnd = end;
+        for (let p = 0; p < params.length; p++) paramVals[p] = params[p]![k]!;
+        result.h = undefined;
+        let ok: boolean;
+        try {
+          ok = fn(w, result, ctx);
+        } catch (err) {
+          if (err instanceof RangeFunctionError) throw execError(err.message);
+          throw err;
+        }
+        if (!ok) continue;
+        if (result.h) setHist(o, k, result.h, n);
+        else {
+          o.vals[k] = result.f;
+          o.pres[k] = FLOAT;
+          anyFloat = true;
+        }
+        any = true;
+        total++;
+      }
+      this.release(window);
+      if (any && !isAbsent) out.push(o);
+      if (checkCounter && anyFloat) {
+        const metric = s.labels[METRIC_NAME_LABEL] ?? '';
+        if (metric !== '' && !/(_total|_sum|_count|_bucket)$/.test(metric)) {
+          this.annos.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`, args0.pos);
+        }
+      }
+    }
+    if (isAbsent) {
+      const o = newStepSeries(absentLabels(input.vs?.matchers), n, true);
+      let any = false;
+      for (let k = 0; k < n; k++) {
+        if (presentAny![k]) continue;
+        o.vals[k] = 1;
+        o.pres[k] = FLOAT;
+        any = true;
+      }
+      this.track(any ? n : 0);
+      return { kind: 'vector', series: any ? [o] : [] };
+    }
+    this.track(total);
+    return { kind: 'vector', series: out };
+  }
+
+  private aggregateExpr(e: AggregateExpr, steps: Steps): EvalValue {
+    let param: Float64Array | StringParam | undefined;
+    if (e.param) {
+      const p = unwrapParens(e.param);
+      if (e.op === 'count_values') {
+        if (p.type !== 'StringLiteral') throw new Error('count_values needs a string literal');
+        param = { value: p.val, raw: p.invalidUtf8 };
+      } else {
+        param = this.scalar(p, steps);
+      }
+    }
+    const input = this.vector(e.expr, steps);
+    const before = this.countPoints(input);
+    const out = aggregate(e, input, param, steps, this);
+    this.release(before);
+    this.track(this.countPoints(out));
+    return { kind: 'vector', series: out };
+  }
+
+  private binary(e: BinaryExpr, steps: Steps): EvalValue {
+    const lt = exprType(e.lhs);
+    const rt = exprType(e.rhs);
+    if (lt === 'scalar' && rt === 'scalar') {
+      const l = this.scalar(e.lhs, steps);
+      const r = this.scalar(e.rhs, steps);
+      const out = new Float64Array(steps.n);
+      for (let k = 0; k < steps.n; k++) out[k] = scalarBinop(e.op, l[k]!, r[k]!);
+      return { kind: 'scalar', vals: out };
+    }
+    if (lt === 'vector' && rt === 'vector') {
+      const l = this.vector(e.lhs, steps);
+      const r = this.vector(e.rhs, steps);
+      const before = this.countPoints(l) + this.countPoints(r);
+      const out = vectorBinop(e, l, r, steps, this);
+      this.release(before);
+      this.track(this.countPoints(out));
+      return { kind: 'vector', series: out };
+    }
+    if (lt === 'vector') {
+      const l = this.vector(e.lhs, steps);
+      const r = this.scalar(e.rhs, steps);
+      return { kind: 'vector', series: vectorScalarBinop(e, l, r, false, steps, this) };
+    }
+    const l = this.scalar(e.lhs, steps);
+    const r = this.vector(e.rhs, steps);
+    return { kind: 'vector', series: vectorScalarBinop(e, r, l, true, steps, this) };
+  }
+}
+
+/** A range-vector function's input. */
+interface RangeInput {
+  readonly series: RawSeries[];
+  readonly rangeMs: number;
+  readonly offsetMs: number;
+  readonly at: number | undefined;
+  readonly vs: VectorSelector | undefined;
+}
+
+function dropHistograms(series: StepSeries[]): StepSeries[] {
+  return series.filter((s) => !s.hists || s.pres.includes(FLOAT));
+}
+
+/** The first index in `arr[from..]` whose value is > `t` (arr ascending). */
+export function upperBoundIndex(arr: Float64Array, t: number, from: number): number {
+  let lo = from;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The position a sub-expression's annotations point at. */
+export function exprPos(e: Expr): PosRange {
+  return e.pos;
+}
+
+export type { MatrixSelector };

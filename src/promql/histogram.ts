@@ -1,0 +1,644 @@
+import type { BucketSpan, NativeHistogram } from '../model/index.ts';
+
+/** Counter reset hints, numbered as remote_write's ResetHint. */
+export const UNKNOWN_COUNTER_RESET = 0;
+export const COUNTER_RESET = 1;
+export const NOT_COUNTER_RESET = 2;
+export const GAUGE_TYPE = 3;
+
+/** The schema of native histograms with custom bucket bounds (NHCB). */
+export const CUSTOM_BUCKETS_SCHEMA = -53;
+
+/** Thrown when exponential and custom-bucket histograms are combined. */
+export class IncompatibleSchemaError extends Error {
+  constructor() {
+    super('cannot apply this operation on histograms with a mix of exponential and custom bucket schemas');
+    this.name = 'IncompatibleSchemaError';
+  }
+}
+
+/** One bucket as Prometheus' bucket iterators present it. */
+export interface Bucket {
+  lower: number;
+  upper: number;
+  readonly lowerInclusive: boolean;
+  readonly upperInclusive: boolean;
+  readonly count: number;
+  readonly index: number;
+}
+
+/** What an addition or subtraction noticed, for the annotations the caller emits. */
+export interface AddOutcome {
+  readonly counterResetCollision: boolean;
+  readonly nhcbBoundsReconciled: boolean;
+}
+
+interface Sparse {
+  idx: number[];
+  cnt: number[];
+}
+
+function expand(spans: readonly BucketSpan[], buckets: readonly number[]): Sparse {
+  const idx: number[] = [];
+  const cnt: number[] = [];
+  let i = 0;
+  let b = 0;
+  for (const s of spans) {
+    i += s.offset;
+    for (let k = 0; k < s.length; k++) {
+      idx.push(i);
+      cnt.push(buckets[b] ?? 0);
+      i++;
+      b++;
+    }
+  }
+  return { idx, cnt };
+}
+
+function build(sp: Sparse, keepZeros: boolean): { spans: BucketSpan[]; buckets: number[] } {
+  const spans: { offset: number; length: number }[] = [];
+  const buckets: number[] = [];
+  let last = 0;
+  let first = true;
+  for (let k = 0; k < sp.idx.length; k++) {
+    const c = sp.cnt[k]!;
+    if (!keepZeros && c === 0) continue;
+    const i = sp.idx[k]!;
+    if (!first && i === last + 1) {
+      spans[spans.length - 1]!.length++;
+    } else {
+      spans.push({ offset: first ? i : i - last - 1, length: 1 });
+    }
+    buckets.push(c);
+    last = i;
+    first = false;
+  }
+  return { spans, buckets };
+}
+
+const EXP_BOUNDS_CACHE = new Map<number, Float64Array>();
+
+function fracTable(schema: number): Float64Array {
+  let t = EXP_BOUNDS_CACHE.get(schema);
+  if (!t) {
+    const n = 1 << schema;
+    t = new Float64Array(n);
+    for (let i = 0; i < n; i++) t[i] = Math.pow(2, i / n) / 2;
+    EXP_BOUNDS_CACHE.set(schema, t);
+  }
+  return t;
+}
+
+/** The upper bound of exponential bucket `idx` of `schema`. */
+export function exponentialBound(idx: number, schema: number): number {
+  if (schema <= 0) {
+    const exp = idx * 2 ** -schema;
+    if (exp === 1024) return Number.MAX_VALUE;
+    return Math.pow(2, exp);
+  }
+  const n = 1 << schema;
+  const fracIdx = ((idx % n) + n) % n;
+  const frac = fracTable(schema)[fracIdx]!;
+  const exp = Math.floor(idx / n) + 1;
+  if (frac === 0.5 && exp === 1025) return Number.MAX_VALUE;
+  return frac * Math.pow(2, exp);
+}
+
+function targetIdx(idx: number, originSchema: number, targetSchema: number): number {
+  return ((idx - 1) >> (originSchema - targetSchema)) + 1;
+}
+
+function reduceSparse(sp: Sparse, originSchema: number, targetSchema: number): Sparse {
+  if (originSchema === targetSchema) return { idx: sp.idx.slice(), cnt: sp.cnt.slice() };
+  const idx: number[] = [];
+  const cnt: number[] = [];
+  for (let k = 0; k < sp.idx.length; k++) {
+    const t = targetIdx(sp.idx[k]!, originSchema, targetSchema);
+    if (idx.length > 0 && idx[idx.length - 1] === t) cnt[cnt.length - 1] += sp.cnt[k]!;
+    else {
+      idx.push(t);
+      cnt.push(sp.cnt[k]!);
+    }
+  }
+  return { idx, cnt };
+}
+
+function mergeSparse(a: Sparse, b: Sparse, sign: number): Sparse {
+  const idx: number[] = [];
+  const cnt: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.idx.length || j < b.idx.length) {
+    if (j >= b.idx.length || (i < a.idx.length && a.idx[i]! < b.idx[j]!)) {
+      idx.push(a.idx[i]!);
+      cnt.push(a.cnt[i]!);
+      i++;
+    } else if (i >= a.idx.length || b.idx[j]! < a.idx[i]!) {
+      idx.push(b.idx[j]!);
+      cnt.push(sign * b.cnt[j]!);
+      j++;
+    } else {
+      idx.push(a.idx[i]!);
+      cnt.push(a.cnt[i]! + sign * b.cnt[j]!);
+      i++;
+      j++;
+    }
+  }
+  return { idx, cnt };
+}
+
+/** Whether two custom bound lists are identical. */
+export function customBoundsMatch(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function intersectBounds(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out.push(a[i]!);
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Maps custom-bucket counts onto a coarser set of bounds (a subset of the original ones). */
+function mapCustom(sp: Sparse, bounds: readonly number[], target: readonly number[]): number[] {
+  const out = new Array<number>(target.length + 1).fill(0);
+  let t = 0;
+  for (let k = 0; k < sp.idx.length; k++) {
+    const src = sp.idx[k]!;
+    let ti = target.length;
+    if (src < bounds.length) {
+      const bound = bounds[src]!;
+      while (t < target.length && target[t]! < bound) t++;
+      ti = t < target.length ? t : target.length;
+    }
+    out[ti] = out[ti]! + sp.cnt[k]!;
+  }
+  return out;
+}
+
+function denseToSparse(dense: readonly number[]): Sparse {
+  const idx: number[] = [];
+  const cnt: number[] = [];
+  for (let i = 0; i < dense.length; i++) {
+    idx.push(i);
+    cnt.push(dense[i]!);
+  }
+  return { idx, cnt };
+}
+
+function formatGoFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) {
+    const s = v.toExponential();
+    const m = /^(-?[\d.]+)e([+-])(\d+)$/.exec(s);
+    if (m) return `${m[1]}e${m[2]}${m[3]!.padStart(2, '0')}`;
+    return s;
+  }
+  return String(v);
+}
+
+/**
+ * A native histogram with float counts, the form PromQL computes on. Bucket counts are absolute. Instances
+ * are mutable: operations named like Prometheus' (`add`, `mul`, ...) change the receiver; call `copy()`
+ * first when the input must stay untouched.
+ */
+export class FloatHistogram {
+  counterResetHint = UNKNOWN_COUNTER_RESET;
+  schema = 0;
+  zeroThreshold = 0;
+  zeroCount = 0;
+  count = 0;
+  sum = 0;
+  positiveSpans: BucketSpan[] = [];
+  positiveBuckets: number[] = [];
+  negativeSpans: BucketSpan[] = [];
+  negativeBuckets: number[] = [];
+  customValues: number[] | undefined = undefined;
+
+  /** Converts a stored histogram (model form) into a FloatHistogram. */
+  static fromModel(h: NativeHistogram): FloatHistogram {
+    const f = new FloatHistogram();
+    f.counterResetHint = h.resetHint ?? UNKNOWN_COUNTER_RESET;
+    f.schema = h.schema;
+    f.zeroThreshold = h.zeroThreshold;
+    f.zeroCount = h.zeroCount;
+    f.count = h.count;
+    f.sum = h.sum;
+    f.positiveSpans = h.positiveSpans.map((s) => ({ offset: s.offset, length: s.length }));
+    f.positiveBuckets = [...h.positiveBuckets];
+    f.negativeSpans = h.negativeSpans.map((s) => ({ offset: s.offset, length: s.length }));
+    f.negativeBuckets = [...h.negativeBuckets];
+    if (h.customValues && h.customValues.length > 0) f.customValues = [...h.customValues];
+    else if (h.schema === CUSTOM_BUCKETS_SCHEMA) f.customValues = [];
+    return f;
+  }
+
+  /** The model form (for storage or the wire). */
+  toModel(): NativeHistogram {
+    const base: NativeHistogram = {
+      schema: this.schema,
+      zeroThreshold: this.zeroThreshold,
+      zeroCount: this.zeroCount,
+      count: this.count,
+      sum: this.sum,
+      positiveSpans: this.positiveSpans.map((s) => ({ ...s })),
+      positiveBuckets: [...this.positiveBuckets],
+      negativeSpans: this.negativeSpans.map((s) => ({ ...s })),
+      negativeBuckets: [...this.negativeBuckets],
+      resetHint: this.counterResetHint,
+    };
+    return this.customValues ? { ...base, customValues: [...this.customValues] } : base;
+  }
+
+  get usesCustomBuckets(): boolean {
+    return this.schema === CUSTOM_BUCKETS_SCHEMA;
+  }
+
+  copy(): FloatHistogram {
+    const c = new FloatHistogram();
+    c.counterResetHint = this.counterResetHint;
+    c.schema = this.schema;
+    c.zeroThreshold = this.zeroThreshold;
+    c.zeroCount = this.zeroCount;
+    c.count = this.count;
+    c.sum = this.sum;
+    c.positiveSpans = this.positiveSpans.map((s) => ({ offset: s.offset, length: s.length }));
+    c.positiveBuckets = this.positiveBuckets.slice();
+    c.negativeSpans = this.negativeSpans.map((s) => ({ offset: s.offset, length: s.length }));
+    c.negativeBuckets = this.negativeBuckets.slice();
+    c.customValues = this.customValues ? this.customValues.slice() : undefined;
+    return c;
+  }
+
+  /** Scales all counts and the sum; a negative factor makes it a gauge. */
+  mul(factor: number): this {
+    this.zeroCount *= factor;
+    this.count *= factor;
+    this.sum *= factor;
+    for (let i = 0; i < this.positiveBuckets.length; i++) this.positiveBuckets[i] = this.positiveBuckets[i]! * factor;
+    for (let i = 0; i < this.negativeBuckets.length; i++) this.negativeBuckets[i] = this.negativeBuckets[i]! * factor;
+    if (factor < 0) this.counterResetHint = GAUGE_TYPE;
+    return this;
+  }
+
+  /** Divides all counts and the sum; dividing by zero drops every bucket, a negative divisor makes it a gauge. */
+  div(scalar: number): this {
+    this.zeroCount /= scalar;
+    this.count /= scalar;
+    this.sum /= scalar;
+    if (scalar === 0) {
+      this.positiveBuckets = [];
+      this.negativeBuckets = [];
+      this.positiveSpans = [];
+      this.negativeSpans = [];
+      return this;
+    }
+    for (let i = 0; i < this.positiveBuckets.length; i++) this.positiveBuckets[i] = this.positiveBuckets[i]! / scalar;
+    for (let i = 0; i < this.negativeBuckets.length; i++) this.negativeBuckets[i] = this.negativeBuckets[i]! / scalar;
+    if (scalar < 0) this.counterResetHint = GAUGE_TYPE;
+    return this;
+  }
+
+  private adjustCounterReset(other: FloatHistogram): boolean {
+    const a = this.counterResetHint;
+    const b = other.counterResetHint;
+    if (a === b) return false;
+    if (a === GAUGE_TYPE) return false;
+    if (b === GAUGE_TYPE) {
+      this.counterResetHint = GAUGE_TYPE;
+      return false;
+    }
+    if (a === UNKNOWN_COUNTER_RESET) return false;
+    if (b === UNKNOWN_COUNTER_RESET) {
+      this.counterResetHint = UNKNOWN_COUNTER_RESET;
+      return false;
+    }
+    this.counterResetHint = UNKNOWN_COUNTER_RESET;
+    return true;
+  }
+
+  /** Adds `other` into this histogram (Prometheus' `Add`). Throws IncompatibleSchemaError. */
+  add(other: FloatHistogram): AddOutcome {
+    return this.addOrSub(other, 1);
+  }
+
+  /** Subtracts `other` from this histogram (Prometheus' `Sub`). Throws IncompatibleSchemaError. */
+  sub(other: FloatHistogram): AddOutcome {
+    return this.addOrSub(other, -1);
+  }
+
+  private addOrSub(other: FloatHistogram, sign: number): AddOutcome {
+    if (this.usesCustomBuckets !== other.usesCustomBuckets) throw new IncompatibleSchemaError();
+    const collision = this.adjustCounterReset(other);
+    let reconciled = false;
+    if (!this.usesCustomBuckets) {
+      const otherZero = this.reconcileZeroBuckets(other);
+      this.zeroCount += sign * otherZero;
+    }
+    this.count += sign * other.count;
+    this.sum += sign * other.sum;
+    if (this.usesCustomBuckets) {
+      const a = expand(this.positiveSpans, this.positiveBuckets);
+      const b = expand(other.positiveSpans, other.positiveBuckets);
+      if (customBoundsMatch(this.customValues, other.customValues)) {
+        const built = build(mergeSparse(a, b, sign), true);
+        this.positiveSpans = built.spans;
+        this.positiveBuckets = built.buckets;
+      } else {
+        reconciled = true;
+        const target = intersectBounds(this.customValues ?? [], other.customValues ?? []);
+        const da = mapCustom(a, this.customValues ?? [], target);
+        const db = mapCustom(b, other.customValues ?? [], target);
+        for (let i = 0; i < da.length; i++) da[i] = da[i]! + sign * db[i]!;
+        const built = build(denseToSparse(da), false);
+        this.positiveSpans = built.spans;
+        this.positiveBuckets = built.buckets;
+        this.customValues = target;
+      }
+      return { counterResetCollision: collision, nhcbBoundsReconciled: reconciled };
+    }
+    const schema = Math.min(this.schema, other.schema);
+    for (const positive of [true, false]) {
+      const aSp = positive ? expand(this.positiveSpans, this.positiveBuckets) : expand(this.negativeSpans, this.negativeBuckets);
+      let bSp = positive ? expand(other.positiveSpans, other.positiveBuckets) : expand(other.negativeSpans, other.negativeBuckets);
+      const a = reduceSparse(aSp, this.schema, schema);
+      bSp = reduceSparse(bSp, other.schema, schema);
+      // Buckets of `other` that now fall into the (widened) zero bucket were already counted there.
+      let skip = 0;
+      while (skip < bSp.idx.length && exponentialBound(bSp.idx[skip]!, schema) <= this.zeroThreshold) skip++;
+      const b = skip > 0 ? { idx: bSp.idx.slice(skip), cnt: bSp.cnt.slice(skip) } : bSp;
+      const built = build(mergeSparse(a, b, sign), true);
+      if (positive) {
+        this.positiveSpans = built.spans;
+        this.positiveBuckets = built.buckets;
+      } else {
+        this.negativeSpans = built.spans;
+        this.negativeBuckets = built.buckets;
+      }
+    }
+    this.schema = schema;
+    return { counterResetCollision: collision, nhcbBoundsReconciled: reconciled };
+  }
+
+  /** The zero count this histogram would have with a larger zero threshold, and the adjusted threshold. */
+  zeroCountForLargerThreshold(larger: number): { zeroCount: number; threshold: number } {
+    if (larger === this.zeroThreshold) return { zeroCount: this.zeroCount, threshold: larger };
+    let threshold = larger;
+    for (;;) {
+      let zc = this.zeroCount;
+      for (const b of this.positiveBucketList()) {
+        if (b.lower >= threshold) break;
+        zc += b.count;
+        if (b.upper > threshold) {
+          if (b.count !== 0) threshold = b.upper;
+          break;
+        }
+      }
+      let restart = false;
+      for (const b of this.negativeBucketList()) {
+        if (b.upper <= -threshold) break;
+        zc += b.count;
+        if (b.lower < -threshold) {
+          if (b.count !== 0) {
+            threshold = -b.lower;
+            restart = true;
+          }
+          break;
+        }
+      }
+      if (!restart) return { zeroCount: zc, threshold };
+    }
+  }
+
+  private trimBucketsInZeroBucket(): void {
+    const pos = expand(this.positiveSpans, this.positiveBuckets);
+    for (let k = 0; k < pos.idx.length; k++) {
+      const lower = exponentialBound(pos.idx[k]! - 1, this.schema);
+      if (lower >= this.zeroThreshold) break;
+      pos.cnt[k] = 0;
+    }
+    const neg = expand(this.negativeSpans, this.negativeBuckets);
+    for (let k = 0; k < neg.idx.length; k++) {
+      const upper = -exponentialBound(neg.idx[k]! - 1, this.schema);
+      if (upper <= -this.zeroThreshold) break;
+      neg.cnt[k] = 0;
+    }
+    const p = build(pos, false);
+    const n = build(neg, false);
+    this.positiveSpans = p.spans;
+    this.positiveBuckets = p.buckets;
+    this.negativeSpans = n.spans;
+    this.negativeBuckets = n.buckets;
+  }
+
+  /** Makes both zero buckets equally wide (modifying only this one); returns `other`'s matching zero count. */
+  private reconcileZeroBuckets(other: FloatHistogram): number {
+    let otherZeroCount = other.zeroCount;
+    let otherThreshold = other.zeroThreshold;
+    let guard = 0;
+    while (otherThreshold !== this.zeroThreshold && guard++ < 100) {
+      if (this.zeroThreshold > otherThreshold) {
+        const r = other.zeroCountForLargerThreshold(this.zeroThreshold);
+        otherZeroCount = r.zeroCount;
+        otherThreshold = r.threshold;
+      }
+      if (otherThreshold > this.zeroThreshold) {
+        const r = this.zeroCountForLargerThreshold(otherThreshold);
+        this.zeroCount = r.zeroCount;
+        this.zeroThreshold = r.threshold;
+        this.trimBucketsInZeroBucket();
+      }
+    }
+    return otherZeroCount;
+  }
+
+  /** Removes empty buckets and merges spans (Prometheus' `Compact(0)`). */
+  compact(): this {
+    const p = build(expand(this.positiveSpans, this.positiveBuckets), false);
+    const n = build(expand(this.negativeSpans, this.negativeBuckets), false);
+    this.positiveSpans = p.spans;
+    this.positiveBuckets = p.buckets;
+    this.negativeSpans = n.spans;
+    this.negativeBuckets = n.buckets;
+    return this;
+  }
+
+  /** A copy reduced to a lower (or equal) resolution. */
+  copyToSchema(target: number): FloatHistogram {
+    const c = this.copy();
+    if (target === this.schema || this.usesCustomBuckets) return c;
+    const p = build(reduceSparse(expand(this.positiveSpans, this.positiveBuckets), this.schema, target), true);
+    const n = build(reduceSparse(expand(this.negativeSpans, this.negativeBuckets), this.schema, target), true);
+    c.positiveSpans = p.spans;
+    c.positiveBuckets = p.buckets;
+    c.negativeSpans = n.spans;
+    c.negativeBuckets = n.buckets;
+    c.schema = target;
+    return c;
+  }
+
+  /** Whether this histogram is a counter reset relative to `previous` (Prometheus' `DetectReset`). */
+  detectReset(previous: FloatHistogram): boolean {
+    if (this.counterResetHint === COUNTER_RESET) return true;
+    if (this.counterResetHint === NOT_COUNTER_RESET) return false;
+    if (this.count < previous.count) return true;
+    if (this.usesCustomBuckets !== previous.usesCustomBuckets) return true;
+    if (this.usesCustomBuckets) {
+      const cur = expand(this.positiveSpans, this.positiveBuckets);
+      const prev = expand(previous.positiveSpans, previous.positiveBuckets);
+      if (customBoundsMatch(this.customValues, previous.customValues)) {
+        return sparseDecreased(prev, cur);
+      }
+      const target = intersectBounds(this.customValues ?? [], previous.customValues ?? []);
+      const dc = mapCustom(cur, this.customValues ?? [], target);
+      const dp = mapCustom(prev, previous.customValues ?? [], target);
+      for (let i = 0; i < dc.length; i++) if (dp[i]! > dc[i]!) return true;
+      return false;
+    }
+    if (this.schema > previous.schema) return true;
+    if (this.zeroThreshold < previous.zeroThreshold) return true;
+    const z = previous.zeroCountForLargerThreshold(this.zeroThreshold);
+    if (z.threshold !== this.zeroThreshold) return true;
+    if (this.zeroCount < z.zeroCount) return true;
+    for (const positive of [true, false]) {
+      const cur = positive ? expand(this.positiveSpans, this.positiveBuckets) : expand(this.negativeSpans, this.negativeBuckets);
+      let prev = positive
+        ? expand(previous.positiveSpans, previous.positiveBuckets)
+        : expand(previous.negativeSpans, previous.negativeBuckets);
+      prev = reduceSparse(prev, previous.schema, this.schema);
+      const keep = (sp: Sparse): Sparse => {
+        let k = 0;
+        while (k < sp.idx.length && exponentialBound(sp.idx[k]!, this.schema) <= this.zeroThreshold) k++;
+        return { idx: sp.idx.slice(k), cnt: sp.cnt.slice(k) };
+      };
+      if (sparseDecreased(keep(prev), keep(cur))) return true;
+    }
+    return false;
+  }
+
+  /** Exact equality of all fields and the bucket layout (Prometheus' `Equals`). */
+  equals(o: FloatHistogram | undefined): boolean {
+    if (!o) return false;
+    if (
+      this.schema !== o.schema ||
+      !sameFloat(this.zeroThreshold, o.zeroThreshold) ||
+      !sameFloat(this.zeroCount, o.zeroCount) ||
+      !sameFloat(this.count, o.count) ||
+      !sameFloat(this.sum, o.sum)
+    ) {
+      return false;
+    }
+    if (this.usesCustomBuckets && !customBoundsMatch(this.customValues, o.customValues)) return false;
+    return (
+      sparseEqual(expand(this.positiveSpans, this.positiveBuckets), expand(o.positiveSpans, o.positiveBuckets)) &&
+      sparseEqual(expand(this.negativeSpans, this.negativeBuckets), expand(o.negativeSpans, o.negativeBuckets))
+    );
+  }
+
+  private bucketList(positive: boolean): Bucket[] {
+    const sp = positive ? expand(this.positiveSpans, this.positiveBuckets) : expand(this.negativeSpans, this.negativeBuckets);
+    const out: Bucket[] = [];
+    for (let k = 0; k < sp.idx.length; k++) {
+      const i = sp.idx[k]!;
+      let lower: number;
+      let upper: number;
+      if (this.usesCustomBuckets) {
+        const cv = this.customValues ?? [];
+        upper = i < cv.length ? cv[i]! : Infinity;
+        lower = i === 0 ? -Infinity : i - 1 < cv.length ? cv[i - 1]! : Infinity;
+      } else if (positive) {
+        upper = exponentialBound(i, this.schema);
+        lower = exponentialBound(i - 1, this.schema);
+      } else {
+        lower = -exponentialBound(i, this.schema);
+        upper = -exponentialBound(i - 1, this.schema);
+      }
+      out.push({ lower, upper, lowerInclusive: lower < 0, upperInclusive: upper > 0, count: sp.cnt[k]!, index: i });
+    }
+    return out;
+  }
+
+  /** Positive buckets in ascending order. */
+  positiveBucketList(): Bucket[] {
+    return this.bucketList(true);
+  }
+
+  /** Negative buckets, nearest to zero first (as Prometheus iterates them). */
+  negativeBucketList(): Bucket[] {
+    return this.bucketList(false);
+  }
+
+  zeroBucket(): Bucket {
+    return {
+      lower: -this.zeroThreshold,
+      upper: this.zeroThreshold,
+      lowerInclusive: true,
+      upperInclusive: true,
+      count: this.zeroCount,
+      index: 0,
+    };
+  }
+
+  /** All buckets from the lowest to the highest value: negative ones, the zero bucket, positive ones. */
+  allBuckets(): Bucket[] {
+    const out = this.negativeBucketList().reverse();
+    if (!this.usesCustomBuckets && this.zeroCount !== 0) out.push(this.zeroBucket());
+    for (const b of this.positiveBucketList()) out.push(b);
+    return out;
+  }
+
+  /** Prometheus' `String()`, used as the value label of `count_values` over histograms. */
+  toString(): string {
+    let s = `{count:${formatGoFloat(this.count)}, sum:${formatGoFloat(this.sum)}`;
+    const neg = this.negativeBucketList().filter((b) => b.count !== 0);
+    for (let i = neg.length - 1; i >= 0; i--) s += `, ${bucketString(neg[i]!)}`;
+    if (this.zeroCount !== 0) s += `, ${bucketString(this.zeroBucket())}`;
+    for (const b of this.positiveBucketList()) if (b.count !== 0) s += `, ${bucketString(b)}`;
+    return s + '}';
+  }
+}
+
+function bucketString(b: Bucket): string {
+  return `${b.lowerInclusive ? '[' : '('}${formatGoFloat(b.lower)},${formatGoFloat(b.upper)}${b.upperInclusive ? ']' : ')'}:${formatGoFloat(b.count)}`;
+}
+
+function sameFloat(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
+function sparseEqual(a: Sparse, b: Sparse): boolean {
+  if (a.idx.length !== b.idx.length) return false;
+  for (let k = 0; k < a.idx.length; k++) {
+    if (a.idx[k] !== b.idx[k] || !sameFloat(a.cnt[k]!, b.cnt[k]!)) return false;
+  }
+  return true;
+}
+
+/** Whether any bucket count of `prev` is higher than the same bucket in `cur` (missing buckets count 0). */
+function sparseDecreased(prev: Sparse, cur: Sparse): boolean {
+  let j = 0;
+  for (let k = 0; k < prev.idx.length; k++) {
+    const c = prev.cnt[k]!;
+    if (c === 0) continue;
+    const i = prev.idx[k]!;
+    while (j < cur.idx.length && cur.idx[j]! < i) j++;
+    const curCount = j < cur.idx.length && cur.idx[j] === i ? cur.cnt[j]! : 0;
+    if (c > curCount) return true;
+  }
+  return false;
+}

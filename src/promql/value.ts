@@ -1,0 +1,79 @@
+import { METRIC_NAME_LABEL, labelsKey } from '../model/index.ts';
+import type { Labels } from '../model/index.ts';
+import type { FloatHistogram } from './histogram.ts';
+
+/** Presence of a value at a step: absent, a float, or a native histogram. */
+export const ABSENT = 0;
+export const FLOAT = 1;
+export const HIST = 2;
+
+/**
+ * One series of an instant vector evaluated over all steps of a query, columnar: `vals[k]` and `pres[k]`
+ * describe step k. `hists[k]` holds the histogram where `pres[k] === HIST`.
+ * `dropName` marks series whose metric name is removed at the end of evaluation (Prometheus' delayed
+ * `__name__` removal).
+ */
+export interface StepSeries {
+  labels: Labels;
+  dropName: boolean;
+  readonly vals: Float64Array;
+  readonly pres: Uint8Array;
+  hists: (FloatHistogram | undefined)[] | undefined;
+}
+
+/** One series' raw samples in time order (a range vector element), stale markers removed. */
+export interface RawSeries {
+  readonly labels: Labels;
+  readonly dropName?: boolean;
+  readonly ft: Float64Array;
+  readonly fv: Float64Array;
+  readonly ht: Float64Array;
+  readonly hv: readonly FloatHistogram[];
+}
+
+export type EvalValue =
+  | { readonly kind: 'vector'; readonly series: StepSeries[] }
+  | { readonly kind: 'scalar'; readonly vals: Float64Array }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'matrix'; readonly series: RawSeries[] };
+
+/** Creates an empty step series. */
+export function newStepSeries(labels: Labels, numSteps: number, dropName = false): StepSeries {
+  return { labels, dropName, vals: new Float64Array(numSteps), pres: new Uint8Array(numSteps), hists: undefined };
+}
+
+/** Sets a histogram value at step k. */
+export function setHist(s: StepSeries, k: number, h: FloatHistogram, numSteps: number): void {
+  if (!s.hists) s.hists = new Array<FloatHistogram | undefined>(numSteps);
+  s.hists[k] = h;
+  s.pres[k] = HIST;
+}
+
+/** Labels without the metric name. */
+export function dropMetricName(labels: Labels): Labels {
+  if (!(METRIC_NAME_LABEL in labels)) return labels;
+  const out: Record<string, string> = {};
+  for (const k in labels) if (k !== METRIC_NAME_LABEL) out[k] = labels[k]!;
+  return out;
+}
+
+/** A canonical identity string for a label set. */
+export function keyOf(labels: Labels): string {
+  return labelsKey(labels);
+}
+
+/** Byte-order comparison of label sets as Prometheus' `labels.Compare`. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  const n = Math.min(ka.length, kb.length);
+  for (let i = 0; i < n; i++) {
+    const x = ka[i]!;
+    const y = kb[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+    const vx = a[x]!;
+    const vy = b[y]!;
+    if (vx !== vy) return vx < vy ? -1 : 1;
+  }
+  return ka.length - kb.length;
+}

@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { FIXTURES_DIR, formatTable, runPromqlSuite } from './promql-runner.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ratchet = JSON.parse(fs.readFileSync(path.join(HERE, 'promql-ratchet.json'), 'utf8')) as { passed: number };
+
+test('PromQL conformance: passing evals do not drop below the ratchet', { skip: !fs.existsSync(FIXTURES_DIR) && 'fixtures not present' }, async () => {
+  const suite = await runPromqlSuite();
+  const failures = suite.files.flatMap((f) => f.failures);
+  assert.ok(
+    suite.passed >= ratchet.passed,
+    `${suite.passed} evals passed, the ratchet requires ${ratchet.passed}\n${formatTable(suite)}\nfirst failures:\n${failures.slice(0, 20).join('\n')}`,
+  );
+});
