@@ -32,6 +32,9 @@ export const DISCARD_REASONS = [
   'entry_too_old',
   'entry_too_far_in_future',
   'stream_limit',
+  // logs: a stream without labels, or a label string that does not parse (Loki's missing_labels, invalid_labels)
+  'missing_labels',
+  'invalid_labels',
 ] as const;
 
 export type DiscardReason = (typeof DISCARD_REASONS)[number];

@@ -1,0 +1,268 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { quoteIdent, quoteString } from '../columnar/index.ts';
+import type { LocalBucket } from '../objstore/index.ts';
+import { tenantKey } from '../objstore/index.ts';
+import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
+import type { RetentionPolicy } from './retention.ts';
+import { stringList } from './sql.ts';
+import { FORMAT_VERSION } from './format.ts';
+
+export interface CompactorOptions {
+  /** Blocks of a partition are merged while their total line bytes stay under this. */
+  readonly mergeTargetBytes: number;
+  /** A partition's window is closed (its blocks merge) this long after its end. */
+  readonly closeGraceMs: number;
+  /** Merge an open window's blocks once it has this many. */
+  readonly maxOpenBlocks: number;
+  readonly zstdLevel: number;
+  readonly logger?: Logger;
+}
+
+/** Rows per Parquet row group: ~one DuckDB vector multiple, small enough for stream-id pruning. */
+const ROW_GROUP_ROWS = 122_880;
+
+/**
+ * Turns sealed head generations into Parquet blocks (one per partition, rows sorted by stream then time,
+ * zstd), merges a partition's small blocks, and applies retention by dropping whole partitions.
+ *
+ * Contract: all work runs serially on the compactor's own connection (`enqueue`). Every catalog change is
+ * written in one DuckDB transaction after the files it names are durable (fsynced and renamed), so a crash
+ * at any point leaves either the old or the new state; files no catalog row names are removed at open.
+ */
+export class Compactor {
+  private readonly conn: DuckDBConnection;
+  private readonly catalog: Catalog;
+  private readonly bucket: LocalBucket;
+  private readonly opts: CompactorOptions;
+  private chain: Promise<unknown> = Promise.resolve();
+  private kicked = false;
+  private checkpointOwed = false;
+
+  constructor(conn: DuckDBConnection, catalog: Catalog, bucket: LocalBucket, opts: CompactorOptions) {
+    this.conn = conn;
+    this.catalog = catalog;
+    this.bucket = bucket;
+    this.opts = opts;
+  }
+
+  /** Runs `job` after every queued compaction job. */
+  enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(job, job);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Schedules a compaction pass (sealed heads, then merges), coalescing repeated kicks. */
+  kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    void this.compactNow(Date.now(), false, () => {
+      this.kicked = false;
+    }).catch((err: unknown) => this.opts.logger?.error({ err }, 'log compaction failed; it will be retried'));
+  }
+
+  /**
+   * Compacts every sealed head and merges what is due (serially with other jobs), then checkpoints once the
+   * retired heads were dropped, so the checkpoint has (almost) nothing to write.
+   */
+  async compactNow(nowMs: number, forceMerge = false, onStart?: () => void): Promise<void> {
+    const did = await this.enqueue(async () => {
+      onStart?.();
+      let any = false;
+      for (const head of this.catalog.sealedHeads()) {
+        await this.compactHead(head);
+        any = true;
+      }
+      return (await this.mergeDue(nowMs, forceMerge)) || any;
+    });
+    // Reclaim jobs for heads nobody reads were queued during the pass; this runs after them.
+    if (did || this.checkpointOwed) await this.enqueue(() => this.checkpoint());
+  }
+
+  /** Writes a sealed head's rows out as blocks and retires the head. */
+  async compactHead(head: HeadInfo): Promise<void> {
+    const table = quoteIdent(head.table);
+    const r = await this.conn.runAndReadAll(
+      `SELECT pid, count(*), min(ts), max(ts), sum(strlen(line)) FROM ${table} GROUP BY pid ORDER BY pid`,
+    );
+    const blocks: BlockInfo[] = [];
+    for (const [pidV, rowsV, minV, maxV, rawV] of r.getRows()) {
+      const p = this.catalog.partition(Number(pidV));
+      if (!p) continue; // dropped by retention meanwhile: its rows go with the head table
+      const block = await this.writeBlock(
+        p,
+        `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts, line`,
+        { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
+      );
+      blocks.push(block);
+    }
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      if (blocks.length > 0) await this.conn.run(`INSERT INTO log_blocks VALUES ${blocks.map(blockValues).join(', ')}`);
+      await this.conn.run(`DELETE FROM log_heads WHERE gen = ${head.gen}`);
+      await this.conn.run('COMMIT');
+    } catch (err) {
+      await this.conn.run('ROLLBACK');
+      throw new Error(`log store: recording blocks of ${head.table}: ${(err as Error).message}`, { cause: err });
+    }
+    this.catalog.replaceHead(head, blocks);
+  }
+
+  /** Merges small blocks of each partition whose window closed (or that has too many blocks). */
+  private async mergeDue(nowMs: number, force: boolean): Promise<boolean> {
+    const byPid = new Map<number, BlockInfo[]>();
+    for (const b of this.catalog.allBlocks()) {
+      if (b.rawBytes >= this.opts.mergeTargetBytes) continue;
+      let list = byPid.get(b.pid);
+      if (!list) byPid.set(b.pid, (list = []));
+      list.push(b);
+    }
+    let did = false;
+    for (const [pid, list] of byPid) {
+      if (list.length < 2) continue;
+      const p = this.catalog.partition(pid);
+      if (!p) continue;
+      const closed = p.windowEndMs + this.opts.closeGraceMs <= nowMs;
+      if (!force && !closed && list.length < this.opts.maxOpenBlocks) continue;
+      let group: BlockInfo[] = [];
+      let bytes = 0;
+      for (const b of list) {
+        if (group.length > 0 && bytes + b.rawBytes > this.opts.mergeTargetBytes) {
+          if (group.length >= 2) await this.merge(p, group);
+          group = [];
+          bytes = 0;
+        }
+        group.push(b);
+        bytes += b.rawBytes;
+      }
+      if (group.length >= 2) await this.merge(p, group);
+      did = true;
+    }
+    return did;
+  }
+
+  private async merge(p: PartitionInfo, blocks: BlockInfo[]): Promise<void> {
+    let rows = 0;
+    let rawBytes = 0;
+    let minTs = blocks[0]!.minTs;
+    let maxTs = blocks[0]!.maxTs;
+    let level = 0;
+    for (const b of blocks) {
+      rows += b.rows;
+      rawBytes += b.rawBytes;
+      if (b.minTs < minTs) minTs = b.minTs;
+      if (b.maxTs > maxTs) maxTs = b.maxTs;
+      level = Math.max(level, b.level + 1);
+    }
+    const merged = await this.writeBlock(
+      p,
+      `SELECT stream_id, ts, line, md FROM read_parquet(${stringList(blocks.map((b) => b.path))}) ORDER BY stream_id, ts, line`,
+      { rows, minTs, maxTs, rawBytes, level },
+    );
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      await this.conn.run(`INSERT INTO log_blocks VALUES ${blockValues(merged)}`);
+      await this.conn.run(`DELETE FROM log_blocks WHERE seq IN (${blocks.map((b) => b.seq).join(', ')})`);
+      await this.conn.run('COMMIT');
+    } catch (err) {
+      await this.conn.run('ROLLBACK');
+      throw new Error(`log store: recording merged block ${merged.key}: ${(err as Error).message}`, { cause: err });
+    }
+    this.catalog.replaceBlocks(blocks, merged);
+  }
+
+  /**
+   * Drops every partition whose window ended more than its retention period before `nowMs` (whole
+   * partitions: blocks and index rows, never single entries). Returns what was dropped.
+   */
+  applyRetention(nowMs: number, policy: RetentionPolicy): Promise<{ partitions: number; blocks: number; tenants: string[] }> {
+    return this.enqueue(async () => {
+      const expired: PartitionInfo[] = [];
+      for (const p of this.catalog.allPartitions()) {
+        const period = policy.periodMs(p.tenant, p.cls);
+        if (period > 0 && p.windowEndMs <= nowMs - period) expired.push(p);
+      }
+      if (expired.length === 0) return { partitions: 0, blocks: 0, tenants: [] };
+      const pids = expired.map((p) => p.pid);
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        for (let i = 0; i < pids.length; i += 1000) {
+          const list = pids.slice(i, i + 1000).join(', ');
+          await this.conn.run(`DELETE FROM log_blocks WHERE pid IN (${list})`);
+          await this.conn.run(`DELETE FROM log_partitions WHERE pid IN (${list})`);
+        }
+        await this.conn.run('COMMIT');
+      } catch (err) {
+        await this.conn.run('ROLLBACK');
+        throw new Error(`log store: applying retention: ${(err as Error).message}`, { cause: err });
+      }
+      const blocks = this.catalog.dropPartitions(pids);
+      return { partitions: expired.length, blocks: blocks.length, tenants: [...new Set(expired.map((p) => p.tenant))] };
+    });
+  }
+
+  /** Drops a retired head table or deletes a retired block file (run through `enqueue`). */
+  async reclaim(r: Reclaim): Promise<void> {
+    if (r.kind === 'head') await this.conn.run(`DROP TABLE IF EXISTS ${quoteIdent(r.head.table)}`);
+    else await this.bucket.delete(r.block.key);
+  }
+
+  /**
+   * Folds the WAL into the database file; the head tables dropped since make this cheap. A plain checkpoint
+   * is refused while another connection holds a write transaction: it is then retried at the next pass
+   * (DuckDB also checkpoints by itself once the WAL passes `checkpoint_threshold`). `force` waits for
+   * running transactions instead.
+   */
+  async checkpoint(force = false): Promise<void> {
+    try {
+      await this.conn.run(force ? 'FORCE CHECKPOINT' : 'CHECKPOINT');
+      this.checkpointOwed = false;
+    } catch (err) {
+      this.checkpointOwed = true;
+      this.opts.logger?.debug({ err }, 'log store checkpoint deferred');
+    }
+  }
+
+  private async writeBlock(
+    p: PartitionInfo,
+    select: string,
+    stats: { rows: number; minTs: bigint; maxTs: bigint; rawBytes: number; level: number },
+  ): Promise<BlockInfo> {
+    const seq = this.catalog.allocateSeq();
+    const key = tenantKey(p.tenant, 'logs', String(p.windowStartMs), `${p.cls}-${seq}.parquet`);
+    const target = this.bucket.pathOf(key);
+    const dir = path.dirname(target);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = `${target}.tmp`;
+    await this.conn.run(
+      `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.zstdLevel}, ` +
+        `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
+    );
+    const handle = await fs.open(tmp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, target);
+    await syncDir(dir);
+    const sizeBytes = (await fs.stat(target)).size;
+    return { seq, pid: p.pid, key, path: target, sizeBytes, ...stats };
+  }
+}
+
+function blockValues(b: BlockInfo): string {
+  return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level})`;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

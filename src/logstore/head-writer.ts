@@ -1,0 +1,289 @@
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { quoteIdent, quoteString } from '../columnar/index.ts';
+import type { Labels, TenantId } from '../model/index.ts';
+import { RetryableStorageError } from '../storage/index.ts';
+import type { CommitStats } from '../storage/index.ts';
+import type { Catalog, HeadInfo } from './catalog.ts';
+
+/** Entries of one appender's transaction, columnar, ready to append to the head table. */
+export interface WriteBatch {
+  readonly tenant: TenantId;
+  /** Every stream the entries reference (id → labels). */
+  readonly streams: ReadonlyMap<bigint, Labels>;
+  readonly pids: readonly number[];
+  readonly streamIds: readonly bigint[];
+  readonly timestampsNs: readonly bigint[];
+  readonly lines: readonly string[];
+  /** Structured metadata as a JSON object text, or null. */
+  readonly metadata: readonly (string | null)[];
+  readonly rawBytes: number;
+}
+
+export interface HeadWriterOptions {
+  readonly headMaxBytes: number;
+  readonly headMaxAgeMs: number;
+  /** Bytes waiting to be committed beyond which `submit` refuses with a retryable error (429). */
+  readonly maxPendingBytes: number;
+  /** Sealed heads waiting for compaction beyond which `submit` refuses (compaction is behind). */
+  readonly maxSealedHeads: number;
+  /** Called after a head was sealed, to start its compaction. */
+  readonly onSealed: () => void;
+  readonly logger?: Logger;
+}
+
+/** The DDL of a head generation table. */
+export function headTableSql(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (pid INTEGER NOT NULL, stream_id BIGINT NOT NULL, ts BIGINT NOT NULL, line VARCHAR NOT NULL, md VARCHAR)`;
+}
+
+export function headTableName(gen: number): string {
+  return `log_head_${gen}`;
+}
+
+interface Pending {
+  readonly batch: WriteBatch;
+  readonly resolve: (s: CommitStats) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+const MAX_KNOWN_STREAMS = 1_000_000;
+
+/**
+ * The write path: batches from appenders are group-committed into the active head table (one DuckDB
+ * transaction, so one WAL fsync, for all batches that queued up while the previous commit ran), then become
+ * queryable at once. The head rotates to a new generation by size or age; sealed generations are compacted
+ * into Parquet blocks by the compactor.
+ *
+ * Contract: `submit` resolves only after the batch's transaction committed (durable: DuckDB's WAL is synced
+ * on commit), rejects with {@link RetryableStorageError} on overload or shutdown (nothing of the batch kept),
+ * and with a plain `Error` on an I/O failure. All database work runs serially on the writer's connection.
+ */
+export class HeadWriter {
+  private readonly conn: DuckDBConnection;
+  private readonly catalog: Catalog;
+  private readonly opts: HeadWriterOptions;
+  private readonly queue: Pending[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private appender: DuckDBAppender | undefined;
+  private stageAppender: DuckDBAppender | undefined;
+  private readonly known = new Set<string>();
+  private closing = false;
+  /** Rows, line bytes and first write time of the active head. */
+  private headRows = 0;
+  private headBytes = 0;
+  private headFirstWriteMs = 0;
+
+  private constructor(conn: DuckDBConnection, catalog: Catalog, opts: HeadWriterOptions) {
+    this.conn = conn;
+    this.catalog = catalog;
+    this.opts = opts;
+  }
+
+  /** Opens the writer on its own connection, creating the first head generation if there is none. */
+  static async open(conn: DuckDBConnection, catalog: Catalog, opts: HeadWriterOptions): Promise<HeadWriter> {
+    const w = new HeadWriter(conn, catalog, opts);
+    await conn.run('CREATE TABLE IF NOT EXISTS log_stream_stage (tenant VARCHAR, stream_id BIGINT, labels_json VARCHAR)');
+    await conn.run('DELETE FROM log_stream_stage');
+    const active = catalog.activeHead();
+    if (!active) {
+      await w.createHead(1);
+    } else {
+      const r = await conn.runAndReadAll(
+        `SELECT count(*), coalesce(sum(strlen(line)), 0) FROM ${quoteIdent(active.table)}`,
+      );
+      const [rows, bytes] = r.getRows()[0]!;
+      w.headRows = Number(rows);
+      w.headBytes = Number(bytes);
+      w.headFirstWriteMs = Date.now();
+    }
+    w.appender = await conn.createAppender(catalog.activeHead()!.table);
+    w.stageAppender = await conn.createAppender('log_stream_stage');
+    return w;
+  }
+
+  /** Queues a batch for the next group commit. */
+  submit(batch: WriteBatch): Promise<CommitStats> {
+    if (this.closing) {
+      return Promise.reject(new RetryableStorageError('shutting_down', 'the log store is shutting down; retry against the restarted server', 5));
+    }
+    if (this.pendingBytes > 0 && this.pendingBytes + batch.rawBytes > this.opts.maxPendingBytes) {
+      return Promise.reject(
+        new RetryableStorageError('overloaded', `log ingestion is behind: ${this.pendingBytes} bytes are waiting to be written`, 1),
+      );
+    }
+    if (this.catalog.sealedHeads().length > this.opts.maxSealedHeads) {
+      return Promise.reject(
+        new RetryableStorageError('overloaded', 'log compaction is behind ingestion; slow down and retry', 2),
+      );
+    }
+    this.pendingBytes += batch.rawBytes;
+    return new Promise<CommitStats>((resolve, reject) => {
+      this.queue.push({ batch, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        void this.enqueue(async () => {
+          this.flushScheduled = false;
+          const group = this.queue.splice(0, this.queue.length);
+          if (group.length > 0) await this.commitGroup(group);
+          await this.maybeRotate(false);
+        }).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Seals the active head if it is old or large enough (or non-empty, with `force`). */
+  rotate(force: boolean): Promise<void> {
+    return this.enqueue(() => this.maybeRotate(force));
+  }
+
+  /** Runs `job` after every queued write and job; it may use the writer's connection meanwhile. */
+  enqueue<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run0 = (): Promise<T> => job(this.conn);
+    const run = this.chain.then(run0, run0);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Forgets which streams are known to be in the index (after retention removed some). */
+  forgetKnownStreams(): void {
+    this.known.clear();
+  }
+
+  /** Refuses new batches, waits for queued ones, and closes the appenders. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.enqueue(async () => {
+      this.appender?.closeSync();
+      this.stageAppender?.closeSync();
+      this.appender = undefined;
+      this.stageAppender = undefined;
+    });
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const conn = this.conn;
+    let bytes = 0;
+    let rows = 0;
+    const pids = new Set<number>();
+    const newStreams: { tenant: TenantId; id: bigint; labels: Labels; key: string }[] = [];
+    const seen = new Set<string>();
+    for (const { batch } of group) {
+      bytes += batch.rawBytes;
+      rows += batch.lines.length;
+      for (const pid of batch.pids) pids.add(pid);
+      for (const [id, labels] of batch.streams) {
+        const key = `${batch.tenant}\u0000${id}`;
+        if (this.known.has(key) || seen.has(key)) continue;
+        seen.add(key);
+        newStreams.push({ tenant: batch.tenant, id, labels, key });
+      }
+    }
+    const newParts = this.catalog.unpersistedAmong(pids);
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      if (newParts.length > 0) {
+        const values = newParts
+          .map((p) => `(${p.pid}, ${quoteString(p.tenant)}, ${quoteString(p.cls)}, ${p.windowStartMs}, ${p.windowEndMs})`)
+          .join(', ');
+        await conn.run(`INSERT INTO log_partitions VALUES ${values} ON CONFLICT DO NOTHING`);
+      }
+      if (newStreams.length > 0) {
+        const st = this.stageAppender!;
+        for (const s of newStreams) {
+          st.appendVarchar(s.tenant);
+          st.appendBigInt(s.id);
+          st.appendVarchar(JSON.stringify(s.labels));
+          st.endRow();
+        }
+        st.flushSync();
+        // The anti-join makes re-inserting a stream harmless, so the in-memory `known` set is only a cache.
+        await conn.run(`INSERT INTO log_streams
+          SELECT DISTINCT s.tenant, s.stream_id, CAST(s.labels_json::JSON AS MAP(VARCHAR, VARCHAR))
+          FROM log_stream_stage s
+          WHERE NOT EXISTS (SELECT 1 FROM log_streams x WHERE x.tenant = s.tenant AND x.stream_id = s.stream_id)`);
+        await conn.run('DELETE FROM log_stream_stage');
+      }
+      const app = this.appender!;
+      for (const { batch } of group) {
+        const { pids: bp, streamIds, timestampsNs, lines, metadata } = batch;
+        for (let i = 0; i < lines.length; i++) {
+          app.appendInteger(bp[i]!);
+          app.appendBigInt(streamIds[i]!);
+          app.appendBigInt(timestampsNs[i]!);
+          app.appendVarchar(lines[i]!);
+          const md = metadata[i];
+          if (md === null || md === undefined) app.appendNull();
+          else app.appendVarchar(md);
+          app.endRow();
+        }
+      }
+      app.flushSync();
+      await conn.run('COMMIT');
+    } catch (err) {
+      this.pendingBytes -= bytes;
+      try {
+        await conn.run('ROLLBACK');
+      } catch {
+        // No transaction was open (BEGIN itself failed).
+      }
+      await this.resetAppenders();
+      const wrapped = new Error(`log store: writing ${rows} entries failed: ${(err as Error).message}`, { cause: err });
+      this.opts.logger?.error({ err: wrapped }, 'log store write failed');
+      for (const p of group) p.reject(wrapped);
+      return;
+    }
+    this.pendingBytes -= bytes;
+    this.catalog.markPersisted(newParts.map((p) => p.pid));
+    if (this.known.size + newStreams.length > MAX_KNOWN_STREAMS) this.known.clear();
+    for (const s of newStreams) this.known.add(s.key);
+    if (this.headRows === 0) this.headFirstWriteMs = Date.now();
+    this.headRows += rows;
+    this.headBytes += bytes;
+    for (const p of group) p.resolve({ records: p.batch.lines.length });
+  }
+
+  private async maybeRotate(force: boolean): Promise<void> {
+    if (this.headRows === 0) return;
+    const due =
+      force || this.headBytes >= this.opts.headMaxBytes || Date.now() - this.headFirstWriteMs >= this.opts.headMaxAgeMs;
+    if (!due) return;
+    const current = this.catalog.activeHead()!;
+    this.appender?.closeSync();
+    this.appender = undefined;
+    await this.createHead(current.gen + 1);
+    this.appender = await this.conn.createAppender(this.catalog.activeHead()!.table);
+    this.headRows = 0;
+    this.headBytes = 0;
+    this.opts.onSealed();
+  }
+
+  private async createHead(gen: number): Promise<void> {
+    const head: HeadInfo = { gen, table: headTableName(gen) };
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      await this.conn.run(headTableSql(head.table));
+      await this.conn.run(`INSERT INTO log_heads VALUES (${gen}, ${Date.now()})`);
+      await this.conn.run('COMMIT');
+    } catch (err) {
+      await this.conn.run('ROLLBACK');
+      throw new Error(`log store: creating head ${head.table}: ${(err as Error).message}`, { cause: err });
+    }
+    this.catalog.addHead(head);
+  }
+
+  private async resetAppenders(): Promise<void> {
+    for (const a of [this.appender, this.stageAppender]) {
+      try {
+        a?.clear();
+        a?.closeSync();
+      } catch {
+        // A failed appender may refuse to close; a new one replaces it either way.
+      }
+    }
+    this.appender = await this.conn.createAppender(this.catalog.activeHead()!.table);
+    this.stageAppender = await this.conn.createAppender('log_stream_stage');
+  }
+}
