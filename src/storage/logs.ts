@@ -87,7 +87,8 @@ export interface LogIndexStats {
  * at or after) every entry of a later array, so a caller can stop after `limit` entries. Within one array
  * there is at most one batch per stream, and each batch's entries are in `direction` order; entries of
  * different streams in one array interleave in time (merge them if you need a global order). Entries with
- * equal timestamps in one stream keep their arrival order (forward) or its reverse (backward).
+ * equal timestamps in one stream come ordered by line (byte order; reversed for backward), so a result does
+ * not depend on how the data is laid out on disk.
  *
  * A querier reads a consistent view per call, not across calls. Not safe for concurrent `select` calls on
  * one querier (open one per query). Call `close` when done.
