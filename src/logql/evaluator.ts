@@ -189,7 +189,6 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
             value = 0;
             lb.setErr('SampleExtractionErr', (err as Error).message);
           }
-          lb.delete(uw.label);
           let keep = true;
           for (const f of postFilters) {
             if (!f(lb)) {
@@ -198,6 +197,7 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
             }
           }
           if (!keep) continue;
+          lb.delete(uw.label);
         }
         const hasErr = lb.hasErr();
         if (grouping) {
@@ -685,11 +685,19 @@ function setOperation(op: 'and' | 'or' | 'unless', matching: VectorMatching | un
     }
     return out;
   }
-  // or: every left sample, plus right samples whose signature has no left sample at that step.
-  for (const s of l.series) out.push({ labels: s.labels, values: Float64Array.from(s.values), present: Uint8Array.from(s.present) });
+  // or: every left sample, plus right samples whose signature has no left sample at that step. Series
+  // with equal labels on both sides become one.
+  const byKey = new Map<string, StepSeries>();
+  for (const s of l.series) {
+    const copy = { labels: s.labels, values: Float64Array.from(s.values), present: Uint8Array.from(s.present) };
+    out.push(copy);
+    byKey.set(labelsSetKey(s.labels), copy);
+  }
   for (let k = 0; k < r.series.length; k++) {
     const s = r.series[k];
-    const o = newStepSeries(s.labels, n);
+    const key = labelsSetKey(s.labels);
+    const existing = byKey.get(key);
+    const o = existing ?? newStepSeries(s.labels, n);
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!s.present[i]) continue;
@@ -701,11 +709,15 @@ function setOperation(op: 'and' | 'or' | 'unless', matching: VectorMatching | un
         }
       }
       if (leftHas) continue;
+      if (existing && existing.present[i]) continue;
       o.values[i] = s.values[i];
       o.present[i] = 1;
       any = true;
     }
-    if (any) out.push(o);
+    if (any && !existing) {
+      out.push(o);
+      byKey.set(key, o);
+    }
   }
   return out;
 }

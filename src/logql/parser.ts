@@ -26,6 +26,8 @@ import type {
   VectorOp,
 } from './ast.ts';
 import { parseError } from './errors.ts';
+import { maskQuery } from './query-mask.ts';
+import type { MaskedQuery } from './query-mask.ts';
 import type { LogqlError } from './errors.ts';
 import { parseHumanBytes, parseQueryDuration, tryParseGoFloat } from './units.ts';
 
@@ -35,17 +37,13 @@ import { parseHumanBytes, parseQueryDuration, tryParseGoFloat } from './units.ts
  * Throws {@link LogqlError} (`bad_data`) with Loki's wording.
  *
  * The grammar gives every binary operator the same precedence, so operator chains are flattened and
- * rebuilt with PromQL/LogQL precedence here. `approx_topk` is not in the grammar: it is masked to `topk` of
- * the same length before parsing (keeping error positions) and flagged back on the AST.
+ * rebuilt with PromQL/LogQL precedence here. Valid LogQL the grammar does not cover is masked before
+ * parsing and restored here (see `query-mask.ts`).
  */
 export function parseLogql(query: string): Expr {
-  const approxAt = new Set<number>();
-  const masked = query.replace(/\bapprox_topk(?=\s*\()/g, (m, offset: number) => {
-    approxAt.add(offset);
-    return 'topk       ';
-  });
-  const tree = parser.parse(masked);
-  const p = new TreeReader(masked, approxAt);
+  const mask = maskQuery(query);
+  const tree = parser.parse(mask.text);
+  const p = new TreeReader(mask.text, mask);
   p.checkErrors(tree.topNode);
   const top = tree.topNode.getChild('Expr');
   if (!top) throw parseError('syntax error: unexpected $end');
@@ -111,7 +109,7 @@ interface BinOperator {
 class TreeReader {
   constructor(
     private readonly src: string,
-    private readonly approxAt: ReadonlySet<number>,
+    private readonly mask: MaskedQuery,
   ) {}
 
   text(n: SyntaxNode): string {
@@ -326,6 +324,25 @@ class TreeReader {
     for (const c of this.children(n)) {
       if (c.name === 'LineFilters') this.lineFilters(c, out);
       else if (c.name === 'LineFilter') out.push(this.lineFilter(c));
+      else if (c.name === 'OrFilter') {
+        // `|= ip("a") or ...`: the grammar hangs the or-operands next to the filter, not inside it.
+        const prev = out[out.length - 1];
+        if (!prev || prev.kind !== 'lineFilter') throw this.fail(c, 'syntax error: unexpected or');
+        const values = [...prev.values];
+        this.collectOr(c, prev.op, values);
+        out[out.length - 1] = { ...prev, values };
+      }
+    }
+  }
+
+  private collectOr(p: SyntaxNode, op: LineFilterOp, values: LineFilterValue[]): void {
+    let ip = false;
+    for (const c of this.children(p)) {
+      if (c.name === 'FilterOp') ip = true;
+      else if (c.name === 'String') {
+        values.push(this.lineFilterValue(c, op, ip));
+        ip = false;
+      } else if (c.name === 'OrFilter') this.collectOr(c, op, values);
     }
   }
 
@@ -335,23 +352,20 @@ class TreeReader {
     const opText = this.text(filter);
     const op = opText as LineFilterOp;
     const values: LineFilterValue[] = [];
-    const collect = (p: SyntaxNode): void => {
-      let ip = false;
-      for (const c of this.children(p)) {
-        if (c.name === 'FilterOp') ip = true;
-        else if (c.name === 'String') {
-          values.push(this.lineFilterValue(c, op, ip));
-          ip = false;
-        } else if (c.name === 'OrFilter') collect(c);
-      }
-    };
-    collect(n);
+    this.collectOr(n, op, values);
     if (values.length === 0) throw this.fail(n, 'syntax error: unexpected $end, expecting STRING');
     return { kind: 'lineFilter', op, values };
   }
 
-  private lineFilterValue(n: SyntaxNode, op: LineFilterOp, ip: boolean): LineFilterValue {
-    const value = this.string(n);
+  private lineFilterValue(n: SyntaxNode, op: LineFilterOp, ipKeyword: boolean): LineFilterValue {
+    const maskedIp = this.mask.ips.get(n.from);
+    const ip = ipKeyword || maskedIp !== undefined;
+    let value: string;
+    try {
+      value = maskedIp !== undefined ? unquoteGoString(maskedIp) : this.string(n);
+    } catch (err) {
+      throw this.fail(n, (err as Error).message);
+    }
     if (ip) {
       if (op !== '|=' && op !== '!=') throw this.fail(n, `ip: invalid operation, only |= and != are supported: ${op}`);
       return { kind: 'ip', value };
@@ -550,7 +564,7 @@ class TreeReader {
   }
 
   number(n: SyntaxNode, sign = 1): number {
-    const t = this.text(n);
+    const t = this.mask.numbers.get(n.from) ?? this.text(n);
     const v = tryParseGoFloat(t);
     if (v === undefined) {
       throw this.fail(n, `unable to parse literal as a float: strconv.ParseFloat: parsing ${JSON.stringify(t)}: invalid syntax`);
@@ -627,7 +641,15 @@ class TreeReader {
     if (!rangeNode) throw this.fail(n, 'syntax error: missing range');
     const rangeNs = this.duration(rangeNode.getChild('Duration')!);
     const off = n.getChild('OffsetExpr');
-    const offsetNs = off ? this.duration(off.getChild('Duration')!) : 0;
+    let offsetNs = off ? this.duration(off.getChild('Duration')!) : 0;
+    const masked = this.mask.offsets.get(rangeNode.to - 1);
+    if (!off && masked) {
+      try {
+        offsetNs = parseQueryDuration(masked.text);
+      } catch (err) {
+        throw this.fail(masked.pos, `not a valid duration string: ${JSON.stringify(masked.text)}: ${(err as Error).message}`);
+      }
+    }
     const uw = n.getChild('UnwrapExpr');
     const unwrap = uw ? this.unwrap(uw) : undefined;
     return { selector, rangeNs, offsetNs, unwrap };
@@ -663,7 +685,7 @@ class TreeReader {
   vectorAgg(n: SyntaxNode): SampleExpr {
     const opNode = n.getChild('VectorOp')!;
     let op = this.text(opNode).trim().toLowerCase() as VectorOp;
-    if (this.approxAt.has(opNode.from)) op = 'approx_topk';
+    if (this.mask.approxTopk.has(opNode.from)) op = 'approx_topk';
     const inner = n.getChild('MetricExpr');
     if (!inner) throw this.fail(n, 'syntax error: unexpected $end');
     const groupingNode = n.getChild('Grouping');

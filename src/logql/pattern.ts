@@ -32,7 +32,8 @@ export class LogPattern {
     }
     if (last < pattern.length) nodes.push({ lit: pattern.slice(last) });
     const caps = nodes.filter((n) => 'capture' in n);
-    if (caps.length === 0) throw new Error('at least one capture is required');
+    // A line filter pattern without captures matches the whole line literally.
+    if (caps.length === 0 && !forFilter) throw new Error('at least one capture is required');
     for (let i = 1; i < nodes.length; i++) {
       if ('capture' in nodes[i] && 'capture' in nodes[i - 1]) throw new Error('found consecutive capture: invalid expression');
     }

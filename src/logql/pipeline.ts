@@ -428,6 +428,8 @@ export function compileLabelFilter(f: LabelFilterExpr): (lb: LabelsBuilder) => b
         f.kind === 'number' ? parseGoFloat : f.kind === 'duration' ? parseGoDuration : parseHumanBytes;
       const { name, op, value } = f;
       const cmp = compareFn(op);
+      // Converting filters cannot read the error labels: Loki keeps errors outside the label set.
+      if (name === ERROR_LABEL || name === ERROR_DETAILS_LABEL) return () => false;
       return (lb) => {
         const v = lb.get(name);
         if (v === undefined) return false;
@@ -435,7 +437,8 @@ export function compileLabelFilter(f: LabelFilterExpr): (lb: LabelsBuilder) => b
         try {
           x = convert(v);
         } catch (err) {
-          if (lb.hasErr()) return false;
+          // Keep the line so the error surfaces (or a later __error__ filter drops it); the first
+          // failing filter's details win.
           lb.setErr('LabelFilterErr', (err as Error).message);
           return true;
         }
