@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LOGQL_SCRIPTS_DIR, runLogqlConformance } from './logql-runner.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ratchet = JSON.parse(fs.readFileSync(path.join(HERE, 'logql-ratchet.json'), 'utf8')) as { passed: number };
+const absent = !fs.existsSync(LOGQL_SCRIPTS_DIR);
+if (absent) console.log(`# LogQL conformance skipped: scripts not found at ${LOGQL_SCRIPTS_DIR}`);
+
+test('LogQL conformance: passing evals do not drop below the ratchet', { skip: absent && `LogQL scripts absent (${LOGQL_SCRIPTS_DIR})` }, async () => {
+  const report = await runLogqlConformance();
+  const failures = report.outcomes.filter((o) => o.status === 'fail');
+  const table = report.files.map((f) => `${f.file}: pass ${f.pass} fail ${f.fail} skip ${f.skip}`).join('\n');
+  assert.ok(
+    report.pass >= ratchet.passed,
+    `${report.pass} evals passed, the ratchet requires ${ratchet.passed}\n${table}\nfirst failures:\n${failures
+      .slice(0, 20)
+      .map((o) => `${o.file}:${o.line}: ${o.text}\n    ${o.reason}`)
+      .join('\n')}`,
+  );
+});
