@@ -79,6 +79,22 @@ export const logsConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** LogQL query limits (Loki's names and defaults). */
+    query: z
+      .object({
+        /** The largest  a log query may ask for. */
+        max_entries_limit_per_query: z.number().int().positive().default(5000),
+        /** Series a metric query may return. */
+        max_query_series: z.number().int().positive().default(500),
+        /** How long one query may run. */
+        timeout: durationSchema.prefault('1m'),
+        /** The longest time range a query may cover (0 = unlimited). */
+        max_query_length: durationSchema.prefault('721h'),
+        /** Samples a metric query may extract from log lines (a memory bound). */
+        max_samples: z.number().int().positive().default(50_000_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
