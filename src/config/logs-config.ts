@@ -82,7 +82,7 @@ export const logsConfigSchema = z
     /** LogQL query limits (Loki's names and defaults). */
     query: z
       .object({
-        /** The largest  a log query may ask for. */
+        /** The largest `limit` a log query may ask for. */
         max_entries_limit_per_query: z.number().int().positive().default(5000),
         /** Series a metric query may return. */
         max_query_series: z.number().int().positive().default(500),
