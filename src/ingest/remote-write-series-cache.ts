@@ -1,10 +1,12 @@
 import type { Labels } from '../model/index.ts';
 
-const SLOTS = 1 << 15;
-/** Bytes of label blocks kept, in one ring buffer (older entries are overwritten, and then miss). */
-const ARENA_BYTES = 8 << 20;
+const SLOTS = 1 << 17;
+/** Bytes of label blocks kept, in a ring of chunks (older entries are overwritten, and then miss). */
+const ARENA_BYTES = 64 << 20;
+/** The ring is allocated a chunk at a time, as it fills, so a small installation stays small. */
+const CHUNK_BYTES = 1 << 20;
 /** Label blocks longer than this are not cached (they are rare and would crowd out the rest). */
-const MAX_KEY_BYTES = 2048;
+const MAX_KEY_BYTES = 4096;
 
 /**
  * A direct-mapped cache from the encoded label block of a remote_write 1.0 series (its `labels` fields,
@@ -16,13 +18,15 @@ const MAX_KEY_BYTES = 2048;
  * label sets that passed validation are stored, and a label set is immutable, so sharing one object between
  * requests (and tenants) is safe.
  *
- * Memory is bounded: the keys live in one ring buffer of ARENA_BYTES plus SLOTS slots. A block is admitted
+ * Memory is bounded: the keys live in a ring of at most ARENA_BYTES (allocated in CHUNK_BYTES chunks as it
+ * fills) plus SLOTS slots (~3 MiB). The Labels objects it keeps are the ones storage keeps for its series
+ * anyway (a series' first label set is the one stored), so they cost little extra. A block is admitted
  * the second time its hash is seen at a slot, so a burst of new series (seen once) costs a hash each, not
  * a copy that would evict series that do repeat. Not safe for concurrent use (decoders run on one thread).
  */
 export class SeriesLabelCache {
-  private readonly arena = new Uint8Array(ARENA_BYTES);
-  private readonly arenaView = new DataView(this.arena.buffer);
+  private readonly chunks: Uint8Array[] = [];
+  private readonly chunkViews: DataView[] = [];
   /** Total bytes ever written to the arena: an entry at absolute position p is intact while p > written - ARENA_BYTES. */
   private written = 0;
   private readonly positions = new Float64Array(SLOTS).fill(-1);
@@ -53,14 +57,16 @@ export class SeriesLabelCache {
     this.lastHash = h;
     const pos = this.positions[slot]!;
     if (this.hashes[slot] !== h || this.lengths[slot] !== len || pos < 0 || pos <= this.written - ARENA_BYTES) return undefined;
-    const off = pos % ARENA_BYTES;
-    const av = this.arenaView;
+    const ringOff = pos % ARENA_BYTES;
+    const chunk = (ringOff / CHUNK_BYTES) | 0;
+    const off = ringOff - chunk * CHUNK_BYTES;
+    const av = this.chunkViews[chunk]!;
     let j = 0;
     const kwords = len - 3;
     for (; j < kwords; j += 4) {
       if (av.getInt32(off + j, true) !== view.getInt32(start + j, true)) return undefined;
     }
-    const arena = this.arena;
+    const arena = this.chunks[chunk]!;
     for (; j < len; j++) {
       if (arena[off + j] !== buf[start + j]) return undefined;
     }
@@ -77,13 +83,22 @@ export class SeriesLabelCache {
       return;
     }
     const len = end - start;
-    let off = this.written % ARENA_BYTES;
-    if (off + len > ARENA_BYTES) {
-      // Entries never wrap around the end of the ring: skip the tail.
-      this.written += ARENA_BYTES - off;
+    let ringOff = this.written % ARENA_BYTES;
+    let chunk = (ringOff / CHUNK_BYTES) | 0;
+    let off = ringOff - chunk * CHUNK_BYTES;
+    if (off + len > CHUNK_BYTES) {
+      // Entries never straddle chunks: skip the chunk's tail.
+      this.written += CHUNK_BYTES - off;
+      ringOff = this.written % ARENA_BYTES;
+      chunk = (ringOff / CHUNK_BYTES) | 0;
       off = 0;
     }
-    this.arena.set(buf.subarray(start, end), off);
+    if (this.chunks[chunk] === undefined) {
+      const c = new Uint8Array(CHUNK_BYTES);
+      this.chunks[chunk] = c;
+      this.chunkViews[chunk] = new DataView(c.buffer);
+    }
+    this.chunks[chunk]!.set(buf.subarray(start, end), off);
     this.positions[slot] = this.written;
     this.written += len;
     this.lengths[slot] = len;

@@ -333,3 +333,36 @@ test('remoteWriteVersion reads the proto parameter', () => {
   assert.ok('unsupported' in bad && /io\.prometheus\.write\.v3\.Request/.test(bad.unsupported));
   assert.ok('unsupported' in remoteWriteVersion('application/json'));
 });
+
+test('remote_write 1.0: the series label cache returns the same labels for the same bytes only', () => {
+  const body = (job: string) => v1({ timeseries: [{ labels: [lbl('__name__', 'cached'), lbl('job', job)], samples: [{ value: 1, timestamp: 1 }] }] });
+  const a = [1, 2, 3].map(() => decodeRemoteWrite(body('a'), 1).records[0]!.labels);
+  assert.equal(a[1], a[2], 'a series seen before reuses its validated labels');
+  const b = decodeRemoteWrite(body('b'), 1).records[0]!.labels;
+  assert.deepEqual({ ...b }, { __name__: 'cached', job: 'b' });
+  assert.deepEqual({ ...a[2] }, { __name__: 'cached', job: 'a' });
+});
+
+test('remote_write 1.0: labels interleaved with samples are all read (cache hit or not)', () => {
+  const Label = v1Root.lookupType('prometheus.Label');
+  const Sample = v1Root.lookupType('prometheus.Sample');
+  const field = (n: number, bytes: Uint8Array) => {
+    const w = protobuf.Writer.create();
+    w.uint32((n << 3) | 2).bytes(bytes);
+    return w.finish();
+  };
+  const ts = Buffer.concat([
+    field(1, Label.encode({ name: '__name__', value: 'interleaved' }).finish()),
+    field(2, Sample.encode({ value: 3, timestamp: 9 }).finish()),
+    field(1, Label.encode({ name: 'job', value: 'late' }).finish()),
+  ]);
+  const body = field(1, ts);
+  // The first label block alone is a series the cache may know: make sure it does.
+  for (let i = 0; i < 3; i++) decodeRemoteWrite(v1({ timeseries: [{ labels: [lbl('__name__', 'interleaved')], samples: [{ value: 1, timestamp: 1 }] }] }), 1);
+  for (let i = 0; i < 3; i++) {
+    const out = decodeRemoteWrite(body, 1);
+    assert.deepEqual(out.rejections, []);
+    assert.deepEqual({ ...out.records[0]!.labels }, { __name__: 'interleaved', job: 'late' });
+    assert.deepEqual(out.records[0]!.samples, [{ timestampMs: 9, value: 3 }]);
+  }
+});
