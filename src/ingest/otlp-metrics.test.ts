@@ -351,3 +351,12 @@ test('ExportMetricsServiceResponse encodings', () => {
     partialSuccess: { rejectedDataPoints: '3', errorMessage: 'bad' },
   });
 });
+
+test('OTLP: attribute values nested beyond the stack are a malformed request, not a crash', () => {
+  // 50k levels of kvlist nesting: too deep for the recursive attribute renderer (JSON.parse copes).
+  const depth = 50_000;
+  const value = '{"kvlistValue":{"values":[{"key":"k","value":'.repeat(depth) + '{"stringValue":"leaf"}' + '}]}}'.repeat(depth);
+  const body = `{"resourceMetrics":[{"resource":{"attributes":[{"key":"deep","value":${value}}]},"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[{"timeUnixNano":"1","asDouble":1}]}}]}]}]}`;
+  const json = decodeOtlpMetricsJson(Buffer.from(body));
+  assert.ok(json.malformed);
+});

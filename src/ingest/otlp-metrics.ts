@@ -141,7 +141,13 @@ export function decodeOtlpMetricsProtobuf(body: Uint8Array, options: OtlpMetrics
   } catch (err) {
     return malformed(`cannot decode ExportMetricsServiceRequest: ${(err as Error).message}`);
   }
-  return translateOtlpMetrics(request, options);
+  try {
+    return translateOtlpMetrics(request, options);
+  } catch (err) {
+    // Attribute values nested deeper than the stack allows.
+    if (err instanceof RangeError) return malformed(`cannot translate ExportMetricsServiceRequest: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Decodes an OTLP/JSON `ExportMetricsServiceRequest` and translates it. Never throws for bad data. */
