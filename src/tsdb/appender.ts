@@ -21,6 +21,9 @@ const MAX_EXEMPLAR_LABELS_RUNES = 128;
 
 /** What an appender needs from the engine; implemented by `Tsdb`. */
 export interface AppenderHost {
+  /** The series a decoder's (shared, immutable) label object was resolved to before, if still live. */
+  cachedSeries(tenant: TenantId, labels: Labels): MemSeries | undefined;
+  cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void;
   /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
   getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection;
   /** Queues a WAL frame; `apply` runs once it is durable, then the promise resolves. */
@@ -58,6 +61,11 @@ function iso(t: number): string {
   const d = new Date(t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
 }
+
+const KEEP = 0;
+const IGNORE = 1;
+const DROP = 2;
+const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
 
 interface Pending {
   maxT: number;
@@ -97,107 +105,70 @@ export class TsdbAppender implements Appender<MetricRecord> {
     const total = samples.length + histograms.length;
     const rejections: Rejection[] = [];
 
-    const norm = this.normaliseLabels(rec.labels, total, rejections);
-    if (norm === null) return { accepted: 0, rejections };
-    const { labels, names } = norm;
-    const metric = labels[METRIC_NAME_LABEL]!;
-    if (rec.metadata) this.metadata.push({ metric, meta: rec.metadata });
-    if (total === 0 && exemplars.length === 0) return { accepted: 0, rejections };
-
-    const got = this.host.getOrCreateSeries(this.tenant, labels, hashLabels(labels, names), this.limits);
-    if (!('ref' in got)) {
-      rejections.push({ ...got, count: Math.max(total, 1) });
-      return { accepted: 0, rejections };
+    // Decoders hand out the same label object for a series they have seen before: skip normalising,
+    // hashing and comparing labels for those.
+    let s = this.host.cachedSeries(this.tenant, rec.labels);
+    if (s === undefined) {
+      const norm = this.normaliseLabels(rec.labels, total, rejections);
+      if (norm === null) return { accepted: 0, rejections };
+      const { labels, names } = norm;
+      if (total === 0 && exemplars.length === 0) {
+        if (rec.metadata) this.metadata.push({ metric: labels[METRIC_NAME_LABEL]!, meta: rec.metadata });
+        return { accepted: 0, rejections };
+      }
+      const got = this.host.getOrCreateSeries(this.tenant, labels, hashLabels(labels, names), this.limits);
+      if (!('ref' in got)) {
+        if (rec.metadata) this.metadata.push({ metric: labels[METRIC_NAME_LABEL]!, meta: rec.metadata });
+        rejections.push({ ...got, count: Math.max(total, 1) });
+        return { accepted: 0, rejections };
+      }
+      s = got;
+      this.host.cacheSeries(this.tenant, rec.labels, s);
     }
-    const s = got;
+    if (rec.metadata) this.metadata.push({ metric: s.labels[METRIC_NAME_LABEL]!, meta: rec.metadata });
+
     let p = this.pending.get(s);
     if (!p) {
       p = { maxT: s.maxT, lastValue: s.lastValue, maxHistT: s.maxHistT };
       this.pending.set(s, p);
     }
-
-    const groups = new Map<DiscardReason, { count: number; message: string }>();
-    const reject = (reason: DiscardReason, message: () => string): void => {
-      const g = groups.get(reason);
-      if (g) g.count++;
-      else groups.set(reason, { count: 1, message: message() });
-    };
-    const series = (): string => formatSeries(labels);
+    this.groups = null;
     const maxFuture = this.nowMs + this.limits.creation_grace_period;
     const minPast = this.limits.past_grace_period > 0 ? this.nowMs - this.limits.past_grace_period : -Infinity;
-    const oooWindow = this.limits.out_of_order_time_window;
-
-    /** Checks a timestamp against time limits and the series' newest; returns whether to keep it. */
-    const checkTime = (t: number, newest: number, onEqual: () => boolean): boolean => {
-      if (!Number.isFinite(t)) {
-        reject('invalid_record', () => `invalid sample timestamp ${t} for series '${series()}'`);
-        return false;
-      }
-      if (t > maxFuture) {
-        reject('sample_too_far_in_future', () =>
-          `received a sample whose timestamp is too far in the future, timestamp: ${iso(t)} series: '${series()}' ` +
-          `(err-mimir-too-far-in-future). To adjust the related per-tenant limit, configure creation_grace_period`);
-        return false;
-      }
-      if (t < minPast) {
-        reject('sample_too_old', () =>
-          `received a sample whose timestamp is too far in the past, timestamp: ${iso(t)} series: '${series()}' ` +
-          `(err-mimir-sample-timestamp-too-old). To adjust the related per-tenant limit, configure past_grace_period`);
-        return false;
-      }
-      if (t === newest) return onEqual();
-      if (t < newest) {
-        if (oooWindow === 0) {
-          reject('sample_out_of_order', () =>
-            `out of order sample: timestamp ${iso(t)} is older than the series' newest sample ${iso(newest)}, ` +
-            `series: '${series()}' (err-mimir-sample-out-of-order). Out-of-order samples are rejected unless ` +
-            `out_of_order_time_window is set`);
-          return false;
-        }
-        if (t < newest - oooWindow) {
-          reject('sample_too_old', () =>
-            `too old sample: timestamp ${iso(t)} is outside the out-of-order window (out_of_order_time_window) ` +
-            `behind the series' newest sample ${iso(newest)}, series: '${series()}' (err-mimir-sample-too-old)`);
-          return false;
-        }
-      }
-      return true;
-    };
 
     let accepted = 0;
-    for (const smp of samples) {
+    for (let i = 0; i < samples.length; i++) {
+      const smp = samples[i]!;
       const t = smp.timestampMs;
-      const v = normaliseValue(smp.value);
-      const keep = checkTime(t, p.maxT, () => {
-        if (sameBits(v, p.lastValue)) return false; // an exact re-send is accepted and ignored
-        if (oooWindow > 0) return true;
-        reject('sample_duplicate_timestamp', () =>
-          `duplicate sample for timestamp: a different value was already ingested at ${iso(t)} for series ` +
-          `'${series()}' (err-mimir-sample-duplicate-timestamp)`);
-        return false;
-      });
-      if (!keep) {
-        if (t === p.maxT && sameBits(v, p.lastValue)) accepted++;
-        continue;
-      }
-      this.push(s, t, v);
-      if (t > p.maxT) {
+      let v = smp.value;
+      if (v !== v) v = normaliseValue(v);
+      // Fast path: newer than anything seen, within the time limits.
+      if (t > p.maxT && t <= maxFuture && t >= minPast && t - t === 0) {
+        this.push(s, t, v);
         p.maxT = t;
         p.lastValue = v;
+        accepted++;
+        continue;
       }
-      accepted++;
+      const verdict = this.checkSlow(s, t, p.maxT, maxFuture, minPast, v, p.lastValue, false);
+      if (verdict === KEEP) {
+        this.push(s, t, v);
+        if (t > p.maxT) {
+          p.maxT = t;
+          p.lastValue = v;
+        }
+        accepted++;
+      } else if (verdict === IGNORE) {
+        accepted++;
+      }
     }
 
     for (const hs of histograms) {
       const t = hs.timestampMs;
-      const keep = checkTime(t, p.maxHistT, () => {
-        if (oooWindow > 0) return true;
-        reject('sample_duplicate_timestamp', () =>
-          `duplicate histogram sample for timestamp ${iso(t)} for series '${series()}' ` +
-          `(err-mimir-sample-duplicate-timestamp)`);
-        return false;
-      });
-      if (!keep) continue;
+      const verdict = t > p.maxHistT && t <= maxFuture && t >= minPast && t - t === 0
+        ? KEEP
+        : this.checkSlow(s, t, p.maxHistT, maxFuture, minPast, 0, 0, true);
+      if (verdict !== KEEP) continue;
       this.hists.push({ s, t, h: hs.histogram });
       if (t > p.maxHistT) p.maxHistT = t;
       accepted++;
@@ -211,19 +182,93 @@ export class TsdbAppender implements Appender<MetricRecord> {
       if (runes > MAX_EXEMPLAR_LABELS_RUNES || !Number.isFinite(e.timestampMs)) {
         if (badExemplars++ === 0) {
           exemplarMessage = runes > MAX_EXEMPLAR_LABELS_RUNES
-            ? `exemplar labels have ${runes} UTF-8 characters, exceeding the limit of ${MAX_EXEMPLAR_LABELS_RUNES}, series: '${series()}'`
-            : `exemplar has an invalid timestamp, series: '${series()}'`;
+            ? `exemplar labels have ${runes} UTF-8 characters, exceeding the limit of ${MAX_EXEMPLAR_LABELS_RUNES}, series: '${formatSeries(s.labels)}'`
+            : `exemplar has an invalid timestamp, series: '${formatSeries(s.labels)}'`;
         }
         continue;
       }
       this.exemplars.push({ s, e });
     }
-    if (badExemplars > 0) rejections.push({ signal: 'metrics', reason: 'exemplar_invalid', message: exemplarMessage, subject: series(), count: badExemplars });
-
-    for (const [reason, g] of groups) {
-      rejections.push({ signal: 'metrics', reason, message: g.message, subject: series(), count: g.count });
+    if (badExemplars > 0) {
+      rejections.push({ signal: 'metrics', reason: 'exemplar_invalid', message: exemplarMessage, subject: formatSeries(s.labels), count: badExemplars });
     }
-    return { accepted, rejections };
+
+    // `reject` (called from checkSlow) may have set it; TypeScript cannot see that.
+    const groups = this.groups as Map<DiscardReason, { count: number; message: string }> | null;
+    if (groups !== null) {
+      const subject = formatSeries(s.labels);
+      for (const [reason, g] of groups) rejections.push({ signal: 'metrics', reason, message: g.message, subject, count: g.count });
+      this.groups = null;
+    }
+    return accepted === samples.length + histograms.length && rejections.length === 0 ? { accepted, rejections: NO_REJECTIONS } : { accepted, rejections };
+  }
+
+  /** Rejections of the record being appended, grouped by reason (null while there are none). */
+  private groups: Map<DiscardReason, { count: number; message: string }> | null = null;
+
+  private reject(reason: DiscardReason, message: () => string): void {
+    const groups = (this.groups ??= new Map());
+    const g = groups.get(reason);
+    if (g) g.count++;
+    else groups.set(reason, { count: 1, message: message() });
+  }
+
+  /**
+   * The full check of one sample's timestamp against the time limits and the series' newest sample:
+   * KEEP it, IGNORE it (an exact re-send) or DROP it (a rejection was recorded).
+   */
+  private checkSlow(
+    s: MemSeries,
+    t: number,
+    newest: number,
+    maxFuture: number,
+    minPast: number,
+    v: number,
+    lastValue: number,
+    histogram: boolean,
+  ): number {
+    const series = (): string => formatSeries(s.labels);
+    const oooWindow = this.limits.out_of_order_time_window;
+    if (!Number.isFinite(t)) {
+      this.reject('invalid_record', () => `invalid sample timestamp ${t} for series '${series()}'`);
+      return DROP;
+    }
+    if (t > maxFuture) {
+      this.reject('sample_too_far_in_future', () =>
+        `received a sample whose timestamp is too far in the future, timestamp: ${iso(t)} series: '${series()}' ` +
+        `(err-mimir-too-far-in-future). To adjust the related per-tenant limit, configure creation_grace_period`);
+      return DROP;
+    }
+    if (t < minPast) {
+      this.reject('sample_too_old', () =>
+        `received a sample whose timestamp is too far in the past, timestamp: ${iso(t)} series: '${series()}' ` +
+        `(err-mimir-sample-timestamp-too-old). To adjust the related per-tenant limit, configure past_grace_period`);
+      return DROP;
+    }
+    if (t === newest) {
+      if (!histogram && sameBits(v, lastValue)) return IGNORE;
+      if (oooWindow > 0) return KEEP;
+      this.reject('sample_duplicate_timestamp', () =>
+        `duplicate sample for timestamp: a different value was already ingested at ${iso(t)} for series ` +
+        `'${series()}' (err-mimir-sample-duplicate-timestamp)`);
+      return DROP;
+    }
+    if (t < newest) {
+      if (oooWindow === 0) {
+        this.reject('sample_out_of_order', () =>
+          `out of order sample: timestamp ${iso(t)} is older than the series' newest sample ${iso(newest)}, ` +
+          `series: '${series()}' (err-mimir-sample-out-of-order). Out-of-order samples are rejected unless ` +
+          `out_of_order_time_window is set`);
+        return DROP;
+      }
+      if (t < newest - oooWindow) {
+        this.reject('sample_too_old', () =>
+          `too old sample: timestamp ${iso(t)} is outside the out-of-order window (out_of_order_time_window) ` +
+          `behind the series' newest sample ${iso(newest)}, series: '${series()}' (err-mimir-sample-too-old)`);
+        return DROP;
+      }
+    }
+    return KEEP;
   }
 
   async commit(): Promise<CommitStats> {

@@ -1,22 +1,28 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { constants, crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { syncDir } from './wal.ts';
 
 const PREFIX = 'checkpoint.';
 const FRAME_HEADER_BYTES = 8;
+/** Frame payload codecs: the first byte of a checkpoint frame. */
+const CODEC_RAW = 0;
+const CODEC_DEFLATE = 1;
 
 /**
  * Checkpoints: `<dir>/checkpoint.<8-digit segment>` holds, as WAL-style frames, everything the WAL segments
  * numbered below `segment` contributed that is not in blocks (series, their state, head samples, exemplars,
  * metadata). Written to a temp file, fsynced and renamed, so a checkpoint is either whole or absent.
+ * Each frame's payload is `[u8 codec][bytes]`; codec 1 is raw DEFLATE (label sets repeat a lot, so the
+ * series part shrinks several-fold).
  */
 export async function writeCheckpoint(dir: string, segment: number, frames: readonly Buffer[]): Promise<void> {
   const name = `${PREFIX}${String(segment).padStart(8, '0')}`;
   const tmp = path.join(dir, `${name}.tmp`);
   const fh = await fsp.open(tmp, 'w');
   try {
-    for (const payload of frames) {
+    for (const raw of frames) {
+      const payload = Buffer.concat([Buffer.from([CODEC_DEFLATE]), deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY })]);
       const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       header.writeUInt32LE(payload.length, 0);
       header.writeUInt32LE(crc32(payload), 4);
@@ -52,7 +58,10 @@ export async function readCheckpoint(dir: string, segment: number, onFrame: (pay
     const sum = buf.readUInt32LE(pos + 4);
     const payload = buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + len);
     if (payload.length !== len || crc32(payload) !== sum) throw new Error(`checkpoint ${file} is corrupt at byte ${pos}`);
-    onFrame(payload);
+    const codec = payload[0];
+    if (codec === CODEC_DEFLATE) onFrame(inflateRawSync(payload.subarray(1)));
+    else if (codec === CODEC_RAW) onFrame(payload.subarray(1));
+    else throw new Error(`checkpoint ${file} has a frame with unknown codec ${codec}`);
     pos += FRAME_HEADER_BYTES + len;
   }
 }

@@ -93,6 +93,11 @@ export class TenantIndex {
   private readonly postings = new Map<string, Map<string, RefList>>();
   private readonly all = new RefList();
   count = 0;
+  /**
+   * Label objects handed in by decoders (which reuse one object per repeated series) → their series. Weak,
+   * so it holds nothing alive; callers check the series is still live.
+   */
+  readonly labelCache = new WeakMap<Labels, MemSeries>();
 
   constructor(readonly tenant: string) {}
 

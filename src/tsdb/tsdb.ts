@@ -169,7 +169,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     const memoryLimitBytes = opts.memoryLimitBytes ?? 1024 ** 3;
     const blocks = await BlockStore.open(path.join(opts.dir, 'blocks'), {
       memoryLimitBytes: Math.floor(memoryLimitBytes / 2),
-      threads: opts.threads ?? defaultDuckThreads(),
+      threads: opts.threads && opts.threads > 0 ? opts.threads : defaultDuckThreads(),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     const walDir = path.join(opts.dir, 'wal');
@@ -354,6 +354,15 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   }
 
   // ---- AppenderHost ------------------------------------------------------------------------------------
+
+  cachedSeries(tenant: TenantId, labels: Labels): MemSeries | undefined {
+    const s = this.tenants.get(tenant)?.labelCache.get(labels);
+    return s !== undefined && this.series[s.ref] === s ? s : undefined;
+  }
+
+  cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void {
+    this.tenants.get(tenant)?.labelCache.set(labels, s);
+  }
 
   getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection {
     let index = this.tenants.get(tenant);
