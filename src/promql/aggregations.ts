@@ -4,11 +4,11 @@ import type { AggregateExpr } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
 import { execError } from './errors.ts';
 import { GoHeap } from './go-heap.ts';
-import { COUNTER_RESET, IncompatibleSchemaError, NOT_COUNTER_RESET } from './histogram.ts';
+import { IncompatibleSchemaError } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
 import { goQuote } from './literals.ts';
 import { quantile } from './quantile.ts';
-import { goFloatG, kahanInc } from './range-functions.ts';
+import { HistogramMean, goFloatG, kahanInc } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
@@ -136,7 +136,7 @@ function aggregateValues(
   // Bit flags: 1 hasFloat, 2 hasHist, 4 incompatible, 8 incremental mean, 16 reset seen, 32 not-reset seen.
   const flags = new Uint8Array(size);
   const dropName = new Uint8Array(size);
-  let hists: (FloatHistogram | undefined)[] | undefined;
+  let hists: (HistogramMean | undefined)[] | undefined;
   let heaps: number[][] | undefined;
   if (op === 'quantile') {
     const q = fp!;
@@ -157,10 +157,6 @@ function aggregateValues(
     if (min < 0) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(min)}`, ppos);
     heaps = new Array<number[]>(size);
   }
-  const trackHint = (idx: number, h: FloatHistogram): void => {
-    if (h.counterResetHint === COUNTER_RESET) flags[idx] |= 16;
-    else if (h.counterResetHint === NOT_COUNTER_RESET) flags[idx] |= 32;
-  };
   for (let si = 0; si < input.length; si++) {
     if ((si & 1023) === 0) env.checkDeadline();
     const s = input[si]!;
@@ -186,10 +182,11 @@ function aggregateValues(
           case 'avg':
             if (!h) flags[idx] |= 1;
             else {
-              hists ??= new Array<FloatHistogram | undefined>(size);
-              hists[idx] = h.copy();
+              hists ??= new Array<HistogramMean | undefined>(size);
+              const acc = new HistogramMean(op === 'avg');
+              acc.add(h);
+              hists[idx] = acc;
               flags[idx] |= 2;
-              trackHint(idx, h);
             }
             break;
           case 'stddev':
@@ -226,48 +223,29 @@ function aggregateValues(
       if (sDrop) dropName[idx] = 1;
       switch (op) {
         case 'sum':
+        case 'avg':
           if (h) {
             flags[idx] |= 2;
             const acc = hists?.[idx];
             if (acc) {
-              trackHint(idx, h);
               try {
-                const r = acc.add(h);
-                if (r.nhcbBoundsReconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
+                acc.add(h);
               } catch (err) {
                 if (!(err instanceof IncompatibleSchemaError)) throw err;
                 env.annos.warn(MIXED_EXP_CUSTOM(s.labels[METRIC_NAME_LABEL] ?? ''), pos);
                 flags[idx] |= 4;
               }
             }
-          } else {
-            flags[idx] |= 1;
-            [value[idx], comp[idx]] = kahanInc(f, value[idx]!, comp[idx]!);
+            break;
           }
-          break;
-        case 'avg': {
-          count[idx] = count[idx]! + 1;
-          const c = count[idx]!;
-          if (h) {
-            flags[idx] |= 2;
-            const acc = hists?.[idx];
-            if (acc) {
-              trackHint(idx, h);
-              try {
-                const left = h.copy().div(c);
-                const right = acc.copy().div(c);
-                const r1 = left.sub(right);
-                if (r1.nhcbBoundsReconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
-                const r2 = acc.add(left);
-                if (r2.nhcbBoundsReconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
-              } catch (err) {
-                if (!(err instanceof IncompatibleSchemaError)) throw err;
-                env.annos.warn(MIXED_EXP_CUSTOM(s.labels[METRIC_NAME_LABEL] ?? ''), pos);
-                flags[idx] |= 4;
-              }
-            }
-          } else {
-            flags[idx] |= 1;
+          flags[idx] |= 1;
+          if (op === 'sum') {
+            [value[idx], comp[idx]] = kahanInc(f, value[idx]!, comp[idx]!);
+            break;
+          }
+          {
+            count[idx] = count[idx]! + 1;
+            const c = count[idx]!;
             if (!(flags[idx]! & 8)) {
               const [nv, nc] = kahanInc(f, value[idx]!, comp[idx]!);
               if (nv !== Infinity && nv !== -Infinity) {
@@ -283,7 +261,6 @@ function aggregateValues(
             [mean[idx], comp[idx]] = kahanInc(f / c, q * mean[idx]!, q * comp[idx]!);
           }
           break;
-        }
         case 'group':
           break;
         case 'max':
@@ -347,7 +324,12 @@ function aggregateValues(
           }
           if (fl & 4) continue;
           if (fl & 2) {
-            h = hists![idx]!.compact();
+            const acc = hists![idx]!;
+            h = acc.result()!.compact();
+            if (acc.reconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
+            if (acc.counterResetSeen && acc.notCounterResetSeen) {
+              env.annos.warn('conflicting counter resets during histogram aggregation', e.expr.pos);
+            }
           } else if (op === 'avg') {
             f = fl & 8 ? mean[idx]! + comp[idx]! : value[idx]! / count[idx]! + comp[idx]! / count[idx]!;
           } else {
@@ -369,7 +351,6 @@ function aggregateValues(
         default:
           break;
       }
-      if ((fl & 16) !== 0 && (fl & 32) !== 0) env.annos.warn('conflicting counter resets during histogram aggregation', e.expr.pos);
       if (dropName[idx]) drop = true;
       any = true;
       if (h) setHist(series, k, h, n);

@@ -52,13 +52,16 @@ export function scalarBinop(op: BinaryOp, l: number, r: number): number {
   }
 }
 
-/** The result of one element operation; `info`/`warn` are annotation texts to emit. */
+/**
+ * The result of one element operation. `err` (an info or warning annotation) means Prometheus returned an
+ * error for the pair: vector-vector operations drop the sample; `info` is an annotation that keeps it.
+ */
 interface ElemResult {
   f: number;
   h: FloatHistogram | undefined;
   keep: boolean;
   info?: string;
-  warn?: string;
+  err?: { kind: 'info' | 'warn'; text: string };
 }
 
 const INCOMPATIBLE = (op: BinaryOp, l: string, r: string): string =>
@@ -96,13 +99,13 @@ function elemBinop(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | un
         return { f: Math.atan2(lf, rf), h: undefined, keep: true };
       case '</':
       case '>/':
-        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'float', 'float') };
+        return { f: 0, h: undefined, keep: false, err: { kind: 'info', text: INCOMPATIBLE(op, 'float', 'float') } };
       default:
         break;
     }
   } else if (!lh && rh) {
     if (op === '*') return { f: 0, h: rh.copy().mul(lf).compact(), keep: true };
-    return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'float', 'histogram') };
+    return { f: 0, h: undefined, keep: false, err: { kind: 'info', text: INCOMPATIBLE(op, 'float', 'histogram') } };
   } else if (lh && !rh) {
     switch (op) {
       case '*':
@@ -120,7 +123,7 @@ function elemBinop(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | un
         return { f: 0, h: t, keep: true };
       }
       default:
-        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'histogram', 'float') };
+        return { f: 0, h: undefined, keep: false, err: { kind: 'info', text: INCOMPATIBLE(op, 'histogram', 'float') } };
     }
   } else if (lh && rh) {
     switch (op) {
@@ -132,12 +135,12 @@ function elemBinop(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | un
           if (op === '-') res.counterResetHint = GAUGE_TYPE;
           const opName = op === '+' ? 'addition' : 'subtraction';
           const out: ElemResult = { f: 0, h: res.compact(), keep: true };
-          if (r.counterResetCollision) out.warn = `conflicting counter resets during histogram ${opName}`;
+          if (r.counterResetCollision) out.err = { kind: 'warn', text: `conflicting counter resets during histogram ${opName}` };
           if (r.nhcbBoundsReconciled) out.info = `mismatched custom buckets were reconciled during ${opName}`;
           return out;
         } catch (err) {
           if (err instanceof IncompatibleSchemaError) {
-            return { f: 0, h: undefined, keep: false, warn: `incompatible bucket layout encountered for binary operator ${op}` };
+            return { f: 0, h: undefined, keep: false, err: { kind: 'warn', text: `incompatible bucket layout encountered for binary operator ${op}` } };
           }
           throw err;
         }
@@ -147,15 +150,16 @@ function elemBinop(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | un
       case '!=':
         return { f: 0, h: lh, keep: !lh.equals(rh) };
       default:
-        return { f: 0, h: undefined, keep: false, info: INCOMPATIBLE(op, 'histogram', 'histogram') };
+        return { f: 0, h: undefined, keep: false, err: { kind: 'info', text: INCOMPATIBLE(op, 'histogram', 'histogram') } };
     }
   }
   throw new Error(`operator "${op}" not allowed for operations between Vectors`);
 }
 
-function reportElem(env: EvalEnv, r: ElemResult, pos: PosRange): void {
-  if (r.info) env.annos.info(r.info, pos);
-  if (r.warn) env.annos.warn(r.warn, pos);
+function report(env: EvalEnv, a: { kind: 'info' | 'warn'; text: string } | undefined, pos: PosRange): void {
+  if (!a) return;
+  if (a.kind === 'info') env.annos.info(a.text, pos);
+  else env.annos.warn(a.text, pos);
 }
 
 /** A binary operation between a vector and a scalar (`scalarLeft` when the scalar is the left operand). */
@@ -205,7 +209,10 @@ export function vectorScalarBinop(
       const vh = p === HIST ? s.hists![k]! : undefined;
       const c = scalar[k]!;
       const r = scalarLeft ? elemBinop(op, c, vf, undefined, vh) : elemBinop(op, vf, c, vh, undefined);
-      if (r.info) env.annos.info(r.info, e.pos);
+      if (r.err && r.err.kind === 'info') {
+        report(env, r.err, e.pos);
+        continue;
+      }
       let f = r.f;
       let h = r.h;
       let keep = r.keep;
@@ -348,8 +355,12 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
   const fillMany = oneToMany ? m.fillLhs : m.fillRhs;
   const fillOne = oneToMany ? m.fillRhs : m.fillLhs;
   const touched: number[] = [];
+  let lastErr: { kind: 'info' | 'warn'; text: string } | undefined;
   for (let k = 0; k < n; k++) {
     if ((k & 255) === 0) env.checkDeadline();
+    // Prometheus reports only the last annotation of each step.
+    report(env, lastErr, e.pos);
+    lastErr = undefined;
     for (const o of touched) rightAt[o] = -1;
     touched.length = 0;
     matched.clear();
@@ -364,7 +375,7 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
         const dup = one[prev]!;
         const side = oneToMany ? 'left' : 'right';
         throw execError(
-          `found duplicate series for the match group ${labelsKey(matchLabels(rs.labels, m.on, m.labels))} on the ${side} hand-side of the operation: [${labelsKey(rs.labels)}, ${labelsKey(dup.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          `found duplicate series for the match group ${labelsKey(matchLabels(rs.labels, m.on, m.labels))} on the ${side} hand-side of the operation: [${labelsKey(dup.labels)}, ${labelsKey(rs.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
         );
       }
       rightAt[o] = i;
@@ -391,8 +402,11 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
         [lh, rh] = [rh, lh];
       }
       const r = elemBinop(e.op, lf, rf, lh, rh);
-      if (r.info || r.warn) reportElem(env, r, e.pos);
-      if (r.warn && !r.h && !r.keep) return;
+      if (r.err) {
+        lastErr = r.err;
+        return;
+      }
+      if (r.info) lastErr = { kind: 'info', text: r.info };
       let f = r.f;
       let h = r.h;
       if (e.returnBool) {
@@ -448,6 +462,7 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
       }
     }
   }
+  report(env, lastErr, e.pos);
   return collector.series;
 }
 
@@ -537,125 +552,126 @@ function computeSplit(lower: number, upper: number, count: number, rhs: number, 
   return count * fraction;
 }
 
-function computeMidpoint(lower: number, upper: number, product: number, isLinear: boolean, isPositive: boolean): number {
-  if (isLinear) return (lower + upper) / 2;
-  return isPositive ? Math.sqrt(product) : -Math.sqrt(product);
+/** The representative value of a surviving interval: arithmetic mean (custom) or geometric mean. */
+function computeMidpoint(lo: number, hi: number, isPositive: boolean, isLinear: boolean): number {
+  const loInf = lo === Infinity || lo === -Infinity;
+  const hiInf = hi === Infinity || hi === -Infinity;
+  if (loInf) {
+    if (hiInf) return 0;
+    return hi > 0 ? hi / 2 : hi;
+  }
+  if (hiInf) return lo;
+  if (isLinear) return (lo + hi) / 2;
+  const geo = Math.sqrt(Math.abs(lo * hi));
+  return isPositive ? geo : -geo;
+}
+
+function zeroIfInf(x: number): number {
+  return x === Infinity || x === -Infinity ? 0 : x;
 }
 
 function handleInfinityBuckets(isUpperTrim: boolean, lower: number, upper: number, count: number, rhs: number): [number, number] {
   if (lower === -Infinity) {
     if (isUpperTrim) {
       if (rhs >= upper) return [count, 0];
-      if (rhs >= 0 && upper > rhs && upper !== Infinity) return [(count * rhs) / upper, (rhs + upper) / 2];
-      return [0, upper];
+      if (rhs > 0 && upper > 0 && upper !== Infinity) return [(count * rhs) / upper, rhs / 2];
+      if (upper <= 0) return [count, rhs];
+      return [0, zeroIfInf(upper)];
     }
     if (rhs <= lower) return [count, 0];
-    if (rhs >= 0 && upper > rhs && upper !== Infinity) return [count * (1 - rhs / upper), rhs / 2];
-    return [0, upper];
+    if (rhs >= 0 && upper > rhs && upper !== Infinity) return [count * (1 - rhs / upper), (rhs + upper) / 2];
+    return [0, zeroIfInf(upper)];
   }
-  if (isUpperTrim) return [0, lower];
-  if (rhs <= lower) return [count, 0];
-  return [0, lower];
+  if (isUpperTrim) return [0, zeroIfInf(lower)];
+  if (rhs >= lower) return [count, rhs];
+  return [0, zeroIfInf(lower)];
 }
 
 function computeBucketTrim(lower: number, upper: number, count: number, rhs: number, isUpperTrim: boolean, isPositive: boolean, isCustom: boolean): [number, number] {
   if (lower === -Infinity || upper === Infinity) return handleInfinityBuckets(isUpperTrim, lower, upper, count, rhs);
   const under = computeSplit(lower, upper, count, rhs, isPositive, isCustom);
-  if (isUpperTrim) return [under, computeMidpoint(lower, upper, Math.abs(lower) * Math.abs(rhs), isCustom, isPositive)];
-  return [count - under, computeMidpoint(lower, upper, Math.abs(rhs) * Math.abs(upper), isCustom, isPositive)];
+  if (isUpperTrim) return [under, computeMidpoint(lower, rhs, isPositive, isCustom)];
+  return [count - under, computeMidpoint(rhs, upper, isPositive, isCustom)];
 }
 
-/** Removes observations above (`</`) or below (`>/`) `rhs` from a histogram, in place (Prometheus' trimHistogram). */
+function computeZeroBucketTrim(zl: number, zu: number, count: number, rhs: number, hasNegative: boolean, hasPositive: boolean, isUpperTrim: boolean): [number, number] {
+  let lower = zl;
+  let upper = zu;
+  if (hasNegative && !hasPositive) upper = 0;
+  if (hasPositive && !hasNegative) lower = 0;
+  let fraction: number;
+  let midpoint: number;
+  if (isUpperTrim) {
+    if (rhs <= lower) return [0, 0];
+    if (rhs >= upper) return [count, (lower + upper) / 2];
+    fraction = (rhs - lower) / (upper - lower);
+    midpoint = (lower + rhs) / 2;
+  } else {
+    if (rhs <= lower) return [count, (lower + upper) / 2];
+    if (rhs >= upper) return [0, 0];
+    fraction = (upper - rhs) / (upper - lower);
+    midpoint = (rhs + upper) / 2;
+  }
+  return [count * fraction, midpoint];
+}
+
+/**
+ * Keeps only the observations below (`</`) or above (`>/`) `rhs`, in place (Prometheus' `TrimBuckets`):
+ * buckets on the kept side survive, the bucket holding `rhs` is interpolated, the sum is re-estimated from
+ * bucket midpoints.
+ */
 function trimHistogram(h: FloatHistogram, rhs: number, isUpperTrim: boolean): void {
   let updatedCount = 0;
-  const origSum = h.sum;
-  let removedSum = 0;
+  let updatedSum = 0;
+  let trimmed = false;
+  const isCustom = h.usesCustomBuckets;
   let hasPositive = false;
   let hasNegative = false;
-  const isCustom = h.usesCustomBuckets;
-  const pos = h.positiveBucketList();
-  const neg = h.negativeBucketList();
-  const newPos = h.positiveBuckets.slice();
-  const newNeg = h.negativeBuckets.slice();
-  // Bucket lists enumerate the stored buckets in storage order, so list index == bucket array index.
-  pos.forEach((b, i) => {
-    if (b.count === 0) return;
-    if (isCustom) {
-      if (b.upper <= 0) hasNegative = true;
-      else {
-        if (b.lower < 0) hasNegative = true;
-        hasPositive = true;
-      }
-    } else hasPositive = true;
-    const [keep, mid0] = computeBucketTrim(b.lower, b.upper, b.count, rhs, isUpperTrim, true, isCustom);
-    let mid = mid0;
-    if (isUpperTrim) {
-      if (b.upper <= rhs) updatedCount += b.count;
-      else if (b.lower < rhs) {
-        removedSum += (b.count - keep) * mid;
+  const sides: [boolean, ReturnType<FloatHistogram['positiveBucketList']>, number[]][] = [
+    [true, h.positiveBucketList(), h.positiveBuckets.slice()],
+    [false, h.negativeBucketList(), h.negativeBuckets.slice()],
+  ];
+  for (const [positive, list, counts] of sides) {
+    // Bucket lists enumerate the stored buckets in storage order, so list index == bucket array index.
+    list.forEach((b, i) => {
+      if (b.count === 0) return;
+      if (positive) hasPositive = true;
+      else hasNegative = true;
+      const keepAll = isUpperTrim ? b.upper <= rhs : b.lower >= rhs;
+      const partial = isUpperTrim ? b.lower < rhs : b.upper > rhs;
+      if (keepAll) {
+        updatedCount += b.count;
+        updatedSum += computeMidpoint(b.lower, b.upper, positive, isCustom) * b.count;
+      } else if (partial) {
+        const [keep, mid] = computeBucketTrim(b.lower, b.upper, b.count, rhs, isUpperTrim, positive, isCustom);
         updatedCount += keep;
-        newPos[i] = keep;
+        updatedSum += mid * keep;
+        if (counts[i] !== keep) {
+          counts[i] = keep;
+          trimmed = true;
+        }
       } else {
-        if (!isCustom) mid = Math.sqrt(b.lower * b.upper);
-        removedSum += b.count * mid;
-        newPos[i] = 0;
+        counts[i] = 0;
+        trimmed = true;
       }
-    } else if (b.lower >= rhs) updatedCount += b.count;
-    else if (b.upper > rhs) {
-      removedSum += (b.count - keep) * mid;
-      newPos[i] = keep;
-      updatedCount += keep;
-    } else {
-      if (!isCustom) mid = Math.sqrt(b.lower * b.upper);
-      removedSum += b.count * mid;
-      newPos[i] = 0;
-    }
-  });
-  neg.forEach((b, i) => {
-    if (b.count === 0) return;
-    hasNegative = true;
-    const [keep, mid0] = computeBucketTrim(b.lower, b.upper, b.count, rhs, isUpperTrim, false, isCustom);
-    let mid = mid0;
-    if (isUpperTrim) {
-      if (b.upper <= rhs) updatedCount += b.count;
-      else if (b.lower < rhs) {
-        removedSum += (b.count - keep) * mid;
-        newNeg[i] = keep;
-        updatedCount += keep;
-      } else {
-        mid = Math.sqrt(b.lower * b.upper);
-        removedSum += b.count * mid;
-        newNeg[i] = 0;
-      }
-    } else if (b.lower >= rhs) updatedCount += b.count;
-    else if (b.upper > rhs) {
-      removedSum += (b.count - keep) * mid;
-      newNeg[i] = keep;
-      updatedCount += keep;
-    } else {
-      mid = Math.sqrt(b.lower * b.upper);
-      removedSum += b.count * mid;
-      newNeg[i] = 0;
-    }
-  });
-  h.positiveBuckets = newPos;
-  h.negativeBuckets = newNeg;
+    });
+  }
+  h.positiveBuckets = sides[0]![2];
+  h.negativeBuckets = sides[1]![2];
   if (h.zeroCount > 0) {
-    const zb = h.zeroBucket();
-    let keep = computeSplit(zb.lower, zb.upper, h.zeroCount, rhs, true, true);
-    if (!isUpperTrim) keep = h.zeroCount - keep;
-    h.zeroCount = keep;
+    const [keep, mid] = computeZeroBucketTrim(-h.zeroThreshold, h.zeroThreshold, h.zeroCount, rhs, hasNegative, hasPositive, isUpperTrim);
+    if (h.zeroCount !== keep) {
+      h.zeroCount = keep;
+      trimmed = true;
+    }
+    updatedSum += mid * keep;
     updatedCount += keep;
   }
-  let newSum = 0;
-  if (updatedCount !== 0) {
-    newSum = origSum - removedSum;
-    if (!hasNegative && newSum < 0) newSum = 0;
-    if (!hasPositive && newSum > 0) newSum = 0;
+  if (trimmed) {
+    h.count = updatedCount;
+    h.sum = updatedSum;
+    h.compact();
   }
-  h.count = updatedCount;
-  h.sum = newSum;
-  h.compact();
 }
 
 export { FloatHistogram };

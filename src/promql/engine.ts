@@ -1,14 +1,22 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
+import { isStaleNaN } from '../model/index.ts';
 import type { Labels, NativeHistogram, TenantId } from '../model/index.ts';
-import { documentedType, exprType } from './ast.ts';
+import { documentedType, exprType, walk } from './ast.ts';
 import type { DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
 import { makeSteps } from './env.ts';
 import { PromqlError } from './errors.ts';
 import { Evaluator } from './evaluator.ts';
 import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
 import { mergeSameLabels } from './functions.ts';
-import { FloatHistogram } from './histogram.ts';
+import {
+  COUNTER_RESET,
+  FloatHistogram,
+  GAUGE_TYPE,
+  NOT_COUNTER_RESET,
+  UNKNOWN_COUNTER_RESET,
+  customBoundsMatch,
+} from './histogram.ts';
 import { parseExpr } from './parser.ts';
 import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
@@ -162,7 +170,7 @@ export class PromqlEngine {
         mint = Math.min(mint, s.startMs);
         maxt = Math.max(maxt, s.endMs);
       }
-      await this.load(queryable, tenants, selectors, mint, maxt, data, evalOpts);
+      await this.load(queryable, tenants, expr, selectors, mint, maxt, data, evalOpts);
     }
     const ev = new Evaluator(evalOpts, data);
     const steps = stepMs > 0 ? makeSteps(startMs, endMs, stepMs) : makeSteps(startMs, startMs, 1);
@@ -180,6 +188,7 @@ export class PromqlEngine {
   private async load(
     queryable: MetricQueryable,
     tenants: readonly TenantId[],
+    expr: Expr,
     selectors: SelectorRange[],
     mint: number,
     maxt: number,
@@ -196,6 +205,7 @@ export class PromqlEngine {
     const timeout = setTimeout(() => timer.abort(), Math.max(0, opts.deadline - Date.now()));
     const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
     try {
+      const stats = statsSelectors(expr);
       // Identical matchers share one select.
       const byKey = new Map<string, Promise<LoadedSeries[]>>();
       for (const sel of selectors) {
@@ -207,7 +217,8 @@ export class PromqlEngine {
           // Sequential: a querier is not safe for concurrent selects.
           await p;
         }
-        data.set(sel.vs, await p);
+        const loaded = await p;
+        data.set(sel.vs, stats.has(sel.vs) ? loaded.map(withStatsHints) : loaded);
       }
     } catch (err) {
       if (opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in query preparation');
@@ -234,6 +245,7 @@ export class PromqlEngine {
 
 function toLoaded(s: SeriesData): LoadedSeries {
   const hv = s.histograms ? s.histograms.map((h) => FloatHistogram.fromModel(h)) : [];
+  deriveCounterResetHints(hv);
   return {
     labels: s.labels,
     ft: s.timestampsMs,
@@ -241,6 +253,117 @@ function toLoaded(s: SeriesData): LoadedSeries {
     ht: s.histogramTimestampsMs ?? new Float64Array(0),
     hv,
   };
+}
+
+/**
+ * Sets the counter reset hints Prometheus' chunk storage reports on read: a histogram that continues a
+ * counter chunk reads as "not a reset", one that starts a new chunk because of a reset reads as "reset",
+ * one that starts a chunk for another reason (schema or zero threshold change) as "unknown"; gauge
+ * histograms stay gauges. Our storage keeps hints as written, so the engine derives them the same way.
+ */
+function deriveCounterResetHints(hv: FloatHistogram[]): void {
+  let prev: FloatHistogram | undefined;
+  for (let i = 0; i < hv.length; i++) {
+    const h = hv[i]!;
+    if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) {
+      prev = undefined;
+      continue;
+    }
+    if (h.counterResetHint === GAUGE_TYPE) {
+      prev = h;
+      continue;
+    }
+    if (!prev || prev.counterResetHint === GAUGE_TYPE) {
+      if (h.counterResetHint !== COUNTER_RESET) h.counterResetHint = UNKNOWN_COUNTER_RESET;
+    } else if (h.counterResetHint !== COUNTER_RESET) {
+      h.counterResetHint = chunkContinuation(prev, h);
+    }
+    prev = h;
+  }
+}
+
+/**
+ * The hint of `h` appended after `prev` in a counter chunk (Prometheus' `appendable` checks). A detected
+ * reset starts a new chunk whose first histogram reads back as "unknown" (prometheus/prometheus#15346).
+ */
+function chunkContinuation(prev: FloatHistogram, h: FloatHistogram): number {
+  if (h.count < prev.count) return UNKNOWN_COUNTER_RESET;
+  if (h.schema !== prev.schema || h.zeroThreshold !== prev.zeroThreshold) return UNKNOWN_COUNTER_RESET;
+  if (h.usesCustomBuckets && !customBoundsMatch(h.customValues, prev.customValues)) return UNKNOWN_COUNTER_RESET;
+  if (h.zeroCount < prev.zeroCount) return UNKNOWN_COUNTER_RESET;
+  const decreased = (ps: readonly { offset: number; length: number }[], pb: readonly number[], cs: readonly { offset: number; length: number }[], cb: readonly number[]): boolean => {
+    const cur = new Map<number, number>();
+    let i = 0;
+    let b = 0;
+    for (const sp of cs) {
+      i += sp.offset;
+      for (let k = 0; k < sp.length; k++) cur.set(i++, cb[b++]!);
+    }
+    i = 0;
+    b = 0;
+    for (const sp of ps) {
+      i += sp.offset;
+      for (let k = 0; k < sp.length; k++) {
+        const c = cur.get(i++);
+        const p = pb[b++]!;
+        if ((c === undefined && p > 0) || (c !== undefined && c < p)) return true;
+      }
+    }
+    return false;
+  };
+  if (decreased(prev.positiveSpans, prev.positiveBuckets, h.positiveSpans, h.positiveBuckets)) return UNKNOWN_COUNTER_RESET;
+  if (decreased(prev.negativeSpans, prev.negativeBuckets, h.negativeSpans, h.negativeBuckets)) return UNKNOWN_COUNTER_RESET;
+  return NOT_COUNTER_RESET;
+}
+
+/**
+ * Prometheus reads histograms under `histogram_count/sum/avg` through its HistogramStatsIterator, which
+ * resolves "unknown" hints against the previous histogram (reset or not reset). Returns a copy of the series
+ * with those hints.
+ */
+function withStatsHints(s: LoadedSeries): LoadedSeries {
+  if (s.hv.length === 0) return s;
+  const hv: FloatHistogram[] = [];
+  let prev: FloatHistogram | undefined;
+  for (const orig of s.hv) {
+    const h = orig.copy();
+    if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) {
+      hv.push(h);
+      prev = undefined;
+      continue;
+    }
+    if (h.counterResetHint === UNKNOWN_COUNTER_RESET && prev) {
+      h.counterResetHint = h.detectReset(prev) ? COUNTER_RESET : NOT_COUNTER_RESET;
+    }
+    hv.push(h);
+    prev = orig;
+  }
+  return { labels: s.labels, ft: s.ft, fv: s.fv, ht: s.ht, hv };
+}
+
+/** Selectors whose histograms Prometheus decodes with the stats iterator (its `detectHistogramStatsDecoding`). */
+function statsSelectors(expr: Expr): Set<VectorSelector> {
+  const out = new Set<VectorSelector>();
+  walk(expr, (node, path) => {
+    if (node.type !== 'VectorSelector') return;
+    let skip = false;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i]!;
+      if (p.type === 'SubqueryExpr') {
+        skip = false;
+        break;
+      }
+      if (p.type !== 'Call') continue;
+      const name = p.func.name;
+      if (name === 'histogram_count' || name === 'histogram_sum' || name === 'histogram_avg') skip = true;
+      else if (name === 'histogram_quantile' || name === 'histogram_fraction') {
+        skip = false;
+        break;
+      }
+    }
+    if (skip) out.add(node);
+  });
+  return out;
 }
 
 function toPromqlError(err: unknown): PromqlError {

@@ -198,6 +198,95 @@ function denseToSparse(dense: readonly number[]): Sparse {
   return { idx, cnt };
 }
 
+
+function kahanStep(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (t === Infinity || t === -Infinity) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
+  return [t, c + (inc - t + sum)];
+}
+
+/** Compensation values of `c` aligned with the buckets of `layout` (missing ones are 0). */
+function expandComp(c: FloatHistogram, layout: readonly BucketSpan[], positive: boolean): number[] {
+  const want = expand(layout, []);
+  const have = positive ? expand(c.positiveSpans, c.positiveBuckets) : expand(c.negativeSpans, c.negativeBuckets);
+  const m = new Map<number, number>();
+  for (let k = 0; k < have.idx.length; k++) m.set(have.idx[k]!, have.cnt[k]!);
+  return want.idx.map((i) => m.get(i) ?? 0);
+}
+
+function dropZeroPairs(sp: Sparse, comp: number[]): { sp: Sparse; comp: number[] } {
+  const out: Sparse = { idx: [], cnt: [] };
+  const oc: number[] = [];
+  for (let k = 0; k < sp.idx.length; k++) {
+    if (sp.cnt[k] === 0 && comp[k] === 0) continue;
+    out.idx.push(sp.idx[k]!);
+    out.cnt.push(sp.cnt[k]!);
+    oc.push(comp[k]!);
+  }
+  return { sp: out, comp: oc };
+}
+
+function kahanReduce(sp: Sparse, comp: number[], originSchema: number, targetSchema: number): { sp: Sparse; comp: number[] } {
+  const out: Sparse = { idx: [], cnt: [] };
+  const oc: number[] = [];
+  for (let k = 0; k < sp.idx.length; k++) {
+    const t = targetIdx(sp.idx[k]!, originSchema, targetSchema);
+    const last = out.idx.length - 1;
+    if (last >= 0 && out.idx[last] === t) {
+      [out.cnt[last], oc[last]] = kahanStep(sp.cnt[k]!, out.cnt[last]!, oc[last]!);
+      [out.cnt[last], oc[last]] = kahanStep(comp[k]!, out.cnt[last]!, oc[last]!);
+    } else {
+      out.idx.push(t);
+      out.cnt.push(sp.cnt[k]!);
+      oc.push(comp[k]!);
+    }
+  }
+  return { sp: out, comp: oc };
+}
+
+/** Adds buckets `b` (with optional compensation `cb`) into `a`/`ca` with Kahan steps. */
+function kahanMerge(
+  a: Sparse,
+  ca: number[],
+  b: Sparse,
+  cb: number[] | undefined,
+  threshold: number,
+  schema: number,
+  custom: boolean,
+): { sum: Sparse; comp: number[] } {
+  let skip = 0;
+  if (!custom) while (skip < b.idx.length && exponentialBound(b.idx[skip]!, schema) <= threshold) skip++;
+  const sum: Sparse = { idx: [], cnt: [] };
+  const comp: number[] = [];
+  let i = 0;
+  let j = skip;
+  while (i < a.idx.length || j < b.idx.length) {
+    if (j >= b.idx.length || (i < a.idx.length && a.idx[i]! < b.idx[j]!)) {
+      sum.idx.push(a.idx[i]!);
+      sum.cnt.push(a.cnt[i]!);
+      comp.push(ca[i]!);
+      i++;
+    } else if (i >= a.idx.length || b.idx[j]! < a.idx[i]!) {
+      sum.idx.push(b.idx[j]!);
+      sum.cnt.push(b.cnt[j]!);
+      comp.push(cb ? cb[j]! : 0);
+      j++;
+    } else {
+      let v = a.cnt[i]!;
+      let c = ca[i]!;
+      [v, c] = kahanStep(b.cnt[j]!, v, c);
+      if (cb && cb[j] !== 0) [v, c] = kahanStep(cb[j]!, v, c);
+      sum.idx.push(a.idx[i]!);
+      sum.cnt.push(v);
+      comp.push(c);
+      i++;
+      j++;
+    }
+  }
+  return { sum, comp };
+}
+
 function formatGoFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
@@ -314,7 +403,8 @@ export class FloatHistogram {
     return this;
   }
 
-  private adjustCounterReset(other: FloatHistogram): boolean {
+  /** Adjusts the counter reset hint for an addition; returns true on a reset/not-reset collision. */
+  adjustCounterReset(other: FloatHistogram): boolean {
     const a = this.counterResetHint;
     const b = other.counterResetHint;
     if (a === b) return false;
@@ -393,6 +483,180 @@ export class FloatHistogram {
     }
     this.schema = schema;
     return { counterResetCollision: collision, nhcbBoundsReconciled: reconciled };
+  }
+
+
+  /** Whether any count, the sum or a bucket is infinite (Prometheus' `HasOverflow`). */
+  hasOverflow(): boolean {
+    const inf = (v: number): boolean => v === Infinity || v === -Infinity;
+    if (inf(this.count) || inf(this.sum) || inf(this.zeroCount)) return true;
+    return this.positiveBuckets.some(inf) || this.negativeBuckets.some(inf);
+  }
+
+  /**
+   * Adds `other` with Kahan-Neumaier compensation (Prometheus' `KahanAdd`). `c` carries the compensation
+   * terms in this histogram's layout (created when undefined); use the returned one from then on. Add the
+   * final compensation with `add(c)`. Throws IncompatibleSchemaError.
+   */
+  kahanAdd(other: FloatHistogram, cIn: FloatHistogram | undefined): { c: FloatHistogram; outcome: AddOutcome } {
+    if (this.usesCustomBuckets !== other.usesCustomBuckets) throw new IncompatibleSchemaError();
+    const collision = this.adjustCounterReset(other);
+    let reconciled = false;
+    const c = cIn ?? this.compensationLike();
+    if (!this.usesCustomBuckets) {
+      const otherZero = this.reconcileZeroBucketsKahan(other, c);
+      [this.zeroCount, c.zeroCount] = kahanStep(otherZero, this.zeroCount, c.zeroCount);
+    }
+    [this.count, c.count] = kahanStep(other.count, this.count, c.count);
+    [this.sum, c.sum] = kahanStep(other.sum, this.sum, c.sum);
+    if (this.usesCustomBuckets) {
+      const a = expand(this.positiveSpans, this.positiveBuckets);
+      const ca = expandComp(c, this.positiveSpans, true);
+      const b = expand(other.positiveSpans, other.positiveBuckets);
+      if (customBoundsMatch(this.customValues, other.customValues)) {
+        const r = kahanMerge(a, ca, b, undefined, -Infinity, 0, true);
+        this.setSide(true, r.sum);
+        c.setCompSide(true, r.comp, r.sum);
+      } else {
+        reconciled = true;
+        const target = intersectBounds(this.customValues ?? [], other.customValues ?? []);
+        const tb = new Array<number>(target.length + 1).fill(0);
+        const tc = new Array<number>(target.length + 1).fill(0);
+        const map = (sp: Sparse, comp: number[] | undefined, bounds: readonly number[]): void => {
+          let t = 0;
+          for (let k = 0; k < sp.idx.length; k++) {
+            const src = sp.idx[k]!;
+            let ti = target.length;
+            if (src < bounds.length) {
+              while (t < target.length && target[t]! < bounds[src]!) t++;
+              ti = t;
+            }
+            [tb[ti], tc[ti]] = kahanStep(sp.cnt[k]!, tb[ti]!, tc[ti]!);
+            if (comp) [tb[ti], tc[ti]] = kahanStep(comp[k]!, tb[ti]!, tc[ti]!);
+          }
+        };
+        map(a, ca, this.customValues ?? []);
+        map(b, undefined, other.customValues ?? []);
+        const keep = { idx: [] as number[], cnt: [] as number[] };
+        const keepC: number[] = [];
+        for (let i = 0; i < tb.length; i++) {
+          if (tb[i] === 0 && tc[i] === 0) continue;
+          keep.idx.push(i);
+          keep.cnt.push(tb[i]!);
+          keepC.push(tc[i]!);
+        }
+        this.setSide(true, keep);
+        this.customValues = target;
+        c.customValues = target;
+        c.setCompSide(true, keepC, keep);
+      }
+      return { c, outcome: { counterResetCollision: collision, nhcbBoundsReconciled: reconciled } };
+    }
+    for (const positive of [true, false]) {
+      let a = positive ? expand(this.positiveSpans, this.positiveBuckets) : expand(this.negativeSpans, this.negativeBuckets);
+      let ca = expandComp(c, positive ? this.positiveSpans : this.negativeSpans, positive);
+      let b = positive ? expand(other.positiveSpans, other.positiveBuckets) : expand(other.negativeSpans, other.negativeBuckets);
+      let cb: number[] | undefined;
+      if (other.schema < this.schema) {
+        const r = kahanReduce(a, ca, this.schema, other.schema);
+        a = r.sp;
+        ca = r.comp;
+      } else if (other.schema > this.schema && b.idx.length > 0) {
+        const r = kahanReduce(b, new Array<number>(b.idx.length).fill(0), other.schema, this.schema);
+        b = r.sp;
+        cb = r.comp;
+      }
+      const schema = Math.min(this.schema, other.schema);
+      const r = kahanMerge(a, ca, b, cb, this.zeroThreshold, schema, false);
+      this.setSide(positive, r.sum);
+      c.setCompSide(positive, r.comp, r.sum);
+    }
+    if (other.schema < this.schema) this.schema = other.schema;
+    c.schema = this.schema;
+    c.zeroThreshold = this.zeroThreshold;
+    return { c, outcome: { counterResetCollision: collision, nhcbBoundsReconciled: reconciled } };
+  }
+
+  private compensationLike(): FloatHistogram {
+    const c = new FloatHistogram();
+    c.counterResetHint = this.counterResetHint;
+    c.schema = this.schema;
+    c.zeroThreshold = this.zeroThreshold;
+    c.positiveSpans = this.positiveSpans.map((s) => ({ ...s }));
+    c.positiveBuckets = new Array<number>(this.positiveBuckets.length).fill(0);
+    c.negativeSpans = this.negativeSpans.map((s) => ({ ...s }));
+    c.negativeBuckets = new Array<number>(this.negativeBuckets.length).fill(0);
+    c.customValues = this.customValues;
+    return c;
+  }
+
+  private setSide(positive: boolean, sp: Sparse): void {
+    const built = build(sp, true);
+    if (positive) {
+      this.positiveSpans = built.spans;
+      this.positiveBuckets = built.buckets;
+    } else {
+      this.negativeSpans = built.spans;
+      this.negativeBuckets = built.buckets;
+    }
+  }
+
+  /** Sets compensation buckets laid out like `layout`. */
+  private setCompSide(positive: boolean, comp: number[], layout: Sparse): void {
+    const built = build({ idx: layout.idx, cnt: comp }, true);
+    if (positive) {
+      this.positiveSpans = built.spans;
+      this.positiveBuckets = built.buckets;
+    } else {
+      this.negativeSpans = built.spans;
+      this.negativeBuckets = built.buckets;
+    }
+  }
+
+  /** Like reconcileZeroBuckets, moving compensation terms of buckets swallowed by the zero bucket too. */
+  private reconcileZeroBucketsKahan(other: FloatHistogram, c: FloatHistogram): number {
+    let otherZeroCount = other.zeroCount;
+    let otherThreshold = other.zeroThreshold;
+    let guard = 0;
+    while (otherThreshold !== this.zeroThreshold && guard++ < 100) {
+      if (this.zeroThreshold > otherThreshold) {
+        const r = other.zeroCountForLargerThreshold(this.zeroThreshold);
+        otherZeroCount = r.zeroCount;
+        otherThreshold = r.threshold;
+      }
+      if (otherThreshold > this.zeroThreshold) {
+        const r = this.zeroCountForLargerThreshold(otherThreshold);
+        // Fold compensation terms of swallowed buckets into the zero bucket's compensation.
+        const pos = expand(this.positiveSpans, this.positiveBuckets);
+        const cpos = expandComp(c, this.positiveSpans, true);
+        const neg = expand(this.negativeSpans, this.negativeBuckets);
+        const cneg = expandComp(c, this.negativeSpans, false);
+        let cz = c.zeroCount;
+        for (let k = 0; k < pos.idx.length; k++) {
+          if (exponentialBound(pos.idx[k]! - 1, this.schema) >= r.threshold) break;
+          cz += cpos[k]!;
+          cpos[k] = 0;
+          pos.cnt[k] = 0;
+        }
+        for (let k = 0; k < neg.idx.length; k++) {
+          if (-exponentialBound(neg.idx[k]! - 1, this.schema) <= -r.threshold) break;
+          cz += cneg[k]!;
+          cneg[k] = 0;
+          neg.cnt[k] = 0;
+        }
+        this.zeroCount = r.zeroCount;
+        this.zeroThreshold = r.threshold;
+        c.zeroCount = cz;
+        c.zeroThreshold = r.threshold;
+        const keepPos = dropZeroPairs(pos, cpos);
+        const keepNeg = dropZeroPairs(neg, cneg);
+        this.setSide(true, keepPos.sp);
+        this.setSide(false, keepNeg.sp);
+        c.setCompSide(true, keepPos.comp, keepPos.sp);
+        c.setCompSide(false, keepNeg.comp, keepNeg.sp);
+      }
+    }
+    return otherZeroCount;
   }
 
   /** The zero count this histogram would have with a larger zero threshold, and the adjusted threshold. */

@@ -313,41 +313,9 @@ function linearRegression(ft: Float64Array, fv: Float64Array, lo: number, hi: nu
 type HistAgg = 'sum' | 'avg';
 
 function histOverTime(w: RangeWindow, out: RangeOut, ctx: RangeFnContext, mode: HistAgg): boolean {
-  let counterResetSeen = false;
-  let notCounterResetSeen = false;
-  let reconciled = false;
-  const track = (h: FloatHistogram): void => {
-    if (h.counterResetHint === COUNTER_RESET) counterResetSeen = true;
-    else if (h.counterResetHint === NOT_COUNTER_RESET) notCounterResetSeen = true;
-  };
-  const first = w.hv[w.hlo]!;
-  const sum = first.copy();
-  track(first);
-  let mean: FloatHistogram | undefined;
-  let count = 1;
+  const acc = new HistogramMean(mode === 'avg');
   try {
-    for (let i = w.hlo + 1; i < w.hhi; i++) {
-      const h = w.hv[i]!;
-      track(h);
-      count = i - w.hlo + 1;
-      if (mode === 'sum' || !mean) {
-        const r = sum.add(h);
-        if (r.nhcbBoundsReconciled) reconciled = true;
-        if (mode === 'avg' && hasOverflow(sum)) {
-          // Switch to incremental mean (rare; only on float overflow).
-          sum.sub(h);
-          mean = sum.copy().div(count - 1);
-        } else {
-          continue;
-        }
-      }
-      if (mean) {
-        const q = (count - 1) / count;
-        mean.mul(q);
-        const r = mean.add(h.copy().div(count));
-        if (r.nhcbBoundsReconciled) reconciled = true;
-      }
-    }
+    for (let i = w.hlo; i < w.hhi; i++) acc.add(w.hv[i]!);
   } catch (err) {
     if (err instanceof IncompatibleSchemaError) {
       ctx.annos.warn(MIXED_EXP_CUSTOM(metricName(w.labels)), ctx.argPos);
@@ -355,16 +323,83 @@ function histOverTime(w: RangeWindow, out: RangeOut, ctx: RangeFnContext, mode: 
     }
     throw err;
   }
-  if (counterResetSeen && notCounterResetSeen) ctx.annos.warn(COLLISION('aggregation'), ctx.argPos);
-  if (reconciled) ctx.annos.info(RECONCILED('aggregation'), ctx.argPos);
-  out.h = mode === 'sum' ? sum : mean ?? sum.div(count);
+  if (acc.counterResetSeen && acc.notCounterResetSeen) ctx.annos.warn(COLLISION('aggregation'), ctx.argPos);
+  if (acc.reconciled) ctx.annos.info(RECONCILED('aggregation'), ctx.argPos);
+  out.h = acc.result();
   return true;
 }
 
-function hasOverflow(h: FloatHistogram): boolean {
-  const inf = (v: number): boolean => v === Infinity || v === -Infinity;
-  if (inf(h.count) || inf(h.sum) || inf(h.zeroCount)) return true;
-  return h.positiveBuckets.some(inf) || h.negativeBuckets.some(inf);
+/**
+ * Sums (or averages) native histograms as Prometheus does: Kahan-compensated running sum, switching to an
+ * incremental mean once the sum would overflow (averages only).
+ */
+export class HistogramMean {
+  counterResetSeen = false;
+  notCounterResetSeen = false;
+  reconciled = false;
+  private sum: FloatHistogram | undefined;
+  private mean: FloatHistogram | undefined;
+  private comp: FloatHistogram | undefined;
+  private count = 0;
+  private incremental = false;
+
+  constructor(private readonly average: boolean) {}
+
+  /** Adds one histogram; throws IncompatibleSchemaError on a mix of exponential and custom buckets. */
+  add(h: FloatHistogram): void {
+    if (h.counterResetHint === COUNTER_RESET) this.counterResetSeen = true;
+    else if (h.counterResetHint === NOT_COUNTER_RESET) this.notCounterResetSeen = true;
+    this.count++;
+    if (!this.sum) {
+      this.sum = h.copy();
+      return;
+    }
+    const count = this.count;
+    if (!this.incremental) {
+      if (!this.average) {
+        const r = this.sum.kahanAdd(h, this.comp);
+        this.comp = r.c;
+        if (r.outcome.nhcbBoundsReconciled) this.reconciled = true;
+        return;
+      }
+      const sumCopy = this.sum.copy();
+      const r = sumCopy.kahanAdd(h, this.comp?.copy());
+      if (r.outcome.nhcbBoundsReconciled) this.reconciled = true;
+      if (!sumCopy.hasOverflow()) {
+        this.sum = sumCopy;
+        this.comp = r.c;
+        return;
+      }
+      this.incremental = true;
+      this.mean = this.sum.copy().div(count - 1);
+      this.comp?.div(count - 1);
+    }
+    const q = (count - 1) / count;
+    this.comp?.mul(q);
+    const toAdd = h.copy().div(count);
+    const r = this.mean!.mul(q).kahanAdd(toAdd, this.comp);
+    this.comp = r.c;
+    if (r.outcome.nhcbBoundsReconciled) this.reconciled = true;
+  }
+
+  /** The sum or mean; undefined when nothing was added. */
+  result(): FloatHistogram | undefined {
+    if (!this.sum) return undefined;
+    if (this.incremental) {
+      if (this.comp) this.mean!.add(this.comp);
+      return this.mean!;
+    }
+    if (!this.average) {
+      if (this.comp) this.sum.add(this.comp);
+      return this.sum;
+    }
+    if (this.comp) {
+      this.sum.div(this.count);
+      this.sum.add(this.comp.div(this.count));
+      return this.sum;
+    }
+    return this.sum.div(this.count);
+  }
 }
 
 function avgFloats(fv: Float64Array, lo: number, hi: number): number {
