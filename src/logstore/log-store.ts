@@ -151,8 +151,8 @@ export class LogStore implements LogsStorage {
     return store;
   }
 
+  /** A write transaction for `tenant`. After `close`, its commit rejects with a retryable `shutting_down`. */
   appender(tenant: TenantId): Appender<LogRecord> {
-    if (this.closed) throw new Error('log store is closed');
     return new LogAppender(
       {
         windowMs: this.windowMs,
