@@ -1,0 +1,61 @@
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { Logger } from 'pino';
+import type { TenantId } from '../../model/index.ts';
+import type { TenantResolver } from '../../tenant/index.ts';
+import { TENANT_HEADER } from '../../tenant/index.ts';
+import { toApiError } from '../errors.ts';
+import { LokiParams } from './params.ts';
+
+/** What a Loki route handler gets. */
+export interface LokiRequest {
+  readonly request: FastifyRequest;
+  readonly params: LokiParams;
+  readonly tenants: readonly TenantId[];
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Sends an error the way Loki does: a plain-text body with the status the one error mapper picks
+ * (`toApiError`). Internal errors are logged in full; the client sees a generic message with the request id.
+ */
+export function sendLokiError(request: FastifyRequest, reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
+  const mapped = toApiError(err, String(request.id));
+  if (mapped.internal) logger.error({ err, requestId: request.id, url: request.url }, 'Loki API internal error');
+  if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
+  return reply.code(mapped.status).type('text/plain; charset=utf-8').send(mapped.message);
+}
+
+/** Resolves the read tenants from `X-Scope-OrgID`. */
+export function readTenants(tenants: TenantResolver, request: FastifyRequest): TenantId[] {
+  const header = request.headers[TENANT_HEADER];
+  return tenants.forRead(Array.isArray(header) ? header[0] : header);
+}
+
+/**
+ * Wraps a handler: resolves tenants (unless `tenantless`), aborts the signal when the client disconnects,
+ * sends the returned value as JSON and errors as Loki's plain text.
+ */
+export function lokiRoute(
+  tenants: TenantResolver,
+  logger: Logger,
+  fn: (req: LokiRequest) => Promise<unknown>,
+  options: { tenantless?: boolean } = {},
+): RouteHandlerMethod {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) controller.abort(new DOMException('client closed the connection', 'AbortError'));
+    };
+    reply.raw.on('close', onClose);
+    try {
+      const ids = options.tenantless ? [] : readTenants(tenants, request);
+      const body = await fn({ request, params: new LokiParams(request), tenants: ids, signal: controller.signal });
+      return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
+    } catch (err) {
+      return sendLokiError(request, reply, err, logger);
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  };
+}

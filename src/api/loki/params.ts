@@ -1,0 +1,167 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.ts';
+
+/**
+ * Loki's request parameter rules (`pkg/loghttp/params.go`, `pkg/util/http.go`) with its error texts:
+ * timestamps as Unix seconds (up to 10 digits), nanoseconds, float seconds or RFC 3339; steps and
+ * intervals as float seconds or durations; `since` as a duration.
+ */
+
+/** A request's parameters: form body values first, then URL query values (Loki reads `r.Form`). */
+export class LokiParams {
+  readonly #body: Record<string, unknown>;
+  readonly #query: Record<string, unknown>;
+
+  constructor(request: FastifyRequest) {
+    const body = request.body;
+    this.#body = body !== null && typeof body === 'object' && !Buffer.isBuffer(body) ? (body as Record<string, unknown>) : {};
+    const query = request.query;
+    this.#query = query !== null && typeof query === 'object' ? (query as Record<string, unknown>) : {};
+  }
+
+  all(name: string): string[] {
+    return [...values(this.#body[name]), ...values(this.#query[name])];
+  }
+
+  get(name: string): string | undefined {
+    const v = this.all(name)[0];
+    return v === undefined || v === '' ? undefined : v;
+  }
+}
+
+function values(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map(String);
+  return [String(v)];
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** Loki's parseTimestamp: returns Unix nanoseconds. Throws Error with a message naming the value. */
+export function parseLokiTime(value: string): bigint {
+  if (value.includes('.') && /^[+-]?\d*\.\d*(?:[eE][+-]?\d+)?$/.test(value)) {
+    const f = Number(value);
+    if (Number.isFinite(f)) {
+      const s = Math.trunc(f);
+      const frac = Math.round((f - s) * 1000) / 1000;
+      return BigInt(s) * 1_000_000_000n + BigInt(Math.round(frac * 1e9));
+    }
+  }
+  if (/^[+-]?\d+$/.test(value)) {
+    const n = BigInt(value);
+    return value.replace(/^[+-]/, '').length <= 10 ? n * 1_000_000_000n : n;
+  }
+  const m = RFC3339.exec(value);
+  if (m) {
+    const [, y, mo, d, h, mi, sec, frac, , sign, oh, om] = m;
+    const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
+    if (!Number.isNaN(ms)) {
+      let ns = BigInt(ms) * 1_000_000n + BigInt((frac ?? '').padEnd(9, '0') || '0');
+      if (sign !== undefined) ns -= BigInt((sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om))) * 60_000_000_000n;
+      return ns;
+    }
+  }
+  throw new Error(`could not parse ${JSON.stringify(value)} as a timestamp`);
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  'µs': 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
+
+/** A duration (`5m`, `1h30m`, `500ms`, `7d`) in milliseconds, or undefined. */
+export function parseDurationMs(value: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/y;
+  let i = 0;
+  let total = 0;
+  if (value === '') return undefined;
+  while (i < value.length) {
+    re.lastIndex = i;
+    const m = re.exec(value);
+    if (!m) return undefined;
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    i = re.lastIndex;
+  }
+  return total;
+}
+
+/** Loki's parseSecondsOrDuration: float seconds (`15`, `0.5`) or a duration (`15s`, `5000ms`). Milliseconds. */
+export function parseSecondsOrDurationMs(value: string): number | undefined {
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value)) return Number(value) * 1000;
+  return parseDurationMs(value);
+}
+
+function bad(message: string): ApiError {
+  return new ApiError('bad_data', message);
+}
+
+/** A time parameter (Unix ns), or `def` when absent. */
+export function timeParam(p: LokiParams, name: string, def: bigint): bigint {
+  const v = p.get(name);
+  if (v === undefined) return def;
+  try {
+    return parseLokiTime(v);
+  } catch (err) {
+    throw bad(`invalid ${name}: ${(err as Error).message}`);
+  }
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/**
+ * `start`/`end` with Loki's defaults: end = now, start = end − `since` (or `defaultSinceMs`). Rejects an end
+ * before the start.
+ */
+export function rangeParams(p: LokiParams, defaultSinceMs: number): { startNs: bigint; endNs: bigint } {
+  const endNs = timeParam(p, 'end', nowNs());
+  const sinceText = p.get('since');
+  let sinceMs = defaultSinceMs;
+  if (sinceText !== undefined) {
+    const d = parseDurationMs(sinceText);
+    if (d === undefined) throw bad(`invalid since: could not parse ${JSON.stringify(sinceText)} as a duration`);
+    sinceMs = d;
+  }
+  const startNs = timeParam(p, 'start', endNs - BigInt(Math.round(sinceMs * 1e6)));
+  if (endNs < startNs) throw bad('end timestamp must not be before or equal to start time');
+  return { startNs, endNs };
+}
+
+export function limitParam(p: LokiParams, def: number): number {
+  const v = p.get('limit');
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v)) throw bad(`invalid limit: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const n = Number(v);
+  if (n <= 0) throw bad('limit must be a positive value');
+  return n;
+}
+
+export function directionParam(p: LokiParams): 'forward' | 'backward' {
+  const v = (p.get('direction') ?? 'backward').toLowerCase();
+  if (v !== 'forward' && v !== 'backward') throw bad(`invalid direction: ${JSON.stringify(p.get('direction'))}`);
+  return v;
+}
+
+/** `step`/`interval`-like parameter in milliseconds, or undefined when absent. */
+export function secondsOrDurationParam(p: LokiParams, name: string): number | undefined {
+  const v = p.get(name);
+  if (v === undefined) return undefined;
+  const ms = parseSecondsOrDurationMs(v);
+  if (ms === undefined || Number.isNaN(ms)) throw bad(`invalid ${name}: cannot parse ${JSON.stringify(v)} to a valid duration`);
+  return ms;
+}
+
+export function requiredParam(p: LokiParams, name: string): string {
+  const v = p.get(name);
+  if (v === undefined) throw bad(`missing ${name} parameter`);
+  return v;
+}

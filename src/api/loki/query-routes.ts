@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { defaultStepMs, lokiDataJson } from '../../logql/index.ts';
+import { ApiError } from '../errors.ts';
+import type { LokiApiDeps } from './deps.ts';
+import { lokiRoute } from './handler.ts';
+import type { LokiRequest } from './handler.ts';
+import { directionParam, limitParam, nowNs, rangeParams, requiredParam, secondsOrDurationParam, timeParam } from './params.ts';
+
+const DEFAULT_LIMIT = 100;
+const DEFAULT_SINCE_MS = 3600_000;
+const MAX_POINTS = 11_000;
+
+function categorize(req: LokiRequest): boolean {
+  const flags = req.request.headers['x-loki-response-encoding-flags'];
+  const text = Array.isArray(flags) ? flags.join(',') : (flags ?? '');
+  return text.split(',').some((f) => f.trim() === 'categorize-labels');
+}
+
+/** `query` and `query_range` (GET and form POST), answered in Loki's envelope with `stats`. */
+export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): void {
+  const instant = lokiRoute(deps.tenants, deps.logger, async (req) => {
+    const query = requiredParam(req.params, 'query');
+    const timeNs = timeParam(req.params, 'time', nowNs());
+    const res = await deps.engine.query(deps.queryable, req.tenants, {
+      query,
+      startNs: timeNs,
+      endNs: timeNs,
+      direction: directionParam(req.params),
+      limit: limitParam(req.params, DEFAULT_LIMIT),
+      instant: true,
+      signal: req.signal,
+    });
+    return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
+  });
+  const range = lokiRoute(deps.tenants, deps.logger, async (req) => {
+    const query = requiredParam(req.params, 'query');
+    const { startNs, endNs } = rangeParams(req.params, DEFAULT_SINCE_MS);
+    const stepMs = secondsOrDurationParam(req.params, 'step') ?? defaultStepMs(startNs, endNs);
+    if (!(stepMs > 0)) throw new ApiError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    if (Number(endNs - startNs) / 1e6 / stepMs > MAX_POINTS) {
+      throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    }
+    const intervalMs = secondsOrDurationParam(req.params, 'interval');
+    if (intervalMs !== undefined && intervalMs < 0) throw new ApiError('bad_data', 'negative interval widths are not accepted');
+    const res = await deps.engine.query(deps.queryable, req.tenants, {
+      query,
+      startNs,
+      endNs,
+      stepMs,
+      intervalMs,
+      direction: directionParam(req.params),
+      limit: limitParam(req.params, DEFAULT_LIMIT),
+      signal: req.signal,
+    });
+    return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
+  });
+  app.get('/query', instant);
+  app.post('/query', instant);
+  app.get('/query_range', range);
+  app.post('/query_range', range);
+}

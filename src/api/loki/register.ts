@@ -1,0 +1,34 @@
+import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { LokiApiDeps } from './deps.ts';
+import { sendLokiError } from './handler.ts';
+import { registerMetadataRoutes } from './metadata-routes.ts';
+import { registerQueryRoutes } from './query-routes.ts';
+import { registerTailRoute } from './tail.ts';
+
+/** The path prefix of the Loki query API (ARCHITECTURE.md §1a). */
+export const LOKI_API_PREFIX = '/loki/api/v1';
+
+/**
+ * Registers Loki's HTTP query API under `/loki/api/v1/`: `query`, `query_range`, `labels`,
+ * `label/:name/values`, `series`, `index/stats`, `index/volume`, `index/volume_range`, `detected_labels`,
+ * `detected_fields`, `detected_field/:name/values`, `patterns` (empty: no pattern ingester),
+ * `format_query`, `status/buildinfo`, `drilldown-limits`, and `tail` over WebSocket. Tenants come from
+ * `X-Scope-OrgID` through `tenants.forRead` (federated `a|b` reads add `__tenant_id__`); errors are Loki's
+ * plain-text bodies with the status of the shared mapper. Registers `@fastify/websocket` on `app` unless it
+ * is there already. Call before the server listens. (`push` is the gateway's.)
+ */
+export async function registerLokiApi(app: FastifyInstance, deps: LokiApiDeps): Promise<void> {
+  if (!app.hasDecorator('websocketServer')) await app.register(websocket);
+  await app.register(
+    async (scope) => {
+      if (!scope.hasContentTypeParser('application/x-www-form-urlencoded')) await scope.register(formbody);
+      scope.setErrorHandler((err, request, reply) => sendLokiError(request, reply, err, deps.logger));
+      registerQueryRoutes(scope, deps);
+      registerMetadataRoutes(scope, deps);
+      registerTailRoute(scope, deps);
+    },
+    { prefix: LOKI_API_PREFIX },
+  );
+}
