@@ -352,8 +352,10 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
   const rightAt = new Int32Array(numSigs).fill(-1);
   const matched = new Map<number, Set<string> | null>();
   const metricCache = new Map<string, { labels: Labels; key: string }>();
-  const fillMany = oneToMany ? m.fillLhs : m.fillRhs;
-  const fillOne = oneToMany ? m.fillRhs : m.fillLhs;
+  // As in Prometheus, after the one-to-many swap the RHS fill still pads the "one" side and the LHS fill
+  // the "many" side; the operands are swapped back before computing.
+  const fillMany = m.fillLhs;
+  const fillOne = m.fillRhs;
   const touched: number[] = [];
   let lastErr: { kind: 'info' | 'warn'; text: string } | undefined;
   for (let k = 0; k < n; k++) {

@@ -412,6 +412,8 @@ function selectorRanges(
         s -= off;
         t -= off;
         s -= rangeMs > 0 ? rangeMs : lookbackMs;
+        if (rangeMs > 0 && (e.anchored || e.smoothed)) s -= lookbackMs;
+        if (e.smoothed) t += lookbackMs;
         out.push({ vs: e, startMs: s, endMs: t });
         return;
       }

@@ -37,6 +37,7 @@ import {
 } from './functions.ts';
 import { COUNTER_RESET, NOT_COUNTER_RESET, UNKNOWN_COUNTER_RESET } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
+import { anchoredFirstIndex, extendFloats, extendedRate, smoothedValue } from './extended-range.ts';
 import { RANGE_FUNCTIONS, RangeFunctionError } from './range-functions.ts';
 import type { RangeFnContext, RangeOut, RangeWindow } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, dropMetricName, newStepSeries, setHist } from './value.ts';
@@ -224,6 +225,7 @@ export class Evaluator implements EvalEnv {
    * the chosen samples' timestamps in seconds (for `timestamp()`).
    */
   private vectorSelector(vs: VectorSelector, steps: Steps, timestamps: boolean): StepSeries[] {
+    if (vs.smoothed) return this.smoothedSelector(vs, steps);
     const loaded = this.data.get(vs) ?? [];
     const offset = this.dur(vs.offset);
     const at = this.atTime(vs.at);
@@ -279,6 +281,41 @@ export class Evaluator implements EvalEnv {
         }
         total++;
         any = true;
+      }
+      if (any) out.push(o);
+    }
+    this.track(total);
+    return out;
+  }
+
+  /** A `smoothed` instant selector: values interpolated at each step from neighbours within the lookback. */
+  private smoothedSelector(vs: VectorSelector, steps: Steps): StepSeries[] {
+    const loaded = (this.data.get(vs) ?? []).map((s) => this.cleanSeries(s));
+    const offset = this.dur(vs.offset);
+    const at = this.atTime(vs.at);
+    const lb = this.opts.lookbackMs;
+    const out: StepSeries[] = [];
+    let total = 0;
+    for (const s of loaded) {
+      const o = newStepSeries(s.labels, steps.n);
+      let any = false;
+      let lo = 0;
+      let hi = 0;
+      let hlo = 0;
+      let hhi = 0;
+      for (let k = 0; k < steps.n; k++) {
+        const ts = (at ?? steps.start + k * steps.interval) - offset;
+        while (hi < s.ft.length && s.ft[hi]! <= ts + lb) hi++;
+        while (lo < hi && s.ft[lo]! <= ts - lb) lo++;
+        while (hhi < s.ht.length && s.ht[hhi]! <= ts + lb) hhi++;
+        while (hlo < hhi && s.ht[hlo]! <= ts - lb) hlo++;
+        if (hhi > hlo) throw execError('smoothed and anchored modifiers do not work with native histograms');
+        const v = smoothedValue(s.ft, s.fv, lo, hi, ts);
+        if (v === undefined) continue;
+        o.vals[k] = v;
+        o.pres[k] = FLOAT;
+        any = true;
+        total++;
       }
       if (any) out.push(o);
     }
@@ -399,6 +436,23 @@ export class Evaluator implements EvalEnv {
     const start = end - input.rangeMs;
     const out: RawSeries[] = [];
     let total = 0;
+    if (input.vs?.anchored || input.vs?.smoothed) {
+      const smoothed = input.vs.smoothed ?? false;
+      const lookback = this.opts.lookbackMs;
+      for (const s of input.series) {
+        const lo = upperBoundIndex(s.ft, start - lookback, 0);
+        const hi = upperBoundIndex(s.ft, smoothed ? end + lookback : end, lo);
+        const hlo = upperBoundIndex(s.ht, start - lookback, 0);
+        const hhi = upperBoundIndex(s.ht, smoothed ? end + lookback : end, hlo);
+        if (hhi > hlo) throw execError('anchored modifier is not supported with histograms');
+        const ext = extendFloats(s.ft, s.fv, lo, hi, start, end, smoothed);
+        if (ext.t.length === 0) continue;
+        total += ext.t.length;
+        out.push({ labels: s.labels, ft: Float64Array.from(ext.t), fv: Float64Array.from(ext.v), ht: new Float64Array(0), hv: [] });
+      }
+      this.track(total);
+      return { kind: 'matrix', series: out };
+    }
     for (const s of input.series) {
       const flo = upperBoundIndex(s.ft, start, 0);
       const fhi = upperBoundIndex(s.ft, end, flo);
@@ -545,6 +599,10 @@ export class Evaluator implements EvalEnv {
       }
       case 'label_replace': {
         const [dst, repl, src, re] = e.args.slice(1).map((a) => this.stringArg(a));
+        const dstLit = unwrapParens(e.args[1]!);
+        if (dstLit.type === 'StringLiteral' && dstLit.invalidUtf8) {
+          throw execError(`invalid destination label name in label_replace(): ${dst}`);
+        }
         const input = this.vector(e.args[0]!, steps);
         return { kind: 'vector', series: labelReplace(input, dst!, repl!, src!, re!, n) };
       }
@@ -584,8 +642,34 @@ export class Evaluator implements EvalEnv {
         throw execError('info() is not supported');
       case 'start_timestamp':
         throw execError('start_timestamp() is not supported');
-      case 'histogram_quantiles':
-        throw execError('histogram_quantiles() is not supported');
+      case 'histogram_quantiles': {
+        const input = this.vector(e.args[0]!, steps);
+        const label = this.stringArg(e.args[1]!);
+        const out: StepSeries[] = [];
+        const byKey = new Map<string, StepSeries>();
+        for (let i = 2; i < e.args.length; i++) {
+          const q = this.scalar(e.args[i]!, steps);
+          const res = histogramQuantileOrFraction('quantile', [q], input, steps, this, e.args[i]!.pos, e.args[0]!.pos);
+          for (const s of res) {
+            // The quantile label value comes from the (per-step constant) parameter.
+            for (let k = 0; k < n; k++) {
+              if (s.pres[k] === ABSENT) continue;
+              const labels = { ...s.labels, [label]: formatOpenMetricsFloat(q[k]!) };
+              const key = JSON.stringify(Object.entries(labels).sort());
+              let o = byKey.get(key);
+              if (!o) {
+                o = newStepSeries(labels, n, true);
+                byKey.set(key, o);
+                out.push(o);
+              }
+              if (o.pres[k] !== ABSENT) throw execError('vector cannot contain metrics with the same labelset');
+              o.vals[k] = s.vals[k]!;
+              o.pres[k] = FLOAT;
+            }
+          }
+        }
+        return { kind: 'vector', series: out };
+      }
       default:
         break;
     }
@@ -619,9 +703,7 @@ export class Evaluator implements EvalEnv {
     if (input.vs?.smoothed && !SMOOTHED_SAFE_FUNCTIONS.has(name)) {
       throw execError(`smoothed modifier can only be used with: ${[...SMOOTHED_SAFE_FUNCTIONS].sort().join(', ')} - not with ${name}`);
     }
-    if (input.vs?.anchored || input.vs?.smoothed) {
-      throw execError('anchored and smoothed range selectors are not supported');
-    }
+    if (input.vs?.anchored || input.vs?.smoothed) return this.extendedRangeFunction(name, input, steps);
     const args0 = e.args[0]!;
     const lastArg = e.args[e.args.length - 1]!;
     const ctx: RangeFnContext = {
@@ -726,6 +808,59 @@ export class Evaluator implements EvalEnv {
     return { kind: 'vector', series: out };
   }
 
+  /** rate/increase/delta/resets/changes over `anchored` or `smoothed` range selectors. */
+  private extendedRangeFunction(name: string, input: RangeInput, steps: Steps): EvalValue {
+    const n = steps.n;
+    const smoothed = input.vs?.smoothed ?? false;
+    const lookback = this.opts.lookbackMs;
+    const out: StepSeries[] = [];
+    let total = 0;
+    for (const s of input.series) {
+      this.checkDeadline();
+      const o = newStepSeries(s.labels, n, true);
+      let any = false;
+      let lo = 0;
+      let hi = 0;
+      let hlo = 0;
+      let hhi = 0;
+      for (let k = 0; k < n; k++) {
+        const ts = steps.start + k * steps.interval;
+        const rangeEnd = (input.at ?? ts) - input.offsetMs;
+        const rangeStart = rangeEnd - input.rangeMs;
+        const wEnd = smoothed ? rangeEnd + lookback : rangeEnd;
+        const wStart = rangeStart - lookback;
+        while (hi < s.ft.length && s.ft[hi]! <= wEnd) hi++;
+        while (lo < hi && s.ft[lo]! <= wStart) lo++;
+        while (hhi < s.ht.length && s.ht[hhi]! <= wEnd) hhi++;
+        while (hlo < hhi && s.ht[hlo]! <= wStart) hlo++;
+        if (hhi > hlo) throw execError('smoothed and anchored modifiers do not work with native histograms');
+        let v: number | undefined;
+        if (name === 'rate' || name === 'increase' || name === 'delta') {
+          v = extendedRate(s.ft, s.fv, lo, hi, rangeStart, rangeEnd, input.rangeMs, smoothed, name !== 'delta', name === 'rate');
+        } else {
+          const first = anchoredFirstIndex(s.ft, lo, hi, rangeStart);
+          if (first >= 0) {
+            let count = 0;
+            for (let i = first + 1; i < hi; i++) {
+              const a = s.fv[i - 1]!;
+              const b = s.fv[i]!;
+              if (name === 'resets' ? b < a : b !== a && !(Number.isNaN(a) && Number.isNaN(b))) count++;
+            }
+            v = count;
+          }
+        }
+        if (v === undefined) continue;
+        o.vals[k] = v;
+        o.pres[k] = FLOAT;
+        any = true;
+        total++;
+      }
+      if (any) out.push(o);
+    }
+    this.track(total);
+    return { kind: 'vector', series: out };
+  }
+
   private aggregateExpr(e: AggregateExpr, steps: Steps): EvalValue {
     let param: Float64Array | StringParam | undefined;
     if (e.param) {
@@ -773,6 +908,20 @@ export class Evaluator implements EvalEnv {
     const r = this.vector(e.rhs, steps);
     return { kind: 'vector', series: vectorScalarBinop(e, r, l, true, steps, this) };
   }
+}
+
+/** Prometheus' `FormatOpenMetricsFloat` (integers get a `.0`). */
+function formatOpenMetricsFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Infinity) return '+Inf';
+  if (f === -Infinity) return '-Inf';
+  let s = String(f);
+  if (/e/.test(s)) {
+    const m = /^(-?[\d.]+)e([+-])(\d+)$/.exec(s);
+    if (m) s = `${m[1]}e${m[2]}${m[3]!.padStart(2, '0')}`;
+  }
+  if (!/[.e]/.test(s)) s += '.0';
+  return s;
 }
 
 /** A range-vector function's input. */

@@ -91,7 +91,7 @@ export function parseExpr(query: string, options: ParseOptions = {}): Expr {
  * (keeping every character position) wherever a number ends with it, outside strings and comments.
  */
 function normalizeNumbers(q: string): string {
-  if (!q.includes('.')) return q;
+  if (!q.includes('.') && !/(step|range|min_of|max_of)\s*\(/i.test(q)) return q;
   const chars = q.split('');
   let i = 0;
   while (i < chars.length) {
@@ -110,7 +110,15 @@ function normalizeNumbers(q: string): string {
       continue;
     }
     if (/[A-Za-z_:]/.test(c)) {
+      const start = i;
       while (i < chars.length && /[A-Za-z0-9_:]/.test(chars[i]!)) i++;
+      // Duration functions are case-insensitive in Prometheus' lexer; the grammar wants them lower-case.
+      const word = chars.slice(start, i).join('');
+      if (/^(step|range|min_of|max_of)$/i.test(word) && word !== word.toLowerCase()) {
+        let j = i;
+        while (j < chars.length && /\s/.test(chars[j]!)) j++;
+        if (chars[j] === '(') for (let k = start; k < i; k++) chars[k] = chars[k]!.toLowerCase();
+      }
       continue;
     }
     if (/[0-9]/.test(c)) {
@@ -601,8 +609,9 @@ class Converter {
       case 'DurationExpr':
       case 'OffsetDurationExpr': {
         const kids = this.children(n);
-        if (kids.length === 1) return this.duration(kids[0]!);
-        const first = kids[0]!;
+        const first = kids[0];
+        if (!first) throw this.fail(n.from, 'invalid duration expression');
+        if (kids.length === 1 && first.name !== 'DurationStep' && first.name !== 'DurationRange') return this.duration(first);
         if (first.name === 'UnaryOp') {
           const inner = this.duration(kids[1]!);
           return this.text(first) === '-' ? { kind: 'neg', expr: inner } : inner;

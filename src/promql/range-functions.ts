@@ -609,6 +609,10 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
     (w, o, c) => {
       if (!floatsOnly(w, c)) return false;
       const vals = Array.from(w.fv.subarray(w.flo, w.fhi));
+      if (vals.some((v) => Number.isNaN(v))) {
+        o.f = NaN;
+        return true;
+      }
       const median = quantile(0.5, vals.slice());
       o.f = quantile(0.5, vals.map((v) => Math.abs(v - median)));
       return true;

@@ -49,11 +49,14 @@ export function setHist(s: StepSeries, k: number, h: FloatHistogram, numSteps: n
   s.pres[k] = HIST;
 }
 
-/** Labels without the metric name. */
+/**
+ * Labels without the metric name and the other metadata labels (`__type__`, `__unit__`), which Prometheus
+ * drops together (`DropReserved(schema.IsMetadataLabel)`).
+ */
 export function dropMetricName(labels: Labels): Labels {
-  if (!(METRIC_NAME_LABEL in labels)) return labels;
+  if (!(METRIC_NAME_LABEL in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
   const out: Record<string, string> = {};
-  for (const k in labels) if (k !== METRIC_NAME_LABEL) out[k] = labels[k]!;
+  for (const k in labels) if (k !== METRIC_NAME_LABEL && k !== '__type__' && k !== '__unit__') out[k] = labels[k]!;
   return out;
 }
 
