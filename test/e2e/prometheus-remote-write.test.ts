@@ -1,0 +1,344 @@
+// A real Prometheus (Debian's `prometheus`) scrapes a local target and itself and remote_writes to
+// Heimdall's /api/v1/push; the same queries through Heimdall's /prometheus/api/v1 and Prometheus' own
+// /api/v1 must agree. Needs the binary: skipped with a reason when it is absent outside CI, a failure in CI.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify as toYaml } from 'yaml';
+import { startHeimdall } from './harness.ts';
+import type { HeimdallProcess } from './harness.ts';
+
+function findPrometheus(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    const file = path.join(dir, 'prometheus');
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+const PROMETHEUS = findPrometheus();
+const SKIP =
+  PROMETHEUS === undefined && !process.env.CI
+    ? 'the prometheus binary is not installed (apt-get install prometheus); CI installs it'
+    : false;
+
+/** A free loopback port (Prometheus needs its own port in its config before it starts). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The scrape target: OpenMetrics text with a counter (with exemplars), a gauge and a classic histogram,
+ * values changing on every scrape.
+ */
+function startTarget(): Promise<{ server: http.Server; port: number }> {
+  let scrapes = 0;
+  const server = http.createServer((req, res) => {
+    scrapes++;
+    const n = scrapes;
+    const lines = [
+      '# HELP target_requests Requests the test target handled.',
+      '# TYPE target_requests counter',
+      `target_requests_total{code="200",path="/a"} ${n * 7} # {trace_id="${traceId(n)}"} ${n % 5}`,
+      `target_requests_total{code="500",path="/a"} ${Math.floor(n / 3)}`,
+      `target_requests_total{code="200",path="/b"} ${n * 2.5}`,
+      '# HELP target_temperature_celsius A gauge that moves.',
+      '# TYPE target_temperature_celsius gauge',
+      `target_temperature_celsius{room="lab"} ${20 + Math.sin(n / 3)}`,
+      `target_temperature_celsius{room="hall"} ${-3.25 * (n % 4)}`,
+      '# HELP target_latency_seconds Request latency.',
+      '# TYPE target_latency_seconds histogram',
+      `target_latency_seconds_bucket{le="0.05"} ${n}`,
+      `target_latency_seconds_bucket{le="0.1"} ${n * 3}`,
+      `target_latency_seconds_bucket{le="0.5"} ${n * 4}`,
+      `target_latency_seconds_bucket{le="+Inf"} ${n * 5}`,
+      `target_latency_seconds_sum ${n * 0.75}`,
+      `target_latency_seconds_count ${n * 5}`,
+      '# EOF',
+      '',
+    ];
+    res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
+    res.end(lines.join('\n'));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
+    }),
+  );
+}
+
+async function closeTarget(server: http.Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+}
+
+function traceId(n: number): string {
+  return n.toString(16).padStart(32, '0');
+}
+
+interface PromProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly dir: string;
+  output(): string;
+}
+
+async function startPrometheus(bin: string, heimdallUrl: string, targetPort: number): Promise<PromProcess> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-prom-'));
+  const port = await freePort();
+  const config = {
+    global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1m' },
+    scrape_configs: [
+      { job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${targetPort}`] }] },
+      { job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
+    ],
+    remote_write: [
+      {
+        url: `${heimdallUrl}/api/v1/push`,
+        send_exemplars: true,
+        queue_config: { batch_send_deadline: '500ms', max_samples_per_send: 5000, min_backoff: '100ms', max_backoff: '1s' },
+        metadata_config: { send: true, send_interval: '1s' },
+      },
+    ],
+  };
+  writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config));
+  const child = spawn(
+    bin,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--enable-feature=exemplar-storage',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
+    try {
+      const res = await fetch(`${url}/-/ready`);
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`prometheus not ready within 30 s:\n${out}`);
+    await sleep(200);
+  }
+  return { url, child, dir, output: () => out };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+interface Envelope<T = unknown> {
+  status: string;
+  data: T;
+  error?: string;
+}
+
+async function api<T>(base: string, endpoint: string, params: Record<string, string | string[]>): Promise<T> {
+  const u = new URL(`${base}/api/v1/${endpoint}`);
+  for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) u.searchParams.append(k, x);
+  const res = await fetch(u);
+  const body = (await res.json()) as Envelope<T>;
+  assert.equal(body.status, 'success', `${u}: ${res.status} ${body.error ?? ''}`);
+  return body.data;
+}
+
+type Sample = [number, string];
+interface QueryData {
+  resultType: string;
+  result: { metric: Record<string, string>; value?: Sample; values?: Sample[] }[] | Sample;
+}
+
+/** Query results in a comparable form: sorted by series, values as numbers. */
+function normalize(d: QueryData): unknown {
+  if (!Array.isArray(d.result) || typeof d.result[0] === 'number') return d;
+  const rows = (d.result as { metric: Record<string, string>; value?: Sample; values?: Sample[] }[]).map((r) => ({
+    metric: JSON.stringify(Object.entries(r.metric).sort(([a], [b]) => (a < b ? -1 : 1))),
+    points: (r.values ?? (r.value ? [r.value] : [])).map(([t, v]) => [t, Number(v)] as [number, number]),
+  }));
+  rows.sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0));
+  return { resultType: d.resultType, rows };
+}
+
+/** Equal series and timestamps; values equal up to float rounding (evaluation order may differ). */
+function sameResult(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+    return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameResult(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return sameResult(ka, kb) && ka.every((k) => sameResult((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return a === b;
+}
+
+const QUERIES = [
+  'target_requests_total{code="200"}[20s]',
+  'up',
+  'target_requests_total',
+  'rate(target_requests_total[5s])',
+  'sum by (code) (increase(target_requests_total[10s]))',
+  'target_temperature_celsius',
+  'histogram_quantile(0.9, sum by (le) (rate(target_latency_seconds_bucket[5s])))',
+  'scrape_samples_scraped',
+  'count by (job) ({__name__=~".+"})',
+  'sum by (handler) (prometheus_http_requests_total)',
+  'max_over_time(target_temperature_celsius[10s])',
+];
+
+describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
+  let heimdall: HeimdallProcess;
+  let target: { server: http.Server; port: number };
+  let prom: PromProcess;
+  /** The instant every comparison evaluates at: both sides have all samples up to it. */
+  let evalSec = 0;
+
+  before(async () => {
+    assert.ok(PROMETHEUS, 'CI must install Debian\'s prometheus package (see .ci/run)');
+    heimdall = await startHeimdall();
+    target = await startTarget();
+    prom = await startPrometheus(PROMETHEUS, heimdall.httpUrl, target.port);
+    // Wait (bounded) until Heimdall holds 22 s of target scrapes, then leave the senders time to flush
+    // every sample up to the evaluation instant. Comparisons look back at most 18 s from it, so no window
+    // reaches the start of the series: samples scraped while Prometheus replayed its WAL are never sent,
+    // and Prometheus 2.x (Debian's) extrapolates rate() at a series' start differently from 3.x.
+    const deadline = Date.now() + 60_000;
+    let firstSec: number | undefined;
+    for (;;) {
+      assert.ok(Date.now() < deadline, `no 22 s of data reached Heimdall within 60 s:\n${prom.output()}\n${heimdall.output()}`);
+      const res = await fetch(`${heimdall.httpUrl}/prometheus/api/v1/query?query=${encodeURIComponent('min(timestamp(up{job="target"}))')}`);
+      if (res.status === 200) {
+        const body = (await res.json()) as Envelope<QueryData>;
+        const row = (body.data.result as { value: Sample }[])[0];
+        if (row) {
+          const t = Number(row.value[1]);
+          firstSec ??= t;
+          if (t - firstSec >= 22) {
+            evalSec = Math.floor(t - 2);
+            break;
+          }
+        }
+      }
+      await sleep(500);
+    }
+    await sleep(2_000);
+  });
+
+  after(async () => {
+    if (prom) {
+      await stopProcess(prom.child);
+      rmSync(prom.dir, { recursive: true, force: true });
+    }
+    if (target?.server.listening) await closeTarget(target.server);
+    if (heimdall) await heimdall.stop();
+  });
+
+  /** Runs the same request against both; retried (bounded) while the remote side may still be catching up. */
+  async function compare(endpoint: string, params: Record<string, string | string[]>, norm: (d: never) => unknown): Promise<void> {
+    let ours: unknown;
+    let theirs: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      theirs = norm((await api(prom.url, endpoint, params)) as never);
+      ours = norm((await api(`${heimdall.httpUrl}/prometheus`, endpoint, params)) as never);
+      if (sameResult(ours, theirs)) return;
+      await sleep(1_000);
+    }
+    assert.deepEqual(ours, theirs, `${endpoint} ${JSON.stringify(params)}`);
+  }
+
+  for (const query of QUERIES) {
+    test(`instant and range query agree: ${query}`, async () => {
+      await compare('query', { query, time: String(evalSec) }, normalize);
+      // A bare range selector is an instant query only.
+      if (query.endsWith(']')) return;
+      await compare('query_range', { query, start: String(evalSec - 8), end: String(evalSec), step: '1' }, normalize);
+    });
+  }
+
+  test('series, label names and metric names agree', async () => {
+    const range = { start: String(evalSec - 8), end: String(evalSec) };
+    const sortSeries = (d: Record<string, string>[]) => d.map((s) => JSON.stringify(Object.entries(s).sort())).sort();
+    await compare('series', { 'match[]': ['up', 'target_requests_total'], ...range }, sortSeries);
+    await compare('labels', { 'match[]': '{job="target"}', ...range }, (d: string[]) => d);
+    await compare('label/__name__/values', { 'match[]': '{job="target"}', ...range }, (d: string[]) => d);
+  });
+
+  test('metadata of the target\'s metrics agrees', async () => {
+    for (const metric of ['target_requests', 'target_temperature_celsius', 'target_latency_seconds']) {
+      await compare('metadata', { metric }, (d: Record<string, { type: string; help: string }[]>) =>
+        Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.map((m) => ({ type: m.type, help: m.help }))])),
+      );
+    }
+  });
+
+  test('exemplars agree', async () => {
+    const params = { query: 'target_requests_total{code="200",path="/a"}', start: String(evalSec - 8), end: String(evalSec) };
+    await compare('query_exemplars', params, (d: { seriesLabels: Record<string, string>; exemplars: unknown[] }[]) =>
+      d.map((s) => ({ labels: JSON.stringify(Object.entries(s.seriesLabels).sort()), exemplars: s.exemplars })),
+    );
+    const ours = await api<unknown[]>(`${heimdall.httpUrl}/prometheus`, 'query_exemplars', params);
+    assert.ok(ours.length > 0, 'exemplars arrived');
+  });
+
+  test('stale markers after the target goes away are stored and honoured', async () => {
+    const stoppedSec = Date.now() / 1000;
+    await closeTarget(target.server);
+    // Prometheus marks the target's series stale on the first failed scrape; wait (bounded) until that
+    // reached Heimdall: up{job="target"} is 0 at a scrape after the stop.
+    const deadline = Date.now() + 30_000;
+    let staleSec = 0;
+    for (;;) {
+      assert.ok(Date.now() < deadline, 'the failed scrapes did not reach Heimdall within 30 s');
+      const d = await api<QueryData>(`${heimdall.httpUrl}/prometheus`, 'query', { query: 'timestamp(up{job="target"} == 0)' });
+      const row = (d.result as { value: Sample }[])[0];
+      if (row && Number(row.value[1]) > stoppedSec + 1) {
+        staleSec = Math.ceil(Number(row.value[1]));
+        break;
+      }
+      await sleep(500);
+    }
+    await sleep(2_000);
+    const theirs = await api<QueryData>(prom.url, 'query', { query: 'target_temperature_celsius', time: String(staleSec) });
+    assert.deepEqual(theirs.result, [], 'Prometheus itself no longer returns the stale series');
+    for (const query of ['target_temperature_celsius', 'up{job="target"}', 'rate(target_requests_total[5s])']) {
+      await compare('query', { query, time: String(staleSec) }, normalize);
+      await compare('query_range', { query, start: String(Math.floor(stoppedSec) - 5), end: String(staleSec), step: '1' }, normalize);
+    }
+  });
+});
