@@ -282,6 +282,18 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
     assert.deepEqual(ours, theirs, `${endpoint} ${JSON.stringify(params)}`);
   }
 
+  test("Grafana's probes against the binary: form POST 1+1 and buildinfo", async () => {
+    const res = await fetch(`${heimdall.httpUrl}/prometheus/api/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: '1+1', time: String(evalSec) }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'success', data: { resultType: 'scalar', result: [evalSec, '2'] } });
+    const info = await api<{ features: Record<string, string> }>(`${heimdall.httpUrl}/prometheus`, 'status/buildinfo', {});
+    assert.ok(Object.keys(info.features).length > 0);
+  });
+
   for (const query of QUERIES) {
     test(`instant and range query agree: ${query}`, async () => {
       await compare('query', { query, time: String(evalSec) }, normalize);
