@@ -370,6 +370,8 @@ class TreeReader {
       if (op !== '|=' && op !== '!=') throw this.fail(n, `ip: invalid operation, only |= and != are supported: ${op}`);
       return { kind: 'ip', value };
     }
+    // Loki rejects a bad regexp at parse time, before any data is read.
+    if (op === '|~' || op === '!~') this.checkRegex(n, value);
     return { kind: 'literal', value };
   }
 

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatSampleValue } from './json.ts';
+import { parseGoDuration, parseGoFloat, parseHumanBytes, parseQueryDuration } from './units.ts';
+
+test('Go float parsing', () => {
+  assert.equal(parseGoFloat('1.5e3'), 1500);
+  assert.equal(parseGoFloat('-Inf'), -Infinity);
+  assert.ok(Number.isNaN(parseGoFloat('NaN')));
+  assert.equal(parseGoFloat('0x1.8p1'), 3);
+  assert.throws(() => parseGoFloat('0x10'), /strconv.ParseFloat: parsing "0x10": invalid syntax/);
+  assert.throws(() => parseGoFloat(''), /parsing "": invalid syntax/);
+});
+
+test('Go and Prometheus durations', () => {
+  assert.equal(parseGoDuration('1h30m'), 5400e9);
+  assert.equal(parseGoDuration('1.5s'), 1.5e9);
+  assert.equal(parseGoDuration('-5µs'), -5000);
+  assert.throws(() => parseGoDuration('90'), /time: missing unit in duration "90"/);
+  assert.throws(() => parseGoDuration('1d'), /time: unknown unit "d" in duration "1d"/);
+  assert.throws(() => parseGoDuration('oops'), /time: invalid duration "oops"/);
+  assert.equal(parseQueryDuration('1d'), 86400e9);
+  assert.equal(parseQueryDuration('1w'), 7 * 86400e9);
+});
+
+test('humanize byte sizes', () => {
+  assert.equal(parseHumanBytes('1KB'), 1000);
+  assert.equal(parseHumanBytes('1KiB'), 1024);
+  assert.equal(parseHumanBytes('2,048'), 2048);
+  assert.equal(parseHumanBytes('1.5B'), 1);
+  assert.equal(parseHumanBytes('2kb'), 2000);
+  assert.throws(() => parseHumanBytes('oops'), /parsing "": invalid syntax/);
+  assert.throws(() => parseHumanBytes('1XB'), /unhandled size name: xb/);
+});
+
+test('sample values print like Go FormatFloat(v, f, -1)', () => {
+  assert.equal(formatSampleValue(2), '2');
+  assert.equal(formatSampleValue(0.1), '0.1');
+  assert.equal(formatSampleValue(1e21), '1000000000000000000000');
+  assert.equal(formatSampleValue(1.5e-7), '0.00000015');
+  assert.equal(formatSampleValue(-Infinity), '-Inf');
+  assert.equal(formatSampleValue(NaN), 'NaN');
+});
