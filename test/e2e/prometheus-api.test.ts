@@ -72,9 +72,9 @@ async function write(storage: MetricsStorage, tenant: string, records: MetricRec
   await app.commit();
 }
 
-interface Envelope {
+interface Envelope<T = unknown> {
   status: string;
-  data?: unknown;
+  data: T;
   errorType?: string;
   error?: string;
   warnings?: string[];
@@ -452,6 +452,18 @@ describe('multi-tenant and federated reads', () => {
     assert.deepEqual((single.body.data as { result: { metric: unknown }[] }).result.map((x) => x.metric), [A]);
     const health = await get(`${env.url}/query`, { query: '1+1' }, h);
     assert.equal((health.body.data as { result: [number, string] }).result[1], '2');
+  });
+
+  test('large answers are gzip-compressed when the client accepts it', async () => {
+    const records = Array.from({ length: 400 }, (_, i) => series({ __name__: 'wide_metric', shard: `shard-${String(i).padStart(4, '0')}` }, () => i));
+    await write(env.storage, 'team-c', records);
+    const u = `${env.url}/series?match[]=wide_metric`;
+    const zipped = await fetch(u, { headers: { 'X-Scope-OrgID': 'team-c', 'Accept-Encoding': 'gzip' } });
+    assert.equal(zipped.headers.get('content-encoding'), 'gzip');
+    assert.equal(((await zipped.json()) as Envelope<unknown[]>).data.length, 400);
+    const plain = await fetch(u, { headers: { 'X-Scope-OrgID': 'team-c', 'Accept-Encoding': 'identity' } });
+    assert.equal(plain.headers.get('content-encoding'), null);
+    assert.equal(((await plain.json()) as Envelope<unknown[]>).data.length, 400);
   });
 
   test('federated exemplars carry __tenant_id__', async () => {

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { toApiError } from '../errors.ts';
@@ -19,12 +21,38 @@ export interface Annotations {
   readonly infos?: readonly string[];
 }
 
-/** Sends `{status:"success", data, warnings?, infos?}` as JSON. */
-export function sendSuccess(reply: FastifyReply, data: unknown, annotations: Annotations = {}): FastifyReply {
+const gzip = promisify(zlib.gzip);
+
+/** Bodies smaller than this go out uncompressed: gzip would cost more than it saves. */
+const GZIP_MIN_BYTES = 16 * 1024;
+
+/**
+ * Sends `{status:"success", data, warnings?, infos?}` as JSON, gzip-compressed when the client accepts it
+ * and the body is large (as Prometheus compresses its API responses; range query matrices shrink ~10×).
+ */
+export async function sendSuccess(reply: FastifyReply, data: unknown, annotations: Annotations = {}): Promise<FastifyReply> {
   const body: Record<string, unknown> = { status: 'success', data };
   if (annotations.warnings && annotations.warnings.length > 0) body.warnings = annotations.warnings;
   if (annotations.infos && annotations.infos.length > 0) body.infos = annotations.infos;
-  return reply.code(200).type('application/json').send(JSON.stringify(body));
+  const json = JSON.stringify(body);
+  reply.code(200).type('application/json');
+  if (json.length >= GZIP_MIN_BYTES && acceptsGzip(reply.request)) {
+    const compressed = await gzip(json, { level: zlib.constants.Z_BEST_SPEED });
+    return reply.header('content-encoding', 'gzip').header('vary', 'Accept-Encoding').send(compressed);
+  }
+  return reply.send(json);
+}
+
+function acceptsGzip(request: FastifyRequest): boolean {
+  const header = request.headers['accept-encoding'];
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const token of value.split(',')) {
+    const [name, ...params] = token.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
 }
 
 /**

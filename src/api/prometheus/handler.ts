@@ -44,7 +44,7 @@ export function apiRoute(
       const header = request.headers[TENANT_HEADER];
       const ids = options.tenantless ? [] : tenants.forRead(Array.isArray(header) ? header[0] : header);
       const result = await fn({ request, form: new FormParams(request), tenants: ids, signal: controller.signal });
-      return sendSuccess(reply, result.data, result);
+      return await sendSuccess(reply, result.data, result);
     } catch (err) {
       return sendError(request, reply, err, logger);
     } finally {
