@@ -125,7 +125,8 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
     child,
     output: () => out,
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // A test may already have signalled the process itself; a second signal would skip the drain.
+      if (child.exitCode === null && child.signalCode === null && !child.killed) child.kill(signal);
       const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       const result = await exited;
       clearTimeout(killer);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -92,19 +92,26 @@ test('help describes every option', async () => {
   for (const env of ['HEIMDALL_DATA_DIR', 'HEIMDALL_TARGET', 'HEIMDALL_MULTITENANCY']) assert.ok(start.stdout.includes(env), env);
 });
 
-test('a data directory written by a newer Heimdall is refused at start-up', async () => {
+test('a data directory written by a newer Heimdall is refused at start-up, naming the version', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-newer-'));
   try {
-    const h = await startHeimdall({ dataDir: dir, args: ['--target', 'metrics'] });
+    const h = await startHeimdall({ dataDir: dir });
     await h.stop({ keepData: true });
-    const { readdirSync, readFileSync } = await import('node:fs');
-    const stamps = readdirSync(path.join(dir, 'metrics')).filter((f) => f.endsWith('.format.json'));
-    assert.ok(stamps.length > 0, 'the metrics engine writes a format stamp');
-    const file = path.join(dir, 'metrics', stamps[0]!);
-    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), formatVersion: 999 }));
-    const r = await runHeimdall(['start', '--data-dir', dir, '--target', 'metrics', '--http-address', '127.0.0.1:0']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /format version 999/);
+    // Each engine records its format version beside its data; pretend a newer build wrote them.
+    const stamps: [string, string][] = [
+      [path.join(dir, 'metrics', 'FORMAT.json'), 'version'],
+      ...readdirSync(path.join(dir, 'logs')).filter((f) => f.endsWith('.format.json')).map((f): [string, string] => [path.join(dir, 'logs', f), 'formatVersion']),
+    ];
+    assert.equal(stamps.length, 2, 'the metrics and logs engines both stamp their format');
+    for (const [file, key] of stamps) {
+      const original = readFileSync(file, 'utf8');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(original), [key]: 999 }));
+      const r = await runHeimdall(['start', '--data-dir', dir, '--http-address', '127.0.0.1:0', '--otlp-http-address', '127.0.0.1:0', '--otlp-grpc-address', '127.0.0.1:0']);
+      assert.equal(r.code, 1, file);
+      assert.match(r.stderr, /999/, file);
+      assert.match(r.stderr, /upgrade Heimdall/, file);
+      writeFileSync(file, original);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -113,13 +120,14 @@ test('a data directory written by a newer Heimdall is refused at start-up', asyn
 test('with multi-tenancy on, reads and writes without X-Scope-OrgID get 401 no org id', async () => {
   const h = await startHeimdall({ args: ['--multitenancy'] });
   try {
-    for (const [method, url] of [
-      ['GET', `${h.httpUrl}/prometheus/api/v1/labels`],
-      ['GET', `${h.httpUrl}/loki/api/v1/labels`],
-      ['POST', `${h.httpUrl}/api/v1/push`],
-      ['POST', `${h.httpUrl}/loki/api/v1/push`],
+    for (const [method, url, contentType] of [
+      ['GET', `${h.httpUrl}/prometheus/api/v1/labels`, ''],
+      ['GET', `${h.httpUrl}/loki/api/v1/labels`, ''],
+      ['POST', `${h.httpUrl}/api/v1/push`, 'application/x-protobuf'],
+      ['POST', `${h.httpUrl}/loki/api/v1/push`, 'application/json'],
+      ['POST', `${h.otlpHttpUrl}/v1/logs`, 'application/json'],
     ] as const) {
-      const res = await fetch(url, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+      const res = await fetch(url, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': contentType } } : {}) });
       assert.equal(res.status, 401, `${method} ${url}`);
       assert.match(await res.text(), /no org id/);
     }

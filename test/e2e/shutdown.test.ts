@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { startHeimdall } from './harness.ts';
+
+/** Sends a POST whose body arrives in two halves, calling `between` after the first half. */
+function slowPost(url: string, body: string, between: () => Promise<void>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    const half = Math.floor(body.length / 2);
+    req.write(body.slice(0, half));
+    between().then(
+      () => req.end(body.slice(half)),
+      (err: unknown) => reject(err as Error),
+    );
+  });
+}
+
+test('SIGTERM drains an in-flight write, which is then durable across restart', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-drain-'));
+  try {
+    const h = await startHeimdall({ dataDir: dir });
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const body = JSON.stringify({ streams: [{ stream: { app: 'drain-test' }, values: [[String(nowNs), 'written during shutdown']] }] });
+    const res = await slowPost(`${h.httpUrl}/loki/api/v1/push`, body, async () => {
+      await sleep(200);
+      h.child.kill('SIGTERM');
+      await sleep(300);
+    });
+    assert.equal(res.status, 204, res.text);
+    const exit = await h.stop({ keepData: true });
+    assert.equal(exit.code, 0, h.output());
+
+    const again = await startHeimdall({ dataDir: dir });
+    try {
+      const q = new URLSearchParams({ query: '{app="drain-test"}', start: String(nowNs - 60_000_000_000n), end: String(nowNs + 60_000_000_000n) });
+      const r = await fetch(`${again.httpUrl}/loki/api/v1/query_range?${q}`);
+      assert.equal(r.status, 200);
+      const json = (await r.json()) as { data: { result: { values: [string, string][] }[] } };
+      assert.deepEqual(json.data.result.flatMap((s) => s.values.map((v) => v[1])), ['written during shutdown']);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a second signal exits at once, without waiting for the drain', async () => {
+  const h = await startHeimdall();
+  // Hold a request open so the first signal's drain cannot finish (shutdown_timeout is 30 s).
+  const u = new URL(h.httpUrl);
+  const req = http.request({ host: u.hostname, port: u.port, path: '/loki/api/v1/push', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+  req.on('error', () => undefined);
+  req.write('{"streams":');
+  await sleep(200);
+  h.child.kill('SIGTERM');
+  await sleep(500);
+  assert.equal(h.child.exitCode, null, 'still draining after the first signal');
+  h.child.kill('SIGTERM');
+  const exit = await h.stop();
+  assert.equal(exit.code, 130, 'the second signal exits at once with 130, not after the drain');
+  req.destroy();
+});
