@@ -266,42 +266,39 @@ export class StringInterner {
     this.lastInvalid = false;
     if (len === 0) return '';
     if (len > MAX_INTERNED_BYTES) return this.decode(text, start, end);
-    // FNV-1a over the bytes; also notes whether the bytes are plain ASCII.
-    let h = 0x811c9dc5;
-    let high = 0;
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!;
-      high |= b;
-      h = Math.imul(h ^ b, 0x01000193);
+    // A sampled hash (length, first, middle and last bytes): a full hash costs as much as the compare
+    // that verifies a hit anyway. Strings that collide on it only cost a decode each.
+    let h = Math.imul(len ^ buf[start]!, 0x01000193);
+    h = Math.imul(h ^ buf[start + (len >> 1)]!, 0x01000193);
+    h = Math.imul(h ^ buf[end - 1]!, 0x01000193);
+    if (len > 3) {
+      h = Math.imul(h ^ buf[start + 1]!, 0x01000193);
+      h = Math.imul(h ^ buf[end - 2]!, 0x01000193);
+      h = Math.imul(h ^ buf[start + (len >> 2)]!, 0x01000193);
+      h = Math.imul(h ^ buf[end - 1 - (len >> 2)]!, 0x01000193);
     }
     const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
     const cached = this.values[slot]!;
-    if (high < 0x80) {
-      if (cached.length === len && this.utf8Keys[slot] === undefined) {
-        let same = true;
-        for (let i = 0; i < len; i++) {
-          if (cached.charCodeAt(i) !== buf[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return cached;
+    const key = this.utf8Keys[slot];
+    if (key === undefined) {
+      // An ASCII entry: its char codes are its bytes (bytes >= 0x80 can never match them).
+      if (cached.length === len) {
+        let i = 0;
+        while (i < len && cached.charCodeAt(i) === buf[start + i]) i++;
+        if (i === len) return cached;
       }
-      const s = len <= 12 ? shortAscii(buf, start, end) : text.toString('latin1', start, end);
+    } else if (key.length === len) {
+      let i = 0;
+      while (i < len && key[i] === buf[start + i]) i++;
+      if (i === len) return cached;
+    }
+    let high = 0;
+    for (let i = start; i < end; i++) high |= buf[i]!;
+    if (high < 0x80) {
+      const s = len <= 10 ? shortAscii(buf, start, end) : text.toString('latin1', start, end);
       this.values[slot] = s;
       this.utf8Keys[slot] = undefined;
       return s;
-    }
-    const key = this.utf8Keys[slot];
-    if (key !== undefined && key.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (key[i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return cached;
     }
     const s = this.decode(text, start, end);
     if (!this.lastInvalid) {
