@@ -20,7 +20,8 @@ export interface HttpServerOptions {
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger,
+    // Fastify's own lines ("Server listening at ...") stay below info: Heimdall logs one ready line itself.
+    loggerInstance: opts.logger.child({}, { level: 'warn' }),
     disableRequestLogging: true,
     bodyLimit: opts.maxRequestBodyBytes,
     requestIdHeader: 'x-request-id',
@@ -43,7 +44,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     const seconds = started === undefined ? 0 : Number(process.hrtime.bigint() - started) / 1e9;
     opts.selfMetrics.httpRequests.inc({ route, method: request.method, code: String(reply.statusCode) });
     opts.selfMetrics.httpDuration.observe({ route, method: request.method }, seconds);
-    request.log.debug(
+    opts.logger.debug(
       { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(seconds * 1000) },
       'request',
     );
@@ -51,7 +52,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const mapped = mapError(err, opts);
-    if (mapped.status >= 500) request.log.error({ err, reqId: request.id, url: request.url }, 'request failed');
+    if (mapped.status >= 500) opts.logger.error({ err, reqId: request.id, url: request.url }, 'request failed');
     if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
     return reply.code(mapped.status).type('text/plain; charset=utf-8').send(
       mapped.status >= 500 && mapped.status !== 503 ? `internal error (request id ${request.id})` : mapped.message,
