@@ -3,7 +3,6 @@ import type { Labels } from '../model/index.ts';
 import type { AggregateExpr } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
 import { execError } from './errors.ts';
-import { GoHeap } from './go-heap.ts';
 import { IncompatibleSchemaError } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
 import { goQuote } from './literals.ts';
@@ -367,11 +366,6 @@ function aggregateValues(
   return out;
 }
 
-interface KEntry {
-  si: number;
-  f: number;
-}
-
 function aggregateK(
   e: AggregateExpr,
   input: StepSeries[],
@@ -423,88 +417,134 @@ function aggregateK(
       o.pres[k] = FLOAT;
     }
   };
-  const lessTop = (a: KEntry, b: KEntry): boolean => Number.isNaN(a.f) || a.f < b.f;
-  const lessBottom = (a: KEntry, b: KEntry): boolean => Number.isNaN(a.f) || a.f > b.f;
-  for (let k = 0; k < n; k++) {
-    if ((k & 255) === 0) env.checkDeadline();
-    const p = fp[k]!;
-    let kk = 0;
-    let r = 0;
-    if (op === 'limit_ratio') {
+  // Heaps on parallel typed arrays, one per (group, step), with the exact sift order of Go's
+  // container/heap so that ties pick the same series as Prometheus. Series are visited in input order at
+  // every step, as Prometheus does; the loop runs series-major for memory locality.
+  const kCap = op === 'limit_ratio' ? 0 : Math.max(1, Math.min(Math.trunc(max), input.length));
+  if (op === 'limit_ratio') {
+    const ratioOffsets = input.map((x) => ratioOffset(x.labels));
+    for (let k = 0; k < n; k++) {
+      const p = fp[k]!;
       if (p === 0) continue;
-      r = p < -1 ? -1 : p > 1 ? 1 : p;
-    } else {
-      kk = Math.min(Math.trunc(p), input.length);
-      if (kk < 1) continue;
+      const r = p < -1 ? -1 : p > 1 ? 1 : p;
+      for (let si = 0; si < input.length; si++) {
+        if (input[si]!.pres[k] === ABSENT) continue;
+        const offset = ratioOffsets[si]!;
+        if ((r >= 0 && offset < r) || (r < 0 && offset >= 1 + r)) emit(si, k);
+      }
     }
-    const heaps = new Array<GoHeap<KEntry> | undefined>(numGroups);
-    const entries = new Array<KEntry[] | undefined>(numGroups);
+    return order.map((si) => outBySeries.get(si)!);
+  }
+  // Steps are processed in chunks so the heaps stay within a few million entries.
+  const chunk = Math.max(1, Math.min(n, Math.floor(4_000_000 / (numGroups * kCap))));
+  const slots = numGroups * chunk;
+  const heapIdx = new Int32Array(slots * kCap);
+  const heapVal = new Float64Array(slots * kCap);
+  const heapLen = new Int32Array(slots);
+  const kAt = new Int32Array(n);
+  for (let k = 0; k < n; k++) kAt[k] = Math.min(Math.trunc(fp[k]!), input.length);
+  const top = op !== 'bottomk';
+  const less = top
+    ? (a: number, b: number): boolean => a !== a || a < b
+    : (a: number, b: number): boolean => a !== a || a > b;
+  const swap = (base: number, i: number, j: number): void => {
+    const ti = heapIdx[base + i]!;
+    heapIdx[base + i] = heapIdx[base + j]!;
+    heapIdx[base + j] = ti;
+    const tv = heapVal[base + i]!;
+    heapVal[base + i] = heapVal[base + j]!;
+    heapVal[base + j] = tv;
+  };
+  const up = (base: number, j0: number): void => {
+    let j = j0;
+    while (j > 0) {
+      const i = (j - 1) >> 1;
+      if (!less(heapVal[base + j]!, heapVal[base + i]!)) break;
+      swap(base, i, j);
+      j = i;
+    }
+  };
+  const down = (base: number, i0: number, n0: number): boolean => {
+    let i = i0;
+    for (;;) {
+      const j1 = 2 * i + 1;
+      if (j1 >= n0) break;
+      let j = j1;
+      const j2 = j1 + 1;
+      if (j2 < n0 && less(heapVal[base + j2]!, heapVal[base + j1]!)) j = j2;
+      if (!less(heapVal[base + j]!, heapVal[base + i]!)) break;
+      swap(base, i, j);
+      i = j;
+    }
+    return i > i0;
+  };
+  const isTopOrBottom = op === 'topk' || op === 'bottomk';
+  for (let k0 = 0; k0 < n; k0 += chunk) {
+    const k1 = Math.min(n, k0 + chunk);
+    heapLen.fill(0);
     for (let si = 0; si < input.length; si++) {
+      if ((si & 1023) === 0) env.checkDeadline();
       const s = input[si]!;
-      const pr = s.pres[k]!;
-      if (pr === ABSENT) continue;
-      const g = seriesGroup[si]!;
-      const isHist = pr === HIST;
-      const entry: KEntry = { si, f: isHist ? 0 : s.vals[k]! };
-      if (op === 'topk' || op === 'bottomk') {
-        if (isHist) {
-          env.annos.info(IGNORED_HIST(op), e.pos);
-          continue;
-        }
-        let heap = heaps[g];
-        if (!heap) {
-          heap = new GoHeap<KEntry>(op === 'topk' ? lessTop : lessBottom);
-          heaps[g] = heap;
-        }
-        if (heap.length < kk) heap.push(entry);
-        else {
-          const top = heap.items[0]!;
-          const replace =
-            op === 'topk'
-              ? top.f < entry.f || (Number.isNaN(top.f) && !Number.isNaN(entry.f))
-              : top.f > entry.f || (Number.isNaN(top.f) && !Number.isNaN(entry.f));
-          if (replace) {
-            heap.items[0] = entry;
-            if (kk > 1) heap.fix(0);
+      const pres = s.pres;
+      const vals = s.vals;
+      const gslot = seriesGroup[si]! * chunk - k0;
+      for (let k = k0; k < k1; k++) {
+        const pr = pres[k]!;
+        if (pr === ABSENT) continue;
+        const kk = kAt[k]!;
+        if (kk < 1) continue;
+        const slot = gslot + k;
+        const base = slot * kCap;
+        const len = heapLen[slot]!;
+        if (isTopOrBottom) {
+          if (pr === HIST) {
+            env.annos.info(IGNORED_HIST(op), e.pos);
+            continue;
           }
-        }
-      } else if (op === 'limitk') {
-        let heap = heaps[g];
-        if (!heap) {
-          heap = new GoHeap<KEntry>(lessTop);
-          heaps[g] = heap;
-        }
-        if (heap.length < kk) heap.push(entry);
-      } else {
-        const offset = ratioOffset(s.labels);
-        if ((r >= 0 && offset < r) || (r < 0 && offset >= 1 + r)) {
-          let list = entries[g];
-          if (!list) {
-            list = [];
-            entries[g] = list;
+          const v = vals[k]!;
+          if (len < kk) {
+            heapIdx[base + len] = si;
+            heapVal[base + len] = v;
+            heapLen[slot] = len + 1;
+            up(base, len);
+          } else {
+            const t = heapVal[base]!;
+            const replace = top ? t < v || (t !== t && v === v) : t > v || (t !== t && v === v);
+            if (replace) {
+              heapIdx[base] = si;
+              heapVal[base] = v;
+              if (kk > 1 && !down(base, 0, len)) up(base, 0);
+            }
           }
-          list.push(entry);
+        } else if (len < kk) {
+          heapIdx[base + len] = si;
+          heapVal[base + len] = pr === HIST ? 0 : vals[k]!;
+          heapLen[slot] = len + 1;
+          up(base, len);
         }
       }
     }
-    for (let g = 0; g < numGroups; g++) {
-      if (op === 'limit_ratio') {
-        for (const en of entries[g] ?? []) emit(en.si, k);
-        continue;
+    for (let k = k0; k < k1; k++) {
+      for (let g = 0; g < numGroups; g++) {
+        const slot = g * chunk + (k - k0);
+        const len = heapLen[slot]!;
+        if (len === 0) continue;
+        const base = slot * kCap;
+        const items: number[] = [];
+        for (let i = 0; i < len; i++) items.push(i);
+        // Instant queries return topk/bottomk sorted; range results are sorted by labels anyway.
+        if (n === 1 && op !== 'limitk') {
+          items.sort((a, b) => {
+            const va = heapVal[base + a]!;
+            const vb = heapVal[base + b]!;
+            return less(vb, va) ? -1 : less(va, vb) ? 1 : 0;
+          });
+        }
+        for (const i of items) emit(heapIdx[base + i]!, k);
       }
-      const heap = heaps[g];
-      if (!heap) continue;
-      const items = heap.items.slice();
-      if (op === 'topk') stableSort(items, (a, b) => lessTop(b, a));
-      else if (op === 'bottomk') stableSort(items, (a, b) => lessBottom(b, a));
-      for (const en of items) emit(en.si, k);
     }
   }
   return order.map((si) => outBySeries.get(si)!);
-}
-
-function stableSort<T>(items: T[], less: (a: T, b: T) => boolean): void {
-  items.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
 }
 
 /** A deterministic offset in [0, 1) per label set, for `limit_ratio` (FNV-1a 64 over the canonical form). */

@@ -349,15 +349,65 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
   const manyOrd = oneToMany ? rOrd : lOrd;
   const oneOrd = oneToMany ? lOrd : rOrd;
   const collector = new OutputCollector(n);
-  const rightAt = new Int32Array(numSigs).fill(-1);
-  const matched = new Map<number, Set<string> | null>();
-  const metricCache = new Map<string, { labels: Labels; key: string }>();
   // As in Prometheus, after the one-to-many swap the RHS fill still pads the "one" side and the LHS fill
   // the "many" side; the operands are swapped back before computing.
   const fillMany = m.fillLhs;
   const fillOne = m.fillRhs;
-  const touched: number[] = [];
+  const oneBySig: number[][] = Array.from({ length: numSigs }, () => []);
+  const manyBySig: number[][] = Array.from({ length: numSigs }, () => []);
+  for (let i = 0; i < one.length; i++) oneBySig[oneOrd[i]!]!.push(i);
+  for (let i = 0; i < many.length; i++) manyBySig[manyOrd[i]!]!.push(i);
+  const metricOf = (ls: StepSeries | undefined, lLabels: Labels, rs: StepSeries | undefined, rLabels: Labels): Labels =>
+    resultMetric(ls ? ls.labels : lLabels, rs ? rs.labels : rLabels, e.op, m);
+
+  // Groups whose pairs are fixed for the whole query (one series on the "one" side, and for one-to-one
+  // one on the "many" side, with distinct result labels) are computed pair by pair over all steps at
+  // once. The others (and every group when fill() is used) go through the per-step algorithm.
+  const slow = new Uint8Array(numSigs);
+  const pairLabels = new Map<number, Labels>();
+  const hasFill = fillMany !== undefined || fillOne !== undefined;
+  for (let o = 0; o < numSigs; o++) {
+    const ones = oneBySig[o]!;
+    const manys = manyBySig[o]!;
+    if (hasFill || ones.length > 1 || (m.card === 'one-to-one' && manys.length > 1)) {
+      slow[o] = 1;
+      continue;
+    }
+    if (ones.length === 0 || manys.length === 0) continue;
+    const rs = one[ones[0]!]!;
+    const keys = new Set<string>();
+    for (const i of manys) {
+      const labels = metricOf(many[i], many[i]!.labels, rs, rs.labels);
+      const key = keyOf(labels);
+      if (keys.has(key)) {
+        slow[o] = 1;
+        break;
+      }
+      keys.add(key);
+      pairLabels.set(i, labels);
+    }
+  }
+  for (let i = 0; i < many.length; i++) {
+    const o = manyOrd[i]!;
+    if (slow[o]) continue;
+    const ones = oneBySig[o]!;
+    if (ones.length === 0) continue;
+    env.checkDeadline();
+    computePair(e, many[i]!, one[ones[0]!]!, oneToMany, pairLabels.get(i)!, collector, n, env);
+  }
+
   let lastErr: { kind: 'info' | 'warn'; text: string } | undefined;
+  const slowOrds: number[] = [];
+  for (let o = 0; o < numSigs; o++) if (slow[o]) slowOrds.push(o);
+  if (slowOrds.length === 0) return collector.series;
+  const slowOne: number[] = [];
+  const slowMany: number[] = [];
+  for (let i = 0; i < one.length; i++) if (slow[oneOrd[i]!]) slowOne.push(i);
+  for (let i = 0; i < many.length; i++) if (slow[manyOrd[i]!]) slowMany.push(i);
+  const rightAt = new Int32Array(numSigs).fill(-1);
+  const matched = new Map<number, Set<string> | null>();
+  const metricCache = new Map<string, { labels: Labels; key: string }>();
+  const touched: number[] = [];
   for (let k = 0; k < n; k++) {
     if ((k & 255) === 0) env.checkDeadline();
     // Prometheus reports only the last annotation of each step.
@@ -367,7 +417,7 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
     touched.length = 0;
     matched.clear();
     let anyOne = false;
-    for (let i = 0; i < one.length; i++) {
+    for (const i of slowOne) {
       if (one[i]!.pres[k] === ABSENT) continue;
       anyOne = true;
       const o = oneOrd[i]!;
@@ -384,7 +434,7 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
       touched.push(o);
     }
     let anyMany = false;
-    for (let i = 0; i < many.length; i++) {
+    for (const i of slowMany) {
       if (many[i]!.pres[k] !== ABSENT) {
         anyMany = true;
         break;
@@ -392,7 +442,17 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
     }
     if (!anyOne && !anyMany) continue;
     if ((!anyOne || !anyMany) && fillMany === undefined && fillOne === undefined) continue;
-    const doOp = (ls: StepSeries | undefined, lLabels: Labels, rs: StepSeries | undefined, rLabels: Labels, ord: number, fillL: number | undefined, fillR: number | undefined): void => {
+    const doOp = (
+      ls: StepSeries | undefined,
+      lIdx: number,
+      lLabels: Labels,
+      rs: StepSeries | undefined,
+      rIdx: number,
+      rLabels: Labels,
+      ord: number,
+      fillL: number | undefined,
+      fillR: number | undefined,
+    ): void => {
       const lp = ls ? ls.pres[k]! : FLOAT;
       const rp = rs ? rs.pres[k]! : FLOAT;
       let lf = ls ? (lp === FLOAT ? ls.vals[k]! : 0) : fillL!;
@@ -415,7 +475,7 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
         h = undefined;
         f = r.keep ? 1 : 0;
       }
-      const cacheKey = `${ls ? keyOf(lLabels) : 'fill'}|${rs ? keyOf(rLabels) : 'fill'}`;
+      const cacheKey = `${ls ? lIdx : keyOf(lLabels)}|${rs ? rIdx : keyOf(rLabels)}`;
       let rm = metricCache.get(cacheKey);
       if (!rm) {
         const labels = resultMetric(lLabels, rLabels, e.op, m);
@@ -442,30 +502,134 @@ export function vectorBinop(e: BinaryExpr, lhs: StepSeries[], rhs: StepSeries[],
       // Prometheus marks vector-vector results for name removal only for `bool` comparisons.
       collector.put(collector.get(rm.labels, e.returnBool), k, f, h);
     };
-    for (let i = 0; i < many.length; i++) {
+    for (const i of slowMany) {
       const ls = many[i]!;
       if (ls.pres[k] === ABSENT) continue;
       const o = manyOrd[i]!;
       const ri = rightAt[o]!;
       if (ri < 0) {
         if (fillOne === undefined) continue;
-        doOp(ls, ls.labels, undefined, matchLabels(ls.labels, m.on, m.labels), o, undefined, fillOne);
+        doOp(ls, i, ls.labels, undefined, -1, matchLabels(ls.labels, m.on, m.labels), o, undefined, fillOne);
         continue;
       }
       const rs = one[ri]!;
-      doOp(ls, ls.labels, rs, rs.labels, o, undefined, undefined);
+      doOp(ls, i, ls.labels, rs, ri, rs.labels, o, undefined, undefined);
     }
     if (fillMany !== undefined) {
       for (const o of touched) {
         if (matched.has(o)) continue;
-        const rs = one[rightAt[o]!]!;
+        const ri = rightAt[o]!;
+        const rs = one[ri]!;
         const fillLabels = matchLabels(rs.labels, m.on, m.labels);
-        doOp(undefined, fillLabels, rs, rs.labels, o, fillMany, undefined);
+        doOp(undefined, -1, fillLabels, rs, ri, rs.labels, o, fillMany, undefined);
       }
     }
   }
   report(env, lastErr, e.pos);
   return collector.series;
+}
+
+/** Float arithmetic and comparison kernels for the vectorised path. */
+function floatKernel(op: BinaryOp): ((a: number, b: number) => number) | undefined {
+  switch (op) {
+    case '+':
+      return (a, b) => a + b;
+    case '-':
+      return (a, b) => a - b;
+    case '*':
+      return (a, b) => a * b;
+    case '/':
+      return (a, b) => a / b;
+    case '^':
+      return Math.pow;
+    case '%':
+      return (a, b) => a % b;
+    case 'atan2':
+      return Math.atan2;
+    default:
+      return undefined;
+  }
+}
+
+function compareKernel(op: BinaryOp): ((a: number, b: number) => boolean) | undefined {
+  switch (op) {
+    case '==':
+      return (a, b) => a === b;
+    case '!=':
+      return (a, b) => a !== b;
+    case '>':
+      return (a, b) => a > b;
+    case '<':
+      return (a, b) => a < b;
+    case '>=':
+      return (a, b) => a >= b;
+    case '<=':
+      return (a, b) => a <= b;
+    default:
+      return undefined;
+  }
+}
+
+/** One fixed pair of series (`many` with `one`) over all steps. */
+function computePair(
+  e: BinaryExpr,
+  ms: StepSeries,
+  os: StepSeries,
+  swapped: boolean,
+  labels: Labels,
+  collector: OutputCollector,
+  n: number,
+  env: EvalEnv,
+): void {
+  const arith = floatKernel(e.op);
+  const cmp = compareKernel(e.op);
+  let out: StepSeries | undefined;
+  const mp = ms.pres;
+  const op = os.pres;
+  const mv = ms.vals;
+  const ov = os.vals;
+  for (let k = 0; k < n; k++) {
+    const a = mp[k]!;
+    const b = op[k]!;
+    if (a === ABSENT || b === ABSENT) continue;
+    if (a === FLOAT && b === FLOAT) {
+      const l = swapped ? ov[k]! : mv[k]!;
+      const r = swapped ? mv[k]! : ov[k]!;
+      if (arith) {
+        out ??= collector.get(labels, false);
+        collector.put(out, k, arith(l, r), undefined);
+        continue;
+      }
+      if (cmp) {
+        const keep = cmp(l, r);
+        if (e.returnBool) {
+          out ??= collector.get(labels, true);
+          collector.put(out, k, keep ? 1 : 0, undefined);
+        } else if (keep) {
+          out ??= collector.get(labels, false);
+          collector.put(out, k, l, undefined);
+        }
+        continue;
+      }
+    }
+    const lf = a === FLOAT ? mv[k]! : 0;
+    const rf = b === FLOAT ? ov[k]! : 0;
+    const lh = a === HIST ? ms.hists![k] : undefined;
+    const rh = b === HIST ? os.hists![k] : undefined;
+    const r = swapped ? elemBinop(e.op, rf, lf, rh, lh) : elemBinop(e.op, lf, rf, lh, rh);
+    if (r.err) {
+      report(env, r.err, e.pos);
+      continue;
+    }
+    if (r.info) env.annos.info(r.info, e.pos);
+    if (e.returnBool) {
+      out ??= collector.get(labels, true);
+      collector.put(out, k, r.keep ? 1 : 0, undefined);
+    } else if (r.keep) {
+      out ??= collector.get(labels, false);
+      collector.put(out, k, r.f, r.h);
+    }
+  }
 }
 
 function setAndUnless(

@@ -254,12 +254,9 @@ export class Evaluator implements EvalEnv {
           }
           continue;
         }
-        if (fi + 1 < ft.length && ft[fi + 1]! <= ref) {
-          fi = upperBoundIndex(ft, ref, fi + 1) - 1;
-        }
-        if (hi + 1 < ht.length && ht[hi + 1]! <= ref) {
-          hi = upperBoundIndex(ht, ref, hi + 1) - 1;
-        }
+        // Steps only move forward: advance the cursors (total work is linear in samples + steps).
+        while (fi + 1 < ft.length && ft[fi + 1]! <= ref) fi++;
+        while (hi + 1 < ht.length && ht[hi + 1]! <= ref) hi++;
         const tf = fi >= 0 ? ft[fi]! : -Infinity;
         const th = hi >= 0 ? ht[hi]! : -Infinity;
         if (tf === -Infinity && th === -Infinity) continue;
