@@ -55,6 +55,9 @@ export interface FileResult {
   skipped: number;
   readonly failures: string[];
   readonly skips: string[];
+  /** Instant evals whose upstream range-mode cross-check failed (reported, not counted as failures). */
+  rangeModeMismatches: number;
+  readonly rangeModeFailures: string[];
   ms: number;
 }
 
@@ -368,6 +371,38 @@ function formatError(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err);
 }
 
+/**
+ * Upstream's extra check: an instant eval also runs as a range query from t-1m to t+1m every 1m, and the
+ * point at t must equal the instant result. Returns undefined when it holds (or does not apply).
+ */
+async function rangeModeCheck(engine: PromqlEngine, db: Tsdb, tenant: TenantId, cmd: EvalCmd): Promise<string | undefined> {
+  if (cmd.isRange || cmd.fail || cmd.ordered || cmd.rangeVector || cmd.expectString !== undefined) return undefined;
+  if (/(start|end|range|step)\(\)/.test(cmd.expr)) return undefined;
+  let res: QueryResult;
+  try {
+    res = await engine.range(db, [tenant], cmd.expr, cmd.startMs - 60_000, cmd.startMs + 60_000, 60_000);
+  } catch (err) {
+    return `range mode: ${formatError(err)}`;
+  }
+  if (res.value.type !== 'matrix') return `range mode returned ${res.value.type}`;
+  const t = cmd.startMs;
+  if (cmd.scalar !== undefined) {
+    const s = res.value.series[0];
+    const i = s ? Array.from(s.timestampsMs).indexOf(t) : -1;
+    if (!s || i < 0) return 'range mode: no scalar point at t';
+    return almostEqual(cmd.scalar, s.values[i]!) ? undefined : `range mode: expected scalar ${cmd.scalar} got ${s.values[i]}`;
+  }
+  const samples: { labels: Labels; timestampMs: number; value?: number; histogram?: ReturnType<FloatHistogram['toModel']> }[] = [];
+  for (const s of res.value.series) {
+    const fi = Array.from(s.timestampsMs).indexOf(t);
+    if (fi >= 0) samples.push({ labels: s.labels, timestampMs: t, value: s.values[fi]! });
+    const hi = s.histogramTimestampsMs ? Array.from(s.histogramTimestampsMs).indexOf(t) : -1;
+    if (hi >= 0) samples.push({ labels: s.labels, timestampMs: t, histogram: s.histograms![hi]! });
+  }
+  const failure = compare(cmd, { value: { type: 'vector', samples }, warnings: [], infos: [] });
+  return failure ? `range mode: ${failure}` : undefined;
+}
+
 /** Runs one eval; returns undefined on success or the failure text. */
 async function runEval(engine: PromqlEngine, db: Tsdb, tenant: TenantId, cmd: EvalCmd): Promise<string | undefined> {
   let res: QueryResult;
@@ -396,7 +431,7 @@ function summarize(v: PromValue): string {
 /** Runs one test file on a fresh TSDB; each `clear` switches to a new, empty tenant. */
 export async function runFile(file: string, engine: PromqlEngine): Promise<FileResult> {
   const started = Date.now();
-  const result: FileResult = { file, passed: 0, failed: 0, skipped: 0, failures: [], skips: [], ms: 0 };
+  const result: FileResult = { file, passed: 0, failed: 0, skipped: 0, failures: [], skips: [], rangeModeMismatches: 0, rangeModeFailures: [], ms: 0 };
   const content = fs.readFileSync(path.join(FIXTURES_DIR, file), 'utf8');
   const cmds = parseTestFile(content);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-promql-'));
@@ -443,6 +478,13 @@ export async function runFile(file: string, engine: PromqlEngine): Promise<FileR
       } catch (err) {
         failure = `runner error: ${formatError(err)}`;
       }
+      if (failure === undefined && !reason) {
+        const rm = await rangeModeCheck(engine, db, tenant, cmd).catch((err: unknown) => `runner error: ${formatError(err)}`);
+        if (rm) {
+          result.rangeModeMismatches++;
+          result.rangeModeFailures.push(`${file}:${cmd.line}: ${cmd.expr}\n    ${rm}`);
+        }
+      }
       if (failure === undefined) result.passed++;
       else if (reason) {
         result.skipped++;
@@ -482,12 +524,14 @@ export async function runPromqlSuite(only?: readonly string[]): Promise<SuiteRes
 export function formatTable(s: SuiteResult): string {
   const rows = s.files.map((f) => {
     const tag = EXPERIMENTAL_FILES[f.file] ? ' (experimental)' : '';
-    return `${(f.file + tag).padEnd(42)} ${String(f.passed).padStart(6)} ${String(f.failed).padStart(6)} ${String(f.skipped).padStart(7)} ${String(f.ms).padStart(7)}ms`;
+    return `${(f.file + tag).padEnd(42)} ${String(f.passed).padStart(6)} ${String(f.failed).padStart(6)} ${String(f.skipped).padStart(7)} ${String(f.rangeModeMismatches).padStart(10)} ${String(f.ms).padStart(7)}ms`;
   });
+  const rm = s.files.reduce((a, f) => a + f.rangeModeMismatches, 0);
   return [
-    `${'file'.padEnd(42)} ${'passed'.padStart(6)} ${'failed'.padStart(6)} ${'skipped'.padStart(7)} ${'time'.padStart(9)}`,
+    `${'file'.padEnd(42)} ${'passed'.padStart(6)} ${'failed'.padStart(6)} ${'skipped'.padStart(7)} ${'range-mode'.padStart(10)} ${'time'.padStart(9)}`,
     ...rows,
-    `${'TOTAL'.padEnd(42)} ${String(s.passed).padStart(6)} ${String(s.failed).padStart(6)} ${String(s.skipped).padStart(7)}`,
+    `${'TOTAL'.padEnd(42)} ${String(s.passed).padStart(6)} ${String(s.failed).padStart(6)} ${String(s.skipped).padStart(7)} ${String(rm).padStart(10)}`,
+    '(range-mode: stable instant evals whose upstream cross-check as a t-1m..t+1m range query disagreed)',
   ].join('\n');
 }
 
@@ -497,6 +541,8 @@ async function main(): Promise<void> {
   console.log(formatTable(suite));
   const lines: string[] = [];
   for (const f of suite.files) lines.push(...f.failures);
+  lines.push('', '# Range-mode cross-check mismatches (upstream extra check; not counted as failures):');
+  for (const f of suite.files) lines.push(...f.rangeModeFailures);
   lines.push('', '# Skipped (experimental features):');
   for (const f of suite.files) lines.push(...f.skips);
   const out = path.resolve(HERE, '../../conformance-failures-promql.txt');
