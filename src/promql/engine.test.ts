@@ -91,11 +91,17 @@ test('annotations: info for rate over a non-counter name', async () => {
 });
 
 test('limits: too many samples and many-to-many errors are execution errors', async () => {
-  const small = new PromqlEngine({ maxSamples: 5 });
+  const small = new PromqlEngine({ maxSamples: 5, maxLoadedSamples: 1000 });
   await assert.rejects(small.range(db, [T], 'http_requests_total', 0, 600_000, 60_000), (err: unknown) => {
     assert.ok(err instanceof PromqlError);
     assert.equal(err.type, 'execution');
     assert.equal(err.message, 'query processing would load too many samples into memory in query execution');
+    return true;
+  });
+  const tinyLoad = new PromqlEngine({ maxLoadedSamples: 10 });
+  await assert.rejects(tinyLoad.instant(db, [T], 'sum(http_requests_total)', 600_000), (err: unknown) => {
+    assert.ok(err instanceof PromqlError && err.type === 'execution');
+    assert.equal(err.message, 'query processing would load too many samples into memory in query preparation');
     return true;
   });
   await assert.rejects(engine.instant(db, [T], 'http_requests_total + on(job) http_requests_total', 600_000), (err: unknown) => {

@@ -31,6 +31,11 @@ export interface PromqlEngineOptions {
   readonly timeoutMs?: number;
   /** Step of subqueries written without one (`[1h:]`). Default 1m (Prometheus' evaluation interval). */
   readonly defaultSubqueryStepMs?: number;
+  /**
+   * Most raw samples a query may read from storage (the engine holds the selected series in memory while
+   * evaluating). Default: `maxSamples`. Exceeding it fails like Prometheus' too-many-samples error.
+   */
+  readonly maxLoadedSamples?: number;
 }
 
 /** Per-query options. */
@@ -89,12 +94,14 @@ export class PromqlEngine {
   private readonly maxSamples: number;
   private readonly timeoutMs: number;
   private readonly subqueryStepMs: number;
+  private readonly maxLoadedSamples: number;
 
   constructor(opts: PromqlEngineOptions = {}) {
     this.lookbackMs = opts.lookbackDeltaMs && opts.lookbackDeltaMs > 0 ? opts.lookbackDeltaMs : DEFAULT_LOOKBACK_MS;
     this.maxSamples = opts.maxSamples && opts.maxSamples > 0 ? opts.maxSamples : DEFAULT_MAX_SAMPLES;
     this.timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_TIMEOUT_MS;
     this.subqueryStepMs = opts.defaultSubqueryStepMs && opts.defaultSubqueryStepMs > 0 ? opts.defaultSubqueryStepMs : 60_000;
+    this.maxLoadedSamples = opts.maxLoadedSamples && opts.maxLoadedSamples > 0 ? opts.maxLoadedSamples : this.maxSamples;
   }
 
   /** Evaluates `query` at one instant. Throws PromqlError. */
@@ -206,13 +213,14 @@ export class PromqlEngine {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
     try {
       const stats = statsSelectors(expr);
+      const budget = { left: this.maxLoadedSamples };
       // Identical matchers share one select.
       const byKey = new Map<string, Promise<LoadedSeries[]>>();
       for (const sel of selectors) {
         const key = JSON.stringify(sel.vs.matchers.map((m) => [m.name, m.op, m.value]).sort());
         let p = byKey.get(key);
         if (!p) {
-          p = this.selectAll(querier, sel.vs, signal, opts);
+          p = this.selectAll(querier, sel.vs, signal, opts, budget);
           byKey.set(key, p);
           // Sequential: a querier is not safe for concurrent selects.
           await p;
@@ -230,14 +238,26 @@ export class PromqlEngine {
     }
   }
 
-  private async selectAll(querier: MetricQuerier, vs: VectorSelector, signal: AbortSignal, opts: EvaluatorOptions): Promise<LoadedSeries[]> {
+  private async selectAll(
+    querier: MetricQuerier,
+    vs: VectorSelector,
+    signal: AbortSignal,
+    opts: EvaluatorOptions,
+    budget: { left: number },
+  ): Promise<LoadedSeries[]> {
     const out: LoadedSeries[] = [];
     for await (const batch of querier.select(vs.matchers, { signal })) {
       if (signal.aborted) {
         if (opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in query preparation');
         throw new PromqlError('timeout', 'query timed out in query preparation');
       }
-      for (const s of batch) out.push(toLoaded(s));
+      for (const s of batch) {
+        budget.left -= s.timestampsMs.length + (s.histogramTimestampsMs?.length ?? 0);
+        if (budget.left < 0) {
+          throw new PromqlError('execution', 'query processing would load too many samples into memory in query preparation');
+        }
+        out.push(toLoaded(s));
+      }
     }
     return out;
   }
