@@ -3,7 +3,7 @@ import { TENANT_ID_LABEL, compileAnchoredRegex, compareStrings, labelsKey } from
 import type { Labels, TenantId } from '../model/index.ts';
 import { labelForTenant, partitionTenantMatchers } from '../storage/index.ts';
 import type { LogQueryable } from '../storage/index.ts';
-import type { BinaryOp, Grouping, LogRange, SampleExpr, VectorMatching } from './ast.ts';
+import type { BinaryOp, Grouping, LabelFilterExpr, LogRange, SampleExpr, VectorMatching } from './ast.ts';
 import { LogqlError } from './errors.ts';
 import { foldScalar } from './parser.ts';
 import { compileLabelFilter, compilePipeline, ERROR_LABEL, LabelsBuilder, labelsSetKey, lineBytes } from './pipeline.ts';
@@ -51,6 +51,13 @@ export async function evaluate(ctx: EvalContext, e: SampleExpr): Promise<EvalVal
       if (e.op === 'sum') {
         const pushed = await sumOfCountsPushdown(ctx, e);
         if (pushed) return { kind: 'vector', series: pushed };
+        const inner = e.inner;
+        if (inner.kind === 'rangeAgg' && ADDITIVE.has(inner.op) && !inner.grouping) {
+          // sum by (L) of an additive range aggregation equals the aggregation grouped by L at extraction:
+          // it never materialises one series per distinct parsed label set.
+          const grouped = await rangeAggregation(ctx, { ...inner, grouping: e.grouping ?? { without: false, labels: [] } });
+          return { kind: 'vector', series: vectorAggregation('sum', undefined, e.grouping, grouped, ctx.grid.count) };
+        }
       }
       const inner = await evaluate(ctx, e.inner);
       return { kind: 'vector', series: vectorAggregation(e.op, e.param, e.grouping, asVector(inner, ctx.grid), ctx.grid.count) };
@@ -110,7 +117,7 @@ function reduceLabels(labels: Labels, g: Grouping | undefined): Labels {
  */
 async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes' | 'unwrap', grouping: Grouping | undefined, baseNs: bigint, fromNs: bigint, toNs: bigint, needAll: boolean): Promise<Extracted> {
   const plan = planPushdown(range.selector.stages);
-  const pipeline = compilePipeline(plan.rest);
+  const pipeline = compilePipeline(plan.rest, neededLabels(range, grouping));
   const uw = range.unwrap;
   const postFilters = uw ? uw.postFilters.map(compileLabelFilter) : [];
   const convert: ((s: string) => number) | undefined = uw
@@ -124,15 +131,26 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
   const errorSeries = new Map<string, { labels: Labels; ts: number[] }>();
   const all: number[] = [];
   const lb = new LabelsBuilder();
+  const st: EntryState = { line: '', timestampNs: 0n, lb };
   const streamKeys = new Map<Labels, string>();
   let samples = 0;
   const { maxSeries, maxSamples } = ctx.limits;
 
-  const add = (labels: Labels | undefined, key: string, relNs: number, value: number, hasErr: boolean): void => {
+  const byLabels = grouping && !grouping.without ? [...grouping.labels].sort(compareStrings) : undefined;
+  const reducedFromBuilder = (): Labels => {
+    const out: Record<string, string> = {};
+    for (const l of byLabels!) {
+      const v = lb.get(l);
+      if (v !== undefined) out[l] = v;
+    }
+    return out;
+  };
+  const resolve = (labels: Labels | (() => Labels) | undefined): Labels => (labels === undefined ? lb.labels() : typeof labels === 'function' ? labels() : labels);
+  const add = (labels: Labels | (() => Labels) | undefined, key: string, relNs: number, value: number, hasErr: boolean): void => {
     if (hasErr) {
       let es = errorSeries.get(key);
       if (!es) {
-        es = { labels: labels ?? lb.labels(), ts: [] };
+        es = { labels: resolve(labels), ts: [] };
         errorSeries.set(key, es);
       }
       if (es.ts.length < 1_000_000) es.ts.push(relNs);
@@ -140,7 +158,7 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
     let col = columns.get(key);
     if (!col) {
       if (columns.size >= maxSeries) throw seriesLimitError(maxSeries);
-      col = { labels: labels ?? lb.labels(), ts: [], values: [], sorted: true };
+      col = { labels: resolve(labels), ts: [], values: [], sorted: true };
       columns.set(key, col);
     }
     const n = col.ts.length;
@@ -180,7 +198,8 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
           continue;
         }
         lb.reset(streamLabels, hasMeta ? md : undefined);
-        const st: EntryState = { line: batch.lines[i], timestampNs: ts, lb };
+        st.line = batch.lines[i];
+        st.timestampNs = ts;
         if (!pipeline.process(st)) continue;
         ctx.stats.postFilterLines++;
         let value = 1;
@@ -206,15 +225,25 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
         }
         const hasErr = lb.hasErr();
         if (grouping) {
-          const full = lb.labels();
-          const reduced = reduceLabels(full, grouping);
           if (hasErr) {
+            const full = lb.labels();
             const ek = labelsSetKey(full);
             let es = errorSeries.get(ek);
             if (!es) errorSeries.set(ek, (es = { labels: full, ts: [] }));
-            es.ts.push(rel);
+            if (es.ts.length < 1_000_000) es.ts.push(rel);
           }
-          add(reduced, labelsSetKey(reduced), rel, value, false);
+          if (byLabels) {
+            // by (...): build the group key straight from the builder, labels only for a new group.
+            let key = '';
+            for (const l of byLabels) {
+              const v = lb.get(l);
+              if (v !== undefined) key += `${l}\u0000${v}\u0001`;
+            }
+            add(reducedFromBuilder, key, rel, value, false);
+          } else {
+            const reduced = reduceLabels(lb.labels(), grouping);
+            add(reduced, labelsSetKey(reduced), rel, value, false);
+          }
         } else if (!lb.changed && !hasMeta) {
           let key = streamKeys.get(streamLabels);
           if (key === undefined) {
@@ -233,6 +262,40 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
   for (const c of cols) if (!c.sorted) sortColumn(c);
   if (needAll) all.sort((a, b) => a - b);
   return { columns: cols, errors: [...errorSeries.values()], all };
+}
+
+function filterLabelNames(f: LabelFilterExpr, out: Set<string>): void {
+  switch (f.kind) {
+    case 'and':
+    case 'or':
+      filterLabelNames(f.left, out);
+      filterLabelNames(f.right, out);
+      return;
+    case 'string':
+      out.add(f.matcher.name);
+      return;
+    default:
+      out.add(f.name);
+  }
+}
+
+/**
+ * Parser hints: with samples grouped `by (...)`, only the grouping labels and the labels stages read
+ * matter, so parsers may skip every other key. Templates can read anything, so they turn hints off.
+ */
+function neededLabels(range: LogRange, grouping: Grouping | undefined): Set<string> | undefined {
+  if (!grouping || grouping.without) return undefined;
+  const need = new Set(grouping.labels);
+  for (const s of range.selector.stages) {
+    if (s.kind === 'lineFormat' || s.kind === 'labelFormat') return undefined;
+    if (s.kind === 'labelFilter') filterLabelNames(s.filter, need);
+    if (s.kind === 'drop' || s.kind === 'keep') for (const i of s.items) need.add(i.name);
+  }
+  if (range.unwrap) {
+    need.add(range.unwrap.label);
+    for (const f of range.unwrap.postFilters) filterLabelNames(f, need);
+  }
+  return need;
 }
 
 function sortColumn(c: Column): void {
@@ -276,6 +339,8 @@ function upperBound(a: number[], x: number, from = 0): number {
 }
 
 const COUNTABLE = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']);
+/** Range aggregations whose sum over a group equals the aggregation over the group's merged samples. */
+const ADDITIVE = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time']);
 /** Buckets per stream above which the pushed-down count would cost more than it saves. */
 const MAX_PUSHDOWN_BUCKETS = 100_000;
 

@@ -23,105 +23,124 @@ export interface LogfmtResult {
   readonly error?: string;
 }
 
+function isSpace(c: number): boolean {
+  return c <= 32;
+}
+
 /**
- * Scans a logfmt line the way go-logfmt's decoder does. Non-strict scanning skips a malformed pair and goes
- * on; strict scanning stops at the first error.
+ * Scans logfmt lines the way go-logfmt's decoder does, emitting each key/value pair. Non-strict scanning
+ * skips a malformed pair and goes on; strict scanning stops at the first error. Reusable line after line
+ * (not concurrently); a class because per-call closures cost more than the scan.
  */
-export function scanLogfmt(line: string, strict: boolean): LogfmtResult {
-  const pairs: [string, string][] = [];
-  let i = 0;
-  const n = line.length;
-  let error: string | undefined;
-  const isSpace = (c: number): boolean => c <= 32;
-  const fail = (msg: string): boolean => {
-    error ??= `logfmt syntax error at pos ${i + 1} on line 1: ${msg}`;
-    if (strict) return true;
-    // Skip to the next space and continue with the next pair.
-    while (i < n && !isSpace(line.charCodeAt(i))) i++;
-    return false;
-  };
-  while (i < n) {
-    while (i < n && isSpace(line.charCodeAt(i))) i++;
-    if (i >= n) break;
-    const keyStart = i;
-    while (i < n) {
-      const c = line.charCodeAt(i);
-      if (isSpace(c) || c === 61 /* = */ || c === 34 /* " */) break;
-      i++;
-    }
-    const key = line.slice(keyStart, i);
-    if (key === '') {
-      const c = line[i];
-      if (fail(`unexpected '${c}'`)) break;
-      continue;
-    }
-    if (i >= n || isSpace(line.charCodeAt(i))) {
-      pairs.push([key, '']);
-      continue;
-    }
-    if (line.charCodeAt(i) === 34) {
-      if (fail(`unexpected '"'`)) break;
-      continue;
-    }
-    // '='
-    i++;
-    if (i >= n || isSpace(line.charCodeAt(i))) {
-      pairs.push([key, '']);
-      continue;
-    }
-    if (line.charCodeAt(i) === 34) {
-      // Quoted value with JSON-style escapes.
-      let j = i + 1;
-      let hasEscape = false;
-      while (j < n) {
-        const c = line.charCodeAt(j);
-        if (c === 92) {
-          hasEscape = true;
-          j += 2;
-          continue;
-        }
-        if (c === 34) break;
-        j++;
+export class LogfmtScanner {
+  private line = '';
+  private i = 0;
+  private n = 0;
+  private strict = false;
+  private error: string | undefined;
+
+  /** Scans one line; returns the first syntax error (strict scanning stops there). */
+  scan(line: string, strict: boolean, emit: (key: string, value: string) => void): string | undefined {
+    this.line = line;
+    this.i = 0;
+    this.n = line.length;
+    this.strict = strict;
+    this.error = undefined;
+    const n = this.n;
+    while (this.i < n) {
+      while (this.i < n && isSpace(line.charCodeAt(this.i))) this.i++;
+      if (this.i >= n) break;
+      const keyStart = this.i;
+      while (this.i < n) {
+        const c = line.charCodeAt(this.i);
+        if (isSpace(c) || c === 61 /* = */ || c === 34 /* " */) break;
+        this.i++;
       }
-      if (j >= n) {
-        i = n;
-        if (fail('unterminated quoted value')) break;
+      const key = line.slice(keyStart, this.i);
+      if (key === '') {
+        if (this.fail(`unexpected '${line[this.i]}'`)) break;
         continue;
       }
-      const raw = line.slice(i + 1, j);
-      i = j + 1;
-      let value = raw;
-      if (hasEscape) {
-        try {
-          value = JSON.parse(`"${raw}"`) as string;
-        } catch {
-          if (fail('invalid quoted value')) break;
+      if (this.i >= n || isSpace(line.charCodeAt(this.i))) {
+        emit(key, '');
+        continue;
+      }
+      if (line.charCodeAt(this.i) === 34) {
+        if (this.fail(`unexpected '"'`)) break;
+        continue;
+      }
+      this.i++; // '='
+      if (this.i >= n || isSpace(line.charCodeAt(this.i))) {
+        emit(key, '');
+        continue;
+      }
+      if (line.charCodeAt(this.i) === 34) {
+        // Quoted value with JSON-style escapes.
+        let j = this.i + 1;
+        let hasEscape = false;
+        while (j < n) {
+          const c = line.charCodeAt(j);
+          if (c === 92) {
+            hasEscape = true;
+            j += 2;
+            continue;
+          }
+          if (c === 34) break;
+          j++;
+        }
+        if (j >= n) {
+          this.i = n;
+          if (this.fail('unterminated quoted value')) break;
           continue;
         }
+        const raw = line.slice(this.i + 1, j);
+        this.i = j + 1;
+        let value = raw;
+        if (hasEscape) {
+          try {
+            value = JSON.parse(`"${raw}"`) as string;
+          } catch {
+            if (this.fail('invalid quoted value')) break;
+            continue;
+          }
+        }
+        emit(key, value);
+        if (this.i < n && !isSpace(line.charCodeAt(this.i))) {
+          if (this.fail(`unexpected '${line[this.i]}'`)) break;
+        }
+        continue;
       }
-      pairs.push([key, value]);
-      if (i < n && !isSpace(line.charCodeAt(i))) {
-        if (fail(`unexpected '${line[i]}'`)) break;
+      const valStart = this.i;
+      let bad = -1;
+      while (this.i < n) {
+        const c = line.charCodeAt(this.i);
+        if (isSpace(c)) break;
+        if (bad < 0 && (c === 61 || c === 34)) bad = this.i;
+        this.i++;
       }
-      continue;
+      if (bad >= 0) {
+        this.i = bad;
+        if (this.fail(`unexpected '${line[bad]}'`)) break;
+        continue;
+      }
+      emit(key, line.slice(valStart, this.i));
     }
-    const valStart = i;
-    let bad = false;
-    while (i < n) {
-      const c = line.charCodeAt(i);
-      if (isSpace(c)) break;
-      if (c === 61 || c === 34) bad = true;
-      i++;
-    }
-    if (bad) {
-      i = valStart;
-      const c = line.slice(valStart).search(/[="]/);
-      i = valStart + c;
-      if (fail(`unexpected '${line[i]}'`)) break;
-      continue;
-    }
-    pairs.push([key, line.slice(valStart, i)]);
+    return this.error;
   }
+
+  /** Records the first error; non-strict scanning skips to the next space. True means stop. */
+  private fail(msg: string): boolean {
+    this.error ??= `logfmt syntax error at pos ${this.i + 1} on line 1: ${msg}`;
+    if (this.strict) return true;
+    while (this.i < this.n && !isSpace(this.line.charCodeAt(this.i))) this.i++;
+    return false;
+  }
+}
+
+/** Scans one logfmt line into pairs (see {@link LogfmtScanner}). */
+export function scanLogfmt(line: string, strict: boolean): LogfmtResult {
+  const pairs: [string, string][] = [];
+  const error = new LogfmtScanner().scan(line, strict, (k, v) => pairs.push([k, v]));
   return { pairs, error };
 }
 
@@ -322,4 +341,204 @@ export function jsonAtPath(root: JsonNode, path: readonly (string | number)[]): 
 export function jsonNodeText(n: JsonNode | undefined): string {
   if (!n || n.t === 'null') return '';
   return n.t === 'string' ? n.value : n.raw;
+}
+
+/** Emits one flattened key/value; `wants` filters keys (parser hints). */
+export type JsonEmit = (key: string, value: string) => void;
+
+/**
+ * `| json` in one pass over the text, without building a tree: emits the flattened, sanitised keys and
+ * their values (strings unescaped, numbers and booleans as written; null and arrays skipped; the first
+ * duplicate wins). `wants` (parser hints) skips keys nobody reads. Throws {@link JsonSyntaxError} for
+ * malformed input or a non-object line. One scanner may be reused line after line (not concurrently);
+ * it is a class rather than nested closures because per-call closures cost more than the scan itself.
+ */
+export class JsonLineFlattener {
+  private s = '';
+  private i = 0;
+  private n = 0;
+  private readonly seen = new Set<string>();
+  private emit: JsonEmit = () => {};
+  private wants: ((key: string) => boolean) | undefined;
+
+  flatten(line: string, emit: JsonEmit, wants?: (key: string) => boolean): void {
+    this.s = line;
+    this.i = 0;
+    this.n = line.length;
+    this.seen.clear();
+    this.emit = emit;
+    this.wants = wants;
+    this.ws();
+    if (this.s[this.i] !== '{') this.fail("Value looks like object, but can't find closing '}' symbol");
+    this.object('', 0);
+    this.ws();
+    if (this.i !== this.n) this.fail(`Malformed JSON error: unexpected data after value at offset ${this.i}`);
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.i < this.n) {
+      const c = s.charCodeAt(this.i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.i++;
+      else break;
+    }
+  }
+
+  private fail(msg: string): never {
+    throw new JsonSyntaxError(msg);
+  }
+
+  private readString(): string {
+    const s = this.s;
+    const start = ++this.i;
+    let escaped = false;
+    while (this.i < this.n) {
+      const c = s.charCodeAt(this.i);
+      if (c === 92) {
+        escaped = true;
+        this.i += 2;
+        continue;
+      }
+      if (c === 34) break;
+      this.i++;
+    }
+    if (this.i >= this.n) this.fail('Value is string, but can\'t find closing \'"\' symbol');
+    const raw = s.slice(start, this.i);
+    this.i++;
+    if (!escaped) return raw;
+    try {
+      return JSON.parse(`"${raw}"`) as string;
+    } catch {
+      return this.fail('Malformed JSON error: invalid string escape');
+    }
+  }
+
+  /** Skips any value (arrays, and values of keys nobody reads). */
+  private skipValue(depth: number): void {
+    if (depth > 256) this.fail('Malformed JSON error: nesting too deep');
+    this.ws();
+    const c = this.s[this.i];
+    if (c === '"') {
+      this.readString();
+      return;
+    }
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      this.i++;
+      this.ws();
+      if (this.s[this.i] === close) {
+        this.i++;
+        return;
+      }
+      for (;;) {
+        this.ws();
+        if (c === '{') {
+          if (this.s[this.i] !== '"') this.fail("Value looks like object, but can't find closing '}' symbol");
+          this.readString();
+          this.ws();
+          if (this.s[this.i] !== ':') this.fail("Value looks like object, but can't find closing '}' symbol");
+          this.i++;
+        }
+        this.skipValue(depth + 1);
+        this.ws();
+        if (this.s[this.i] === ',') {
+          this.i++;
+          continue;
+        }
+        if (this.s[this.i] === close) {
+          this.i++;
+          return;
+        }
+        this.fail(c === '{' ? "Value looks like object, but can't find closing '}' symbol" : "Value is array, but can't find closing ']' symbol");
+      }
+    }
+    this.scalar();
+  }
+
+  /** Reads a number, true, false or null; returns its text. */
+  private scalar(): string {
+    const s = this.s;
+    const start = this.i;
+    const c = s.charCodeAt(this.i);
+    if (c === 116 || c === 102 || c === 110) {
+      const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
+      if (!s.startsWith(word, this.i)) this.fail('Unknown value type');
+      this.i += word.length;
+      return word;
+    }
+    if (c === 45) this.i++;
+    const digitsStart = this.i;
+    while (this.i < this.n && isDigit(s.charCodeAt(this.i))) this.i++;
+    if (this.i === digitsStart) this.fail(this.i >= this.n ? 'Malformed JSON error: unexpected end' : 'Unknown value type');
+    if (s.charCodeAt(this.i) === 46) {
+      this.i++;
+      const f = this.i;
+      while (this.i < this.n && isDigit(s.charCodeAt(this.i))) this.i++;
+      if (this.i === f) this.fail('Unknown value type');
+    }
+    const e = s.charCodeAt(this.i);
+    if (e === 101 || e === 69) {
+      this.i++;
+      if (s.charCodeAt(this.i) === 43 || s.charCodeAt(this.i) === 45) this.i++;
+      const f = this.i;
+      while (this.i < this.n && isDigit(s.charCodeAt(this.i))) this.i++;
+      if (this.i === f) this.fail('Unknown value type');
+    }
+    return s.slice(start, this.i);
+  }
+
+  private object(prefix: string, depth: number): void {
+    if (depth > 256) this.fail('Malformed JSON error: nesting too deep');
+    this.i++; // '{'
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail("Value looks like object, but can't find closing '}' symbol");
+      const rawKey = this.readString();
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail("Value looks like object, but can't find closing '}' symbol");
+      this.i++;
+      this.ws();
+      const part = sanitizeLabelKey(rawKey, false);
+      const key = prefix === '' ? part : `${prefix}_${part}`;
+      const c = this.s[this.i];
+      if (c === '{') this.object(key, depth + 1);
+      else if (c === '[') this.skipValue(depth + 1);
+      else {
+        const name = prefix === '' ? sanitizeLabelKey(rawKey, true) : key;
+        const take = name !== '' && !this.seen.has(name) && (this.wants === undefined || this.wants(name));
+        if (c === '"') {
+          const v = this.readString();
+          if (take) {
+            this.seen.add(name);
+            this.emit(name, v);
+          }
+        } else {
+          const text = this.scalar();
+          if (take && text !== 'null') {
+            this.seen.add(name);
+            this.emit(name, text);
+          }
+        }
+      }
+      this.ws();
+      if (this.s[this.i] === ',') {
+        this.i++;
+        continue;
+      }
+      if (this.s[this.i] === '}') {
+        this.i++;
+        return;
+      }
+      this.fail("Value looks like object, but can't find closing '}' symbol");
+    }
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }

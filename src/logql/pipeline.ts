@@ -5,13 +5,13 @@ import type { LabelFilterExpr, LineFilterStage, Stage } from './ast.ts';
 import { LogqlError } from './errors.ts';
 import { compileIpMatcher } from './ip.ts';
 import {
-  flattenJson,
+  JsonLineFlattener,
   jsonAtPath,
   jsonNodeText,
   JsonSyntaxError,
   parseJsonNode,
+  LogfmtScanner,
   sanitizeLabelKey,
-  scanLogfmt,
 } from './line-parsers.ts';
 import { compileRe2, parseJsonPath } from './parser.ts';
 import { LogPattern } from './pattern.ts';
@@ -115,7 +115,7 @@ export function labelsSetKey(labels: Labels): string {
 /** One entry flowing through a pipeline. `line` may be rewritten by stages. */
 export interface EntryState {
   line: string;
-  readonly timestampNs: bigint;
+  timestampNs: bigint;
   readonly lb: LabelsBuilder;
 }
 
@@ -129,9 +129,14 @@ export interface Pipeline {
   process(st: EntryState): boolean;
 }
 
-/** Compiles pipeline stages; invalid regexps, patterns, templates and ip() patterns throw `bad_data`. */
-export function compilePipeline(stages: readonly Stage[]): Pipeline {
-  const fns = stages.map(compileStage);
+/**
+ * Compiles pipeline stages; invalid regexps, patterns, templates and ip() patterns throw `bad_data`.
+ * `neededLabels` (parser hints, as Loki's) names the only labels anything downstream reads: parsers then
+ * skip other keys. Leave it undefined when the full label set matters (series identity, templates).
+ */
+export function compilePipeline(stages: readonly Stage[], neededLabels?: ReadonlySet<string>): Pipeline {
+  const wants = neededLabels ? (k: string): boolean => neededLabels.has(k) || neededLabels.has(`${k}_extracted`) : undefined;
+  const fns = stages.map((s) => compileStage(s, wants));
   const keepsLabels = stages.every((s) => s.kind === 'lineFilter' || s.kind === 'lineFormat' || s.kind === 'decolorize' || s.kind === 'labelFilter');
   return {
     stages: fns,
@@ -147,16 +152,16 @@ function bad(message: string, cause?: unknown): LogqlError {
   return new LogqlError('bad_data', `parse error : ${message}`, cause === undefined ? undefined : { cause });
 }
 
-function compileStage(s: Stage): StageFn {
+function compileStage(s: Stage, wants: ((key: string) => boolean) | undefined): StageFn {
   switch (s.kind) {
     case 'lineFilter': {
       const f = compileLineFilter(s);
       return (st) => f(st.line);
     }
     case 'json':
-      return s.params.length > 0 ? jsonExpressionStage(s.params) : jsonStage();
+      return s.params.length > 0 ? jsonExpressionStage(s.params) : jsonStage(wants);
     case 'logfmt':
-      return logfmtStage(s.strict, s.keepEmpty, s.params);
+      return logfmtStage(s.strict, s.keepEmpty, s.params, wants);
     case 'regexp':
       return regexpStage(s.pattern);
     case 'pattern':
@@ -235,14 +240,15 @@ export function compileLineFilter(s: LineFilterStage): (line: string) => boolean
 
 // ------------------------------------------------------------------------------------------------ parsers
 
-function jsonStage(): StageFn {
+function jsonStage(wants: ((key: string) => boolean) | undefined): StageFn {
+  let lb: LabelsBuilder;
+  // One scanner and one emitter for every line (no closure per line); `lb` is the current entry's builder.
+  const emit = (k: string, v: string): void => lb.setParsed(k, v);
+  const scanner = new JsonLineFlattener();
   return (st) => {
-    let root;
+    lb = st.lb;
     try {
-      root = parseJsonNode(st.line);
-      flattenJson(root, (k, v) => {
-        if (k !== '') st.lb.setParsed(k, v);
-      });
+      scanner.flatten(st.line, emit, wants);
     } catch (err) {
       if (err instanceof JsonSyntaxError) st.lb.setErr('JSONParserErr', err.message);
       else throw err;
@@ -273,29 +279,39 @@ function jsonExpressionStage(params: readonly { name: string; path?: string }[])
   };
 }
 
-function logfmtStage(strict: boolean, keepEmpty: boolean, params: readonly { name: string; path?: string }[]): StageFn {
+function logfmtStage(strict: boolean, keepEmpty: boolean, params: readonly { name: string; path?: string }[], wants: ((key: string) => boolean) | undefined): StageFn {
   const wanted = params.length > 0 ? new Map(params.map((p) => [p.path ?? p.name, p.name])) : undefined;
+  const scanner = new LogfmtScanner();
+  const seen = new Set<string>();
+  // Pairs are buffered so a strict-mode error can discard them; `lb` is the current entry's builder.
+  const keys: string[] = [];
+  const values: string[] = [];
+  const emit = (rawKey: string, value: string): void => {
+    let key: string;
+    if (wanted) {
+      const name = wanted.get(rawKey);
+      if (name === undefined) return;
+      key = name;
+    } else {
+      key = sanitizeLabelKey(rawKey, true);
+      if (wants && !wants(key)) return;
+    }
+    if (key === '' || seen.has(key)) return;
+    seen.add(key);
+    if (value === '' && !keepEmpty) return;
+    keys.push(key);
+    values.push(value);
+  };
   return (st) => {
-    const { pairs, error } = scanLogfmt(st.line, strict);
+    seen.clear();
+    keys.length = 0;
+    values.length = 0;
+    const error = scanner.scan(st.line, strict, emit);
     if (error && strict) {
       st.lb.setErr('LogfmtParserErr', error);
       return true;
     }
-    const seen = new Set<string>();
-    for (const [rawKey, value] of pairs) {
-      let key: string;
-      if (wanted) {
-        const name = wanted.get(rawKey);
-        if (name === undefined) continue;
-        key = name;
-      } else {
-        key = sanitizeLabelKey(rawKey, true);
-      }
-      if (key === '' || seen.has(key)) continue;
-      seen.add(key);
-      if (value === '' && !keepEmpty) continue;
-      st.lb.setParsed(key, value);
-    }
+    for (let k = 0; k < keys.length; k++) st.lb.setParsed(keys[k], values[k]);
     return true;
   };
 }
