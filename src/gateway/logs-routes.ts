@@ -8,6 +8,7 @@ import type { LogsConfig } from '../config/index.ts';
 import { decodeLokiPushJson, decodeLokiPushProtobuf } from '../ingest/loki-push.ts';
 import type { LogDecodeResult } from '../ingest/loki-push.ts';
 import { enrichLokiRecord } from '../ingest/loki-push-enrichment.ts';
+import type { EnrichmentSettings } from '../ingest/loki-push-enrichment.ts';
 import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../ingest/otlp-logs.ts';
 import type { OtlpLogsDecodeResult } from '../ingest/otlp-logs.ts';
 import { LOGS_EXPORT_GRPC_PATH, encodeExportLogsResponse, exportLogsResponseJson } from '../ingest/otlp-logs-proto.ts';
@@ -90,6 +91,7 @@ class LogsIngest {
   private readonly storage: LogsStorage;
   private readonly selfMetrics: SelfMetrics;
   private readonly config: LogsConfig;
+  private readonly enrichment = new Map<string, EnrichmentSettings>();
 
   constructor(tenants: TenantResolver, storage: LogsStorage, selfMetrics: SelfMetrics, config: LogsConfig) {
     this.tenants = tenants;
@@ -175,6 +177,17 @@ class LogsIngest {
     callback(null, encodeExportLogsResponse(partialSuccess(decoded, result)));
   }
 
+  /** The tenant's enrichment settings, one object per tenant (the enrichment caches by identity). */
+  private enrichmentFor(tenant: string): EnrichmentSettings {
+    let s = this.enrichment.get(tenant);
+    if (!s) {
+      const limits = logsLimitsFor(this.config, tenant);
+      s = { discoverServiceName: limits.discover_service_name, discoverLogLevels: limits.discover_log_levels };
+      this.enrichment.set(tenant, s);
+    }
+    return s;
+  }
+
   /** Splits decoded records by tenant, applies each tenant's enrichment settings, and writes them. */
   private async write(
     decoded: LogDecodeResult,
@@ -198,8 +211,7 @@ class LogsIngest {
     }
     const batches = new Map<TenantId, LogRecord[]>();
     for (const [tenant, records] of split.batches) {
-      const limits = logsLimitsFor(this.config, tenant);
-      const settings = { discoverServiceName: limits.discover_service_name, discoverLogLevels: limits.discover_log_levels };
+      const settings = this.enrichmentFor(tenant);
       batches.set(tenant, records.map((r) => enrichLokiRecord(r, settings)));
     }
     return appendAndCommit('logs', this.storage, batches, earlier, this.selfMetrics);

@@ -25,14 +25,12 @@ export interface EnrichmentSettings {
  * level field, else keywords). Returns the record unchanged when nothing applies.
  */
 export function enrichLokiRecord(record: LogRecord, s: EnrichmentSettings): LogRecord {
-  let labels = record.labels;
-  if (s.discoverServiceName.length > 0 && labels[SERVICE_NAME_LABEL] === undefined) {
-    labels = { ...labels, [SERVICE_NAME_LABEL]: discoverServiceName(labels, s.discoverServiceName) };
-  }
+  const stream = streamEnrichment(record.labels, s);
+  const labels = stream.labels;
   if (!s.discoverLogLevels || labels[DETECTED_LEVEL] !== undefined) {
     return labels === record.labels ? record : { labels, entries: record.entries };
   }
-  const fromLabel = levelField(labels);
+  const fromLabel = stream.level;
   const entries: LogEntry[] = new Array(record.entries.length);
   for (let i = 0; i < record.entries.length; i++) {
     const e = record.entries[i]!;
@@ -45,6 +43,30 @@ export function enrichLokiRecord(record: LogRecord, s: EnrichmentSettings): LogR
     entries[i] = { timestampNs: e.timestampNs, line: e.line, structuredMetadata: md ? { ...md, [DETECTED_LEVEL]: level } : { [DETECTED_LEVEL]: level } };
   }
   return { labels, entries };
+}
+
+interface StreamEnrichment {
+  readonly settings: EnrichmentSettings;
+  readonly labels: Labels;
+  readonly level: string | undefined;
+}
+
+/**
+ * Per label-set results, cached by the (shared, immutable) labels object: decoders hand out the same object
+ * for the same stream, so the work is done once per stream rather than once per request.
+ */
+const streamCache = new WeakMap<Labels, StreamEnrichment>();
+
+function streamEnrichment(labels: Labels, s: EnrichmentSettings): StreamEnrichment {
+  const cached = streamCache.get(labels);
+  if (cached && cached.settings === s) return cached;
+  let out = labels;
+  if (s.discoverServiceName.length > 0 && labels[SERVICE_NAME_LABEL] === undefined) {
+    out = { ...labels, [SERVICE_NAME_LABEL]: discoverServiceName(labels, s.discoverServiceName) };
+  }
+  const e: StreamEnrichment = { settings: s, labels: out, level: levelField(out) };
+  streamCache.set(labels, e);
+  return e;
 }
 
 function discoverServiceName(labels: Labels, fields: readonly string[]): string {

@@ -13,6 +13,23 @@ export interface LogDecodeResult {
 }
 
 /**
+ * Parsed label texts, shared across requests: senders repeat the same streams in every push, and sharing
+ * the parsed object also lets later stages cache per label set. Bounded; cleared when full.
+ */
+const labelCache = new Map<string, ReturnType<typeof parseLokiLabels>>();
+const LABEL_CACHE_MAX = 100_000;
+
+function parseLabelsCached(text: string): ReturnType<typeof parseLokiLabels> {
+  let parsed = labelCache.get(text);
+  if (!parsed) {
+    if (labelCache.size >= LABEL_CACHE_MAX) labelCache.clear();
+    parsed = parseLokiLabels(text);
+    labelCache.set(text, parsed);
+  }
+  return parsed;
+}
+
+/**
  * Decodes a Loki `logproto.PushRequest` (already snappy-decompressed): streams with their label text,
  * entries with nanosecond timestamps, lines and structured metadata. A hand-written wire reader: it skips
  * unknown fields, reads `int64` seconds exactly (negative too), and never builds intermediate objects.
@@ -22,7 +39,6 @@ export function decodeLokiPushProtobuf(body: Uint8Array): LogDecodeResult {
   const r = new WireReader(buf);
   const records: LogRecord[] = [];
   const rejections: Rejection[] = [];
-  const labelCache = new Map<string, ReturnType<typeof parseLokiLabels>>();
   let entries = 0;
   try {
     while (r.pos < r.end) {
@@ -31,8 +47,7 @@ export function decodeLokiPushProtobuf(body: Uint8Array): LogDecodeResult {
         const len = r.varint32();
         const stream = readStream(r, r.pos + len);
         entries += stream.entries.length;
-        let parsed = labelCache.get(stream.labels);
-        if (!parsed) labelCache.set(stream.labels, (parsed = parseLokiLabels(stream.labels)));
+        const parsed = parseLabelsCached(stream.labels);
         if ('labels' in parsed) records.push({ labels: parsed.labels, entries: stream.entries });
         else if (stream.entries.length > 0) rejections.push(labelRejection(parsed, stream.labels, stream.entries.length));
       } else {
@@ -132,7 +147,7 @@ export function decodeLokiPushJson(body: Uint8Array | string): LogDecodeResult {
       const legacy = legacyStream(stream, s);
       if (typeof legacy === 'string') return bad(legacy);
       entries += legacy.length;
-      const parsed = parseLokiLabels(stream.labels);
+      const parsed = parseLabelsCached(stream.labels);
       if ('labels' in parsed) records.push({ labels: parsed.labels, entries: legacy });
       else if (legacy.length > 0) rejections.push(labelRejection(parsed, stream.labels, legacy.length));
       continue;

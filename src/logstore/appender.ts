@@ -55,10 +55,9 @@ export class LogAppender implements Appender<LogRecord> {
     if (this.done) throw new Error('log appender used after commit or rollback');
     const entries = record.entries;
     if (entries.length === 0) return { accepted: 0, rejections: [] };
-    const key = streamKeyOf(record.labels);
+    const { key, sid } = streamIdentity(record.labels);
     const bad = validateStreamLabels(record.labels, key, this.limits);
     if (bad) return { accepted: 0, rejections: [rejection(bad.reason, bad.message, key, entries.length)] };
-    const sid = streamIdOf(key);
     const cls = this.host.classOf(this.tenant, record.labels, key);
     const { minNs, maxNs, maxLineBytes } = this.bounds;
     let accepted = 0;
@@ -134,6 +133,22 @@ export class LogAppender implements Appender<LogRecord> {
   rollback(): void {
     this.done = true;
   }
+}
+
+/**
+ * A label set's canonical key and stream id, cached by the labels object: decoders share one object per
+ * stream, so the sort and hash run once per stream rather than once per request.
+ */
+const identities = new WeakMap<Labels, { key: string; sid: bigint }>();
+
+function streamIdentity(labels: Labels): { key: string; sid: bigint } {
+  let id = identities.get(labels);
+  if (!id) {
+    const key = streamKeyOf(labels);
+    id = { key, sid: streamIdOf(key) };
+    identities.set(labels, id);
+  }
+  return id;
 }
 
 function hasKeys(o: object): boolean {

@@ -25,6 +25,8 @@ export interface BlockInfo {
   readonly maxTs: bigint;
   /** 0 for a block cut from the head, n+1 for a merge of level-n blocks. */
   readonly level: number;
+  /** The zstd level it was written with: fast for fresh blocks, higher once its window closed. */
+  readonly zstdLevel: number;
 }
 
 /** A head generation: a DuckDB table receiving writes (the newest) or waiting to be compacted. */

@@ -17,7 +17,10 @@ export interface CompactorOptions {
   readonly closeGraceMs: number;
   /** Merge an open window's blocks once it has this many. */
   readonly maxOpenBlocks: number;
+  /** zstd level of blocks cut from heads and of merges in open windows (fast). */
   readonly zstdLevel: number;
+  /** zstd level a closed window's blocks are rewritten with, once (smaller, and read-only from then on). */
+  readonly finalZstdLevel: number;
   readonly logger?: Logger;
 }
 
@@ -96,6 +99,7 @@ export class Compactor {
         p,
         `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts, line`,
         { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
+        this.opts.zstdLevel,
       );
       blocks.push(block);
     }
@@ -111,40 +115,54 @@ export class Compactor {
     this.catalog.replaceHead(head, blocks);
   }
 
-  /** Merges small blocks of each partition whose window closed (or that has too many blocks). */
+  /**
+   * Merges each partition's blocks: a closed window's blocks (or its one block, if not yet final) are
+   * rewritten into final blocks at the higher zstd level; an open window's small blocks are merged at the
+   * fast level once there are too many of them.
+   */
   private async mergeDue(nowMs: number, force: boolean): Promise<boolean> {
     const byPid = new Map<number, BlockInfo[]>();
     for (const b of this.catalog.allBlocks()) {
-      if (b.rawBytes >= this.opts.mergeTargetBytes) continue;
       let list = byPid.get(b.pid);
       if (!list) byPid.set(b.pid, (list = []));
       list.push(b);
     }
     let did = false;
-    for (const [pid, list] of byPid) {
-      if (list.length < 2) continue;
+    for (const [pid, all] of byPid) {
       const p = this.catalog.partition(pid);
       if (!p) continue;
-      const closed = p.windowEndMs + this.opts.closeGraceMs <= nowMs;
-      if (!force && !closed && list.length < this.opts.maxOpenBlocks) continue;
+      const closed = force || p.windowEndMs + this.opts.closeGraceMs <= nowMs;
+      const final = this.opts.finalZstdLevel;
+      let list: BlockInfo[];
+      let level: number;
+      if (closed) {
+        list = all.filter((b) => b.rawBytes < this.opts.mergeTargetBytes || b.zstdLevel < final);
+        if (list.length === 0 || (list.length === 1 && list[0]!.zstdLevel >= final)) continue;
+        level = final;
+      } else {
+        list = all.filter((b) => b.rawBytes < this.opts.mergeTargetBytes);
+        if (list.length < this.opts.maxOpenBlocks) continue;
+        level = this.opts.zstdLevel;
+      }
       let group: BlockInfo[] = [];
       let bytes = 0;
+      const flush = async (): Promise<void> => {
+        if (group.length >= 2 || (group.length === 1 && group[0]!.zstdLevel < level)) await this.merge(p, group, level);
+        group = [];
+        bytes = 0;
+      };
       for (const b of list) {
-        if (group.length > 0 && bytes + b.rawBytes > this.opts.mergeTargetBytes) {
-          if (group.length >= 2) await this.merge(p, group);
-          group = [];
-          bytes = 0;
-        }
+        if (group.length > 0 && bytes + b.rawBytes > this.opts.mergeTargetBytes) await flush();
         group.push(b);
         bytes += b.rawBytes;
       }
-      if (group.length >= 2) await this.merge(p, group);
+      await flush();
       did = true;
     }
     return did;
   }
 
-  private async merge(p: PartitionInfo, blocks: BlockInfo[]): Promise<void> {
+  private async merge(p: PartitionInfo, blocks: BlockInfo[], zstdLevel: number): Promise<void> {
     let rows = 0;
     let rawBytes = 0;
     let minTs = blocks[0]!.minTs;
@@ -161,6 +179,7 @@ export class Compactor {
       p,
       `SELECT stream_id, ts, line, md FROM read_parquet(${stringList(blocks.map((b) => b.path))}) ORDER BY stream_id, ts, line`,
       { rows, minTs, maxTs, rawBytes, level },
+      zstdLevel,
     );
     await this.conn.run('BEGIN TRANSACTION');
     try {
@@ -230,6 +249,7 @@ export class Compactor {
     p: PartitionInfo,
     select: string,
     stats: { rows: number; minTs: bigint; maxTs: bigint; rawBytes: number; level: number },
+    zstdLevel: number,
   ): Promise<BlockInfo> {
     const seq = this.catalog.allocateSeq();
     const key = tenantKey(p.tenant, 'logs', String(p.windowStartMs), `${p.cls}-${seq}.parquet`);
@@ -238,7 +258,7 @@ export class Compactor {
     await fs.mkdir(dir, { recursive: true });
     const tmp = `${target}.tmp`;
     await this.conn.run(
-      `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${this.opts.zstdLevel}, ` +
+      `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
         `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
     );
     const handle = await fs.open(tmp, 'r+');
@@ -250,12 +270,12 @@ export class Compactor {
     await fs.rename(tmp, target);
     await syncDir(dir);
     const sizeBytes = (await fs.stat(target)).size;
-    return { seq, pid: p.pid, key, path: target, sizeBytes, ...stats };
+    return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, ...stats };
   }
 }
 
 function blockValues(b: BlockInfo): string {
-  return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level})`;
+  return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level}, ${b.zstdLevel})`;
 }
 
 async function syncDir(dir: string): Promise<void> {

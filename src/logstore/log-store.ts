@@ -134,6 +134,7 @@ export class LogStore implements LogsStorage {
       closeGraceMs: Math.min(opts.config.store.head_max_age * 2, 15 * 60_000),
       maxOpenBlocks: 8,
       zstdLevel: 3,
+      finalZstdLevel: 6,
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     late.compactor = compactor;
@@ -269,7 +270,7 @@ async function createSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(`CREATE TABLE IF NOT EXISTS log_blocks (
     seq BIGINT PRIMARY KEY, pid INTEGER NOT NULL, key VARCHAR NOT NULL, row_count BIGINT NOT NULL,
     raw_bytes BIGINT NOT NULL, size_bytes BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL,
-    level INTEGER NOT NULL)`);
+    level INTEGER NOT NULL, zstd_level INTEGER NOT NULL)`);
   await conn.run('CREATE TABLE IF NOT EXISTS log_heads (gen BIGINT PRIMARY KEY, created_ms BIGINT NOT NULL)');
   await conn.run(`CREATE TABLE IF NOT EXISTS log_streams (
     tenant VARCHAR NOT NULL, stream_id BIGINT NOT NULL, labels MAP(VARCHAR, VARCHAR) NOT NULL)`);
@@ -292,9 +293,9 @@ async function loadCatalog(
     });
   }
   const blocks: BlockInfo[] = [];
-  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level] of (
+  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level, zstdLevel] of (
     await conn.runAndReadAll(
-      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level FROM log_blocks ORDER BY seq',
+      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level, zstd_level FROM log_blocks ORDER BY seq',
     )
   ).getRows()) {
     blocks.push({
@@ -308,6 +309,7 @@ async function loadCatalog(
       minTs: minTs as bigint,
       maxTs: maxTs as bigint,
       level: Number(level),
+      zstdLevel: Number(zstdLevel),
     });
   }
   const heads: HeadInfo[] = [];

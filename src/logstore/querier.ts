@@ -36,6 +36,11 @@ export class LogStoreQuerier implements LogQuerier {
   private readonly federated: boolean;
   private conn: DuckDBConnection | undefined;
   private closed = false;
+  /**
+   * Stream sets that hold every stream of their tenant: their reads skip the stream filter (a semi-join per
+   * row), and rows of streams created since (absent from the set) are dropped when read.
+   */
+  private readonly allMatched = new WeakSet<Map<bigint, Labels>>();
 
   constructor(host: QuerierHost, tenants: readonly TenantId[]) {
     this.host = host;
@@ -60,7 +65,7 @@ export class LogStoreQuerier implements LogQuerier {
       for (const [sliceStart, sliceEnd] of slices(params.startNs, params.endNs, this.host.windowMs, backward)) {
         if (remaining <= 0) break;
         params.signal?.throwIfAborted();
-        const branches = this.branches(snap, tenants, streamSets, matchers, sliceStart, sliceEnd, filters, 't, stream_id, ts, line, md');
+        const branches = this.branches(snap, tenants, streamSets, matchers, sliceStart, sliceEnd, filters, 't, stream_id, ts, line, md', true);
         if (branches.length === 0) continue;
         const dir = backward ? 'DESC' : 'ASC';
         const sql =
@@ -81,16 +86,19 @@ export class LogStoreQuerier implements LogQuerier {
           for (let from = 0; from < n; from += MAX_ROWS_PER_YIELD) {
             const to = Math.min(n, from + MAX_ROWS_PER_YIELD);
             const groups = new Map<string, { labels: Labels; ts: bigint[]; lines: string[]; md: (Labels | undefined)[]; anyMd: boolean }>();
+            let taken = 0;
             for (let i = from; i < to; i++) {
               const ti = tCol.getItem(i) as number;
               const sid = sidCol.getItem(i) as bigint;
               const gk = `${ti}:${sid}`;
               let g = groups.get(gk);
               if (!g) {
-                const labels = streamSets[ti]!.get(sid) ?? {};
+                const labels = streamSets[ti]!.get(sid);
+                if (labels === undefined) continue; // a stream created after the match (see allMatched)
                 g = { labels: labelForTenant(labels, tenants[ti]!, this.federated), ts: [], lines: [], md: [], anyMd: false };
                 groups.set(gk, g);
               }
+              taken++;
               g.ts.push(tsCol.getItem(i) as bigint);
               g.lines.push(lineCol.getItem(i) as string);
               const md = mdCol.getItem(i) as string | null;
@@ -109,8 +117,8 @@ export class LogStoreQuerier implements LogQuerier {
                 ...(g.anyMd ? { structuredMetadata: g.md } : {}),
               });
             }
-            remaining -= to - from;
-            yield out;
+            remaining -= taken;
+            if (out.length > 0) yield out;
           }
         }
       }
@@ -156,7 +164,7 @@ export class LogStoreQuerier implements LogQuerier {
       const streamSets = await this.matchStreams(conn, tenants, matchers);
       if (streamSets.every((s) => s.size === 0)) return [];
       // Buckets are left-open: (start + k·step, start + (k+1)·step]; the scan range is [start+1, end+1).
-      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, strlen(line) AS nbytes');
+      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, strlen(line) AS nbytes', true);
       if (branches.length === 0) return [];
       const sql =
         `SELECT t, stream_id, (ts - ${start} - 1) // ${params.stepNs} AS k, count(*)::DOUBLE, sum(nbytes)::DOUBLE ` +
@@ -169,7 +177,8 @@ export class LogStoreQuerier implements LogQuerier {
         const key = `${ti}:${sid}`;
         let s = out.get(key);
         if (!s) {
-          const labels = streamSets[ti]!.get(sid as bigint) ?? {};
+          const labels = streamSets[ti]!.get(sid as bigint);
+          if (labels === undefined) continue; // a stream created after the match
           s = { labels: labelForTenant(labels, tenants[ti]!, this.federated), counts: new Float64Array(n), bytes: new Float64Array(n) };
           out.set(key, s);
         }
@@ -257,6 +266,10 @@ export class LogStoreQuerier implements LogQuerier {
       );
       const m = new Map<bigint, Labels>();
       for (const [sid, labels] of r.getRows()) m.set(sid as bigint, mapToLabels(labels as DuckDBMapValue));
+      if (matchers.length > 0 && m.size > 0) {
+        const total = await conn.runAndReadAll(`SELECT count(*) FROM log_streams WHERE tenant = ${quoteString(tenant)}`);
+        if (Number(total.getRows()[0]![0]) === m.size) this.allMatched.add(m);
+      }
       out.push(m);
     }
     return out;
@@ -272,6 +285,7 @@ export class LogStoreQuerier implements LogQuerier {
     endNs: bigint,
     filters: string,
     columns: string,
+    useAllMatched = false,
   ): string[] {
     const out: string[] = [];
     const startMs = Number(startNs / 1_000_000n) - 1;
@@ -286,7 +300,7 @@ export class LogStoreQuerier implements LogQuerier {
         if (p.tenant === tenant && p.windowStartMs < endMs && p.windowEndMs > startMs) pids.push(p.pid);
       }
       if (pids.length === 0) continue;
-      const streamWhere = all
+      const streamWhere = all || (useAllMatched && this.allMatched.has(streamSets[ti]!))
         ? 'TRUE'
         : `stream_id IN (SELECT stream_id FROM log_streams WHERE tenant = ${quoteString(tenant)} AND (${matchersSql(matchers)}))`;
       const sel = columns.replace(/^DISTINCT /, '');
