@@ -12,13 +12,16 @@ import type { EncodedLoad } from './load.ts';
 import { dirBytes } from './servers.ts';
 
 const TENANT = 'anonymous' as TenantId;
+/** The load has 210k series: lift Mimir's default per-tenant series limit (150k), as for the peers. */
+const BENCH_CONFIG = metricsConfigSchema.parse({ limits: { max_global_series_per_user: 0 } });
 
 export class InProcessHeimdall {
   readonly name = 'heimdall (in-process)';
   private readonly rssBase: number;
 
   private constructor(
-    private db: Tsdb,
+    /** The engine (exposed for profiling scripts). */
+    public db: Tsdb,
     private readonly dir: string,
   ) {
     this.rssBase = process.memoryUsage().rss;
@@ -26,7 +29,7 @@ export class InProcessHeimdall {
 
   static async start(dir: string): Promise<InProcessHeimdall> {
     global.gc?.();
-    const db = await Tsdb.open({ dir, config: metricsConfigSchema.parse({}), maintenanceIntervalMs: 30_000 });
+    const db = await Tsdb.open({ dir, config: BENCH_CONFIG, maintenanceIntervalMs: 30_000 });
     return new InProcessHeimdall(db, dir);
   }
 
@@ -77,7 +80,7 @@ export class InProcessHeimdall {
     await this.db.compact();
     await this.db.close();
     const bytes = dirBytes(this.dir);
-    this.db = await Tsdb.open({ dir: this.dir, config: metricsConfigSchema.parse({}), maintenanceIntervalMs: 0 });
+    this.db = await Tsdb.open({ dir: this.dir, config: BENCH_CONFIG, maintenanceIntervalMs: 0 });
     return bytes - dirBytes(path.join(this.dir, 'blocks', 'tmp'));
   }
 

@@ -150,9 +150,13 @@ export async function startHeimdall(workDir: string, repoDir: string): Promise<S
   const grpc = await freePort();
   const otlp = await freePort();
   const dataDir = path.join(workDir, 'heimdall-data');
+  // The load has 210k series: lift Mimir's default per-tenant series limit (150k), as for the peers.
+  const cfg = path.join(workDir, 'heimdall.yaml');
+  fs.writeFileSync(cfg, 'metrics:\n  limits:\n    max_global_series_per_user: 0\n');
   const s = launch('heimdall', process.execPath, [
     path.join(repoDir, 'bin/heimdall.mjs'),
     'start',
+    '--config', cfg,
     '--data-dir', dataDir,
     '--http-address', `127.0.0.1:${port}`,
     '--otlp-grpc-address', `127.0.0.1:${grpc}`,

@@ -122,8 +122,9 @@ export class TsdbAppender implements Appender<MetricRecord> {
         rejections.push({ ...got, count: Math.max(total, 1) });
         return { accepted: 0, rejections };
       }
+      // Only a series seen before is worth remembering: decoders reuse label objects of repeated series.
+      if (got.maxT !== -Infinity || got.maxHistT !== -Infinity) this.host.cacheSeries(this.tenant, rec.labels, got);
       s = got;
-      this.host.cacheSeries(this.tenant, rec.labels, s);
     }
     if (rec.metadata) this.metadata.push({ metric: s.labels[METRIC_NAME_LABEL]!, meta: rec.metadata });
 

@@ -3,7 +3,7 @@ import type { LabelMatcher, Labels, NativeHistogram, TenantId, TimeRange } from 
 import { partitionTenantMatchers } from '../storage/index.ts';
 import type { MetricQuerier, SelectHints, SeriesData } from '../storage/index.ts';
 import type { MemSeries } from './mem-series.ts';
-import { compareLabels } from './series-index.ts';
+import { compareSorted } from './series-index.ts';
 
 /** Series per batch yielded by `select`. */
 const BATCH_SERIES = 256;
@@ -84,8 +84,11 @@ export class TsdbQuerier implements MetricQuerier {
         out.push({ labels: this.federated ? withTenantLabel(s.labels, tenant) : s.labels, series: s });
       }
     }
-    if (this.federated || out.length > 1) out.sort((a, b) => compareLabels(a.labels, b.labels));
-    return out;
+    if (out.length < 2) return out;
+    // Decorate with the (already byte-ordered) label names once, instead of per comparison.
+    const keyed = out.map((sel) => ({ sel, names: Object.keys(sel.labels) }));
+    keyed.sort((a, b) => compareSorted(a.sel.labels, a.names, b.sel.labels, b.names));
+    return keyed.map((k) => k.sel);
   }
 
   async *select(matchers: readonly LabelMatcher[], hints?: SelectHints): AsyncIterable<readonly SeriesData[]> {

@@ -53,6 +53,20 @@ export function compareLabels(a: Labels, b: Labels): number {
   return ka.length - kb.length;
 }
 
+/** {@link compareLabels} for label sets whose names are given, in byte order. */
+export function compareSorted(a: Labels, ka: readonly string[], b: Labels, kb: readonly string[]): number {
+  const n = ka.length < kb.length ? ka.length : kb.length;
+  for (let i = 0; i < n; i++) {
+    const na = ka[i]!;
+    const nb = kb[i]!;
+    if (na !== nb) return na < nb ? -1 : 1;
+    const va = a[na]!;
+    const vb = b[nb]!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
+}
+
 function isSorted(xs: readonly string[]): boolean {
   for (let i = 1; i < xs.length; i++) if (xs[i - 1]! > xs[i]!) return false;
   return true;
@@ -66,6 +80,11 @@ const EMPTY: Postings = new Uint32Array(0);
 /** Growable ascending list of refs; appends are O(1), a rare smaller ref is inserted in place. */
 class RefList {
   refs: number[] = [];
+
+  constructor(
+    /** The canonical copy of the label value, shared by every series that has it. */
+    readonly value: string,
+  ) {}
 
   add(ref: number): void {
     const r = this.refs;
@@ -84,20 +103,28 @@ class RefList {
   }
 }
 
+/** Values of one label name → their postings; remembers the canonical copy of the name. */
+class ValueMap extends Map<string, RefList> {
+  constructor(readonly name: string) {
+    super();
+  }
+}
+
 /**
  * The in-memory inverted index of one tenant: label set → series, and label name → value → refs.
  * Rebuilt from the WAL checkpoint and segments at open. Not thread-safe (Node runs it on one thread).
  */
 export class TenantIndex {
   private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
-  private readonly postings = new Map<string, Map<string, RefList>>();
-  private readonly all = new RefList();
+  private readonly postings = new Map<string, ValueMap>();
+  private readonly all = new RefList('');
   count = 0;
   /**
-   * Label objects handed in by decoders (which reuse one object per repeated series) → their series. Weak,
-   * so it holds nothing alive; callers check the series is still live.
+   * Label objects handed in by decoders (which reuse one object per repeated series) → their series.
+   * Bounded by the engine; callers check the series is still live. (A Map: a WeakMap of this size makes
+   * every GC walk its ephemerons.)
    */
-  readonly labelCache = new WeakMap<Labels, MemSeries>();
+  readonly labelCache = new Map<Labels, MemSeries>();
 
   constructor(readonly tenant: string) {}
 
@@ -108,6 +135,24 @@ export class TenantIndex {
     return hit.find((s) => labelsEqual(s.labels, labels));
   }
 
+  /**
+   * Returns `labels` rebuilt from the index's canonical strings where the name or value is already known,
+   * so series share one copy of each label string (less memory, and equal values compare by pointer).
+   */
+  canonical(labels: Labels): Labels {
+    const out: Record<string, string> = {};
+    for (const name of Object.keys(labels)) {
+      const values = this.postings.get(name);
+      if (!values) {
+        out[name] = labels[name]!;
+        continue;
+      }
+      const list = values.get(labels[name]!);
+      out[values.name] = list ? list.value : labels[name]!;
+    }
+    return out;
+  }
+
   add(s: MemSeries): void {
     const hit = this.byHash.get(s.hash);
     if (hit === undefined) this.byHash.set(s.hash, s);
@@ -115,9 +160,9 @@ export class TenantIndex {
     else this.byHash.set(s.hash, [hit, s]);
     for (const name of Object.keys(s.labels)) {
       let values = this.postings.get(name);
-      if (!values) this.postings.set(name, (values = new Map()));
+      if (!values) this.postings.set(name, (values = new ValueMap(name)));
       let list = values.get(s.labels[name]!);
-      if (!list) values.set(s.labels[name]!, (list = new RefList()));
+      if (!list) values.set(s.labels[name]!, (list = new RefList(s.labels[name]!)));
       list.add(s.ref);
     }
     this.all.add(s.ref);

@@ -81,6 +81,8 @@ const HEAD_KEEP_MS = 3_600_000;
 const HEAD_BYTES_PER_SAMPLE = 16;
 /** L0 blocks of one day merged once this many exist even if the day is still open. */
 const MAX_L0_PER_DAY = 6;
+/** Decoder label objects remembered per tenant (see `TenantIndex.labelCache`). */
+const LABEL_CACHE_ENTRIES = 262_144;
 /** Samples per checkpoint frame. */
 const CHECKPOINT_SAMPLES_PER_FRAME = 262_144;
 
@@ -361,7 +363,11 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   }
 
   cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void {
-    this.tenants.get(tenant)?.labelCache.set(labels, s);
+    const cache = this.tenants.get(tenant)?.labelCache;
+    if (!cache) return;
+    // Bounded: a full cache starts over (entries come back on the next miss of each live series).
+    if (cache.size >= LABEL_CACHE_ENTRIES) cache.clear();
+    cache.set(labels, s);
   }
 
   getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection {
@@ -380,7 +386,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       };
     }
     if (!index) this.tenants.set(tenant, (index = new TenantIndex(tenant)));
-    const s = new MemSeries(this.nextRef++, tenant, labels, hash);
+    const s = new MemSeries(this.nextRef++, tenant, index.canonical(labels), hash);
     this.series[s.ref] = s;
     index.add(s);
     return s;
@@ -709,7 +715,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
         if (this.series[ref]) return;
         let index = this.tenants.get(tenant);
         if (!index) this.tenants.set(tenant, (index = new TenantIndex(tenant)));
-        const s = new MemSeries(ref, tenant, labels, hashLabels(labels, Object.keys(labels)));
+        const s = new MemSeries(ref, tenant, index.canonical(labels), hashLabels(labels, Object.keys(labels)));
         s.walLogged = true;
         this.series[ref] = s;
         index.add(s);
@@ -778,7 +784,8 @@ const EMPTY = new Float64Array(0);
 export function mergeParts(parts: readonly ReadPart[]): { ts: Float64Array; vs: Float64Array } {
   const nonEmpty = parts.filter((p) => p.ts.length > 0);
   if (nonEmpty.length === 0) return { ts: EMPTY, vs: EMPTY };
-  if (nonEmpty.length === 1) return { ts: nonEmpty[0]!.ts.slice(), vs: nonEmpty[0]!.vs.slice() };
+  // Parts are fresh copies (head ranges, block reads) or frozen flush snapshots, never mutated afterwards.
+  if (nonEmpty.length === 1) return { ts: nonEmpty[0]!.ts, vs: nonEmpty[0]!.vs };
   let total = 0;
   let ordered = true;
   let last = -Infinity;
