@@ -88,6 +88,19 @@ interface Column extends SampleColumn {
   readonly ts: number[];
   readonly values: number[];
   sorted: boolean;
+  /** Bucketed mode: per-bucket value sums and sample counts instead of `ts`/`values`. */
+  readonly sums?: Float64Array;
+  readonly counts?: Float64Array;
+}
+
+/**
+ * Additive range aggregations (counts, bytes, sums) need no individual samples: each sample adds into the
+ * bucket `(k·width, (k+1)·width]` (relative ns) that contains it, and a window is a run of whole buckets.
+ * Memory is then series × buckets, not samples.
+ */
+interface Bucketing {
+  readonly widthNs: number;
+  readonly count: number;
 }
 
 interface Extracted {
@@ -115,7 +128,17 @@ function reduceLabels(labels: Labels, g: Grouping | undefined): Labels {
  * byte length (`bytes_*`), or the unwrapped label's value. Samples group by their final labels, or by the
  * range aggregation's `by`/`without` grouping.
  */
-async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes' | 'unwrap', grouping: Grouping | undefined, baseNs: bigint, fromNs: bigint, toNs: bigint, needAll: boolean): Promise<Extracted> {
+async function extract(
+  ctx: EvalContext,
+  range: LogRange,
+  mode: 'count' | 'bytes' | 'unwrap',
+  grouping: Grouping | undefined,
+  baseNs: bigint,
+  fromNs: bigint,
+  toNs: bigint,
+  needAll: boolean,
+  bucketing?: Bucketing,
+): Promise<Extracted> {
   const plan = planPushdown(range.selector.stages);
   const pipeline = compilePipeline(plan.rest, neededLabels(range, grouping));
   const uw = range.unwrap;
@@ -158,8 +181,18 @@ async function extract(ctx: EvalContext, range: LogRange, mode: 'count' | 'bytes
     let col = columns.get(key);
     if (!col) {
       if (columns.size >= maxSeries) throw seriesLimitError(maxSeries);
-      col = { labels: resolve(labels), ts: [], values: [], sorted: true };
+      col = bucketing
+        ? { labels: resolve(labels), ts: [], values: [], sorted: true, sums: new Float64Array(bucketing.count), counts: new Float64Array(bucketing.count) }
+        : { labels: resolve(labels), ts: [], values: [], sorted: true };
       columns.set(key, col);
+    }
+    if (bucketing) {
+      const k = Math.floor((relNs - 1) / bucketing.widthNs);
+      if (k >= 0 && k < bucketing.count) {
+        col.sums![k] += value;
+        col.counts![k]++;
+      }
+      return;
     }
     const n = col.ts.length;
     if (n > 0 && col.ts[n - 1] > relNs) col.sorted = false;
@@ -446,7 +479,15 @@ async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, { kind:
   const baseNs = firstEnd - rangeNs;
   const mode = e.op === 'bytes_over_time' || e.op === 'bytes_rate' ? 'bytes' : range.unwrap ? 'unwrap' : 'count';
   const absent = e.op === 'absent_over_time';
-  const ex = await extract(ctx, range, mode, e.grouping, baseNs, baseNs + 1n, lastEnd + 1n, absent);
+  let bucketing: (Bucketing & { stepBuckets: number; windowBuckets: number }) | undefined;
+  if (ADDITIVE.has(e.op) && rangeNs > 0n) {
+    const width = grid.count > 1 ? gcd(grid.stepNs, rangeNs) : rangeNs;
+    const count = Number((lastEnd - baseNs) / width);
+    if (count <= MAX_PUSHDOWN_BUCKETS) {
+      bucketing = { widthNs: Number(width), count, stepBuckets: grid.count > 1 ? Number(grid.stepNs / width) : 0, windowBuckets: Number(rangeNs / width) };
+    }
+  }
+  const ex = await extract(ctx, range, mode, e.grouping, baseNs, baseNs + 1n, lastEnd + 1n, absent, bucketing);
   const rangeSec = range.rangeNs / 1e9;
   const fn = windowFunction(e.op, rangeSec, e.param, range.unwrap !== undefined);
   const windows: [number, number][] = [];
@@ -477,6 +518,36 @@ async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, { kind:
     return any ? [s] : [];
   }
   const out: StepSeries[] = [];
+  if (bucketing) {
+    const perSecond = e.op === 'rate' || e.op === 'bytes_rate';
+    for (const col of ex.columns) {
+      const counts = prefixSums(col.counts!);
+      // Prefix differences of sums turn ±Inf into NaN; sum such windows bucket by bucket instead.
+      const finite = col.sums!.every((v) => Number.isFinite(v));
+      const sums = finite ? prefixSums(col.sums!) : undefined;
+      const s = newStepSeries(col.labels, grid.count);
+      let any = false;
+      for (let i = 0; i < grid.count; i++) {
+        const lo = i * bucketing.stepBuckets;
+        const hi = lo + bucketing.windowBuckets;
+        const n = counts[hi] - counts[lo];
+        if (n === 0) continue;
+        let v: number;
+        if (e.op === 'count_over_time' || (e.op === 'rate' && !range.unwrap)) v = n;
+        else if (sums) v = sums[hi] - sums[lo];
+        else {
+          v = 0;
+          for (let k = lo; k < hi; k++) if (col.counts![k] > 0) v += col.sums![k];
+        }
+        s.values[i] = perSecond ? v / rangeSec : v;
+        s.present[i] = 1;
+        any = true;
+      }
+      if (any) out.push(s);
+    }
+    if (out.length > ctx.limits.maxSeries) throw seriesLimitError(ctx.limits.maxSeries);
+    return out;
+  }
   for (const col of ex.columns) {
     const s = newStepSeries(col.labels, grid.count);
     let any = false;
@@ -499,6 +570,13 @@ async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, { kind:
   }
   if (out.length > ctx.limits.maxSeries) throw seriesLimitError(ctx.limits.maxSeries);
   return out;
+}
+
+/** Prefix sums with a leading 0: `p[hi] - p[lo]` is the sum of `a[lo..hi-1]`. */
+function prefixSums(a: Float64Array): Float64Array {
+  const p = new Float64Array(a.length + 1);
+  for (let k = 0; k < a.length; k++) p[k + 1] = p[k] + a[k];
+  return p;
 }
 
 /** absent_over_time's labels: the selector's equality matchers (a name used twice is left out). */
