@@ -13,4 +13,5 @@ export { resultToPrometheusJson, formatSampleValue, histogramJson } from './json
 export { parseExpr, parseMatchers } from './parser.ts';
 export type { ParseOptions } from './parser.ts';
 export { walk, exprType } from './ast.ts';
+export { formatExpr } from './printer.ts';
 export type { Expr, ValueType, VectorSelector } from './ast.ts';

@@ -18,6 +18,17 @@ test('postfix modifiers bind to the closest operand, as in Prometheus', () => {
   assert.deepEqual(ms.vs.at, { kind: 'time', ms: 100_000 });
 });
 
+test('operators after a postfix modifier keep Prometheus precedence', () => {
+  const e = parseExpr('a + b @ 60 * 0') as BinaryExpr;
+  assert.equal(e.op, '+');
+  const r = e.rhs as BinaryExpr;
+  assert.equal(r.op, '*');
+  assert.deepEqual((r.lhs as VectorSelector).at, { kind: 'time', ms: 60_000 });
+  const o = parseExpr('a offset 1m * 2 + c') as BinaryExpr;
+  assert.equal(o.op, '+');
+  assert.equal((o.lhs as BinaryExpr).op, '*');
+});
+
 test('a signed number literal is a unary operator looser than ^', () => {
   const e = parseExpr('-2 ^ 2') as UnaryExpr;
   assert.equal(e.type, 'UnaryExpr');
@@ -51,7 +62,8 @@ test('type errors carry Prometheus messages and positions', () => {
   assert.throws(() => parseExpr('1 > 2'), /comparisons between scalars must use BOOL modifier/);
   assert.throws(() => parseExpr('foo and 1'), /set operator "and" not allowed in binary scalar expression/);
   assert.throws(() => parseExpr('{}'), /vector selector must contain at least one non-empty matcher/);
-  assert.throws(() => parseExpr('sum(foo'), /1:8: parse error/);
+  assert.throws(() => parseExpr('sum(foo'), /^1:4: parse error: unclosed left parenthesis$/);
+  assert.throws(() => parseExpr('foo{a="b"'), /unexpected end of input inside braces/);
   assert.throws(() => parseExpr('foo[5m][1m]'), /ranges only allowed for vector selectors/);
 });
 

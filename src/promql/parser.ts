@@ -76,6 +76,41 @@ const BINARY_OP_NODES: Readonly<Record<string, BinaryOp>> = {
   Unless: 'unless',
 };
 
+/** Binary operator precedences (higher binds tighter), as in Prometheus' grammar. */
+const PRECEDENCE: Readonly<Record<BinaryOp, number>> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '</': 3,
+  '>/': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
+};
+
+type Token =
+  | { readonly kind: 'operand'; readonly expr: Expr }
+  | { readonly kind: 'binop'; readonly node: SyntaxNode }
+  | { readonly kind: 'unary'; readonly op: '-' | '+'; readonly from: number }
+  | { readonly kind: 'postfix'; readonly node: SyntaxNode };
+
+interface BinaryParts {
+  readonly op: BinaryOp;
+  readonly returnBool: boolean;
+  readonly matching: VectorMatching;
+  readonly hasClause: boolean;
+}
+
 const MATCH_OPS: Readonly<Record<string, MatchOp>> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 
 /**
@@ -185,6 +220,7 @@ class Converter {
       }
     } while (cursor.next());
     if (errAt < 0) return;
+    this.checkBrackets();
     const rest = this.q.slice(errAt).trimStart();
     const at = this.q.length - rest.length;
     if (rest === '') throw this.fail(this.q.length, 'unexpected end of input');
@@ -204,6 +240,41 @@ class Converter {
     if (t === '}' || t === ')' || t === ']') throw this.fail(at, `unexpected "${t}"`);
     if (/^[0-9.]/.test(t)) throw this.fail(at, `unexpected number "${t}"`);
     throw this.fail(at, `unexpected character: '${t}'`);
+  }
+
+  /** Prometheus' lexer errors for unbalanced parentheses, braces and brackets. */
+  private checkBrackets(): void {
+    const stack: { c: string; at: number }[] = [];
+    const q = this.src;
+    for (let i = 0; i < q.length; i++) {
+      const c = q[i]!;
+      if (c === '"' || c === "'" || c === '`') {
+        i++;
+        while (i < q.length && q[i] !== c) {
+          if (q[i] === '\\' && c !== '`') i++;
+          i++;
+        }
+        continue;
+      }
+      if (c === '#') {
+        while (i < q.length && q[i] !== '\n') i++;
+        continue;
+      }
+      if (c === '(' || c === '{' || c === '[') stack.push({ c, at: i });
+      else if (c === ')' || c === '}' || c === ']') {
+        const open = stack.pop();
+        const want = c === ')' ? '(' : c === '}' ? '{' : '[';
+        if (!open || open.c !== want) {
+          const name = c === ')' ? 'right parenthesis' : c === '}' ? 'right brace' : 'right bracket';
+          throw this.fail(i, `unexpected ${name} '${c}'`);
+        }
+      }
+    }
+    const open = stack.pop();
+    if (!open) return;
+    if (open.c === '(') throw this.fail(open.at, 'unclosed left parenthesis');
+    if (open.c === '{') throw this.fail(q.length, 'unexpected end of input inside braces');
+    throw this.fail(open.at, 'unclosed left bracket');
   }
 
   private children(n: SyntaxNode): SyntaxNode[] {
@@ -241,7 +312,7 @@ class Converter {
   expr(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'NumberDurationLiteral':
-        return this.numberLiteral(n);
+        return this.isSigned(n) ? this.reassociate(n) : this.numberLiteral(n);
       case 'StringLiteral':
         return this.stringLiteral(n);
       case 'VectorSelector':
@@ -251,52 +322,145 @@ class Converter {
         if (!inner) throw this.fail(n.from, 'unexpected ")"');
         return { type: 'ParenExpr', expr: this.expr(inner), pos: this.range(n) };
       }
-      case 'UnaryExpr':
-        return this.unary(n);
-      case 'BinaryExpr':
-        return this.binary(n);
       case 'FunctionCall':
         return this.call(n);
       case 'AggregateExpr':
         return this.aggregate(n);
+      case 'UnaryExpr':
+      case 'BinaryExpr':
       case 'MatrixSelector':
-        return this.postfix(n, (inner) => this.makeMatrix(n, inner));
       case 'SubqueryExpr':
-        return this.postfix(n, (inner) => this.makeSubquery(n, inner));
       case 'OffsetExpr':
-        return this.postfix(n, (inner) => this.applyOffset(n, inner));
       case 'StepInvariantExpr':
-        return this.postfix(n, (inner) => this.applyAt(n, inner));
       case 'AnchoredExpr':
       case 'SmoothedExpr':
-        return this.postfix(n, (inner) => this.applyExtended(n, inner, n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed'));
+        return this.reassociate(n);
       default:
         throw this.fail(n.from, `unexpected ${n.name}`);
     }
   }
 
-  /**
-   * Lezer's grammar gives postfix modifiers (`[range]`, `[range:step]`, `offset`, `@`) no precedence over
-   * binary and unary operators, so `a + b[5m]` comes back as `(a + b)[5m]`. Prometheus binds them to the
-   * closest operand; rotate the modifier into the right-most operand to get Prometheus' tree.
-   */
-  private postfix(n: SyntaxNode, apply: (inner: Expr) => Expr): Expr {
-    const innerNode = this.exprChildren(n)[0];
-    if (!innerNode) throw this.fail(n.from, 'unexpected end of input');
-    const inner = this.expr(innerNode);
-    return this.rotate(inner, apply);
+  private isSigned(n: SyntaxNode): boolean {
+    const t = this.text(n).trimStart();
+    return t.startsWith('-') || t.startsWith('+');
   }
 
-  private rotate(inner: Expr, apply: (inner: Expr) => Expr): Expr {
-    if (inner.type === 'BinaryExpr' && !(inner as BinaryExpr & { sealed?: boolean }).sealed) {
-      const rhs = this.rotate(inner.rhs, apply);
-      return this.checkBinary({ ...inner, rhs, matching: inner.matching }, inner.pos);
+  /**
+   * Lezer's PromQL grammar gives postfix modifiers (`[range]`, `[range:step]`, `offset`, `@`) the lowest
+   * precedence and folds a sign into number literals, so `a + b @ 60 * 0` comes back as `((a + b) @ 60) * 0`
+   * and `-2 ^ 2` as `(-2) ^ 2`. Prometheus binds postfix modifiers to the closest operand and treats a sign
+   * as a unary operator with `*` precedence. Flatten the operator chain into tokens and rebuild it with
+   * Prometheus' precedences.
+   */
+  private reassociate(n: SyntaxNode): Expr {
+    const tokens: Token[] = [];
+    this.linearize(n, tokens);
+    const state = { i: 0 };
+    const e = this.climb(tokens, state, 0);
+    if (state.i !== tokens.length) throw this.fail(n.from, 'unexpected operator');
+    return e;
+  }
+
+  private linearize(n: SyntaxNode, out: Token[]): void {
+    switch (n.name) {
+      case 'BinaryExpr': {
+        const exprs = this.exprChildren(n);
+        if (exprs.length !== 2) throw this.fail(n.to, 'unexpected end of input');
+        this.linearize(exprs[0]!, out);
+        out.push({ kind: 'binop', node: n });
+        this.linearize(exprs[1]!, out);
+        return;
+      }
+      case 'UnaryExpr': {
+        const opNode = this.children(n).find((c) => c.name === 'UnaryOp');
+        const inner = this.exprChildren(n)[0];
+        if (!inner) throw this.fail(n.to, 'unexpected end of input');
+        out.push({ kind: 'unary', op: opNode && this.text(opNode) === '-' ? '-' : '+', from: n.from });
+        this.linearize(inner, out);
+        return;
+      }
+      case 'NumberDurationLiteral':
+        if (this.isSigned(n)) {
+          const t = this.text(n);
+          const signAt = n.from + (t.length - t.trimStart().length);
+          out.push({ kind: 'unary', op: t.trimStart()[0] === '-' ? '-' : '+', from: signAt });
+          out.push({ kind: 'operand', expr: this.unsignedLiteral(n, signAt + 1) });
+          return;
+        }
+        out.push({ kind: 'operand', expr: this.numberLiteral(n) });
+        return;
+      case 'MatrixSelector':
+      case 'SubqueryExpr':
+      case 'OffsetExpr':
+      case 'StepInvariantExpr':
+      case 'AnchoredExpr':
+      case 'SmoothedExpr': {
+        const inner = this.exprChildren(n)[0];
+        if (!inner) throw this.fail(n.to, 'unexpected end of input');
+        this.linearize(inner, out);
+        out.push({ kind: 'postfix', node: n });
+        return;
+      }
+      default:
+        out.push({ kind: 'operand', expr: this.expr(n) });
     }
-    if (inner.type === 'UnaryExpr') {
-      const e = this.rotate(inner.expr, apply);
-      return this.makeUnary(inner.op, e, inner.pos.start);
+  }
+
+  private unsignedLiteral(n: SyntaxNode, from: number): NumberLiteral {
+    const text = this.src.slice(from, n.to).replace(/\s+/g, '');
+    const v = parseNumberLiteral(text);
+    if (v === undefined) throw this.fail(n.from, `bad number or duration syntax: "${text}"`);
+    return { type: 'NumberLiteral', val: v, pos: { start: from, end: n.to } };
+  }
+
+  /** Precedence climbing over the flattened tokens (Prometheus' yacc precedences). */
+  private climb(tokens: Token[], st: { i: number }, minPrec: number): Expr {
+    let lhs = this.unaryOrPrimary(tokens, st);
+    for (;;) {
+      const t = tokens[st.i];
+      if (!t || t.kind !== 'binop') break;
+      const parts = this.binaryParts(t.node);
+      const prec = PRECEDENCE[parts.op];
+      if (prec < minPrec) break;
+      st.i++;
+      const rhs = this.climb(tokens, st, parts.op === '^' ? prec : prec + 1);
+      lhs = this.buildBinary(lhs, rhs, parts);
     }
-    return apply(inner);
+    return lhs;
+  }
+
+  private unaryOrPrimary(tokens: Token[], st: { i: number }): Expr {
+    const t = tokens[st.i];
+    if (!t) throw this.fail(this.q.length, 'unexpected end of input');
+    if (t.kind === 'unary') {
+      st.i++;
+      // A unary operator binds like `*`: its operand extends over `^` only.
+      const operand = this.climb(tokens, st, PRECEDENCE['^']);
+      return this.makeUnary(t.op, operand, t.from);
+    }
+    if (t.kind !== 'operand') throw this.fail(0, 'unexpected operator');
+    st.i++;
+    let e = t.expr;
+    for (let p = tokens[st.i]; p && p.kind === 'postfix'; p = tokens[st.i]) {
+      st.i++;
+      e = this.applyPostfix(p.node, e);
+    }
+    return e;
+  }
+
+  private applyPostfix(n: SyntaxNode, inner: Expr): Expr {
+    switch (n.name) {
+      case 'MatrixSelector':
+        return this.makeMatrix(n, inner);
+      case 'SubqueryExpr':
+        return this.makeSubquery(n, inner);
+      case 'OffsetExpr':
+        return this.applyOffset(n, inner);
+      case 'StepInvariantExpr':
+        return this.applyAt(n, inner);
+      default:
+        return this.applyExtended(n, inner, n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed');
+    }
   }
 
   private numberLiteral(n: SyntaxNode): NumberLiteral {
@@ -382,14 +546,6 @@ class Converter {
     return { type: 'UnaryExpr', op, expr: e, pos: { start, end: e.pos.end } };
   }
 
-  private unary(n: SyntaxNode): Expr {
-    const opNode = this.children(n).find((c) => c.name === 'UnaryOp');
-    const op = opNode && this.text(opNode) === '-' ? '-' : '+';
-    const inner = this.exprChildren(n)[0];
-    if (!inner) throw this.fail(n.to, 'unexpected end of input');
-    return this.makeUnary(op, this.expr(inner), n.from);
-  }
-
   private groupingLabels(n: SyntaxNode): string[] {
     const out: string[] = [];
     for (const c of this.children(n)) {
@@ -400,22 +556,20 @@ class Converter {
     return out;
   }
 
-  private binary(n: SyntaxNode): Expr {
+  /** The operator and modifiers of a lezer BinaryExpr node (its operands are handled by the caller). */
+  private binaryParts(n: SyntaxNode): BinaryParts {
     const kids = this.children(n);
-    const exprs = kids.filter((c) => this.isExprNode(c));
     const opNode = kids.find((c) => BINARY_OP_NODES[c.name] !== undefined && !this.isExprNode(c));
-    if (exprs.length !== 2 || !opNode) throw this.fail(n.to, 'unexpected end of input');
+    if (!opNode) throw this.fail(n.to, 'unexpected end of input');
     const op = BINARY_OP_NODES[opNode.name]!;
     const returnBool = kids.some((c) => c.name === 'BoolModifier');
     const mm = kids.find((c) => c.name === 'MatchingModifierClause');
     const fill = kids.find((c) => c.name === 'FillModifier');
     let on = false;
-    let hasClause = false;
     let labels: string[] = [];
     let include: string[] = [];
     let card: VectorMatching['card'] = isSetOp(op) ? 'many-to-many' : 'one-to-one';
     if (mm) {
-      hasClause = true;
       const mk = this.children(mm);
       on = mk.some((c) => c.name === 'On');
       const groups = mk.filter((c) => c.name === 'GroupingLabels');
@@ -440,29 +594,6 @@ class Converter {
         else if (c.name === 'FillRightClause') fillRhs = v;
       }
     }
-    let lhs: Expr;
-    const lhsNode = exprs[0]!;
-    let signedPowBase: '-' | '+' | undefined;
-    if (op === '^' && lhsNode.name === 'NumberDurationLiteral') {
-      const t = this.text(lhsNode).trimStart();
-      if (t.startsWith('-') || t.startsWith('+')) signedPowBase = t[0] as '-' | '+';
-    }
-    if (signedPowBase) {
-      // Prometheus parses `-2 ^ 2` as `-(2 ^ 2)`: the sign is a unary operator binding looser than `^`.
-      const lit = this.numberLiteral(lhsNode);
-      lhs = { type: 'NumberLiteral', val: signedPowBase === '-' ? -lit.val : lit.val, pos: { start: lhsNode.from + 1, end: lhsNode.to } };
-    } else {
-      lhs = this.expr(lhsNode);
-    }
-    const rhs = this.expr(exprs[1]!);
-    const bin: BinaryExpr = {
-      type: 'BinaryExpr',
-      op,
-      lhs,
-      rhs,
-      returnBool,
-      pos: { start: signedPowBase ? lhsNode.from + 1 : n.from, end: n.to },
-    };
     const matching: VectorMatching = {
       card,
       on,
@@ -471,22 +602,27 @@ class Converter {
       ...(fillLhs !== undefined ? { fillLhs } : {}),
       ...(fillRhs !== undefined ? { fillRhs } : {}),
     };
-    (bin as BinaryExpr & { clause?: boolean }).clause = hasClause;
-    bin.matching = matching;
-    const checked = this.checkBinary(bin, bin.pos);
-    if (signedPowBase) {
-      (checked as BinaryExpr & { sealed?: boolean }).sealed = true;
-      return this.makeUnary(signedPowBase, checked, lhsNode.from);
-    }
-    return checked;
+    return { op, returnBool, matching, hasClause: mm !== undefined };
+  }
+
+  private buildBinary(lhs: Expr, rhs: Expr, parts: BinaryParts): Expr {
+    const bin: BinaryExpr = {
+      type: 'BinaryExpr',
+      op: parts.op,
+      lhs,
+      rhs,
+      returnBool: parts.returnBool,
+      pos: { start: lhs.pos.start, end: rhs.pos.end },
+    };
+    bin.matching = parts.matching;
+    return this.checkBinary(bin, bin.pos, parts.hasClause);
   }
 
   /** Prometheus' type checks for binary expressions; sets the default vector matching. */
-  private checkBinary(bin: BinaryExpr, pos: PosRange): BinaryExpr {
+  private checkBinary(bin: BinaryExpr, pos: PosRange, hasClause: boolean): BinaryExpr {
     const lt = exprType(bin.lhs);
     const rt = exprType(bin.rhs);
     const op = bin.op;
-    const hasClause = (bin as BinaryExpr & { clause?: boolean }).clause ?? false;
     if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector')) {
       throw this.fail(pos.start, 'binary expression must contain only scalar and instant vector types');
     }

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../src/config/index.ts';
 import type { Labels, MetricRecord, TenantId } from '../../src/model/index.ts';
 import { isStaleNaN, labelsKey } from '../../src/model/index.ts';
-import { PromqlEngine, PromqlError } from '../../src/promql/index.ts';
+import { PromqlEngine, PromqlError, formatExpr, parseExpr } from '../../src/promql/index.ts';
+import type { Expr } from '../../src/promql/index.ts';
 import type { PromValue, QueryResult } from '../../src/promql/index.ts';
 import { FloatHistogram } from '../../src/promql/histogram.ts';
 import { Tsdb } from '../../src/tsdb/index.ts';
@@ -55,7 +56,7 @@ export interface FileResult {
   skipped: number;
   readonly failures: string[];
   readonly skips: string[];
-  /** Instant evals whose upstream range-mode cross-check failed (reported, not counted as failures). */
+  /** Instant evals failing upstream's extra range-mode or @ checks (reported, not counted as failures). */
   rangeModeMismatches: number;
   readonly rangeModeFailures: string[];
   ms: number;
@@ -403,6 +404,65 @@ async function rangeModeCheck(engine: PromqlEngine, db: Tsdb, tenant: TenantId, 
   return failure ? `range mode: ${failure}` : undefined;
 }
 
+const AT_UNSAFE = /\b(time|timestamp|predict_linear|hour|minute|month|year|day_of_week|day_of_month|day_of_year|days_in_month)\s*\(|\b(start|end|range|step)\s*\(\s*\)/;
+
+/**
+ * Upstream's step-invariance check: `@ t` is added to every selector and subquery lacking one (not inside
+ * an `@`-pinned subquery) and the query re-run at other evaluation times must give the same result.
+ */
+async function atModifierCheck(engine: PromqlEngine, db: Tsdb, tenant: TenantId, cmd: EvalCmd): Promise<string | undefined> {
+  if (cmd.isRange || AT_UNSAFE.test(cmd.expr)) return undefined;
+  const t = cmd.startMs;
+  const expr = parseExpr(cmd.expr);
+  const visit = (e: Expr): void => {
+    switch (e.type) {
+      case 'VectorSelector':
+        e.at ??= { kind: 'time', ms: t };
+        return;
+      case 'MatrixSelector':
+        e.vs.at ??= { kind: 'time', ms: t };
+        return;
+      case 'SubqueryExpr':
+        if (e.at) return;
+        e.at = { kind: 'time', ms: t };
+        return;
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        visit(e.expr);
+        return;
+      case 'Call':
+        e.args.forEach(visit);
+        return;
+      case 'AggregateExpr':
+        if (e.param) visit(e.param);
+        visit(e.expr);
+        return;
+      case 'BinaryExpr':
+        visit(e.lhs);
+        visit(e.rhs);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(expr);
+  const q = formatExpr(expr);
+  const times = t === 0 ? [-1000, 0, 1000] : [-10 * t, 0, t / 5, t, 10 * t];
+  for (const et of times) {
+    let res: QueryResult;
+    try {
+      res = await engine.instant(db, [tenant], q, et);
+    } catch (err) {
+      if (cmd.fail) continue;
+      return `@ check (${q} at ${et}): ${formatError(err)}`;
+    }
+    if (cmd.fail) return `@ check (${q} at ${et}): expected error but got none`;
+    const failure = compare(cmd, res);
+    if (failure) return `@ check (${q} at ${et}): ${failure}`;
+  }
+  return undefined;
+}
+
 /** Runs one eval; returns undefined on success or the failure text. */
 async function runEval(engine: PromqlEngine, db: Tsdb, tenant: TenantId, cmd: EvalCmd): Promise<string | undefined> {
   let res: QueryResult;
@@ -479,7 +539,9 @@ export async function runFile(file: string, engine: PromqlEngine): Promise<FileR
         failure = `runner error: ${formatError(err)}`;
       }
       if (failure === undefined && !reason) {
-        const rm = await rangeModeCheck(engine, db, tenant, cmd).catch((err: unknown) => `runner error: ${formatError(err)}`);
+        const rm =
+          (await rangeModeCheck(engine, db, tenant, cmd).catch((err: unknown) => `runner error: ${formatError(err)}`)) ??
+          (await atModifierCheck(engine, db, tenant, cmd).catch((err: unknown) => `runner error: ${formatError(err)}`));
         if (rm) {
           result.rangeModeMismatches++;
           result.rangeModeFailures.push(`${file}:${cmd.line}: ${cmd.expr}\n    ${rm}`);
@@ -532,7 +594,7 @@ export function formatTable(s: SuiteResult): string {
     `${'file'.padEnd(42)} ${'passed'.padStart(6)} ${'failed'.padStart(6)} ${'skipped'.padStart(7)} ${'range-mode'.padStart(10)} ${'time'.padStart(9)}`,
     ...rows,
     `${'TOTAL'.padEnd(42)} ${String(s.passed).padStart(6)} ${String(s.failed).padStart(6)} ${String(s.skipped).padStart(7)} ${String(rm).padStart(10)}`,
-    '(range-mode: stable instant evals whose upstream cross-check as a t-1m..t+1m range query disagreed)',
+    '(range-mode: stable instant evals failing upstream\'s extra checks: as a t-1m..t+1m range query, and @-pinned step invariance)',
   ].join('\n');
 }
 
