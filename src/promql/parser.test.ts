@@ -62,7 +62,7 @@ test('type errors carry Prometheus messages and positions', () => {
   assert.throws(() => parseExpr('1 > 2'), /comparisons between scalars must use BOOL modifier/);
   assert.throws(() => parseExpr('foo and 1'), /set operator "and" not allowed in binary scalar expression/);
   assert.throws(() => parseExpr('{}'), /vector selector must contain at least one non-empty matcher/);
-  assert.throws(() => parseExpr('sum(foo'), /^1:4: parse error: unclosed left parenthesis$/);
+  assert.throws(() => parseExpr('sum(foo'), /1:4: parse error: unclosed left parenthesis$/);
   assert.throws(() => parseExpr('foo{a="b"'), /unexpected end of input inside braces/);
   assert.throws(() => parseExpr('foo[5m][1m]'), /ranges only allowed for vector selectors/);
 });
