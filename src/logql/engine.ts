@@ -42,6 +42,8 @@ export interface LogqlQueryParams {
   readonly direction: 'forward' | 'backward';
   readonly limit: number;
   readonly instant?: boolean;
+  /** Log queries: Loki's categorize-labels encoding (see `LogQueryParams`). */
+  readonly categorizeLabels?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -145,6 +147,7 @@ export class LogqlEngine {
         direction: p.direction,
         limit: p.limit,
         intervalNs: p.intervalMs ? BigInt(Math.round(p.intervalMs * 1e6)) : undefined,
+        categorizeLabels: p.categorizeLabels,
         signal,
       }, stats);
       return { resultType: 'streams', streams };

@@ -30,6 +30,11 @@ export interface LogQueryParams {
   readonly limit: number;
   /** Keep at most one entry per stream per interval (Loki's `interval`), in nanoseconds. */
   readonly intervalNs?: bigint;
+  /**
+   * Loki's categorize-labels encoding: streams group by their stream labels only; each entry carries its
+   * structured metadata and parsed labels separately.
+   */
+  readonly categorizeLabels?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -39,6 +44,7 @@ interface Collected {
   readonly labels: Labels;
   readonly key: string;
   readonly metadata?: Labels;
+  readonly parsed?: Labels;
   readonly seq: number;
 }
 
@@ -89,7 +95,10 @@ export async function runLogQuery(
           lb.reset(streamLabels, hasMeta ? md : undefined);
           const st: EntryState = { line: batch.lines[i], timestampNs: batch.timestampsNs[i], lb };
           if (!pipeline.process(st)) continue;
-          if (!lb.changed) {
+          if (p.categorizeLabels) {
+            const c = lb.categorized();
+            perTenant.push({ ts: st.timestampNs, line: st.line, labels: c.stream, key: labelsSetKey(c.stream), metadata: c.metadata, parsed: c.parsed, seq: seq++ });
+          } else if (!lb.changed) {
             let key = streamKeys.get(streamLabels);
             if (key === undefined) streamKeys.set(streamLabels, (key = labelsSetKey(streamLabels)));
             perTenant.push({ ts: st.timestampNs, line: st.line, labels: streamLabels, key, seq: seq++ });
@@ -120,7 +129,7 @@ export async function runLogQuery(
     }
     let s = streams.get(e.key);
     if (!s) streams.set(e.key, (s = { labels: e.labels, entries: [] }));
-    s.entries.push({ timestampNs: e.ts, line: e.line, structuredMetadata: e.metadata });
+    s.entries.push({ timestampNs: e.ts, line: e.line, structuredMetadata: e.metadata, parsed: e.parsed });
     count++;
   }
   stats.entriesReturned += count;

@@ -35,6 +35,8 @@ export class LabelsBuilder {
   readonly current = new Map<string, string>();
   private stream: Labels = {};
   private metadataNames: Set<string> | undefined;
+  /** Keys (after `_extracted` renaming) currently holding structured metadata. */
+  private metadataKeys: Set<string> | undefined;
   /** True once anything differs from the stream labels (lets callers reuse the stream's key). */
   changed = false;
 
@@ -44,11 +46,14 @@ export class LabelsBuilder {
     for (const k in stream) this.current.set(k, stream[k]);
     this.changed = false;
     this.metadataNames = undefined;
+    this.metadataKeys = undefined;
     if (metadata) {
       for (const k in metadata) {
         const v = metadata[k];
+        const key = k in stream ? k + EXTRACTED_SUFFIX : k;
         (this.metadataNames ??= new Set()).add(k);
-        this.current.set(k in stream ? k + EXTRACTED_SUFFIX : k, v);
+        (this.metadataKeys ??= new Set()).add(key);
+        this.current.set(key, v);
         this.changed = true;
       }
     }
@@ -62,6 +67,7 @@ export class LabelsBuilder {
   setParsed(name: string, value: string): void {
     const key = name in this.stream || this.metadataNames?.has(name) ? name + EXTRACTED_SUFFIX : name;
     this.current.set(key, value);
+    this.metadataKeys?.delete(key);
     this.changed = true;
   }
 
@@ -98,6 +104,23 @@ export class LabelsBuilder {
     let s = '';
     for (const k of keys) s += `${k}\u0000${this.current.get(k)}\u0001`;
     return s;
+  }
+
+  /**
+   * The labels split as Loki's categorize-labels encoding does: stream labels (the stream's own names),
+   * structured metadata, and everything stages added (parsed fields, label_format, errors).
+   */
+  categorized(): { stream: Labels; metadata: Labels; parsed: Labels } {
+    const stream: Record<string, string> = {};
+    const metadata: Record<string, string> = {};
+    const parsed: Record<string, string> = {};
+    for (const k of [...this.current.keys()].sort(compareStrings)) {
+      const v = this.current.get(k)!;
+      if (k in this.stream) stream[k] = v;
+      else if (this.metadataKeys?.has(k)) metadata[k] = v;
+      else parsed[k] = v;
+    }
+    return { stream, metadata, parsed };
   }
 
   asTemplateData(): Record<string, GoValue> {

@@ -104,6 +104,21 @@ describe('Loki query API', () => {
     assert.ok(j.data.result.some((s) => s.stream.trace_id !== undefined));
   });
 
+  test('categorize-labels encoding splits stream labels, structured metadata and parsed labels', async () => {
+    const res = await fetch(`${url}/loki/api/v1/query_range?${qs({ query: '{app="api"} | logfmt | level="error"', start: BASE_NS, end: NOW_NS, limit: 5 })}`, {
+      headers: { 'X-Scope-OrgID': 'team-a', 'X-Loki-Response-Encoding-Flags': 'categorize-labels' },
+    });
+    assert.equal(res.status, 200);
+    const j = (await res.json()) as {
+      data: { encodingFlags: string[]; result: { stream: Labels; values: [string, string, { structuredMetadata?: Labels; parsed?: Labels }][] }[] };
+    };
+    assert.deepEqual(j.data.encodingFlags, ['categorize-labels']);
+    assert.deepEqual(j.data.result.map((s) => s.stream), [{ app: 'api', env: 'prod' }]);
+    const values = j.data.result[0].values;
+    assert.ok(values.every((v) => v[2].parsed?.level === 'error' && v[2].parsed.status === '500'));
+    assert.ok(values.some((v) => v[2].structuredMetadata?.trace_id !== undefined));
+  });
+
   test('query_range accepts RFC3339 and float-second times, `since`, and forward direction', async () => {
     const start = new Date(Number(BASE_NS / 1_000_000n)).toISOString();
     const r = await get(`/loki/api/v1/query_range?${qs({ query: '{app="api"}', start, end: (Number(NOW_NS / 1_000_000n) / 1000).toFixed(3), limit: 2, direction: 'forward' })}`);

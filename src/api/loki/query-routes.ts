@@ -28,6 +28,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): vo
       direction: directionParam(req.params),
       limit: limitParam(req.params, DEFAULT_LIMIT),
       instant: true,
+      categorizeLabels: categorize(req),
       signal: req.signal,
     });
     return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
@@ -50,6 +51,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): vo
       intervalMs,
       direction: directionParam(req.params),
       limit: limitParam(req.params, DEFAULT_LIMIT),
+      categorizeLabels: categorize(req),
       signal: req.signal,
     });
     return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
