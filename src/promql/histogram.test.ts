@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError } from './histogram.ts';
+import { histogramJson } from './json.ts';
+import { bucketQuantile, histogramQuantile } from './quantile.ts';
+
+function hist(schema: number, buckets: number[], offset = 0, extra: Partial<FloatHistogram> = {}): FloatHistogram {
+  const h = new FloatHistogram();
+  h.schema = schema;
+  h.positiveSpans = buckets.length ? [{ offset, length: buckets.length }] : [];
+  h.positiveBuckets = buckets;
+  h.count = buckets.reduce((a, b) => a + b, 0) + (extra.zeroCount ?? 0);
+  h.sum = h.count;
+  Object.assign(h, extra);
+  return h;
+}
+
+test('add reduces to the lower schema and merges buckets', () => {
+  const a = hist(1, [1, 1, 1, 1]); // indexes 0..3 at schema 1
+  const b = hist(0, [2, 2]); // indexes 0..1 at schema 0
+  a.add(b);
+  a.compact();
+  assert.equal(a.schema, 0);
+  // schema 1 indexes 0,1,2,3 map to schema 0 indexes 0,1,1,2.
+  assert.deepEqual(a.positiveSpans, [{ offset: 0, length: 3 }]);
+  assert.deepEqual(a.positiveBuckets, [3, 4, 1]);
+  assert.equal(a.count, 8);
+});
+
+test('custom buckets with different bounds are reconciled to their intersection', () => {
+  const a = hist(-53, [1, 2, 3], 0, { customValues: [1, 2] });
+  const b = hist(-53, [4, 5], 0, { customValues: [2] });
+  const r = a.add(b);
+  assert.equal(r.nhcbBoundsReconciled, true);
+  assert.deepEqual(a.customValues, [2]);
+  assert.deepEqual(a.positiveBuckets, [7, 8]);
+  assert.throws(() => hist(-53, [1], 0, { customValues: [1] }).add(hist(0, [1])), IncompatibleSchemaError);
+});
+
+test('detectReset sees a decreasing bucket; subtraction makes gauges', () => {
+  const prev = hist(0, [5, 5]);
+  assert.equal(hist(0, [6, 4]).detectReset(prev), true);
+  assert.equal(hist(0, [6, 6]).detectReset(prev), false);
+  const d = hist(0, [6, 6]);
+  d.sub(prev);
+  d.counterResetHint = GAUGE_TYPE;
+  assert.deepEqual(d.compact().positiveBuckets, [1, 1]);
+});
+
+test('Kahan addition keeps small terms next to huge ones', () => {
+  const s = hist(0, [], 0, { sum: 3.1, count: 1 });
+  let c: FloatHistogram | undefined;
+  for (const v of [1e100, -1e100, 1.3]) c = s.kahanAdd(hist(0, [], 0, { sum: v, count: 1 }), c).c;
+  s.add(c!);
+  assert.ok(Math.abs(s.sum - 4.4) < 1e-12);
+});
+
+test('quantiles: classic buckets and exponential interpolation', () => {
+  const q = bucketQuantile(0.5, [
+    { upperBound: 1, count: 10 },
+    { upperBound: 2, count: 20 },
+    { upperBound: Infinity, count: 20 },
+  ]);
+  assert.equal(q.value, 1);
+  // One positive bucket (1, 2] at schema 0: the median interpolates exponentially to sqrt(2).
+  const h = hist(0, [4], 1);
+  assert.ok(Math.abs(histogramQuantile(0.5, h).value - Math.SQRT2) < 1e-12);
+});
+
+test('histogram JSON has Prometheus bucket boundary rules', () => {
+  const h = hist(0, [1, 2], 0, { zeroCount: 1, zeroThreshold: 0.001 });
+  assert.deepEqual(histogramJson(h.toModel()), {
+    count: '4',
+    sum: '4',
+    buckets: [
+      [3, '-0.001', '0.001', '1'],
+      [0, '0.5', '1', '1'],
+      [0, '1', '2', '2'],
+    ],
+  });
+});
