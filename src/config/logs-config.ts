@@ -91,7 +91,7 @@ export const logsConfigSchema = z
         /** The longest time range a query may cover (0 = unlimited). */
         max_query_length: durationSchema.prefault('721h'),
         /** Samples a metric query may extract from log lines (a memory bound). */
-        max_samples: z.number().int().positive().default(50_000_000),
+        max_samples: z.number().int().positive().default(20_000_000),
       })
       .strict()
       .prefault({}),

@@ -19,7 +19,7 @@ export interface LogqlEngineOptions {
   readonly maxQuerySeries?: number;
   /** Series any intermediate result may hold (memory bound). Default 200000. */
   readonly maxIntermediateSeries?: number;
-  /** Samples extracted from lines per metric query (memory bound). Default 50 million. */
+  /** Samples a non-additive metric query keeps in memory (counts and sums are bucketed instead). Default 20 million. */
   readonly maxSamples?: number;
   /** Loki's `query_timeout`. Default 60 s. */
   readonly timeoutMs?: number;
@@ -76,7 +76,7 @@ const DEFAULTS = {
   maxEntriesLimitPerQuery: 5000,
   maxQuerySeries: 500,
   maxIntermediateSeries: 200_000,
-  maxSamples: 50_000_000,
+  maxSamples: 20_000_000,
   timeoutMs: 60_000,
   maxPointsPerSeries: 11_000,
   maxQueryLengthMs: (30 * 24 + 1) * 3600_000,

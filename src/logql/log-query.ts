@@ -82,6 +82,7 @@ export async function runLogQuery(
       stats,
       (batch, streamLabels, tenant) => {
         const before = perTenant.length;
+        let truncated = 0;
         const meta = batch.structuredMetadata;
         for (let i = 0; i < batch.lines.length; i++) {
           const md = meta?.[i];
@@ -106,9 +107,16 @@ export async function runLogQuery(
             perTenant.push({ ts: st.timestampNs, line: st.line, labels: lb.labels(), key: lb.key(), metadata: hasMeta ? md : undefined, seq: seq++ });
           }
         }
+        // Bound memory within huge slices: only the first `limit` entries in query order can be returned
+        // (without `interval`, which thins entries after the cut).
+        if (p.intervalNs === undefined && perTenant.length > 4 * p.limit + 10_000) {
+          perTenant.sort(cmp);
+          truncated += perTenant.length - p.limit;
+          perTenant.length = p.limit;
+        }
         // Storage yields slices in direction order: once `limit` entries are kept, later slices cannot
         // contribute (an entry of a later slice never precedes one of an earlier slice).
-        const n = (perTenantCount.get(tenant) ?? 0) + perTenant.length - before;
+        const n = (perTenantCount.get(tenant) ?? 0) + perTenant.length + truncated - before;
         perTenantCount.set(tenant, n);
         return n < p.limit;
       },
