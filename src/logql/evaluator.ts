@@ -332,11 +332,21 @@ function neededLabels(range: LogRange, grouping: Grouping | undefined): Set<stri
 }
 
 function sortColumn(c: Column): void {
-  const idx = c.ts.map((_, i) => i).sort((a, b) => c.ts[a] - c.ts[b]);
-  const ts = idx.map((i) => c.ts[i]);
-  const vs = idx.map((i) => c.values[i]);
-  c.ts.splice(0, ts.length, ...ts);
-  c.values.splice(0, vs.length, ...vs);
+  const n = c.ts.length;
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  // Stable by time (equal timestamps keep arrival order).
+  idx.sort((a, b) => c.ts[a] - c.ts[b] || a - b);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ts[i] = c.ts[idx[i]];
+    vs[i] = c.values[idx[i]];
+  }
+  for (let i = 0; i < n; i++) {
+    c.ts[i] = ts[i];
+    c.values[i] = vs[i];
+  }
   c.sorted = true;
 }
 
