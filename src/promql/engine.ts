@@ -1,12 +1,12 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
-import { isStaleNaN } from '../model/index.ts';
+import { METRIC_NAME_LABEL, isStaleNaN } from '../model/index.ts';
 import type { Labels, NativeHistogram, TenantId } from '../model/index.ts';
-import { documentedType, exprType, walk } from './ast.ts';
-import type { DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
+import { documentedType, exprType, unwrapParens, walk } from './ast.ts';
+import type { AtModifier, Call, DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
 import { makeSteps } from './env.ts';
 import { PromqlError } from './errors.ts';
-import { Evaluator } from './evaluator.ts';
+import { Evaluator, infoNameMatchers, infoReference } from './evaluator.ts';
 import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
 import { mergeSameLabels } from './functions.ts';
 import {
@@ -168,7 +168,8 @@ export class PromqlEngine {
       isRangeQuery: stepMs > 0,
     };
     const durations = new DurationResolver(evalOpts);
-    const selectors = selectorRanges(expr, startMs, endMs, lookbackMs, durations, this.subqueryStepMs);
+    const infoSelectors = new Map<Call, VectorSelector>();
+    const selectors = selectorRanges(expr, startMs, endMs, lookbackMs, durations, this.subqueryStepMs, infoSelectors);
     const data = new Map<VectorSelector, LoadedSeries[]>();
     if (selectors.length > 0) {
       let mint = Infinity;
@@ -179,7 +180,7 @@ export class PromqlEngine {
       }
       await this.load(queryable, tenants, expr, selectors, mint, maxt, data, evalOpts);
     }
-    const ev = new Evaluator(evalOpts, data);
+    const ev = new Evaluator(evalOpts, data, infoSelectors);
     const steps = stepMs > 0 ? makeSteps(startMs, endMs, stepMs) : makeSteps(startMs, startMs, 1);
     let value: EvalValue;
     try {
@@ -404,6 +405,9 @@ class DurationResolver {
   at(vs: VectorSelector | SubqueryExpr): number | undefined {
     return this.ev.atTime(vs.at);
   }
+  atTime(a: AtModifier | undefined): number | undefined {
+    return this.ev.atTime(a);
+  }
 }
 
 interface SelectorRange {
@@ -420,6 +424,7 @@ function selectorRanges(
   lookbackMs: number,
   d: DurationResolver,
   defaultStepMs: number,
+  infoSelectors?: Map<Call, VectorSelector>,
 ): SelectorRange[] {
   const out: SelectorRange[] = [];
   const visit = (e: Expr, start: number, end: number, rangeMs: number): void => {
@@ -456,6 +461,14 @@ function selectorRanges(
         return;
       case 'Call':
         for (const a of e.args) visit(a, start, end, 0);
+        if (e.func.name === 'info') {
+          const vs = infoSelector(e);
+          infoSelectors?.set(e, vs);
+          const ref = infoReference(e.args[0]!, (x) => d.ms(x), (a) => d.atTime(a));
+          const s0 = (ref.at ?? start) - ref.offsetMs - lookbackMs;
+          const t0 = (ref.at ?? end) - ref.offsetMs;
+          out.push({ vs, startMs: s0, endMs: t0 });
+        }
         return;
       case 'AggregateExpr':
         if (e.param) visit(e.param, start, end, 0);
@@ -471,6 +484,17 @@ function selectorRanges(
   };
   visit(expr, startMs, endMs, 0);
   return out;
+}
+
+/**
+ * The candidate info series of an `info()` call: its selector's matchers (default `target_info`). The
+ * evaluator narrows them to the identifying labels of the base series.
+ */
+function infoSelector(e: Call): VectorSelector {
+  const arg = e.args[1] ? unwrapParens(e.args[1]) : undefined;
+  const given = arg && arg.type === 'VectorSelector' ? arg.matchers : [];
+  const matchers = [...infoNameMatchers(given), ...given.filter((m) => m.name !== METRIC_NAME_LABEL)];
+  return { type: 'VectorSelector', matchers, pos: e.pos };
 }
 
 /** Drops to-be-dropped metric names and rejects duplicate label sets (Prometheus' final cleanup). */

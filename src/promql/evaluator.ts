@@ -1,5 +1,5 @@
-import { METRIC_NAME_LABEL, isStaleNaN } from '../model/index.ts';
-import type { Labels } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compileMatcher, isStaleNaN } from '../model/index.ts';
+import type { LabelMatcher, Labels } from '../model/index.ts';
 import { aggregate } from './aggregations.ts';
 import type { StringParam } from './aggregations.ts';
 import { Annotations } from './annotations.ts';
@@ -40,7 +40,10 @@ import type { FloatHistogram } from './histogram.ts';
 import { anchoredFirstIndex, extendFloats, extendedRate, smoothedValue } from './extended-range.ts';
 import { RANGE_FUNCTIONS, RangeFunctionError } from './range-functions.ts';
 import type { RangeFnContext, RangeOut, RangeWindow } from './range-functions.ts';
-import { ABSENT, FLOAT, HIST, dropMetricName, newStepSeries, setHist } from './value.ts';
+import { ABSENT, FLOAT, HIST, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
+
+/** Labels that identify the target an info metric describes. */
+const IDENTIFYING_LABELS = ['instance', 'job'] as const;
 import type { EvalValue, RawSeries, StepSeries } from './value.ts';
 
 /** One selected series as loaded from storage: floats (stale markers included) and histograms. */
@@ -82,6 +85,8 @@ export class Evaluator implements EvalEnv {
   constructor(
     private readonly opts: EvaluatorOptions,
     private readonly data: ReadonlyMap<VectorSelector, LoadedSeries[]>,
+    /** For each `info()` call, the selector whose (prefetched) series are its candidate info series. */
+    private readonly infoSelectors: ReadonlyMap<Call, VectorSelector> = new Map(),
   ) {}
 
   // --- EvalEnv ---
@@ -226,7 +231,11 @@ export class Evaluator implements EvalEnv {
    */
   private vectorSelector(vs: VectorSelector, steps: Steps, timestamps: boolean): StepSeries[] {
     if (vs.smoothed) return this.smoothedSelector(vs, steps);
-    const loaded = this.data.get(vs) ?? [];
+    return this.selectLoaded(vs, this.data.get(vs) ?? [], steps, timestamps);
+  }
+
+  /** The instant-vector selection over `loaded` (the selector's own series, or a filtered subset). */
+  private selectLoaded(vs: VectorSelector, loaded: readonly LoadedSeries[], steps: Steps, timestamps: boolean): StepSeries[] {
     const offset = this.dur(vs.offset);
     const at = this.atTime(vs.at);
     const lookback = this.opts.lookbackMs;
@@ -636,7 +645,7 @@ export class Evaluator implements EvalEnv {
         return { kind: 'vector', series: any ? [o] : [] };
       }
       case 'info':
-        throw execError('info() is not supported');
+        return { kind: 'vector', series: this.info(e, steps) };
       case 'start_timestamp':
         throw execError('start_timestamp() is not supported');
       case 'histogram_quantiles': {
@@ -675,6 +684,157 @@ export class Evaluator implements EvalEnv {
       return { kind: 'vector', series: dateFunction(name, e.args[0] ? this.vector(e.args[0], steps) : undefined, steps) };
     }
     throw new Error(`unsupported function ${name}`);
+  }
+
+  /**
+   * `info(v, {selector})` (experimental): adds data labels of info series (default `target_info`) that share
+   * the identifying labels `instance` and `job` with each series of `v`.
+   */
+  private info(e: Call, steps: Steps): StepSeries[] {
+    const n = steps.n;
+    const base = this.vector(e.args[0]!, steps);
+    const sel = e.args[1] ? unwrapParens(e.args[1]) : undefined;
+    const dataMatchers = new Map<string, LabelMatcher[]>();
+    if (sel && sel.type === 'VectorSelector') {
+      for (const m of sel.matchers) {
+        let list = dataMatchers.get(m.name);
+        if (!list) dataMatchers.set(m.name, (list = []));
+        list.push(m);
+      }
+    }
+    const nameMatchers = infoNameMatchers(sel && sel.type === 'VectorSelector' ? sel.matchers : []);
+    const nameFns = nameMatchers.map((m) => compileMatcher(m));
+    const ignored = base.map((s) => nameFns.every((f) => f(s.labels[METRIC_NAME_LABEL] ?? '')));
+    const idValues = new Map<string, Set<string>>();
+    base.forEach((s, i) => {
+      if (ignored[i]) return;
+      for (const l of IDENTIFYING_LABELS) {
+        const v = s.labels[l];
+        if (!v) continue;
+        let set = idValues.get(l);
+        if (!set) idValues.set(l, (set = new Set()));
+        set.add(v);
+      }
+    });
+    dataMatchers.delete(METRIC_NAME_LABEL);
+    let infoSeries: StepSeries[] = [];
+    const infoVs = this.infoSelectors.get(e);
+    if (idValues.size > 0 && infoVs) {
+      const candidates = (this.data.get(infoVs) ?? []).filter((s) => {
+        for (const [l, vals] of idValues) if (!vals.has(s.labels[l] ?? '')) return false;
+        return true;
+      });
+      // Info series are looked up as of the base selector's reference time (its offset and `@`).
+      const ref = infoReference(e.args[0]!, (d) => this.dur(d), (a) => this.atTime(a));
+      const times = new Float64Array(n);
+      for (let k = 0; k < n; k++) times[k] = (ref.at ?? steps.start + k * steps.interval) - ref.offsetMs;
+      infoSeries = this.infoSamples(candidates, times);
+    }
+    const sigOf = (name: string, labels: Labels): string => {
+      const parts = [name];
+      for (const l of IDENTIFYING_LABELS) if (labels[l]) parts.push(`${l}=${labels[l]}`);
+      return parts.join('\u0000');
+    };
+    const infoNames = [...new Set(infoSeries.map((s) => s.labels[METRIC_NAME_LABEL] ?? ''))];
+    const infoSigs = infoSeries.map((s) => sigOf(s.labels[METRIC_NAME_LABEL] ?? '', s.labels));
+    const baseSigs = base.map((s) => infoNames.map((name) => [name, sigOf(name, s.labels)] as const));
+    const dataFns = [...dataMatchers.values()].flat().map((m) => compileMatcher(m));
+    const allMatchEmpty = dataFns.every((f) => f(''));
+    const out = new Map<string, StepSeries>();
+    const order: StepSeries[] = [];
+    const put = (labels: Labels, k: number, s: StepSeries): void => {
+      const key = keyOf(labels);
+      let o = out.get(key);
+      if (!o) {
+        o = newStepSeries(labels, n, s.dropName);
+        out.set(key, o);
+        order.push(o);
+      }
+      if (o.pres[k] !== ABSENT) throw execError('vector cannot contain metrics with the same labelset');
+      if (s.pres[k] === HIST) setHist(o, k, s.hists![k]!, n);
+      else {
+        o.vals[k] = s.vals[k]!;
+        o.pres[k] = FLOAT;
+      }
+    };
+    for (let k = 0; k < n; k++) {
+      const bySig = new Map<string, number>();
+      infoSeries.forEach((s, i) => {
+        if (s.pres[k] !== FLOAT) return;
+        const sig = infoSigs[i]!;
+        const prev = bySig.get(sig);
+        if (prev === undefined) {
+          bySig.set(sig, i);
+          return;
+        }
+        const existingT = infoSeries[prev]!.vals[k]!;
+        const t = s.vals[k]!;
+        if (existingT < t) bySig.set(sig, i);
+        else if (existingT === t) {
+          throw execError(
+            `found duplicate series for info metric: existing ${keyOf(infoSeries[prev]!.labels)} @ ${existingT}, new ${keyOf(s.labels)} @ ${t}`,
+          );
+        }
+      });
+      base.forEach((bs, bi) => {
+        if (bs.pres[k] === ABSENT) return;
+        if (ignored[bi]) {
+          put(bs.labels, k, bs);
+          return;
+        }
+        const added: Record<string, string> = {};
+        let seen = 0;
+        for (const [, sig] of baseSigs[bi]!) {
+          const ii = bySig.get(sig);
+          if (ii === undefined) continue;
+          const is = infoSeries[ii]!;
+          for (const [name, value] of Object.entries(is.labels)) {
+            if (name === METRIC_NAME_LABEL) continue;
+            if (dataMatchers.size > 0 && !dataMatchers.has(name)) continue;
+            const have = added[name];
+            if (have !== undefined && have !== value) throw execError(`conflicting label: ${name}`);
+            if (name in bs.labels) continue;
+            added[name] = value;
+          }
+          seen++;
+        }
+        if (seen === 0 && !allMatchEmpty) return;
+        put({ ...bs.labels, ...added }, k, bs);
+      });
+    }
+    return order;
+  }
+
+  /** The latest sample (within the lookback) of each info series at `times`; the value is its timestamp. */
+  private infoSamples(candidates: readonly LoadedSeries[], times: Float64Array): StepSeries[] {
+    const n = times.length;
+    const lookback = this.opts.lookbackMs;
+    const out: StepSeries[] = [];
+    for (const s of candidates) {
+      const o = newStepSeries(s.labels, n);
+      let any = false;
+      for (let k = 0; k < n; k++) {
+        const ref = times[k]!;
+        const fi = upperBoundIndex(s.ft, ref, 0) - 1;
+        const hi = upperBoundIndex(s.ht, ref, 0) - 1;
+        const tf = fi >= 0 ? s.ft[fi]! : -Infinity;
+        const th = hi >= 0 ? s.ht[hi]! : -Infinity;
+        if (th > tf && th > ref - lookback) {
+          if (!(Number.isNaN(s.hv[hi]!.sum) && isStaleNaN(s.hv[hi]!.sum))) {
+            throw execError(`this should be an info metric, with float samples: ${keyOf(s.labels)}`);
+          }
+          continue;
+        }
+        if (tf <= ref - lookback) continue;
+        const v = s.fv[fi]!;
+        if (v !== v && isStaleNaN(v)) continue;
+        o.vals[k] = tf;
+        o.pres[k] = FLOAT;
+        any = true;
+      }
+      if (any) out.push(o);
+    }
+    return out;
   }
 
   private stringArg(e: Expr): string {
@@ -919,6 +1079,67 @@ function formatOpenMetricsFloat(f: number): string {
   }
   if (!/[.e]/.test(s)) s += '.0';
   return s;
+}
+
+/**
+ * The name matchers that decide which series are info metrics for `info()`: the selector's `__name__`
+ * matchers; `target_info` without any; and only `*_info` metrics when all of them are negative.
+ */
+export function infoNameMatchers(matchers: readonly LabelMatcher[]): LabelMatcher[] {
+  const names = matchers.filter((m) => m.name === METRIC_NAME_LABEL);
+  if (names.length === 0) return [{ op: '=', name: METRIC_NAME_LABEL, value: 'target_info' }];
+  if (names.every((m) => m.op === '!=' || m.op === '!~')) return [{ op: '=~', name: METRIC_NAME_LABEL, value: '.+_info' }, ...names];
+  return names;
+}
+
+/**
+ * The time at which `info()` looks up info series for each step: that of the first selector in its first
+ * argument (its `@` and offset, and those of enclosing subqueries).
+ */
+export function infoReference(
+  expr: Expr,
+  dur: (d: DurationExpr | undefined) => number,
+  atTime: (a: AtModifier | undefined) => number | undefined,
+): { at: number | undefined; offsetMs: number } {
+  let result: { at: number | undefined; offsetMs: number } | undefined;
+  const visit = (e: Expr, at: number | undefined, offset: number): void => {
+    if (result) return;
+    switch (e.type) {
+      case 'VectorSelector': {
+        const a = atTime(e.at);
+        result = a !== undefined ? { at: a, offsetMs: dur(e.offset) } : { at, offsetMs: offset + dur(e.offset) };
+        return;
+      }
+      case 'MatrixSelector':
+        visit(e.vs, at, offset);
+        return;
+      case 'SubqueryExpr': {
+        const a = atTime(e.at);
+        if (a !== undefined) visit(e.expr, a, dur(e.offset));
+        else visit(e.expr, at, offset + dur(e.offset));
+        return;
+      }
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        visit(e.expr, at, offset);
+        return;
+      case 'Call':
+        for (const x of e.args) visit(x, at, offset);
+        return;
+      case 'AggregateExpr':
+        if (e.param) visit(e.param, at, offset);
+        visit(e.expr, at, offset);
+        return;
+      case 'BinaryExpr':
+        visit(e.lhs, at, offset);
+        visit(e.rhs, at, offset);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(expr, undefined, 0);
+  return result ?? { at: undefined, offsetMs: 0 };
 }
 
 /** A range-vector function's input. */

@@ -486,7 +486,7 @@ class Converter {
     return this.stringLiteral(n).val;
   }
 
-  private vectorSelector(n: SyntaxNode): VectorSelector {
+  private vectorSelector(n: SyntaxNode, allowEmpty = false): VectorSelector {
     let name: string | undefined;
     const matchers: LabelMatcher[] = [];
     for (const c of this.children(n)) {
@@ -529,7 +529,7 @@ class Converter {
       matchers.push({ op: '=', name: METRIC_NAME_LABEL, value: name });
     }
     // A selector must not match every series: at least one matcher must reject the empty string.
-    const nonEmpty = matchers.some((m) => !compileMatcher(m)(''));
+    const nonEmpty = allowEmpty || matchers.some((m) => !compileMatcher(m)(''));
     if (!nonEmpty) throw this.fail(n.from, 'vector selector must contain at least one non-empty matcher');
     const vs: VectorSelector = { type: 'VectorSelector', matchers, pos: this.range(n) };
     return name === undefined ? vs : { ...vs, name };
@@ -665,7 +665,12 @@ class Converter {
     if (func.experimental && !this.experimental) {
       throw this.fail(n.from, `function "${name}" is not enabled`);
     }
-    const args = this.funcArgs(body).map((a) => this.expr(a));
+    const argNodes = this.funcArgs(body);
+    const args = argNodes.map((a, i) => {
+      // info()'s second argument is a label selector, which may match the empty string everywhere.
+      if (name === 'info' && i === 1 && a.name === 'VectorSelector') return this.vectorSelector(a, true);
+      return this.expr(a);
+    });
     const nargs = func.argTypes.length;
     if (func.variadic === 0) {
       if (nargs !== args.length) {
