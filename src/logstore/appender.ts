@@ -55,9 +55,14 @@ export class LogAppender implements Appender<LogRecord> {
     if (this.done) throw new Error('log appender used after commit or rollback');
     const entries = record.entries;
     if (entries.length === 0) return { accepted: 0, rejections: [] };
-    const { key, sid } = streamIdentity(record.labels);
-    const bad = validateStreamLabels(record.labels, key, this.limits);
-    if (bad) return { accepted: 0, rejections: [rejection(bad.reason, bad.message, key, entries.length)] };
+    const id = streamIdentity(record.labels);
+    const { key, sid } = id;
+    if (id.validFor !== this.limits) {
+      const bad = validateStreamLabels(record.labels, key, this.limits);
+      if (bad) return { accepted: 0, rejections: [rejection(bad.reason, bad.message, key, entries.length)] };
+      // Valid under these limits: later appends of the stream skip the label checks.
+      id.validFor = this.limits;
+    }
     const cls = this.host.classOf(this.tenant, record.labels, key);
     const { minNs, maxNs, maxLineBytes } = this.bounds;
     let accepted = 0;
@@ -107,6 +112,7 @@ export class LogAppender implements Appender<LogRecord> {
       accepted++;
     }
     if (accepted > 0) this.streams.set(sid, record.labels);
+    if (!old && !young && !long) return { accepted, rejections: NO_REJECTIONS };
     const rejections: Rejection[] = [];
     if (old) rejections.push(rejection('entry_too_old', tooOldMessage(key, old.first, minNs!), key, old.n));
     if (young) rejections.push(rejection('entry_too_far_in_future', tooNewMessage(key, young.first), key, young.n));
@@ -139,9 +145,17 @@ export class LogAppender implements Appender<LogRecord> {
  * A label set's canonical key and stream id, cached by the labels object: decoders share one object per
  * stream, so the sort and hash run once per stream rather than once per request.
  */
-const identities = new WeakMap<Labels, { key: string; sid: bigint }>();
+interface StreamIdentity {
+  readonly key: string;
+  readonly sid: bigint;
+  /** The limits object the labels last passed validation under. */
+  validFor?: LogsLimits;
+}
 
-function streamIdentity(labels: Labels): { key: string; sid: bigint } {
+const identities = new WeakMap<Labels, StreamIdentity>();
+const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
+
+function streamIdentity(labels: Labels): StreamIdentity {
   let id = identities.get(labels);
   if (!id) {
     const key = streamKeyOf(labels);

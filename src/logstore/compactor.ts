@@ -21,6 +21,11 @@ export interface CompactorOptions {
   readonly zstdLevel: number;
   /** zstd level a closed window's blocks are rewritten with, once (smaller, and read-only from then on). */
   readonly finalZstdLevel: number;
+  /**
+   * Whether a checkpoint now is cheap: a checkpoint writes the active head's rows into the database file,
+   * where they linger as free space once that head is dropped, so checkpoints wait for a near-empty head.
+   */
+  readonly checkpointCheap: () => boolean;
   readonly logger?: Logger;
 }
 
@@ -82,7 +87,12 @@ export class Compactor {
       return (await this.mergeDue(nowMs, forceMerge)) || any;
     });
     // Reclaim jobs for heads nobody reads were queued during the pass; this runs after them.
-    if (did || this.checkpointOwed) await this.enqueue(() => this.checkpoint());
+    if (did || this.checkpointOwed) {
+      await this.enqueue(async () => {
+        if (this.opts.checkpointCheap()) await this.checkpoint();
+        else this.checkpointOwed = true;
+      });
+    }
   }
 
   /** Writes a sealed head's rows out as blocks and retires the head. */

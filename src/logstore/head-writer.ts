@@ -147,6 +147,11 @@ export class HeadWriter {
     return run;
   }
 
+  /** Line bytes in the active head (committed, not yet compacted). */
+  get activeHeadBytes(): number {
+    return this.headBytes;
+  }
+
   /** Forgets which streams are known to be in the index (after retention removed some). */
   forgetKnownStreams(): void {
     this.known.clear();

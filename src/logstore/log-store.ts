@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { ColumnarDatabase, quoteIdent } from '../columnar/index.ts';
 import { logsLimitsFor } from '../config/index.ts';
-import type { LogsConfig } from '../config/index.ts';
+import type { LogsConfig, LogsLimits } from '../config/index.ts';
 import type { Labels, LogRecord, TenantId } from '../model/index.ts';
 import { LocalBucket } from '../objstore/index.ts';
 import type { Appender, CommitStats, LogQuerier, LogsStorage } from '../storage/index.ts';
@@ -63,6 +63,7 @@ export class LogStore implements LogsStorage {
   private readonly logger: Logger | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly classCache = new Map<string, string>();
+  private readonly limits = new Map<string, LogsLimits>();
   private closed = false;
 
   private constructor(parts: {
@@ -110,7 +111,7 @@ export class LogStore implements LogsStorage {
     const headMax = opts.config.store.head_max_bytes;
     // Head data lives in the WAL until its generation is compacted and dropped; a threshold above two heads
     // keeps DuckDB from checkpointing (compressing) rows that are about to be dropped anyway.
-    const threshold = Math.max(64 * 1024 ** 2, 3 * headMax);
+    const threshold = Math.max(256 * 1024 ** 2, 4 * headMax);
     await maintenance.run(`SET checkpoint_threshold = '${Math.floor(threshold / 1024 ** 2)}MB'`);
     await maintenance.run('SET parquet_metadata_cache = true');
     await createSchema(maintenance);
@@ -119,8 +120,9 @@ export class LogStore implements LogsStorage {
     await dropOrphanHeads(maintenance, heads);
     await removeOrphanFiles(bucket, blocks, opts.logger);
 
-    // The catalog hands retired heads and blocks to the compactor, which is built from the catalog.
-    const late: { compactor?: Compactor } = {};
+    // The catalog hands retired heads and blocks to the compactor, which is built from the catalog; the
+    // compactor asks the writer (built last) how full the active head is.
+    const late: { compactor?: Compactor; writer?: HeadWriter } = {};
     const catalog = new Catalog((r) => {
       const c = late.compactor!;
       void c.enqueue(() => c.reclaim(r)).catch((err: unknown) =>
@@ -135,6 +137,7 @@ export class LogStore implements LogsStorage {
       maxOpenBlocks: 8,
       zstdLevel: 3,
       finalZstdLevel: 6,
+      checkpointCheap: () => (late.writer?.activeHeadBytes ?? 0) <= Math.min(16 * 1024 ** 2, headMax / 8),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     late.compactor = compactor;
@@ -146,6 +149,7 @@ export class LogStore implements LogsStorage {
       onSealed: () => compactor.kick(),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
+    late.writer = writer;
     const store = new LogStore({ dir: opts.dir, db, config: opts.config, catalog, writer, compactor, policy, maintenance, logger: opts.logger });
     if (catalog.sealedHeads().length > 0) compactor.kick();
     if (opts.background !== false) store.startTimers();
@@ -162,7 +166,7 @@ export class LogStore implements LogsStorage {
         submit: (batch: WriteBatch): Promise<CommitStats> => this.writer.submit(batch),
       },
       tenant,
-      logsLimitsFor(this.config, tenant),
+      this.limitsFor(tenant),
       Date.now(),
     );
   }
@@ -210,6 +214,17 @@ export class LogStore implements LogsStorage {
     await this.compactor.enqueue(async () => undefined);
     this.maintenance.closeSync();
     await this.db.close();
+  }
+
+  /** The tenant's limits, one object per tenant (appenders cache validation results by its identity). */
+  private limitsFor(tenant: TenantId): LogsLimits {
+    let l = this.limits.get(tenant);
+    if (!l) {
+      l = logsLimitsFor(this.config, tenant);
+      if (this.limits.size > 10_000) this.limits.clear();
+      this.limits.set(tenant, l);
+    }
+    return l;
   }
 
   private classOf(tenant: TenantId, labels: Labels, key: string): string {
