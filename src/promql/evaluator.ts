@@ -289,6 +289,11 @@ export class Evaluator implements EvalEnv {
         any = true;
       }
       if (any) out.push(o);
+      // Account per series so an oversized selection fails before it is fully materialised.
+      if (total >= 4096) {
+        this.track(total);
+        total = 0;
+      }
     }
     this.track(total);
     return out;
@@ -942,6 +947,10 @@ export class Evaluator implements EvalEnv {
       }
       this.release(window);
       if (any && !isAbsent) out.push(o);
+      if (total >= 4096) {
+        this.track(total);
+        total = 0;
+      }
       if (checkCounter && anyFloat) {
         const metric = s.labels[METRIC_NAME_LABEL] ?? '';
         if (metric !== '' && !/(_total|_sum|_count|_bucket)$/.test(metric)) {
