@@ -1,4 +1,7 @@
 import type { Exemplar, Labels, NativeHistogram } from '../model/index.ts';
+import { STATE_SLOTS, SampleArena } from './sample-arena.ts';
+
+const INITIAL_STATE: readonly number[] = [-Infinity, 0, Infinity, -Infinity, -Infinity];
 
 /** Exemplars kept per series in memory; older ones are dropped first (Prometheus keeps a bounded ring too). */
 export const MAX_EXEMPLARS_PER_SERIES = 16;
@@ -7,26 +10,22 @@ export const MAX_EXEMPLARS_PER_SERIES = 16;
  * One series as the head knows it: its labels, its in-memory (not yet flushed) samples and what ingest
  * needs to validate the next sample (`maxT`, `lastValue`) even after the samples moved to a block.
  *
- * Samples are kept in two parallel growable Float64Arrays sorted by time (values keep exact NaN bits).
+ * Float samples live in a block of the engine's {@link SampleArena}: `n` timestamps (ascending) followed,
+ * at `capacity`, by their values (exact bits).
  */
 export class MemSeries {
-  /** Newest float sample timestamp ever accepted (-Infinity if none): the out-of-order reference. */
-  maxT = -Infinity;
-  /** Value at `maxT`, to tell a duplicate from a conflicting sample. */
-  lastValue = 0;
-  /** Oldest and newest timestamps over all data (head and blocks), for range pruning. */
-  minDataT = Infinity;
-  maxDataT = -Infinity;
   /** Whether a SERIES record for this series is in the WAL or a checkpoint. */
   walLogged = false;
 
-  ts: Float64Array | null = null;
-  vs: Float64Array | null = null;
+  /** Arena block of the head samples: page (-1 when there are none), offset and size class. */
+  private page = -1;
+  private off = 0;
+  private cls = 0;
+  /** Head float samples. */
   n = 0;
 
   histTs: number[] | null = null;
   hists: NativeHistogram[] | null = null;
-  maxHistT = -Infinity;
 
   exemplars: Exemplar[] | null = null;
 
@@ -36,38 +35,124 @@ export class MemSeries {
     /** Keys in byte order; treat as immutable. */
     readonly labels: Labels,
     readonly hash: number,
-  ) {}
+    private readonly arena: SampleArena,
+  ) {
+    arena.initState(ref, INITIAL_STATE);
+  }
+
+  /** Newest float sample timestamp ever accepted (-Infinity if none): the out-of-order reference. */
+  get maxT(): number {
+    return this.arena.state[this.ref * STATE_SLOTS]!;
+  }
+  set maxT(v: number) {
+    this.arena.state[this.ref * STATE_SLOTS] = v;
+  }
+
+  /** Value at `maxT` (exact bits), to tell a duplicate from a conflicting sample. */
+  get lastValue(): number {
+    return this.arena.state[this.ref * STATE_SLOTS + 1]!;
+  }
+  set lastValue(v: number) {
+    this.arena.state[this.ref * STATE_SLOTS + 1] = v;
+  }
+
+  /** Oldest timestamp over all data (head and blocks), for range pruning. */
+  get minDataT(): number {
+    return this.arena.state[this.ref * STATE_SLOTS + 2]!;
+  }
+  set minDataT(v: number) {
+    this.arena.state[this.ref * STATE_SLOTS + 2] = v;
+  }
+
+  /** Newest timestamp over all data (head and blocks). */
+  get maxDataT(): number {
+    return this.arena.state[this.ref * STATE_SLOTS + 3]!;
+  }
+  set maxDataT(v: number) {
+    this.arena.state[this.ref * STATE_SLOTS + 3] = v;
+  }
+
+  /** Newest histogram sample timestamp ever accepted. */
+  get maxHistT(): number {
+    return this.arena.state[this.ref * STATE_SLOTS + 4]!;
+  }
+  set maxHistT(v: number) {
+    this.arena.state[this.ref * STATE_SLOTS + 4] = v;
+  }
+
+  /** Oldest head timestamp (only when `n > 0`). */
+  firstT(): number {
+    return this.arena.pages[this.page]![this.off]!;
+  }
+
+  /** Newest head timestamp (only when `n > 0`). */
+  lastT(): number {
+    return this.arena.pages[this.page]![this.off + this.n - 1]!;
+  }
+
+  /** The head timestamps as a view, valid until the next change to this series. */
+  timestamps(): Float64Array {
+    if (this.n === 0) return EMPTY;
+    return this.arena.pages[this.page]!.subarray(this.off, this.off + this.n);
+  }
+
+  /** The head values as a view, valid until the next change to this series. */
+  values(): Float64Array {
+    if (this.n === 0) return EMPTY;
+    const at = this.off + SampleArena.capacityOf(this.cls);
+    return this.arena.pages[this.page]!.subarray(at, at + this.n);
+  }
+
+  /** Makes room for one more sample, moving to a bigger block when full. */
+  private grow(): void {
+    if (this.page < 0) {
+      const b = this.arena.alloc(0);
+      this.page = b.page;
+      this.off = b.offset;
+      this.cls = 0;
+      return;
+    }
+    const cap = SampleArena.capacityOf(this.cls);
+    if (this.n < cap) return;
+    const nextCls = this.cls + 1;
+    const b = this.arena.alloc(nextCls);
+    const src = this.arena.pages[this.page]!;
+    const dst = this.arena.pages[b.page]!;
+    const nextCap = SampleArena.capacityOf(nextCls);
+    dst.set(src.subarray(this.off, this.off + this.n), b.offset);
+    dst.set(src.subarray(this.off + cap, this.off + cap + this.n), b.offset + nextCap);
+    this.arena.release(this.cls, { page: this.page, offset: this.off });
+    this.page = b.page;
+    this.off = b.offset;
+    this.cls = nextCls;
+  }
 
   /** Adds a float sample in time order; an equal timestamp replaces the stored value. */
   insert(t: number, v: number): void {
-    if (this.ts === null || this.vs === null) {
-      this.ts = new Float64Array(8);
-      this.vs = new Float64Array(8);
-    } else if (this.n === this.ts.length) {
-      const cap = this.ts.length * 2;
-      const ts = new Float64Array(cap);
-      ts.set(this.ts);
-      const vs = new Float64Array(cap);
-      vs.set(this.vs);
-      this.ts = ts;
-      this.vs = vs;
-    }
-    const ts = this.ts;
-    const vs = this.vs;
+    this.grow();
+    const a = this.arena.pages[this.page]!;
+    const base = this.off;
+    const vbase = base + SampleArena.capacityOf(this.cls);
     const n = this.n;
-    if (n === 0 || ts[n - 1]! < t) {
-      ts[n] = t;
-      vs[n] = v;
+    if (n === 0 || a[base + n - 1]! < t) {
+      a[base + n] = t;
+      a[vbase + n] = v;
       this.n = n + 1;
     } else {
-      const i = lowerBound(ts, n, t);
-      if (i < n && ts[i] === t) {
-        vs[i] = v;
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (a[base + mid]! < t) lo = mid + 1;
+        else hi = mid;
+      }
+      if (a[base + lo] === t) {
+        a[vbase + lo] = v;
       } else {
-        ts.copyWithin(i + 1, i, n);
-        vs.copyWithin(i + 1, i, n);
-        ts[i] = t;
-        vs[i] = v;
+        a.copyWithin(base + lo + 1, base + lo, base + n);
+        a.copyWithin(vbase + lo + 1, vbase + lo, vbase + n);
+        a[base + lo] = t;
+        a[vbase + lo] = v;
         this.n = n + 1;
       }
     }
@@ -121,26 +206,35 @@ export class MemSeries {
 
   /** Samples with `mint ≤ t ≤ maxt` as copies. */
   range(mint: number, maxt: number): { ts: Float64Array; vs: Float64Array } {
-    if (this.ts === null || this.vs === null || this.n === 0) return { ts: EMPTY, vs: EMPTY };
-    const lo = lowerBound(this.ts, this.n, mint);
-    const hi = upperBound(this.ts, this.n, maxt);
-    return { ts: this.ts.slice(lo, hi), vs: this.vs.slice(lo, hi) };
+    if (this.n === 0) return { ts: EMPTY, vs: EMPTY };
+    const ts = this.timestamps();
+    const lo = lowerBound(ts, this.n, mint);
+    const hi = upperBound(ts, this.n, maxt);
+    if (hi <= lo) return { ts: EMPTY, vs: EMPTY };
+    return { ts: ts.slice(lo, hi), vs: this.values().slice(lo, hi) };
   }
 
   /** Drops head samples older than `t` (after they moved to a block or expired). */
   dropBefore(t: number): void {
-    if (this.ts === null || this.vs === null) return;
-    const i = lowerBound(this.ts, this.n, t);
+    if (this.n === 0) return;
+    const i = lowerBound(this.timestamps(), this.n, t);
     if (i === 0) return;
     if (i >= this.n) {
-      this.ts = null;
-      this.vs = null;
-      this.n = 0;
+      this.releaseAll();
       return;
     }
-    this.ts.copyWithin(0, i, this.n);
-    this.vs.copyWithin(0, i, this.n);
+    const a = this.arena.pages[this.page]!;
+    const vbase = this.off + SampleArena.capacityOf(this.cls);
+    a.copyWithin(this.off, this.off + i, this.off + this.n);
+    a.copyWithin(vbase, vbase + i, vbase + this.n);
     this.n -= i;
+  }
+
+  /** Frees the head samples' block (the series is dropped or flushed whole). */
+  releaseAll(): void {
+    if (this.page >= 0) this.arena.release(this.cls, { page: this.page, offset: this.off });
+    this.page = -1;
+    this.n = 0;
   }
 }
 

@@ -23,6 +23,7 @@ import { ByteReader, ByteWriter } from './byte-buffer.ts';
 import { latestCheckpoint, readCheckpoint, removeCheckpointsBefore, writeCheckpoint } from './checkpoint.ts';
 import { readFormat, writeFormat } from './format.ts';
 import { MemSeries, lowerBound } from './mem-series.ts';
+import { SampleArena } from './sample-arena.ts';
 import { TsdbQuerier } from './querier.ts';
 import type { QuerierHost, SeriesSamples } from './querier.ts';
 import { TenantIndex, hashLabels } from './series-index.ts';
@@ -137,6 +138,7 @@ class FloatBuilder implements FloatColumns {
  */
 export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   private readonly series: (MemSeries | undefined)[] = [];
+  private readonly arena = new SampleArena();
   private nextRef = 1;
   private readonly tenants = new Map<string, TenantIndex>();
   private readonly metadataByTenant = new Map<string, Map<string, MetricMetadata[]>>();
@@ -325,6 +327,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
         for (const s of tenantDropped) {
           this.series[s.ref] = undefined;
           this.headSamples -= s.n;
+          s.releaseAll();
         }
         dropped.push(...tenantDropped);
         if (tenantDropped.length > 0) this.logger?.info({ tenant, series: tenantDropped.length }, 'retention dropped series');
@@ -386,7 +389,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       };
     }
     if (!index) this.tenants.set(tenant, (index = new TenantIndex(tenant)));
-    const s = new MemSeries(this.nextRef++, tenant, index.canonical(labels), hash);
+    const s = new MemSeries(this.nextRef++, tenant, index.canonical(labels), hash, this.arena);
     this.series[s.ref] = s;
     index.add(s);
     return s;
@@ -520,8 +523,10 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       if (!s) continue;
       samples += s.n;
       if (s.n > 0) {
-        if (s.ts![0]! < minT) minT = s.ts![0]!;
-        if (s.ts![s.n - 1]! > maxT) maxT = s.ts![s.n - 1]!;
+        const first = s.firstT();
+        const last = s.lastT();
+        if (first < minT) minT = first;
+        if (last > maxT) maxT = last;
       }
       if (s.histTs && s.histTs.length > 0) {
         if (s.histTs[0]! < minT) minT = s.histTs[0]!;
@@ -558,10 +563,10 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     let moved = 0;
     for (const s of this.series) {
       if (!s) continue;
-      if (s.n > 0 && s.ts && s.vs && s.ts[0]! < beforeMs) {
-        const cut = beforeMs === Infinity ? s.n : lowerBound(s.ts, s.n, beforeMs);
-        const ts = s.ts.slice(0, cut);
-        const vs = s.vs.slice(0, cut);
+      if (s.n > 0 && s.firstT() < beforeMs) {
+        const cut = beforeMs === Infinity ? s.n : lowerBound(s.timestamps(), s.n, beforeMs);
+        const ts = s.timestamps().slice(0, cut);
+        const vs = s.values().slice(0, cut);
         frozen.set(s.ref, { ts, vs });
         let from = 0;
         while (from < cut) {
@@ -657,11 +662,13 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       cut();
     };
     for (const s of this.series) {
-      if (!s || s.n === 0 || !s.ts || !s.vs) continue;
+      if (!s || s.n === 0) continue;
+      const sts = s.timestamps();
+      const svs = s.values();
       for (let i = 0; i < s.n; i++) {
         refs[n] = s.ref;
-        ts[n] = s.ts[i]!;
-        vs[n] = s.vs[i]!;
+        ts[n] = sts[i]!;
+        vs[n] = svs[i]!;
         if (++n === CHECKPOINT_SAMPLES_PER_FRAME) drain();
       }
     }
@@ -715,7 +722,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
         if (this.series[ref]) return;
         let index = this.tenants.get(tenant);
         if (!index) this.tenants.set(tenant, (index = new TenantIndex(tenant)));
-        const s = new MemSeries(ref, tenant, index.canonical(labels), hashLabels(labels, Object.keys(labels)));
+        const s = new MemSeries(ref, tenant, index.canonical(labels), hashLabels(labels, Object.keys(labels)), this.arena);
         s.walLogged = true;
         this.series[ref] = s;
         index.add(s);
@@ -743,6 +750,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
         if (!s) return;
         this.tenants.get(s.tenant)?.remove([s]);
         this.series[ref] = undefined;
+        s.releaseAll();
       },
     };
   }
