@@ -37,7 +37,15 @@ import {
 } from './functions.ts';
 import { COUNTER_RESET, NOT_COUNTER_RESET, UNKNOWN_COUNTER_RESET } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
-import { anchoredFirstIndex, extendFloats, extendedRate, smoothedValue } from './extended-range.ts';
+import {
+  type ExtendedHistogramIssue,
+  anchoredFirstIndex,
+  extendFloats,
+  extendedHistogramRate,
+  extendedRate,
+  smoothedHistogram,
+  smoothedValue,
+} from './extended-range.ts';
 import { RANGE_FUNCTIONS, RangeFunctionError } from './range-functions.ts';
 import type { RangeFnContext, RangeOut, RangeWindow } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
@@ -320,7 +328,23 @@ export class Evaluator implements EvalEnv {
         while (lo < hi && s.ft[lo]! <= ts - lb) lo++;
         while (hhi < s.ht.length && s.ht[hhi]! <= ts + lb) hhi++;
         while (hlo < hhi && s.ht[hlo]! <= ts - lb) hlo++;
-        if (hhi > hlo) throw execError('smoothed and anchored modifiers do not work with native histograms');
+        if (hhi > hlo) {
+          const metric = s.labels[METRIC_NAME_LABEL] ?? '';
+          if (hi > lo) {
+            this.annos.warn(`encountered a mix of histograms and floats for metric name "${metric}"`, vs.pos);
+            continue;
+          }
+          const issues = new Set<ExtendedHistogramIssue>();
+          const h = smoothedHistogram(s.ht, s.hv, hlo, hhi, ts, issues);
+          if (issues.has('mixed-schemas')) {
+            this.annos.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${metric}"`, vs.pos);
+          }
+          if (!h) continue;
+          setHist(o, k, h, steps.n);
+          any = true;
+          total++;
+          continue;
+        }
         const v = smoothedValue(s.ft, s.fv, lo, hi, ts);
         if (v === undefined) continue;
         o.vals[k] = v;
@@ -865,8 +889,8 @@ export class Evaluator implements EvalEnv {
     if (input.vs?.smoothed && !SMOOTHED_SAFE_FUNCTIONS.has(name)) {
       throw execError(`smoothed modifier can only be used with: ${[...SMOOTHED_SAFE_FUNCTIONS].sort().join(', ')} - not with ${name}`);
     }
-    if (input.vs?.anchored || input.vs?.smoothed) return this.extendedRangeFunction(name, input, steps);
     const args0 = e.args[0]!;
+    if (input.vs?.anchored || input.vs?.smoothed) return this.extendedRangeFunction(name, input, steps, args0.pos);
     const lastArg = e.args[e.args.length - 1]!;
     const ctx: RangeFnContext = {
       annos: this.annos,
@@ -975,7 +999,7 @@ export class Evaluator implements EvalEnv {
   }
 
   /** rate/increase/delta/resets/changes over `anchored` or `smoothed` range selectors. */
-  private extendedRangeFunction(name: string, input: RangeInput, steps: Steps): EvalValue {
+  private extendedRangeFunction(name: string, input: RangeInput, steps: Steps, argPos: PosRange): EvalValue {
     const n = steps.n;
     const smoothed = input.vs?.smoothed ?? false;
     const lookback = this.opts.lookbackMs;
@@ -999,9 +1023,29 @@ export class Evaluator implements EvalEnv {
         while (lo < hi && s.ft[lo]! <= wStart) lo++;
         while (hhi < s.ht.length && s.ht[hhi]! <= wEnd) hhi++;
         while (hlo < hhi && s.ht[hlo]! <= wStart) hlo++;
-        if (hhi > hlo) throw execError('smoothed and anchored modifiers do not work with native histograms');
         let v: number | undefined;
-        if (name === 'rate' || name === 'increase' || name === 'delta') {
+        if ((name === 'resets' || name === 'changes') && hhi > hlo) {
+          v = anchoredMixedCount(name, s, lo, hi, hlo, hhi, rangeStart);
+        } else if (hhi > hlo) {
+          const metric = s.labels[METRIC_NAME_LABEL] ?? '';
+          if (hi > lo) {
+            this.annos.warn(`encountered a mix of histograms and floats for metric name "${metric}"`, argPos);
+            continue;
+          }
+          const issues = new Set<ExtendedHistogramIssue>();
+          const isCounter = name !== 'delta';
+          const h = extendedHistogramRate(s.ht, s.hv, hlo, hhi, rangeStart, rangeEnd, input.rangeMs, smoothed, isCounter, name === 'rate', issues);
+          if (issues.has('mixed-schemas')) {
+            this.annos.warn(`vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${metric}"`, argPos);
+          }
+          if (issues.has('not-counter')) this.annos.warn(`this native histogram metric is not a counter: "${metric}"`, argPos);
+          if (issues.has('not-gauge')) this.annos.warn(`this native histogram metric is not a gauge: "${metric}"`, argPos);
+          if (!h) continue;
+          setHist(o, k, h, n);
+          any = true;
+          total++;
+          continue;
+        } else if (name === 'rate' || name === 'increase' || name === 'delta') {
           v = extendedRate(s.ft, s.fv, lo, hi, rangeStart, rangeEnd, input.rangeMs, smoothed, name !== 'delta', name === 'rate');
         } else {
           const first = anchoredFirstIndex(s.ft, lo, hi, rangeStart);
@@ -1088,6 +1132,43 @@ function formatOpenMetricsFloat(f: number): string {
   }
   if (!/[.e]/.test(s)) s += '.0';
   return s;
+}
+
+/**
+ * Anchored `resets`/`changes` over a window holding histograms (and maybe floats): from the last sample at
+ * or before the range start, count resets or changes between consecutive samples; a switch between float
+ * and histogram counts as one.
+ */
+function anchoredMixedCount(
+  name: 'resets' | 'changes' | string,
+  s: RawSeries,
+  lo: number,
+  hi: number,
+  hlo: number,
+  hhi: number,
+  rangeStart: number,
+): number | undefined {
+  type P = { t: number; f: number; h: FloatHistogram | undefined };
+  const merged: P[] = [];
+  let i = lo;
+  let j = hlo;
+  while (i < hi || j < hhi) {
+    if (j >= hhi || (i < hi && s.ft[i]! < s.ht[j]!)) merged.push({ t: s.ft[i]!, f: s.fv[i++]!, h: undefined });
+    else merged.push({ t: s.ht[j]!, f: 0, h: s.hv[j++]! });
+  }
+  if (merged.length === 0 || merged[merged.length - 1]!.t <= rangeStart) return undefined;
+  let first = 0;
+  for (let k = 0; k < merged.length; k++) if (merged[k]!.t <= rangeStart) first = k;
+  let count = 0;
+  for (let k = first + 1; k < merged.length; k++) {
+    const a = merged[k - 1]!;
+    const b = merged[k]!;
+    if (!a.h && !b.h) {
+      if (name === 'resets' ? b.f < a.f : b.f !== a.f && !(Number.isNaN(a.f) && Number.isNaN(b.f))) count++;
+    } else if (!a.h || !b.h) count++;
+    else if (name === 'resets' ? b.h.detectReset(a.h) : !b.h.equals(a.h)) count++;
+  }
+  return count;
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError } from './histogram.ts';
+import { type ExtendedHistogramIssue, extendedHistogramRate, interpolateHistogram, smoothedHistogram } from './extended-range.ts';
 import { histogramJson } from './json.ts';
 import { bucketQuantile, histogramQuantile } from './quantile.ts';
 
@@ -78,4 +79,21 @@ test('histogram JSON has Prometheus bucket boundary rules', () => {
       [0, '1', '2', '2'],
     ],
   });
+});
+
+test('anchored/smoothed histogram increase interpolates boundaries and corrects resets', () => {
+  // Counter samples every 10s: counts 1, 2, 3, then a reset to 1.
+  const ht = new Float64Array([0, 10_000, 20_000, 30_000]);
+  const hv = [hist(0, [1]), hist(0, [2]), hist(0, [3]), hist(0, [1])];
+  const issues = new Set<ExtendedHistogramIssue>();
+  // Anchored over (5s, 30s]: from the sample at 0s (count 1) to 30s; the reset adds the 3 seen before it.
+  const anchored = extendedHistogramRate(ht, hv, 0, 4, 5_000, 30_000, 25_000, false, true, false, issues);
+  assert.equal(anchored?.count, 1 - 1 + 3);
+  // Smoothed at 15s: halfway between 10s (2) and 20s (3).
+  assert.equal(smoothedHistogram(ht, hv, 0, 4, 15_000, issues)?.count, 2.5);
+  assert.equal(interpolateHistogram(20_000, hv[2]!, 30_000, hv[3]!, 25_000, true).count, 0.5);
+  assert.equal(issues.size, 0);
+  const mixed = [hist(0, [1]), hist(-53, [1], 0, { customValues: [5] })];
+  assert.equal(smoothedHistogram(new Float64Array([0, 10_000]), mixed, 0, 2, 5_000, issues), undefined);
+  assert.deepEqual([...issues], ['mixed-schemas']);
 });
