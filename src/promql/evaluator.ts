@@ -520,6 +520,14 @@ export class Evaluator implements EvalEnv {
       }
       case 'pi':
         return { kind: 'scalar', vals: new Float64Array(n).fill(Math.PI) };
+      case 'min_of':
+      case 'max_of': {
+        const a = this.scalar(e.args[0]!, steps);
+        const b = this.scalar(e.args[1]!, steps);
+        const v = new Float64Array(n);
+        for (let k = 0; k < n; k++) v[k] = name === 'min_of' ? goMin(a[k]!, b[k]!) : goMax(a[k]!, b[k]!);
+        return { kind: 'scalar', vals: v };
+      }
       case 'start':
         return { kind: 'scalar', vals: new Float64Array(n).fill(this.opts.queryStartMs / 1000) };
       case 'end':
@@ -1118,6 +1126,18 @@ export class Evaluator implements EvalEnv {
     const r = this.vector(e.rhs, steps);
     return { kind: 'vector', series: vectorScalarBinop(e, r, l, true, steps, this) };
   }
+}
+
+/** Go's `math.Min`: -Inf wins over NaN, NaN over everything else. */
+function goMin(a: number, b: number): number {
+  if (a === -Infinity || b === -Infinity) return -Infinity;
+  return Math.min(a, b);
+}
+
+/** Go's `math.Max`: +Inf wins over NaN, NaN over everything else. */
+function goMax(a: number, b: number): number {
+  if (a === Infinity || b === Infinity) return Infinity;
+  return Math.max(a, b);
 }
 
 /** Prometheus' `FormatOpenMetricsFloat` (integers get a `.0`). */

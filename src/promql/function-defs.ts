@@ -66,6 +66,8 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map(
     def('min_over_time', [M], V),
     def('minute', [V], V, 1),
     def('month', [V], V, 1),
+    def('max_of', [S, S], S, 0, true),
+    def('min_of', [S, S], S, 0, true),
     def('pi', [], S),
     def('predict_linear', [M, S], V),
     def('present_over_time', [M], V),

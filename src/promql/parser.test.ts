@@ -83,3 +83,15 @@ test('parseMatchers reads series selectors for match[]', () => {
   ]);
   assert.throws(() => parseMatchers('sum(up)'), PromqlError);
 });
+
+test('scalar min_of/max_of calls parse outside duration expressions too', () => {
+  const e = parseExpr('max_of(min_of(1, time()), scalar(x))') as Call;
+  assert.equal(e.func.name, 'max_of');
+  assert.equal((e.args[0] as Call).func.name, 'min_of');
+  assert.equal((e.args[1] as Call).func.name, 'scalar');
+  assert.equal(exprType(e), 'scalar');
+  const d = parseExpr('x[min_of(step(), 1m)]') as MatrixSelector;
+  assert.equal(d.type, 'MatrixSelector');
+  assert.equal((parseExpr('min_of') as VectorSelector).name, 'min_of');
+  assert.throws(() => parseExpr('min_of(x, 1)'), /expected type scalar in call to function "min_of", got instant vector/);
+});

@@ -183,18 +183,48 @@ class Converter {
   constructor(
     private readonly q: string,
     /** The query with Prometheus-only number forms normalised for the lezer grammar (same length). */
-    private readonly src: string,
+    private src: string,
     private readonly experimental: boolean,
   ) {}
 
+  /**
+   * Scalar `min_of`/`max_of` calls outside duration expressions, which the lezer grammar only knows inside
+   * them: each is parsed as a `scalar(` call of the same length and renamed back here (by position).
+   */
+  private readonly renamedCalls = new Map<number, string>();
+
   parseTop(): Expr {
     if (this.q.trim() === '') throw parseError(this.q, 0, 'no expression found in input');
-    const tree = lezerParser.parse(this.src);
+    let tree = lezerParser.parse(this.src);
+    if (/(min_of|max_of)/.test(this.src)) {
+      for (let guard = 0; guard < 1000; guard++) {
+        const at = this.scalarMinMaxAt(tree.topNode);
+        if (at < 0) break;
+        this.renamedCalls.set(at, this.src.slice(at, at + 6));
+        this.src = `${this.src.slice(0, at)}scalar${this.src.slice(at + 6)}`;
+        tree = lezerParser.parse(this.src);
+      }
+    }
     this.checkSyntax(tree.topNode);
     const top = tree.topNode;
     const child = top.firstChild;
     if (!child) throw parseError(this.q, 0, 'no expression found in input');
     return this.expr(child);
+  }
+
+  /** The position of the first `min_of(`/`max_of(` the grammar read as a metric name, or -1. */
+  private scalarMinMaxAt(top: SyntaxNode): number {
+    const cursor = top.cursor();
+    do {
+      if (cursor.name !== 'Identifier' || cursor.to - cursor.from !== 6) continue;
+      const word = this.src.slice(cursor.from, cursor.to);
+      if (word !== 'min_of' && word !== 'max_of') continue;
+      if (cursor.node.parent?.name !== 'VectorSelector') continue;
+      let j = cursor.to;
+      while (j < this.src.length && /\s/.test(this.src[j]!)) j++;
+      if (this.src[j] === '(') return cursor.from;
+    } while (cursor.next());
+    return -1;
   }
 
   private fail(pos: number, msg: string): PromqlError {
@@ -659,7 +689,7 @@ class Converter {
   private call(n: SyntaxNode): Call {
     const idNode = this.children(n).find((c) => c.name === 'FunctionIdentifier');
     const body = this.children(n).find((c) => c.name === 'FunctionCallBody');
-    const name = idNode ? this.text(idNode) : '';
+    const name = idNode ? (this.renamedCalls.get(idNode.from) ?? this.text(idNode)) : '';
     const func = FUNCTIONS.get(name);
     if (!func) throw this.fail(n.from, `unknown function with name "${name}"`);
     if (func.experimental && !this.experimental) {

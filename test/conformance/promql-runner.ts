@@ -41,7 +41,7 @@ const EXPERIMENTAL_EXPR: readonly [RegExp, string][] = [
   [/\bts_of_(first|last|min|max)_over_time\s*\(/, 'experimental function ts_of_*_over_time'],
   [/\bfirst_over_time\s*\(/, 'experimental function first_over_time'],
   [/\bhistogram_quantiles\s*\(/, 'experimental function histogram_quantiles'],
-  [/\b(max_of|min_of)\s*\(/, 'experimental scalar functions min_of/max_of (not in the lezer-promql grammar)'],
+  [/\b(max_of|min_of)\s*\(/, 'experimental scalar functions min_of/max_of'],
   [/\b(start|end|range|step)\s*\(\s*\)/, 'experimental functions start()/end()/range()/step()'],
   [/\bstart_timestamp\s*\(/, 'experimental function start_timestamp'],
   [/\b(limitk|limit_ratio)\s*\(/, 'experimental aggregations limitk/limit_ratio'],
