@@ -40,9 +40,21 @@ export function enrichLokiRecord(record: LogRecord, s: EnrichmentSettings): LogR
       continue;
     }
     const level = fromLabel ?? (md !== undefined ? (levelField(md) ?? severityLevel(md)) : undefined) ?? levelFromLine(e.line);
-    entries[i] = { timestampNs: e.timestampNs, line: e.line, structuredMetadata: md ? { ...md, [DETECTED_LEVEL]: level } : { [DETECTED_LEVEL]: level } };
+    entries[i] = { timestampNs: e.timestampNs, line: e.line, structuredMetadata: md ? { ...md, [DETECTED_LEVEL]: level } : levelOnly(level) };
   }
   return { labels, entries };
+}
+
+/** Shared, frozen metadata objects for entries whose only metadata is the detected level (most entries). */
+const LEVEL_ONLY = new Map<string, Labels>();
+
+function levelOnly(level: string): Labels {
+  let md = LEVEL_ONLY.get(level);
+  if (!md) {
+    md = Object.freeze({ [DETECTED_LEVEL]: level });
+    if (LEVEL_ONLY.size < 1000) LEVEL_ONLY.set(level, md);
+  }
+  return md;
 }
 
 interface StreamEnrichment {

@@ -117,7 +117,7 @@ function readTimestamp(r: WireReader, end: number): bigint {
   while (r.pos < end) {
     const tag = r.varint32();
     if (tag === ((1 << 3) | 0)) seconds = r.varint64();
-    else if (tag === ((2 << 3) | 0)) nanos = Number(BigInt.asIntN(32, r.varint64()));
+    else if (tag === ((2 << 3) | 0)) nanos = r.varint32() | 0;
     else r.skip(tag & 7);
   }
   return seconds * 1_000_000_000n + BigInt(nanos);

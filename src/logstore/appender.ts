@@ -107,7 +107,7 @@ export class LogAppender implements Appender<LogRecord> {
       this.timestampsNs.push(ts);
       this.lines.push(line);
       const md = e.structuredMetadata;
-      this.metadata.push(md !== undefined && hasKeys(md) ? JSON.stringify(md) : null);
+      this.metadata.push(md !== undefined && hasKeys(md) ? metadataJson(md) : null);
       this.rawBytes += bytes;
       accepted++;
     }
@@ -163,6 +163,22 @@ function streamIdentity(labels: Labels): StreamIdentity {
     identities.set(labels, id);
   }
   return id;
+}
+
+/**
+ * Metadata as JSON, cached by object identity: decoders and enrichment share one frozen object for the
+ * common metadata (e.g. only `detected_level`), so most entries skip the serialisation.
+ */
+const mdJson = new WeakMap<Labels, string>();
+
+function metadataJson(md: Labels): string {
+  if (!Object.isFrozen(md)) return JSON.stringify(md);
+  let s = mdJson.get(md);
+  if (s === undefined) {
+    s = JSON.stringify(md);
+    mdJson.set(md, s);
+  }
+  return s;
 }
 
 function hasKeys(o: object): boolean {

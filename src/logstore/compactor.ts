@@ -107,7 +107,7 @@ export class Compactor {
       if (!p) continue; // dropped by retention meanwhile: its rows go with the head table
       const block = await this.writeBlock(
         p,
-        `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts, line`,
+        `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts`,
         { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
         this.opts.zstdLevel,
       );
@@ -187,7 +187,7 @@ export class Compactor {
     }
     const merged = await this.writeBlock(
       p,
-      `SELECT stream_id, ts, line, md FROM read_parquet(${stringList(blocks.map((b) => b.path))}) ORDER BY stream_id, ts, line`,
+      `SELECT stream_id, ts, line, md FROM read_parquet(${stringList(blocks.map((b) => b.path))}) ORDER BY stream_id, ts`,
       { rows, minTs, maxTs, rawBytes, level },
       zstdLevel,
     );
