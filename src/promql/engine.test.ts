@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { configSchema } from '../config/index.ts';
 import type { MetricRecord, TenantId } from '../model/index.ts';
+import type { MetricQueryable } from '../storage/metrics.ts';
 import { STALE_NAN } from '../model/index.ts';
 import { Tsdb } from '../tsdb/index.ts';
 import { PromqlEngine, PromqlError, resultToPrometheusJson } from './index.ts';
@@ -121,4 +122,29 @@ test('a cancelled query fails with the canceled type', async () => {
     assert.ok(err instanceof PromqlError && err.type === 'canceled');
     return true;
   });
+});
+
+test('a query over its timeout fails with the timeout type', async () => {
+  // Storage that answers slower than the timeout: the engine gives up instead of waiting.
+  const slow: MetricQueryable = {
+    async querier(tenants, range) {
+      const q = await db.querier(tenants, range);
+      return {
+        async *select(matchers, hints) {
+          await new Promise((r) => setTimeout(r, 100));
+          yield* q.select(matchers, hints);
+        },
+        labelNames: (m, l) => q.labelNames(m, l),
+        labelValues: (n, m, l) => q.labelValues(n, m, l),
+        close: () => q.close(),
+      };
+    },
+  };
+  await assert.rejects(engine.instant(slow, [T], 'sum(http_requests_total)', 600_000, { timeoutMs: 10 }), (err: unknown) => {
+    assert.ok(err instanceof PromqlError && err.type === 'timeout');
+    assert.match(err.message, /^query timed out in /);
+    return true;
+  });
+  const ok = await engine.instant(slow, [T], 'sum(http_requests_total)', 600_000, { timeoutMs: 5_000 });
+  assert.equal(ok.value.type, 'vector');
 });
