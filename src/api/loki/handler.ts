@@ -2,8 +2,8 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
-import { TENANT_HEADER } from '../../tenant/index.ts';
 import { toApiError } from '../errors.ts';
+import { abortOnClientClose, readTenants } from '../request-context.ts';
 import { LokiParams } from './params.ts';
 
 /** What a Loki route handler gets. */
@@ -26,12 +26,6 @@ export function sendLokiError(request: FastifyRequest, reply: FastifyReply, err:
   return reply.code(mapped.status).type('text/plain; charset=utf-8').send(mapped.message);
 }
 
-/** Resolves the read tenants from `X-Scope-OrgID`. */
-export function readTenants(tenants: TenantResolver, request: FastifyRequest): TenantId[] {
-  const header = request.headers[TENANT_HEADER];
-  return tenants.forRead(Array.isArray(header) ? header[0] : header);
-}
-
 /**
  * Wraps a handler: resolves tenants (unless `tenantless`), aborts the signal when the client disconnects,
  * sends the returned value as JSON and errors as Loki's plain text.
@@ -43,19 +37,15 @@ export function lokiRoute(
   options: { tenantless?: boolean } = {},
 ): RouteHandlerMethod {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const controller = new AbortController();
-    const onClose = (): void => {
-      if (!reply.raw.writableFinished) controller.abort(new DOMException('client closed the connection', 'AbortError'));
-    };
-    reply.raw.on('close', onClose);
+    const { signal, dispose } = abortOnClientClose(reply);
     try {
       const ids = options.tenantless ? [] : readTenants(tenants, request);
-      const body = await fn({ request, params: new LokiParams(request), tenants: ids, signal: controller.signal });
+      const body = await fn({ request, params: new LokiParams(request), tenants: ids, signal });
       return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
     } catch (err) {
       return sendLokiError(request, reply, err, logger);
     } finally {
-      reply.raw.off('close', onClose);
+      dispose();
     }
   };
 }

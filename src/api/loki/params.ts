@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
+import { FormParams } from '../form-params.ts';
 
 /**
  * Loki's request parameter rules (`pkg/loghttp/params.go`, `pkg/util/http.go`) with its error texts:
@@ -7,32 +7,12 @@ import { ApiError } from '../errors.ts';
  * intervals as float seconds or durations; `since` as a duration.
  */
 
-/** A request's parameters: form body values first, then URL query values (Loki reads `r.Form`). */
-export class LokiParams {
-  readonly #body: Record<string, unknown>;
-  readonly #query: Record<string, unknown>;
-
-  constructor(request: FastifyRequest) {
-    const body = request.body;
-    this.#body = body !== null && typeof body === 'object' && !Buffer.isBuffer(body) ? (body as Record<string, unknown>) : {};
-    const query = request.query;
-    this.#query = query !== null && typeof query === 'object' ? (query as Record<string, unknown>) : {};
-  }
-
-  all(name: string): string[] {
-    return [...values(this.#body[name]), ...values(this.#query[name])];
-  }
-
-  get(name: string): string | undefined {
+/** A request's parameters (form body first, then URL query, as Loki reads `r.Form`); empty values count as absent. */
+export class LokiParams extends FormParams {
+  override get(name: string): string | undefined {
     const v = this.all(name)[0];
     return v === undefined || v === '' ? undefined : v;
   }
-}
-
-function values(v: unknown): string[] {
-  if (v === undefined || v === null) return [];
-  if (Array.isArray(v)) return v.map(String);
-  return [String(v)];
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;

@@ -5,7 +5,8 @@ import type { TenantId } from '../../model/index.ts';
 import type { LogQueryable } from '../../storage/index.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
-import { readTenants, sendLokiError } from './handler.ts';
+import { readTenants } from '../request-context.ts';
+import { sendLokiError } from './handler.ts';
 import { LokiParams, limitParam, nowNs, requiredParam, timeParam } from './params.ts';
 
 /** Loki's cap on `delay_for`. */

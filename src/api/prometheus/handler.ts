@@ -2,9 +2,9 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
-import { TENANT_HEADER } from '../../tenant/index.ts';
+import { FormParams } from '../form-params.ts';
+import { abortOnClientClose, readTenants } from '../request-context.ts';
 import { sendError, sendSuccess } from './envelope.ts';
-import { FormParams } from './form.ts';
 
 /** What a handler gets: its parameters, the tenants it reads, and a signal aborted when the client leaves. */
 export interface ApiRequest {
@@ -35,20 +35,15 @@ export function apiRoute(
   options: { tenantless?: boolean } = {},
 ): RouteHandlerMethod {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const controller = new AbortController();
-    const onClose = (): void => {
-      if (!reply.raw.writableFinished) controller.abort(new DOMException('client closed the connection', 'AbortError'));
-    };
-    reply.raw.on('close', onClose);
+    const { signal, dispose } = abortOnClientClose(reply);
     try {
-      const header = request.headers[TENANT_HEADER];
-      const ids = options.tenantless ? [] : tenants.forRead(Array.isArray(header) ? header[0] : header);
-      const result = await fn({ request, form: new FormParams(request), tenants: ids, signal: controller.signal });
+      const ids = options.tenantless ? [] : readTenants(tenants, request);
+      const result = await fn({ request, form: new FormParams(request), tenants: ids, signal });
       return await sendSuccess(reply, result.data, result);
     } catch (err) {
       return sendError(request, reply, err, logger);
     } finally {
-      reply.raw.off('close', onClose);
+      dispose();
     }
   };
 }

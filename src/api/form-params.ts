@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 
 /**
- * A request's parameters the way Go's `r.Form` sees them: form-encoded POST body values first, then URL
- * query values. Grafana sends either (its data source `httpMethod`), and both may be present.
+ * A request's parameters the way Go's `r.Form` sees them, as Prometheus and Loki read them: form-encoded POST
+ * body values first, then URL query values. Grafana sends either (its data source `httpMethod`), and both
+ * may be present.
  */
 export class FormParams {
   readonly #body: Record<string, unknown>;
