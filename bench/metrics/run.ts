@@ -178,6 +178,23 @@ class HttpTarget implements Target {
   }
 }
 
+/** Heimdall's own view of its memory (heap vs off-heap), from its self-metrics, to explain RSS. */
+async function heimdallMemory(s: Server): Promise<string> {
+  try {
+    const r = await httpRequest(`${s.baseUrl}/metrics`);
+    const pick = (name: string): string => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(r.body);
+      return m ? `${(Number(m[1]) / 1e6).toFixed(0)} MB` : 'n/a';
+    };
+    const smaps = fs.readFileSync(`/proc/${s.child.pid}/smaps_rollup`, 'utf8');
+    const anon = /Anonymous:\s+(\d+)/.exec(smaps)?.[1];
+    return `memory after ingest: RSS ${pick('process_resident_memory_bytes')}, V8 heap used ${pick('nodejs_heap_size_used_bytes')} ` +
+      `of ${pick('nodejs_heap_size_total_bytes')}, external ${pick('nodejs_external_memory_bytes')}, anonymous ${anon ? `${(Number(anon) / 1e3).toFixed(0)} MB` : 'n/a'}`;
+  } catch (err) {
+    return `memory breakdown unavailable: ${(err as Error).message}`;
+  }
+}
+
 async function startTarget(kind: string, workDir: string, opts: Options): Promise<Target> {
   switch (kind) {
     case 'prometheus':
@@ -269,6 +286,7 @@ async function main(): Promise<void> {
       console.log(`${target.name}: ${samples1 + samples2} samples in ${wallS.toFixed(1)} s wall, ${cpu.toFixed(1)} CPU s`);
       await new Promise((res) => setTimeout(res, 3000));
       r.rssPerSeries = target.stats().rssBytes / activeSeries;
+      if (target instanceof HttpTarget && kind === 'heimdall') r.notes.push(await heimdallMemory(target.server));
       const endS = t0 / 1000;
       for (const [name, q] of Object.entries(QUERIES)) {
         await target.queryRange(q, endS - 3600, endS, 15); // warm-up

@@ -1,9 +1,7 @@
 /** Doubles per shared arena page (8 MiB). */
 const PAGE_DOUBLES = 1 << 20;
-/** Smallest block: 4 samples (timestamps then values: 8 doubles). */
-const MIN_CAPACITY_LOG2 = 2;
 /** Largest class sharing pages: 2^18 samples (half a page); bigger blocks get a page of their own. */
-const MAX_SHARED_CLASS = 16;
+const MAX_SHARED_CLASS = 32;
 const EMPTY_PAGE = new Float64Array(0);
 /** Doubles of per-series state (see {@link SampleArena.state}). */
 export const STATE_SLOTS = 5;
@@ -55,13 +53,16 @@ export class SampleArena {
   /** The smallest size class holding at least `samples`. */
   static classFor(samples: number): number {
     let cls = 0;
-    while (2 ** (cls + MIN_CAPACITY_LOG2) < samples) cls++;
+    while (SampleArena.capacityOf(cls) < samples) cls++;
     return cls;
   }
 
-  /** Samples a block of class `cls` holds. */
+  /**
+   * Samples a block of class `cls` holds: 4, 6, 8, 12, 16, 24, … (growth by 1.5× on average, so a series
+   * wastes at most a third of its block).
+   */
   static capacityOf(cls: number): number {
-    return 2 ** (cls + MIN_CAPACITY_LOG2);
+    return (cls & 1 ? 6 : 4) * 2 ** (cls >> 1);
   }
 
   /** Allocates a block of class `cls`. */

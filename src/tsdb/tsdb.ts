@@ -83,7 +83,7 @@ const HEAD_BYTES_PER_SAMPLE = 16;
 /** L0 blocks of one day merged once this many exist even if the day is still open. */
 const MAX_L0_PER_DAY = 6;
 /** Decoder label objects remembered per tenant (see `TenantIndex.labelCache`). */
-const LABEL_CACHE_ENTRIES = 262_144;
+const LABEL_CACHE_ENTRIES = 65_536;
 /** Samples per checkpoint frame. */
 const CHECKPOINT_SAMPLES_PER_FRAME = 262_144;
 
