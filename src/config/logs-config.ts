@@ -71,7 +71,7 @@ export const logsConfigSchema = z
         /** Width of a time partition; retention drops whole partitions, so it is also retention's granularity. */
         partition_window: durationSchema.prefault('1h'),
         /** Raw line bytes the write-ahead head table holds before it is compacted into Parquet blocks. */
-        head_max_bytes: bytesSchema.prefault('128MiB'),
+        head_max_bytes: bytesSchema.prefault('64MiB'),
         /** Oldest data the head holds before it is compacted, so recent partitions reach their compact form. */
         head_max_age: durationSchema.prefault('5m'),
         /** How often retention runs. */

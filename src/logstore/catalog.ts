@@ -29,10 +29,19 @@ export interface BlockInfo {
   readonly zstdLevel: number;
 }
 
-/** A head generation: a DuckDB table receiving writes (the newest) or waiting to be compacted. */
+/**
+ * A head generation: a table receiving writes (the newest) or waiting to be compacted. Each generation is
+ * its own DuckDB database file, attached as `alias`, so dropping a compacted generation returns its space to
+ * the filesystem (a DuckDB file never shrinks) and its rows are never checkpointed into the main database.
+ */
 export interface HeadInfo {
   readonly gen: number;
+  /** The attached database's name, `head_<gen>`. */
+  readonly alias: string;
+  /** The table as SQL, `head_<gen>.rows` (safe to splice into statements). */
   readonly table: string;
+  /** The database file, `<dir>/heads/head-<gen>.duckdb`. */
+  readonly file: string;
 }
 
 /** A consistent view for one read: these heads and blocks stay readable until `release`. */

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { quoteIdent, quoteString } from '../columnar/index.ts';
+import { quoteString } from '../columnar/index.ts';
 import type { LocalBucket } from '../objstore/index.ts';
 import { tenantKey } from '../objstore/index.ts';
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
@@ -97,7 +97,7 @@ export class Compactor {
 
   /** Writes a sealed head's rows out as blocks and retires the head. */
   async compactHead(head: HeadInfo): Promise<void> {
-    const table = quoteIdent(head.table);
+    const table = head.table;
     const r = await this.conn.runAndReadAll(
       `SELECT pid, count(*), min(ts), max(ts), sum(strlen(line)) FROM ${table} GROUP BY pid ORDER BY pid`,
     );
@@ -120,7 +120,7 @@ export class Compactor {
       await this.conn.run('COMMIT');
     } catch (err) {
       await this.conn.run('ROLLBACK');
-      throw new Error(`log store: recording blocks of ${head.table}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`log store: recording blocks of head ${head.gen}: ${(err as Error).message}`, { cause: err });
     }
     this.catalog.replaceHead(head, blocks);
   }
@@ -235,8 +235,15 @@ export class Compactor {
 
   /** Drops a retired head table or deletes a retired block file (run through `enqueue`). */
   async reclaim(r: Reclaim): Promise<void> {
-    if (r.kind === 'head') await this.conn.run(`DROP TABLE IF EXISTS ${quoteIdent(r.head.table)}`);
-    else await this.bucket.delete(r.block.key);
+    if (r.kind === 'head') {
+      // Emptied first, so detaching (which checkpoints the database) has nothing to write.
+      await this.conn.run(`DROP TABLE IF EXISTS ${r.head.table}`);
+      await this.conn.run(`DETACH DATABASE IF EXISTS ${r.head.alias}`);
+      await fs.rm(r.head.file, { force: true });
+      await fs.rm(`${r.head.file}.wal`, { force: true });
+    } else {
+      await this.bucket.delete(r.block.key);
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { quoteIdent, quoteString } from '../columnar/index.ts';
+import { quoteString } from '../columnar/index.ts';
 import type { Labels, TenantId } from '../model/index.ts';
 import { RetryableStorageError } from '../storage/index.ts';
 import type { CommitStats } from '../storage/index.ts';
@@ -29,16 +30,23 @@ export interface HeadWriterOptions {
   readonly maxSealedHeads: number;
   /** Called after a head was sealed, to start its compaction. */
   readonly onSealed: () => void;
+  /** Where head generation databases live. */
+  readonly headsDir: string;
   readonly logger?: Logger;
 }
 
-/** The DDL of a head generation table. */
-export function headTableSql(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (pid INTEGER NOT NULL, stream_id BIGINT NOT NULL, ts BIGINT NOT NULL, line VARCHAR NOT NULL, md VARCHAR)`;
+/** The head generation `gen` whose database file lives in `headsDir`. */
+export function headInfo(headsDir: string, gen: number): HeadInfo {
+  const alias = `head_${gen}`;
+  return { gen, alias, table: `${alias}.rows`, file: path.join(headsDir, `head-${gen}.duckdb`) };
 }
 
-export function headTableName(gen: number): string {
-  return `log_head_${gen}`;
+/** Attaches a head generation's database (creating it and its table if new). */
+export async function attachHead(conn: DuckDBConnection, head: HeadInfo): Promise<void> {
+  await conn.run(`ATTACH IF NOT EXISTS ${quoteString(head.file)} AS ${head.alias}`);
+  await conn.run(
+    `CREATE TABLE IF NOT EXISTS ${head.table} (pid INTEGER NOT NULL, stream_id BIGINT NOT NULL, ts BIGINT NOT NULL, line VARCHAR NOT NULL, md VARCHAR)`,
+  );
 }
 
 interface Pending {
@@ -92,14 +100,14 @@ export class HeadWriter {
       await w.createHead(1);
     } else {
       const r = await conn.runAndReadAll(
-        `SELECT count(*), coalesce(sum(strlen(line)), 0) FROM ${quoteIdent(active.table)}`,
+        `SELECT count(*), coalesce(sum(strlen(line)), 0) FROM ${active.table}`,
       );
       const [rows, bytes] = r.getRows()[0]!;
       w.headRows = Number(rows);
       w.headBytes = Number(bytes);
       w.headFirstWriteMs = Date.now();
     }
-    w.appender = await conn.createAppender(catalog.activeHead()!.table);
+    w.appender = await conn.createAppender('rows', 'main', catalog.activeHead()!.alias);
     w.stageAppender = await conn.createAppender('log_stream_stage');
     return w;
   }
@@ -188,29 +196,37 @@ export class HeadWriter {
     }
     const newParts = this.catalog.unpersistedAmong(pids);
     try {
-      await conn.run('BEGIN TRANSACTION');
-      if (newParts.length > 0) {
-        const values = newParts
-          .map((p) => `(${p.pid}, ${quoteString(p.tenant)}, ${quoteString(p.cls)}, ${p.windowStartMs}, ${p.windowEndMs})`)
-          .join(', ');
-        await conn.run(`INSERT INTO log_partitions VALUES ${values} ON CONFLICT DO NOTHING`);
-      }
-      if (newStreams.length > 0) {
-        const st = this.stageAppender!;
-        for (const s of newStreams) {
-          st.appendVarchar(s.tenant);
-          st.appendBigInt(s.id);
-          st.appendVarchar(JSON.stringify(s.labels));
-          st.endRow();
+      // DuckDB writes one attached database per transaction: index rows (partitions, streams) commit first
+      // in the main database, then the entries in the head's. A crash between leaves index rows without
+      // entries, which no read shows; the batch itself was not acknowledged.
+      if (newParts.length > 0 || newStreams.length > 0) {
+        await conn.run('BEGIN TRANSACTION');
+        if (newParts.length > 0) {
+          const values = newParts
+            .map((p) => `(${p.pid}, ${quoteString(p.tenant)}, ${quoteString(p.cls)}, ${p.windowStartMs}, ${p.windowEndMs})`)
+            .join(', ');
+          await conn.run(`INSERT INTO log_partitions VALUES ${values} ON CONFLICT DO NOTHING`);
         }
-        st.flushSync();
-        // The anti-join makes re-inserting a stream harmless, so the in-memory `known` set is only a cache.
-        await conn.run(`INSERT INTO log_streams
-          SELECT DISTINCT s.tenant, s.stream_id, CAST(s.labels_json::JSON AS MAP(VARCHAR, VARCHAR))
-          FROM log_stream_stage s
-          WHERE NOT EXISTS (SELECT 1 FROM log_streams x WHERE x.tenant = s.tenant AND x.stream_id = s.stream_id)`);
-        await conn.run('DELETE FROM log_stream_stage');
+        if (newStreams.length > 0) {
+          const st = this.stageAppender!;
+          for (const s of newStreams) {
+            st.appendVarchar(s.tenant);
+            st.appendBigInt(s.id);
+            st.appendVarchar(JSON.stringify(s.labels));
+            st.endRow();
+          }
+          st.flushSync();
+          // The anti-join makes re-inserting a stream harmless, so the in-memory `known` set is only a cache.
+          await conn.run(`INSERT INTO log_streams
+            SELECT DISTINCT s.tenant, s.stream_id, CAST(s.labels_json::JSON AS MAP(VARCHAR, VARCHAR))
+            FROM log_stream_stage s
+            WHERE NOT EXISTS (SELECT 1 FROM log_streams x WHERE x.tenant = s.tenant AND x.stream_id = s.stream_id)`);
+          await conn.run('DELETE FROM log_stream_stage');
+        }
+        await conn.run('COMMIT');
+        this.catalog.markPersisted(newParts.map((p) => p.pid));
       }
+      await conn.run('BEGIN TRANSACTION');
       const app = this.appender!;
       for (const { batch } of group) {
         const { pids: bp, streamIds, timestampsNs, lines, metadata } = batch;
@@ -241,7 +257,6 @@ export class HeadWriter {
       return;
     }
     this.pendingBytes -= bytes;
-    this.catalog.markPersisted(newParts.map((p) => p.pid));
     if (this.known.size + newStreams.length > MAX_KNOWN_STREAMS) this.known.clear();
     for (const s of newStreams) this.known.add(s.key);
     if (this.headRows === 0) this.headFirstWriteMs = Date.now();
@@ -259,22 +274,23 @@ export class HeadWriter {
     this.appender?.closeSync();
     this.appender = undefined;
     await this.createHead(current.gen + 1);
-    this.appender = await this.conn.createAppender(this.catalog.activeHead()!.table);
+    this.appender = await this.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
     this.headRows = 0;
     this.headBytes = 0;
     this.opts.onSealed();
   }
 
+  /**
+   * Starts head generation `gen`: its database file and table first, then its `log_heads` row (a crash in
+   * between leaves a file no row names, removed at open).
+   */
   private async createHead(gen: number): Promise<void> {
-    const head: HeadInfo = { gen, table: headTableName(gen) };
-    await this.conn.run('BEGIN TRANSACTION');
+    const head = headInfo(this.opts.headsDir, gen);
     try {
-      await this.conn.run(headTableSql(head.table));
+      await attachHead(this.conn, head);
       await this.conn.run(`INSERT INTO log_heads VALUES (${gen}, ${Date.now()})`);
-      await this.conn.run('COMMIT');
     } catch (err) {
-      await this.conn.run('ROLLBACK');
-      throw new Error(`log store: creating head ${head.table}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`log store: creating head ${head.file}: ${(err as Error).message}`, { cause: err });
     }
     this.catalog.addHead(head);
   }
@@ -288,7 +304,7 @@ export class HeadWriter {
         // A failed appender may refuse to close; a new one replaces it either way.
       }
     }
-    this.appender = await this.conn.createAppender(this.catalog.activeHead()!.table);
+    this.appender = await this.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
     this.stageAppender = await this.conn.createAppender('log_stream_stage');
   }
 }

@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { ColumnarDatabase, quoteIdent } from '../columnar/index.ts';
+import { ColumnarDatabase } from '../columnar/index.ts';
 import { logsLimitsFor } from '../config/index.ts';
 import type { LogsConfig, LogsLimits } from '../config/index.ts';
 import type { Labels, LogRecord, TenantId } from '../model/index.ts';
@@ -14,7 +14,7 @@ import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
 import { Compactor } from './compactor.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
-import { HeadWriter, headTableName } from './head-writer.ts';
+import { HeadWriter, attachHead, headInfo } from './head-writer.ts';
 import type { WriteBatch } from './head-writer.ts';
 import { LogStoreQuerier } from './querier.ts';
 import { DEFAULT_CLASS, RetentionPolicy } from './retention.ts';
@@ -42,8 +42,8 @@ const MAX_CLASS_CACHE = 200_000;
  * The embedded log engine (Heimdall's Loki storage), on DuckDB.
  *
  * Layout (docs/formats/logstore.md): a stream index table (tenant, 64-bit stream id, labels as a MAP); a
- * write-ahead head table per generation receiving group-committed appends (durable in DuckDB's WAL at
- * commit, queryable at once); immutable Parquet blocks (zstd, sorted by stream then time) cut from sealed
+ * head database per generation receiving group-committed appends (durable in its WAL at commit, queryable
+ * at once, deleted once compacted); immutable Parquet blocks (zstd, sorted by stream then time) cut from sealed
  * heads per partition, a partition being one tenant × retention class × time window; and catalog tables
  * for partitions, blocks and heads. Retention drops whole partitions.
  *
@@ -91,7 +91,8 @@ export class LogStore implements LogsStorage {
 
   /**
    * Opens (or creates) the store in `dir`: checks the format version (refusing newer data with a
-   * `StorageFormatError`), replays DuckDB's WAL, removes files and head tables a crash left unreferenced,
+   * `StorageFormatError`), attaches the head databases (replaying their WALs), removes files a crash left
+   * unreferenced,
    * and resumes compaction. Throws an `Error` for an invalid `retention_stream` selector.
    */
   static async open(opts: LogStoreOptions): Promise<LogStore> {
@@ -109,15 +110,19 @@ export class LogStore implements LogsStorage {
     });
     const maintenance = await db.connect();
     const headMax = opts.config.store.head_max_bytes;
-    // Head data lives in the WAL until its generation is compacted and dropped; a threshold above two heads
-    // keeps DuckDB from checkpointing (compressing) rows that are about to be dropped anyway.
+    // Head databases must never reach DuckDB's checkpoint threshold (their rows would be compressed into a
+    // file that is about to be deleted): it sits well above a head's size.
     const threshold = Math.max(256 * 1024 ** 2, 4 * headMax);
     await maintenance.run(`SET checkpoint_threshold = '${Math.floor(threshold / 1024 ** 2)}MB'`);
     await maintenance.run('SET parquet_metadata_cache = true');
     await createSchema(maintenance);
     const bucket = new LocalBucket(path.join(opts.dir, 'blocks'));
-    const { partitions, blocks, heads } = await loadCatalog(maintenance, bucket);
-    await dropOrphanHeads(maintenance, heads);
+    const headsDir = path.join(opts.dir, 'heads');
+    await fs.mkdir(headsDir, { recursive: true });
+    const { partitions, blocks, heads } = await loadCatalog(maintenance, bucket, headsDir);
+    // Attaching a head replays its WAL: acknowledged entries of a crashed process come back here.
+    for (const h of heads) await attachHead(maintenance, h);
+    await removeOrphanHeads(headsDir, heads, opts.logger);
     await removeOrphanFiles(bucket, blocks, opts.logger);
 
     // The catalog hands retired heads and blocks to the compactor, which is built from the catalog; the
@@ -137,7 +142,7 @@ export class LogStore implements LogsStorage {
       maxOpenBlocks: 8,
       zstdLevel: 3,
       finalZstdLevel: 6,
-      checkpointCheap: () => (late.writer?.activeHeadBytes ?? 0) <= Math.min(16 * 1024 ** 2, headMax / 8),
+      checkpointCheap: () => (late.writer?.activeHeadBytes ?? 0) <= headMax / 4,
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     late.compactor = compactor;
@@ -147,6 +152,7 @@ export class LogStore implements LogsStorage {
       maxPendingBytes: Math.max(2 * headMax, 64 * 1024 ** 2),
       maxSealedHeads: 3,
       onSealed: () => compactor.kick(),
+      headsDir,
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     late.writer = writer;
@@ -248,7 +254,7 @@ export class LogStore implements LogsStorage {
           const pids = [...snap.partitions.values()].filter((p) => p.tenant === tenant).map((p) => p.pid);
           const sources: string[] = [];
           if (pids.length > 0) {
-            for (const h of snap.heads) sources.push(`SELECT stream_id FROM ${quoteIdent(h.table)} WHERE pid IN (${pids.join(', ')})`);
+            for (const h of snap.heads) sources.push(`SELECT stream_id FROM ${h.table} WHERE pid IN (${pids.join(', ')})`);
             const pidSet = new Set(pids);
             const files = snap.blocks.filter((b) => pidSet.has(b.pid)).map((b) => `'${b.path.replaceAll("'", "''")}'`);
             if (files.length > 0) sources.push(`SELECT stream_id FROM read_parquet([${files.join(', ')}])`);
@@ -294,6 +300,7 @@ async function createSchema(conn: DuckDBConnection): Promise<void> {
 async function loadCatalog(
   conn: DuckDBConnection,
   bucket: LocalBucket,
+  headsDir: string,
 ): Promise<{ partitions: PartitionInfo[]; blocks: BlockInfo[]; heads: HeadInfo[] }> {
   const partitions: PartitionInfo[] = [];
   for (const [pid, tenant, cls, start, end] of (
@@ -329,17 +336,22 @@ async function loadCatalog(
   }
   const heads: HeadInfo[] = [];
   for (const [gen] of (await conn.runAndReadAll('SELECT gen FROM log_heads ORDER BY gen')).getRows()) {
-    heads.push({ gen: Number(gen), table: headTableName(Number(gen)) });
+    heads.push(headInfo(headsDir, Number(gen)));
   }
   return { partitions, blocks, heads };
 }
 
-/** Drops head tables no `log_heads` row names (compacted just before a crash). */
-async function dropOrphanHeads(conn: DuckDBConnection, heads: readonly HeadInfo[]): Promise<void> {
-  const live = new Set(heads.map((h) => h.table));
-  const r = await conn.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'log\\_head\\_%' ESCAPE '\\'`);
-  for (const [name] of r.getRows()) {
-    if (!live.has(String(name))) await conn.run(`DROP TABLE IF EXISTS ${quoteIdent(String(name))}`);
+/** Deletes head database files no `log_heads` row names (compacted, or half-created, before a crash). */
+async function removeOrphanHeads(headsDir: string, heads: readonly HeadInfo[], logger: Logger | undefined): Promise<void> {
+  const live = new Set<string>();
+  for (const h of heads) {
+    live.add(path.basename(h.file));
+    live.add(`${path.basename(h.file)}.wal`);
+  }
+  for (const name of await fs.readdir(headsDir)) {
+    if (live.has(name)) continue;
+    logger?.info({ file: name }, 'log store: removing an unreferenced head file');
+    await fs.rm(path.join(headsDir, name), { force: true });
   }
 }
 

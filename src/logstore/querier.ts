@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBMapValue } from '@duckdb/node-api';
-import { quoteIdent, quoteString } from '../columnar/index.ts';
+import { quoteString } from '../columnar/index.ts';
 import { compareStrings, labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
 import { labelForTenant, partitionTenantMatchers } from '../storage/index.ts';
@@ -308,7 +308,7 @@ export class LogStoreQuerier implements LogQuerier {
       const inner = `SELECT ${ti} AS t, stream_id, ts, line, md FROM`;
       for (const h of snap.heads) {
         out.push(
-          `SELECT ${distinct}${sel} FROM (${inner} ${quoteIdent(h.table)} WHERE pid IN (${pids.join(', ')}) AND ${tsWhere}) ` +
+          `SELECT ${distinct}${sel} FROM (${inner} ${h.table} WHERE pid IN (${pids.join(', ')}) AND ${tsWhere}) ` +
             `WHERE ${streamWhere} AND ${filters}`,
         );
       }
