@@ -26,8 +26,8 @@ export interface AppenderHost {
   cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void;
   /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
   getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection;
-  /** Queues a WAL frame; `apply` runs once it is durable, then the promise resolves. */
-  writeFrame(payload: Buffer, apply: () => void): Promise<void>;
+  /** Queues a WAL frame (copied before this returns); `apply` runs once it is durable, then the promise resolves. */
+  writeFrame(payload: Uint8Array, apply: () => void): Promise<void>;
   setMetadata(tenant: string, metric: string, meta: MetricMetadata): void;
   /** Counts committed samples for the engine's stats. */
   noteCommitted(samples: number): void;
@@ -61,6 +61,8 @@ function iso(t: number): string {
   const d = new Date(t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
 }
+
+const scratchWriter = new ByteWriter(1 << 16);
 
 const KEEP = 0;
 const IGNORE = 1;
@@ -279,7 +281,9 @@ export class TsdbAppender implements Appender<MetricRecord> {
     if (n === 0 && this.hists.length === 0 && this.exemplars.length === 0 && this.metadata.length === 0) {
       return { records: 0, histograms: 0, exemplars: 0 };
     }
-    const w = new ByteWriter(64 + n * 20);
+    // The WAL copies the frame synchronously in `writeFrame`, so one scratch writer serves every commit.
+    const w = scratchWriter;
+    w.reset();
     const logged: MemSeries[] = [];
     const logSeries = (s: MemSeries): void => {
       if (s.walLogged) return;

@@ -12,6 +12,11 @@ export class ByteWriter {
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
+  /** Bytes allocated. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     const need = this.length + n;

@@ -395,7 +395,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     return s;
   }
 
-  writeFrame(payload: Buffer, apply: () => void): Promise<void> {
+  writeFrame(payload: Uint8Array, apply: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
     return this.wal.append(payload, apply);
   }

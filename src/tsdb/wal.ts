@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RetryableStorageError } from '../storage/index.ts';
+import { ByteWriter } from './byte-buffer.ts';
 
 /** Segments roll over at this size so truncation after a checkpoint can delete whole files. */
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -11,7 +12,6 @@ const FRAME_HEADER_BYTES = 8;
 const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
 interface PendingWrite {
-  readonly payload: Buffer;
   readonly onDurable: () => void;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -40,6 +40,13 @@ export class Wal {
   private segment = 0;
   private segmentBytes = 0;
   private queue: PendingWrite[] = [];
+  /**
+   * Frames (header + payload) queued since the last write started, copied in at `append` time so callers
+   * can reuse their buffers; swapped with `spare` when a write starts (double buffering, no per-batch
+   * allocation).
+   */
+  private fill = new ByteWriter(1 << 20);
+  private spare = new ByteWriter(1 << 20);
   private writing = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -104,10 +111,13 @@ export class Wal {
    * Queues a frame. `onDurable` runs synchronously right after the frame is on disk (before any later
    * frame's), which is where callers make the data visible. Rejects with a retryable error after `close`.
    */
-  append(payload: Buffer, onDurable: () => void): Promise<void> {
+  append(payload: Uint8Array, onDurable: () => void): Promise<void> {
     if (this.closed) return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
+    this.fill.u32(payload.length);
+    this.fill.u32(crc32(payload));
+    this.fill.bytes(payload);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ payload, onDurable, resolve, reject });
+      this.queue.push({ onDurable, resolve, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -163,27 +173,24 @@ export class Wal {
         if (this.queue.length === 0) break;
         const batch = this.queue;
         this.queue = [];
+        const frames = this.fill;
+        this.fill = this.spare;
+        this.spare = frames;
         try {
-          let total = 0;
-          for (const p of batch) total += FRAME_HEADER_BYTES + p.payload.length;
-          const out = Buffer.allocUnsafe(total);
-          let pos = 0;
-          for (const p of batch) {
-            out.writeUInt32LE(p.payload.length, pos);
-            out.writeUInt32LE(crc32(p.payload), pos + 4);
-            p.payload.copy(out, pos + FRAME_HEADER_BYTES);
-            pos += FRAME_HEADER_BYTES + p.payload.length;
-          }
-          this.segmentBytes += total;
-          await writeAll(this.fh!, out);
+          this.segmentBytes += frames.length;
+          await writeAll(this.fh!, frames.view_());
           await this.fh!.datasync();
         } catch (err) {
           const e = new RetryableStorageError('overloaded', `writing the metrics WAL failed: ${(err as Error).message}`, 5, { cause: err });
           for (const p of batch) p.reject(e);
+          frames.reset();
           // The file may now hold a partial frame; continue in a fresh segment so later frames stay readable.
           await this.openSegment(this.segment + 1).catch(() => undefined);
           continue;
         }
+        // Keep the spare buffer, unless one huge batch made it big.
+        if (frames.capacity > 64 << 20) this.spare = new ByteWriter(1 << 20);
+        else frames.reset();
         for (const p of batch) {
           try {
             p.onDurable();
