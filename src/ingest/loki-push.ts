@@ -111,16 +111,25 @@ function readEntry(r: WireReader, end: number): LogEntry {
   return md ? { timestampNs: ts, line, structuredMetadata: md } : { timestampNs: ts, line };
 }
 
+/** The last whole second decoded and its nanosecond value: entries of a push mostly share recent seconds. */
+let lastSeconds = Number.NaN;
+let lastSecondsNs = 0n;
+
 function readTimestamp(r: WireReader, end: number): bigint {
-  let seconds = 0n;
+  let seconds: number | bigint = 0;
   let nanos = 0;
   while (r.pos < end) {
     const tag = r.varint32();
-    if (tag === ((1 << 3) | 0)) seconds = r.varint64();
+    if (tag === ((1 << 3) | 0)) seconds = r.varint64Number();
     else if (tag === ((2 << 3) | 0)) nanos = r.varint32() | 0;
     else r.skip(tag & 7);
   }
-  return seconds * 1_000_000_000n + BigInt(nanos);
+  if (typeof seconds === 'bigint') return seconds * 1_000_000_000n + BigInt(nanos);
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastSecondsNs = BigInt(seconds) * 1_000_000_000n;
+  }
+  return nanos === 0 ? lastSecondsNs : lastSecondsNs + BigInt(nanos);
 }
 
 /**
@@ -253,6 +262,21 @@ class WireReader {
       shift += 7;
       if (shift > 63) throw new Error('varint too long');
     }
+  }
+
+  /** A signed 64-bit varint as a number when it has at most 7 bytes (exact), else as a bigint. */
+  varint64Number(): number | bigint {
+    const buf = this.buf;
+    const start = this.pos;
+    let v = 0;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = buf[this.pos++]!;
+      v += (b & 0x7f) * 2 ** (7 * i);
+      if ((b & 0x80) === 0) return v;
+    }
+    this.pos = start;
+    return this.varint64();
   }
 
   /** A varint as a signed 64-bit integer (two's complement, as int64 fields are encoded). */
