@@ -1,7 +1,6 @@
-import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import protobuf from 'protobufjs';
 import type { RoleContext } from '../app/role.ts';
 import { decodeOtlpMetricsJson, decodeOtlpMetricsProtobuf } from '../ingest/otlp-metrics.ts';
 import type { OtlpMetricsDecodeResult } from '../ingest/otlp-metrics.ts';
@@ -21,7 +20,9 @@ import type { SelfMetrics } from '../selfobs/index.ts';
 import { HttpError } from './http-error.ts';
 import { appendAndCommit } from './ingest-batch.ts';
 import type { IngestResult } from './ingest-batch.ts';
-import { headerValue, readIngestBody, registerIngestRoutes, sendRetryable } from './ingest-scope.ts';
+import { grpcErrorFor, sendHttpFailure, sendOtlpHttpFailure, sendText } from './ingest-failures.ts';
+import type { OtlpEncoding } from './ingest-failures.ts';
+import { headerValue, readIngestBody, registerIngestRoutes } from './ingest-scope.ts';
 import { countRejected, groupRejections } from './rejection-report.ts';
 
 /** The setting that caps decompressed remote_write and OTLP metrics bodies (named in 413 answers). */
@@ -85,7 +86,6 @@ const metricsServiceDefinition: ServiceDefinition = {
   },
 };
 
-type OtlpEncoding = 'protobuf' | 'json';
 
 class MetricsIngest {
   private readonly tenants: TenantResolver;
@@ -102,22 +102,22 @@ class MetricsIngest {
 
   async remoteWrite(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const version = remoteWriteVersion(headerValue(req, 'content-type'));
-    if ('unsupported' in version) return text(reply, 415, version.unsupported);
+    if ('unsupported' in version) return sendText(reply, 415, version.unsupported);
     let result: IngestResult;
     try {
       const body = readIngestBody(req, this.tenants, this.maxBytes, METRICS_BODY_LIMIT_SETTING);
       const decoded = decodeRemoteWrite(body.body, version.version);
-      if (decoded.malformed !== undefined) return text(reply, 400, decoded.malformed);
+      if (decoded.malformed !== undefined) return sendText(reply, 400, decoded.malformed);
       result = await this.write(decoded, body.tenancy, (r) => r.labels[NAMESPACE_LABEL]);
     } catch (err) {
-      return httpFailure(reply, err);
+      return sendHttpFailure(reply, err);
     }
     if (version.version === 2) {
       reply.header(WRITTEN_SAMPLES, String(result.accepted));
       reply.header(WRITTEN_HISTOGRAMS, String(result.histograms));
       reply.header(WRITTEN_EXEMPLARS, String(result.exemplars));
     }
-    if (result.rejections.length > 0) return text(reply, 400, groupRejections(result.rejections));
+    if (result.rejections.length > 0) return sendText(reply, 400, groupRejections(result.rejections));
     return reply.code(204).send();
   }
 
@@ -130,7 +130,7 @@ class MetricsIngest {
           ? 'json'
           : undefined;
     if (encoding === undefined) {
-      return text(reply, 415, `unsupported Content-Type "${mediaType}": OTLP/HTTP takes application/x-protobuf or application/json`);
+      return sendText(reply, 415, `unsupported Content-Type "${mediaType}": OTLP/HTTP takes application/x-protobuf or application/json`);
     }
     try {
       const body = readIngestBody(req, this.tenants, this.maxBytes, METRICS_BODY_LIMIT_SETTING);
@@ -141,7 +141,7 @@ class MetricsIngest {
       if (encoding === 'json') return reply.code(200).type('application/json').send(exportMetricsResponseJson(partial));
       return reply.code(200).type('application/x-protobuf').send(Buffer.from(encodeExportMetricsResponse(partial)));
     } catch (err) {
-      return otlpHttpFailure(reply, err, encoding);
+      return sendOtlpHttpFailure(reply, err, encoding);
     }
   }
 
@@ -173,7 +173,7 @@ class MetricsIngest {
       result = await this.write(decoded, tenancy, otlpNamespaceOf(decoded));
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
-      callback(grpcError(err));
+      callback(grpcErrorFor(err));
       return;
     }
     callback(null, encodeExportMetricsResponse(partialSuccess(decoded, result)));
@@ -241,78 +241,4 @@ function partialSuccess(decoded: OtlpMetricsDecodeResult, result: IngestResult):
   // Rejections count data points (decoder) or samples (storage); a data point never counts twice.
   const rejected = Math.min(countRejected(result.rejections), Math.max(decoded.dataPoints, 1));
   return { rejectedDataPoints: rejected, errorMessage: groupRejections(result.rejections) };
-}
-
-function text(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).type('text/plain; charset=utf-8').send(message);
-}
-
-/** Whole-request failures of remote_write: tenant problems, size limits, overload. */
-function httpFailure(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof TenantError) return text(reply, err.status, err.message);
-  if (err instanceof HttpError) {
-    if (err.retryAfterSeconds !== undefined || err.status === 429 || err.status === 503) return sendRetryable(reply, err);
-    return text(reply, err.status, err.message);
-  }
-  throw err;
-}
-
-/** The gRPC status code an HTTP status stands for (OTLP's mapping). */
-function grpcCodeFor(status: number): number {
-  if (status === 401) return GrpcStatus.UNAUTHENTICATED;
-  if (status === 403) return GrpcStatus.PERMISSION_DENIED;
-  if (status === 413 || status === 429) return GrpcStatus.RESOURCE_EXHAUSTED;
-  if (status === 503) return GrpcStatus.UNAVAILABLE;
-  if (status >= 400 && status < 500) return GrpcStatus.INVALID_ARGUMENT;
-  return GrpcStatus.INTERNAL;
-}
-
-/** Encodes a google.rpc.Status (code, message, optional RetryInfo detail). */
-function encodeRpcStatus(code: number, message: string, retryAfterSeconds?: number): Uint8Array {
-  const w = protobuf.Writer.create();
-  if (code !== 0) w.uint32((1 << 3) | 0).int32(code);
-  if (message !== '') w.uint32((2 << 3) | 2).string(message);
-  if (retryAfterSeconds !== undefined) {
-    // details: Any{type_url, value: google.rpc.RetryInfo{retry_delay: Duration{seconds}}}
-    const duration = protobuf.Writer.create().uint32((1 << 3) | 0).int64(retryAfterSeconds).finish();
-    const retryInfo = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(duration).finish();
-    const any = protobuf.Writer.create()
-      .uint32((1 << 3) | 2)
-      .string('type.googleapis.com/google.rpc.RetryInfo')
-      .uint32((2 << 3) | 2)
-      .bytes(retryInfo)
-      .finish();
-    w.uint32((3 << 3) | 2).bytes(any);
-  }
-  return w.finish();
-}
-
-/** Whole-request failures of OTLP/HTTP: the status code with a google.rpc.Status body in the request's encoding. */
-function otlpHttpFailure(reply: FastifyReply, err: unknown, encoding: OtlpEncoding): FastifyReply {
-  let status: number;
-  let message: string;
-  let retryAfter: number | undefined;
-  if (err instanceof TenantError) {
-    status = err.status;
-    message = err.message;
-  } else if (err instanceof HttpError) {
-    status = err.status;
-    message = err.message;
-    if (status === 429 || status === 503) retryAfter = err.retryAfterSeconds ?? 1;
-  } else {
-    throw err;
-  }
-  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  const code = grpcCodeFor(status);
-  if (encoding === 'json') return reply.code(status).type('application/json').send(JSON.stringify({ code, message }));
-  return reply.code(status).type('application/x-protobuf').send(Buffer.from(encodeRpcStatus(code, message)));
-}
-
-/** An HttpError from the write path as a gRPC error (with RetryInfo for retryable ones). */
-function grpcError(err: HttpError): { code: number; details: string; metadata?: Metadata } {
-  const code = grpcCodeFor(err.status);
-  if (err.status !== 429 && err.status !== 503) return { code, details: err.message };
-  const metadata = new Metadata();
-  metadata.set('grpc-status-details-bin', Buffer.from(encodeRpcStatus(code, err.message, err.retryAfterSeconds ?? 1)));
-  return { code, details: err.message, metadata };
 }
