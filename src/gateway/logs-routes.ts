@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RoleContext } from '../app/role.ts';
 import { logsLimitsFor } from '../config/index.ts';
@@ -24,6 +24,7 @@ import type { IngestResult } from './ingest-batch.ts';
 import { grpcErrorFor, sendHttpFailure, sendOtlpHttpFailure, sendText } from './ingest-failures.ts';
 import type { OtlpEncoding } from './ingest-failures.ts';
 import { headerValue, readIngestBody, registerIngestRoutes } from './ingest-scope.ts';
+import { rawExportService } from './otlp-grpc-service.ts';
 import { countRejected, groupRejections } from './rejection-report.ts';
 
 /** The setting that caps decompressed Loki push and OTLP logs bodies (named in 413 answers). */
@@ -68,23 +69,7 @@ export async function registerLogsIngest(ctx: RoleContext, storage: LogsStorage)
   });
 }
 
-/**
- * The gRPC method, hand-built so grpc-js hands over the raw request bytes (decoding and its errors stay in
- * our hands) and sends the already-encoded response. grpc-js handles `grpc-encoding: gzip` itself.
- */
-const logsServiceDefinition: ServiceDefinition = {
-  Export: {
-    path: LOGS_EXPORT_GRPC_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-    responseDeserialize: (b: Buffer) => b,
-    originalName: 'export',
-  },
-};
-
+const logsServiceDefinition = rawExportService(LOGS_EXPORT_GRPC_PATH);
 
 class LogsIngest {
   private readonly tenants: TenantResolver;
