@@ -51,7 +51,11 @@ export function lineFilterSql(f: LineFilter): string {
     case '!~': {
       checkRegex(f.value);
       const sql = `regexp_matches(line, ${quoteString(f.value)})`;
-      return f.op === '|~' ? sql : `NOT ${sql}`;
+      if (f.op === '!~') return `NOT ${sql}`;
+      // A literal every match must contain is tested first: a substring scan rejects most lines far more
+      // cheaply than the regex engine, and the regex still decides for the rest (same result).
+      const literal = requiredPrefix(f.value);
+      return literal === undefined ? sql : `contains(line, ${quoteString(literal)}) AND ${sql}`;
     }
   }
 }
@@ -60,6 +64,28 @@ export function lineFilterSql(f: LineFilter): string {
 export function lineFiltersSql(filters: readonly LineFilter[] | undefined): string {
   if (!filters || filters.length === 0) return 'TRUE';
   return filters.map((f) => `(${lineFilterSql(f)})`).join(' AND ');
+}
+
+const META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
+
+/**
+ * The literal text an unanchored match of `pattern` must contain, taken from its start (conservatively: no
+ * flags, no alternation anywhere, at least 3 characters), or undefined. `abc+` yields `ab`: a quantified last
+ * character is not required as written.
+ */
+export function requiredPrefix(pattern: string): string | undefined {
+  if (pattern.startsWith('(?') || pattern.includes('|')) return undefined;
+  let i = pattern.startsWith('^') ? 1 : 0;
+  let lit = '';
+  for (; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (META.has(c)) {
+      if ((c === '?' || c === '*' || c === '{') && lit.length > 0) lit = lit.slice(0, -1);
+      break;
+    }
+    lit += c;
+  }
+  return lit.length >= 3 ? lit : undefined;
 }
 
 function checkRegex(pattern: string): void {

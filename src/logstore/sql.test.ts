@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lineFilterSql, matcherSql, requiredPrefix } from './sql.ts';
+
+test('required literal prefixes are conservative', () => {
+  assert.equal(requiredPrefix('deadlock detected on table [a-z]+'), 'deadlock detected on table ');
+  assert.equal(requiredPrefix('^error: x'), 'error: x');
+  assert.equal(requiredPrefix('abcd?'), 'abc');
+  assert.equal(requiredPrefix('abc+x'), 'abc');
+  assert.equal(requiredPrefix('foo\\.bar'), 'foo');
+  for (const p of ['abc*', 'a|b', 'abcd|efgh', '(?i)abcdef', 'ab', 'abc{2}', '.*abc']) assert.equal(requiredPrefix(p), undefined, p);
+});
+
+test('line filters and matchers render to DuckDB SQL', () => {
+  assert.equal(lineFilterSql({ op: '|=', value: "it's" }), "contains(line, 'it''s')");
+  assert.equal(lineFilterSql({ op: '!~', value: 'abc.d' }), "NOT regexp_matches(line, 'abc.d')");
+  assert.equal(lineFilterSql({ op: '|~', value: 'abc.d' }), "contains(line, 'abc') AND regexp_matches(line, 'abc.d')");
+  assert.throws(() => lineFilterSql({ op: '|~', value: '(' }), /^Error: error parsing regexp/);
+  assert.equal(matcherSql({ name: 'app', op: '=~', value: 'a|b' }), "regexp_full_match(coalesce(labels['app'], ''), '(?s:a|b)')");
+  assert.equal(matcherSql({ name: 'app', op: '!~', value: '.+' }), "coalesce(labels['app'], '') = ''");
+});
