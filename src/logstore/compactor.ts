@@ -233,6 +233,13 @@ export class Compactor {
     });
   }
 
+  /** Waits for queued jobs, then closes the compactor's connection. */
+  async close(): Promise<void> {
+    await this.enqueue(async () => {
+      this.conn.closeSync();
+    });
+  }
+
   /** Drops a retired head table or deletes a retired block file (run through `enqueue`). */
   async reclaim(r: Reclaim): Promise<void> {
     if (r.kind === 'head') {

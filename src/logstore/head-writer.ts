@@ -173,6 +173,7 @@ export class HeadWriter {
       this.stageAppender?.closeSync();
       this.appender = undefined;
       this.stageAppender = undefined;
+      this.conn.closeSync();
     });
   }
 

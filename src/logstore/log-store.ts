@@ -217,7 +217,7 @@ export class LogStore implements LogsStorage {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.writer.close();
-    await this.compactor.enqueue(async () => undefined);
+    await this.compactor.close();
     this.maintenance.closeSync();
     await this.db.close();
   }
