@@ -105,8 +105,25 @@ class RefList {
 
 /** Values of one label name → their postings; remembers the canonical copy of the name. */
 class ValueMap extends Map<string, RefList> {
+  private sorted: string[] | null = null;
+
   constructor(readonly name: string) {
     super();
+  }
+
+  override set(value: string, list: RefList): this {
+    if (!this.has(value)) this.sorted = null;
+    return super.set(value, list);
+  }
+
+  override delete(value: string): boolean {
+    this.sorted = null;
+    return super.delete(value);
+  }
+
+  /** The values in code-unit order (cached until a value is added or removed). */
+  sortedValues(): readonly string[] {
+    return (this.sorted ??= [...this.keys()].sort(compareStrings));
   }
 }
 
@@ -203,13 +220,13 @@ export class TenantIndex {
    */
   select(matchers: readonly LabelMatcher[]): Postings {
     let result: Postings | null = null;
-    const emptyMatching: { name: string; pred: (v: string) => boolean }[] = [];
+    const emptyMatching: LabelMatcher[] = [];
     // Equality matchers first: they are the most selective and cheapest.
     const ordered = [...matchers].sort((a, b) => (a.op === '=' ? 0 : 1) - (b.op === '=' ? 0 : 1));
     for (const m of ordered) {
       const pred = compileMatcher(m);
       if (pred('')) {
-        emptyMatching.push({ name: m.name, pred });
+        emptyMatching.push(m);
         continue;
       }
       const values = this.postings.get(m.name);
@@ -218,16 +235,28 @@ export class TenantIndex {
       if (m.op === '=') {
         const l = values.get(m.value);
         list = l ? Uint32Array.from(l.refs) : EMPTY;
+      } else if (m.op === '=~') {
+        list = unionMatching(values, m.value, pred);
       } else {
         list = unionWhere(values, pred);
       }
       result = result === null ? list : intersect(result, list);
       if (result.length === 0) return EMPTY;
     }
-    for (const { name, pred } of emptyMatching) {
-      const values = this.postings.get(name);
+    for (const m of emptyMatching) {
+      const values = this.postings.get(m.name);
       if (!values) continue; // no series has the label: '' matches everywhere
-      const excluded = unionWhere(values, (v) => !pred(v));
+      // The series to drop are those whose value does not match.
+      let excluded: Postings;
+      if (m.op === '!=') {
+        const l = values.get(m.value);
+        excluded = l ? Uint32Array.from(l.refs) : EMPTY;
+      } else if (m.op === '!~') {
+        excluded = unionMatching(values, m.value, compileMatcher({ op: '=~', name: m.name, value: m.value }));
+      } else {
+        const pred = compileMatcher(m);
+        excluded = unionWhere(values, (v) => !pred(v));
+      }
       if (result === null) result = Uint32Array.from(this.all.refs);
       result = subtract(result, excluded);
       if (result.length === 0) return EMPTY;
@@ -244,6 +273,92 @@ export class TenantIndex {
   values(name: string): ReadonlyMap<string, { readonly refs: readonly number[] }> | undefined {
     return this.postings.get(name);
   }
+}
+
+/**
+ * Union of the postings of values matching regex `pattern` (`pred` is its compiled form). When every
+ * top-level alternative starts with a literal, only values with one of those prefixes are tested (found
+ * by binary search in the sorted value list), as Prometheus does, so `instance=~"host-12.*"` over a million
+ * values tests a handful.
+ */
+function unionMatching(values: ValueMap, pattern: string, pred: (v: string) => boolean): Postings {
+  const prefixes = literalPrefixes(pattern);
+  if (prefixes === null || values.size < 64) return unionWhere(values, pred);
+  const sorted = values.sortedValues();
+  const hits: RefList[] = [];
+  for (const prefix of new Set(prefixes)) {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+      if (pred(sorted[i]!)) hits.push(values.get(sorted[i]!)!);
+    }
+  }
+  return unionLists(hits);
+}
+
+const REGEX_META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
+
+/**
+ * The literal prefix of each top-level alternative of an RE2 pattern, or null when some alternative has
+ * none (or the pattern uses anything this simple scan does not understand). A prefix never includes a
+ * character that a following quantifier makes optional or repeats.
+ */
+export function literalPrefixes(pattern: string): string[] | null {
+  const alternatives: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') i++;
+    else if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === '|' && depth === 0) {
+      alternatives.push(pattern.slice(start, i));
+      start = i + 1;
+    }
+  }
+  alternatives.push(pattern.slice(start));
+  const out: string[] = [];
+  for (const alt of alternatives) {
+    let prefix = '';
+    for (let i = 0; i < alt.length; i++) {
+      let ch = alt[i]!;
+      let next = i + 1;
+      if (ch === '\\') {
+        const e = alt[i + 1];
+        // Only escaped punctuation is a literal (\d, \w, \pL ... are classes).
+        if (e === undefined || /[A-Za-z0-9]/.test(e)) break;
+        ch = e;
+        next = i + 2;
+      } else if (REGEX_META.has(ch)) {
+        break;
+      }
+      const q = alt[next];
+      if (q === '*' || q === '?' || q === '{') break;
+      prefix += ch;
+      if (q === '+') break;
+      i = next - 1;
+    }
+    if (prefix === '') return null;
+    out.push(prefix);
+  }
+  return out;
+}
+
+function unionLists(lists: readonly RefList[]): Postings {
+  if (lists.length === 0) return EMPTY;
+  if (lists.length === 1) return Uint32Array.from(lists[0]!.refs);
+  let total = 0;
+  for (const l of lists) total += l.refs.length;
+  const out = new Uint32Array(total);
+  let pos = 0;
+  for (const l of lists) for (let i = 0; i < l.refs.length; i++) out[pos++] = l.refs[i]!;
+  return out.sort();
 }
 
 function unionWhere(values: Map<string, RefList>, pred: (v: string) => boolean): Postings {

@@ -307,3 +307,41 @@ test('rollback discards the batch', async () => {
   assert.equal((await selectAll(db, ['a'], [eq('__name__', 'm')])).length, 0);
   await db.close();
 });
+
+test('select hints: labelsOnly returns labels without samples, limit stops early', async () => {
+  const db = await open(tmpDir());
+  await write(db, 'a', [1, 2, 3].map((i) => series('m', { i: String(i) }, [[i, i]])));
+  const q = await db.querier([T('a')], ALL);
+  const labelsOnly: SeriesData[] = [];
+  for await (const b of q.select([eq('__name__', 'm')], { labelsOnly: true })) labelsOnly.push(...b);
+  assert.deepEqual(labelsOnly.map((s) => [s.labels['i'], s.values.length]), [['1', 0], ['2', 0], ['3', 0]]);
+  const limited: SeriesData[] = [];
+  for await (const b of q.select([eq('__name__', 'm')], { limit: 2 })) limited.push(...b);
+  assert.deepEqual(limited.map((s) => s.labels['i']), ['1', '2']);
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(async () => {
+    for await (const _ of q.select([eq('__name__', 'm')], { signal: aborted.signal })) void _;
+  });
+  await db.close();
+});
+
+test('exemplars and metadata survive a head flush (checkpoint) and restart', async () => {
+  const dir = tmpDir();
+  let db = await open(dir);
+  await write(db, 'a', [{
+    labels: { __name__: 'c_total' },
+    samples: [{ timestampMs: 5, value: 1 }],
+    exemplars: [{ labels: { trace_id: 't1' }, value: 1, timestampMs: 5 }],
+    metadata: { type: 'counter', help: 'C.', unit: '' },
+  }]);
+  await db.flush();
+  await db.close();
+  db = await open(dir);
+  assert.equal(db.stats().headSamples, 0);
+  assert.deepEqual((await db.exemplars([T('a')], ALL, [[eq('__name__', 'c_total')]]))[0]?.exemplars, [{ labels: { trace_id: 't1' }, value: 1, timestampMs: 5 }]);
+  assert.deepEqual((await db.metadata([T('a')])).get('c_total'), [{ type: 'counter', help: 'C.', unit: '' }]);
+  const [s] = await selectAll(db, ['a'], [eq('__name__', 'c_total')]);
+  assert.deepEqual([...s!.timestampsMs], [5]);
+  await db.close();
+});

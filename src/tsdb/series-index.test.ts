@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileMatcher } from '../model/index.ts';
+import type { LabelMatcher } from '../model/index.ts';
+import { MemSeries } from './mem-series.ts';
+import { SampleArena } from './sample-arena.ts';
+import { TenantIndex, hashLabels, literalPrefixes } from './series-index.ts';
+
+test('literal prefixes of regex alternatives', () => {
+  assert.deepEqual(literalPrefixes('host-0000[0-4].*'), ['host-0000']);
+  assert.deepEqual(literalPrefixes('/var.*|/home'), ['/var', '/home']);
+  assert.deepEqual(literalPrefixes('abc'), ['abc']);
+  assert.deepEqual(literalPrefixes('ab*c'), ['a']);
+  assert.deepEqual(literalPrefixes('ab+c'), ['ab']);
+  assert.deepEqual(literalPrefixes('a\\.b.*'), ['a.b']);
+  assert.deepEqual(literalPrefixes('x|(a|b)c'), null);
+  assert.equal(literalPrefixes('(?i)abc'), null);
+  assert.equal(literalPrefixes('.*foo'), null);
+  assert.equal(literalPrefixes('\\d+'), null);
+  assert.equal(literalPrefixes('a|'), null);
+});
+
+test('index selection equals brute force for many values and every matcher kind', () => {
+  const arena = new SampleArena();
+  const idx = new TenantIndex('t');
+  const all: MemSeries[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const labels: Record<string, string> = { __name__: i % 3 ? 'up' : 'down', instance: `host-${String(i % 700).padStart(4, '0')}:9100` };
+    if (i % 5) labels['zone'] = `z${i % 7}`;
+    const names = Object.keys(labels).sort();
+    const sorted: Record<string, string> = {};
+    for (const n of names) sorted[n] = labels[n]!;
+    const s = new MemSeries(i + 1, 't', idx.canonical(sorted), hashLabels(sorted, names), arena);
+    idx.add(s);
+    all.push(s);
+  }
+  const cases: LabelMatcher[][] = [
+    [{ op: '=~', name: 'instance', value: 'host-00[1-3]5.*' }],
+    [{ op: '=~', name: 'instance', value: 'host-01.*|host-0699:9100' }],
+    [{ op: '=~', name: 'instance', value: '.*:9100' }],
+    [{ op: '!~', name: 'instance', value: 'host-0[0-5].*' }],
+    [{ op: '!=', name: 'zone', value: 'z3' }],
+    [{ op: '=~', name: 'zone', value: 'z1|' }],
+    [{ op: '=', name: '__name__', value: 'up' }, { op: '!~', name: 'zone', value: 'z[0-4]' }],
+  ];
+  for (const ms of cases) {
+    const got = [...idx.select(ms)];
+    const preds = ms.map((m) => [m.name, compileMatcher(m)] as const);
+    const want = all.filter((s) => preds.every(([n, p]) => p(s.labels[n] ?? ''))).map((s) => s.ref);
+    assert.deepEqual(got, want, JSON.stringify(ms));
+  }
+});
