@@ -16,6 +16,8 @@ export const MAX_EXEMPLARS_PER_SERIES = 16;
 export class MemSeries {
   /** Whether a SERIES record for this series is in the WAL or a checkpoint. */
   walLogged = false;
+  /** Position among its tenant's series sorted by labels (maintained by `TenantIndex.ordered`). */
+  rank = 0;
 
   /** Arena block of the head samples: page (-1 when there are none), offset and size class. */
   private page = -1;
@@ -202,6 +204,25 @@ export class MemSeries {
       list.push(e);
     }
     if (list.length > MAX_EXEMPLARS_PER_SERIES) list.shift();
+  }
+
+  /** Index of the first head sample with timestamp ≥ `t`. */
+  lowerIndex(t: number): number {
+    return this.n === 0 ? 0 : lowerBound(this.timestamps(), this.n, t);
+  }
+
+  /** Index of the first head sample with timestamp > `t`. */
+  upperIndex(t: number): number {
+    return this.n === 0 ? 0 : upperBound(this.timestamps(), this.n, t);
+  }
+
+  /** Copies head samples `[lo, hi)` into `ts`/`vs` at `at`. */
+  copyTo(lo: number, hi: number, ts: Float64Array, vs: Float64Array, at: number): void {
+    if (hi <= lo) return;
+    const a = this.arena.pages[this.page]!;
+    ts.set(a.subarray(this.off + lo, this.off + hi), at);
+    const vbase = this.off + SampleArena.capacityOf(this.cls);
+    vs.set(a.subarray(vbase + lo, vbase + hi), at);
   }
 
   /** Samples with `mint ≤ t ≤ maxt` as copies. */

@@ -21,6 +21,8 @@ export interface QuerierHost {
   /** Refs of the tenant's series matching the matchers (ascending), or an empty list for unknown tenants. */
   selectRefs(tenant: TenantId, matchers: readonly LabelMatcher[]): Uint32Array;
   seriesByRef(ref: number): MemSeries | undefined;
+  /** The tenant's series sorted by labels, `rank` = index (see `TenantIndex.ordered`). */
+  orderedSeries(tenant: TenantId): readonly MemSeries[];
   /** Every label name of the tenant's series. */
   labelNamesOf(tenant: TenantId): Iterable<string>;
   /** Every value of `name` among the tenant's series. */
@@ -75,13 +77,33 @@ export class TsdbQuerier implements MetricQuerier {
       tenants = p.tenants;
       rest = p.matchers;
     }
+    if (!this.federated) {
+      // One tenant: order the selection by each series' precomputed rank among the tenant's sorted series.
+      const tenant = tenants[0];
+      if (tenant === undefined) return [];
+      const refs = this.host.selectRefs(tenant, rest);
+      const ordered = this.host.orderedSeries(tenant);
+      const ranks = new Uint32Array(refs.length);
+      let n = 0;
+      for (let i = 0; i < refs.length; i++) {
+        const s = this.host.seriesByRef(refs[i]!);
+        if (s && overlapsSeries(s, this.range)) ranks[n++] = s.rank;
+      }
+      const sortedRanks = ranks.subarray(0, n).sort();
+      const out: Selected[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const s = ordered[sortedRanks[i]!]!;
+        out[i] = { labels: s.labels, series: s };
+      }
+      return out;
+    }
     const out: Selected[] = [];
     for (const tenant of tenants) {
       const refs = this.host.selectRefs(tenant, rest);
       for (let i = 0; i < refs.length; i++) {
         const s = this.host.seriesByRef(refs[i]!);
         if (!s || !overlapsSeries(s, this.range)) continue;
-        out.push({ labels: this.federated ? withTenantLabel(s.labels, tenant) : s.labels, series: s });
+        out.push({ labels: withTenantLabel(s.labels, tenant), series: s });
       }
     }
     if (out.length < 2) return out;

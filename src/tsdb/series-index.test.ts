@@ -4,7 +4,7 @@ import { compileMatcher } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import { MemSeries } from './mem-series.ts';
 import { SampleArena } from './sample-arena.ts';
-import { TenantIndex, hashLabels, literalPrefixes } from './series-index.ts';
+import { TenantIndex, compareLabels, hashLabels, literalPrefixes } from './series-index.ts';
 
 test('literal prefixes of regex alternatives', () => {
   assert.deepEqual(literalPrefixes('host-0000[0-4].*'), ['host-0000']);
@@ -48,5 +48,36 @@ test('index selection equals brute force for many values and every matcher kind'
     const preds = ms.map((m) => [m.name, compileMatcher(m)] as const);
     const want = all.filter((s) => preds.every(([n, p]) => p(s.labels[n] ?? ''))).map((s) => s.ref);
     assert.deepEqual(got, want, JSON.stringify(ms));
+  }
+});
+
+test('ordered() stays sorted by labels as series are added in rounds and removed', () => {
+  const arena = new SampleArena();
+  const idx = new TenantIndex('t');
+  let ref = 1;
+  const live: MemSeries[] = [];
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (let round = 0; round < 6; round++) {
+    for (let i = 0; i < 200; i++) {
+      const labels: Record<string, string> = { __name__: `m${rnd(5)}`, a: `v${rnd(50)}` };
+      if (rnd(2)) labels['b'] = `w${rnd(9)}`;
+      labels['id'] = String(ref);
+      const names = Object.keys(labels).sort();
+      const sorted: Record<string, string> = {};
+      for (const n of names) sorted[n] = labels[n]!;
+      const s = new MemSeries(ref++, 't', idx.canonical(sorted), hashLabels(sorted, names), arena);
+      idx.add(s);
+      live.push(s);
+    }
+    if (round === 3) {
+      const dropped = live.filter((_, i) => i % 3 === 0);
+      idx.remove(dropped);
+      for (const d of dropped) live.splice(live.indexOf(d), 1);
+    }
+    const ordered = idx.ordered();
+    const want = [...live].sort((x, y) => compareLabels(x.labels, y.labels));
+    assert.deepEqual(ordered.map((s) => s.ref), want.map((s) => s.ref));
+    ordered.forEach((s, i) => assert.equal(s.rank, i));
   }
 });

@@ -136,6 +136,10 @@ export class TenantIndex {
   private readonly postings = new Map<string, ValueMap>();
   private readonly all = new RefList('');
   count = 0;
+  /** Every series sorted by labels (`rank` = index), plus those added since it was last brought up to date. */
+  private sorted: MemSeries[] = [];
+  private unsorted: MemSeries[] = [];
+  private ranksStale = false;
   /**
    * Label objects handed in by decoders (which reuse one object per repeated series) → their series.
    * Bounded by the engine; callers check the series is still live. (A Map: a WeakMap of this size makes
@@ -184,6 +188,47 @@ export class TenantIndex {
     }
     this.all.add(s.ref);
     this.count++;
+    this.unsorted.push(s);
+  }
+
+  /**
+   * The tenant's series sorted by labels, each with `rank` set to its index. Kept incrementally: series
+   * added since the last call are sorted among themselves and merged in, so a query sorts its selection by
+   * rank (numbers) instead of comparing label sets.
+   */
+  ordered(): readonly MemSeries[] {
+    if (this.unsorted.length > 0) {
+      const added = this.unsorted
+        .map((s) => ({ s, names: Object.keys(s.labels) }))
+        .sort((a, b) => compareSorted(a.s.labels, a.names, b.s.labels, b.names))
+        .map((x) => x.s);
+      this.unsorted = [];
+      const base = this.sorted;
+      const merged: MemSeries[] = new Array(base.length + added.length);
+      let i = 0;
+      let k = 0;
+      for (const s of added) {
+        // Binary search the insertion point among the existing series (k·log n label comparisons).
+        let lo = i;
+        let hi = base.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compareLabels(base[mid]!.labels, s.labels) < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        while (i < lo) merged[k++] = base[i++]!;
+        merged[k++] = s;
+      }
+      while (i < base.length) merged[k++] = base[i++]!;
+      this.sorted = merged;
+      this.ranksStale = true;
+    }
+    if (this.ranksStale) {
+      const sorted = this.sorted;
+      for (let r = 0; r < sorted.length; r++) sorted[r]!.rank = r;
+      this.ranksStale = false;
+    }
+    return this.sorted;
   }
 
   /** Removes series (e.g. all their data expired). */
@@ -212,6 +257,9 @@ export class TenantIndex {
     }
     keep(this.all);
     this.count -= refs.size;
+    this.sorted = this.sorted.filter((x) => !refs.has(x.ref));
+    this.unsorted = this.unsorted.filter((x) => !refs.has(x.ref));
+    this.ranksStale = true;
   }
 
   /**

@@ -430,6 +430,10 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     return this.series[ref];
   }
 
+  orderedSeries(tenant: TenantId): readonly MemSeries[] {
+    return this.tenants.get(tenant)?.ordered() ?? [];
+  }
+
   labelNamesOf(tenant: TenantId): Iterable<string> {
     return this.tenants.get(tenant)?.names() ?? [];
   }
@@ -475,7 +479,30 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
         this.blocks.release(all);
       }
     }
-    return series.map((s) => {
+    // Series whose samples are all in the head (the common case for recent data) are copied into two
+    // arrays shared by the batch: one allocation per batch instead of two per series.
+    const simple = series.map((s) => !parts.has(s.ref) && !histParts.has(s.ref) && !this.frozen?.has(s.ref) && s.histTs === null);
+    const lo = new Uint32Array(series.length);
+    const hi = new Uint32Array(series.length);
+    let total = 0;
+    for (let i = 0; i < series.length; i++) {
+      if (!simple[i]) continue;
+      const s = series[i]!;
+      lo[i] = s.lowerIndex(startMs);
+      hi[i] = Math.max(lo[i]!, s.upperIndex(endMs));
+      total += hi[i]! - lo[i]!;
+    }
+    const batchTs = new Float64Array(total);
+    const batchVs = new Float64Array(total);
+    let at = 0;
+    return series.map((s, i) => {
+      if (simple[i]) {
+        const n = hi[i]! - lo[i]!;
+        s.copyTo(lo[i]!, hi[i]!, batchTs, batchVs, at);
+        const out: SeriesSamples = { timestampsMs: batchTs.subarray(at, at + n), values: batchVs.subarray(at, at + n) };
+        at += n;
+        return out;
+      }
       const list = parts.get(s.ref) ?? [];
       const hlist = histParts.get(s.ref) ?? [];
       const fz = this.frozen?.get(s.ref);
