@@ -358,7 +358,11 @@ export class TsdbAppender implements Appender<MetricRecord> {
     for (const k of Object.keys(raw)) if (raw[k] !== '') names.push(k);
     names.sort(compareStrings);
     const labels: Record<string, string> = {};
-    for (const k of names) labels[k] = raw[k]!;
+    for (const k of names) {
+      // A label may be called `__proto__`; plain assignment would set the prototype instead.
+      if (k === '__proto__') Object.defineProperty(labels, k, { value: raw[k]!, enumerable: true, writable: true, configurable: true });
+      else labels[k] = raw[k]!;
+    }
     const rej = (reason: DiscardReason, message: string): null => {
       rejections.push({ signal: 'metrics', reason, message, subject: formatSeries(labels), count: Math.max(count, 1) });
       return null;

@@ -4,7 +4,7 @@ import { compileMatcher } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import { MemSeries } from './mem-series.ts';
 import { SampleArena } from './sample-arena.ts';
-import { TenantIndex, compareLabels, hashLabels, literalPrefixes } from './series-index.ts';
+import { TenantIndex, buildLabels, compareLabels, hashLabels, literalPrefixes } from './series-index.ts';
 
 test('literal prefixes of regex alternatives', () => {
   assert.deepEqual(literalPrefixes('host-0000[0-4].*'), ['host-0000']);
@@ -80,4 +80,13 @@ test('ordered() stays sorted by labels as series are added in rounds and removed
     assert.deepEqual(ordered.map((s) => s.ref), want.map((s) => s.ref));
     ordered.forEach((s, i) => assert.equal(s.rank, i));
   }
+});
+
+test('label objects are plain own properties, even for a label called __proto__', () => {
+  const l = buildLabels(['__name__', '__proto__', 'a'], ['m', 'x', '1']);
+  assert.deepEqual(Object.keys(l), ['__name__', '__proto__', 'a']);
+  assert.equal(l['__proto__'], 'x');
+  assert.equal(Object.getPrototypeOf(l), Object.prototype);
+  const m = buildLabels(['__name__', 'job'], ['up', 'j']);
+  assert.deepEqual(m, { __name__: 'up', job: 'j' });
 });

@@ -103,6 +103,35 @@ class RefList {
   }
 }
 
+/** Object factories per label-name list (see {@link buildLabels}). */
+const factories = new Map<string, (values: readonly string[]) => Labels>();
+const MAX_FACTORIES = 4096;
+
+/**
+ * Builds a label object with the given names (in order) and values. Objects from a per-name-list factory
+ * (an object literal) keep every property in-object: ~80 bytes less per series than adding properties one
+ * by one, which spills them into a separate property array.
+ */
+export function buildLabels(names: readonly string[], values: readonly string[]): Labels {
+  const key = names.join('\u0000');
+  let make = factories.get(key);
+  if (!make) {
+    if (factories.size >= MAX_FACTORIES || names.length > 64 || names.includes('__proto__')) {
+      const out: Record<string, string> = {};
+      // defineProperty: a label may be called `__proto__`, which plain assignment would treat specially.
+      for (let i = 0; i < names.length; i++) {
+        Object.defineProperty(out, names[i]!, { value: values[i]!, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    // Names are embedded as JSON string literals, so any label name is safe here.
+    const body = `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`;
+    make = new Function('v', body) as (values: readonly string[]) => Labels;
+    factories.set(key, make);
+  }
+  return make(values);
+}
+
 /** Values of one label name → their postings; remembers the canonical copy of the name. */
 class ValueMap extends Map<string, RefList> {
   private sorted: string[] | null = null;
@@ -161,17 +190,16 @@ export class TenantIndex {
    * so series share one copy of each label string (less memory, and equal values compare by pointer).
    */
   canonical(labels: Labels): Labels {
-    const out: Record<string, string> = {};
-    for (const name of Object.keys(labels)) {
+    const names = Object.keys(labels);
+    const vals: string[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const v = labels[name]!;
       const values = this.postings.get(name);
-      if (!values) {
-        out[name] = labels[name]!;
-        continue;
-      }
-      const list = values.get(labels[name]!);
-      out[values.name] = list ? list.value : labels[name]!;
+      const list = values?.get(v);
+      vals[i] = list ? list.value : v;
     }
-    return out;
+    return buildLabels(names, vals);
   }
 
   add(s: MemSeries): void {
