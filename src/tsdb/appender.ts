@@ -64,6 +64,45 @@ function iso(t: number): string {
 
 const scratchWriter = new ByteWriter(1 << 16);
 
+/** Columns of one transaction's float samples. */
+interface SampleBuffer {
+  series: MemSeries[];
+  refs: Uint32Array;
+  ts: Float64Array;
+  vs: Float64Array;
+}
+
+/**
+ * Sample buffers are pooled: allocating (and growing) three typed arrays per request left hundreds of MB of
+ * ArrayBuffer garbage behind under load, which glibc then kept as RSS.
+ */
+const bufferPool: SampleBuffer[] = [];
+const POOLED_BUFFERS = 16;
+const POOLED_MAX_SAMPLES = 1 << 16;
+
+function takeBuffer(): SampleBuffer {
+  return bufferPool.pop() ?? { series: [], refs: new Uint32Array(4096), ts: new Float64Array(4096), vs: new Float64Array(4096) };
+}
+
+function growBuffer(b: SampleBuffer): void {
+  const cap = b.ts.length * 2;
+  const refs = new Uint32Array(cap);
+  refs.set(b.refs);
+  const ts = new Float64Array(cap);
+  ts.set(b.ts);
+  const vs = new Float64Array(cap);
+  vs.set(b.vs);
+  b.refs = refs;
+  b.ts = ts;
+  b.vs = vs;
+}
+
+function releaseBuffer(b: SampleBuffer): void {
+  if (bufferPool.length >= POOLED_BUFFERS || b.ts.length > POOLED_MAX_SAMPLES) return;
+  b.series.length = 0;
+  bufferPool.push(b);
+}
+
 const KEEP = 0;
 const IGNORE = 1;
 const DROP = 2;
@@ -81,10 +120,8 @@ interface Pending {
  * holding the transaction is durable.
  */
 export class TsdbAppender implements Appender<MetricRecord> {
-  private series: MemSeries[] = [];
-  private refs = new Uint32Array(256);
-  private ts = new Float64Array(256);
-  private vs = new Float64Array(256);
+  /** Sample columns, taken from a pool at the first sample and returned once the head has them. */
+  private buf: SampleBuffer | null = null;
   private n = 0;
   private readonly pending = new Map<MemSeries, Pending>();
   private readonly hists: { s: MemSeries; t: number; h: NativeHistogram }[] = [];
@@ -292,20 +329,22 @@ export class TsdbAppender implements Appender<MetricRecord> {
       logged.push(s);
     };
     for (const s of this.pending.keys()) logSeries(s);
-    if (n > 0) encodeSamples(w, this.refs, this.ts, this.vs, n);
+    if (n > 0 && this.buf) encodeSamples(w, this.buf.refs, this.buf.ts, this.buf.vs, n);
     for (const { s, t, h } of this.hists) encodeHistogram(w, s.ref, t, h);
     for (const { s, e } of this.exemplars) encodeExemplar(w, s.ref, e);
     for (const { metric, meta } of this.metadata) encodeMetadata(w, this.tenant, metric, meta);
 
-    const series = this.series;
-    const ts = this.ts;
-    const vs = this.vs;
+    const buf = this.buf;
+    this.buf = null;
     const hists = this.hists;
     const exemplars = this.exemplars;
     const metadata = this.metadata;
     try {
       await this.host.writeFrame(w.view_(), () => {
-        for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
+        if (buf) {
+          const { series, ts, vs } = buf;
+          for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
+        }
         for (const { s, t, h } of hists) s.insertHistogram(t, h);
         for (const { s, e } of exemplars) s.addExemplar(e);
         for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
@@ -315,33 +354,27 @@ export class TsdbAppender implements Appender<MetricRecord> {
       // Not durable: a later transaction must log these series itself.
       for (const s of logged) s.walLogged = false;
       throw err;
+    } finally {
+      if (buf) releaseBuffer(buf);
     }
     return { records: n, histograms: hists.length, exemplars: exemplars.length, newSeries: logged.length };
   }
 
   rollback(): void {
     this.finished = true;
-    this.series = [];
+    if (this.buf) releaseBuffer(this.buf);
+    this.buf = null;
     this.n = 0;
   }
 
   private push(s: MemSeries, t: number, v: number): void {
-    if (this.n === this.ts.length) {
-      const cap = this.n * 2;
-      const refs = new Uint32Array(cap);
-      refs.set(this.refs);
-      const ts = new Float64Array(cap);
-      ts.set(this.ts);
-      const vs = new Float64Array(cap);
-      vs.set(this.vs);
-      this.refs = refs;
-      this.ts = ts;
-      this.vs = vs;
-    }
-    this.series.push(s);
-    this.refs[this.n] = s.ref;
-    this.ts[this.n] = t;
-    this.vs[this.n] = v;
+    let b = this.buf;
+    if (b === null) b = this.buf = takeBuffer();
+    if (this.n === b.ts.length) growBuffer(b);
+    b.series[this.n] = s;
+    b.refs[this.n] = s.ref;
+    b.ts[this.n] = t;
+    b.vs[this.n] = v;
     this.n++;
   }
 
