@@ -8,11 +8,18 @@ staleView.setBigUint64(0, STALE_NAN_BITS);
 /** The staleness marker as a float64 value. Compare with {@link isStaleNaN}, never with `===`. */
 export const STALE_NAN = staleView.getFloat64(0);
 
-/** Whether `v` is the Prometheus staleness marker (a specific NaN payload, not any NaN). */
+/** The marker with the quiet bit set: V8 may quieten the signalling NaN when it passes through a JS array. */
+const QUIET_STALE_NAN_BITS = 0x7ff8000000000002n;
+
+/**
+ * Whether `v` is the Prometheus staleness marker (a specific NaN payload, not any NaN). The quietened form
+ * counts too, since values copied through JS arrays can come back with the quiet bit set.
+ */
 export function isStaleNaN(v: number): boolean {
   if (!Number.isNaN(v)) return false;
   staleView.setFloat64(0, v);
-  return staleView.getBigUint64(0) === STALE_NAN_BITS;
+  const bits = staleView.getBigUint64(0);
+  return bits === STALE_NAN_BITS || bits === QUIET_STALE_NAN_BITS;
 }
 
 export interface FloatSample {
