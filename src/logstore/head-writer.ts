@@ -57,25 +57,35 @@ interface Pending {
 
 const MAX_KNOWN_STREAMS = 1_000_000;
 
+/** A connection appending head rows, with the commit it has in flight. */
+interface Lane {
+  readonly conn: DuckDBConnection;
+  appender: DuckDBAppender | undefined;
+  inflight: Promise<void> | undefined;
+}
+
 /**
  * The write path: batches from appenders are group-committed into the active head table (one DuckDB
  * transaction, so one WAL fsync, for all batches that queued up while the previous commit ran), then become
- * queryable at once. The head rotates to a new generation by size or age; sealed generations are compacted
- * into Parquet blocks by the compactor.
+ * queryable at once. Head rows are appended on two connections in turn, so one group's `COMMIT` (the WAL
+ * write and fsync, on a DuckDB thread) overlaps the next group's appends. The head rotates to a new
+ * generation by size or age; sealed generations are compacted into Parquet blocks by the compactor.
  *
  * Contract: `submit` resolves only after the batch's transaction committed (durable: DuckDB's WAL is synced
  * on commit), rejects with {@link RetryableStorageError} on overload or shutdown (nothing of the batch kept),
- * and with a plain `Error` on an I/O failure. All database work runs serially on the writer's connection.
+ * and with a plain `Error` on an I/O failure. Index writes, rotation and jobs run serially on the writer's
+ * main connection.
  */
 export class HeadWriter {
   private readonly conn: DuckDBConnection;
+  private readonly lanes: Lane[];
+  private nextLane = 0;
   private readonly catalog: Catalog;
   private readonly opts: HeadWriterOptions;
   private readonly queue: Pending[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
   private chain: Promise<unknown> = Promise.resolve();
-  private appender: DuckDBAppender | undefined;
   private stageAppender: DuckDBAppender | undefined;
   private readonly known = new Set<string>();
   private closing = false;
@@ -84,15 +94,24 @@ export class HeadWriter {
   private headBytes = 0;
   private headFirstWriteMs = 0;
 
-  private constructor(conn: DuckDBConnection, catalog: Catalog, opts: HeadWriterOptions) {
+  private constructor(conn: DuckDBConnection, laneConns: readonly DuckDBConnection[], catalog: Catalog, opts: HeadWriterOptions) {
     this.conn = conn;
+    this.lanes = laneConns.map((c) => ({ conn: c, appender: undefined, inflight: undefined }));
     this.catalog = catalog;
     this.opts = opts;
   }
 
-  /** Opens the writer on its own connection, creating the first head generation if there is none. */
-  static async open(conn: DuckDBConnection, catalog: Catalog, opts: HeadWriterOptions): Promise<HeadWriter> {
-    const w = new HeadWriter(conn, catalog, opts);
+  /**
+   * Opens the writer on its own connections (`conn` for the index and jobs, `laneConns` for head rows),
+   * creating the first head generation if there is none.
+   */
+  static async open(
+    conn: DuckDBConnection,
+    laneConns: readonly DuckDBConnection[],
+    catalog: Catalog,
+    opts: HeadWriterOptions,
+  ): Promise<HeadWriter> {
+    const w = new HeadWriter(conn, laneConns, catalog, opts);
     await conn.run('CREATE TABLE IF NOT EXISTS log_stream_stage (tenant VARCHAR, stream_id BIGINT, labels_json VARCHAR)');
     await conn.run('DELETE FROM log_stream_stage');
     const active = catalog.activeHead();
@@ -107,7 +126,7 @@ export class HeadWriter {
       w.headBytes = Number(bytes);
       w.headFirstWriteMs = Date.now();
     }
-    w.appender = await conn.createAppender('rows', 'main', catalog.activeHead()!.alias);
+    for (const lane of w.lanes) lane.appender = await lane.conn.createAppender('rows', 'main', catalog.activeHead()!.alias);
     w.stageAppender = await conn.createAppender('log_stream_stage');
     return w;
   }
@@ -155,6 +174,17 @@ export class HeadWriter {
     return run;
   }
 
+  /**
+   * Runs `job` on the writer's main connection once every queued write is committed (lanes settled), so it
+   * sees all acknowledged entries and no write runs meanwhile.
+   */
+  exclusive<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.enqueue(async (conn) => {
+      await this.settleLanes();
+      return job(conn);
+    });
+  }
+
   /** Line bytes in the active head (committed, not yet compacted). */
   get activeHeadBytes(): number {
     return this.headBytes;
@@ -165,16 +195,25 @@ export class HeadWriter {
     this.known.clear();
   }
 
-  /** Refuses new batches, waits for queued ones, and closes the appenders. */
+  /** Refuses new batches, waits for queued ones and commits in flight, and closes the connections. */
   async close(): Promise<void> {
     this.closing = true;
     await this.enqueue(async () => {
-      this.appender?.closeSync();
+      await this.settleLanes();
+      for (const lane of this.lanes) {
+        lane.appender?.closeSync();
+        lane.appender = undefined;
+        lane.conn.closeSync();
+      }
       this.stageAppender?.closeSync();
-      this.appender = undefined;
       this.stageAppender = undefined;
       this.conn.closeSync();
     });
+  }
+
+  /** Waits for every lane's commit in flight (their outcome is reported to the batches, not here). */
+  private async settleLanes(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.inflight));
   }
 
   private async commitGroup(group: Pending[]): Promise<void> {
@@ -195,12 +234,18 @@ export class HeadWriter {
         newStreams.push({ tenant: batch.tenant, id, labels, key });
       }
     }
+    const fail = (err: unknown, stage: string): void => {
+      this.pendingBytes -= bytes;
+      const wrapped = new Error(`log store: writing ${rows} entries failed (${stage}): ${(err as Error).message}`, { cause: err });
+      this.opts.logger?.error({ err: wrapped }, 'log store write failed');
+      for (const p of group) p.reject(wrapped);
+    };
     const newParts = this.catalog.unpersistedAmong(pids);
-    try {
-      // DuckDB writes one attached database per transaction: index rows (partitions, streams) commit first
-      // in the main database, then the entries in the head's. A crash between leaves index rows without
-      // entries, which no read shows; the batch itself was not acknowledged.
-      if (newParts.length > 0 || newStreams.length > 0) {
+    // DuckDB writes one attached database per transaction: index rows (partitions, streams) commit first
+    // in the main database, then the entries in the head's. A crash between leaves index rows without
+    // entries, which no read shows; the batch itself was not acknowledged.
+    if (newParts.length > 0 || newStreams.length > 0) {
+      try {
         await conn.run('BEGIN TRANSACTION');
         if (newParts.length > 0) {
           const values = newParts
@@ -225,10 +270,34 @@ export class HeadWriter {
           await conn.run('DELETE FROM log_stream_stage');
         }
         await conn.run('COMMIT');
-        this.catalog.markPersisted(newParts.map((p) => p.pid));
+      } catch (err) {
+        try {
+          await conn.run('ROLLBACK');
+        } catch {
+          // No transaction was open (BEGIN itself failed).
+        }
+        try {
+          this.stageAppender?.clear();
+          this.stageAppender?.closeSync();
+        } catch {
+          // A failed appender may refuse to close; a new one replaces it.
+        }
+        this.stageAppender = await conn.createAppender('log_stream_stage');
+        fail(err, 'index');
+        return;
       }
-      await conn.run('BEGIN TRANSACTION');
-      const app = this.appender!;
+      this.catalog.markPersisted(newParts.map((p) => p.pid));
+      if (this.known.size + newStreams.length > MAX_KNOWN_STREAMS) this.known.clear();
+      for (const s of newStreams) this.known.add(s.key);
+    }
+
+    const lane = this.lanes[this.nextLane]!;
+    this.nextLane = (this.nextLane + 1) % this.lanes.length;
+    // A connection runs one transaction at a time: wait for this lane's previous commit.
+    await lane.inflight;
+    try {
+      await lane.conn.run('BEGIN TRANSACTION');
+      const app = lane.appender!;
       for (const { batch } of group) {
         const { pids: bp, streamIds, timestampsNs, lines, metadata } = batch;
         for (let i = 0; i < lines.length; i++) {
@@ -243,27 +312,29 @@ export class HeadWriter {
         }
       }
       app.flushSync();
-      await conn.run('COMMIT');
     } catch (err) {
-      this.pendingBytes -= bytes;
-      try {
-        await conn.run('ROLLBACK');
-      } catch {
-        // No transaction was open (BEGIN itself failed).
-      }
-      await this.resetAppenders();
-      const wrapped = new Error(`log store: writing ${rows} entries failed: ${(err as Error).message}`, { cause: err });
-      this.opts.logger?.error({ err: wrapped }, 'log store write failed');
-      for (const p of group) p.reject(wrapped);
+      await this.resetLane(lane);
+      fail(err, 'append');
       return;
     }
-    this.pendingBytes -= bytes;
-    if (this.known.size + newStreams.length > MAX_KNOWN_STREAMS) this.known.clear();
-    for (const s of newStreams) this.known.add(s.key);
     if (this.headRows === 0) this.headFirstWriteMs = Date.now();
     this.headRows += rows;
     this.headBytes += bytes;
-    for (const p of group) p.resolve({ records: p.batch.lines.length });
+    // The commit runs on a DuckDB thread while the next group is appended on the other lane.
+    lane.inflight = lane.conn.run('COMMIT').then(
+      () => {
+        this.pendingBytes -= bytes;
+        for (const p of group) p.resolve({ records: p.batch.lines.length });
+      },
+      async (err: unknown) => {
+        fail(err, 'commit');
+        try {
+          await this.resetLane(lane);
+        } catch (resetErr) {
+          this.opts.logger?.error({ err: resetErr }, 'log store: resetting a write connection failed');
+        }
+      },
+    );
   }
 
   private async maybeRotate(force: boolean): Promise<void> {
@@ -271,11 +342,15 @@ export class HeadWriter {
     const due =
       force || this.headBytes >= this.opts.headMaxBytes || Date.now() - this.headFirstWriteMs >= this.opts.headMaxAgeMs;
     if (!due) return;
+    // Every row of the sealed head must be committed before the compactor reads it.
+    await this.settleLanes();
     const current = this.catalog.activeHead()!;
-    this.appender?.closeSync();
-    this.appender = undefined;
+    for (const lane of this.lanes) {
+      lane.appender?.closeSync();
+      lane.appender = undefined;
+    }
     await this.createHead(current.gen + 1);
-    this.appender = await this.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
+    for (const lane of this.lanes) lane.appender = await lane.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
     this.headRows = 0;
     this.headBytes = 0;
     this.opts.onSealed();
@@ -296,16 +371,19 @@ export class HeadWriter {
     this.catalog.addHead(head);
   }
 
-  private async resetAppenders(): Promise<void> {
-    for (const a of [this.appender, this.stageAppender]) {
-      try {
-        a?.clear();
-        a?.closeSync();
-      } catch {
-        // A failed appender may refuse to close; a new one replaces it either way.
-      }
+  /** Rolls back a lane's transaction (if any) and gives it a fresh appender on the active head. */
+  private async resetLane(lane: Lane): Promise<void> {
+    try {
+      await lane.conn.run('ROLLBACK');
+    } catch {
+      // No transaction was open.
     }
-    this.appender = await this.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
-    this.stageAppender = await this.conn.createAppender('log_stream_stage');
+    try {
+      lane.appender?.clear();
+      lane.appender?.closeSync();
+    } catch {
+      // A failed appender may refuse to close; a new one replaces it either way.
+    }
+    lane.appender = await lane.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
   }
 }

@@ -146,7 +146,7 @@ export class LogStore implements LogsStorage {
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     late.compactor = compactor;
-    const writer = await HeadWriter.open(await db.connect(), catalog, {
+    const writer = await HeadWriter.open(await db.connect(), [await db.connect(), await db.connect()], catalog, {
       headMaxBytes: headMax,
       headMaxAgeMs: opts.config.store.head_max_age,
       maxPendingBytes: Math.max(2 * headMax, 64 * 1024 ** 2),
@@ -247,7 +247,7 @@ export class LogStore implements LogsStorage {
 
   /** Removes index rows of streams that no longer have data, serially with writes. */
   private async pruneStreams(tenants: readonly string[]): Promise<void> {
-    await this.writer.enqueue(async (conn) => {
+    await this.writer.exclusive(async (conn) => {
       const snap = this.catalog.acquire();
       try {
         for (const tenant of tenants) {
