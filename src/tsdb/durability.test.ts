@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { killAfterAcks } from '../../test/support/crash-child.ts';
 import { fileURLToPath } from 'node:url';
 import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { TenantId } from '../model/index.ts';
@@ -12,39 +12,13 @@ import { Tsdb } from './index.ts';
 const WRITER = fileURLToPath(new URL('./testdata/crash-writer.ts', import.meta.url));
 const ROUNDS = 10;
 
-/** Runs the writer until it has acked at least `minAcks` batches (plus a random extra), then SIGKILLs it. */
-function runAndKill(dir: string, start: number, minAcks: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let lastAck = -1;
-    let acks = 0;
-    const target = minAcks + Math.floor(Math.random() * 20);
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /^ack (\d+)$/.exec(line);
-        if (!m) continue;
-        lastAck = Number(m[1]);
-        if (++acks === target) child.kill('SIGKILL');
-      }
-    });
-    child.on('error', reject);
-    child.on('exit', (code, sig) => {
-      if (sig !== 'SIGKILL') reject(new Error(`writer exited with ${code ?? sig} before being killed`));
-      else resolve(lastAck);
-    });
-  });
-}
-
 test('acknowledged samples survive kill -9, repeatedly', { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-tsdb-crash-'));
   let next = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const lastAck = await runAndKill(dir, next, 5);
+    // A random number of acknowledged batches, so the kill lands at different points of the write path.
+    const acked = await killAfterAcks(WRITER, [dir, String(next)], 5 + Math.floor(Math.random() * 20));
+    const lastAck = acked[acked.length - 1] ?? -1;
     assert.ok(lastAck >= next, 'the writer acknowledged something');
     const db = await Tsdb.open({ dir, config: metricsConfigSchema.parse({}) });
     const q = await db.querier(['crash' as TenantId], { startMs: 0, endMs: 1e15 });
