@@ -1,4 +1,5 @@
 import type { Labels } from '../model/index.ts';
+import { readGoString } from '../model/index.ts';
 
 /** A parsed Loki stream label string, or why it was refused (Loki's reasons). */
 export type ParsedLabels =
@@ -42,8 +43,8 @@ export function parseLokiLabels(text: string): ParsedLabels {
     }
     pos++;
     skip();
-    const value = readString(text, pos);
-    if (typeof value === 'string') return fail(value);
+    const value = readGoString(text, pos, `"'`);
+    if ('error' in value) return fail(`${value.error} in label matching`);
     pos = value.end;
     if (names.has(name)) {
       return { reason: 'duplicate_label_names', message: `stream '${text}' has duplicate label name: '${name}'` };
@@ -62,61 +63,4 @@ export function parseLokiLabels(text: string): ParsedLabels {
   skip();
   if (pos !== text.length) return fail(`unexpected "${text.slice(pos, pos + 10)}" after the closing brace`);
   return { labels: out };
-}
-
-/** Reads a quoted string at `pos`: its value and end, or an error message. */
-function readString(text: string, pos: number): { value: string; end: number } | string {
-  const q = text[pos];
-  if (q === '`') {
-    const end = text.indexOf('`', pos + 1);
-    if (end < 0) return 'unterminated raw string';
-    return { value: text.slice(pos + 1, end), end: end + 1 };
-  }
-  if (q !== '"' && q !== "'") return `unexpected ${pos >= text.length ? 'end of input' : `character "${q}"`} in label matching, expected string`;
-  // Fast path: no escapes.
-  let i = pos + 1;
-  while (i < text.length && text[i] !== q && text[i] !== '\\' && text[i] !== '\n') i++;
-  if (text[i] === q) return { value: text.slice(pos + 1, i), end: i + 1 };
-  let out = text.slice(pos + 1, i);
-  for (;;) {
-    if (i >= text.length || text[i] === '\n') return 'unterminated quoted string';
-    const c = text[i]!;
-    if (c === q) return { value: out, end: i + 1 };
-    if (c !== '\\') {
-      out += c;
-      i++;
-      continue;
-    }
-    const e = text[i + 1];
-    i += 2;
-    switch (e) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case "'": out += "'"; break;
-      case 'x': case 'u': case 'U': {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = text.slice(i, i + len);
-        if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) return `invalid escape sequence \\${e}${hex}`;
-        const cp = parseInt(hex, 16);
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return `invalid code point in \\${e}${hex}`;
-        out += String.fromCodePoint(cp);
-        i += len;
-        break;
-      }
-      default:
-        if (e !== undefined && e >= '0' && e <= '7' && /^[0-7]{3}$/.test(text.slice(i - 1, i + 2))) {
-          out += String.fromCharCode(parseInt(text.slice(i - 1, i + 2), 8));
-          i += 2;
-          break;
-        }
-        return `unknown escape sequence \\${e ?? ''}`;
-    }
-  }
 }

@@ -1,5 +1,6 @@
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import { compileMatcher } from '../model/index.ts';
+import { readGoString } from '../model/index.ts';
 
 /**
  * Parses a LogQL stream selector (`{a="b", c=~"d.*"}`) into label matchers, as the retention rules of
@@ -81,7 +82,10 @@ class SelectorParser {
   }
 
   private stringLiteral(): string {
-    return readGoString(this.text, this.pos, (end) => (this.pos = end), (msg) => this.error(msg));
+    const read = readGoString(this.text, this.pos);
+    if ('error' in read) throw this.error(read.error);
+    this.pos = read.end;
+    return read.value;
   }
 
   private skipSpace(): void {
@@ -102,73 +106,3 @@ class SelectorParser {
   }
 }
 
-/**
- * Reads a Go string literal at `pos` (interpreted `"..."` with Go escapes, or raw `` `...` ``), reports the
- * index after it through `setEnd`, and returns its value.
- */
-export function readGoString(text: string, pos: number, setEnd: (end: number) => void, fail: (msg: string) => Error): string {
-  const quote = text[pos];
-  if (quote === '`') {
-    const end = text.indexOf('`', pos + 1);
-    if (end < 0) throw fail('unterminated raw string');
-    setEnd(end + 1);
-    return text.slice(pos + 1, end);
-  }
-  if (quote !== '"') throw fail('expected a quoted string');
-  let out = '';
-  let i = pos + 1;
-  for (;;) {
-    if (i >= text.length) throw fail('unterminated string');
-    const c = text[i]!;
-    if (c === '"') break;
-    if (c === '\n') throw fail('newline in string');
-    if (c !== '\\') {
-      out += c;
-      i++;
-      continue;
-    }
-    const e = text[i + 1];
-    i += 2;
-    switch (e) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case "'": out += "'"; break;
-      case 'x': case 'u': case 'U': {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = text.slice(i, i + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) throw fail(`invalid \\${e} escape`);
-        const cp = parseInt(hex, 16);
-        if (e === 'x') {
-          // \x is a byte in Go; bytes ≥ 0x80 alone are not valid UTF-8, which label values must be.
-          if (cp >= 0x80) throw fail('\\x escape above 0x7f is not valid UTF-8 in a label value');
-          out += String.fromCharCode(cp);
-        } else {
-          if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw fail(`invalid code point in \\${e} escape`);
-          out += String.fromCodePoint(cp);
-        }
-        i += len;
-        break;
-      }
-      default:
-        if (e !== undefined && e >= '0' && e <= '7') {
-          const oct = text.slice(i - 1, i + 2);
-          if (!/^[0-7]{3}$/.test(oct)) throw fail('invalid octal escape');
-          const cp = parseInt(oct, 8);
-          if (cp >= 0x80) throw fail('octal escape above 0177 is not valid UTF-8 in a label value');
-          out += String.fromCharCode(cp);
-          i += 2;
-          break;
-        }
-        throw fail(`unknown escape sequence \\${e ?? ''}`);
-    }
-  }
-  setEnd(i + 1);
-  return out;
-}

@@ -29,3 +29,5 @@ export type {
   NativeHistogram,
 } from './metric.ts';
 export type { LogEntry, LogRecord } from './log.ts';
+export { readGoString } from './go-string.ts';
+export type { QuotedString } from './go-string.ts';
