@@ -224,6 +224,9 @@ const QUERIES: Record<string, string> = {
   'sum by rate': 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))',
   histogram_quantile: 'histogram_quantile(0.9, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))',
   'regex selector': 'node_filesystem_avail_bytes{mountpoint=~"/var.*|/home", instance=~"host-0000[0-4].*"}',
+  // The PromQL engine's own cases (issue 4): a topk and a subquery over the node series.
+  topk: 'topk(10, rate(node_cpu_seconds_total[5m]))',
+  subquery: 'max_over_time(rate(node_network_receive_bytes_total[1m])[10m:1m])',
 };
 
 function median(xs: number[]): number {
