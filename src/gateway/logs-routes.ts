@@ -24,7 +24,7 @@ import type { IngestResult } from './ingest-batch.ts';
 import { grpcErrorFor, sendHttpFailure, sendOtlpHttpFailure, sendText } from './ingest-failures.ts';
 import type { OtlpEncoding } from './ingest-failures.ts';
 import { headerValue, readIngestBody, registerIngestRoutes } from './ingest-scope.ts';
-import { rawExportService } from './otlp-grpc-service.ts';
+import { addOtlpExportService } from './otlp-grpc-service.ts';
 import { countRejected, groupRejections } from './rejection-report.ts';
 
 /** The setting that caps decompressed Loki push and OTLP logs bodies (named in 413 answers). */
@@ -59,17 +59,8 @@ export async function registerLogsIngest(ctx: RoleContext, storage: LogsStorage)
   await registerIngestRoutes(ctx.otlpHttp, (scope) => {
     scope.post('/v1/logs', (req, reply) => ingest.otlpHttp(req, reply));
   });
-  ctx.grpc.addService(logsServiceDefinition, {
-    Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
-      ingest.otlpGrpc(call, callback).catch((err: unknown) => {
-        ctx.logger.error({ err }, 'OTLP/gRPC logs export failed');
-        callback({ code: GrpcStatus.INTERNAL, details: 'internal error' });
-      });
-    },
-  });
+  addOtlpExportService(ctx.grpc, LOGS_EXPORT_GRPC_PATH, (call, callback) => ingest.otlpGrpc(call, callback), ctx.logger, 'logs');
 }
-
-const logsServiceDefinition = rawExportService(LOGS_EXPORT_GRPC_PATH);
 
 class LogsIngest {
   private readonly tenants: TenantResolver;

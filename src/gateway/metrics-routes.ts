@@ -23,7 +23,7 @@ import type { IngestResult } from './ingest-batch.ts';
 import { grpcErrorFor, sendHttpFailure, sendOtlpHttpFailure, sendText } from './ingest-failures.ts';
 import type { OtlpEncoding } from './ingest-failures.ts';
 import { headerValue, readIngestBody, registerIngestRoutes } from './ingest-scope.ts';
-import { rawExportService } from './otlp-grpc-service.ts';
+import { addOtlpExportService } from './otlp-grpc-service.ts';
 import { countRejected, groupRejections } from './rejection-report.ts';
 
 /** The setting that caps decompressed remote_write and OTLP metrics bodies (named in 413 answers). */
@@ -60,17 +60,8 @@ export async function registerMetricsIngest(ctx: RoleContext, storage: MetricsSt
   await registerIngestRoutes(ctx.otlpHttp, (scope) => {
     scope.post('/v1/metrics', (req, reply) => ingest.otlpHttp(req, reply));
   });
-  ctx.grpc.addService(metricsServiceDefinition, {
-    Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
-      ingest.otlpGrpc(call, callback).catch((err: unknown) => {
-        ctx.logger.error({ err }, 'OTLP/gRPC metrics export failed');
-        callback({ code: GrpcStatus.INTERNAL, details: 'internal error' });
-      });
-    },
-  });
+  addOtlpExportService(ctx.grpc, METRICS_EXPORT_GRPC_PATH, (call, callback) => ingest.otlpGrpc(call, callback), ctx.logger, 'metrics');
 }
-
-const metricsServiceDefinition = rawExportService(METRICS_EXPORT_GRPC_PATH);
 
 class MetricsIngest {
   private readonly tenants: TenantResolver;

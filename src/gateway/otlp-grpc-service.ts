@@ -1,4 +1,6 @@
-import type { ServiceDefinition } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Server, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 
 /**
  * An OTLP `Export` service definition whose (de)serialisers pass raw bytes, so grpc-js hands over the request
@@ -18,4 +20,22 @@ export function rawExportService(path: string): ServiceDefinition {
       originalName: 'export',
     },
   };
+}
+
+/** Handles one OTLP `Export` call; it answers through `callback` itself, rejecting only for bugs. */
+export type OtlpExportHandler = (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => Promise<void>;
+
+/**
+ * Adds an OTLP `Export` service at `path` to the gRPC server. A handler that rejects (a bug, not bad data)
+ * is logged in full and answered INTERNAL, so the caller never hangs.
+ */
+export function addOtlpExportService(grpc: Server, path: string, handler: OtlpExportHandler, logger: Logger, what: string): void {
+  grpc.addService(rawExportService(path), {
+    Export: (call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>) => {
+      handler(call, callback).catch((err: unknown) => {
+        logger.error({ err }, `OTLP/gRPC ${what} export failed`);
+        callback({ code: GrpcStatus.INTERNAL, details: 'internal error' });
+      });
+    },
+  });
 }
