@@ -31,3 +31,12 @@ export type {
 export type { LogEntry, LogRecord } from './log.ts';
 export { readGoString } from './go-string.ts';
 export type { QuotedString } from './go-string.ts';
+export {
+  GRPC_CODE_FOR_KIND,
+  HTTP_STATUS_FOR_KIND,
+  HeimdallError,
+  STATUS_CLIENT_CLOSED_REQUEST,
+  isHeimdallError,
+  isRetryableKind,
+} from './errors.ts';
+export type { ErrorKind, HeimdallErrorOptions } from './errors.ts';
