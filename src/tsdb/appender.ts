@@ -12,7 +12,7 @@ import type {
 import type { MetricsLimits } from '../config/metrics-config.ts';
 import type { AppendOutcome, Appender, CommitStats } from '../storage/index.ts';
 import { ByteWriter } from './byte-buffer.ts';
-import type { MemSeries } from './mem-series.ts';
+import type { AppendReservation, MemSeries } from './mem-series.ts';
 import { hashLabels } from './series-index.ts';
 import { encodeExemplar, encodeHistogram, encodeMetadata, encodeSamples, encodeSeries } from './wal-records.ts';
 
@@ -108,22 +108,18 @@ const IGNORE = 1;
 const DROP = 2;
 const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
 
-interface Pending {
-  maxT: number;
-  lastValue: number;
-  maxHistT: number;
-}
-
 /**
- * A write transaction of one tenant (see {@link Appender}). Validation happens in `append` against the
- * head's state plus this transaction's own earlier samples; the head is updated only after the WAL frame
- * holding the transaction is durable.
+ * A write transaction of one tenant (see {@link Appender}). Validation happens in `append` against each
+ * series' reservation — the head's state plus every open transaction's accepted samples — and advances it
+ * in the same synchronous step, so the check and the append are atomic per series (Prometheus' semantics:
+ * of two concurrent overlapping requests, the later samples are out of order). The head is updated only
+ * after the WAL frame holding the transaction is durable; the reservation is released then, or on rollback.
  */
 export class TsdbAppender implements Appender<MetricRecord> {
   /** Sample columns, taken from a pool at the first sample and returned once the head has them. */
   private buf: SampleBuffer | null = null;
   private n = 0;
-  private readonly pending = new Map<MemSeries, Pending>();
+  private readonly pending = new Map<MemSeries, AppendReservation>();
   private readonly hists: { s: MemSeries; t: number; h: NativeHistogram }[] = [];
   private readonly exemplars: { s: MemSeries; e: Exemplar }[] = [];
   private readonly metadata: { metric: string; meta: MetricMetadata }[] = [];
@@ -169,7 +165,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
 
     let p = this.pending.get(s);
     if (!p) {
-      p = { maxT: s.maxT, lastValue: s.lastValue, maxHistT: s.maxHistT };
+      p = s.acquireReservation();
       this.pending.set(s, p);
     }
     this.groups = null;
@@ -316,6 +312,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
     this.finished = true;
     const n = this.n;
     if (n === 0 && this.hists.length === 0 && this.exemplars.length === 0 && this.metadata.length === 0) {
+      this.releaseReservations();
       return { records: 0, histograms: 0, exemplars: 0 };
     }
     // The WAL copies the frame synchronously in `writeFrame`, so one scratch writer serves every commit.
@@ -349,12 +346,15 @@ export class TsdbAppender implements Appender<MetricRecord> {
         for (const { s, e } of exemplars) s.addExemplar(e);
         for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
         this.host.noteCommitted(n);
+        this.releaseReservations();
       });
     } catch (err) {
       // Not durable: a later transaction must log these series itself.
       for (const s of logged) s.walLogged = false;
       throw err;
     } finally {
+      // On failure too: a retry must not be refused as out of order against samples that were never stored.
+      this.releaseReservations();
       if (buf) releaseBuffer(buf);
     }
     return { records: n, histograms: hists.length, exemplars: exemplars.length, newSeries: logged.length };
@@ -362,9 +362,16 @@ export class TsdbAppender implements Appender<MetricRecord> {
 
   rollback(): void {
     this.finished = true;
+    this.releaseReservations();
     if (this.buf) releaseBuffer(this.buf);
     this.buf = null;
     this.n = 0;
+  }
+
+  /** Leaves every series' reservation once (idempotent: commit, its failure and rollback all call it). */
+  private releaseReservations(): void {
+    for (const s of this.pending.keys()) s.releaseReservation();
+    this.pending.clear();
   }
 
   private push(s: MemSeries, t: number, v: number): void {

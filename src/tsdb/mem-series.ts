@@ -6,6 +6,18 @@ const INITIAL_STATE: readonly number[] = [-Infinity, 0, Infinity, -Infinity, -In
 /** Exemplars kept per series in memory; older ones are dropped first (Prometheus keeps a bounded ring too). */
 export const MAX_EXEMPLARS_PER_SERIES = 16;
 
+/** See {@link MemSeries.reservation}. */
+export interface AppendReservation {
+  /** Newest float timestamp accepted so far, committed or not. */
+  maxT: number;
+  /** Value at `maxT`. */
+  lastValue: number;
+  /** Newest histogram timestamp accepted so far. */
+  maxHistT: number;
+  /** Open transactions holding it; it is dropped (the committed state rules again) when this reaches 0. */
+  holders: number;
+}
+
 /**
  * One series as the head knows it: its labels, its in-memory (not yet flushed) samples and what ingest
  * needs to validate the next sample (`maxT`, `lastValue`) even after the samples moved to a block.
@@ -30,6 +42,13 @@ export class MemSeries {
   hists: NativeHistogram[] | null = null;
 
   exemplars: Exemplar[] | null = null;
+
+  /**
+   * The newest sample state including uncommitted transactions, shared by every appender holding samples
+   * of this series (null when none does). Appenders validate against it and advance it in the same
+   * synchronous step, so two concurrent requests cannot both accept overlapping times.
+   */
+  reservation: AppendReservation | null = null;
 
   constructor(
     readonly ref: number,
@@ -80,6 +99,25 @@ export class MemSeries {
   }
   set maxHistT(v: number) {
     this.arena.state[this.ref * STATE_SLOTS + 4] = v;
+  }
+
+  /**
+   * Joins (or starts) the series' reservation for an open transaction; pair with {@link releaseReservation}
+   * once the transaction is committed (its samples are in the head) or abandoned.
+   */
+  acquireReservation(): AppendReservation {
+    const r = this.reservation;
+    if (r !== null) {
+      r.holders++;
+      return r;
+    }
+    return (this.reservation = { maxT: this.maxT, lastValue: this.lastValue, maxHistT: this.maxHistT, holders: 1 });
+  }
+
+  /** Leaves the reservation; the last holder drops it, so an abandoned transaction reserves nothing. */
+  releaseReservation(): void {
+    const r = this.reservation;
+    if (r !== null && --r.holders === 0) this.reservation = null;
   }
 
   /** Oldest head timestamp (only when `n > 0`). */
