@@ -15,8 +15,9 @@ import {
 } from './line-parsers.ts';
 import { compileRe2, parseJsonPath } from './parser.ts';
 import { LogPattern } from './pattern.ts';
-import { GoTemplate, TemplateError } from './template.ts';
-import type { GoValue } from './template.ts';
+import { GoTemplate } from './template.ts';
+import { TemplateError } from './template-error.ts';
+import type { GoValue } from './template-value.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
 import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RE2JS } from 're2js';
-import { printValue, truth } from './template.ts';
-import type { GoValue, TemplateFunc } from './template.ts';
+import { printValue } from './go-format.ts';
+import { truth } from './template-value.ts';
+import type { GoValue, TemplateFunc } from './template-value.ts';
 import { parseGoDuration, parseHumanBytes, tryParseGoFloat } from './units.ts';
 
 /**

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GoTemplate, TemplateError } from './template.ts';
-import type { GoValue } from './template.ts';
+import { GoTemplate } from './template.ts';
+import { TemplateError } from './template-error.ts';
+import type { GoValue } from './template-value.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
 
 const entry = { line: 'raw line', timestampNs: 1_700_000_000_123_456_789n };

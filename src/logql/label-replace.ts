@@ -1,0 +1,50 @@
+import { RE2JS } from 're2js';
+import { compareStrings, compileAnchoredRegex } from '../model/index.ts';
+import { LogqlError } from './errors.ts';
+import { labelsSetKey } from './pipeline.ts';
+import type { StepSeries } from './step-series.ts';
+import { expandReplacement } from './template-functions.ts';
+
+/** `label_replace`: Prometheus semantics (anchored RE2, `$1`/`${name}` expansion, an empty result drops the label). */
+export function labelReplace(input: StepSeries[], dst: string, replacement: string, src: string, regex: string): StepSeries[] {
+  let re: RE2JS;
+  try {
+    re = compileRe2Anchored(regex);
+  } catch (err) {
+    throw new LogqlError('bad_data', `parse error : ${(err as Error).message}`, { cause: err });
+  }
+  const names = re.namedGroups() as Record<string, number>;
+  const out = new Map<string, StepSeries>();
+  for (const s of input) {
+    const value = s.labels[src] ?? '';
+    const m = re.matcher(value);
+    let labels = s.labels;
+    if (m.matches()) {
+      const groups: (string | null)[] = [];
+      for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
+      const res = expandReplacement(replacement, groups, names);
+      const next: Record<string, string> = { ...s.labels };
+      if (res === '') delete next[dst];
+      else next[dst] = res;
+      labels = Object.fromEntries(Object.entries(next).sort(([a], [b]) => compareStrings(a, b)));
+    }
+    const key = labelsSetKey(labels);
+    const existing = out.get(key);
+    if (existing) {
+      for (let i = 0; i < s.values.length; i++) {
+        if (!s.present[i]) continue;
+        if (existing.present[i]) throw new LogqlError('execution', 'vector cannot contain metrics with the same labelset');
+        existing.values[i] = s.values[i];
+        existing.present[i] = 1;
+      }
+    } else out.set(key, { labels, values: s.values, present: s.present });
+  }
+  return [...out.values()];
+}
+
+function compileRe2Anchored(regex: string): RE2JS {
+  // Validate with the anchored compiler from model (RE2 semantics, Go's error text), then build the
+  // capturing matcher.
+  compileAnchoredRegex(regex);
+  return RE2JS.compile(`^(?s:${regex})$`);
+}

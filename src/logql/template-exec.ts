@@ -1,0 +1,210 @@
+import { printValue } from './go-format.ts';
+import type { Arg, Node, Pipe } from './template-ast.ts';
+import { BUILTINS } from './template-builtins.ts';
+import { TemplateError } from './template-error.ts';
+import { goTypeName, truth } from './template-value.ts';
+import type { GoValue, TemplateFunc } from './template-value.ts';
+
+class BreakSignal {}
+class ContinueSignal {}
+
+/** One execution of a template: variables in scope and the step budget. */
+export class ExecState {
+  private vars: { name: string; value: GoValue }[] = [];
+  private steps = 0;
+  constructor(
+    private readonly name: string,
+    private readonly funcs: Readonly<Record<string, TemplateFunc>>,
+    root: GoValue,
+  ) {
+    this.vars.push({ name: '$', value: root });
+  }
+
+  private err(line: number, msg: string): TemplateError {
+    return new TemplateError(`template: ${this.name}:${line}: ${msg}`);
+  }
+
+  walkList(list: Node[], dot: GoValue, out: string[]): void {
+    for (const n of list) this.walk(n, dot, out);
+  }
+
+  private walk(n: Node, dot: GoValue, out: string[]): void {
+    // A bound on work per execution: templates run per log line and must not loop unboundedly.
+    if (++this.steps > 1_000_000) throw this.err(0, 'template execution exceeded its step budget');
+    switch (n.t) {
+      case 'text':
+        out.push(n.text);
+        return;
+      case 'action': {
+        const v = this.evalPipe(n.pipe, dot, n.line);
+        if (n.pipe.decl.length === 0) out.push(printValue(v));
+        return;
+      }
+      case 'if':
+      case 'with': {
+        const mark = this.vars.length;
+        const v = this.evalPipe(n.pipe, dot, n.line);
+        try {
+          if (truth(v)) this.walkList(n.list, n.t === 'with' ? v : dot, out);
+          else if (n.elseList) this.walkList(n.elseList, dot, out);
+        } finally {
+          this.vars.length = mark;
+        }
+        return;
+      }
+      case 'range': {
+        const mark = this.vars.length;
+        const v = this.evalPipe(n.pipe, dot, n.line, false);
+        const items = rangeItems(v, (m) => this.err(n.line, m));
+        try {
+          if (items.length === 0) {
+            if (n.elseList) this.walkList(n.elseList, dot, out);
+            return;
+          }
+          for (const [k, item] of items) {
+            const inner = this.vars.length;
+            if (n.pipe.decl.length === 1) this.vars.push({ name: n.pipe.decl[0], value: item });
+            else if (n.pipe.decl.length === 2) {
+              this.vars.push({ name: n.pipe.decl[0], value: k });
+              this.vars.push({ name: n.pipe.decl[1], value: item });
+            }
+            try {
+              this.walkList(n.list, item, out);
+            } catch (e) {
+              if (e instanceof BreakSignal) break;
+              if (!(e instanceof ContinueSignal)) throw e;
+            } finally {
+              this.vars.length = inner;
+            }
+          }
+        } finally {
+          this.vars.length = mark;
+        }
+        return;
+      }
+      case 'break':
+        throw new BreakSignal();
+      case 'continue':
+        throw new ContinueSignal();
+    }
+  }
+
+  private evalPipe(p: Pipe, dot: GoValue, line: number, bindDecl = true): GoValue {
+    let v: GoValue = undefined;
+    let first = true;
+    for (const cmd of p.cmds) {
+      v = this.evalCommand(cmd, dot, line, first ? undefined : { value: v });
+      first = false;
+    }
+    if (p.decl.length > 0) {
+      if (p.isAssign) {
+        const name = p.decl[0];
+        const slot = [...this.vars].reverse().find((x) => x.name === name);
+        if (!slot) throw this.err(line, `undefined variable: ${name}`);
+        slot.value = v;
+      } else if (bindDecl) {
+        this.vars.push({ name: p.decl[p.decl.length - 1], value: v });
+      }
+    }
+    return v;
+  }
+
+  private evalCommand(cmd: Arg[], dot: GoValue, line: number, piped?: { value: GoValue }): GoValue {
+    const head = cmd[0];
+    if (head.t === 'ident') {
+      const args = cmd.slice(1);
+      return this.callFunc(head.name, args, dot, line, piped);
+    }
+    if (cmd.length > 1 || piped) {
+      if (head.t === 'field' || head.t === 'var') {
+        throw this.err(line, `can't give argument to non-function ${describeArg(head)}`);
+      }
+      throw this.err(line, `can't give argument to non-function`);
+    }
+    return this.evalArg(head, dot, line);
+  }
+
+  private evalArg(a: Arg, dot: GoValue, line: number): GoValue {
+    switch (a.t) {
+      case 'dot':
+        return dot;
+      case 'const':
+        return a.value;
+      case 'field':
+        return this.fieldChain(dot, a.names, line);
+      case 'var': {
+        const slot = [...this.vars].reverse().find((x) => x.name === a.name);
+        if (!slot) throw this.err(line, `undefined variable: ${a.name}`);
+        return this.fieldChain(slot.value, a.names, line);
+      }
+      case 'pipe':
+        return this.fieldChain(this.evalPipe(a.pipe, dot, line), a.names, line);
+      case 'ident':
+        return this.callFunc(a.name, [], dot, line);
+    }
+  }
+
+  private fieldChain(v: GoValue, names: string[], line: number): GoValue {
+    let cur = v;
+    for (const name of names) {
+      if (cur === null || cur === undefined) return undefined;
+      if (typeof cur === 'object' && !Array.isArray(cur) && !(cur instanceof Date)) {
+        const rec = cur as Record<string, GoValue>;
+        cur = Object.prototype.hasOwnProperty.call(rec, name) ? rec[name] : '';
+        continue;
+      }
+      throw this.err(line, `can't evaluate field ${name} in type ${goTypeName(cur)}`);
+    }
+    return cur;
+  }
+
+  private callFunc(name: string, argNodes: Arg[], dot: GoValue, line: number, piped?: { value: GoValue }): GoValue {
+    // and/or short-circuit on unevaluated arguments, as in Go.
+    if (name === 'and' || name === 'or') {
+      const thunks = argNodes.map((a) => () => this.evalArg(a, dot, line));
+      if (piped) thunks.push(() => piped.value);
+      if (thunks.length === 0) throw this.err(line, `wrong number of args for ${name}: want at least 1 got 0`);
+      let v: GoValue = undefined;
+      for (const th of thunks) {
+        v = th();
+        if (name === 'and' ? !truth(v) : truth(v)) return v;
+      }
+      return v;
+    }
+    const args = argNodes.map((a) => this.evalArg(a, dot, line));
+    if (piped) args.push(piped.value);
+    try {
+      const builtin = BUILTINS[name];
+      if (builtin) return builtin(...args);
+      const f = this.funcs[name];
+      if (!f) throw new Error(`function ${JSON.stringify(name)} not defined`);
+      return f(...args);
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      throw this.err(line, `executing ${JSON.stringify(this.name)} at <${name}>: error calling ${name}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function describeArg(a: Arg): string {
+  if (a.t === 'field') return `.${a.names.join('.')}`;
+  if (a.t === 'var') return [a.name, ...a.names].join('.');
+  return '';
+}
+
+function rangeItems(v: GoValue, err: (m: string) => TemplateError): [GoValue, GoValue][] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v.map((x, i) => [BigInt(i), x]);
+  if (typeof v === 'bigint') {
+    const out: [GoValue, GoValue][] = [];
+    for (let i = 0n; i < v && i < 100_000n; i++) out.push([i, i]);
+    return out;
+  }
+  if (typeof v === 'object' && !(v instanceof Date)) {
+    return Object.keys(v)
+      .sort()
+      .map((k) => [k, (v as Record<string, GoValue>)[k]]);
+  }
+  throw err(`range can't iterate over ${printValue(v)}`);
+}
+
