@@ -65,7 +65,8 @@ export class HeimdallApp {
       selfMetrics,
       await createHttpServer(serverOpts),
       await createHttpServer(serverOpts),
-      createGrpcServer(config.server.max_request_body_bytes * 4),
+      // A message is judged by its decompressed size, which grpc-js checks while inflating.
+      createGrpcServer(Math.max(config.metrics.max_decompressed_bytes, config.logs.max_decompressed_bytes)),
     );
     try {
       await app.startRoles(order);

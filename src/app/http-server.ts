@@ -3,9 +3,8 @@ import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { HttpError } from '../gateway/index.ts';
+import { HeimdallError } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
-import { TenantError } from '../tenant/index.ts';
 
 export interface HttpServerOptions {
   readonly logger: Logger;
@@ -73,11 +72,10 @@ interface MappedError {
 
 /** The fallback error→status mapping for non-API routes (ingest paths and Heimdall's own endpoints). */
 function mapError(err: FastifyError, opts: HttpServerOptions): MappedError {
-  if (err instanceof TenantError) return { status: err.status, message: err.message };
-  if (err instanceof HttpError) {
+  if (err instanceof HeimdallError) {
     return err.retryAfterSeconds === undefined
-      ? { status: err.status, message: err.message }
-      : { status: err.status, message: err.message, retryAfterSeconds: err.retryAfterSeconds };
+      ? { status: err.httpStatus, message: err.message }
+      : { status: err.httpStatus, message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   }
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return { status: 413, message: `request body exceeds ${opts.maxRequestBodyBytes} bytes (set server.max_request_body_bytes to raise the limit)` };

@@ -30,6 +30,11 @@ export const configSchema = z
       .object({
         /** Largest request body read off the wire (compressed size). */
         max_request_body_bytes: bytesSchema.prefault('64MiB'),
+        /**
+         * Write-request bytes (wire plus decompressed) processed at once across every write path (HTTP and
+         * gRPC, all signals); past it a write gets 429 with `Retry-After` before its body is read.
+         */
+        max_inflight_push_bytes: bytesSchema.prefault('64MiB'),
         /** How long SIGTERM waits for in-flight requests before closing storage anyway. */
         shutdown_timeout: durationSchema.prefault('30s'),
       })

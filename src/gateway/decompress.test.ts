@@ -3,7 +3,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import snappy from 'snappy';
 import { decompressBody, parseContentEncoding } from './decompress.ts';
-import { HttpError } from './http-error.ts';
+import { HeimdallError } from '../model/index.ts';
 import { groupRejections } from './rejection-report.ts';
 
 const payload = Buffer.from('hello '.repeat(1000));
@@ -26,7 +26,7 @@ test('compression bombs get 413 naming the setting, not an OOM', () => {
   for (const [body, enc] of cases) {
     assert.throws(
       () => decompressBody(body, enc, 1024 * 1024, 'metrics.max_decompressed_bytes'),
-      (err: unknown) => err instanceof HttpError && err.status === 413 && /metrics\.max_decompressed_bytes/.test(err.message),
+      (err: unknown) => err instanceof HeimdallError && err.httpStatus === 413 && /metrics\.max_decompressed_bytes/.test(err.message),
       enc,
     );
   }
@@ -36,11 +36,11 @@ test('corrupt bodies are a 400 and unknown encodings a 415', () => {
   for (const enc of ['gzip', 'snappy', 'zstd'] as const) {
     assert.throws(
       () => decompressBody(Buffer.from('definitely not compressed'), enc, 1e6, 's'),
-      (err: unknown) => err instanceof HttpError && err.status === 400,
+      (err: unknown) => err instanceof HeimdallError && err.httpStatus === 400,
       enc,
     );
   }
-  assert.throws(() => parseContentEncoding('br'), (err: unknown) => err instanceof HttpError && err.status === 415);
+  assert.throws(() => parseContentEncoding('br'), (err: unknown) => err instanceof HeimdallError && err.httpStatus === 415);
   assert.equal(parseContentEncoding('GZIP'), 'gzip');
   assert.equal(parseContentEncoding(undefined), 'identity');
 });

@@ -1,7 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import snappy from 'snappy';
-import { HttpError } from './http-error.ts';
+import { HeimdallError } from '../model/index.ts';
 
 /** Content encodings the ingest paths accept. `snappy` is the block format remote_write and Loki push use. */
 export type ContentEncoding = 'identity' | 'gzip' | 'deflate' | 'snappy' | 'zstd';
@@ -12,15 +12,15 @@ export function parseContentEncoding(header: string | undefined): ContentEncodin
   if (v === '' || v === 'identity') return 'identity';
   if (v === 'gzip' || v === 'x-gzip') return 'gzip';
   if (v === 'deflate' || v === 'snappy' || v === 'zstd') return v;
-  throw new HttpError(415, 'unsupported_content_encoding', `unsupported Content-Encoding "${header}": use gzip, deflate, snappy, zstd or none`);
+  throw new HeimdallError('unsupported_media_type', `unsupported Content-Encoding "${header}": use gzip, deflate, snappy, zstd or none`, {
+    code: 'unsupported_content_encoding',
+  });
 }
 
-function tooLarge(limitBytes: number, setting: string): HttpError {
-  return new HttpError(
-    413,
-    'body_too_large',
-    `decompressed body exceeds ${limitBytes} bytes (set ${setting} to raise the limit)`,
-  );
+function tooLarge(limitBytes: number, setting: string): HeimdallError {
+  return new HeimdallError('too_large', `decompressed body exceeds ${limitBytes} bytes (set ${setting} to raise the limit)`, {
+    code: 'body_too_large',
+  });
 }
 
 /** Reads the uncompressed length a snappy block declares in its varint header. */
@@ -33,7 +33,7 @@ function snappyDeclaredLength(buf: Buffer): number {
     if ((b & 0x80) === 0) return result;
     shift += 7;
   }
-  throw new HttpError(400, 'malformed_body', 'snappy: corrupt input (bad length header)');
+  throw new HeimdallError('bad_data', 'snappy: corrupt input (bad length header)', { code: 'malformed_body' });
 }
 
 /**
@@ -58,11 +58,11 @@ export function decompressBody(body: Buffer, encoding: ContentEncoding, maxBytes
         return zstdCapped(body, maxBytes, setting);
     }
   } catch (err) {
-    if (err instanceof HttpError) throw err;
+    if (err instanceof HeimdallError) throw err;
     if (err instanceof RangeError || (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw tooLarge(maxBytes, setting);
     }
-    throw new HttpError(400, 'malformed_body', `cannot decompress ${encoding} body: ${(err as Error).message}`, { cause: err });
+    throw new HeimdallError('bad_data', `cannot decompress ${encoding} body: ${(err as Error).message}`, { code: 'malformed_body', cause: err });
   }
 }
 

@@ -1,8 +1,15 @@
 export { HttpError } from './http-error.ts';
 export { decompressBody, parseContentEncoding } from './decompress.ts';
 export type { ContentEncoding } from './decompress.ts';
+export { INFLIGHT_BUDGET_SETTING, InflightBudget } from './inflight-budget.ts';
+export type { InflightReservation } from './inflight-budget.ts';
 export { countRejected, groupRejections } from './rejection-report.ts';
-export { appendAndCommit } from './ingest-batch.ts';
+export { runIngest } from './ingest-pipeline.ts';
+export type { BodyFormat, DecodedBatch, GatewayDeps, IngestCall, IngestOutcome, SignalIngest } from './ingest-pipeline.ts';
 export type { IngestResult } from './ingest-batch.ts';
-export { headerValue, readIngestBody, registerIngestRoutes, sendRetryable } from './ingest-scope.ts';
-export type { IngestRequest } from './ingest-scope.ts';
+export { registerIngestRoutes, headerValue } from './ingest-scope.ts';
+export { registerOtlpSignal } from './otlp-routes.ts';
+export type { OtlpSignal } from './otlp-routes.ts';
+export { registerMetricsIngest } from './metrics-routes.ts';
+export { registerLogsIngest } from './logs-routes.ts';
+export { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupported.ts';

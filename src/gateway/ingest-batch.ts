@@ -1,8 +1,8 @@
+import { HeimdallError } from '../model/index.ts';
 import type { Rejection, Signal, TenantId } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
 import { RetryableStorageError } from '../storage/index.ts';
 import type { Appendable, CommitStats } from '../storage/index.ts';
-import { HttpError } from './http-error.ts';
 
 /** The outcome of writing one request's per-tenant batches. */
 export interface IngestResult {
@@ -14,11 +14,11 @@ export interface IngestResult {
 }
 
 /**
- * Appends every tenant's batch and commits it, the one write path every ingest protocol uses.
- * Rejections (from decoding, tenancy or storage) are counted in `heimdall_discarded_records_total`; good
- * records are committed regardless. A retryable storage failure rolls back and becomes a 429/503
- * {@link HttpError} with `Retry-After` (batches of other tenants committed before it stay committed, which
- * is safe because a retried write of the same samples is idempotent for the engines).
+ * Appends every tenant's batch and commits it, the write step of the ingest pipeline. Rejections (from
+ * decoding, tenancy or storage) are counted in `heimdall_discarded_records_total`; good records are
+ * committed regardless. A retryable storage failure rolls back and becomes a retryable {@link HeimdallError}
+ * (`rate_limited` 429 on overload, `unavailable` 503 otherwise) with `Retry-After`; batches of other tenants
+ * committed before it stay committed, which is safe because a retried write is idempotent for the engines.
  */
 export async function appendAndCommit<R>(
   signal: Signal,
@@ -49,11 +49,7 @@ export async function appendAndCommit<R>(
       stats = await appender.commit();
     } catch (err) {
       appender.rollback();
-      if (err instanceof RetryableStorageError) {
-        const status = err.kind === 'overloaded' ? 429 : 503;
-        throw new HttpError(status, err.kind, err.message, { cause: err, retryAfterSeconds: err.retryAfterSeconds });
-      }
-      throw err;
+      throw retryableOrSame(err);
     }
     accepted += stats.records;
     histograms += stats.histograms ?? 0;
@@ -61,4 +57,11 @@ export async function appendAndCommit<R>(
     metrics.receivedRecords.inc({ signal, tenant }, stats.records + (stats.histograms ?? 0));
   }
   return { accepted, histograms, exemplars, rejections };
+}
+
+/** A storage failure in the error vocabulary: retryable storage errors get their kind, others pass unchanged. */
+function retryableOrSame(err: unknown): unknown {
+  if (!(err instanceof RetryableStorageError) || err instanceof HeimdallError) return err;
+  const kind = err.kind === 'overloaded' ? 'rate_limited' : 'unavailable';
+  return new HeimdallError(kind, err.message, { code: err.kind, cause: err, retryAfterSeconds: err.retryAfterSeconds });
 }

@@ -1,52 +1,61 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TenantResolver, WriteTenancy } from '../tenant/index.ts';
+import { HeimdallError } from '../model/index.ts';
 import { TENANT_HEADER } from '../tenant/index.ts';
-import { decompressBody, parseContentEncoding } from './decompress.ts';
-import type { HttpError } from './http-error.ts';
+import type { InflightBudget, InflightReservation } from './inflight-budget.ts';
+import type { IngestCall } from './ingest-pipeline.ts';
+
+/** Answers a whole-request failure in the route's protocol (text, or OTLP's Status body). */
+export type FailureAnswer = (request: FastifyRequest, reply: FastifyReply, err: HeimdallError) => FastifyReply;
+
+/** The write routes of one protocol family, registered together in one raw-body scope. */
+export interface IngestRoutes {
+  /** How whole-request failures before the handler (the in-flight budget) are answered. */
+  readonly failure: FailureAnswer;
+  /** Registers the routes; handlers read their call with {@link ingestCallOf}. */
+  readonly register: (scope: FastifyInstance) => void;
+}
+
+const reservations = new WeakMap<FastifyRequest, InflightReservation>();
 
 /**
- * Registers ingest routes in a scope where every request body arrives as a raw Buffer, whatever its
- * content type, so decoders see the exact bytes (compressed bodies included). Route handlers then call
- * {@link readIngestBody}.
+ * Registers write routes in a scope where every request body arrives as a raw Buffer, whatever its content
+ * type, so decoders see the exact bytes (compressed bodies included). Every request reserves its declared
+ * `Content-Length` in the shared in-flight `budget` before its body is read; one that does not fit is
+ * answered 429 with `Retry-After` at once, so overload never buffers bodies. The reservation is released
+ * when the response is finished or the connection closes.
  */
-export async function registerIngestRoutes(
-  app: FastifyInstance,
-  register: (scope: FastifyInstance) => void | Promise<void>,
-): Promise<void> {
+export async function registerIngestRoutes(app: FastifyInstance, budget: InflightBudget, routes: IngestRoutes): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    await register(scope);
+    scope.addHook('onRequest', async (request, reply) => {
+      const declared = Number(headerValue(request, 'content-length') ?? 0);
+      let reservation: InflightReservation;
+      try {
+        reservation = budget.reserve(Number.isFinite(declared) && declared > 0 ? declared : 0);
+      } catch (err) {
+        if (!(err instanceof HeimdallError)) throw err;
+        return routes.failure(request, reply, err);
+      }
+      reservations.set(request, reservation);
+      reply.raw.once('close', () => reservation.release());
+      return undefined;
+    });
+    routes.register(scope);
   });
 }
 
-/** A decoded ingest request: the raw body after Content-Encoding, its media type, and who it writes for. */
-export interface IngestRequest {
-  readonly body: Buffer;
-  /** The media type without parameters, lower-cased (`application/x-protobuf`). */
-  readonly mediaType: string;
-  /** The full Content-Type header, parameters included (remote_write 2.0 reads `proto=`). */
-  readonly contentType: string;
-  readonly tenancy: WriteTenancy;
-}
-
-/**
- * Reads an ingest request inside {@link registerIngestRoutes}: resolves the write tenancy (401/400 via
- * TenantError), decompresses the body within `maxDecompressedBytes` (413 names `setting`).
- */
-export function readIngestBody(
-  request: FastifyRequest,
-  tenants: TenantResolver,
-  maxDecompressedBytes: number,
-  setting: string,
-): IngestRequest {
-  const tenancy = tenants.forWrite(headerValue(request, TENANT_HEADER));
+/** The ingest call of a request inside {@link registerIngestRoutes}. */
+export function ingestCallOf(request: FastifyRequest): IngestCall {
+  const reservation = reservations.get(request);
+  if (reservation === undefined) throw new Error('ingestCallOf outside registerIngestRoutes');
   const raw = request.body;
-  const body = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
-  const encoding = parseContentEncoding(headerValue(request, 'content-encoding'));
-  const contentType = headerValue(request, 'content-type') ?? '';
-  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  return { body: decompressBody(body, encoding, maxDecompressedBytes, setting), mediaType, contentType, tenancy };
+  return {
+    tenantHeader: headerValue(request, TENANT_HEADER),
+    contentEncoding: headerValue(request, 'content-encoding'),
+    body: Buffer.isBuffer(raw) ? raw : Buffer.alloc(0),
+    reservation,
+  };
 }
 
 /** A header's value as one string (the first, when repeated). */
@@ -55,11 +64,7 @@ export function headerValue(request: FastifyRequest, name: string): string | und
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Sends a retryable refusal with `Retry-After`, as senders retry exactly 429/502/503/504. */
-export function sendRetryable(reply: FastifyReply, err: HttpError): FastifyReply {
-  return reply
-    .code(err.status)
-    .header('retry-after', String(err.retryAfterSeconds ?? 1))
-    .type('text/plain; charset=utf-8')
-    .send(err.message);
+/** The media type of a request without parameters, lower-cased (`application/x-protobuf`). */
+export function mediaTypeOf(request: FastifyRequest): string {
+  return (headerValue(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }

@@ -12,7 +12,6 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
-import type { RoleContext } from '../app/role.ts';
 import { configSchema } from '../config/index.ts';
 import type { HeimdallConfigInput } from '../config/index.ts';
 import { ExportLogsServiceRequest, ExportLogsServiceResponse, LOGS_EXPORT_GRPC_PATH } from '../ingest/otlp-logs-proto.ts';
@@ -21,6 +20,8 @@ import type { Labels, TenantId } from '../model/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
 import { registerLogsIngest } from './logs-routes.ts';
+import { InflightBudget } from './inflight-budget.ts';
+import type { GatewayDeps } from './ingest-pipeline.ts';
 
 const PushRequest = protobuf
   .loadSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/loki/push.proto'))
@@ -53,8 +54,16 @@ async function startEnv(cfg: HeimdallConfigInput): Promise<Env> {
     defaultTenant: config.tenancy.default_tenant,
     namespaceMap: config.tenancy.namespace_map,
   });
-  const ctx = { config, logger: pino({ level: 'silent' }), http, otlpHttp, grpc, selfMetrics, tenants, provided: {} } as unknown as RoleContext;
-  await registerLogsIngest(ctx, store);
+  const deps: GatewayDeps = {
+    http,
+    otlpHttp,
+    grpc,
+    tenants,
+    selfMetrics,
+    logger: pino({ level: 'silent' }),
+    inflight: new InflightBudget(config.server.max_inflight_push_bytes),
+  };
+  await registerLogsIngest(deps, store, config.logs);
   await http.listen({ host: '127.0.0.1', port: 0 });
   await otlpHttp.listen({ host: '127.0.0.1', port: 0 });
   const port = await new Promise<number>((resolve, reject) =>

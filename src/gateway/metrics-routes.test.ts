@@ -12,7 +12,6 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
-import type { RoleContext } from '../app/role.ts';
 import { configSchema } from '../config/index.ts';
 import { decodeOtlpMetricsJson } from '../ingest/otlp-metrics.ts';
 import { ExportMetricsServiceRequest, ExportMetricsServiceResponse, METRICS_EXPORT_GRPC_PATH } from '../ingest/otlp-metrics-proto.ts';
@@ -22,6 +21,9 @@ import type { MetricsStorage, SeriesData } from '../storage/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
 import { Tsdb } from '../tsdb/index.ts';
 import { registerMetricsIngest } from './metrics-routes.ts';
+import { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupported.ts';
+import { InflightBudget } from './inflight-budget.ts';
+import type { GatewayDeps } from './ingest-pipeline.ts';
 import { groupRejections } from './rejection-report.ts';
 
 const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/prometheus');
@@ -59,8 +61,17 @@ async function startEnv(opts: { multitenancy: boolean; fromNamespace?: boolean; 
     defaultTenant: config.tenancy.default_tenant,
     namespaceMap: config.tenancy.namespace_map,
   });
-  const ctx = { config, logger: pino({ level: 'silent' }), http, otlpHttp, grpc, selfMetrics, tenants, provided: {} } as unknown as RoleContext;
-  await registerMetricsIngest(ctx, opts.storage ?? db);
+  const deps: GatewayDeps = {
+    http,
+    otlpHttp,
+    grpc,
+    tenants,
+    selfMetrics,
+    logger: pino({ level: 'silent' }),
+    inflight: new InflightBudget(config.server.max_inflight_push_bytes),
+  };
+  await registerMetricsIngest(deps, opts.storage ?? db, config.metrics.max_decompressed_bytes);
+  for (const signal of UNSUPPORTED_OTLP_SIGNALS) await registerUnsupportedOtlp(deps, signal);
   await http.listen({ host: '127.0.0.1', port: 0 });
   await otlpHttp.listen({ host: '127.0.0.1', port: 0 });
   const port = await new Promise<number>((resolve, reject) =>
@@ -323,9 +334,70 @@ test('multi-tenancy: 401 without a tenant; namespaces split one request across t
     const md = new Metadata();
     md.set('x-scope-orgid', 'a|b');
     assert.equal((await grpcExport(strict.grpcAddress, otlpBody('x', 1), md)).err?.code, GrpcStatus.INVALID_ARGUMENT);
+    // The tenant is checked before the content type, as Mimir authenticates first.
+    const neither = await postRw(strict, Buffer.from('x'), { 'content-type': 'text/plain' });
+    assert.equal(neither.status, 401);
+    const neitherOtlp = await fetch(url(strict.otlpHttp, '/v1/metrics'), { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    assert.equal(neitherOtlp.status, 401);
+    const tenantOnly = await postRw(strict, Buffer.from('x'), { 'content-type': 'text/plain', 'x-scope-orgid': 't' });
+    assert.equal(tenantOnly.status, 415);
   } finally {
     await stopEnv(strict);
   }
+});
+
+test('metadata-only remote_write records reach only the tenants whose series carry the family', async () => {
+  const env = await startEnv({ multitenancy: true, fromNamespace: true });
+  try {
+    const series = await postRw(env, rw1([
+      { labels: [lbl('__name__', 'x_requests_total'), lbl('namespace', 'tenant-x')], samples: [{ value: 1, timestamp: NOW }] },
+      { labels: [lbl('__name__', 'y_bytes'), lbl('namespace', 'tenant-y')], samples: [{ value: 1, timestamp: NOW }] },
+    ]));
+    assert.equal(series.status, 204, await series.text());
+    // Prometheus sends metadata in requests of their own; OpenMetrics families drop the _total suffix.
+    const md = await postRw(env, rw1([], [
+      { type: 1, metricFamilyName: 'x_requests', help: 'Secret X help.', unit: '' },
+      { type: 2, metricFamilyName: 'y_bytes', help: 'Y help.', unit: '' },
+      { type: 2, metricFamilyName: 'never_written', help: 'Nobody.', unit: '' },
+    ]));
+    assert.equal(md.status, 204, await md.text());
+    assert.equal((await env.db.metadata([T('tenant-x')], 'x_requests')).get('x_requests')?.[0]?.help, 'Secret X help.');
+    assert.equal((await env.db.metadata([T('tenant-y')], 'x_requests')).get('x_requests'), undefined);
+    assert.equal((await env.db.metadata([T('tenant-y')], 'y_bytes')).get('y_bytes')?.[0]?.help, 'Y help.');
+    assert.equal((await env.db.metadata([T('tenant-x')], 'y_bytes')).get('y_bytes'), undefined);
+    for (const t of ['default', 'tenant-x', 'tenant-y']) {
+      assert.equal((await env.db.metadata([T(t)], 'never_written')).get('never_written'), undefined, t);
+    }
+  } finally {
+    await stopEnv(env);
+  }
+});
+
+test('OTLP traces and profiles answer 501 / UNIMPLEMENTED saying they are not supported yet', async () => {
+  for (const [app, p] of [[single.http, '/otlp/v1/traces'], [single.otlpHttp, '/v1/traces'], [single.otlpHttp, '/v1development/profiles']] as const) {
+    const res = await fetch(url(app, p), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 501, p);
+    const body = (await res.json()) as { code: number; message: string };
+    assert.equal(body.code, GrpcStatus.UNIMPLEMENTED);
+    assert.match(body.message, /not supported yet/);
+  }
+  const client = new (makeGenericClientConstructor({
+    Export: {
+      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  }, 'TraceService'))(single.grpcAddress, credentials.createInsecure());
+  const err = await new Promise<ServiceError | null>((resolve) => {
+    client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e: ServiceError | null) => resolve(e));
+  });
+  client.close();
+  assert.equal(err?.code, GrpcStatus.UNIMPLEMENTED);
+  assert.match(err?.details ?? '', /traces are not supported yet/);
 });
 
 test('storage shutting down: 503 with Retry-After, gRPC UNAVAILABLE, never 400', async () => {

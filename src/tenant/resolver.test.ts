@@ -76,3 +76,14 @@ test('namespace tenancy: header first, else per-record namespace with map and de
 test('without from_namespace a write with no header is refused even if records carry namespaces', () => {
   assert.equal(status(() => on().forWrite(undefined)), 401);
 });
+
+test('namespaces named after Object.prototype members are ordinary tenants, mapped or not', () => {
+  const r = on({ fromNamespace: true, namespaceMap: { valueOf: 'values-team' } });
+  const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+  const split = r.split(names, r.forWrite(undefined), (ns) => ns);
+  assert.equal(split.invalid.length, 0, JSON.stringify(split.invalid));
+  assert.deepEqual(
+    [...split.batches.keys()].sort(),
+    ['__defineGetter__', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'toString', 'values-team'].sort(),
+  );
+});

@@ -33,9 +33,15 @@ export interface TenantSplit<R> {
  */
 export class TenantResolver {
   readonly settings: TenancySettings;
+  /**
+   * The namespace renames as own entries only: namespaces named `constructor`, `toString` or `__proto__`
+   * (valid in Kubernetes) are ordinary keys, never the prototype's members.
+   */
+  private readonly namespaceMap: ReadonlyMap<string, string>;
 
   constructor(settings: TenancySettings) {
     this.settings = settings;
+    this.namespaceMap = new Map(Object.entries(settings.namespaceMap));
   }
 
   /**
@@ -68,7 +74,7 @@ export class TenantResolver {
   /** The tenant for a record's namespace (mapped, or the default tenant when absent). Throws a 400 TenantError. */
   tenantForNamespace(namespace: string | undefined): TenantId {
     const ns = namespace === undefined || namespace === '' ? undefined : namespace;
-    const mapped = ns === undefined ? this.settings.defaultTenant : (this.settings.namespaceMap[ns] ?? ns);
+    const mapped = ns === undefined ? this.settings.defaultTenant : (this.namespaceMap.get(ns) ?? ns);
     return validateTenantId(mapped);
   }
 

@@ -1,13 +1,17 @@
+import { HeimdallError } from '../model/index.ts';
 import type { TenantId } from '../model/index.ts';
 
 /** The longest tenant id accepted, in bytes (the upstream limit). */
 export const MAX_TENANT_ID_BYTES = 150;
 
-/** A request whose tenant is missing (401) or malformed (400). The message is the upstream text. */
-export class TenantError extends Error {
+/**
+ * A request whose tenant is missing (401, kind `unauthenticated`, code `no_org_id`) or malformed (400, kind
+ * `bad_data`, code `invalid_tenant`). The message is the upstream text.
+ */
+export class TenantError extends HeimdallError {
   readonly status: 400 | 401;
   constructor(status: 400 | 401, message: string) {
-    super(message);
+    super(status === 401 ? 'unauthenticated' : 'bad_data', message, { code: status === 401 ? 'no_org_id' : 'invalid_tenant' });
     this.name = 'TenantError';
     this.status = status;
   }
