@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError } from './histogram.ts';
+import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError, exponentialBound } from './histogram.ts';
 import { type ExtendedHistogramIssue, extendedHistogramRate, interpolateHistogram, smoothedHistogram } from './extended-range.ts';
 import { histogramJson } from './json.ts';
 import { bucketQuantile, histogramQuantile } from './quantile.ts';
@@ -96,4 +96,19 @@ test('anchored/smoothed histogram increase interpolates boundaries and corrects 
   const mixed = [hist(0, [1]), hist(-53, [1], 0, { customValues: [5] })];
   assert.equal(smoothedHistogram(new Float64Array([0, 10_000]), mixed, 0, 2, 5_000, issues), undefined);
   assert.deepEqual([...issues], ['mixed-schemas']);
+});
+
+test("exponential bucket bounds are Prometheus' exact table values, not 2^(i/n) computed here", () => {
+  // Values printed by Prometheus (getBound) for these buckets; Math.pow gives ...476, ...146, ...705.
+  assert.equal(exponentialBound(1, 1), 2 * 0.7071067811865475);
+  assert.equal(exponentialBound(3, 2), 2 * 0.8408964152537144);
+  assert.equal(exponentialBound(-3, 3), 0.7711054127039704);
+  assert.equal(exponentialBound(255, 8), 2 * 0.9972960560854698);
+  // The last finite bucket ends at MaxFloat64, the next at +Inf, in every schema.
+  assert.equal(exponentialBound(1024 * 8, 3), Number.MAX_VALUE);
+  assert.equal(exponentialBound(1024 * 8 + 1, 3), Infinity);
+  assert.equal(exponentialBound(256, -2), Number.MAX_VALUE);
+  assert.equal(exponentialBound(-5, 0), 2 ** -5);
+  // Above 2^1023 the bound is finite and exact (no overflow in the intermediate power).
+  assert.equal(exponentialBound(1023 * 2 + 1, 1), 0.7071067811865475 * 2 ** 1023 * 2);
 });

@@ -1,4 +1,5 @@
 import type { BucketSpan, NativeHistogram } from '../model/index.ts';
+import { EXPONENTIAL_BOUNDS } from './exponential-bounds.ts';
 
 /** Counter reset hints, numbered as remote_write's ResetHint. */
 export const UNKNOWN_COUNTER_RESET = 0;
@@ -76,32 +77,30 @@ function build(sp: Sparse, keepZeros: boolean): { spans: BucketSpan[]; buckets: 
   return { spans, buckets };
 }
 
-const EXP_BOUNDS_CACHE = new Map<number, Float64Array>();
-
-function fracTable(schema: number): Float64Array {
-  let t = EXP_BOUNDS_CACHE.get(schema);
-  if (!t) {
-    const n = 1 << schema;
-    t = new Float64Array(n);
-    for (let i = 0; i < n; i++) t[i] = Math.pow(2, i / n) / 2;
-    EXP_BOUNDS_CACHE.set(schema, t);
-  }
-  return t;
+/** Go's `math.Ldexp(frac, exp)` for `frac` in [0.5, 1): one rounding, no overflow of the intermediate power. */
+function ldexp(frac: number, exp: number): number {
+  if (exp > 1023) return frac * 2 ** 1023 * 2 ** (exp - 1023);
+  if (exp < -1022) return frac * 2 ** (exp + 64) * 2 ** -64;
+  return frac * 2 ** exp;
 }
 
-/** The upper bound of exponential bucket `idx` of `schema`. */
+/**
+ * The upper bound of exponential bucket `idx` of `schema`: Prometheus' `getBoundExponential`, with its exact
+ * bound table (the last finite bucket ends at `Number.MAX_VALUE`, the one after it at +Inf).
+ */
 export function exponentialBound(idx: number, schema: number): number {
   if (schema <= 0) {
     const exp = idx * 2 ** -schema;
     if (exp === 1024) return Number.MAX_VALUE;
-    return Math.pow(2, exp);
+    return exp > 1024 ? Infinity : 2 ** exp;
   }
   const n = 1 << schema;
-  const fracIdx = ((idx % n) + n) % n;
-  const frac = fracTable(schema)[fracIdx]!;
-  const exp = Math.floor(idx / n) + 1;
+  const fracIdx = idx & (n - 1);
+  // Schemas above 8 are refused at ingest; computing keeps a stray one from crashing a query.
+  const frac = EXPONENTIAL_BOUNDS[schema]?.[fracIdx] ?? 2 ** (fracIdx / n) / 2;
+  const exp = (idx >> schema) + 1;
   if (frac === 0.5 && exp === 1025) return Number.MAX_VALUE;
-  return frac * Math.pow(2, exp);
+  return ldexp(frac, exp);
 }
 
 function targetIdx(idx: number, originSchema: number, targetSchema: number): number {
