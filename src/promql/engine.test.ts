@@ -148,3 +148,21 @@ test('a query over its timeout fails with the timeout type', async () => {
   const ok = await engine.instant(slow, [T], 'sum(http_requests_total)', 600_000, { timeoutMs: 5_000 });
   assert.equal(ok.value.type, 'vector');
 });
+
+test('series that share a label set once rate() dropped their names fail as in Prometheus 3; delayed removal keeps them', async () => {
+  // Two metrics with the same other labels: after rate() only their names told them apart.
+  const collide = 'sum(rate({__name__=~"http_requests_total|http_requests_total_copy", instance="a"}[5m]))';
+  const app = db.appender(T);
+  app.append({ labels: { __name__: 'http_requests_total_copy', job: 'api', instance: 'a' }, samples: [{ timestampMs: 540_000, value: 1 }, { timestampMs: 600_000, value: 2 }] });
+  await app.commit();
+  await assert.rejects(engine.instant(db, [T], collide, 600_000), (err: unknown) => {
+    assert.ok(err instanceof PromqlError);
+    assert.equal(err.message, 'vector cannot contain metrics with the same labelset');
+    return true;
+  });
+  await assert.rejects(engine.range(db, [T], collide, 540_000, 600_000, 60_000), /vector cannot contain metrics with the same labelset/);
+  // Names kept until the end (Prometheus' promql-delayed-name-removal, as upstream's test engine): a sum.
+  const delayed = new PromqlEngine({ maxSamples: 10_000, delayedNameRemoval: true });
+  const r = await delayed.instant(db, [T], collide, 600_000);
+  assert.equal(r.value.type === 'vector' ? r.value.samples.length : -1, 1);
+});

@@ -8,7 +8,7 @@ import { makeSteps } from './env.ts';
 import { PromqlError } from './errors.ts';
 import { Evaluator, infoNameMatchers, infoReference } from './evaluator.ts';
 import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
-import { mergeSameLabels } from './functions.ts';
+import { dropNamesAndMerge } from './functions.ts';
 import {
   COUNTER_RESET,
   FloatHistogram,
@@ -36,6 +36,13 @@ export interface PromqlEngineOptions {
    * evaluating). Default: `maxSamples`. Exceeding it fails like Prometheus' too-many-samples error.
    */
   readonly maxLoadedSamples?: number;
+  /**
+   * Prometheus' `promql-delayed-name-removal` feature: keep `__name__` until the end of evaluation. Off by
+   * default, as in Prometheus 3: range-vector functions, unary minus and arithmetic drop the name at once,
+   * so series that collide then (`sum(rate({__name__=~"a|b"}[1m]))`) fail with "vector cannot contain
+   * metrics with the same labelset". The upstream PromQL test suite runs with it on.
+   */
+  readonly delayedNameRemoval?: boolean;
 }
 
 /** Per-query options. */
@@ -95,6 +102,7 @@ export class PromqlEngine {
   private readonly timeoutMs: number;
   private readonly subqueryStepMs: number;
   private readonly maxLoadedSamples: number;
+  private readonly delayedNameRemoval: boolean;
 
   constructor(opts: PromqlEngineOptions = {}) {
     this.lookbackMs = opts.lookbackDeltaMs && opts.lookbackDeltaMs > 0 ? opts.lookbackDeltaMs : DEFAULT_LOOKBACK_MS;
@@ -102,6 +110,7 @@ export class PromqlEngine {
     this.timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_TIMEOUT_MS;
     this.subqueryStepMs = opts.defaultSubqueryStepMs && opts.defaultSubqueryStepMs > 0 ? opts.defaultSubqueryStepMs : 60_000;
     this.maxLoadedSamples = opts.maxLoadedSamples && opts.maxLoadedSamples > 0 ? opts.maxLoadedSamples : this.maxSamples;
+    this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
   }
 
   /** Evaluates `query` at one instant. Throws PromqlError. */
@@ -166,6 +175,7 @@ export class PromqlEngine {
       queryEndMs: endMs,
       queryStepMs: stepMs,
       isRangeQuery: stepMs > 0,
+      delayedNameRemoval: this.delayedNameRemoval,
     };
     const durations = new DurationResolver(evalOpts);
     const infoSelectors = new Map<Call, VectorSelector>();
@@ -497,12 +507,6 @@ function infoSelector(e: Call): VectorSelector {
   return { type: 'VectorSelector', matchers, pos: e.pos };
 }
 
-/** Drops to-be-dropped metric names and rejects duplicate label sets (Prometheus' final cleanup). */
-function cleanup(series: StepSeries[], n: number): StepSeries[] {
-  const named = series.map((s) => (s.dropName ? { ...s, labels: dropMetricName(s.labels), dropName: false } : s));
-  return mergeSameLabels(named, n);
-}
-
 function finishInstant(value: EvalValue, t: number): PromValue {
   switch (value.kind) {
     case 'scalar':
@@ -551,7 +555,7 @@ function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): Pro
     series = [{ labels: {}, dropName: false, vals: value.vals, pres: new Uint8Array(steps.n).fill(FLOAT), hists: undefined }];
   } else if (value.kind === 'vector') {
     try {
-      series = cleanup(value.series, steps.n);
+      series = dropNamesAndMerge(value.series, steps.n);
     } catch (err) {
       throw toPromqlError(err);
     }

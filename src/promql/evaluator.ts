@@ -24,6 +24,7 @@ import { ANCHORED_SAFE_FUNCTIONS, SMOOTHED_SAFE_FUNCTIONS } from './function-def
 import {
   absentLabels,
   dateFunction,
+  dropNamesAndMerge,
   histogramQuantileOrFraction,
   histogramVariance,
   isDateFunction,
@@ -79,6 +80,8 @@ export interface EvaluatorOptions {
   readonly queryEndMs: number;
   readonly queryStepMs: number;
   readonly isRangeQuery: boolean;
+  /** See `PromqlEngineOptions.delayedNameRemoval`. */
+  readonly delayedNameRemoval: boolean;
 }
 
 /**
@@ -178,19 +181,28 @@ export class Evaluator implements EvalEnv {
       case 'ParenExpr':
         return this.eval(e.expr, steps);
       case 'UnaryExpr':
-        return this.unary(e.op, this.eval(e.expr, steps), steps);
+        return this.nameRemoved(this.unary(e.op, this.eval(e.expr, steps), steps), steps);
       case 'VectorSelector':
         return { kind: 'vector', series: this.vectorSelector(e, steps, false) };
       case 'MatrixSelector':
       case 'SubqueryExpr':
         return this.matrixValue(e, steps);
       case 'Call':
-        return this.call(e, steps);
+        return this.nameRemoved(this.call(e, steps), steps);
       case 'AggregateExpr':
         return this.aggregateExpr(e, steps);
       case 'BinaryExpr':
-        return this.binary(e, steps);
+        return this.nameRemoved(this.binary(e, steps), steps);
     }
+  }
+
+  /**
+   * Without delayed name removal (Prometheus' default) the operation that drops `__name__` removes it at
+   * once and series left with one label set are merged, or fail when their steps overlap.
+   */
+  private nameRemoved(v: EvalValue, steps: Steps): EvalValue {
+    if (this.opts.delayedNameRemoval || v.kind !== 'vector' || !v.series.some((s) => s.dropName)) return v;
+    return { kind: 'vector', series: dropNamesAndMerge(v.series, steps.n) };
   }
 
   private vector(e: Expr, steps: Steps): StepSeries[] {

@@ -8,7 +8,7 @@ import type { FloatHistogram } from './histogram.ts';
 import { bucketFraction, bucketQuantile, histogramFraction, histogramQuantile } from './quantile.ts';
 import type { ClassicBucket, NaNNote } from './quantile.ts';
 import { goFloatG, kahanInc } from './range-functions.ts';
-import { ABSENT, FLOAT, HIST, compareLabels, keyOf, newStepSeries, setHist } from './value.ts';
+import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
 const SIMPLE: Readonly<Record<string, (v: number) => number>> = {
@@ -386,6 +386,17 @@ export function labelJoin(input: StepSeries[], dst: string, sep: string, srcs: s
     return { ...s, labels, dropName: dst === METRIC_NAME_LABEL ? false : s.dropName };
   });
   return mergeSameLabels(out, n);
+}
+
+/**
+ * Removes the metric name of series marked `dropName` and merges the series that then share a label set
+ * (see {@link mergeSameLabels}): Prometheus' name removal, at the end of evaluation (delayed) or right
+ * after the operation that drops the name.
+ */
+export function dropNamesAndMerge(series: StepSeries[], n: number): StepSeries[] {
+  if (!series.some((s) => s.dropName)) return mergeSameLabels(series, n);
+  const named = series.map((s) => (s.dropName ? { ...s, labels: dropMetricName(s.labels), dropName: false } : s));
+  return mergeSameLabels(named, n);
 }
 
 /**

@@ -566,8 +566,9 @@ export async function runFile(file: string, engine: PromqlEngine): Promise<FileR
 
 /** Runs every fixture file (or those named) and returns per-file and total counts. */
 export async function runPromqlSuite(only?: readonly string[]): Promise<SuiteResult> {
-  // Prometheus' test engine limits in-memory samples to 10,000; raw storage reads are not limited there.
-  const engine = new PromqlEngine({ lookbackDeltaMs: 5 * 60_000, maxSamples: 10_000, maxLoadedSamples: 100_000_000, timeoutMs: 100_000 });
+  // As upstream's test engine (promqltest.NewTestEngine): delayed name removal on, 10,000 in-memory samples;
+  // raw storage reads are not limited there.
+  const engine = new PromqlEngine({ delayedNameRemoval: true, lookbackDeltaMs: 5 * 60_000, maxSamples: 10_000, maxLoadedSamples: 100_000_000, timeoutMs: 100_000 });
   const files = fs
     .readdirSync(FIXTURES_DIR)
     .filter((f) => f.endsWith('.test'))
