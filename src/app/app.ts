@@ -78,7 +78,7 @@ export class HeimdallApp {
       app.addresses = await app.listen();
       app.state = 'running';
       logger.info(
-        { http: app.addresses.http, otlpHttp: app.addresses.otlpHttp, otlpGrpc: app.addresses.otlpGrpc, roles: roleNames(order), dataDir: config.data_dir },
+        { http: app.addresses.http, otlpHttp: app.addresses.otlpHttp, otlpGrpc: app.addresses.otlpGrpc, roles: roleNames(order), dataDir: config.data_dir, pid: process.pid },
         `Heimdall ready: http on ${app.addresses.http}, OTLP/HTTP on ${app.addresses.otlpHttp}, OTLP/gRPC on ${app.addresses.otlpGrpc}; roles ${roleNames(order).join(',')}`,
       );
       return app;

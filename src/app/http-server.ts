@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { HeimdallError } from '../model/index.ts';
@@ -21,7 +21,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   const app = Fastify({
     // Fastify's own lines ("Server listening at ...") stay below info: Heimdall logs one ready line itself.
     loggerInstance: opts.logger.child({}, { level: 'warn' }),
-    disableRequestLogging: true,
+    // Heimdall logs its own line per request (onResponse below); Fastify's would be a second one.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxRequestBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -1,5 +1,6 @@
-export { HeimdallApp } from './app.ts';
-export type { ListenAddresses } from './app.ts';
+// Only cheap modules are imported here (the CLI's help loads this file); the composition root is behind
+// launchHeimdall.
+export type { HeimdallApp, ListenAddresses } from './app.ts';
+export { launchHeimdall } from './launch.ts';
 export { ROLE_REGISTRY } from './registry.ts';
-export { resolveStartOrder } from './role-order.ts';
-export type { RoleContext, RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
+export type { RoleContext, RoleDefinition, RoleInstance, RoleModule, RoleOutputs } from './role.ts';

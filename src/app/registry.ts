@@ -1,7 +1,28 @@
 import type { RoleDefinition } from './role.ts';
-import { gatewayRole } from './roles/gateway-role.ts';
-import { logsRole } from './roles/logs-role.ts';
-import { metricsRole } from './roles/metrics-role.ts';
 
-/** Every role Heimdall can run, in the order `--target all` lists them (start order follows dependencies). */
-export const ROLE_REGISTRY: readonly RoleDefinition[] = [metricsRole, logsRole, gatewayRole];
+/**
+ * Every role Heimdall can run, in the order `--target all` lists them (start order follows dependencies).
+ * A role's module (its engine, query language and API, DuckDB with them) is imported only when the role
+ * starts, so `heimdall --help` and a configuration error answer at once and a subset target loads only its
+ * own roles.
+ */
+export const ROLE_REGISTRY: readonly RoleDefinition[] = [
+  {
+    name: 'metrics',
+    dependsOn: [],
+    description: 'metrics storage (TSDB) and the Prometheus/Mimir query API under /prometheus/api/v1',
+    start: async (ctx) => (await import('./roles/metrics-role.ts')).metricsRole.start(ctx),
+  },
+  {
+    name: 'logs',
+    dependsOn: [],
+    description: 'log storage (DuckDB + Parquet) and the Loki query API under /loki/api/v1',
+    start: async (ctx) => (await import('./roles/logs-role.ts')).logsRole.start(ctx),
+  },
+  {
+    name: 'gateway',
+    dependsOn: ['metrics', 'logs'],
+    description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push',
+    start: async (ctx) => (await import('./roles/gateway-role.ts')).gatewayRole.start(ctx),
+  },
+];

@@ -48,3 +48,6 @@ export interface RoleDefinition {
   readonly description: string;
   start(ctx: RoleContext): Promise<RoleInstance>;
 }
+
+/** What a role's own module (`roles/*-role.ts`) exports; the registry names it and imports it on first start. */
+export type RoleModule = Pick<RoleDefinition, 'start'>;

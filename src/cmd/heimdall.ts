@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
-import { HeimdallApp, ROLE_REGISTRY } from '../app/index.ts';
-import { ConfigError, ROLE_NAMES, loadConfig } from '../config/index.ts';
-import { createLogger } from '../selfobs/index.ts';
+import type { HeimdallApp } from '../app/index.ts';
+import { ROLE_REGISTRY, launchHeimdall } from '../app/index.ts';
+
+// Only what help and argument errors need is imported statically; the config schema, the logger and the
+// servers load on `start` (see launchHeimdall), so `heimdall --help` answers without loading them.
+const ROLE_LIST = ROLE_REGISTRY.map((r) => r.name).join(', ');
 
 const MAIN_HELP = `Heimdall: a self-hostable, multi-tenant observability platform (metrics, logs; traces and profiles to come)
 speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
@@ -22,7 +25,7 @@ the YAML config file; precedence is flag > environment > file > default.
 Options:
   --config FILE               YAML configuration file                   env HEIMDALL_CONFIG
   --data-dir DIR              where every engine keeps its data         env HEIMDALL_DATA_DIR           key data_dir           default ./data
-  --target LIST               all, or a comma list of: ${ROLE_NAMES.join(', ')}
+  --target LIST               all, or a comma list of: ${ROLE_LIST}
                                                                         env HEIMDALL_TARGET             key target             default all
   --http-address HOST:PORT    query APIs, Mimir/Loki write paths, UI    env HEIMDALL_HTTP_ADDRESS       key http_address       default 127.0.0.1:3000
   --otlp-grpc-address H:P     OTLP/gRPC receiver                        env HEIMDALL_OTLP_GRPC_ADDRESS  key otlp_grpc_address  default 127.0.0.1:4317
@@ -75,6 +78,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(START_HELP);
     return 0;
   }
+  const { ConfigError, loadConfig } = await import('../config/index.ts');
   let config;
   try {
     config = loadConfig({
@@ -97,10 +101,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const { createLogger } = await import('../selfobs/index.ts');
   const logger = createLogger(config.log_level);
+  routeProcessWarningsTo(logger);
   let app: HeimdallApp;
   try {
-    app = await HeimdallApp.start(config, logger, ROLE_REGISTRY);
+    app = await launchHeimdall(config, logger, ROLE_REGISTRY);
   } catch (err) {
     logger.fatal({ err }, `start-up failed: ${(err as Error).message}`);
     process.stderr.write(`heimdall: start-up failed: ${(err as Error).message}\n`);
@@ -128,4 +134,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   return -1;
+}
+
+/**
+ * Node prints process warnings (deprecations, experimental features) as plain text on stderr; a server logs
+ * them as JSON lines instead, so its whole output stays machine-readable.
+ */
+function routeProcessWarningsTo(logger: { warn(obj: object, msg: string): void }): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) =>
+    logger.warn({ warning: { name: warning.name, code: warning.code, message: warning.message } }, `process warning: ${warning.message}`),
+  );
 }

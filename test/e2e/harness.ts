@@ -6,7 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root (where `npm start` runs). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The real binary as users run it: the code compiled into dist/ (`npm test` rebuilds it before any test). */
 export const HEIMDALL_BIN = path.join(REPO, 'bin', 'heimdall.mjs');
 
 export interface StartOptions {

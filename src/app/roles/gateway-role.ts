@@ -1,6 +1,6 @@
 import { InflightBudget, UNSUPPORTED_OTLP_SIGNALS, registerLogsIngest, registerMetricsIngest, registerUnsupportedOtlp } from '../../gateway/index.ts';
 import type { GatewayDeps } from '../../gateway/index.ts';
-import type { RoleDefinition } from '../role.ts';
+import type { RoleModule } from '../role.ts';
 
 /**
  * The ingest endpoints of every signal (remote_write, OTLP HTTP and gRPC, Loki push), with one in-flight
@@ -8,10 +8,7 @@ import type { RoleDefinition } from '../role.ts';
  * In one process it appends to the local engines, which it therefore depends on; forwarding to remote
  * engines over the same protocols (the split deployment) is not built yet.
  */
-export const gatewayRole: RoleDefinition = {
-  name: 'gateway',
-  dependsOn: ['metrics', 'logs'],
-  description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push',
+export const gatewayRole: RoleModule = {
   async start(ctx) {
     const { metricsStorage, logsStorage } = ctx.provided;
     if (!metricsStorage || !logsStorage) {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { registerLokiApi } from '../../api/loki/index.ts';
 import { LogqlEngine } from '../../logql/index.ts';
 import { LogStore } from '../../logstore/index.ts';
-import type { RoleDefinition } from '../role.ts';
+import type { RoleModule } from '../role.ts';
 
 /** How often expired log partitions are dropped. Retention is days long, so minutes of slack do not matter. */
 export const LOGS_RETENTION_INTERVAL_MS = 5 * 60_000;
@@ -14,10 +14,7 @@ export const LOGS_RETENTION_INTERVAL_MS = 5 * 60_000;
  * `logsStorage` to the roles that depend on it (the gateway writes through it). Stopping waits for a
  * running retention pass, then closes the store.
  */
-export const logsRole: RoleDefinition = {
-  name: 'logs',
-  dependsOn: [],
-  description: 'log storage (DuckDB + Parquet) and the Loki query API under /loki/api/v1',
+export const logsRole: RoleModule = {
   async start(ctx) {
     const { config, logger } = ctx;
     const store = await LogStore.open({

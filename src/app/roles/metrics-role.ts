@@ -2,7 +2,7 @@ import path from 'node:path';
 import { registerPrometheusApi } from '../../api/prometheus/index.ts';
 import { PromqlEngine } from '../../promql/index.ts';
 import { Tsdb } from '../../tsdb/index.ts';
-import type { RoleDefinition } from '../role.ts';
+import type { RoleModule } from '../role.ts';
 
 /** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
 export const RETENTION_INTERVAL_MS = 5 * 60_000;
@@ -13,10 +13,7 @@ export const RETENTION_INTERVAL_MS = 5 * 60_000;
  * `/prometheus/api/v1/`, and provides `metricsStorage` to the roles that depend on it (the gateway writes
  * through it). Stopping waits for a running retention pass, then closes the TSDB.
  */
-export const metricsRole: RoleDefinition = {
-  name: 'metrics',
-  dependsOn: [],
-  description: 'metrics storage (TSDB) and the Prometheus/Mimir query API under /prometheus/api/v1',
+export const metricsRole: RoleModule = {
   async start(ctx) {
     const { config, logger } = ctx;
     const tsdb = await Tsdb.open({

@@ -1,0 +1,56 @@
+// Compiles src/**/*.ts (tests and benches excepted) into dist/, one JavaScript module per source module, with
+// the same folder layout (so `new URL('../../proto/…', import.meta.url)` and worker-thread entry files resolve
+// the same way from dist/ as from src/). Type checking is `npm run typecheck`; this only strips types.
+// Run by `npm ci` (the `prepare` script), `npm run build` and `npm test`.
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.join(REPO, 'src');
+const OUT = path.join(REPO, 'dist');
+
+/** Every module of src/ that runs in production: no tests, no benches, no declaration files. */
+function sourceModules(dir, out = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) sourceModules(full, out);
+    else if (/\.ts$/.test(entry.name) && !/\.(test|bench|d)\.ts$/.test(entry.name)) out.push(full);
+  }
+  return out;
+}
+
+/**
+ * Keeps every import external (each module is its own file, nothing is bundled) and points relative `.ts`
+ * specifiers at the emitted `.js` files. esbuild's bundle mode is used only because plugins run there.
+ */
+const eachModuleOnItsOwn = {
+  name: 'each-module-on-its-own',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const rewritten = /^\.\.?\//.test(args.path) ? args.path.replace(/\.ts$/, '.js') : args.path;
+      return { path: rewritten, external: true };
+    });
+  },
+};
+
+const started = Date.now();
+rmSync(OUT, { recursive: true, force: true });
+const entryPoints = sourceModules(SRC);
+await build({
+  entryPoints,
+  outdir: OUT,
+  outbase: SRC,
+  bundle: true,
+  plugins: [eachModuleOnItsOwn],
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+if (!process.argv.includes('--quiet')) {
+  console.log(`built ${entryPoints.length} modules into dist/ in ${Date.now() - started} ms`);
+}
