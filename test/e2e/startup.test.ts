@@ -41,6 +41,10 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
   }
   assert.match(h.output(), /shutting down: draining requests/);
   assert.match(h.output(), /stopped cleanly/);
+  // Everything a server prints is a JSON log line: no Fastify deprecation text (FSTDEP023), no Node warnings.
+  for (const line of h.output().split('\n').filter((l) => l.length > 0)) {
+    assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
+  }
 });
 
 test('--target runs a subset plus its dependencies', async () => {
