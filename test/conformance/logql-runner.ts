@@ -19,13 +19,14 @@ import type { LogqlResult } from '../../src/logql/index.ts';
 import { LogStore } from '../../src/logstore/index.ts';
 import type { Labels, LogRecord, TenantId } from '../../src/model/index.ts';
 import { parseScript } from './logql-script.ts';
+import { SHARED_FIXTURES_DIR, missingFixturesReason } from './shared-fixtures.ts';
 import type { EvalCommand, ExpectedSeries, LoadEntry } from './logql-script.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (two levels up from test/conformance). */
 export const REPO_ROOT = path.resolve(here, '..', '..');
 /** Where the scripts live: `../shared/...` relative to the repository root. */
-export const LOGQL_SCRIPTS_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'agpl-3.0-only', 'loki-logqltest');
+export const LOGQL_SCRIPTS_DIR = path.join(SHARED_FIXTURES_DIR, 'agpl-3.0-only', 'loki-logqltest');
 
 export interface EvalOutcome {
   readonly file: string;
@@ -252,8 +253,9 @@ export async function runLogqlConformance(opts: { scriptsDir?: string; only?: st
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(LOGQL_SCRIPTS_DIR)) {
-    console.error(`LogQL scripts not found at ${LOGQL_SCRIPTS_DIR}; nothing to run`);
+  const missing = missingFixturesReason('LogQL', LOGQL_SCRIPTS_DIR);
+  if (missing) {
+    console.error(missing);
     process.exitCode = 1;
     return;
   }

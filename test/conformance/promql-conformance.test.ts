@@ -4,11 +4,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES_DIR, formatTable, runPromqlSuite } from './promql-runner.ts';
+import { missingFixturesReason } from './shared-fixtures.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const missing = missingFixturesReason('PromQL', FIXTURES_DIR);
+if (missing) console.log(`# ${missing}`);
 const ratchet = JSON.parse(fs.readFileSync(path.join(HERE, 'promql-ratchet.json'), 'utf8')) as { passed: number; maxRangeModeMismatches?: number };
 
-test('PromQL conformance: passing evals do not drop below the ratchet', { skip: !fs.existsSync(FIXTURES_DIR) && 'fixtures not present' }, async () => {
+test('PromQL conformance: passing evals do not drop below the ratchet', { skip: missing }, async () => {
   const suite = await runPromqlSuite();
   const failures = suite.files.flatMap((f) => f.failures);
   assert.ok(

@@ -16,11 +16,12 @@ import type { PromValue, QueryResult } from '../../src/promql/index.ts';
 import { FloatHistogram } from '../../src/promql/histogram.ts';
 import { Tsdb } from '../../src/tsdb/index.ts';
 import { parseTestFile } from './promql-testfile.ts';
+import { SHARED_FIXTURES_DIR, missingFixturesReason } from './shared-fixtures.ts';
 import type { EvalCmd, LoadCmd, SeqValue } from './promql-testfile.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The fixtures, referenced in place (never copied into the repository). */
-export const FIXTURES_DIR = path.resolve(HERE, '../../../shared/fixtures/promql');
+export const FIXTURES_DIR = path.join(SHARED_FIXTURES_DIR, 'promql');
 
 /** Files that exercise experimental or feature-flagged PromQL, with the reason (fixtures README §1.6). */
 export const EXPERIMENTAL_FILES: Readonly<Record<string, string>> = {
@@ -600,6 +601,12 @@ export function formatTable(s: SuiteResult): string {
 }
 
 async function main(): Promise<void> {
+  const missing = missingFixturesReason('PromQL', FIXTURES_DIR);
+  if (missing) {
+    console.error(missing);
+    process.exitCode = 1;
+    return;
+  }
   const only = process.argv.slice(2);
   const suite = await runPromqlSuite(only);
   console.log(formatTable(suite));
