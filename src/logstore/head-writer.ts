@@ -6,6 +6,8 @@ import type { Labels, TenantId } from '../model/index.ts';
 import { RetryableStorageError } from '../storage/index.ts';
 import type { CommitStats } from '../storage/index.ts';
 import type { Catalog, HeadInfo } from './catalog.ts';
+import { DuplicateEntryFilter } from './duplicate-entries.ts';
+import type { DropMask } from './duplicate-entries.ts';
 
 /** Entries of one appender's transaction, columnar, ready to append to the head table. */
 export interface WriteBatch {
@@ -88,6 +90,7 @@ export class HeadWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private stageAppender: DuckDBAppender | undefined;
   private readonly known = new Set<string>();
+  private readonly duplicates = new DuplicateEntryFilter();
   private closing = false;
   /** Rows, line bytes and first write time of the active head. */
   private headRows = 0;
@@ -240,6 +243,22 @@ export class HeadWriter {
       this.opts.logger?.error({ err: wrapped }, 'log store write failed');
       for (const p of group) p.reject(wrapped);
     };
+    // Entries identical to stored ones (a retried push) are left out; the push still succeeds, as in Loki.
+    let drops: DropMask[];
+    try {
+      drops = await this.duplicates.find(
+        group.map((p) => p.batch),
+        () => this.catalog.acquire(),
+        async (sql) => {
+          // The lookup must see every earlier group's rows: wait for the lanes' commits in flight.
+          await this.settleLanes();
+          return (await conn.runAndReadAll(sql)).getRows();
+        },
+      );
+    } catch (err) {
+      fail(err, 'duplicate check');
+      return;
+    }
     const newParts = this.catalog.unpersistedAmong(pids);
     // DuckDB writes one attached database per transaction: index rows (partitions, streams) commit first
     // in the main database, then the entries in the head's. A crash between leaves index rows without
@@ -298,9 +317,11 @@ export class HeadWriter {
     try {
       await lane.conn.run('BEGIN TRANSACTION');
       const app = lane.appender!;
-      for (const { batch } of group) {
-        const { pids: bp, streamIds, timestampsNs, lines, metadata } = batch;
+      for (let g = 0; g < group.length; g++) {
+        const { pids: bp, streamIds, timestampsNs, lines, metadata } = group[g]!.batch;
+        const drop = drops[g];
         for (let i = 0; i < lines.length; i++) {
+          if (drop !== undefined && drop[i] === 1) continue;
           app.appendInteger(bp[i]!);
           app.appendBigInt(streamIds[i]!);
           app.appendBigInt(timestampsNs[i]!);

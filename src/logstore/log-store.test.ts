@@ -424,3 +424,43 @@ test('a tenant with 100k distinct streams ingests without stream limits', async 
     await store.close();
   }
 });
+
+test('identical entries of a stream are stored once: retried pushes, repeated entries, across head and blocks', async () => {
+  const store = await open(tmpDir());
+  try {
+    const labels = { app: 'retry' };
+    const t = NOW_NS - 10n * SEC;
+    const batch: LogEntry[] = Array.from({ length: 50 }, (_, i) => ({ timestampNs: t + BigInt(i), line: `line ${i}` }));
+    assert.equal((await write(store, T, labels, batch)).stats.records, 50);
+    // The retry succeeds as a whole (the sender cannot tell) and stores nothing twice.
+    assert.equal((await write(store, T, labels, batch)).stats.records, 50);
+    // 50 identical entries in one push are one entry, as in Loki.
+    const same: LogEntry[] = Array.from({ length: 50 }, () => ({ timestampNs: t - SEC, line: 'same', structuredMetadata: { k: 'v' } }));
+    await write(store, T, labels, same);
+    // Not duplicates: another line, other metadata, no metadata, another stream, another tenant at the same time.
+    await write(store, T, labels, [
+      { timestampNs: t - SEC, line: 'other' },
+      { timestampNs: t - SEC, line: 'same', structuredMetadata: { k: 'w' } },
+      { timestampNs: t - SEC, line: 'same' },
+    ]);
+    await write(store, T, { app: 'retry2' }, [{ timestampNs: t - SEC, line: 'same', structuredMetadata: { k: 'v' } }]);
+    await write(store, U, labels, [{ timestampNs: t - SEC, line: 'same', structuredMetadata: { k: 'v' } }]);
+    const expectT = 50 + 1 + 3 + 1;
+    let q = await store.querier([T]);
+    assert.equal((await rows(q, { matchers: ALL })).length, expectT);
+    await q.close();
+    // Once compacted into blocks, a retry is still recognised.
+    await store.flush();
+    await write(store, T, labels, batch);
+    await write(store, T, labels, same.slice(0, 3));
+    q = await store.querier([T]);
+    const all = await rows(q, { matchers: ALL });
+    assert.equal(all.length, expectT);
+    await q.close();
+    const qu = await store.querier([U]);
+    assert.equal((await rows(qu, { matchers: ALL })).length, 1);
+    await qu.close();
+  } finally {
+    await store.close();
+  }
+});
