@@ -1,8 +1,10 @@
-import { HttpError } from '../gateway/index.ts';
-import { QueryLimitError, RetryableStorageError } from '../storage/index.ts';
-import { TenantError } from '../tenant/index.ts';
+import { HTTP_STATUS_FOR_KIND, HeimdallError, isHeimdallError, isRetryableKind } from '../model/index.ts';
+import type { ErrorKind, HeimdallErrorOptions } from '../model/index.ts';
 
-/** Prometheus' error types (`web/api/v1/api.go`); Loki and Tempo reuse the same vocabulary. */
+/**
+ * The `errorType` a query API reports: Prometheus' vocabulary (`web/api/v1/api.go`), which Loki and Tempo
+ * reuse, plus the authentication kinds (Prometheus has none; a 401 must not read as `bad_data`).
+ */
 export type ApiErrorType =
   | 'bad_data'
   | 'execution'
@@ -11,32 +13,21 @@ export type ApiErrorType =
   | 'internal'
   | 'unavailable'
   | 'not_found'
-  | 'not_acceptable';
+  | 'not_acceptable'
+  | 'unauthenticated'
+  | 'forbidden';
 
-const API_ERROR_TYPES: ReadonlySet<string> = new Set<ApiErrorType>([
-  'bad_data',
-  'execution',
-  'timeout',
-  'canceled',
-  'internal',
-  'unavailable',
-  'not_found',
-  'not_acceptable',
-]);
-
-/** Non-standard status (nginx's) that Prometheus answers when the client went away mid-query. */
-export const STATUS_CLIENT_CLOSED_REQUEST = 499;
+/** Which upstream a query API imitates; they differ in one status (Loki answers 504 for a timeout). */
+export type ApiFlavor = 'prometheus' | 'loki';
 
 /**
- * A query API failure of a known type with a message for the client, thrown by request parsing and by
- * handlers. The message is shown verbatim, so it must not leak internals.
+ * A query API failure thrown by request parsing and handlers: a {@link HeimdallError} whose kind is the
+ * API error kind. The message is shown verbatim, so it must not leak internals.
  */
-export class ApiError extends Error {
-  readonly type: ApiErrorType;
-  constructor(type: ApiErrorType, message: string, options?: ErrorOptions) {
-    super(message, options);
+export class ApiError extends HeimdallError {
+  constructor(kind: ErrorKind, message: string, options?: HeimdallErrorOptions) {
+    super(kind, message, options);
     this.name = 'ApiError';
-    this.type = type;
   }
 }
 
@@ -54,87 +45,80 @@ export interface MappedApiError {
   readonly internal: boolean;
 }
 
-/** The HTTP status Prometheus answers for each error type. */
-export function statusForErrorType(type: ApiErrorType): number {
-  switch (type) {
+/** The `errorType` of a kind: itself where Prometheus (or authentication) has the type, else the nearest. */
+function errorTypeForKind(kind: ErrorKind): ApiErrorType {
+  switch (kind) {
     case 'bad_data':
-      return 400;
     case 'execution':
-      return 422;
-    case 'canceled':
-      return STATUS_CLIENT_CLOSED_REQUEST;
     case 'timeout':
-      return 503;
-    case 'unavailable':
-      return 503;
-    case 'not_found':
-      return 404;
-    case 'not_acceptable':
-      return 406;
+    case 'canceled':
     case 'internal':
-      return 500;
+    case 'unavailable':
+    case 'not_found':
+    case 'not_acceptable':
+    case 'unauthenticated':
+    case 'forbidden':
+      return kind;
+    case 'rate_limited':
+    case 'not_implemented':
+      return 'unavailable';
+    case 'method_not_allowed':
+    case 'too_large':
+    case 'unsupported_media_type':
+      return 'bad_data';
   }
 }
 
-function typeForStatus(status: number): ApiErrorType {
-  if (status === 404) return 'not_found';
-  if (status === 406) return 'not_acceptable';
-  if (status === 422) return 'execution';
-  if (status === STATUS_CLIENT_CLOSED_REQUEST) return 'canceled';
-  if (status === 429 || status === 503) return 'unavailable';
-  if (status >= 400 && status < 500) return 'bad_data';
-  return 'internal';
+/** The HTTP status of a kind in a flavor: the one table, except Loki's 504 for timeouts. */
+export function apiStatusForKind(kind: ErrorKind, flavor: ApiFlavor): number {
+  if (flavor === 'loki' && kind === 'timeout') return 504;
+  return HTTP_STATUS_FOR_KIND[kind];
+}
+
+/** Fastify's own request errors (FST_ERR_*: unparsable or oversized bodies) are the client's fault. */
+function fastifyKind(err: Error): ErrorKind | undefined {
+  const statusCode = (err as { statusCode?: unknown }).statusCode;
+  const code = (err as { code?: unknown }).code;
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500 || typeof code !== 'string' || !code.startsWith('FST_')) {
+    return undefined;
+  }
+  if (statusCode === 413) return 'too_large';
+  if (statusCode === 415) return 'unsupported_media_type';
+  if (statusCode === 404) return 'not_found';
+  if (statusCode === 405) return 'method_not_allowed';
+  return 'bad_data';
+}
+
+/** Any thrown value as a HeimdallError: itself, an abort (by the DOMException name) or a Fastify 4xx; else undefined. */
+function asHeimdallError(err: unknown): HeimdallError | undefined {
+  if (isHeimdallError(err)) return err;
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'TimeoutError') return new HeimdallError('timeout', 'query timed out', { cause: err });
+  if (err.name === 'AbortError') return new HeimdallError('canceled', 'query was canceled', { cause: err });
+  const kind = fastifyKind(err);
+  return kind === undefined ? undefined : new HeimdallError(kind, err.message, { cause: err });
 }
 
 /**
- * The one mapper from an error to what a query API answers (ARCHITECTURE.md §6). Known errors keep their
- * message: {@link ApiError} and any error carrying a `type` from the Prometheus vocabulary (the PromQL and
- * LogQL engines' errors) keep that type; `QueryLimitError` is `execution` (422); `TenantError` and
- * `HttpError` keep their status; retryable storage errors are 503 with `Retry-After`; aborts are
- * `canceled` (499) or `timeout` (503); Fastify's own 4xx errors (bad content type, body too large) keep
- * their status. Anything else is `internal` (500) with a generic message naming `requestId`, and
- * `internal: true` so the caller logs the full error.
+ * The one mapper from an error to what a query API answers (ARCHITECTURE.md §6): a {@link HeimdallError}
+ * (every query-side error is one: `ApiError`, `PromqlError`, `LogqlError`, `TenantError`,
+ * `QueryLimitError`, `RetryableStorageError`) gets the status of its kind from the one table
+ * (`HTTP_STATUS_FOR_KIND`; Loki answers 504 for a timeout), its message, and `Retry-After` when retryable;
+ * aborts are `canceled` (499) or `timeout`; Fastify's own 4xx keep their meaning. Anything else, and every
+ * `internal` kind, is a 500 with a generic message naming `requestId` and `internal: true`, so the caller
+ * logs the full error.
  */
-export function toApiError(err: unknown, requestId?: string): MappedApiError {
-  if (err instanceof HttpError) {
-    const mapped: MappedApiError = {
-      status: err.status,
-      errorType: typeForStatus(err.status),
-      message: err.message,
-      internal: false,
-    };
-    return err.retryAfterSeconds === undefined ? mapped : { ...mapped, retryAfterSeconds: err.retryAfterSeconds };
-  }
-  if (err instanceof TenantError) return { status: err.status, errorType: 'bad_data', message: err.message, internal: false };
-  if (err instanceof QueryLimitError) return { status: 422, errorType: 'execution', message: err.message, internal: false };
-  if (err instanceof RetryableStorageError) {
-    return {
-      status: 503,
-      errorType: 'unavailable',
-      message: err.message,
-      retryAfterSeconds: err.retryAfterSeconds,
-      internal: false,
-    };
-  }
-  if (err instanceof Error) {
-    const type = (err as { type?: unknown }).type;
-    if (typeof type === 'string' && API_ERROR_TYPES.has(type)) {
-      const errorType = type as ApiErrorType;
-      if (errorType === 'internal') return internalError(requestId);
-      return { status: statusForErrorType(errorType), errorType, message: err.message, internal: false };
-    }
-    if (err.name === 'TimeoutError') return { status: 503, errorType: 'timeout', message: 'query timed out', internal: false };
-    if (err.name === 'AbortError') {
-      return { status: STATUS_CLIENT_CLOSED_REQUEST, errorType: 'canceled', message: 'query was canceled', internal: false };
-    }
-    // Fastify's own request errors (FST_ERR_CTP_*: bad or too large bodies) are the client's fault.
-    const statusCode = (err as { statusCode?: unknown }).statusCode;
-    const code = (err as { code?: unknown }).code;
-    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && typeof code === 'string' && code.startsWith('FST_')) {
-      return { status: statusCode, errorType: typeForStatus(statusCode), message: err.message, internal: false };
-    }
-  }
-  return internalError(requestId);
+export function toApiError(err: unknown, requestId?: string, flavor: ApiFlavor = 'prometheus'): MappedApiError {
+  const known = asHeimdallError(err);
+  if (known === undefined || known.kind === 'internal') return internalError(requestId);
+  const mapped: MappedApiError = {
+    status: apiStatusForKind(known.kind, flavor),
+    errorType: errorTypeForKind(known.kind),
+    message: known.message,
+    internal: false,
+  };
+  if (!isRetryableKind(known.kind)) return mapped;
+  return { ...mapped, retryAfterSeconds: known.retryAfterSeconds ?? 1 };
 }
 
 function internalError(requestId: string | undefined): MappedApiError {

@@ -1,7 +1,5 @@
-import { HeimdallError } from '../model/index.ts';
 import type { Rejection, Signal, TenantId } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
-import { RetryableStorageError } from '../storage/index.ts';
 import type { Appendable, CommitStats } from '../storage/index.ts';
 
 /** The outcome of writing one request's per-tenant batches. */
@@ -16,7 +14,7 @@ export interface IngestResult {
 /**
  * Appends every tenant's batch and commits it, the write step of the ingest pipeline. Rejections (from
  * decoding, tenancy or storage) are counted in `heimdall_discarded_records_total`; good records are
- * committed regardless. A retryable storage failure rolls back and becomes a retryable {@link HeimdallError}
+ * committed regardless. A retryable storage failure rolls back and becomes a retryable HeimdallError
  * (`rate_limited` 429 on overload, `unavailable` 503 otherwise) with `Retry-After`; batches of other tenants
  * committed before it stay committed, which is safe because a retried write is idempotent for the engines.
  */
@@ -49,7 +47,8 @@ export async function appendAndCommit<R>(
       stats = await appender.commit();
     } catch (err) {
       appender.rollback();
-      throw retryableOrSame(err);
+      // A RetryableStorageError is a HeimdallError of a retryable kind (rate_limited/unavailable).
+      throw err;
     }
     accepted += stats.records;
     histograms += stats.histograms ?? 0;
@@ -59,9 +58,3 @@ export async function appendAndCommit<R>(
   return { accepted, histograms, exemplars, rejections };
 }
 
-/** A storage failure in the error vocabulary: retryable storage errors get their kind, others pass unchanged. */
-function retryableOrSame(err: unknown): unknown {
-  if (!(err instanceof RetryableStorageError) || err instanceof HeimdallError) return err;
-  const kind = err.kind === 'overloaded' ? 'rate_limited' : 'unavailable';
-  return new HeimdallError(kind, err.message, { code: err.kind, cause: err, retryAfterSeconds: err.retryAfterSeconds });
-}

@@ -1,17 +1,22 @@
+import { HeimdallError } from '../model/index.ts';
+
 /**
  * Why a LogQL query failed. The Loki API maps each to a status: `bad_data` (parse and validation errors,
- * pipeline errors that surface in a metric result) → 400, `execution` → 422, `timeout` → 503, `canceled` → 499,
+ * pipeline errors that surface in a metric result) → 400, `execution` → 422, `timeout` → 504 (Loki's status), `canceled` → 499,
  * `internal` → 500.
  */
 export type LogqlErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
 
 /** An error a LogQL query reports to its caller, with Loki's wording in `message`. */
-export class LogqlError extends Error {
-  readonly type: LogqlErrorType;
+export class LogqlError extends HeimdallError {
   constructor(type: LogqlErrorType, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(type, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LogqlError';
-    this.type = type;
+  }
+
+  /** Prometheus' API error type: the same as {@link HeimdallError.kind}. */
+  get type(): LogqlErrorType {
+    return this.kind as LogqlErrorType;
   }
 }
 

@@ -1,7 +1,7 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
-import { METRIC_NAME_LABEL, isStaleNaN } from '../model/index.ts';
-import type { Labels, NativeHistogram, TenantId } from '../model/index.ts';
+import { METRIC_NAME_LABEL, isHeimdallError, isStaleNaN } from '../model/index.ts';
+import type { HeimdallError, Labels, NativeHistogram, TenantId } from '../model/index.ts';
 import { documentedType, exprType, unwrapParens, walk } from './ast.ts';
 import type { AtModifier, Call, DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
 import { makeSteps } from './env.ts';
@@ -397,9 +397,11 @@ function statsSelectors(expr: Expr): Set<VectorSelector> {
   return out;
 }
 
-function toPromqlError(err: unknown): PromqlError {
+/** Errors of the vocabulary keep their kind (a retryable storage error stays retryable); the rest are internal. */
+function toPromqlError(err: unknown): HeimdallError {
   if (err instanceof PromqlError) return err;
   if (err instanceof QueryLimitError) return new PromqlError('execution', err.message, { cause: err });
+  if (isHeimdallError(err)) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new PromqlError('internal', msg, { cause: err });
 }

@@ -1,3 +1,5 @@
+import { HeimdallError } from '../model/index.ts';
+
 /** The error types of Prometheus' query API (`errorType`), the subset a PromQL evaluation can produce. */
 export type PromqlErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
 
@@ -7,12 +9,15 @@ export type PromqlErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' 
  * matching, too many samples), `timeout`, `canceled`, and `internal` for bugs and storage failures.
  * The message is Prometheus' own wording where the conformance suite checks it.
  */
-export class PromqlError extends Error {
-  readonly type: PromqlErrorType;
+export class PromqlError extends HeimdallError {
   constructor(type: PromqlErrorType, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(type, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PromqlError';
-    this.type = type;
+  }
+
+  /** Prometheus' API error type: the same as {@link HeimdallError.kind}. */
+  get type(): PromqlErrorType {
+    return this.kind as PromqlErrorType;
   }
 }
 

@@ -1,32 +1,43 @@
+import { HeimdallError } from '../model/index.ts';
+
+/** Why a storage write or read should be retried: too much work queued, or the engine is closing. */
+export type RetryableStorageReason = 'overloaded' | 'shutting_down';
+
 /**
- * A storage failure the sender should retry (overload, a full queue, shutting down). The gateway maps it to
- * 429 or 503 with `Retry-After`, after rolling back the batch.
+ * A storage failure the sender should retry (overload, a full queue, shutting down). Kind `rate_limited`
+ * (429) for overload and `unavailable` (503) for shutdown, both with `Retry-After`; the write paths roll
+ * back the batch first.
  */
-export class RetryableStorageError extends Error {
-  readonly kind: 'overloaded' | 'shutting_down';
-  readonly retryAfterSeconds: number;
-  constructor(kind: 'overloaded' | 'shutting_down', message: string, retryAfterSeconds = 1, options?: ErrorOptions) {
-    super(message, options);
+export class RetryableStorageError extends HeimdallError {
+  readonly reason: RetryableStorageReason;
+  constructor(reason: RetryableStorageReason, message: string, retryAfterSeconds = 1, options?: ErrorOptions) {
+    super(reason === 'overloaded' ? 'rate_limited' : 'unavailable', message, {
+      code: reason,
+      retryAfterSeconds,
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+    });
     this.name = 'RetryableStorageError';
-    this.kind = kind;
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.reason = reason;
   }
 }
 
-/** A query exceeded a configured limit (samples loaded, series, bytes). Maps to Prometheus' `execution` error. */
-export class QueryLimitError extends Error {
+/**
+ * A query exceeded a configured limit (samples loaded, series, bytes): kind `execution` (Prometheus'
+ * `execution` error, 422); `code` names the limit.
+ */
+export class QueryLimitError extends HeimdallError {
   readonly limit: string;
   constructor(limit: string, message: string) {
-    super(message);
+    super('execution', message, { code: limit });
     this.name = 'QueryLimitError';
     this.limit = limit;
   }
 }
 
-/** A data directory holds a format this build cannot read (newer, or corrupt). Refuse to start. */
-export class StorageFormatError extends Error {
+/** A data directory holds a format this build cannot read (newer, or corrupt). Refuse to start. Kind `internal`. */
+export class StorageFormatError extends HeimdallError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+    super('internal', message, { code: 'storage_format', ...(options?.cause === undefined ? {} : { cause: options.cause }) });
     this.name = 'StorageFormatError';
   }
 }

@@ -1,5 +1,6 @@
 export type { Appendable, Appender, AppendOutcome, CommitStats } from './append.ts';
 export { QueryLimitError, RetryableStorageError, StorageFormatError } from './errors.ts';
+export type { RetryableStorageReason } from './errors.ts';
 export { labelForTenant, partitionTenantMatchers } from './federation.ts';
 export type {
   ExemplarQueryable,

@@ -17,10 +17,10 @@ export interface LokiRequest {
 
 /**
  * Sends an error the way Loki does: a plain-text body with the status the one error mapper picks
- * (`toApiError`). Internal errors are logged in full; the client sees a generic message with the request id.
+ * (`toApiError`, Loki flavour: 504 for a timeout). Internal errors are logged in full; the client sees a generic message with the request id.
  */
 export function sendLokiError(request: FastifyRequest, reply: FastifyReply, err: unknown, logger: Logger): FastifyReply {
-  const mapped = toApiError(err, String(request.id));
+  const mapped = toApiError(err, String(request.id), 'loki');
   if (mapped.internal) logger.error({ err, requestId: request.id, url: request.url }, 'Loki API internal error');
   if (mapped.retryAfterSeconds !== undefined) reply.header('retry-after', String(mapped.retryAfterSeconds));
   return reply.code(mapped.status).type('text/plain; charset=utf-8').send(mapped.message);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { isHeimdallError } from '../../model/index.ts';
 import type { LabelMatcher, TimeRange } from '../../model/index.ts';
 import { formatSampleValue, parseExpr, resultToPrometheusJson, walk } from '../../promql/index.ts';
 import type { PromqlEngine, PromqlQueryOptions, QueryResult } from '../../promql/index.ts';
@@ -105,7 +106,7 @@ async function runQuery(run: () => Promise<QueryResult>): Promise<QueryResult> {
 }
 
 function asQueryParamError(err: unknown): unknown {
-  if (err instanceof Error && (err as { type?: unknown }).type === 'bad_data') return invalidParam('query', err);
+  if (isHeimdallError(err) && err.kind === 'bad_data') return invalidParam('query', err);
   return err;
 }
 
