@@ -14,8 +14,6 @@ export { LogqlEngine, defaultStepMs } from './engine.ts';
 export type { LogqlData, LogqlEngineOptions, LogqlQueryParams, LogqlResult, MatrixSeries, VectorSample } from './engine.ts';
 export { LogqlError } from './errors.ts';
 export type { LogqlErrorType } from './errors.ts';
-export { lokiDataJson, lokiStatsJson, formatSampleValue, nsToSeconds } from './json.ts';
-export type { LokiJsonOptions } from './json.ts';
 export type { ResultEntry, ResultStream } from './log-query.ts';
 export { parseLogql, parseSelector } from './parser.ts';
 export { compileLineFilter, compilePipeline, LabelsBuilder } from './pipeline.ts';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FloatHistogram, GAUGE_TYPE, IncompatibleSchemaError, exponentialBound } from './histogram.ts';
 import { type ExtendedHistogramIssue, extendedHistogramRate, interpolateHistogram, smoothedHistogram } from './extended-range.ts';
-import { histogramJson } from './json.ts';
 import { bucketQuantile, histogramQuantile } from './quantile.ts';
 
 function hist(schema: number, buckets: number[], offset = 0, extra: Partial<FloatHistogram> = {}): FloatHistogram {
@@ -68,18 +67,6 @@ test('quantiles: classic buckets and exponential interpolation', () => {
   assert.ok(Math.abs(histogramQuantile(0.5, h).value - Math.SQRT2) < 1e-12);
 });
 
-test('histogram JSON has Prometheus bucket boundary rules', () => {
-  const h = hist(0, [1, 2], 0, { zeroCount: 1, zeroThreshold: 0.001 });
-  assert.deepEqual(histogramJson(h.toModel()), {
-    count: '4',
-    sum: '4',
-    buckets: [
-      [3, '-0.001', '0.001', '1'],
-      [0, '0.5', '1', '1'],
-      [0, '1', '2', '2'],
-    ],
-  });
-});
 
 test('anchored/smoothed histogram increase interpolates boundaries and corrects resets', () => {
   // Counter samples every 10s: counts 1, 2, 3, then a reset to 1.

@@ -9,7 +9,7 @@ export type {
 } from './engine.ts';
 export { PromqlError } from './errors.ts';
 export type { PromqlErrorType } from './errors.ts';
-export { resultToPrometheusJson, formatSampleValue, histogramJson } from './json.ts';
+export { FloatHistogram } from './histogram.ts';
 export { parseExpr, parseMatchers } from './parser.ts';
 export type { ParseOptions } from './parser.ts';
 export { walk, exprType } from './ast.ts';

@@ -388,10 +388,10 @@ describe('multi-tenant and federated reads', () => {
   });
   after(() => stopApi(env));
 
-  test('a read without X-Scope-OrgID is a 401 in the envelope', async () => {
+  test('a read without X-Scope-OrgID is a 401 in the envelope with an authentication error type', async () => {
     const r = await get(`${env.url}/labels`);
     assert.equal(r.status, 401);
-    assert.deepEqual(r.body, { status: 'error', errorType: 'bad_data', error: 'no org id' });
+    assert.deepEqual(r.body, { status: 'error', errorType: 'unauthenticated', error: 'no org id' });
     const bad = await get(`${env.url}/labels`, {}, { 'X-Scope-OrgID': 'bad/tenant' });
     assert.equal(bad.status, 400);
   });

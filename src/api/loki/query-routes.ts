@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { defaultStepMs, lokiDataJson } from '../../logql/index.ts';
+import { defaultStepMs } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
 import { lokiRoute } from './handler.ts';
 import type { LokiRequest } from './handler.ts';
+import { lokiDataJson } from './result-json.ts';
 import { directionParam, limitParam, nowNs, rangeParams, requiredParam, secondsOrDurationParam, timeParam } from './params.ts';
 
 const DEFAULT_LIMIT = 100;

@@ -55,7 +55,7 @@ test('parseDurationMs: float seconds and Prometheus durations', () => {
 test('parameter wrappers use Prometheus messages', () => {
   assert.throws(() => timeParam('start', 'x'), {
     name: 'ApiError',
-    type: 'bad_data',
+    kind: 'bad_data',
     message: 'invalid parameter "start": cannot parse "x" to a valid timestamp',
   });
   assert.throws(() => optionalTimeParam('end', 'x', 0), {

@@ -2,14 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { isHeimdallError } from '../../model/index.ts';
 import type { LabelMatcher, TimeRange } from '../../model/index.ts';
-import { formatSampleValue, parseExpr, resultToPrometheusJson, walk } from '../../promql/index.ts';
+import { parseExpr, walk } from '../../promql/index.ts';
 import type { PromqlEngine, PromqlQueryOptions, QueryResult } from '../../promql/index.ts';
 import type { MetricsStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { ApiError } from '../errors.ts';
+import { formatSampleValue } from '../sample-value.ts';
 import { TRUNCATED_WARNING, apiRoute } from './handler.ts';
 import type { ApiRequest, ApiResult } from './handler.ts';
 import { MAX_POINTS_PER_SERIES, durationParam, invalidParam, limitParam, optionalTimeParam, timeParam } from './params.ts';
+import { resultToPrometheusJson } from './result-json.ts';
 import { readExemplars } from './tenant-reads.ts';
 
 /** Registers `query`, `query_range` and `query_exemplars` (GET and form POST). */

@@ -1,12 +1,12 @@
-import type { NativeHistogram } from '../model/index.ts';
-import { formatFloatPlain } from './aggregations.ts';
-import type { PromValue } from './engine.ts';
-import { FloatHistogram } from './histogram.ts';
+import type { NativeHistogram } from '../../model/index.ts';
+import { FloatHistogram } from '../../promql/index.ts';
+import type { PromValue } from '../../promql/index.ts';
+import { formatSampleValue } from '../sample-value.ts';
 
-/** Prometheus' JSON for a sample value: `strconv.FormatFloat(v, 'f', -1, 64)`. */
-export function formatSampleValue(v: number): string {
-  return formatFloatPlain(v);
-}
+/*
+ * Prometheus' JSON for query results. Pure functions of plain result values (no I/O, no engine state), so
+ * they can run wherever the result is, a worker thread included.
+ */
 
 /** Timestamps are float seconds in Prometheus' JSON. */
 function seconds(ms: number): number {

@@ -1,4 +1,10 @@
-import type { LogqlData, LogqlResult } from './engine.ts';
+import type { LogqlData, LogqlResult } from '../../logql/index.ts';
+import { formatSampleValue } from '../sample-value.ts';
+
+/*
+ * Loki's JSON for query results. Pure functions of plain result values (no I/O, no engine state), so they
+ * can run wherever the result is, a worker thread included.
+ */
 
 /** Options for shaping a result into Loki's JSON. */
 export interface LokiJsonOptions {
@@ -11,27 +17,6 @@ export function nsToSeconds(ns: bigint): number {
   return Number(ns / 1_000_000n) / 1000;
 }
 
-/**
- * A sample value as Loki prints it: Go's `strconv.FormatFloat(v, 'f', -1, 64)` (shortest digits, never an
- * exponent), with `NaN`, `+Inf`, `-Inf`.
- */
-export function formatSampleValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const s = String(v);
-  if (!s.includes('e')) return s;
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const [, sign, intDigit, frac = '', expText] = m;
-  const exp = Number(expText);
-  const digits = intDigit + frac;
-  if (exp >= 0) {
-    const pointAt = 1 + exp;
-    return sign + (digits.length <= pointAt ? digits + '0'.repeat(pointAt - digits.length) : `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`);
-  }
-  return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-}
 
 /** The `data` object of a Loki query response: `{resultType, result, stats}`. */
 export function lokiDataJson(res: LogqlResult, opts: LokiJsonOptions = {}): Record<string, unknown> {
