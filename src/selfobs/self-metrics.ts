@@ -1,6 +1,9 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DiscardReason, Signal } from '../model/index.ts';
 
+/** prom-client default gauges whose names end in `_total` (see the constructor). */
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /**
  * Heimdall's own metrics, exposed on `GET /metrics`. One instance per process; roles register their own
  * collectors on `registry` under the `heimdall_<subsystem>_<name>_<unit>` naming rule.
@@ -14,6 +17,9 @@ export class SelfMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client exposes these totals as gauges named like counters, which `promtool check metrics`
+    // refuses; `sum(nodejs_active_handles)` (and requests, resources), by type, gives the same numbers.
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
     this.httpRequests = new Counter({
       name: 'heimdall_http_requests_total',
       help: 'HTTP requests served, by route template, method and status code.',
