@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 /** Restricts a folder's relative imports of our own code to the folders in `allowed`. */
 function onlyImports(files, allowed, message) {
   const deny = ['model', 'storage', 'config', 'tenant', 'columnar', 'objstore', 'ingest', 'gateway', 'api', 'app', 'cmd',
-    'selfobs', 'tsdb', 'logstore', 'tracestore', 'profilestore', 'promql', 'logql', 'traceql', 'profiles', 'rules', 'notifier', 'agent']
+    'selfobs', 'datadir', 'tsdb', 'logstore', 'tracestore', 'profilestore', 'promql', 'logql', 'traceql', 'profiles', 'rules', 'notifier', 'agent']
     .filter((d) => !allowed.includes(d));
   return {
     files,
@@ -56,6 +56,7 @@ export default tseslint.config(
   onlyImports(['src/columnar/**'], ['model', 'storage', 'objstore', 'tenant'], 'columnar/ imports model/, storage/, objstore/.'),
   onlyImports(['src/ingest/**'], ['model'], 'ingest/ decoders are pure: they import only model/.'),
   onlyImports(['src/selfobs/**'], ['model'], 'selfobs/ imports only model/.'),
+  onlyImports(['src/datadir/**'], ['model', 'storage'], 'datadir/ (the data directory lock and monitor) imports only model/ and storage/.'),
   ...ENGINES.map((e) => onlyImports([`src/${e}/**`], ['model', 'storage', 'columnar', 'objstore', 'config', 'tenant'], 'engines import storage/, model/, columnar/, objstore/, config/.')),
   ...['promql', 'logql', 'traceql', 'profiles', 'rules'].map((q) => onlyImports([`src/${q}/**`], ['model', 'storage'], 'query languages and rules/ import storage/ and model/ only, never an engine.')),
   onlyImports(['src/gateway/**'], ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'gateway', 'app'], 'the gateway writes through seams; only app/ names engines.'),

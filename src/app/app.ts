@@ -2,6 +2,7 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeimdallConfig } from '../config/index.ts';
+import { DataDirLock, DataDirMonitor } from '../datadir/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
 import { bindGrpc, createGrpcServer, shutdownGrpc } from './grpc-server.ts';
@@ -33,6 +34,8 @@ export class HeimdallApp {
   private readonly started: { role: RoleDefinition; instance: RoleInstance }[] = [];
   private state: AppState = 'starting';
   private stopping?: Promise<void>;
+  private lock?: DataDirLock;
+  private dataDir?: DataDirMonitor;
   addresses?: ListenAddresses;
 
   private constructor(
@@ -69,10 +72,19 @@ export class HeimdallApp {
       createGrpcServer(Math.max(config.metrics.max_decompressed_bytes, config.logs.max_decompressed_bytes)),
     );
     try {
-      await app.startRoles(order);
+      // Before any engine opens a file: a second process on this directory stops here, naming the holder.
+      app.lock = await DataDirLock.acquire(config.data_dir, (stale) =>
+        logger.warn({ stalePid: stale.pid, since: stale.since }, `taking over the stale data directory lock of PID ${stale.pid} (no longer running)`),
+      );
+      app.dataDir = await DataDirMonitor.start({
+        dir: config.data_dir,
+        logger,
+        onRefusal: (reason) => selfMetrics.storageUnavailableWrites.inc({ reason }),
+      });
+      await app.startRoles(order, app.dataDir);
       registerStatusRoutes(app.http, {
         selfMetrics,
-        isReady: () => app.isReady(),
+        notReadyReason: () => app.notReadyReason(),
         roles: roleNames(order),
       });
       app.addresses = await app.listen();
@@ -88,12 +100,22 @@ export class HeimdallApp {
     }
   }
 
-  /** True once every role is ready and the app is not shutting down (what `/ready` reports). */
+  /** True once every role is ready, the data directory is usable and the app is not shutting down. */
   isReady(): boolean {
-    return this.state === 'running' && this.started.every(({ instance }) => instance.ready?.() ?? true);
+    return this.notReadyReason() === undefined;
   }
 
-  private async startRoles(order: readonly RoleDefinition[]): Promise<void> {
+  /** Why `/ready` answers 503 (starting, shutting down, the data directory lost or unwritable), or undefined. */
+  notReadyReason(): string | undefined {
+    if (this.state === 'starting') return 'starting';
+    if (this.state !== 'running') return 'shutting down';
+    const dataDir = this.dataDir?.notReadyReason();
+    if (dataDir !== undefined) return dataDir;
+    const waiting = this.started.find(({ instance }) => !(instance.ready?.() ?? true));
+    return waiting ? `role ${waiting.role.name} is starting` : undefined;
+  }
+
+  private async startRoles(order: readonly RoleDefinition[], dataDir: DataDirMonitor): Promise<void> {
     const provided: RoleOutputs = {};
     const tenants = new TenantResolver({
       multitenancy: this.config.multitenancy,
@@ -113,6 +135,7 @@ export class HeimdallApp {
           grpc: this.grpc,
           selfMetrics: this.selfMetrics,
           tenants,
+          dataDir,
           provided,
         });
       } catch (err) {
@@ -164,6 +187,8 @@ export class HeimdallApp {
       }
     }
     this.started.length = 0;
+    this.dataDir?.stop();
+    await this.lock?.release().catch((err: unknown) => this.logger.error({ err }, 'releasing the data directory lock failed'));
     this.state = 'stopped';
   }
 }

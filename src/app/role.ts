@@ -2,6 +2,7 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeimdallConfig } from '../config/index.ts';
+import type { DataDirMonitor } from '../datadir/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
 import type { LogsStorage, MetricsStorage } from '../storage/index.ts';
 import type { TenantResolver } from '../tenant/index.ts';
@@ -29,6 +30,8 @@ export interface RoleContext {
   readonly grpc: GrpcServer;
   readonly selfMetrics: SelfMetrics;
   readonly tenants: TenantResolver;
+  /** The data directory's monitor: engines take it as their `health`; roles `watch` their engine's directory. */
+  readonly dataDir: DataDirMonitor;
   /** Outputs of the roles started before this one (its dependencies among them). */
   readonly provided: Readonly<RoleOutputs>;
 }

@@ -1,10 +1,11 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString } from '../columnar/index.ts';
 import type { Labels, TenantId } from '../model/index.ts';
-import { RetryableStorageError } from '../storage/index.ts';
-import type { CommitStats } from '../storage/index.ts';
+import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
+import type { CommitStats, StorageHealth } from '../storage/index.ts';
 import type { Catalog, HeadInfo } from './catalog.ts';
 import { DuplicateEntryFilter } from './duplicate-entries.ts';
 import type { DropMask } from './duplicate-entries.ts';
@@ -35,6 +36,17 @@ export interface HeadWriterOptions {
   /** Where head generation databases live. */
   readonly headsDir: string;
   readonly logger?: Logger;
+  /** The data directory's monitor: refuses writes while the directory is lost and classifies write failures. */
+  readonly health?: StorageHealth;
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The head generation `gen` whose database file lives in `headsDir`. */
@@ -74,9 +86,11 @@ interface Lane {
  * generation by size or age; sealed generations are compacted into Parquet blocks by the compactor.
  *
  * Contract: `submit` resolves only after the batch's transaction committed (durable: DuckDB's WAL is synced
- * on commit), rejects with {@link RetryableStorageError} on overload or shutdown (nothing of the batch kept),
- * and with a plain `Error` on an I/O failure. Index writes, rotation and jobs run serially on the writer's
- * main connection.
+ * on commit), rejects with {@link RetryableStorageError} on overload or shutdown and with
+ * `StorageUnavailableError` when the disk is full or the data directory is lost (nothing of the batch kept
+ * either way: DuckDB cuts a failed commit off its WAL, and writing goes on once space is freed), and with a
+ * plain `Error` on another I/O failure. Index writes, rotation and jobs run serially on the writer's main
+ * connection.
  */
 export class HeadWriter {
   private readonly conn: DuckDBConnection;
@@ -139,6 +153,8 @@ export class HeadWriter {
     if (this.closing) {
       return Promise.reject(new RetryableStorageError('shutting_down', 'the log store is shutting down; retry against the restarted server', 5));
     }
+    const refusal = this.opts.health?.writeRefusal();
+    if (refusal) return Promise.reject(refusal);
     if (this.pendingBytes > 0 && this.pendingBytes + batch.rawBytes > this.opts.maxPendingBytes) {
       return Promise.reject(
         new RetryableStorageError('overloaded', `log ingestion is behind: ${this.pendingBytes} bytes are waiting to be written`, 1),
@@ -241,7 +257,9 @@ export class HeadWriter {
       this.pendingBytes -= bytes;
       const wrapped = new Error(`log store: writing ${rows} entries failed (${stage}): ${(err as Error).message}`, { cause: err });
       this.opts.logger?.error({ err: wrapped }, 'log store write failed');
-      for (const p of group) p.reject(wrapped);
+      void diagnoseWriteFailure(wrapped, bytes, this.opts.health, this.opts.headsDir).then((answer) => {
+        for (const p of group) p.reject(answer);
+      });
     };
     // Entries identical to stored ones (a retried push) are left out; the push still succeeds, as in Loki.
     let drops: DropMask[];
@@ -342,8 +360,14 @@ export class HeadWriter {
     this.headRows += rows;
     this.headBytes += bytes;
     // The commit runs on a DuckDB thread while the next group is appended on the other lane.
+    const headFile = this.catalog.activeHead()!.file;
     lane.inflight = lane.conn.run('COMMIT').then(
-      () => {
+      async () => {
+        // A head file deleted under us (its directory removed) takes commits that no restart will see.
+        if (!(await fileExists(headFile))) {
+          fail(new Error(`head database ${headFile} was deleted`), 'commit');
+          return;
+        }
         this.pendingBytes -= bytes;
         for (const p of group) p.resolve({ records: p.batch.lines.length });
       },
@@ -370,8 +394,16 @@ export class HeadWriter {
       lane.appender?.closeSync();
       lane.appender = undefined;
     }
-    await this.createHead(current.gen + 1);
+    let sealed = true;
+    try {
+      await this.createHead(current.gen + 1);
+    } catch (err) {
+      // The disk may be full: keep appending to the current head and rotate at a later commit.
+      sealed = false;
+      this.opts.logger?.error({ err }, 'log store: starting a new head failed; the current head stays active');
+    }
     for (const lane of this.lanes) lane.appender = await lane.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
+    if (!sealed) return;
     this.headRows = 0;
     this.headBytes = 0;
     this.opts.onSealed();

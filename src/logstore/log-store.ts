@@ -8,7 +8,7 @@ import { logsLimitsFor } from '../config/index.ts';
 import type { LogsConfig, LogsLimits } from '../config/index.ts';
 import type { Labels, LogRecord, TenantId } from '../model/index.ts';
 import { LocalBucket } from '../objstore/index.ts';
-import type { Appender, CommitStats, LogQuerier, LogsStorage } from '../storage/index.ts';
+import type { Appender, CommitStats, LogQuerier, LogsStorage, StorageHealth } from '../storage/index.ts';
 import { LogAppender } from './appender.ts';
 import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
@@ -33,6 +33,8 @@ export interface LogStoreOptions {
    * true; tests that drive `flush()`/`applyRetention()` themselves may turn it off.
    */
   readonly background?: boolean;
+  /** The data directory's monitor: refuses writes while the directory is lost and classifies write failures. */
+  readonly health?: StorageHealth;
 }
 
 /** Streams whose retention class is cached, per store, before the cache is cleared. */
@@ -154,6 +156,7 @@ export class LogStore implements LogsStorage {
       onSealed: () => compactor.kick(),
       headsDir,
       ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.health ? { health: opts.health } : {}),
     });
     late.writer = writer;
     const store = new LogStore({ dir: opts.dir, db, config: opts.config, catalog, writer, compactor, policy, maintenance, logger: opts.logger });

@@ -14,6 +14,7 @@ export class SelfMetrics {
   readonly httpDuration: Histogram<'route' | 'method'>;
   readonly discardedRecords: Counter<'signal' | 'reason' | 'tenant'>;
   readonly receivedRecords: Counter<'signal' | 'tenant'>;
+  readonly storageUnavailableWrites: Counter<'reason'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -43,6 +44,12 @@ export class SelfMetrics {
       name: 'heimdall_received_records_total',
       help: 'Records accepted and committed on ingest, by signal and tenant.',
       labelNames: ['signal', 'tenant'],
+      registers: [this.registry],
+    });
+    this.storageUnavailableWrites = new Counter({
+      name: 'heimdall_storage_unavailable_writes_total',
+      help: 'Write batches answered 503 because the data directory was full (disk_full) or lost or unwritable (data_dir_unavailable).',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
   }

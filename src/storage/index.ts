@@ -1,6 +1,15 @@
 export type { Appendable, Appender, AppendOutcome, CommitStats } from './append.ts';
-export { QueryLimitError, RetryableStorageError, StorageFormatError } from './errors.ts';
-export type { RetryableStorageReason } from './errors.ts';
+export {
+  QueryLimitError,
+  RetryableStorageError,
+  STORAGE_UNAVAILABLE_RETRY_AFTER_SECONDS,
+  StorageFormatError,
+  StorageUnavailableError,
+  storageUnavailableCodeOf,
+} from './errors.ts';
+export type { RetryableStorageReason, StorageUnavailableCode } from './errors.ts';
+export { diagnoseWriteFailure } from './health.ts';
+export type { StorageHealth } from './health.ts';
 export { labelForTenant, partitionTenantMatchers } from './federation.ts';
 export type {
   ExemplarQueryable,

@@ -26,8 +26,11 @@ export interface AppenderHost {
   cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void;
   /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
   getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection;
-  /** Queues a WAL frame (copied before this returns); `apply` runs once it is durable, then the promise resolves. */
-  writeFrame(payload: Uint8Array, apply: () => void): Promise<void>;
+  /**
+   * Queues a WAL frame (copied before this returns); `apply` runs once it is durable, then the promise
+   * resolves. If the frame is refused, `onFailed` runs synchronously before the promise rejects.
+   */
+  writeFrame(payload: Uint8Array, apply: () => void, onFailed: () => void): Promise<void>;
   setMetadata(tenant: string, metric: string, meta: MetricMetadata): void;
   /** Counts committed samples for the engine's stats. */
   noteCommitted(samples: number): void;
@@ -337,21 +340,25 @@ export class TsdbAppender implements Appender<MetricRecord> {
     const exemplars = this.exemplars;
     const metadata = this.metadata;
     try {
-      await this.host.writeFrame(w.view_(), () => {
-        if (buf) {
-          const { series, ts, vs } = buf;
-          for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
-        }
-        for (const { s, t, h } of hists) s.insertHistogram(t, h);
-        for (const { s, e } of exemplars) s.addExemplar(e);
-        for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
-        this.host.noteCommitted(n);
-        this.releaseReservations();
-      });
-    } catch (err) {
-      // Not durable: a later transaction must log these series itself.
-      for (const s of logged) s.walLogged = false;
-      throw err;
+      await this.host.writeFrame(
+        w.view_(),
+        () => {
+          if (buf) {
+            const { series, ts, vs } = buf;
+            for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
+          }
+          for (const { s, t, h } of hists) s.insertHistogram(t, h);
+          for (const { s, e } of exemplars) s.addExemplar(e);
+          for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
+          this.host.noteCommitted(n);
+          this.releaseReservations();
+        },
+        // Not durable: a later transaction must log these series itself (reset before any other frame is
+        // encoded, or that frame would reference a series no WAL record defines).
+        () => {
+          for (const s of logged) s.walLogged = false;
+        },
+      );
     } finally {
       // On failure too: a retry must not be refused as out of order against samples that were never stored.
       this.releaseReservations();

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { metricsLimitsFor } from '../config/metrics-config.ts';
 import type { MetricsConfig, MetricsLimits } from '../config/metrics-config.ts';
 import type { LabelMatcher, Labels, MetricMetadata, MetricRecord, Rejection, TenantId, TimeRange } from '../model/index.ts';
-import { RetryableStorageError } from '../storage/index.ts';
-import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars } from '../storage/index.ts';
+import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
+import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars, StorageHealth } from '../storage/index.ts';
 import { TsdbAppender } from './appender.ts';
 import type { AppenderHost } from './appender.ts';
 import { compactBlocks } from './block-compaction.ts';
@@ -44,6 +44,8 @@ export interface TsdbOptions {
   readonly now?: () => number;
   /** How often background maintenance (head flush, compaction) runs; 0 disables it. Default 30 s. */
   readonly maintenanceIntervalMs?: number;
+  /** The data directory's monitor: refuses writes while the directory is lost and classifies write failures. */
+  readonly health?: StorageHealth;
 }
 
 /** Counters and gauges the benchmark and self-metrics read. */
@@ -99,6 +101,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     private readonly now: () => number,
     private readonly logger: Logger | undefined,
     memoryLimitBytes: number,
+    private readonly health: StorageHealth | undefined,
   ) {
     this.headLimitBytes = Math.max(16 * 1024 * 1024, Math.floor(memoryLimitBytes / 4));
   }
@@ -116,7 +119,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     });
     const walDir = path.join(opts.dir, 'wal');
     const wal = await Wal.open(walDir);
-    const db = new Tsdb(opts.dir, opts.config, wal, blocks, opts.now ?? Date.now, opts.logger, memoryLimitBytes);
+    const db = new Tsdb(opts.dir, opts.config, wal, blocks, opts.now ?? Date.now, opts.logger, memoryLimitBytes, opts.health);
     const started = Date.now();
     const visitor = db.replayVisitor();
     const checkpoint = await latestCheckpoint(walDir);
@@ -290,9 +293,17 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     return this.head.getOrCreateSeries(tenant, labels, hash, limits);
   }
 
-  writeFrame(payload: Uint8Array, apply: () => void): Promise<void> {
-    if (this.closed) return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
-    return this.wal.append(payload, apply);
+  writeFrame(payload: Uint8Array, apply: () => void, onFailed: () => void): Promise<void> {
+    const refusal = this.closed
+      ? new RetryableStorageError('shutting_down', 'metrics storage is shutting down')
+      : this.health?.writeRefusal();
+    if (refusal) {
+      onFailed();
+      return Promise.reject(refusal);
+    }
+    return this.wal.append(payload, apply, onFailed).catch(async (err: unknown) => {
+      throw await diagnoseWriteFailure(err, payload.length, this.health, this.dir);
+    });
   }
 
   setMetadata(tenant: string, metric: string, meta: MetricMetadata): void {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { RetryableStorageError } from '../storage/index.ts';
+import { RetryableStorageError, StorageUnavailableError } from '../storage/index.ts';
 import { ByteWriter } from './byte-buffer.ts';
 
 /** Segments roll over at this size so truncation after a checkpoint can delete whole files. */
@@ -13,7 +13,13 @@ const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 
 interface PendingWrite {
   readonly onDurable: () => void;
+  readonly onFailed: (() => void) | undefined;
   readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface RotateWaiter {
+  readonly resolve: (segment: number) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -31,14 +37,24 @@ export interface WalFrame {
  * resolves: all frames queued while a write is in flight are written with one write and made durable with
  * one `fdatasync`, then their `onDurable` callbacks run in order, then their promises resolve.
  *
+ * A failed write or sync (disk full, I/O error) is cut back off the segment (truncated to the last good
+ * frame) before anything else is written, so a full disk never leaves a torn frame in the middle of the log;
+ * while the truncation itself fails, every append is refused. The failed frames and every frame queued
+ * behind them are refused together (their `onFailed` hooks run synchronously first), because a later frame
+ * may rely on records of an earlier one (series definitions). A write into a segment file that was
+ * unlinked (the data directory deleted under the process) is refused with `data_dir_unavailable`.
+ *
  * Contract: `open` replays nothing by itself; call {@link Wal.replay} before the first `append`. A torn frame
- * at the tail of the last segment (a crash mid-write) is cut off on open; a bad frame anywhere else is
- * reported to the replay callback's caller as an error.
+ * at the tail of a segment (a crash or a failed write mid-frame) is cut off on replay; a bad frame anywhere
+ * else is reported to the replay callback's caller as an error.
  */
 export class Wal {
   private fh: fsp.FileHandle | undefined;
   private segment = 0;
-  private segmentBytes = 0;
+  /** Bytes of the current segment that hold whole, durable frames. */
+  private goodBytes = 0;
+  /** The current segment may hold bytes past `goodBytes` from a failed write; cut them before writing. */
+  private repairPending = false;
   private queue: PendingWrite[] = [];
   /**
    * Frames (header + payload) queued since the last write started, copied in at `append` time so callers
@@ -51,7 +67,7 @@ export class Wal {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** Segment rotation requested by a checkpoint; performed between group writes. */
-  private rotateWaiters: ((segment: number) => void)[] = [];
+  private rotateWaiters: RotateWaiter[] = [];
 
   private constructor(
     readonly dir: string,
@@ -71,7 +87,9 @@ export class Wal {
 
   /**
    * Reads every frame of segments ≥ `fromSegment` in order, calling `onFrame` for each, then opens a fresh
-   * segment for appending. Cuts a torn tail off the last segment.
+   * segment for appending. Cuts a torn tail off any segment (a frame that runs past the end of its file was
+   * never acknowledged: a crash or a failed write of an older version left it); a frame that is complete
+   * but fails its checksum is corruption, refused unless it is in the last segment.
    */
   async replay(fromSegment: number, onFrame: (frame: WalFrame) => void): Promise<void> {
     const segs = (await this.segments()).filter((s) => s >= fromSegment);
@@ -80,21 +98,29 @@ export class Wal {
       const file = this.segmentPath(seg);
       const buf = await fsp.readFile(file);
       let pos = 0;
+      let tornTail = false;
       while (pos < buf.length) {
-        if (pos + FRAME_HEADER_BYTES > buf.length) break;
+        if (pos + FRAME_HEADER_BYTES > buf.length) {
+          tornTail = true;
+          break;
+        }
         const len = buf.readUInt32LE(pos);
         const sum = buf.readUInt32LE(pos + 4);
-        if (len > MAX_FRAME_BYTES || pos + FRAME_HEADER_BYTES + len > buf.length) break;
+        if (len > MAX_FRAME_BYTES) break;
+        if (pos + FRAME_HEADER_BYTES + len > buf.length) {
+          tornTail = true;
+          break;
+        }
         const payload = buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + len);
         if (crc32(payload) !== sum) break;
         onFrame({ segment: seg, payload });
         pos += FRAME_HEADER_BYTES + len;
       }
       if (pos < buf.length) {
-        if (i !== segs.length - 1) {
+        if (!tornTail && i !== segs.length - 1) {
           throw new Error(`WAL segment ${file} is corrupt at byte ${pos} and is not the last segment`);
         }
-        // A crash during a write leaves a partial frame that was never acknowledged: drop it.
+        // A partial frame was never acknowledged: drop it.
         await fsp.truncate(file, pos);
       }
     }
@@ -109,26 +135,32 @@ export class Wal {
 
   /**
    * Queues a frame. `onDurable` runs synchronously right after the frame is on disk (before any later
-   * frame's), which is where callers make the data visible. Rejects with a retryable error after `close`.
+   * frame's), which is where callers make the data visible. If the frame is refused after it was queued
+   * (its write failed), `onFailed` runs synchronously before any promise settles, so a caller can undo
+   * bookkeeping that later frames would otherwise rely on. Rejects with a retryable error after `close`.
    */
-  append(payload: Uint8Array, onDurable: () => void): Promise<void> {
-    if (this.closed) return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
+  append(payload: Uint8Array, onDurable: () => void, onFailed?: () => void): Promise<void> {
+    if (this.closed) {
+      onFailed?.();
+      return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
+    }
     this.fill.u32(payload.length);
     this.fill.u32(crc32(payload));
     this.fill.bytes(payload);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ onDurable, resolve, reject });
+      this.queue.push({ onDurable, onFailed, resolve, reject });
       if (!this.writing) void this.drain();
     });
   }
 
   /**
    * Starts a new segment once every frame queued so far is durable and applied, and resolves with the number
-   * of the new segment: every frame in lower segments has had its `onDurable` run.
+   * of the new segment: every frame in lower segments has had its `onDurable` run. Rejects if the new
+   * segment cannot be created (appends continue in the current one).
    */
   rotate(): Promise<number> {
-    return new Promise((resolve) => {
-      this.rotateWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.rotateWaiters.push({ resolve, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -152,23 +184,58 @@ export class Wal {
     return path.join(this.dir, String(seg).padStart(8, '0'));
   }
 
+  /** Opens segment `seg` for appending; the current one stays open if that fails. */
   private async openSegment(seg: number): Promise<void> {
-    await this.fh?.close();
-    this.fh = await fsp.open(this.segmentPath(seg), 'a');
+    const fh = await fsp.open(this.segmentPath(seg), 'a');
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+      await syncDir(this.dir);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    const old = this.fh;
+    this.fh = fh;
     this.segment = seg;
-    this.segmentBytes = (await this.fh.stat()).size;
-    await syncDir(this.dir);
+    this.goodBytes = size;
+    this.repairPending = false;
+    await old?.close();
+  }
+
+  /** Refuses every frame queued so far with `err`, running their `onFailed` hooks before any promise settles. */
+  private failQueued(batch: readonly PendingWrite[], err: Error): void {
+    const all = batch.concat(this.queue);
+    this.queue = [];
+    this.fill.reset();
+    for (const p of all) p.onFailed?.();
+    for (const p of all) p.reject(err);
+  }
+
+  /** Cuts a failed write's bytes off the segment; on failure the next write tries again first. */
+  private async repair(): Promise<void> {
+    this.repairPending = true;
+    await this.fh!.truncate(this.goodBytes);
+    this.repairPending = false;
   }
 
   private async drain(): Promise<void> {
     this.writing = true;
     try {
-      for (let round = 0; ; round++) {
-        if (this.rotateWaiters.length > 0 || this.segmentBytes >= this.maxSegmentBytes) {
-          await this.openSegment(this.segment + 1);
+      for (;;) {
+        if (!this.repairPending && (this.rotateWaiters.length > 0 || this.goodBytes >= this.maxSegmentBytes)) {
           const waiters = this.rotateWaiters;
           this.rotateWaiters = [];
-          for (const w of waiters) w(this.segment);
+          let rotated = true;
+          try {
+            await this.openSegment(this.segment + 1);
+          } catch (err) {
+            // Keep appending to the current segment; a checkpoint waiting for the rotation fails and retries later.
+            rotated = false;
+            const e = walWriteError(this.segmentPath(this.segment + 1), 'starting', err);
+            for (const w of waiters) w.reject(e);
+          }
+          if (rotated) for (const w of waiters) w.resolve(this.segment);
         }
         if (this.queue.length === 0) break;
         const batch = this.queue;
@@ -176,18 +243,34 @@ export class Wal {
         const frames = this.fill;
         this.fill = this.spare;
         this.spare = frames;
+        const fh = this.fh!;
         try {
-          this.segmentBytes += frames.length;
-          await writeAll(this.fh!, frames.view_());
-          await this.fh!.datasync();
+          if (this.repairPending) await this.repair();
         } catch (err) {
-          const e = new RetryableStorageError('overloaded', `writing the metrics WAL failed: ${(err as Error).message}`, 5, { cause: err });
-          for (const p of batch) p.reject(e);
           frames.reset();
-          // The file may now hold a partial frame; continue in a fresh segment so later frames stay readable.
-          await this.openSegment(this.segment + 1).catch(() => undefined);
+          this.failQueued(batch, walWriteError(this.segmentPath(this.segment), 'cutting a failed write off', err));
+          break;
+        }
+        try {
+          await writeAll(fh, frames.view_());
+          await fh.datasync();
+        } catch (err) {
+          frames.reset();
+          // Nothing may follow the torn bytes: refuse everything queued, cut them off, then go on.
+          this.failQueued(batch, walWriteError(this.segmentPath(this.segment), 'writing', err));
+          await this.repair().catch(() => undefined);
           continue;
         }
+        // A segment file unlinked under us (its directory deleted) takes writes that no restart will see.
+        if ((await fh.stat().catch(() => undefined))?.nlink === 0) {
+          frames.reset();
+          this.failQueued(
+            batch,
+            new StorageUnavailableError('data_dir_unavailable', `the metrics WAL segment ${this.segmentPath(this.segment)} was deleted; the data directory is gone`),
+          );
+          continue;
+        }
+        this.goodBytes += frames.length;
         // Keep the spare buffer, unless one huge batch made it big.
         if (frames.capacity > 64 << 20) this.spare = new ByteWriter(1 << 20);
         else frames.reset();
@@ -208,6 +291,11 @@ export class Wal {
       for (const w of waiters) w();
     }
   }
+}
+
+/** A WAL write failure with its I/O error as `cause` (the engine classifies it: disk full, lost directory). */
+function walWriteError(file: string, what: string, err: unknown): Error {
+  return new Error(`${what} the metrics WAL segment ${file} failed: ${(err as Error).message}`, { cause: err });
 }
 
 async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {

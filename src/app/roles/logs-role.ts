@@ -23,7 +23,9 @@ export const logsRole: RoleModule = {
       memoryLimitBytes: config.storage.memory_limit,
       threads: config.storage.threads,
       logger,
+      health: ctx.dataDir,
     });
+    await ctx.dataDir.watch(store.dir);
     try {
       const q = config.logs.query;
       const engine = new LogqlEngine({

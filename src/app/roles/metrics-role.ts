@@ -22,7 +22,9 @@ export const metricsRole: RoleModule = {
       memoryLimitBytes: config.storage.memory_limit,
       threads: config.storage.threads,
       logger,
+      health: ctx.dataDir,
     });
+    await ctx.dataDir.watch(tsdb.dir);
     try {
       const engine = new PromqlEngine({
         lookbackDeltaMs: config.metrics.query.lookback_delta,
