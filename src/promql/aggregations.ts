@@ -83,7 +83,7 @@ export function aggregate(
   const grouping = [...e.grouping].sort();
   if (e.op === 'count_values') {
     const p = param as StringParam;
-    return countValues(e, input, p, grouping, steps);
+    return countValues(e, input, p, grouping, steps, env);
   }
   const fp = param instanceof Float64Array ? param : undefined;
   // Map input series to groups, in order of first appearance.
@@ -560,12 +560,18 @@ function ratioOffset(labels: Labels): number {
   return Number(h) / 2 ** 64;
 }
 
+/** Bytes of the value label a count_values output series carries. */
+function valueLabelBytes(labels: Labels, valueLabel: string): number {
+  return labels[valueLabel]?.length ?? 0;
+}
+
 function countValues(
   e: AggregateExpr,
   input: StepSeries[],
   p: StringParam,
   grouping: string[],
   steps: Steps,
+  env: EvalEnv,
 ): StepSeries[] {
   const valueLabel = p.value;
   if (!isValidLabelName(valueLabel, p.raw !== undefined)) {
@@ -576,9 +582,14 @@ function countValues(
   const n = steps.n;
   const out = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
+  // Every output series holds a slot per step, so each new one is charged its whole grid while the
+  // output grows (distinct values × steps is what an abusive count_values allocates).
+  let held = 0;
   for (let k = 0; k < n; k++) {
     const counts = new Map<string, { labels: Labels; count: number }>();
-    for (const s of input) {
+    for (let si = 0; si < input.length; si++) {
+      if ((si & 1023) === 0) env.checkDeadline();
+      const s = input[si]!;
       const pr = s.pres[k]!;
       if (pr === ABSENT) continue;
       const v = pr === HIST ? s.hists![k]!.toString() : formatFloatPlain(s.vals[k]!);
@@ -592,6 +603,9 @@ function countValues(
     for (const [key, c] of counts) {
       let series = out.get(key);
       if (!series) {
+        env.track(n);
+        env.trackLabelBytes(valueLabelBytes(c.labels, valueLabel));
+        held += n;
         series = newStepSeries(c.labels, n);
         out.set(key, series);
         order.push(series);
@@ -600,5 +614,7 @@ function countValues(
       series.pres[k] = FLOAT;
     }
   }
+  // The caller accounts the output's points; the slots charged above were its provisional size.
+  env.release(held);
   return order;
 }

@@ -18,6 +18,7 @@ import {
   customBoundsMatch,
 } from './histogram.ts';
 import { parseExpr } from './parser.ts';
+import { estimateResultBytes } from './result-size.ts';
 import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
 
@@ -43,6 +44,11 @@ export interface PromqlEngineOptions {
    * metrics with the same labelset". The upstream PromQL test suite runs with it on.
    */
   readonly delayedNameRemoval?: boolean;
+  /**
+   * Bytes a query may produce: label values built by label_join, label_replace and count_values, and the
+   * estimated size of the result the API writes. Default 256 MiB (`metrics.query.max_result_bytes`).
+   */
+  readonly maxResultBytes?: number;
 }
 
 /** Per-query options. */
@@ -88,6 +94,7 @@ export interface QueryResult {
 const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 const DEFAULT_MAX_SAMPLES = 50_000_000;
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
+const DEFAULT_MAX_RESULT_BYTES = 256 * 1024 * 1024;
 /** Prometheus refuses range queries with more points per series than this. */
 const MAX_POINTS_PER_SERIES = 11_000;
 
@@ -103,6 +110,7 @@ export class PromqlEngine {
   private readonly subqueryStepMs: number;
   private readonly maxLoadedSamples: number;
   private readonly delayedNameRemoval: boolean;
+  private readonly maxResultBytes: number;
 
   constructor(opts: PromqlEngineOptions = {}) {
     this.lookbackMs = opts.lookbackDeltaMs && opts.lookbackDeltaMs > 0 ? opts.lookbackDeltaMs : DEFAULT_LOOKBACK_MS;
@@ -111,6 +119,7 @@ export class PromqlEngine {
     this.subqueryStepMs = opts.defaultSubqueryStepMs && opts.defaultSubqueryStepMs > 0 ? opts.defaultSubqueryStepMs : 60_000;
     this.maxLoadedSamples = opts.maxLoadedSamples && opts.maxLoadedSamples > 0 ? opts.maxLoadedSamples : this.maxSamples;
     this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
+    this.maxResultBytes = opts.maxResultBytes && opts.maxResultBytes > 0 ? opts.maxResultBytes : DEFAULT_MAX_RESULT_BYTES;
   }
 
   /** Evaluates `query` at one instant. Throws PromqlError. */
@@ -169,6 +178,7 @@ export class PromqlEngine {
       maxSamples: this.maxSamples,
       deadline: started + timeoutMs,
       timeoutMs,
+      maxResultBytes: this.maxResultBytes,
       ...(opts.signal ? { signal: opts.signal } : {}),
       defaultSubqueryStepMs: this.subqueryStepMs,
       queryStartMs: startMs,
@@ -199,6 +209,12 @@ export class PromqlEngine {
       throw toPromqlError(err);
     }
     const result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
+    if (estimateResultBytes(result) > this.maxResultBytes) {
+      throw new PromqlError(
+        'execution',
+        `the query result would be larger than ${this.maxResultBytes} bytes (metrics.query.max_result_bytes); select fewer series or a coarser step`,
+      );
+    }
     const { warnings, infos } = ev.annos.format(query);
     return { value: result, warnings, infos };
   }

@@ -21,6 +21,14 @@ export interface EvalEnv {
   track(n: number): void;
   /** Releases `n` samples (their holder was consumed). */
   release(n: number): void;
-  /** Throws the timeout or cancellation error if the query must stop. */
+  /**
+   * Throws the timeout or cancellation error if the query must stop. Cheap (a counter; the clock is read
+   * every few calls): call it per series, and every few thousand steps inside a loop over steps.
+   */
   checkDeadline(): void;
+  /**
+   * Accounts `n` bytes of label values the query produced (label_join, label_replace, count_values); throws
+   * past the result-bytes budget. Call it before building the value, so an oversized one is never built.
+   */
+  trackLabelBytes(n: number): void;
 }

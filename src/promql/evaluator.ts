@@ -1,5 +1,6 @@
 import { METRIC_NAME_LABEL, compileMatcher, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
+import { QueryDeadline } from '../storage/index.ts';
 import { aggregate } from './aggregations.ts';
 import type { StringParam } from './aggregations.ts';
 import { Annotations } from './annotations.ts';
@@ -74,6 +75,8 @@ export interface EvaluatorOptions {
   readonly deadline: number;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Bytes of label values the query may produce (label_join, label_replace, count_values). */
+  readonly maxResultBytes: number;
   /** Step of subqueries written without one (`[1h:]`). */
   readonly defaultSubqueryStepMs: number;
   readonly queryStartMs: number;
@@ -91,14 +94,17 @@ export interface EvaluatorOptions {
 export class Evaluator implements EvalEnv {
   readonly annos = new Annotations();
   private samples = 0;
-  private checks = 0;
+  private labelBytes = 0;
+  private readonly deadline: QueryDeadline;
 
   constructor(
     private readonly opts: EvaluatorOptions,
     private readonly data: ReadonlyMap<VectorSelector, LoadedSeries[]>,
     /** For each `info()` call, the selector whose (prefetched) series are its candidate info series. */
     private readonly infoSelectors: ReadonlyMap<Call, VectorSelector> = new Map(),
-  ) {}
+  ) {
+    this.deadline = new QueryDeadline(opts.deadline, opts.signal, 16);
+  }
 
   // --- EvalEnv ---
 
@@ -114,9 +120,19 @@ export class Evaluator implements EvalEnv {
   }
 
   checkDeadline(): void {
-    if ((++this.checks & 15) !== 0) return;
-    if (this.opts.signal?.aborted) throw new PromqlError('canceled', 'query was canceled in expression evaluation');
-    if (Date.now() > this.opts.deadline) throw new PromqlError('timeout', 'query timed out in expression evaluation');
+    const stop = this.deadline.tick();
+    if (stop === 'canceled') throw new PromqlError('canceled', 'query was canceled in expression evaluation');
+    if (stop === 'timeout') throw new PromqlError('timeout', 'query timed out in expression evaluation');
+  }
+
+  trackLabelBytes(n: number): void {
+    this.labelBytes += n;
+    if (this.labelBytes > this.opts.maxResultBytes) {
+      throw new PromqlError(
+        'execution',
+        `query processing would produce more than ${this.opts.maxResultBytes} bytes of label values in query execution (metrics.query.max_result_bytes)`,
+      );
+    }
   }
 
   // --- durations and modifiers ---
@@ -271,6 +287,12 @@ export class Evaluator implements EvalEnv {
       let hi = -1;
       let any = false;
       for (let k = 0; k < n; k++) {
+        if ((k & 4095) === 4095) {
+          // A long step grid (a fine subquery) is accounted while it is built, not after.
+          this.checkDeadline();
+          this.track(total);
+          total = 0;
+        }
         const t = at ?? steps.start + k * steps.interval;
         const ref = t - offset;
         if (at !== undefined && k > 0) {
@@ -436,6 +458,9 @@ export class Evaluator implements EvalEnv {
     if (start <= lowest) start += interval;
     const end = evalEnd - offsetMs;
     const inner = makeSteps(start, end, interval);
+    // Evaluation holds every series over the whole grid: a grid longer than the sample budget cannot be
+    // held even for one series, so it fails before anything is allocated.
+    if (inner.n > this.opts.maxSamples) this.track(inner.n);
     const series: RawSeries[] = [];
     if (inner.n > 0) {
       const v = this.vector(sq.expr, inner);
@@ -659,12 +684,12 @@ export class Evaluator implements EvalEnv {
           throw execError(`invalid destination label name in label_replace(): ${dst}`);
         }
         const input = this.vector(e.args[0]!, steps);
-        return { kind: 'vector', series: labelReplace(input, dst!, repl!, src!, re!, n) };
+        return { kind: 'vector', series: labelReplace(input, dst!, repl!, src!, re!, n, this) };
       }
       case 'label_join': {
         const strs = e.args.slice(1).map((a) => this.stringArg(a));
         const input = this.vector(e.args[0]!, steps);
-        return { kind: 'vector', series: labelJoin(input, strs[0]!, strs[1]!, strs.slice(2), n) };
+        return { kind: 'vector', series: labelJoin(input, strs[0]!, strs[1]!, strs.slice(2), n, this) };
       }
       case 'sort':
       case 'sort_desc':
@@ -951,6 +976,11 @@ export class Evaluator implements EvalEnv {
       let any = false;
       let window = 0;
       for (let k = 0; k < n; k++) {
+        if ((k & 4095) === 4095) {
+          this.checkDeadline();
+          this.track(total);
+          total = 0;
+        }
         const ts = steps.start + k * steps.interval;
         const ref = input.at ?? ts;
         const end = ref - input.offsetMs;

@@ -342,8 +342,18 @@ function expandTemplate(template: string, groupValue: (ref: string) => string): 
   return out;
 }
 
+/**
+ * An upper bound of `expandTemplate(template, ...)`'s length when every group reference expands to at most
+ * the whole source value (a capture group is a substring of it).
+ */
+function expandedLength(template: string, source: string): number {
+  let refs = 0;
+  for (let i = 0; i < template.length; i++) if (template.charCodeAt(i) === 36 /* $ */) refs++;
+  return template.length + refs * source.length;
+}
+
 /** `label_replace(v, dst, replacement, src, regex)`. */
-export function labelReplace(input: StepSeries[], dst: string, repl: string, src: string, regex: string, n: number): StepSeries[] {
+export function labelReplace(input: StepSeries[], dst: string, repl: string, src: string, regex: string, n: number, env: EvalEnv): StepSeries[] {
   let re: RE2JS;
   try {
     re = RE2JS.compile(`^(?s:${regex})$`);
@@ -353,10 +363,12 @@ export function labelReplace(input: StepSeries[], dst: string, repl: string, src
   if (!isValidLabelName(dst)) throw execError(`invalid destination label name in label_replace(): ${dst}`);
   const named = re.namedGroups();
   const groups = re.groupCount();
-  const out = input.map((s) => {
+  const out = input.map((s, si) => {
+    if ((si & 1023) === 1023) env.checkDeadline();
     const srcVal = s.labels[src] ?? '';
     const m = re.matcher(srcVal);
     if (!m.matches()) return s;
+    env.trackLabelBytes(expandedLength(repl, srcVal));
     const res = expandTemplate(repl, (ref) => {
       let idx: number | undefined;
       if (/^\d+$/.test(ref)) idx = Number(ref);
@@ -373,12 +385,17 @@ export function labelReplace(input: StepSeries[], dst: string, repl: string, src
 }
 
 /** `label_join(v, dst, separator, src...)`. */
-export function labelJoin(input: StepSeries[], dst: string, sep: string, srcs: string[], n: number): StepSeries[] {
+export function labelJoin(input: StepSeries[], dst: string, sep: string, srcs: string[], n: number, env: EvalEnv): StepSeries[] {
   for (const src of srcs) {
     if (!isValidLabelName(src)) throw execError(`invalid source label name in label_join(): ${src}`);
   }
   if (!isValidLabelName(dst)) throw execError(`invalid destination label name in label_join(): ${dst}`);
-  const out = input.map((s) => {
+  const out = input.map((s, si) => {
+    if ((si & 1023) === 1023) env.checkDeadline();
+    // Measured before it is built: nested label_joins grow a value geometrically.
+    let bytes = Math.max(0, srcs.length - 1) * sep.length;
+    for (const src of srcs) bytes += (s.labels[src] ?? '').length;
+    env.trackLabelBytes(bytes);
     const v = srcs.map((src) => s.labels[src] ?? '').join(sep);
     const labels: Record<string, string> = { ...s.labels };
     if (v === '') delete labels[dst];

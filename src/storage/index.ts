@@ -11,6 +11,8 @@ export type { RetryableStorageReason, StorageUnavailableCode } from './errors.ts
 export { diagnoseWriteFailure } from './health.ts';
 export type { StorageHealth } from './health.ts';
 export { labelForTenant, partitionTenantMatchers } from './federation.ts';
+export { QueryDeadline } from './query-deadline.ts';
+export type { QueryStopReason } from './query-deadline.ts';
 export type {
   ExemplarQueryable,
   MetadataQueryable,
