@@ -44,6 +44,8 @@ export const metricsConfigSchema = z
         timeout: durationSchema.prefault('2m'),
         max_samples: z.number().int().positive().prefault(50_000_000),
         lookback_delta: durationSchema.prefault('5m'),
+        /** Bytes a query may produce: label values built by label_join/label_replace/count_values, and its result. */
+        max_result_bytes: bytesSchema.prefault('256MiB'),
       })
       .strict()
       .prefault({}),

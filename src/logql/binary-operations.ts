@@ -1,4 +1,4 @@
-import { compareStrings, labelsKey } from '../model/index.ts';
+import { compareStrings, labelValue, labelsKey } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { BinaryOp, VectorMatching } from './ast.ts';
 import { LogqlError } from './errors.ts';
@@ -50,35 +50,42 @@ function vectorScalar(op: BinaryOp, returnBool: boolean, series: StepSeries[], s
 
 function signature(labels: Labels, matching: VectorMatching | undefined): string {
   if (!matching) return labelsSetKey(labels);
-  const keep: Record<string, string> = {};
+  const keep: [string, string][] = [];
   if (matching.on) {
-    for (const k of matching.labels) if (labels[k] !== undefined) keep[k] = labels[k];
+    for (const k of matching.labels) {
+      const v = labelValue(labels, k);
+      if (v !== undefined) keep.push([k, v]);
+    }
   } else {
     const drop = new Set(matching.labels);
-    for (const k in labels) if (!drop.has(k)) keep[k] = labels[k];
+    for (const k in labels) if (!drop.has(k)) keep.push([k, labels[k]]);
   }
-  return labelsSetKey(keep);
+  return labelsSetKey(Object.fromEntries(keep));
 }
 
 function resultLabels(many: Labels, one: Labels, matching: VectorMatching | undefined): Labels {
-  const out: Record<string, string> = {};
+  // A Map, so `__proto__` and `constructor` are ordinary label names.
+  const out = new Map<string, string>();
   const card = matching?.card ?? 'one-to-one';
   if (card === 'one-to-one') {
     if (matching?.on) {
-      for (const k of matching.labels) if (many[k] !== undefined) out[k] = many[k];
+      for (const k of matching.labels) {
+        const v = labelValue(many, k);
+        if (v !== undefined) out.set(k, v);
+      }
     } else {
       const drop = new Set(matching?.labels ?? []);
-      for (const k in many) if (!drop.has(k)) out[k] = many[k];
+      for (const k in many) if (!drop.has(k)) out.set(k, many[k]);
     }
   } else {
-    Object.assign(out, many);
+    for (const k in many) out.set(k, many[k]);
     for (const k of matching!.include) {
-      const v = one[k];
-      if (v === undefined || v === '') delete out[k];
-      else out[k] = v;
+      const v = labelValue(one, k);
+      if (v === undefined || v === '') out.delete(k);
+      else out.set(k, v);
     }
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => compareStrings(a, b)));
+  return Object.fromEntries([...out].sort(([a], [b]) => compareStrings(a, b)));
 }
 
 function vectorVector(op: BinaryOp, returnBool: boolean, matching: VectorMatching | undefined, left: StepSeries[], right: StepSeries[], n: number): StepSeries[] {

@@ -53,7 +53,7 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
       const rows = await q.counts({ matchers, lineFilters: plan.lineFilters, startNs: origin, endNs: origin + spanNs, stepNs: width, signal: ctx.signal });
       for (const r of rows) {
         const labels = labelForTenant(r.labels, tenant, federated);
-        if (byLabels.some((l) => labels[l] === undefined)) return undefined;
+        if (byLabels.some((l) => !Object.hasOwn(labels, l))) return undefined;
         const reduced = reduceLabels(labels, e.grouping ?? { without: false, labels: [] });
         const key = labelsSetKey(reduced);
         let g = groups.get(key);

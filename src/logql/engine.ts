@@ -7,6 +7,8 @@ import { evaluate } from './evaluator.ts';
 import { runLogQuery } from './log-query.ts';
 import type { ResultStream } from './log-query.ts';
 import { parseLogql } from './parser.ts';
+import { DEFAULT_PIPELINE_BUDGET } from './pipeline.ts';
+import { LogqlBudget } from './query-budget.ts';
 import { newStats } from './source.ts';
 import type { QueryStats } from './source.ts';
 import { stepAt } from './step-series.ts';
@@ -28,6 +30,11 @@ export interface LogqlEngineOptions {
   readonly maxPointsPerSeries?: number;
   /** Loki's `max_query_length` (0 = unlimited). Default 30d1h. */
   readonly maxQueryLengthMs?: number;
+  /**
+   * Loki's `max_line_size`: the largest line a `line_format`, or label value a `label_format`, may produce
+   * (a larger one is a `TemplateFormatErr` for that entry). Default 256 KiB.
+   */
+  readonly maxLineBytes?: number;
 }
 
 export interface LogqlQueryParams {
@@ -81,6 +88,7 @@ const DEFAULTS = {
   timeoutMs: 60_000,
   maxPointsPerSeries: 11_000,
   maxQueryLengthMs: (30 * 24 + 1) * 3600_000,
+  maxLineBytes: DEFAULT_PIPELINE_BUDGET.maxLineBytes,
 };
 
 /** Loki's default step for a range query: the range over 250 points, at least one second. */
@@ -115,8 +123,9 @@ export class LogqlEngine {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     const signal = params.signal ? AbortSignal.any([params.signal, timeout]) : timeout;
     const stats = newStats();
+    const budget = new LogqlBudget(this.opts.timeoutMs, params.signal, this.opts.maxLineBytes);
     try {
-      const data = await this.run(queryable, tenants, expr, params, signal, stats);
+      const data = await this.run(queryable, tenants, expr, params, signal, stats, budget);
       return { data, stats: { ...stats, execTimeSeconds: (performance.now() - started) / 1000 } };
     } catch (err) {
       if (timeout.aborted) throw new LogqlError('timeout', `query timed out after ${this.opts.timeoutMs / 1000}s (logs.query.timeout)`, { cause: err });
@@ -133,7 +142,15 @@ export class LogqlEngine {
     }
   }
 
-  private async run(queryable: LogQueryable, tenants: readonly TenantId[], expr: Expr, p: LogqlQueryParams, signal: AbortSignal, stats: QueryStats): Promise<LogqlData> {
+  private async run(
+    queryable: LogQueryable,
+    tenants: readonly TenantId[],
+    expr: Expr,
+    p: LogqlQueryParams,
+    signal: AbortSignal,
+    stats: QueryStats,
+    budget: LogqlBudget,
+  ): Promise<LogqlData> {
     if (expr.kind === 'logSelector') {
       if (p.instant) {
         throw new LogqlError('bad_data', 'log queries are not supported as an instant query type, please change your query to a range query type');
@@ -150,6 +167,7 @@ export class LogqlEngine {
         intervalNs: p.intervalMs ? BigInt(Math.round(p.intervalMs * 1e6)) : undefined,
         categorizeLabels: p.categorizeLabels,
         signal,
+        budget,
       }, stats);
       return { resultType: 'streams', streams };
     }
@@ -179,6 +197,7 @@ export class LogqlEngine {
         limits: { maxSeries: this.opts.maxIntermediateSeries, maxSamples: this.opts.maxSamples },
         stats,
         signal,
+        budget,
       },
       expr,
     );

@@ -4,6 +4,7 @@ import type { SampleExpr } from './ast.ts';
 import { binary } from './binary-operations.ts';
 import { sumOfCountsPushdown } from './count-pushdown.ts';
 import { labelReplace } from './label-replace.ts';
+import type { LogqlBudget } from './query-budget.ts';
 import { ADDITIVE, rangeAggregation } from './range-aggregation.ts';
 import type { QueryStats } from './source.ts';
 import { newStepSeries } from './step-series.ts';
@@ -25,10 +26,13 @@ export interface EvalContext {
   readonly limits: EvalLimits;
   readonly stats: QueryStats;
   readonly signal?: AbortSignal;
+  /** The query's running budgets: wall time checked per line, produced line and label bytes. */
+  readonly budget: LogqlBudget;
 }
 
 /** Evaluates a metric expression over the grid. */
 export async function evaluate(ctx: EvalContext, e: SampleExpr): Promise<EvalValue> {
+  ctx.budget.check();
   switch (e.kind) {
     case 'literal':
       return { kind: 'scalar', value: e.value };

@@ -1,3 +1,4 @@
+import { outputTooLong } from './template-error.ts';
 import { goTypeName } from './template-value.ts';
 import type { GoValue } from './template-value.ts';
 
@@ -48,7 +49,7 @@ export function goSprint(args: GoValue[]): string {
 }
 
 /** `fmt.Sprintf` for the common verbs: %v %s %q %d %f %F %e %E %g %G %x %X %o %b %c %t %T %%, with flags. */
-export function goSprintf(format: string, args: GoValue[]): string {
+export function goSprintf(format: string, args: GoValue[], maxBytes = Infinity): string {
   let out = '';
   let argi = 0;
   const re = /%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d+)?)?([a-zA-Z%])/g;
@@ -69,7 +70,9 @@ export function goSprintf(format: string, args: GoValue[]): string {
       continue;
     }
     const arg = args[argi++];
+    if (width !== undefined && width > maxBytes) throw new Error(outputTooLong(maxBytes));
     out += pad(formatVerb(verb, arg, flags, prec), width, flags);
+    if (out.length > maxBytes) throw new Error(outputTooLong(maxBytes));
   }
   out += format.slice(last);
   if (argi < args.length) {

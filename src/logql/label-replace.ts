@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { compareStrings, compileAnchoredRegex } from '../model/index.ts';
+import { compareStrings, compileAnchoredRegex, labelValue } from '../model/index.ts';
 import { LogqlError } from './errors.ts';
 import { labelsSetKey } from './pipeline.ts';
 import type { StepSeries } from './step-series.ts';
@@ -16,17 +16,17 @@ export function labelReplace(input: StepSeries[], dst: string, replacement: stri
   const names = re.namedGroups() as Record<string, number>;
   const out = new Map<string, StepSeries>();
   for (const s of input) {
-    const value = s.labels[src] ?? '';
+    const value = labelValue(s.labels, src) ?? '';
     const m = re.matcher(value);
     let labels = s.labels;
     if (m.matches()) {
       const groups: (string | null)[] = [];
       for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
       const res = expandReplacement(replacement, groups, names);
-      const next: Record<string, string> = { ...s.labels };
-      if (res === '') delete next[dst];
-      else next[dst] = res;
-      labels = Object.fromEntries(Object.entries(next).sort(([a], [b]) => compareStrings(a, b)));
+      const next = new Map(Object.entries(s.labels));
+      if (res === '') next.delete(dst);
+      else next.set(dst, res);
+      labels = Object.fromEntries([...next].sort(([a], [b]) => compareStrings(a, b)));
     }
     const key = labelsSetKey(labels);
     const existing = out.get(key);

@@ -4,6 +4,7 @@ import type { LogSelectorExpr } from './ast.ts';
 import { LogqlError } from './errors.ts';
 import { compilePipeline, LabelsBuilder, labelsSetKey } from './pipeline.ts';
 import type { EntryState } from './pipeline.ts';
+import type { LogqlBudget } from './query-budget.ts';
 import { planPushdown, readTenants } from './source.ts';
 import type { QueryStats } from './source.ts';
 
@@ -36,6 +37,8 @@ export interface LogQueryParams {
    */
   readonly categorizeLabels?: boolean;
   readonly signal?: AbortSignal;
+  /** The query's running budgets (wall time, produced line bytes); Loki's defaults when absent. */
+  readonly budget?: LogqlBudget;
 }
 
 interface Collected {
@@ -61,7 +64,7 @@ export async function runLogQuery(
 ): Promise<ResultStream[]> {
   if (p.limit <= 0) throw new LogqlError('bad_data', 'limit must be a positive number');
   const plan = planPushdown(expr.stages);
-  const pipeline = compilePipeline(plan.rest);
+  const pipeline = compilePipeline(plan.rest, undefined, p.budget?.pipeline);
   const lb = new LabelsBuilder();
   const streamKeys = new Map<Labels, string>();
   const kept: Collected[] = [];
@@ -85,6 +88,7 @@ export async function runLogQuery(
         let truncated = 0;
         const meta = batch.structuredMetadata;
         for (let i = 0; i < batch.lines.length; i++) {
+          p.budget?.tick();
           const md = meta?.[i];
           const hasMeta = md !== undefined && Object.keys(md).length > 0;
           if (pipeline.stages.length === 0 && !hasMeta) {

@@ -16,7 +16,7 @@ import {
 import { compileRe2, parseJsonPath } from './parser.ts';
 import { LogPattern } from './pattern.ts';
 import { GoTemplate } from './template.ts';
-import { TemplateError } from './template-error.ts';
+import { TemplateError, outputTooLong } from './template-error.ts';
 import type { GoValue } from './template-value.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
 import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
@@ -51,7 +51,7 @@ export class LabelsBuilder {
     if (metadata) {
       for (const k in metadata) {
         const v = metadata[k];
-        const key = k in stream ? k + EXTRACTED_SUFFIX : k;
+        const key = Object.hasOwn(stream, k) ? k + EXTRACTED_SUFFIX : k;
         (this.metadataNames ??= new Set()).add(k);
         (this.metadataKeys ??= new Set()).add(key);
         this.current.set(key, v);
@@ -66,7 +66,7 @@ export class LabelsBuilder {
 
   /** Sets a parsed field, renaming it to `<name>_extracted` when the stream or metadata hold the name. */
   setParsed(name: string, value: string): void {
-    const key = name in this.stream || this.metadataNames?.has(name) ? name + EXTRACTED_SUFFIX : name;
+    const key = Object.hasOwn(this.stream, name) || this.metadataNames?.has(name) ? name + EXTRACTED_SUFFIX : name;
     this.current.set(key, value);
     this.metadataKeys?.delete(key);
     this.changed = true;
@@ -85,18 +85,17 @@ export class LabelsBuilder {
     return this.current.has(ERROR_LABEL);
   }
 
-  /** Records a stage failure; the first error and its details win. */
-  setErr(type: string, details: string): void {
+  /** Records a stage failure; the first error and its details win (Loki sets some errors without details). */
+  setErr(type: string, details?: string): void {
     if (!this.current.has(ERROR_LABEL)) this.current.set(ERROR_LABEL, type);
-    if (!this.current.has(ERROR_DETAILS_LABEL)) this.current.set(ERROR_DETAILS_LABEL, details);
+    if (details !== undefined && !this.current.has(ERROR_DETAILS_LABEL)) this.current.set(ERROR_DETAILS_LABEL, details);
     this.changed = true;
   }
 
   /** The label set, sorted by name. */
   labels(): Labels {
-    const out: Record<string, string> = {};
-    for (const k of [...this.current.keys()].sort(compareStrings)) out[k] = this.current.get(k)!;
-    return out;
+    // Built with fromEntries (own properties), so `__proto__` and `constructor` are ordinary names.
+    return Object.fromEntries([...this.current.entries()].sort(([a], [b]) => compareStrings(a, b)));
   }
 
   /** A canonical key of the current labels (equal for equal sets). */
@@ -112,16 +111,16 @@ export class LabelsBuilder {
    * structured metadata, and everything stages added (parsed fields, label_format, errors).
    */
   categorized(): { stream: Labels; metadata: Labels; parsed: Labels } {
-    const stream: Record<string, string> = {};
-    const metadata: Record<string, string> = {};
-    const parsed: Record<string, string> = {};
+    const stream: [string, string][] = [];
+    const metadata: [string, string][] = [];
+    const parsed: [string, string][] = [];
     for (const k of [...this.current.keys()].sort(compareStrings)) {
       const v = this.current.get(k)!;
-      if (k in this.stream) stream[k] = v;
-      else if (this.metadataKeys?.has(k)) metadata[k] = v;
-      else parsed[k] = v;
+      if (Object.hasOwn(this.stream, k)) stream.push([k, v]);
+      else if (this.metadataKeys?.has(k)) metadata.push([k, v]);
+      else parsed.push([k, v]);
     }
-    return { stream, metadata, parsed };
+    return { stream: Object.fromEntries(stream), metadata: Object.fromEntries(metadata), parsed: Object.fromEntries(parsed) };
   }
 
   asTemplateData(): Record<string, GoValue> {
@@ -153,14 +152,28 @@ export interface Pipeline {
   process(st: EntryState): boolean;
 }
 
+/** Budgets a pipeline enforces on every entry. */
+export interface PipelineBudget {
+  /**
+   * The largest line a `line_format`, or label value a `label_format`, may produce (Loki's `max_line_size`):
+   * a larger output is a `TemplateFormatErr` for that entry, and is never built in full.
+   */
+  readonly maxLineBytes: number;
+  /** Called while templates run (every 1024 steps); throws to stop the query (its deadline). */
+  readonly tick?: () => void;
+}
+
+/** Loki's default `max_line_size` (256 KiB). */
+export const DEFAULT_PIPELINE_BUDGET: PipelineBudget = { maxLineBytes: 256 * 1024 };
+
 /**
  * Compiles pipeline stages; invalid regexps, patterns, templates and ip() patterns throw `bad_data`.
  * `neededLabels` (parser hints, as Loki's) names the only labels anything downstream reads: parsers then
  * skip other keys. Leave it undefined when the full label set matters (series identity, templates).
  */
-export function compilePipeline(stages: readonly Stage[], neededLabels?: ReadonlySet<string>): Pipeline {
+export function compilePipeline(stages: readonly Stage[], neededLabels?: ReadonlySet<string>, budget: PipelineBudget = DEFAULT_PIPELINE_BUDGET): Pipeline {
   const wants = neededLabels ? (k: string): boolean => neededLabels.has(k) || neededLabels.has(`${k}_extracted`) : undefined;
-  const fns = stages.map((s) => compileStage(s, wants));
+  const fns = stages.map((s) => compileStage(s, wants, budget));
   const keepsLabels = stages.every((s) => s.kind === 'lineFilter' || s.kind === 'lineFormat' || s.kind === 'decolorize' || s.kind === 'labelFilter');
   return {
     stages: fns,
@@ -176,7 +189,7 @@ function bad(message: string, cause?: unknown): LogqlError {
   return new LogqlError('bad_data', `parse error : ${message}`, cause === undefined ? undefined : { cause });
 }
 
-function compileStage(s: Stage, wants: ((key: string) => boolean) | undefined): StageFn {
+function compileStage(s: Stage, wants: ((key: string) => boolean) | undefined, budget: PipelineBudget): StageFn {
   switch (s.kind) {
     case 'lineFilter': {
       const f = compileLineFilter(s);
@@ -197,9 +210,9 @@ function compileStage(s: Stage, wants: ((key: string) => boolean) | undefined): 
       return (st) => f(st.lb);
     }
     case 'lineFormat':
-      return lineFormatStage(s.template);
+      return lineFormatStage(s.template, budget);
     case 'labelFormat':
-      return labelFormatStage(s.ops);
+      return labelFormatStage(s.ops, budget);
     case 'drop':
       return dropKeepStage(s.items, false);
     case 'keep':
@@ -288,17 +301,27 @@ function jsonExpressionStage(params: readonly { name: string; path?: string }[])
     return { name: p.name, steps };
   });
   return (st) => {
+    // Loki's JSONExpressionParser looks at the first byte only: an empty line is left alone; a line that
+    // cannot start JSON gets `JSONParserErr` without details; a line starting an array or a string (such
+    // as `[webpack] ...`) is scanned for object keys, finds none, and is kept without an error.
+    if (st.line.length === 0) return true;
+    const first = st.line.charCodeAt(0);
+    if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) {
+      st.lb.setErr('JSONParserErr');
+      return true;
+    }
     let root;
     try {
       root = parseJsonNode(st.line);
     } catch (err) {
-      if (err instanceof JsonSyntaxError) {
+      if (!(err instanceof JsonSyntaxError)) throw err;
+      if (first === 0x7b) {
         st.lb.setErr('JSONParserErr', err.message);
         return true;
       }
-      throw err;
+      root = undefined;
     }
-    for (const p of paths) st.lb.setParsed(p.name, jsonNodeText(jsonAtPath(root, p.steps)));
+    for (const p of paths) st.lb.setParsed(p.name, jsonNodeText(root === undefined ? undefined : jsonAtPath(root, p.steps)));
     return true;
   };
 }
@@ -507,23 +530,35 @@ function compareFn(op: string): (a: number, b: number) => boolean {
 
 // ------------------------------------------------------------------------------------------------ formatters
 
-function compileTemplate(name: string, source: string): { tmpl: GoTemplate; entry: { line: string; timestampNs: bigint } } {
+function compileTemplate(name: string, source: string, budget: PipelineBudget): { tmpl: GoTemplate; entry: { line: string; timestampNs: bigint } } {
   const entry = { line: '', timestampNs: 0n };
   try {
-    return { tmpl: new GoTemplate(name, source, lokiTemplateFunctions(entry)), entry };
+    return { tmpl: new GoTemplate(name, source, lokiTemplateFunctions(entry, budget.maxLineBytes)), entry };
   } catch (err) {
     if (err instanceof TemplateError) throw bad(err.message, err);
     throw err;
   }
 }
 
-function lineFormatStage(source: string): StageFn {
-  const { tmpl, entry } = compileTemplate('line', source);
+/**
+ * Runs a formatter's template within the line budget: characters are bounded while the output is
+ * produced, bytes (UTF-8) once it is done.
+ */
+function executeBounded(tmpl: GoTemplate, data: Record<string, GoValue>, budget: PipelineBudget): string {
+  const out = tmpl.execute(data, { maxOutputBytes: budget.maxLineBytes, tick: budget.tick });
+  if (out.length * 3 > budget.maxLineBytes && Buffer.byteLength(out) > budget.maxLineBytes) {
+    throw new TemplateError(`template: ${tmpl.name}: ${outputTooLong(budget.maxLineBytes)}`);
+  }
+  return out;
+}
+
+function lineFormatStage(source: string, budget: PipelineBudget): StageFn {
+  const { tmpl, entry } = compileTemplate('line', source, budget);
   return (st) => {
     entry.line = st.line;
     entry.timestampNs = st.timestampNs;
     try {
-      st.line = tmpl.execute(st.lb.asTemplateData());
+      st.line = executeBounded(tmpl, st.lb.asTemplateData(), budget);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       st.lb.setErr('TemplateFormatErr', err.message);
@@ -532,11 +567,11 @@ function lineFormatStage(source: string): StageFn {
   };
 }
 
-function labelFormatStage(ops: readonly { dst: string; rename?: string; template?: string }[]): StageFn {
+function labelFormatStage(ops: readonly { dst: string; rename?: string; template?: string }[], budget: PipelineBudget): StageFn {
   const compiled = ops.map((o) => ({
     dst: o.dst,
     rename: o.rename,
-    t: o.template !== undefined ? compileTemplate('label', o.template) : undefined,
+    t: o.template !== undefined ? compileTemplate('label', o.template, budget) : undefined,
   }));
   return (st) => {
     const data = compiled.some((c) => c.t) ? st.lb.asTemplateData() : undefined;
@@ -552,7 +587,7 @@ function labelFormatStage(ops: readonly { dst: string; rename?: string; template
       t.entry.line = st.line;
       t.entry.timestampNs = st.timestampNs;
       try {
-        st.lb.set(c.dst, t.tmpl.execute(data!));
+        st.lb.set(c.dst, executeBounded(t.tmpl, data!, budget));
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         st.lb.setErr('TemplateFormatErr', err.message);

@@ -84,6 +84,8 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
   if (bucketing) {
     const perSecond = e.op === 'rate' || e.op === 'bytes_rate';
     for (const col of ex.columns) {
+    ctx.budget.tick();
+      ctx.budget.tick();
       const counts = prefixSums(col.counts!);
       // Prefix differences of sums turn ±Inf into NaN; sum such windows bucket by bucket instead.
       const finite = col.sums!.every((v) => Number.isFinite(v));
@@ -112,6 +114,7 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
     return out;
   }
   for (const col of ex.columns) {
+    ctx.budget.tick();
     const s = newStepSeries(col.labels, grid.count);
     let any = false;
     let lo = 0;
@@ -146,9 +149,9 @@ function prefixSums(a: Float64Array): Float64Array {
 function absentLabels(range: LogRange): Labels {
   const counts = new Map<string, number>();
   for (const m of range.selector.matchers) counts.set(m.name, (counts.get(m.name) ?? 0) + 1);
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   for (const m of range.selector.matchers) {
-    if (m.op === '=' && counts.get(m.name) === 1) out[m.name] = m.value;
+    if (m.op === '=' && counts.get(m.name) === 1) out.push([m.name, m.value]);
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => compareStrings(a, b)));
+  return Object.fromEntries(out.sort(([a], [b]) => compareStrings(a, b)));
 }

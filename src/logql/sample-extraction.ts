@@ -58,7 +58,7 @@ export async function extract(
   bucketing?: Bucketing,
 ): Promise<Extracted> {
   const plan = planPushdown(range.selector.stages);
-  const pipeline = compilePipeline(plan.rest, neededLabels(range, grouping));
+  const pipeline = compilePipeline(plan.rest, neededLabels(range, grouping), ctx.budget.pipeline);
   const uw = range.unwrap;
   const postFilters = uw ? uw.postFilters.map(compileLabelFilter) : [];
   const convert: ((s: string) => number) | undefined = uw
@@ -79,12 +79,12 @@ export async function extract(
 
   const byLabels = grouping && !grouping.without ? [...grouping.labels].sort(compareStrings) : undefined;
   const reducedFromBuilder = (): Labels => {
-    const out: Record<string, string> = {};
+    const out: [string, string][] = [];
     for (const l of byLabels!) {
       const v = lb.get(l);
-      if (v !== undefined) out[l] = v;
+      if (v !== undefined) out.push([l, v]);
     }
-    return out;
+    return Object.fromEntries(out);
   };
   const resolve = (labels: Labels | (() => Labels) | undefined): Labels => (labels === undefined ? lb.labels() : typeof labels === 'function' ? labels() : labels);
   const add = (labels: Labels | (() => Labels) | undefined, key: string, relNs: number, value: number, hasErr: boolean): void => {
@@ -132,6 +132,7 @@ export async function extract(
       const n = batch.lines.length;
       // Fast path: no stages, no metadata: the stream's labels are the series.
       for (let i = 0; i < n; i++) {
+        ctx.budget.tick();
         const ts = batch.timestampsNs[i];
         const rel = Number(ts - baseNs);
         const md = meta?.[i];

@@ -1,4 +1,4 @@
-import { compareStrings } from '../model/index.ts';
+import { compareStrings, labelValue } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { Grouping } from './ast.ts';
 import { labelsSetKey } from './pipeline.ts';
@@ -6,14 +6,17 @@ import { labelsSetKey } from './pipeline.ts';
 /** The labels a series keeps under a `by`/`without` grouping (all of them without one), sorted by name. */
 export function reduceLabels(labels: Labels, g: Grouping | undefined): Labels {
   if (!g) return labels;
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   if (g.without) {
     const drop = new Set(g.labels);
-    for (const k of Object.keys(labels).sort(compareStrings)) if (!drop.has(k)) out[k] = labels[k];
+    for (const k of Object.keys(labels).sort(compareStrings)) if (!drop.has(k)) out.push([k, labels[k]]);
   } else {
-    for (const k of [...g.labels].sort(compareStrings)) if (labels[k] !== undefined) out[k] = labels[k];
+    for (const k of [...g.labels].sort(compareStrings)) {
+      const v = labelValue(labels, k);
+      if (v !== undefined) out.push([k, v]);
+    }
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /**

@@ -5,3 +5,8 @@ export class TemplateError extends Error {
     this.name = 'TemplateError';
   }
 }
+
+/** The message of a template output, or a function result, over the line budget. */
+export function outputTooLong(maxBytes: number): string {
+  return `line too long: the output would exceed the maximum line size of ${maxBytes} bytes (logs.limits.max_line_size)`;
+}

@@ -1,23 +1,44 @@
-import { printValue } from './go-format.ts';
+import { goSprintf, printValue } from './go-format.ts';
 import type { Arg, Node, Pipe } from './template-ast.ts';
 import { BUILTINS } from './template-builtins.ts';
-import { TemplateError } from './template-error.ts';
+import { TemplateError, outputTooLong } from './template-error.ts';
 import { goTypeName, truth } from './template-value.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
 
 class BreakSignal {}
 class ContinueSignal {}
 
-/** One execution of a template: variables in scope and the step budget. */
+/** Bounds of one template execution. */
+export interface TemplateLimits {
+  /** Characters the output may reach; past it execution fails with a {@link TemplateError}. */
+  readonly maxOutputBytes?: number;
+  /** Called every 1024 steps; throws to stop the execution (a query's deadline). */
+  readonly tick?: () => void;
+}
+
+/** One execution of a template: variables in scope, the step budget and the output budget. */
 export class ExecState {
   private vars: { name: string; value: GoValue }[] = [];
   private steps = 0;
+  private outputLength = 0;
+  private readonly maxOutput: number;
+  private readonly tick: (() => void) | undefined;
   constructor(
     private readonly name: string,
     private readonly funcs: Readonly<Record<string, TemplateFunc>>,
     root: GoValue,
+    limits: TemplateLimits = {},
   ) {
     this.vars.push({ name: '$', value: root });
+    this.maxOutput = limits.maxOutputBytes ?? Infinity;
+    this.tick = limits.tick;
+  }
+
+  /** Appends to the output, failing as soon as the output passes its budget. */
+  private emit(out: string[], s: string): void {
+    this.outputLength += s.length;
+    if (this.outputLength > this.maxOutput) throw new TemplateError(`template: ${this.name}: ${outputTooLong(this.maxOutput)}`);
+    out.push(s);
   }
 
   private err(line: number, msg: string): TemplateError {
@@ -31,13 +52,14 @@ export class ExecState {
   private walk(n: Node, dot: GoValue, out: string[]): void {
     // A bound on work per execution: templates run per log line and must not loop unboundedly.
     if (++this.steps > 1_000_000) throw this.err(0, 'template execution exceeded its step budget');
+    if ((this.steps & 1023) === 0) this.tick?.();
     switch (n.t) {
       case 'text':
-        out.push(n.text);
+        this.emit(out, n.text);
         return;
       case 'action': {
         const v = this.evalPipe(n.pipe, dot, n.line);
-        if (n.pipe.decl.length === 0) out.push(printValue(v));
+        if (n.pipe.decl.length === 0) this.emit(out, printValue(v));
         return;
       }
       case 'if':
@@ -174,11 +196,14 @@ export class ExecState {
     const args = argNodes.map((a) => this.evalArg(a, dot, line));
     if (piped) args.push(piped.value);
     try {
+      if (name === 'printf') return goSprintf(String(args[0] ?? ''), args.slice(1), this.maxOutput);
       const builtin = BUILTINS[name];
-      if (builtin) return builtin(...args);
-      const f = this.funcs[name];
+      const f = builtin ?? this.funcs[name];
       if (!f) throw new Error(`function ${JSON.stringify(name)} not defined`);
-      return f(...args);
+      const v = f(...args);
+      // Whatever a function built, a result longer than the whole output may be is refused here.
+      if (typeof v === 'string' && v.length > this.maxOutput) throw new Error(outputTooLong(this.maxOutput));
+      return v;
     } catch (e) {
       if (e instanceof TemplateError) throw e;
       throw this.err(line, `executing ${JSON.stringify(this.name)} at <${name}>: error calling ${name}: ${(e as Error).message}`);

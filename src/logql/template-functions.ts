@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RE2JS } from 're2js';
 import { printValue } from './go-format.ts';
+import { outputTooLong } from './template-error.ts';
 import { truth } from './template-value.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
 import { parseGoDuration, parseHumanBytes, tryParseGoFloat } from './units.ts';
@@ -11,11 +12,64 @@ import { parseGoDuration, parseHumanBytes, tryParseGoFloat } from './units.ts';
  * (lower, trunc, substr, add, div, default, date, toDate, fromJson, ...). `__line__` and `__timestamp__`
  * read the entry being formatted through `entry`.
  */
-export function lokiTemplateFunctions(entry: { line: string; timestampNs: bigint }): Record<string, TemplateFunc> {
+export function lokiTemplateFunctions(entry: { line: string; timestampNs: bigint }, maxOutputBytes = Infinity): Record<string, TemplateFunc> {
   return {
     ...STATIC_FUNCS,
+    ...(Number.isFinite(maxOutputBytes) ? boundedFunctions(maxOutputBytes) : {}),
     __line__: () => entry.line,
     __timestamp__: () => new Date(Number(entry.timestampNs / 1_000_000n)),
+  };
+}
+
+/**
+ * The functions whose output can be much larger than their input, measured before they build it: a
+ * template cannot produce more than one line's worth of text (`{{ repeat 100000 (repeat 5000 "x") }}`
+ * is refused, not allocated).
+ */
+function boundedFunctions(maxBytes: number): Record<string, TemplateFunc> {
+  const limit = (n: number): void => {
+    if (n > maxBytes) throw new Error(outputTooLong(maxBytes));
+  };
+  const lines = (s: string): number => s.split('\n').length;
+  return {
+    repeat: (n, s) => {
+      const v = str(s);
+      const count = Math.max(0, Math.min(Number(toInt(n)), 100_000));
+      limit(count * v.length);
+      return v.repeat(count);
+    },
+    indent: (n, s) => {
+      const v = str(s);
+      limit(v.length + Math.max(0, Number(toInt(n))) * lines(v));
+      return STATIC_FUNCS.indent!(n, s);
+    },
+    nindent: (n, s) => {
+      const v = str(s);
+      limit(v.length + 1 + Math.max(0, Number(toInt(n))) * lines(v));
+      return STATIC_FUNCS.nindent!(n, s);
+    },
+    alignLeft: (n, s) => {
+      limit(Math.max(0, Number(toInt(n))));
+      return STATIC_FUNCS.alignLeft!(n, s);
+    },
+    alignRight: (n, s) => {
+      limit(Math.max(0, Number(toInt(n))));
+      return STATIC_FUNCS.alignRight!(n, s);
+    },
+    replace: (old, nw, s) => {
+      const parts = str(s).split(str(old));
+      limit(str(s).length + (parts.length - 1) * (str(nw).length - str(old).length));
+      return parts.join(str(nw));
+    },
+    Replace: (s, old, nw, n) => {
+      const parts = str(s).split(str(old));
+      const count = Number(toInt(n ?? -1n));
+      const swaps = count < 0 ? parts.length - 1 : Math.min(count, parts.length - 1);
+      limit(str(s).length + swaps * (str(nw).length - str(old).length));
+      return STATIC_FUNCS.Replace!(s, old, nw, n);
+    },
+    regexReplaceAll: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), false, maxBytes),
+    regexReplaceAllLiteral: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), true, maxBytes),
   };
 }
 
@@ -66,8 +120,11 @@ export function expandReplacement(template: string, groups: (string | null)[], n
   });
 }
 
-/** Replaces every match of `re` in `s` (Go's ReplaceAllString), expanding `$n` unless `literal`. */
-export function regexReplaceAll(re: RE2JS, s: string, repl: string, literal: boolean): string {
+/**
+ * Replaces every match of `re` in `s` (Go's ReplaceAllString), expanding `$n` unless `literal`. Throws once
+ * the output passes `maxBytes` characters.
+ */
+export function regexReplaceAll(re: RE2JS, s: string, repl: string, literal: boolean, maxBytes = Infinity): string {
   const m = re.matcher(s);
   const names = re.namedGroups() as Record<string, number>;
   let out = '';
@@ -90,6 +147,7 @@ export function regexReplaceAll(re: RE2JS, s: string, repl: string, literal: boo
       for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
       out += expandReplacement(repl, groups, names);
     }
+    if (out.length > maxBytes) throw new Error(outputTooLong(maxBytes));
     last = end;
     prevEnd = end;
     pos = start === end ? end + 1 : end;

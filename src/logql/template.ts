@@ -12,6 +12,7 @@
  */
 import type { Node } from './template-ast.ts';
 import { ExecState } from './template-exec.ts';
+import type { TemplateLimits } from './template-exec.ts';
 import { TemplateParser } from './template-parser.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
 
@@ -26,9 +27,12 @@ export class GoTemplate {
     this.root = new TemplateParser(name, source, funcs).parse();
   }
 
-  /** Runs the template with `data` as dot. Throws {@link TemplateError}. */
-  execute(data: GoValue): string {
-    const st = new ExecState(this.name, this.funcs, data);
+  /**
+   * Runs the template with `data` as dot. Throws {@link TemplateError}, or whatever `limits.tick` throws.
+   * The output never grows past `limits.maxOutputBytes` characters while it is produced.
+   */
+  execute(data: GoValue, limits?: TemplateLimits): string {
+    const st = new ExecState(this.name, this.funcs, data, limits);
     const out: string[] = [];
     st.walkList(this.root, data, out);
     return out.join('');

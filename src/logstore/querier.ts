@@ -365,8 +365,7 @@ function rangeNs(range: TimeRange): [bigint, bigint] {
 }
 
 function mapToLabels(m: DuckDBMapValue): Labels {
-  const out: Record<string, string> = {};
-  for (const { key, value } of m.entries) out[String(key)] = String(value);
-  return out;
+  // fromEntries defines own properties: a `__proto__` label stays a label.
+  return Object.fromEntries(m.entries.map(({ key, value }) => [String(key), String(value)]));
 }
 

@@ -3,6 +3,7 @@ export {
   TENANT_ID_LABEL,
   compareStrings,
   formatSeries,
+  labelValue,
   labelsKey,
   sortedLabelNames,
   withLabel,

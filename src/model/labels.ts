@@ -45,6 +45,14 @@ export function formatSeries(labels: Labels): string {
   return rest.length === 0 ? name : `${name}{${rest.join(', ')}}`;
 }
 
+/**
+ * The value of label `name`, or undefined. Own properties only: `constructor`, `toString` and `__proto__`
+ * are ordinary label names, never the object's prototype members.
+ */
+export function labelValue(labels: Labels, name: string): string | undefined {
+  return Object.hasOwn(labels, name) ? labels[name] : undefined;
+}
+
 /** Returns a copy of `labels` with `name` set to `value`. */
 export function withLabel(labels: Labels, name: string, value: string): Labels {
   return { ...labels, [name]: value };

@@ -34,6 +34,7 @@ export const logsRole: RoleModule = {
         timeoutMs: q.timeout,
         maxQueryLengthMs: q.max_query_length,
         maxSamples: q.max_samples,
+        maxLineBytes: config.logs.limits.max_line_size,
       });
       await registerLokiApi(ctx.http, { queryable: store, engine, tenants: ctx.tenants, config: config.logs, logger });
     } catch (err) {

@@ -30,6 +30,7 @@ export const metricsRole: RoleModule = {
         lookbackDeltaMs: config.metrics.query.lookback_delta,
         maxSamples: config.metrics.query.max_samples,
         timeoutMs: config.metrics.query.timeout,
+        maxResultBytes: config.metrics.query.max_result_bytes,
       });
       await registerPrometheusApi(ctx.http, { queryable: tsdb, engine, tenants: ctx.tenants, config: config.metrics, logger });
     } catch (err) {
