@@ -5,8 +5,10 @@ import type { HeimdallConfig } from '../config/index.ts';
 import { DataDirLock, DataDirMonitor } from '../datadir/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
-import { bindGrpc, createGrpcServer, shutdownGrpc } from './grpc-server.ts';
+import { createGrpcServer, listenGrpc, shutdownGrpc } from './grpc-server.ts';
+import type { GrpcListener } from './grpc-server.ts';
 import { createHttpServer } from './http-server.ts';
+import { grpcListenerLimits, httpListenerLimits } from './listener-limits.ts';
 import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
 import { resolveStartOrder, roleNames } from './role-order.ts';
 import { registerStatusRoutes } from './status-routes.ts';
@@ -31,6 +33,7 @@ export class HeimdallApp {
   private readonly http: FastifyInstance;
   private readonly otlpHttp: FastifyInstance;
   private readonly grpc: GrpcServer;
+  private grpcListener?: GrpcListener;
   private readonly started: { role: RoleDefinition; instance: RoleInstance }[] = [];
   private state: AppState = 'starting';
   private stopping?: Promise<void>;
@@ -61,15 +64,15 @@ export class HeimdallApp {
   static async start(config: HeimdallConfig, logger: Logger, registry: readonly RoleDefinition[]): Promise<HeimdallApp> {
     const order = resolveStartOrder(config.target, registry);
     const selfMetrics = new SelfMetrics();
-    const serverOpts = { logger, selfMetrics, maxRequestBodyBytes: config.server.max_request_body_bytes };
+    const serverOpts = { logger, selfMetrics, maxRequestBodyBytes: config.server.max_request_body_bytes, limits: httpListenerLimits(config.server) };
     const app = new HeimdallApp(
       config,
       logger,
       selfMetrics,
-      await createHttpServer(serverOpts),
-      await createHttpServer(serverOpts),
+      await createHttpServer({ ...serverOpts, name: 'http' }),
+      await createHttpServer({ ...serverOpts, name: 'otlp-http' }),
       // A message is judged by its decompressed size, which grpc-js checks while inflating.
-      createGrpcServer(Math.max(config.metrics.max_decompressed_bytes, config.logs.max_decompressed_bytes)),
+      createGrpcServer(Math.max(config.metrics.max_decompressed_bytes, config.logs.max_decompressed_bytes), grpcListenerLimits(config.server)),
     );
     try {
       // Before any engine opens a file: a second process on this directory stops here, naming the holder.
@@ -152,12 +155,12 @@ export class HeimdallApp {
     const [otlpHost, otlpPort] = splitAddress(this.config.otlp_http_address);
     await this.http.listen({ host: httpHost, port: httpPort });
     await this.otlpHttp.listen({ host: otlpHost, port: otlpPort });
-    const [grpcHost] = splitAddress(this.config.otlp_grpc_address);
-    const grpcPort = await bindGrpc(this.grpc, this.config.otlp_grpc_address);
+    const [grpcHost, grpcPort] = splitAddress(this.config.otlp_grpc_address);
+    this.grpcListener = await listenGrpc(this.grpc, grpcHost, grpcPort, grpcListenerLimits(this.config.server), this.logger);
     return {
       http: boundAddress(this.http, httpHost),
       otlpHttp: boundAddress(this.otlpHttp, otlpHost),
-      otlpGrpc: `${grpcHost}:${grpcPort}`,
+      otlpGrpc: formatAddress(grpcHost, this.grpcListener.port),
     };
   }
 
@@ -177,6 +180,7 @@ export class HeimdallApp {
     await Promise.allSettled([
       withTimeout(this.http.close(), timeoutMs),
       withTimeout(this.otlpHttp.close(), timeoutMs),
+      this.grpcListener?.close(),
       shutdownGrpc(this.grpc, timeoutMs),
     ]);
     for (const { role, instance } of [...this.started].reverse()) {
@@ -201,7 +205,10 @@ function splitAddress(address: string): [string, number] {
 
 function boundAddress(app: FastifyInstance, host: string): string {
   const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return formatAddress(host, typeof addr === 'object' && addr ? addr.port : 0);
+}
+
+function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

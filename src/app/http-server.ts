@@ -1,23 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { HeimdallError } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
+import { limitConnections } from './listener-limits.ts';
+import type { HttpListenerLimits } from './listener-limits.ts';
 
 export interface HttpServerOptions {
+  /** The listener's name in logs (`http`, `otlp-http`). */
+  readonly name: string;
   readonly logger: Logger;
   readonly selfMetrics: SelfMetrics;
   readonly maxRequestBodyBytes: number;
+  readonly limits: HttpListenerLimits;
 }
 
 /**
  * Creates a Fastify server with Heimdall's cross-cutting behaviour: request ids (`X-Request-Id`), one debug
- * log line and the `heimdall_http_*` metrics per request, form bodies, and the fallback error mapping for
- * routes whose owners did not set their own error handler (query APIs set envelope-specific ones).
+ * log line and the `heimdall_http_*` metrics per request, form bodies, the fallback error mapping for
+ * routes whose owners did not set their own error handler (query APIs set envelope-specific ones), and the
+ * listener limits: a request whose headers or body arrive too slowly is answered 408 and its connection
+ * closed, idle keep-alive connections are closed, and connections past the cap are refused.
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const { limits } = opts;
   const app = Fastify({
     // Fastify's own lines ("Server listening at ...") stay below info: Heimdall logs one ready line itself.
     loggerInstance: opts.logger.child({}, { level: 'warn' }),
@@ -26,11 +36,20 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     bodyLimit: opts.maxRequestBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    // Grafana and remote_write senders keep connections alive for long; do not cut them early.
-    keepAliveTimeout: 65_000,
+    http: {
+      // Node checks the header and request timeouts on this tick (30 s by default, which would double a
+      // 30 s timeout); a tenth of the shortest one keeps the cut close to the configured time.
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
     forceCloseConnections: false,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError(opts),
   });
+  // Set on the Node server itself: Fastify's options would turn a configured 0 ("no limit") into its defaults.
+  app.server.headersTimeout = limits.readHeaderTimeoutMs;
+  app.server.requestTimeout = limits.readTimeoutMs;
+  app.server.keepAliveTimeout = limits.idleTimeoutMs;
+  limitConnections(app.server, limits.maxConnections, opts.name, 'server.http_max_connections', opts.logger);
   await app.register(formbody, { bodyLimit: opts.maxRequestBodyBytes });
 
   const timings = new WeakMap<object, bigint>();
@@ -63,6 +82,42 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   );
   // The pino-typed instance is a FastifyInstance with a richer logger type; roles only need the base type.
   return app as unknown as FastifyInstance;
+}
+
+function checkingIntervalMs(limits: HttpListenerLimits): number {
+  const timeouts = [limits.readHeaderTimeoutMs, limits.readTimeoutMs].filter((t) => t > 0);
+  return timeouts.length === 0 ? 30_000 : Math.min(1000, Math.max(50, Math.min(...timeouts) / 10));
+}
+
+/**
+ * Answers what Node rejects before a request reaches Fastify (too slow, too large, malformed), in plain
+ * text naming the setting involved, then closes the connection.
+ */
+function answerClientError(opts: HttpServerOptions): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  const { limits } = opts;
+  const seconds = (ms: number): string => (ms > 0 ? `${ms / 1000}s` : 'no limit');
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    let status = 400;
+    let text = `malformed HTTP request (${err.code ?? err.message})`;
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      status = 408;
+      text =
+        `request not received in time: headers are allowed ${seconds(limits.readHeaderTimeoutMs)} (server.http_read_header_timeout), ` +
+        `the whole request ${seconds(limits.readTimeoutMs)} (server.http_read_timeout)`;
+    } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+      status = 431;
+      text = 'request headers too large';
+    }
+    opts.logger.debug({ listener: opts.name, status, code: err.code }, `client error: ${text}`);
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+    }
+    socket.destroy(err);
+  };
 }
 
 interface MappedError {

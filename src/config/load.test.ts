@@ -87,3 +87,17 @@ test('sizes and durations parse with units', () => {
   assert.equal(parseDurationMs('15d'), 15 * 86_400_000);
   assert.equal(parseDurationMs('1.5h'), undefined);
 });
+
+test('listener limits: defaults like Loki/Mimir and Prometheus, a header timeout beyond the request timeout refused', () => {
+  const s = loadConfig({}).server;
+  assert.equal(s.http_read_timeout, 30_000);
+  assert.equal(s.http_read_header_timeout, 30_000);
+  assert.equal(s.http_idle_timeout, 120_000);
+  assert.equal(s.http_max_connections, 512);
+  assert.equal(s.grpc_keepalive_time, 2 * 3_600_000);
+  assert.equal(s.grpc_keepalive_timeout, 20_000);
+  withFile('server:\n  http_read_header_timeout: 1m\n  http_read_timeout: 30s\n', (file) =>
+    assert.throws(() => loadConfig({ file }), /"server\.http_read_header_timeout": must not exceed server\.http_read_timeout \(30s\)/),
+  );
+  withFile('server:\n  http_read_header_timeout: 1m\n  http_read_timeout: 0\n', (file) => assert.equal(loadConfig({ file }).server.http_read_timeout, 0));
+});

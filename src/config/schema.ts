@@ -37,8 +37,34 @@ export const configSchema = z
         max_inflight_push_bytes: bytesSchema.prefault('64MiB'),
         /** How long SIGTERM waits for in-flight requests before closing storage anyway. */
         shutdown_timeout: durationSchema.prefault('30s'),
+        /** Time for a request's headers to arrive on an HTTP listener (Go's ReadHeaderTimeout); 0 = no limit. */
+        http_read_header_timeout: durationSchema.prefault('30s'),
+        /** Time for a whole request, body included, to arrive (Loki/Mimir `http_server_read_timeout`); 0 = no limit. */
+        http_read_timeout: durationSchema.prefault('30s'),
+        /** How long a keep-alive connection may idle between requests (Loki/Mimir `http_server_idle_timeout`). */
+        http_idle_timeout: durationSchema.prefault('2m'),
+        /** Open connections per HTTP listener (Prometheus' `--web.max-connections`); 0 = no limit. */
+        http_max_connections: z.number().int().nonnegative().default(512),
+        /** After this long without activity the server pings a gRPC client (grpc-go's keepalive Time). */
+        grpc_keepalive_time: durationSchema.prefault('2h'),
+        /** A ping unanswered for this long closes the gRPC connection (grpc-go's keepalive Timeout). */
+        grpc_keepalive_timeout: durationSchema.prefault('20s'),
+        /** A gRPC connection with no call for this long is closed with GOAWAY (clients reconnect); 0 = never. */
+        grpc_max_connection_idle: durationSchema.prefault('5m'),
+        /** Open connections on the OTLP/gRPC listener; 0 = no limit. */
+        grpc_max_connections: z.number().int().nonnegative().default(512),
       })
       .strict()
+      .superRefine((server, ctx) => {
+        // Node refuses a header timeout longer than the whole-request timeout.
+        if (server.http_read_timeout > 0 && server.http_read_header_timeout > server.http_read_timeout) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['http_read_header_timeout'],
+            message: `must not exceed server.http_read_timeout (${server.http_read_timeout / 1000}s): the headers are part of the request`,
+          });
+        }
+      })
       .prefault({}),
     tenancy: z
       .object({

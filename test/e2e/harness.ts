@@ -32,6 +32,11 @@ export interface HeimdallProcess {
   readonly child: ChildProcess;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /**
+   * Resolves once the output matches `pattern` (log lines arrive after the event that caused them); rejects
+   * after `timeoutMs`, a generous bound only reached when the line never comes.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends `signal` (SIGTERM by default) and waits for exit. Removes a temp data dir unless `keepData`. */
   stop(opts?: { signal?: NodeJS.Signals; keepData?: boolean }): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -126,6 +131,28 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
     dataDir,
     child,
     output: () => out,
+    waitForOutput(pattern, waitMs = 30_000) {
+      if (pattern.test(out)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const onData = (): void => {
+          if (!pattern.test(out)) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no output matching ${pattern} within ${waitMs} ms:\n${out}`));
+        }, waitMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          child.stderr!.off('data', onData);
+        };
+        // Registered after the harness's own listeners, so `out` already holds the new chunk.
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+      });
+    },
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {
       // A test may already have signalled the process itself; a second signal would skip the drain.
       if (child.exitCode === null && child.signalCode === null && !child.killed) child.kill(signal);
