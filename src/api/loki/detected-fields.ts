@@ -67,6 +67,7 @@ export async function detectFields(deps: LokiApiDeps, req: LokiRequest, query: s
   const note = (name: string, value: string, parser: string | null): void => {
     let f = fields.get(name);
     if (!f) {
+      if (fields.size >= MAX_FIELDS) return;
       f = { label: name, type: guessType(value), values: new Set(), parsers: parser === null ? null : [parser] };
       fields.set(name, f);
     } else {
@@ -79,8 +80,11 @@ export async function detectFields(deps: LokiApiDeps, req: LokiRequest, query: s
     if (f.values.size < MAX_VALUES_PER_FIELD) f.values.add(value);
   };
   const streams = res.data.resultType === 'streams' ? (res.data.streams as ResultStream[]) : [];
+  let seen = 0;
   for (const s of streams) {
     for (const e of s.entries) {
+      // Analysing lines is synchronous work of its own: honour a disconnect between lines.
+      if ((++seen & 63) === 0) req.signal?.throwIfAborted();
       for (const [k, v] of Object.entries(e.structuredMetadata ?? {})) note(k, v, null);
       const line = e.line.trim();
       if (line.startsWith('{')) {
@@ -101,17 +105,29 @@ export async function detectFields(deps: LokiApiDeps, req: LokiRequest, query: s
   return [...fields.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
+/** Distinct fields one request reports (a line of random keys must not grow the answer without bound). */
+const MAX_FIELDS = 1000;
+
 function sanitize(key: string): string {
   const s = key.replace(/[^A-Za-z0-9_]/g, '_');
   return /^[0-9]/.test(s) ? `_${s}` : s;
 }
 
-function flatten(obj: Record<string, unknown>, prefix: string, emit: (k: string, v: string) => void): void {
+/**
+ * Nesting below which JSON objects are not flattened into fields: a field name is the path of keys, so a
+ * deeply nested line would otherwise make names (and the work) grow with the square of its depth.
+ */
+const MAX_JSON_DEPTH = 32;
+/** Longer field names (paths of long keys) are skipped. */
+const MAX_FIELD_NAME_LENGTH = 1024;
+
+function flatten(obj: Record<string, unknown>, prefix: string, emit: (k: string, v: string) => void, depth = 1): void {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix === '' ? sanitize(k) : `${prefix}_${sanitize(k)}`;
-    if (v === null || Array.isArray(v)) continue;
-    if (typeof v === 'object') flatten(v as Record<string, unknown>, key, emit);
-    else emit(key, String(v));
+    if (v === null || Array.isArray(v) || key.length > MAX_FIELD_NAME_LENGTH) continue;
+    if (typeof v === 'object') {
+      if (depth < MAX_JSON_DEPTH) flatten(v as Record<string, unknown>, key, emit, depth + 1);
+    } else emit(key, String(v));
   }
 }
 
