@@ -49,6 +49,12 @@ export const metricsConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Exemplars kept in memory, all series and tenants together (Prometheus' `storage.exemplars.max_exemplars`):
+     * one circular buffer whose oldest exemplar is overwritten when it is full; 0 stores none. Head flushes
+     * move exemplars into blocks, which keep them for the retention period.
+     */
+    max_exemplars: z.number().int().nonnegative().prefault(100_000),
     /** Largest remote_write / OTLP body accepted after decompression. */
     max_decompressed_bytes: bytesSchema.prefault('100MiB'),
   })

@@ -32,6 +32,8 @@ export interface AppenderHost {
    */
   writeFrame(payload: Uint8Array, apply: () => void, onFailed: () => void): Promise<void>;
   setMetadata(tenant: string, metric: string, meta: MetricMetadata): void;
+  /** Stores a durable exemplar in the head's exemplar storage (duplicates and out-of-order ones are dropped). */
+  addExemplar(ref: number, e: Exemplar): void;
   /** Counts committed samples for the engine's stats. */
   noteCommitted(samples: number): void;
 }
@@ -348,7 +350,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
             for (let i = 0; i < n; i++) series[i]!.insert(ts[i]!, vs[i]!);
           }
           for (const { s, t, h } of hists) s.insertHistogram(t, h);
-          for (const { s, e } of exemplars) s.addExemplar(e);
+          for (const { s, e } of exemplars) this.host.addExemplar(s.ref, e);
           for (const { metric, meta } of metadata) this.host.setMetadata(this.tenant, metric, meta);
           this.host.noteCommitted(n);
           this.releaseReservations();

@@ -6,10 +6,10 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString, tenantToken } from '../columnar/index.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
-import type { NativeHistogram } from '../model/index.ts';
+import type { Exemplar, NativeHistogram } from '../model/index.ts';
 import { ByteReader, ByteWriter } from './byte-buffer.ts';
 import { syncDir } from './wal.ts';
-import { readHistogram, writeHistogram } from './wal-records.ts';
+import { readExemplarBody, readHistogram, writeExemplarBody, writeHistogram } from './wal-records.ts';
 
 /** Blocks cover at most one UTC day: retention drops whole days, compaction merges within a day. */
 export const BLOCK_DAY_MS = 86_400_000;
@@ -22,7 +22,10 @@ const ROW_GROUP_ROWS = 65_536;
 const TWO_32 = 2 ** 32;
 
 /** What kind of samples a block holds. */
-export type BlockKind = 'floats' | 'histograms';
+export type BlockKind = 'floats' | 'histograms' | 'exemplars';
+
+/** The value column of each kind (the others are `sid` and `ts`). */
+const VALUE_COLUMN: Readonly<Record<BlockKind, string>> = { floats: 'v', histograms: 'h', exemplars: 'e' };
 
 /** One immutable Parquet block of one tenant, within one day. Listed in the manifest. */
 export interface BlockMeta {
@@ -53,6 +56,12 @@ export interface HistogramRows {
   readonly refs: number[];
   readonly ts: number[];
   readonly hs: NativeHistogram[];
+}
+
+/** Exemplars to write, sorted by (ref, timestamp). */
+export interface ExemplarRows {
+  readonly refs: number[];
+  readonly es: Exemplar[];
 }
 
 /** Samples read back for one series (parts possibly overlapping; the caller merges). */
@@ -177,29 +186,49 @@ export class BlockStore {
   }
 
   /** Writes one histogram block file (see {@link writeFloats}). */
-  async writeHistograms(tenant: string, dayStartMs: number, rows: HistogramRows, level = 0): Promise<BlockMeta> {
+  writeHistograms(tenant: string, dayStartMs: number, rows: HistogramRows, level = 0): Promise<BlockMeta> {
+    return this.writeBlobs(tenant, dayStartMs, 'histograms', rows.refs, rows.ts, (w, i) => writeHistogram(w, rows.hs[i]!), level);
+  }
+
+  /** Writes one exemplar block file (see {@link writeFloats}); each row is one exemplar. */
+  writeExemplars(tenant: string, dayStartMs: number, rows: ExemplarRows, level = 0): Promise<BlockMeta> {
+    const ts = rows.es.map((e) => e.timestampMs);
+    return this.writeBlobs(tenant, dayStartMs, 'exemplars', rows.refs, ts, (w, i) => writeExemplarBody(w, rows.es[i]!), level);
+  }
+
+  /** Writes a block of `(sid, ts, blob)` rows, the blob of row `i` written by `encode`. */
+  private async writeBlobs(
+    tenant: string,
+    dayStartMs: number,
+    kind: 'histograms' | 'exemplars',
+    refs: readonly number[],
+    ts: readonly number[],
+    encode: (w: ByteWriter, i: number) => void,
+    level: number,
+  ): Promise<BlockMeta> {
+    const col = VALUE_COLUMN[kind];
     const conn = await this.instance.connect();
     const table = `stage_${++this.seq}`;
     try {
-      await conn.run(`CREATE TEMP TABLE ${table} (sid UINTEGER, ts BIGINT, h BLOB)`);
+      await conn.run(`CREATE TEMP TABLE ${table} (sid UINTEGER, ts BIGINT, ${col} BLOB)`);
       const app = await conn.createAppender(table, 'main', 'temp');
       const chunk = DuckDBDataChunk.create([UINTEGER, BIGINT, BLOB], CHUNK_ROWS);
       let minT = Infinity;
       let maxT = -Infinity;
       const w = new ByteWriter(256);
-      for (let off = 0; off < rows.ts.length; off += CHUNK_ROWS) {
-        const n = Math.min(CHUNK_ROWS, rows.ts.length - off);
+      for (let off = 0; off < ts.length; off += CHUNK_ROWS) {
+        const n = Math.min(CHUNK_ROWS, ts.length - off);
         const sids: number[] = [];
         const tss: bigint[] = [];
         const blobs: Uint8Array[] = [];
         for (let i = 0; i < n; i++) {
-          const t = rows.ts[off + i]!;
+          const t = ts[off + i]!;
           if (t < minT) minT = t;
           if (t > maxT) maxT = t;
-          sids.push(rows.refs[off + i]!);
+          sids.push(refs[off + i]!);
           tss.push(BigInt(t));
           w.reset();
-          writeHistogram(w, rows.hs[off + i]!);
+          encode(w, off + i);
           blobs.push(w.toBuffer());
         }
         chunk.reset();
@@ -208,7 +237,7 @@ export class BlockStore {
       }
       app.flushSync();
       app.closeSync();
-      return await this.copyOut(conn, `SELECT sid, ts, h FROM ${table} ORDER BY sid, ts`, tenant, 'histograms', dayStartMs, rows.ts.length, minT, maxT, level);
+      return await this.copyOut(conn, `SELECT sid, ts, ${col} FROM ${table} ORDER BY sid, ts`, tenant, kind, dayStartMs, ts.length, minT, maxT, level);
     } finally {
       await conn.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
       conn.closeSync();
@@ -348,24 +377,47 @@ export class BlockStore {
   }
 
   /** Reads histogram samples (see {@link readFloats}). */
-  async readHistograms(
+  readHistograms(
     blocks: readonly BlockMeta[],
     refs: Uint32Array,
     minT: number,
     maxT: number,
     onSample: (ref: number, t: number, h: NativeHistogram) => void,
   ): Promise<void> {
+    return this.readBlobs('histograms', blocks, refs, minT, maxT, (ref, t, r) => onSample(ref, t, readHistogram(r)));
+  }
+
+  /** Reads exemplars (see {@link readFloats}). */
+  readExemplars(
+    blocks: readonly BlockMeta[],
+    refs: Uint32Array,
+    minT: number,
+    maxT: number,
+    onExemplar: (ref: number, e: Exemplar) => void,
+  ): Promise<void> {
+    return this.readBlobs('exemplars', blocks, refs, minT, maxT, (ref, t, r) => onExemplar(ref, readExemplarBody(r, t)));
+  }
+
+  private async readBlobs(
+    kind: 'histograms' | 'exemplars',
+    blocks: readonly BlockMeta[],
+    refs: Uint32Array,
+    minT: number,
+    maxT: number,
+    onRow: (ref: number, t: number, body: ByteReader) => void,
+  ): Promise<void> {
     if (blocks.length === 0 || refs.length === 0) return;
-    const sql = `SELECT sid, ts, h FROM read_parquet([${blocks.map((b) => quoteString(path.join(this.dir, b.file))).join(', ')}]) ` +
+    const col = VALUE_COLUMN[kind];
+    const sql = `SELECT sid, ts, ${col} FROM read_parquet([${blocks.map((b) => quoteString(path.join(this.dir, b.file))).join(', ')}]) ` +
       `WHERE ${refFilter(refs)} AND ts BETWEEN ${Math.ceil(minT)} AND ${Math.floor(maxT)}`;
     const wanted = new Set(refs);
     const conn = await this.instance.connect();
     try {
       const reader = await conn.runAndReadAll(sql);
-      for (const [sid, ts, h] of reader.getRows()) {
+      for (const [sid, ts, blob] of reader.getRows()) {
         if (!wanted.has(Number(sid))) continue;
-        const bytes = (h as { bytes: Uint8Array }).bytes;
-        onSample(Number(sid), Number(ts), readHistogram(new ByteReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))));
+        const bytes = (blob as { bytes: Uint8Array }).bytes;
+        onRow(Number(sid), Number(ts), new ByteReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
       }
     } finally {
       conn.closeSync();
@@ -379,7 +431,9 @@ export class BlockStore {
   async merge(inputs: readonly BlockMeta[]): Promise<BlockMeta> {
     const first = inputs[0]!;
     const files = inputs.map((b) => quoteString(path.join(this.dir, b.file))).join(', ');
-    const cols = first.kind === 'floats' ? 'sid, ts, v' : 'sid, ts, h';
+    const col = VALUE_COLUMN[first.kind];
+    // Exemplars of one series may share a timestamp (a native histogram's buckets): distinct rows are kept.
+    const key = first.kind === 'exemplars' ? `sid, ts, ${col}` : 'sid, ts';
     const conn = await this.instance.connect();
     try {
       const rows = inputs.reduce((n, b) => n + b.rows, 0);
@@ -390,8 +444,8 @@ export class BlockStore {
       const order = inputs.map((b, i) => `WHEN ${quoteString(path.join(this.dir, b.file))} THEN ${i}`).join(' ');
       return await this.copyOut(
         conn,
-        `SELECT DISTINCT ON (sid, ts) ${cols} FROM read_parquet([${files}], filename = true) ` +
-          `ORDER BY sid, ts, CASE filename ${order} END DESC`,
+        `SELECT DISTINCT ON (${key}) sid, ts, ${col} FROM read_parquet([${files}], filename = true) ` +
+          `ORDER BY ${key}, CASE filename ${order} END DESC`,
         first.tenant,
         first.kind,
         first.dayStartMs,

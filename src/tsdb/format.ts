@@ -3,8 +3,8 @@ import path from 'node:path';
 import { StorageFormatError } from '../storage/index.ts';
 import { syncDir } from './wal.ts';
 
-/** The on-disk format this build writes and reads (docs/formats/tsdb.md). Bump on incompatible changes. */
-export const TSDB_FORMAT_VERSION = 1;
+/** The on-disk format this build writes and reads (docs/formats/tsdb.md). Bump on incompatible changes (2: exemplar blocks). */
+export const TSDB_FORMAT_VERSION = 2;
 const FORMAT_NAME = 'heimdall-tsdb';
 const FORMAT_FILE = 'FORMAT.json';
 

@@ -1,4 +1,5 @@
 import { ByteWriter } from './byte-buffer.ts';
+import type { ExemplarStore } from './exemplar-store.ts';
 import type { Head } from './head.ts';
 import type { MetadataStore } from './metadata-store.ts';
 import { encodeExemplar, encodeHistogram, encodeMetadata, encodeSamples, encodeSeries, encodeSeriesState } from './wal-records.ts';
@@ -12,7 +13,7 @@ const CHECKPOINT_FRAME_BYTES = 8 << 20;
  * Serialises what a checkpoint must hold, as WAL records in frames of bounded size: every series with its
  * state, the head's samples and histograms, exemplars and metadata.
  */
-export function encodeHeadCheckpoint(head: Head, metadata: MetadataStore): Buffer[] {
+export function encodeHeadCheckpoint(head: Head, exemplars: ExemplarStore, metadata: MetadataStore): Buffer[] {
   const frames: Buffer[] = [];
   let w = new ByteWriter(1 << 20);
   const cut = (): void => {
@@ -52,7 +53,10 @@ export function encodeHeadCheckpoint(head: Head, metadata: MetadataStore): Buffe
   for (const s of head.series) {
     if (!s) continue;
     if (s.histTs && s.hists) for (let i = 0; i < s.histTs.length; i++) encodeHistogram(w, s.ref, s.histTs[i]!, s.hists[i]!);
-    if (s.exemplars) for (const e of s.exemplars) encodeExemplar(w, s.ref, e);
+    cut();
+  }
+  for (const { ref, exemplar } of exemplars.all()) {
+    encodeExemplar(w, ref, exemplar);
     cut();
   }
   for (const { tenant, metric, meta } of metadata.entries()) encodeMetadata(w, tenant, metric, meta);

@@ -1,6 +1,7 @@
-import type { NativeHistogram } from '../model/index.ts';
+import type { Exemplar, NativeHistogram } from '../model/index.ts';
 import { BLOCK_DAY_MS } from './block-store.ts';
-import type { FloatColumns, HistogramRows } from './block-store.ts';
+import type { ExemplarRows, FloatColumns, HistogramRows } from './block-store.ts';
+import type { ExemplarStore } from './exemplar-store.ts';
 import type { Head } from './head.ts';
 import { lowerBound } from './mem-series.ts';
 
@@ -10,6 +11,7 @@ export interface FrozenPart {
   vs?: Float64Array;
   hts?: number[];
   hs?: NativeHistogram[];
+  es?: Exemplar[];
 }
 
 /** Column builder for one tenant-day of a flush. */
@@ -47,18 +49,20 @@ export interface HeadCut {
   readonly frozen: Map<number, FrozenPart>;
   readonly floats: { tenant: string; dayStartMs: number; cols: FloatBuilder }[];
   readonly histograms: { tenant: string; dayStartMs: number; rows: HistogramRows }[];
+  readonly exemplars: { tenant: string; dayStartMs: number; rows: ExemplarRows }[];
   /** Float samples moved. */
   readonly moved: number;
 }
 
 /**
- * Moves every head sample older than `beforeMs` out of the head (synchronously, so the snapshot is
- * consistent), grouped into tenant-day columns. `head.samples` is reduced by the moved count.
+ * Moves every head sample and exemplar older than `beforeMs` out of the head (synchronously, so the
+ * snapshot is consistent), grouped into tenant-day columns. `head.samples` is reduced by the moved count.
  */
-export function cutHead(head: Head, beforeMs: number): HeadCut {
+export function cutHead(head: Head, exemplars: ExemplarStore, beforeMs: number): HeadCut {
   const frozen = new Map<number, FrozenPart>();
   const floatBuilders = new Map<string, { tenant: string; dayStartMs: number; cols: FloatBuilder }>();
   const histBuilders = new Map<string, { tenant: string; dayStartMs: number; rows: HistogramRows }>();
+  const exemplarBuilders = new Map<string, { tenant: string; dayStartMs: number; rows: { refs: number[]; es: Exemplar[] } }>();
   const key = (tenant: string, day: number): string => `${day}\u0000${tenant}`;
   let moved = 0;
   for (const s of head.series) {
@@ -100,18 +104,39 @@ export function cutHead(head: Head, beforeMs: number): HeadCut {
         b.rows.hs.push(hs[i]!);
       }
     }
+    const es = exemplars.takeBefore(s.ref, beforeMs);
+    if (es.length > 0) {
+      const fz = frozen.get(s.ref) ?? {};
+      fz.es = es;
+      frozen.set(s.ref, fz);
+      for (const e of es) {
+        const day = Math.floor(e.timestampMs / BLOCK_DAY_MS) * BLOCK_DAY_MS;
+        const k = key(s.tenant, day);
+        let b = exemplarBuilders.get(k);
+        if (!b) exemplarBuilders.set(k, (b = { tenant: s.tenant, dayStartMs: day, rows: { refs: [], es: [] } }));
+        b.rows.refs.push(s.ref);
+        b.rows.es.push(e);
+      }
+    }
   }
   head.samples -= moved;
-  return { frozen, floats: [...floatBuilders.values()], histograms: [...histBuilders.values()], moved };
+  return {
+    frozen,
+    floats: [...floatBuilders.values()],
+    histograms: [...histBuilders.values()],
+    exemplars: [...exemplarBuilders.values()],
+    moved,
+  };
 }
 
-/** Puts a failed flush's samples back into the head (the WAL still holds them). */
-export function restoreCut(head: Head, cut: HeadCut): void {
+/** Puts a failed flush's samples and exemplars back into the head (the WAL still holds them). */
+export function restoreCut(head: Head, exemplars: ExemplarStore, cut: HeadCut): void {
   for (const [ref, fz] of cut.frozen) {
     const s = head.series[ref];
     if (!s) continue;
     if (fz.ts && fz.vs) for (let i = 0; i < fz.ts.length; i++) s.insert(fz.ts[i]!, fz.vs[i]!);
     if (fz.hts && fz.hs) for (let i = 0; i < fz.hts.length; i++) s.insertHistogram(fz.hts[i]!, fz.hs[i]!);
+    if (fz.es) exemplars.restore(ref, fz.es);
   }
   head.samples += cut.moved;
 }

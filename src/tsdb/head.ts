@@ -128,7 +128,6 @@ export class Head {
       s.histTs.splice(0, i);
       s.hists.splice(0, i);
     }
-    if (s.exemplars) s.exemplars = s.exemplars.filter((e) => e.timestampMs >= cutoff);
     s.minDataT = Math.max(s.minDataT, cutoff);
   }
 }

@@ -1,10 +1,7 @@
-import type { Exemplar, Labels, NativeHistogram } from '../model/index.ts';
+import type { Labels, NativeHistogram } from '../model/index.ts';
 import { STATE_SLOTS, SampleArena } from './sample-arena.ts';
 
 const INITIAL_STATE: readonly number[] = [-Infinity, 0, Infinity, -Infinity, -Infinity];
-
-/** Exemplars kept per series in memory; older ones are dropped first (Prometheus keeps a bounded ring too). */
-export const MAX_EXEMPLARS_PER_SERIES = 16;
 
 /** See {@link MemSeries.reservation}. */
 export interface AppendReservation {
@@ -40,8 +37,6 @@ export class MemSeries {
 
   histTs: number[] | null = null;
   hists: NativeHistogram[] | null = null;
-
-  exemplars: Exemplar[] | null = null;
 
   /**
    * The newest sample state including uncommitted transactions, shared by every appender holding samples
@@ -227,21 +222,6 @@ export class MemSeries {
     if (t > this.maxHistT) this.maxHistT = t;
     if (t < this.minDataT) this.minDataT = t;
     if (t > this.maxDataT) this.maxDataT = t;
-  }
-
-  addExemplar(e: Exemplar): void {
-    const list = (this.exemplars ??= []);
-    const n = list.length;
-    if (n > 0 && list[n - 1]!.timestampMs >= e.timestampMs) {
-      // Same exemplar re-sent (remote_write retries): keep one.
-      if (list.some((x) => x.timestampMs === e.timestampMs)) return;
-      let i = 0;
-      while (i < n && list[i]!.timestampMs < e.timestampMs) i++;
-      list.splice(i, 0, e);
-    } else {
-      list.push(e);
-    }
-    if (list.length > MAX_EXEMPLARS_PER_SERIES) list.shift();
   }
 
   /** Index of the first head sample with timestamp ≥ `t`. */

@@ -1,5 +1,6 @@
-import type { NativeHistogram, TimeRange } from '../model/index.ts';
+import type { Exemplar, NativeHistogram, TimeRange } from '../model/index.ts';
 import type { BlockStore, ReadPart } from './block-store.ts';
+import type { ExemplarStore } from './exemplar-store.ts';
 import type { FrozenPart } from './head-flush.ts';
 import type { MemSeries } from './mem-series.ts';
 import type { SeriesSamples } from './querier.ts';
@@ -96,5 +97,55 @@ export async function loadSamples(
       out.histograms = hm.hs;
     }
     return out;
+  });
+}
+
+/**
+ * Loads the exemplars of several series in `range` from blocks, a flush in progress and the head's
+ * exemplar storage; one list per input series, by time, each exemplar once (a WAL replay after a flush may
+ * hold one in a block and in the head).
+ */
+export async function loadExemplars(
+  blocks: BlockStore,
+  frozen: ReadonlyMap<number, FrozenPart> | null,
+  store: ExemplarStore,
+  series: readonly MemSeries[],
+  range: TimeRange,
+): Promise<Exemplar[][]> {
+  const { startMs, endMs } = range;
+  const found = new Map<number, Exemplar[]>();
+  const byTenant = new Map<string, MemSeries[]>();
+  for (const s of series) {
+    const list = byTenant.get(s.tenant);
+    if (list) list.push(s);
+    else byTenant.set(s.tenant, [s]);
+  }
+  for (const [tenant, list] of byTenant) {
+    const selected = blocks.select(tenant, 'exemplars', startMs, endMs);
+    if (selected.length === 0) continue;
+    blocks.acquire(selected);
+    try {
+      await blocks.readExemplars(selected, Uint32Array.from(list.map((s) => s.ref)).sort(), startMs, endMs, (ref, e) => {
+        const l = found.get(ref);
+        if (l) l.push(e);
+        else found.set(ref, [e]);
+      });
+    } finally {
+      blocks.release(selected);
+    }
+  }
+  return series.map((s) => {
+    const all = found.get(s.ref) ?? [];
+    for (const e of frozen?.get(s.ref)?.es ?? []) if (e.timestampMs >= startMs && e.timestampMs <= endMs) all.push(e);
+    all.push(...store.select(s.ref, startMs, endMs));
+    if (all.length <= 1) return all;
+    all.sort((a, b) => a.timestampMs - b.timestampMs);
+    const seen = new Set<string>();
+    return all.filter((e) => {
+      const key = `${e.timestampMs}\u0000${e.value}\u0000${JSON.stringify(e.labels)}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { metricsLimitsFor } from '../config/metrics-config.ts';
 import type { MetricsConfig, MetricsLimits } from '../config/metrics-config.ts';
-import type { LabelMatcher, Labels, MetricMetadata, MetricRecord, Rejection, TenantId, TimeRange } from '../model/index.ts';
+import type { Exemplar, LabelMatcher, Labels, MetricMetadata, MetricRecord, Rejection, TenantId, TimeRange } from '../model/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars, StorageHealth } from '../storage/index.ts';
 import { TsdbAppender } from './appender.ts';
@@ -13,7 +13,8 @@ import { BlockStore, defaultDuckThreads } from './block-store.ts';
 import type { BlockMeta } from './block-store.ts';
 import { ByteReader, ByteWriter } from './byte-buffer.ts';
 import { latestCheckpoint, readCheckpoint, removeCheckpointsBefore, writeCheckpoint } from './checkpoint.ts';
-import { readFormat, writeFormat } from './format.ts';
+import { TSDB_FORMAT_VERSION, readFormat, writeFormat } from './format.ts';
+import { ExemplarStore } from './exemplar-store.ts';
 import { Head } from './head.ts';
 import { encodeHeadCheckpoint } from './head-checkpoint.ts';
 import { cutHead, restoreCut } from './head-flush.ts';
@@ -22,7 +23,7 @@ import type { MemSeries } from './mem-series.ts';
 import { MetadataStore } from './metadata-store.ts';
 import { TsdbQuerier } from './querier.ts';
 import type { QuerierHost, SeriesSamples } from './querier.ts';
-import { loadSamples } from './sample-loader.ts';
+import { loadExemplars, loadSamples } from './sample-loader.ts';
 import { Wal } from './wal.ts';
 import { decodeRecords, encodeSeriesDropped } from './wal-records.ts';
 import type { RecordVisitor } from './wal-records.ts';
@@ -83,6 +84,7 @@ const HEAD_BYTES_PER_SAMPLE = 16;
 export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   private readonly head = new Head();
   private readonly meta = new MetadataStore();
+  private readonly exemplarStore: ExemplarStore;
   private samplesCommitted = 0;
   private flushes = 0;
   private compactions = 0;
@@ -104,13 +106,15 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     private readonly health: StorageHealth | undefined,
   ) {
     this.headLimitBytes = Math.max(16 * 1024 * 1024, Math.floor(memoryLimitBytes / 4));
+    this.exemplarStore = new ExemplarStore(config.max_exemplars);
   }
 
   /** Opens (or creates) the engine in `opts.dir`, replaying checkpoint and WAL. Refuses a newer format. */
   static async open(opts: TsdbOptions): Promise<Tsdb> {
     await fsp.mkdir(opts.dir, { recursive: true });
     const existing = await readFormat(opts.dir);
-    if (existing === undefined) await writeFormat(opts.dir);
+    // Older formats are read as they are; the stamp moves up so an older build refuses what this one adds.
+    if (existing === undefined || existing < TSDB_FORMAT_VERSION) await writeFormat(opts.dir);
     const memoryLimitBytes = opts.memoryLimitBytes ?? 1024 ** 3;
     const blocks = await BlockStore.open(path.join(opts.dir, 'blocks'), {
       memoryLimitBytes: Math.floor(memoryLimitBytes / 2),
@@ -165,15 +169,19 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   ): Promise<SeriesExemplars[]> {
     const q = new TsdbQuerier(this, tenants, { startMs: -Infinity, endMs: Infinity });
     const seen = new Set<MemSeries>();
-    const out: SeriesExemplars[] = [];
+    const selected: { labels: Labels; series: MemSeries }[] = [];
     for (const matchers of matcherSets) {
-      for (const { labels, series } of q.collect(matchers)) {
-        if (seen.has(series)) continue;
-        seen.add(series);
-        const ex = (series.exemplars ?? []).filter((e) => e.timestampMs >= range.startMs && e.timestampMs <= range.endMs);
-        if (ex.length > 0) out.push({ seriesLabels: labels, exemplars: ex });
+      for (const sel of q.collect(matchers)) {
+        if (seen.has(sel.series)) continue;
+        seen.add(sel.series);
+        selected.push(sel);
       }
     }
+    const stored = await loadExemplars(this.blocks, this.frozen, this.exemplarStore, selected.map((x) => x.series), range);
+    const out: SeriesExemplars[] = [];
+    selected.forEach(({ labels }, i) => {
+      if (stored[i]!.length > 0) out.push({ seriesLabels: labels, exemplars: stored[i]! });
+    });
     return out;
   }
 
@@ -247,8 +255,10 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
             tenantDropped.push(s);
             continue;
           }
+          this.exemplarStore.takeBefore(s.ref, cutoff);
           if (s.minDataT < cutoff) this.head.expire(s, cutoff);
         }
+        for (const s of tenantDropped) this.exemplarStore.dropSeries(s.ref);
         this.head.dropSeries(tenant, tenantDropped);
         dropped.push(...tenantDropped);
         if (tenantDropped.length > 0) this.logger?.info({ tenant, series: tenantDropped.length }, 'retention dropped series');
@@ -310,6 +320,10 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     this.meta.set(tenant, metric, meta);
   }
 
+  addExemplar(ref: number, e: Exemplar): void {
+    this.exemplarStore.add(ref, e);
+  }
+
   noteCommitted(samples: number): void {
     this.samplesCommitted += samples;
     this.head.samples += samples;
@@ -359,13 +373,14 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     const segment = await this.wal.rotate();
     // Everything below `segment` is applied to the head. The cut is synchronous so the snapshot is
     // consistent; frames applied later are in segments ≥ `segment` and are replayed after the checkpoint.
-    const cut = cutHead(this.head, beforeMs);
+    const cut = cutHead(this.head, this.exemplarStore, beforeMs);
     this.frozen = cut.frozen;
-    const checkpoint = encodeHeadCheckpoint(this.head, this.meta);
+    const checkpoint = encodeHeadCheckpoint(this.head, this.exemplarStore, this.meta);
     try {
       const added: BlockMeta[] = [];
       for (const f of cut.floats) added.push(await this.blocks.writeFloats(f.tenant, f.dayStartMs, f.cols));
       for (const h of cut.histograms) added.push(await this.blocks.writeHistograms(h.tenant, h.dayStartMs, h.rows));
+      for (const x of cut.exemplars) added.push(await this.blocks.writeExemplars(x.tenant, x.dayStartMs, x.rows));
       await this.blocks.commit(added, []);
       await writeCheckpoint(this.wal.dir, segment, checkpoint);
       await this.wal.truncateBefore(segment);
@@ -374,7 +389,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       this.logger?.info({ samples: cut.moved, blocks: added.length, segment, ms: Date.now() - started }, 'metrics head flushed');
     } catch (err) {
       // Put the samples back so nothing is lost from memory; the WAL still holds them.
-      restoreCut(this.head, cut);
+      restoreCut(this.head, this.exemplarStore, cut);
       throw err;
     } finally {
       this.frozen = null;
@@ -403,12 +418,16 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       samples: (refs, ts, vs) => {
         for (let i = 0; i < refs.length; i++) this.head.series[refs[i]!]?.insert(ts[i]!, vs[i]!);
       },
-      exemplar: (ref, e) => this.head.series[ref]?.addExemplar(e),
+      exemplar: (ref, e) => {
+        if (this.head.series[ref]) this.exemplarStore.add(ref, e);
+      },
       metadata: (tenant, metric, meta) => this.meta.set(tenant, metric, meta),
       histogram: (ref, t, h) => this.head.series[ref]?.insertHistogram(t, h),
       seriesDropped: (ref) => {
         const s = this.head.series[ref];
-        if (s) this.head.dropSeries(s.tenant, [s]);
+        if (!s) return;
+        this.exemplarStore.dropSeries(ref);
+        this.head.dropSeries(s.tenant, [s]);
       },
     };
   }

@@ -87,6 +87,11 @@ export function encodeExemplar(w: ByteWriter, ref: number, e: Exemplar): void {
   w.u8(REC_EXEMPLARS);
   w.uvarint(ref);
   w.f64(e.timestampMs);
+  writeExemplarBody(w, e);
+}
+
+/** An exemplar without its timestamp: `f64 value`, `labels` (the WAL record's tail and an exemplar block's blob). */
+export function writeExemplarBody(w: ByteWriter, e: Exemplar): void {
   w.f64(e.value);
   const names = Object.keys(e.labels);
   w.uvarint(names.length);
@@ -94,6 +99,12 @@ export function encodeExemplar(w: ByteWriter, ref: number, e: Exemplar): void {
     w.str(n);
     w.str(e.labels[n]!);
   }
+}
+
+/** Reads what {@link writeExemplarBody} wrote. */
+export function readExemplarBody(r: ByteReader, timestampMs: number): Exemplar {
+  const value = r.f64();
+  return { labels: readLabels(r), value, timestampMs };
 }
 
 export function encodeMetadata(w: ByteWriter, tenant: string, metric: string, m: MetricMetadata): void {
@@ -219,8 +230,7 @@ export function decodeRecords(r: ByteReader, v: RecordVisitor): void {
       case REC_EXEMPLARS: {
         const ref = r.uvarint();
         const timestampMs = r.f64();
-        const value = r.f64();
-        v.exemplar(ref, { labels: readLabels(r), value, timestampMs });
+        v.exemplar(ref, readExemplarBody(r, timestampMs));
         break;
       }
       case REC_METADATA: {
