@@ -77,9 +77,18 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
       mapped.status >= 500 && mapped.status !== 503 ? `internal error (request id ${request.id})` : mapped.message,
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${request.method} ${request.url.split('?')[0]}`),
-  );
+  // A known path asked with another method is a 405 naming the allowed ones, as Prometheus' router and
+  // Loki's gorilla/mux answer; only paths no route has are 404s.
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.url, route.method));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    if (allowed.length > 0) {
+      return reply.code(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send(`method ${request.method} not allowed on ${path}; allowed: ${allowed.join(', ')}`);
+    }
+    return reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${request.method} ${path}`);
+  });
   // The pino-typed instance is a FastifyInstance with a richer logger type; roles only need the base type.
   return app as unknown as FastifyInstance;
 }
@@ -141,4 +150,30 @@ function mapError(err: FastifyError, opts: HttpServerOptions): MappedError {
     return { status: err.statusCode, message: err.message };
   }
   return { status: 500, message: err.message };
+}
+
+/** The methods registered per route pattern, to tell a wrong method (405) from an unknown path (404). */
+class RouteMethods {
+  private readonly routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+
+  add(url: string, method: string | readonly string[]): void {
+    let r = this.routes.get(url);
+    if (!r) {
+      // Fastify's `:param` matches one path segment, `*` the rest of the path.
+      const source = url
+        .split('/')
+        .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      r = { pattern: new RegExp(`^${source}/?$`), methods: new Set() };
+      this.routes.set(url, r);
+    }
+    for (const m of typeof method === 'string' ? [method] : method) r.methods.add(m.toUpperCase());
+  }
+
+  /** The methods some route accepts for `path` (sorted), or none when no route has the path. */
+  allowed(path: string): string[] {
+    const out = new Set<string>();
+    for (const r of this.routes.values()) if (r.pattern.test(path)) for (const m of r.methods) out.add(m);
+    return [...out].sort();
+  }
 }

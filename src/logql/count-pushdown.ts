@@ -1,14 +1,11 @@
-import { TENANT_ID_LABEL } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
-import { labelForTenant, partitionTenantMatchers } from '../storage/index.ts';
 import type { SampleExpr } from './ast.ts';
 import { seriesLimitError } from './evaluation-errors.ts';
 import type { EvalContext } from './evaluator.ts';
-import { LogqlError } from './errors.ts';
 import { labelsSetKey } from './pipeline.ts';
 import { gcd, MAX_PUSHDOWN_BUCKETS } from './range-aggregation.ts';
 import { reduceLabels } from './series-grouping.ts';
-import { planPushdown } from './source.ts';
+import { asLogqlRegexpError, planPushdown } from './source.ts';
 import { newStepSeries, stepAt } from './step-series.ts';
 import type { StepSeries } from './step-series.ts';
 
@@ -43,16 +40,15 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
   const stepBuckets = grid.count > 1 ? Number(grid.stepNs / width) : 0;
   const windowBuckets = Number(rangeNs / width);
   const groups = new Map<string, { labels: Labels; prefix: Float64Array; any: Float64Array }>();
-  const split = partitionTenantMatchers(ctx.tenants, inner.range.selector.matchers);
-  const matchers = split.matchers.length > 0 ? split.matchers : [{ op: '=~' as const, name: TENANT_ID_LABEL, value: '.*' }];
-  const federated = ctx.tenants.length > 1;
-  for (const tenant of split.tenants) {
-    const q = await ctx.queryable.querier([tenant]);
+  // One querier over every tenant of the request: the queryable federates and labels `__tenant_id__`.
+  const matchers = inner.range.selector.matchers;
+  {
+    const q = await ctx.queryable.querier(ctx.tenants);
     try {
       if (!q.counts) return undefined;
       const rows = await q.counts({ matchers, lineFilters: plan.lineFilters, startNs: origin, endNs: origin + spanNs, stepNs: width, signal: ctx.signal });
       for (const r of rows) {
-        const labels = labelForTenant(r.labels, tenant, federated);
+        const labels = r.labels;
         if (byLabels.some((l) => !Object.hasOwn(labels, l))) return undefined;
         const reduced = reduceLabels(labels, e.grouping ?? { without: false, labels: [] });
         const key = labelsSetKey(reduced);
@@ -71,9 +67,7 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
         }
       }
     } catch (err) {
-      const msg = (err as Error).message ?? '';
-      if (msg.startsWith('error parsing regexp')) throw new LogqlError('bad_data', `parse error : ${msg}`, { cause: err });
-      throw err;
+      throw asLogqlRegexpError(err);
     } finally {
       await q.close();
     }

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { configSchema } from '../config/index.ts';
 import { LogStore } from '../logstore/index.ts';
 import type { Labels, TenantId } from '../model/index.ts';
+import { federatedLogsStorage } from '../storage/index.ts';
 import { LogqlEngine } from './engine.ts';
 import type { LogqlResult } from './engine.ts';
 import { LogqlError } from './errors.ts';
@@ -31,7 +32,7 @@ async function write(tenant: TenantId, labels: Labels, entries: [number, string,
 }
 
 function logs(query: string, opts: { limit?: number; direction?: 'forward' | 'backward'; tenants?: TenantId[]; intervalMs?: number } = {}): Promise<LogqlResult> {
-  return engine.query(store, opts.tenants ?? [A], {
+  return engine.query(federatedLogsStorage(store), opts.tenants ?? [A], {
     query,
     startNs: T0,
     endNs: T0 + 600n * SEC,
@@ -51,14 +52,14 @@ function lines(r: LogqlResult): string[] {
 }
 
 async function instant(query: string, atSec: number, tenants: TenantId[] = [A]): Promise<{ labels: Labels; value: number }[]> {
-  const r = await engine.query(store, tenants, { query, startNs: T0, endNs: T0 + BigInt(atSec) * SEC, direction: 'backward', limit: 100, instant: true });
+  const r = await engine.query(federatedLogsStorage(store), tenants, { query, startNs: T0, endNs: T0 + BigInt(atSec) * SEC, direction: 'backward', limit: 100, instant: true });
   if (r.data.resultType === 'scalar') return [{ labels: {}, value: r.data.value }];
   assert.equal(r.data.resultType, 'vector');
   return r.data.resultType === 'vector' ? r.data.samples.map((s) => ({ labels: s.labels, value: s.value })) : [];
 }
 
 async function range(query: string, fromSec: number, toSec: number, stepSec: number): Promise<{ labels: Labels; values: (number | null)[] }[]> {
-  const r = await engine.query(store, [A], {
+  const r = await engine.query(federatedLogsStorage(store), [A], {
     query,
     startNs: T0 + BigInt(fromSec) * SEC,
     endNs: T0 + BigInt(toSec) * SEC,
@@ -279,7 +280,7 @@ describe('metric queries', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(
-      engine.query(store, [A], { query: '{app="api"}', startNs: T0, endNs: T0 + 120n * SEC, direction: 'backward', limit: 10, signal: controller.signal }),
+      engine.query(federatedLogsStorage(store), [A], { query: '{app="api"}', startNs: T0, endNs: T0 + 120n * SEC, direction: 'backward', limit: 10, signal: controller.signal }),
       (err: unknown) => err instanceof LogqlError && err.type === 'canceled',
     );
   });

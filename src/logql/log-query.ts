@@ -75,7 +75,8 @@ export async function runLogQuery(
     return a.seq - b.seq;
   };
 
-  const perTenantCount = new Map<TenantId, number>();
+  // Entries kept or cut so far, in storage's direction order (over every tenant: the querier merges them).
+  let seen = 0;
   {
     const perTenant = kept;
     await readTenants(
@@ -83,7 +84,7 @@ export async function runLogQuery(
       tenants,
       { matchers: expr.matchers, startNs: p.startNs, endNs: p.endNs, direction: p.direction, lineFilters: plan.lineFilters, signal: p.signal },
       stats,
-      (batch, streamLabels, tenant) => {
+      (batch, streamLabels) => {
         const before = perTenant.length;
         let truncated = 0;
         const meta = batch.structuredMetadata;
@@ -120,9 +121,8 @@ export async function runLogQuery(
         }
         // Storage yields slices in direction order: once `limit` entries are kept, later slices cannot
         // contribute (an entry of a later slice never precedes one of an earlier slice).
-        const n = (perTenantCount.get(tenant) ?? 0) + perTenant.length + truncated - before;
-        perTenantCount.set(tenant, n);
-        return n < p.limit;
+        seen += perTenant.length + truncated - before;
+        return seen < p.limit;
       },
     );
   }

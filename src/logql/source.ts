@@ -1,6 +1,4 @@
-import { TENANT_ID_LABEL } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId } from '../model/index.ts';
-import { labelForTenant, partitionTenantMatchers } from '../storage/index.ts';
 import type { LineFilter, LogQueryable, LogStreamBatch } from '../storage/index.ts';
 import type { Stage } from './ast.ts';
 import { LogqlError } from './errors.ts';
@@ -58,14 +56,14 @@ export interface ReadParams {
 
 /**
  * Receives one batch and its stream labels (with `__tenant_id__` when federated). Returning false stops
- * reading that tenant once the current slice is done.
+ * reading once the current slice is done.
  */
-export type BatchSink = (batch: LogStreamBatch, labels: Labels, tenant: TenantId) => boolean | void;
+export type BatchSink = (batch: LogStreamBatch, labels: Labels) => boolean | void;
 
 /**
- * Reads matching entries from every tenant of the request, one tenant at a time, calling `sink` per batch
- * (return false to stop reading that tenant). `__tenant_id__` matchers pick tenants; a federated request
- * labels every stream with its tenant. Storage errors about regexps become `bad_data`.
+ * Reads matching entries for the tenants of the request through one querier (the queryable federates:
+ * `__tenant_id__` matchers pick tenants and a federated read labels every stream with its tenant), calling
+ * `sink` per batch (return false to stop). Invalid regexps from storage become `bad_data`.
  */
 export async function readTenants(
   queryable: LogQueryable,
@@ -74,48 +72,43 @@ export async function readTenants(
   stats: QueryStats,
   sink: BatchSink,
 ): Promise<void> {
-  const federated = tenants.length > 1;
-  const split = partitionTenantMatchers(tenants, p.matchers);
-  // A selector with only `__tenant_id__` matchers selects every stream of the chosen tenants.
-  const matchers = split.matchers.length > 0 ? split.matchers : [{ op: '=~' as const, name: TENANT_ID_LABEL, value: '.*' }];
-  for (const tenant of split.tenants) {
-    p.signal?.throwIfAborted();
-    const q = await queryable.querier([tenant]);
-    try {
-      const labelCache = new Map<Labels, Labels>();
-      let stop = false;
-      try {
-        for await (const slice of q.select({
-          matchers,
-          startNs: p.startNs,
-          endNs: p.endNs,
-          direction: p.direction,
-          limit: p.limit,
-          lineFilters: p.lineFilters,
-          signal: p.signal,
-        })) {
-          for (const batch of slice) {
-            let labels = labelCache.get(batch.labels);
-            if (!labels) {
-              labels = labelForTenant(batch.labels, tenant, federated);
-              labelCache.set(batch.labels, labels);
-              stats.streamsSeen++;
-            }
-            stats.linesProcessed += batch.lines.length;
-            for (const l of batch.lines) stats.bytesProcessed += l.length;
-            // Stopping takes effect at the end of the slice: its other batches may hold earlier entries.
-            if (sink(batch, labels, tenant) === false) stop = true;
-          }
-          if (stop) break;
-          p.signal?.throwIfAborted();
+  p.signal?.throwIfAborted();
+  const q = await queryable.querier(tenants);
+  try {
+    const seen = new Set<Labels>();
+    let stop = false;
+    for await (const slice of q.select({
+      matchers: p.matchers,
+      startNs: p.startNs,
+      endNs: p.endNs,
+      direction: p.direction,
+      limit: p.limit,
+      lineFilters: p.lineFilters,
+      signal: p.signal,
+    })) {
+      for (const batch of slice) {
+        if (!seen.has(batch.labels)) {
+          seen.add(batch.labels);
+          stats.streamsSeen++;
         }
-      } catch (err) {
-        const msg = (err as Error).message ?? '';
-        if (msg.startsWith('error parsing regexp')) throw new LogqlError('bad_data', `parse error : ${msg}`, { cause: err });
-        throw err;
+        stats.linesProcessed += batch.lines.length;
+        for (const l of batch.lines) stats.bytesProcessed += l.length;
+        // Stopping takes effect at the end of the slice: its other batches may hold earlier entries.
+        if (sink(batch, batch.labels) === false) stop = true;
       }
-    } finally {
-      await q.close();
+      if (stop) break;
+      p.signal?.throwIfAborted();
     }
+  } catch (err) {
+    throw asLogqlRegexpError(err);
+  } finally {
+    await q.close();
   }
+}
+
+/** An invalid regexp reported by storage is the query's fault: `bad_data` with Loki's parse-error prefix. */
+export function asLogqlRegexpError(err: unknown): unknown {
+  const msg = (err as Error | undefined)?.message ?? '';
+  if (!(err instanceof LogqlError) && msg.startsWith('error parsing regexp')) return new LogqlError('bad_data', `parse error : ${msg}`, { cause: err });
+  return err;
 }

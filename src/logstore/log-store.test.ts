@@ -7,6 +7,7 @@ import { configSchema } from '../config/index.ts';
 import type { HeimdallConfigInput } from '../config/index.ts';
 import { labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, LogEntry, TenantId } from '../model/index.ts';
+import { federatedLogsStorage } from '../storage/index.ts';
 import type { LineFilter, LogQuerier, LogSelectParams } from '../storage/index.ts';
 import { LogStore } from './log-store.ts';
 
@@ -242,12 +243,12 @@ test('labels, values, series, counts and stats over head and blocks', async () =
   }
 });
 
-test('a federated querier adds __tenant_id__ and filters on it', async () => {
+test('a federated querier (storage/federation.ts over the log store) adds __tenant_id__ and filters on it', async () => {
   const store = await open(tmpDir());
   try {
     await write(store, T, { app: 'x' }, [{ timestampNs: NOW_NS - 2n * SEC, line: 'from a' }]);
     await write(store, U, { app: 'x' }, [{ timestampNs: NOW_NS - 1n * SEC, line: 'from b' }]);
-    const q = await store.querier([T, U]);
+    const q = await federatedLogsStorage(store).querier([T, U]);
     const all = sorted(await rows(q, { matchers: ALL }));
     assert.deepEqual(all.map((r) => [r.stream, r.line]), [
       ['{__tenant_id__="tenant-a", app="x"}', 'from a'],
@@ -381,7 +382,7 @@ test('retention drops whole partitions per tenant and per stream selector', asyn
     await store.flush();
     const dropped = await store.applyRetention(Date.now());
     assert.ok(dropped.partitions >= 5, `dropped ${dropped.partitions} partitions`);
-    const q = await store.querier([T, U]);
+    const q = await federatedLogsStorage(store).querier([T, U]);
     const left = await rows(q, { matchers: ALL, startNs: at(50n), endNs: NOW_NS + SEC });
     assert.deepEqual(left.map((r) => r.line).sort(), ['audit 10d', 'b now', 'cdt 3d']);
     // the index no longer lists streams whose data is gone

@@ -182,7 +182,8 @@ export class LogStore implements LogsStorage {
 
   async querier(tenants: readonly TenantId[]): Promise<LogQuerier> {
     if (this.closed) throw new Error('log store is closed');
-    if (tenants.length === 0) throw new Error('a log query needs at least one tenant');
+    // Federated reads (`a|b`) are storage/federation.ts's: it opens one querier per tenant.
+    if (tenants.length !== 1) throw new Error(`a log store querier reads exactly one tenant, got ${tenants.length}`);
     return new LogStoreQuerier(
       { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs },
       tenants,

@@ -2,7 +2,6 @@ import type { DuckDBConnection, DuckDBMapValue } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
 import { compareStrings, labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
-import { labelForTenant, partitionTenantMatchers } from '../storage/index.ts';
 import type {
   LogCountParams,
   LogIndexStats,
@@ -25,15 +24,15 @@ export interface QuerierHost {
 const MAX_ROWS_PER_YIELD = 4096;
 
 /**
- * Reads one or several tenants' logs. Every call takes a snapshot of the catalog, so blocks and head tables
+ * Reads one tenant's logs. Every call takes a snapshot of the catalog, so blocks and head tables
  * it reads stay in place until the call finishes, and builds one SQL query over the head tables and the
  * Parquet blocks of the partitions the time range touches. Stream matchers and line filters run inside
  * DuckDB (RE2 regexes, byte-substring `contains`).
  */
 export class LogStoreQuerier implements LogQuerier {
   private readonly host: QuerierHost;
+  /** The one tenant read, as a list for the SQL builders (federation is storage/federation.ts's). */
   private readonly tenants: readonly TenantId[];
-  private readonly federated: boolean;
   private conn: DuckDBConnection | undefined;
   private closed = false;
   /**
@@ -45,14 +44,14 @@ export class LogStoreQuerier implements LogQuerier {
   constructor(host: QuerierHost, tenants: readonly TenantId[]) {
     this.host = host;
     this.tenants = [...new Set(tenants)];
-    this.federated = this.tenants.length > 1;
   }
 
   async *select(params: LogSelectParams): AsyncIterable<readonly LogStreamBatch[]> {
     const limit = params.limit;
     if (limit !== undefined && limit <= 0) return;
     if (params.endNs <= params.startNs) return;
-    const { tenants, matchers } = partitionTenantMatchers(this.tenants, params.matchers);
+    const { tenants } = this;
+    const { matchers } = params;
     if (tenants.length === 0) return;
     const filters = lineFiltersSql(params.lineFilters);
     const conn = await this.connection();
@@ -95,7 +94,7 @@ export class LogStoreQuerier implements LogQuerier {
               if (!g) {
                 const labels = streamSets[ti]!.get(sid);
                 if (labels === undefined) continue; // a stream created after the match (see allMatched)
-                g = { labels: labelForTenant(labels, tenants[ti]!, this.federated), ts: [], lines: [], md: [], anyMd: false };
+                g = { labels: labels, ts: [], lines: [], md: [], anyMd: false };
                 groups.set(gk, g);
               }
               taken++;
@@ -155,7 +154,8 @@ export class LogStoreQuerier implements LogQuerier {
     const n = Number((params.endNs - params.startNs + params.stepNs - 1n) / params.stepNs);
     const start = params.startNs;
     const end = start + BigInt(n) * params.stepNs;
-    const { tenants, matchers } = partitionTenantMatchers(this.tenants, params.matchers);
+    const { tenants } = this;
+    const { matchers } = params;
     if (tenants.length === 0) return [];
     const filters = lineFiltersSql(params.lineFilters);
     const conn = await this.connection();
@@ -179,7 +179,7 @@ export class LogStoreQuerier implements LogQuerier {
         if (!s) {
           const labels = streamSets[ti]!.get(sid as bigint);
           if (labels === undefined) continue; // a stream created after the match
-          s = { labels: labelForTenant(labels, tenants[ti]!, this.federated), counts: new Float64Array(n), bytes: new Float64Array(n) };
+          s = { labels: labels, counts: new Float64Array(n), bytes: new Float64Array(n) };
           out.set(key, s);
         }
         const idx = Number(k);
@@ -193,7 +193,8 @@ export class LogStoreQuerier implements LogQuerier {
   }
 
   async stats(range: TimeRange, matchers: readonly LabelMatcher[]): Promise<LogIndexStats> {
-    const { tenants, matchers: rest } = partitionTenantMatchers(this.tenants, matchers);
+    const { tenants } = this;
+    const rest = matchers;
     const empty = { streams: 0, chunks: 0, entries: 0, bytes: 0 };
     if (tenants.length === 0) return empty;
     const conn = await this.connection();
@@ -229,7 +230,8 @@ export class LogStoreQuerier implements LogQuerier {
 
   /** Stream label sets (of streams with entries in the range) matching the matchers, over all tenants. */
   private async activeStreams(range: TimeRange, matchers: readonly LabelMatcher[]): Promise<Labels[]> {
-    const { tenants, matchers: rest } = partitionTenantMatchers(this.tenants, matchers);
+    const { tenants } = this;
+    const rest = matchers;
     if (tenants.length === 0) return [];
     const conn = await this.connection();
     const snap = this.host.acquire();
@@ -244,7 +246,7 @@ export class LogStoreQuerier implements LogQuerier {
       for (const [t, sid] of r.getRows()) {
         const ti = Number(t);
         const labels = streamSets[ti]!.get(sid as bigint);
-        if (labels) out.push(labelForTenant(labels, tenants[ti]!, this.federated));
+        if (labels) out.push(labels);
       }
       return out;
     } finally {

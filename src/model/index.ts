@@ -1,6 +1,7 @@
 export {
   METRIC_NAME_LABEL,
   TENANT_ID_LABEL,
+  compareLabels,
   compareStrings,
   formatSeries,
   labelValue,

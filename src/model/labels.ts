@@ -20,6 +20,18 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Prometheus' labels.Compare: label by label in byte order of names, then values, then by length. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const an = sortedLabelNames(a);
+  const bn = sortedLabelNames(b);
+  const n = Math.min(an.length, bn.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareStrings(an[i]!, bn[i]!) || compareStrings(a[an[i]!]!, b[bn[i]!]!);
+    if (c !== 0) return c;
+  }
+  return an.length - bn.length;
+}
+
 /**
  * Returns a canonical string for a label set, equal for equal sets whatever the key order.
  * It is the Prometheus text form `{a="1", b="2"}` (with `__name__` kept as a label), so it doubles as a

@@ -1,9 +1,7 @@
-import { TENANT_ID_LABEL, compareStrings } from '../model/index.ts';
+import { compareStrings } from '../model/index.ts';
 import type { LabelMatcher, Labels, NativeHistogram, TenantId, TimeRange } from '../model/index.ts';
-import { partitionTenantMatchers } from '../storage/index.ts';
 import type { MetricQuerier, SelectHints, SeriesData } from '../storage/index.ts';
 import type { MemSeries } from './mem-series.ts';
-import { compareSorted } from './series-index.ts';
 
 /** Series per batch yielded by `select`. */
 const BATCH_SERIES = 256;
@@ -31,86 +29,49 @@ export interface QuerierHost {
   loadSamples(series: readonly MemSeries[], range: TimeRange, signal?: AbortSignal): Promise<SeriesSamples[]>;
 }
 
-/** A selected series with the labels a reader sees (with `__tenant_id__` when federated). */
+/** A selected series with the labels a reader sees. */
 export interface Selected {
   readonly labels: Labels;
   readonly series: MemSeries;
-}
-
-/** Adds `__tenant_id__` keeping keys in byte order. */
-function withTenantLabel(labels: Labels, tenant: string): Labels {
-  const out: Record<string, string> = {};
-  let added = false;
-  for (const k of Object.keys(labels)) {
-    if (!added && compareStrings(TENANT_ID_LABEL, k) < 0) {
-      out[TENANT_ID_LABEL] = tenant;
-      added = true;
-    }
-    out[k] = labels[k]!;
-  }
-  if (!added) out[TENANT_ID_LABEL] = tenant;
-  return out;
 }
 
 function overlapsSeries(s: MemSeries, range: TimeRange): boolean {
   return s.minDataT <= range.endMs && s.maxDataT >= range.startMs;
 }
 
-/** A querier over a fixed tenant set and range (see {@link MetricQuerier}). */
+/**
+ * A querier over one tenant and a range (see {@link MetricQuerier}). Federated reads (`a|b`) are
+ * storage/federation.ts's: it opens one querier per tenant.
+ */
 export class TsdbQuerier implements MetricQuerier {
-  private readonly federated: boolean;
+  private readonly tenant: TenantId;
 
   constructor(
     private readonly host: QuerierHost,
-    private readonly tenants: readonly TenantId[],
+    tenants: readonly TenantId[],
     private readonly range: TimeRange,
   ) {
-    this.federated = tenants.length > 1;
+    if (tenants.length !== 1) throw new Error(`a metrics querier reads exactly one tenant, got ${tenants.length}`);
+    this.tenant = tenants[0]!;
   }
 
-  /** Matching series with data in the range, sorted by their (possibly tenant-labelled) label sets. */
+  /** Matching series with data in the range, sorted by labels (by each series' precomputed rank). */
   collect(matchers: readonly LabelMatcher[]): Selected[] {
-    let tenants = this.tenants;
-    let rest = matchers;
-    if (this.federated) {
-      const p = partitionTenantMatchers(this.tenants, matchers);
-      tenants = p.tenants;
-      rest = p.matchers;
+    const refs = this.host.selectRefs(this.tenant, matchers);
+    const ordered = this.host.orderedSeries(this.tenant);
+    const ranks = new Uint32Array(refs.length);
+    let n = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.host.seriesByRef(refs[i]!);
+      if (s && overlapsSeries(s, this.range)) ranks[n++] = s.rank;
     }
-    if (!this.federated) {
-      // One tenant: order the selection by each series' precomputed rank among the tenant's sorted series.
-      const tenant = tenants[0];
-      if (tenant === undefined) return [];
-      const refs = this.host.selectRefs(tenant, rest);
-      const ordered = this.host.orderedSeries(tenant);
-      const ranks = new Uint32Array(refs.length);
-      let n = 0;
-      for (let i = 0; i < refs.length; i++) {
-        const s = this.host.seriesByRef(refs[i]!);
-        if (s && overlapsSeries(s, this.range)) ranks[n++] = s.rank;
-      }
-      const sortedRanks = ranks.subarray(0, n).sort();
-      const out: Selected[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const s = ordered[sortedRanks[i]!]!;
-        out[i] = { labels: s.labels, series: s };
-      }
-      return out;
+    const sortedRanks = ranks.subarray(0, n).sort();
+    const out: Selected[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = ordered[sortedRanks[i]!]!;
+      out[i] = { labels: s.labels, series: s };
     }
-    const out: Selected[] = [];
-    for (const tenant of tenants) {
-      const refs = this.host.selectRefs(tenant, rest);
-      for (let i = 0; i < refs.length; i++) {
-        const s = this.host.seriesByRef(refs[i]!);
-        if (!s || !overlapsSeries(s, this.range)) continue;
-        out.push({ labels: withTenantLabel(s.labels, tenant), series: s });
-      }
-    }
-    if (out.length < 2) return out;
-    // Decorate with the (already byte-ordered) label names once, instead of per comparison.
-    const keyed = out.map((sel) => ({ sel, names: Object.keys(sel.labels) }));
-    keyed.sort((a, b) => compareSorted(a.sel.labels, a.names, b.sel.labels, b.names));
-    return keyed.map((k) => k.sel);
+    return out;
   }
 
   async *select(matchers: readonly LabelMatcher[], hints?: SelectHints): AsyncIterable<readonly SeriesData[]> {
@@ -149,11 +110,7 @@ export class TsdbQuerier implements MetricQuerier {
   async labelNames(matchers?: readonly LabelMatcher[], limit?: number): Promise<string[]> {
     const names = new Set<string>();
     if (!matchers || matchers.length === 0) {
-      for (const tenant of this.tenants) {
-        if (!this.tenantHasData(tenant)) continue;
-        for (const n of this.host.labelNamesOf(tenant)) names.add(n);
-        if (this.federated) names.add(TENANT_ID_LABEL);
-      }
+      if (this.tenantHasData()) for (const n of this.host.labelNamesOf(this.tenant)) names.add(n);
     } else {
       for (const { labels } of this.collect(matchers)) for (const n of Object.keys(labels)) names.add(n);
     }
@@ -163,11 +120,7 @@ export class TsdbQuerier implements MetricQuerier {
   async labelValues(name: string, matchers?: readonly LabelMatcher[], limit?: number): Promise<string[]> {
     const values = new Set<string>();
     if (!matchers || matchers.length === 0) {
-      for (const tenant of this.tenants) {
-        if (!this.tenantHasData(tenant)) continue;
-        if (this.federated && name === TENANT_ID_LABEL) values.add(tenant);
-        else for (const v of this.host.labelValuesOf(tenant, name)) values.add(v);
-      }
+      if (this.tenantHasData()) for (const v of this.host.labelValuesOf(this.tenant, name)) values.add(v);
     } else {
       for (const { labels } of this.collect(matchers)) {
         const v = labels[name];
@@ -180,8 +133,8 @@ export class TsdbQuerier implements MetricQuerier {
   async close(): Promise<void> {}
 
   /** Whether any of the tenant's series has data in the range. */
-  private tenantHasData(tenant: TenantId): boolean {
-    const refs = this.host.selectRefs(tenant, []);
+  private tenantHasData(): boolean {
+    const refs = this.host.selectRefs(this.tenant, []);
     for (let i = 0; i < refs.length; i++) {
       const s = this.host.seriesByRef(refs[i]!);
       if (s && overlapsSeries(s, this.range)) return true;

@@ -7,8 +7,8 @@ import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { MetricsConfig } from '../config/metrics-config.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, MetricRecord, NativeHistogram, TenantId } from '../model/index.ts';
-import { StorageFormatError } from '../storage/index.ts';
-import type { SeriesData } from '../storage/index.ts';
+import { StorageFormatError, federatedMetricsStorage } from '../storage/index.ts';
+import type { MetricQueryable, SeriesData } from '../storage/index.ts';
 import { Tsdb } from './index.ts';
 
 const T = (s: string): TenantId => s as TenantId;
@@ -39,7 +39,7 @@ async function write(db: Tsdb, tenant: string, records: MetricRecord[]) {
   return { accepted, rejections, stats };
 }
 
-async function selectAll(db: Tsdb, tenants: string[], matchers: LabelMatcher[], range = ALL): Promise<SeriesData[]> {
+async function selectAll(db: MetricQueryable, tenants: string[], matchers: LabelMatcher[], range = ALL): Promise<SeriesData[]> {
   const q = await db.querier(tenants.map(T), range);
   const out: SeriesData[] = [];
   for await (const batch of q.select(matchers)) out.push(...batch);
@@ -202,22 +202,27 @@ test('stale NaN is stored bit-exact, a plain NaN stays a plain NaN', async () =>
   await db.close();
 });
 
-test('federated reads add __tenant_id__ and honour matchers on it', async () => {
+test('federated reads (storage/federation.ts over the TSDB) add __tenant_id__ and honour matchers on it', async () => {
   const db = await open(tmpDir());
+  const fed = federatedMetricsStorage(db);
   await write(db, 'a', [series('up', { job: 'j' }, [[1, 1]])]);
   await write(db, 'b', [series('up', { job: 'j' }, [[1, 2]])]);
-  const both = await selectAll(db, ['a', 'b'], [eq('__name__', 'up')]);
+  const both = await selectAll(fed, ['a', 'b'], [eq('__name__', 'up')]);
   assert.deepEqual(both.map((s) => s.labels), [
     { __name__: 'up', __tenant_id__: 'a', job: 'j' },
     { __name__: 'up', __tenant_id__: 'b', job: 'j' },
   ]);
-  const onlyB = await selectAll(db, ['a', 'b'], [eq('__name__', 'up'), eq('__tenant_id__', 'b')]);
+  const onlyB = await selectAll(fed, ['a', 'b'], [eq('__name__', 'up'), eq('__tenant_id__', 'b')]);
   assert.deepEqual(onlyB.map((s) => s.values[0]), [2]);
-  const single = await selectAll(db, ['a'], [eq('__name__', 'up')]);
+  const single = await selectAll(fed, ['a'], [eq('__name__', 'up')]);
   assert.deepEqual(single[0]!.labels, { __name__: 'up', job: 'j' });
-  const q = await db.querier([T('a'), T('b')], ALL);
+  const q = await fed.querier([T('a'), T('b')], ALL);
   assert.deepEqual(await q.labelNames(), ['__name__', '__tenant_id__', 'job']);
   assert.deepEqual(await q.labelValues('__tenant_id__'), ['a', 'b']);
+  assert.deepEqual(await q.labelValues('__tenant_id__', [{ op: '!=', name: '__tenant_id__', value: 'a' }]), ['b']);
+  assert.deepEqual((await selectAll(fed, ['a', 'b'], [eq('__name__', 'up'), { op: '=~', name: '__tenant_id__', value: 'a|c' }])).map((s) => s.values[0]), [1]);
+  await q.close();
+  await assert.rejects(db.querier([T('a'), T('b')], ALL), /exactly one tenant/);
   await db.close();
 });
 

@@ -223,6 +223,62 @@ describe('Loki query API', () => {
     assert.equal((vr.json() as { data: { resultType: string } }).data.resultType, 'matrix');
   });
 
+  test('index/volume_range refuses unusable steps with query_range\'s errors', async () => {
+    const day = 86_400n * SEC;
+    const cases: [Record<string, string | bigint>, string][] = [
+      [{ step: '0' }, 'zero or negative query resolution step widths are not accepted. Try a positive integer'],
+      [{ step: '-5' }, 'zero or negative query resolution step widths are not accepted. Try a positive integer'],
+      [{ step: '0.001', start: NOW_NS - day }, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)'],
+      [{ step: '1ms' }, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)'],
+      [{ step: 'soon' }, 'invalid step'],
+    ];
+    for (const [params, message] of cases) {
+      const r = await get(`/loki/api/v1/index/volume_range?${qs({ query: '{app=~".+"}', start: BASE_NS, end: NOW_NS, ...params })}`);
+      assert.equal(r.status, 400, `${JSON.stringify(params, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}: ${r.body}`);
+      assert.ok(r.body.includes(message), r.body);
+    }
+    const q = await get(`/loki/api/v1/query_range?${qs({ query: 'count_over_time({app="api"}[1m])', start: NOW_NS - day, end: NOW_NS, step: '0.001' })}`);
+    assert.equal(q.status, 400, q.body);
+    assert.match(q.body, /exceeded maximum resolution of 11,000 points per timeseries/);
+  });
+
+  test('metric query_range and volume_range align an unaligned range to the step as Loki does', async () => {
+    // Loki's metricQuerySplitter.alignStartEnd (pkg/querier/queryrange/splitters.go): start rounded down and
+    // end rounded up to multiples of step from the epoch, then evaluated at every step in between.
+    const stepNs = 60n * SEC;
+    const lokiAligned = (startNs: bigint, endNs: bigint): bigint[] => {
+      const s = startNs - (startNs % stepNs);
+      const e = endNs % stepNs === 0n ? endNs : endNs + stepNs - (endNs % stepNs);
+      const out: bigint[] = [];
+      for (let t = s; t <= e; t += stepNs) out.push(t);
+      return out;
+    };
+    const startNs = BASE_NS + 7_500_000_000n;
+    const endNs = startNs + 300n * SEC + 1_234_567n;
+    assert.notEqual(startNs % stepNs, 0n);
+    const r = await get(`/loki/api/v1/query_range?${qs({ query: 'sum(count_over_time({app="api", env="prod"}[10m]))', start: startNs, end: endNs, step: '60s' })}`);
+    assert.equal(r.status, 200, r.body);
+    const series = (r.json() as { data: { result: { values: [number, string][] }[] } }).data.result;
+    assert.equal(series.length, 1);
+    // Entries are at BASE + 10 s·i (i < 30); a point exists where (t - 10m, t] holds any.
+    const entries = Array.from({ length: 30 }, (_, i) => BASE_NS + BigInt(i) * 10n * SEC);
+    const expected = lokiAligned(startNs, endNs)
+      .map((t) => [t, entries.filter((e) => e > t - 600n * SEC && e <= t).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([t, n]) => [Number(t / 1_000_000n) / 1000, String(n)]);
+    console.log(`aligned points: first ${String(expected[0]?.[0])}, last ${String(expected.at(-1)?.[0])}, ${expected.length} points`);
+    assert.deepEqual(series[0]!.values, expected);
+    assert.ok(series[0]!.values.every(([t]) => (t * 1000) % 60_000 === 0), 'every point on a multiple of the step');
+
+    const vr = await get(`/loki/api/v1/index/volume_range?${qs({ query: '{app="api", env="prod"}', start: startNs, end: endNs, step: '60s' })}`);
+    assert.equal(vr.status, 200, vr.body);
+    const vol = (vr.json() as { data: { result: { values: [number, string][] }[] } }).data.result;
+    assert.equal(vol.length, 1);
+    const steps = new Set(lokiAligned(startNs, endNs).map((t) => Number(t / 1_000_000n) / 1000));
+    assert.ok(vol[0]!.values.length > 0);
+    for (const [t] of vol[0]!.values) assert.ok(steps.has(t), `volume point ${t} is on Loki's aligned steps`);
+  });
+
   test('detected_labels and detected_fields', async () => {
     const dl = await get(`/loki/api/v1/detected_labels?${qs({ query: '{env="prod"}', start: BASE_NS, end: NOW_NS })}`);
     assert.equal(dl.status, 200, dl.body);
@@ -241,13 +297,16 @@ describe('Loki query API', () => {
     assert.deepEqual((dv.json() as { values: string[] }).values, ['error', 'info']);
   });
 
-  test('status/buildinfo and format_query', async () => {
+  test('status/buildinfo; patterns and format_query are not built and answer 404 as Loki does for a disabled feature', async () => {
     const b = await get('/loki/api/v1/status/buildinfo');
     assert.equal(b.status, 200);
     assert.match((b.json() as { version: string }).version, /^3\./);
     const f = await get(`/loki/api/v1/format_query?${qs({ query: '{app="api"}|="x"' })}`);
-    assert.equal(f.status, 200, f.body);
-    assert.equal(typeof (f.json() as { data: string }).data, 'string');
+    assert.equal(f.status, 404, f.body);
+    assert.match(f.body, /format_query is not available/);
+    const p = await get(`/loki/api/v1/patterns?${qs({ query: '{app="api"}', start: BASE_NS, end: NOW_NS })}`);
+    assert.equal(p.status, 404, p.body);
+    assert.match(p.body, /no pattern ingester/);
   });
 
   test('tail streams entries written after the socket opened', async () => {

@@ -1,3 +1,4 @@
+import { defaultStepMs } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import { FormParams } from '../form-params.ts';
 
@@ -144,4 +145,35 @@ export function requiredParam(p: LokiParams, name: string): string {
   const v = p.get(name);
   if (v === undefined) throw bad(`missing ${name} parameter`);
   return v;
+}
+
+/** Loki's (and Prometheus') cap on points per series of a range read. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+/**
+ * The `step` of a range read (`query_range`, `index/volume_range`) in milliseconds, with Loki's default (the
+ * range over 250 points, at least 1 s) and its checks (`pkg/loghttp/params.go` ParseRangeQuery): a step must
+ * be positive, and the range may hold at most 11,000 steps (Go divides the durations as integers).
+ */
+export function rangeStepMs(p: LokiParams, startNs: bigint, endNs: bigint): number {
+  const stepMs = secondsOrDurationParam(p, 'step') ?? defaultStepMs(startNs, endNs);
+  if (!(stepMs > 0)) throw bad('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if (Math.floor(Number(endNs - startNs) / 1e6 / stepMs) > MAX_POINTS_PER_SERIES) {
+    throw bad('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+  }
+  return stepMs;
+}
+
+/**
+ * Rounds `start` down and `end` up to multiples of `step` (from the Unix epoch), as Loki's query frontend does
+ * before it evaluates a metric range query: `metricQuerySplitter.alignStartEnd` in
+ * `pkg/querier/queryrange/splitters.go` (`splitMetricByTime` in older `split_by_interval.go`), which runs for
+ * every metric query, split or not. So the points of an unaligned range (Grafana's `now-1h..now`) land at
+ * the same timestamps as Loki's.
+ */
+export function alignToStep(startNs: bigint, endNs: bigint, stepMs: number): { startNs: bigint; endNs: bigint } {
+  const stepNs = BigInt(Math.round(stepMs * 1e6));
+  if (stepNs <= 0n) return { startNs, endNs };
+  const mod = endNs % stepNs;
+  return { startNs: startNs - (startNs % stepNs), endNs: mod === 0n ? endNs : endNs + stepNs - mod };
 }

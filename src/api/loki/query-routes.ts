@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { defaultStepMs } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
 import { lokiRoute } from './handler.ts';
 import type { LokiRequest } from './handler.ts';
+import { alignToStep, directionParam, limitParam, nowNs, rangeParams, rangeStepMs, requiredParam, secondsOrDurationParam, timeParam } from './params.ts';
 import { lokiDataJson } from './result-json.ts';
-import { directionParam, limitParam, nowNs, rangeParams, requiredParam, secondsOrDurationParam, timeParam } from './params.ts';
 
 const DEFAULT_LIMIT = 100;
 const DEFAULT_SINCE_MS = 3600_000;
-const MAX_POINTS = 11_000;
 
 function categorize(req: LokiRequest): boolean {
   const flags = req.request.headers['x-loki-response-encoding-flags'];
@@ -36,14 +34,13 @@ export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): vo
   });
   const range = lokiRoute(deps.tenants, deps.logger, async (req) => {
     const query = requiredParam(req.params, 'query');
-    const { startNs, endNs } = rangeParams(req.params, DEFAULT_SINCE_MS);
-    const stepMs = secondsOrDurationParam(req.params, 'step') ?? defaultStepMs(startNs, endNs);
-    if (!(stepMs > 0)) throw new ApiError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
-    if (Number(endNs - startNs) / 1e6 / stepMs > MAX_POINTS) {
-      throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-    }
+    const requested = rangeParams(req.params, DEFAULT_SINCE_MS);
+    const stepMs = rangeStepMs(req.params, requested.startNs, requested.endNs);
     const intervalMs = secondsOrDurationParam(req.params, 'interval');
     if (intervalMs !== undefined && intervalMs < 0) throw new ApiError('bad_data', 'negative interval widths are not accepted');
+    // Metric queries are evaluated on Loki's step-aligned range; log queries read the range as asked.
+    const metric = deps.engine.parse(query).kind !== 'logSelector';
+    const { startNs, endNs } = metric ? alignToStep(requested.startNs, requested.endNs, stepMs) : requested;
     const res = await deps.engine.query(deps.queryable, req.tenants, {
       query,
       startNs,

@@ -7,8 +7,8 @@ import { TRUNCATED_WARNING, apiRoute } from './handler.ts';
 import type { ApiRequest } from './handler.ts';
 import { MAX_TIME_MS, MIN_TIME_MS, limitParam, optionalTimeParam } from './params.ts';
 import { parseMatchSets } from './selectors.ts';
-import { readLabelNames, readLabelValues, readSeries } from './tenant-reads.ts';
-import type { LabelReadOptions } from './tenant-reads.ts';
+import { readLabelNames, readLabelValues, readSeries } from './label-reads.ts';
+import type { LabelReadOptions } from './label-reads.ts';
 
 /** Registers `series`, `labels` and `label/:name/values` (relative to the API prefix). */
 export function registerLabelRoutes(

@@ -9,15 +9,13 @@ import { apiRoute } from './handler.ts';
 import { parseGoInt } from './params.ts';
 
 /**
- * The `features` Heimdall reports in buildinfo. Grafana treats a non-empty `features` object as a
- * Mimir-like backend (`pkg/promlib/heuristics.go`); each value says whether that Mimir API is served.
+ * The Mimir `features` Heimdall serves: none yet. Buildinfo advertises only what exists (a feature listed
+ * `"true"` here is reported; the rest are left out), so with none the answer carries no `features` object and
+ * Grafana treats the data source as Prometheus instead of looking for a Mimir ruler API that would answer
+ * 404 (`pkg/promlib/heuristics.go`, `features/alerting/unified/api/buildInfo.ts`). The alerting issue adds
+ * `ruler_config_api` here when the ruler exists.
  */
-export const DEFAULT_BUILD_FEATURES: Readonly<Record<string, string>> = {
-  ruler_config_api: 'false',
-  alertmanager_config_api: 'false',
-  query_sharding: 'false',
-  federated_rules: 'false',
-};
+export const DEFAULT_BUILD_FEATURES: Readonly<Record<string, string>> = {};
 
 /** Registers `metadata` and `status/buildinfo` (relative to the API prefix). */
 export function registerMetadataRoutes(
@@ -71,10 +69,10 @@ function dedupe(list: readonly MetricMetadata[]): MetricMetadata[] {
   return [...seen.values()];
 }
 
-/** Prometheus' PrometheusVersion fields plus Mimir's `application` and `features`. */
+/** Prometheus' PrometheusVersion fields plus Mimir's `application`, and `features` only for served APIs. */
 function buildInfo(features: Readonly<Record<string, string>>): Record<string, unknown> {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return {
+  const info: Record<string, unknown> = {
     application: 'Heimdall',
     version: pkg.version ?? 'unknown',
     revision: 'unknown',
@@ -82,6 +80,7 @@ function buildInfo(features: Readonly<Record<string, string>>): Record<string, u
     buildUser: 'unknown',
     buildDate: 'unknown',
     goVersion: `node${process.versions.node}`,
-    features: { ...features },
   };
+  const served = Object.entries(features).filter(([, v]) => v === 'true');
+  return served.length === 0 ? info : { ...info, features: Object.fromEntries(served) };
 }

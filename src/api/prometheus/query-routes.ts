@@ -12,7 +12,7 @@ import { TRUNCATED_WARNING, apiRoute } from './handler.ts';
 import type { ApiRequest, ApiResult } from './handler.ts';
 import { MAX_POINTS_PER_SERIES, durationParam, invalidParam, limitParam, optionalTimeParam, timeParam } from './params.ts';
 import { resultToPrometheusJson } from './result-json.ts';
-import { readExemplars } from './tenant-reads.ts';
+import { readExemplars } from './label-reads.ts';
 
 /** Registers `query`, `query_range` and `query_exemplars` (GET and form POST). */
 export function registerQueryRoutes(

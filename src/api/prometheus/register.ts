@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsConfig } from '../../config/index.ts';
 import type { PromqlEngine } from '../../promql/index.ts';
+import { federatedMetricsStorage } from '../../storage/index.ts';
 import type { MetricsStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { sendError } from './envelope.ts';
@@ -21,8 +22,8 @@ export interface PrometheusApiDeps {
   readonly config: MetricsConfig;
   readonly logger: Logger;
   /**
-   * Buildinfo `features` (Mimir's flags, values `"true"`/`"false"`); defaults to every Mimir API off. Keep it
-   * non-empty: Grafana detects a Mimir-like backend by its presence.
+   * Buildinfo `features` (Mimir's flags, values `"true"`/`"false"`); only `"true"` ones are advertised, and
+   * with none the `features` object is left out (Grafana then looks for no Mimir API). Defaults to none.
    */
   readonly buildFeatures?: Readonly<Record<string, string>>;
 }
@@ -41,7 +42,8 @@ export async function registerPrometheusApi(app: FastifyInstance, deps: Promethe
       if (!scope.hasContentTypeParser('application/x-www-form-urlencoded')) await scope.register(formbody);
       // Failures before a handler runs (unparsable or oversized bodies) still get the Prometheus envelope.
       scope.setErrorHandler((err, request, reply) => sendError(request, reply, err, deps.logger));
-      const routeDeps = { ...deps, logger: deps.logger, queryTimeoutMs: deps.config.query.timeout };
+      // Handlers and the engine read through one federating querier per request (storage/federation.ts).
+      const routeDeps = { ...deps, queryable: federatedMetricsStorage(deps.queryable), queryTimeoutMs: deps.config.query.timeout };
       registerQueryRoutes(scope, routeDeps);
       registerLabelRoutes(scope, routeDeps);
       registerMetadataRoutes(scope, routeDeps);
