@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { metricsConfigSchema } from '../config/metrics-config.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, MetricRecord, NativeHistogram, TenantId } from '../model/index.ts';
+import { federatedMetricsStorage } from '../storage/index.ts';
 import type { SeriesData } from '../storage/index.ts';
 import { Tsdb } from './index.ts';
 
@@ -36,7 +37,8 @@ async function write(db: Tsdb, tenant: string, records: MetricRecord[]): Promise
 
 /** A snapshot of a query's answer that compares NaN payloads exactly. */
 async function snapshot(db: Tsdb, tenants: string[], matchers: LabelMatcher[], startMs: number, endMs: number) {
-  const q = await db.querier(tenants.map(T), { startMs, endMs });
+  // Several tenants read through the federation wrapper, as the query API does.
+  const q = await federatedMetricsStorage(db).querier(tenants.map(T), { startMs, endMs });
   const out: unknown[] = [];
   for await (const batch of q.select(matchers)) {
     for (const s of batch as SeriesData[]) {
