@@ -1,8 +1,9 @@
 // Compiles src/**/*.ts (tests and benches excepted) into dist/, one JavaScript module per source module, with
-// the same folder layout (so `new URL('../../proto/…', import.meta.url)` and worker-thread entry files resolve
-// the same way from dist/ as from src/). Type checking is `npm run typecheck`; this only strips types.
+// the same folder layout, so `new URL('../../proto/…', import.meta.url)` resolves the same way from dist/ as
+// from src/, and a worker-thread entry written `new Worker(new URL('./x-worker.ts', import.meta.url))` finds
+// its compiled `x-worker.js`. Type checking is `npm run typecheck`; this only strips types.
 // Run by `npm ci` (the `prepare` script), `npm run build` and `npm test`.
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -36,10 +37,13 @@ const eachModuleOnItsOwn = {
   },
 };
 
+/** `new URL('./x.ts', import.meta.url)` (a worker entry or a sibling module by URL) → `./x.js` in the output. */
+const MODULE_URL = /new URL\((\s*)(["'])(\.\.?\/[^"'\n]*)\.ts\2(\s*,\s*import\.meta\.url\s*)\)/g;
+
 const started = Date.now();
 rmSync(OUT, { recursive: true, force: true });
 const entryPoints = sourceModules(SRC);
-await build({
+const result = await build({
   entryPoints,
   outdir: OUT,
   outbase: SRC,
@@ -50,7 +54,12 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  write: false,
 });
+for (const file of result.outputFiles) {
+  mkdirSync(path.dirname(file.path), { recursive: true });
+  writeFileSync(file.path, file.path.endsWith('.js') ? file.text.replace(MODULE_URL, 'new URL($1$2$3.js$2$4)') : file.contents);
+}
 if (!process.argv.includes('--quiet')) {
   console.log(`built ${entryPoints.length} modules into dist/ in ${Date.now() - started} ms`);
 }
