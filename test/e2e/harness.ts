@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { GENEROUS_MS } from '../support/bounds.ts';
 
 /** The repository root (where `npm start` runs). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,7 +20,7 @@ export interface StartOptions {
   readonly config?: Record<string, unknown>;
   /** Reuse a data directory (e.g. to test restart); a fresh temp dir otherwise. */
   readonly dataDir?: string;
-  /** Milliseconds to wait for the ready line and `/ready`. */
+  /** Milliseconds to wait for the ready line and `/ready` (a bound for a loaded machine, not a performance check). */
   readonly timeoutMs?: number;
 }
 
@@ -49,7 +50,7 @@ export interface ExitResult {
 }
 
 /** Runs `heimdall <args>` to completion (bounded by `timeoutMs`). */
-export function runHeimdall(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ExitResult> {
+export function runHeimdall(args: readonly string[], env: Record<string, string> = {}, timeoutMs = GENEROUS_MS): Promise<ExitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HEIMDALL_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -110,7 +111,7 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     void exited.then((r) => reject(new Error(`heimdall exited (${r.code ?? r.signal}) before it was ready:\n${out}`)));
   });
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? GENEROUS_MS;
   let timer: NodeJS.Timeout | undefined;
   const addrs = await Promise.race([
     ready,
@@ -131,7 +132,7 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
     dataDir,
     child,
     output: () => out,
-    waitForOutput(pattern, waitMs = 30_000) {
+    waitForOutput(pattern, waitMs = GENEROUS_MS) {
       if (pattern.test(out)) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const onData = (): void => {
@@ -156,7 +157,8 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {
       // A test may already have signalled the process itself; a second signal would skip the drain.
       if (child.exitCode === null && child.signalCode === null && !child.killed) child.kill(signal);
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      // Past the drain's own bound (server.shutdown_timeout, 30 s), with room for a loaded machine.
+      const killer = setTimeout(() => child.kill('SIGKILL'), GENEROUS_MS);
       const result = await exited;
       clearTimeout(killer);
       if (ownDir && !keepData) rmSync(dataDir, { recursive: true, force: true });

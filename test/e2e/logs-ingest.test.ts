@@ -16,6 +16,7 @@ import { pinoLoki } from 'pino-loki';
 import { configSchema } from '../../src/config/index.ts';
 import { LogStore } from '../../src/logstore/index.ts';
 import type { Labels, TenantId } from '../../src/model/index.ts';
+import { GENEROUS_MS } from '../support/bounds.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -33,7 +34,8 @@ after(async () => {
 /** Waits (bounded) until Heimdall counted `n` accepted log records, via its own /metrics. */
 async function waitForReceived(n: number): Promise<void> {
   let seen = 0;
-  for (let i = 0; i < 100; i++) {
+  // Up to a minute and a half on a loaded machine; the loop ends as soon as the count is reached.
+  for (let i = 0; i < GENEROUS_MS / 100; i++) {
     const text = await (await fetch(`${heimdall.httpUrl}/metrics`)).text();
     const m = /^heimdall_received_records_total\{signal="logs",tenant="anonymous"\} (\d+)/m.exec(text);
     seen = m ? Number(m[1]) : 0;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
+import { GENEROUS_MS } from '../support/bounds.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -62,7 +63,7 @@ test('health probe, push then query_range and labels, and tail through the binar
     for (const s of frame.streams) for (const v of s.values) got.push(v[1]);
   });
   await push({ job: 'tail-e2e' }, [[BigInt(Date.now()) * 1_000_000n, 'tailed line']]);
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + GENEROUS_MS; // the loop ends when the line arrives
   while (got.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
   ws.close();
   assert.deepEqual(got, ['tailed line']);

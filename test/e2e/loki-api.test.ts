@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { registerLokiApi } from '../../src/api/loki/index.ts';
+import { GENEROUS_MS } from '../support/bounds.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { LogqlEngine } from '../../src/logql/index.ts';
 import { LogStore } from '../../src/logstore/index.ts';
@@ -324,7 +325,7 @@ describe('Loki query API', () => {
       { ts: t0, line: 'first' },
       { ts: t0 + 1n, line: 'second' },
     ]);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + GENEROUS_MS; // the loop ends when the frames arrive
     while (frames.flatMap((f) => f.streams.flatMap((s) => s.values)).length < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml } from 'yaml';
+import { GENEROUS_MS } from '../support/bounds.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -137,7 +138,7 @@ async function startPrometheus(bin: string, heimdallUrl: string, targetPort: num
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + GENEROUS_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
     try {
@@ -146,7 +147,7 @@ async function startPrometheus(bin: string, heimdallUrl: string, targetPort: num
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready within 30 s:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`prometheus not ready within ${GENEROUS_MS / 1000} s:\n${out}`);
     await sleep(200);
   }
   return { url, child, dir, output: () => out };
@@ -273,7 +274,8 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
   async function compare(endpoint: string, params: Record<string, string | string[]>, norm: (d: never) => unknown): Promise<void> {
     let ours: unknown;
     let theirs: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
+    // Prometheus sends in batches; on a loaded machine the last ones may take a while (the loop ends when equal).
+    for (let attempt = 0; attempt < 30; attempt++) {
       theirs = norm((await api(prom.url, endpoint, params)) as never);
       ours = norm((await api(`${heimdall.httpUrl}/prometheus`, endpoint, params)) as never);
       if (sameResult(ours, theirs)) return;
@@ -335,10 +337,10 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
     await closeTarget(target.server);
     // Prometheus marks the target's series stale on the first failed scrape; wait (bounded) until that
     // reached Heimdall: up{job="target"} is 0 at a scrape after the stop.
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + GENEROUS_MS;
     let staleSec = 0;
     for (;;) {
-      assert.ok(Date.now() < deadline, 'the failed scrapes did not reach Heimdall within 30 s');
+      assert.ok(Date.now() < deadline, `the failed scrapes did not reach Heimdall within ${GENEROUS_MS / 1000} s`);
       const d = await api<QueryData>(`${heimdall.httpUrl}/prometheus`, 'query', { query: 'timestamp(up{job="target"} == 0)' });
       const row = (d.result as { value: Sample }[])[0];
       if (row && Number(row.value[1]) > stoppedSec + 1) {

@@ -3,16 +3,20 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { startHeimdall } from './harness.ts';
 
-/** Sends a POST whose body arrives in two halves, calling `between` after the first half. */
+/**
+ * Sends a POST whose body arrives in two halves, calling `between` after the first half. The request carries
+ * `Expect: 100-continue`, so the first half is sent only once the server has taken the request in (its
+ * `100 Continue`): an event, not a guess at how long that takes on a loaded machine.
+ */
 function slowPost(url: string, body: string, between: () => Promise<void>): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' };
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -21,11 +25,14 @@ function slowPost(url: string, body: string, between: () => Promise<void>): Prom
     );
     req.on('error', reject);
     const half = Math.floor(body.length / 2);
-    req.write(body.slice(0, half));
-    between().then(
-      () => req.end(body.slice(half)),
-      (err: unknown) => reject(err as Error),
-    );
+    req.once('continue', () => {
+      req.write(body.slice(0, half));
+      between().then(
+        () => req.end(body.slice(half)),
+        (err: unknown) => reject(err as Error),
+      );
+    });
+    req.flushHeaders();
   });
 }
 
@@ -36,9 +43,9 @@ test('SIGTERM drains an in-flight write, which is then durable across restart', 
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     const body = JSON.stringify({ streams: [{ stream: { app: 'drain-test' }, values: [[String(nowNs), 'written during shutdown']] }] });
     const res = await slowPost(`${h.httpUrl}/loki/api/v1/push`, body, async () => {
-      await sleep(200);
       h.child.kill('SIGTERM');
-      await sleep(300);
+      // The rest of the body arrives while the server drains.
+      await h.waitForOutput(/shutting down: draining requests/);
     });
     assert.equal(res.status, 204, res.text);
     const exit = await h.stop({ keepData: true });
@@ -63,12 +70,20 @@ test('a second signal exits at once, without waiting for the drain', async () =>
   const h = await startHeimdall();
   // Hold a request open so the first signal's drain cannot finish (shutdown_timeout is 30 s).
   const u = new URL(h.httpUrl);
-  const req = http.request({ host: u.hostname, port: u.port, path: '/loki/api/v1/push', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 1000 } });
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: '/loki/api/v1/push',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': 1000, expect: '100-continue' },
+  });
   req.on('error', () => undefined);
+  const taken = new Promise<void>((resolve) => req.once('continue', () => resolve()));
+  req.flushHeaders();
+  await taken; // the server holds the request now
   req.write('{"streams":');
-  await sleep(200);
   h.child.kill('SIGTERM');
-  await sleep(500);
+  await h.waitForOutput(/shutting down: draining requests/);
   assert.equal(h.child.exitCode, null, 'still draining after the first signal');
   h.child.kill('SIGTERM');
   const exit = await h.stop();
