@@ -4,7 +4,7 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString } from '../columnar/index.ts';
 import type { Labels, TenantId } from '../model/index.ts';
-import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
+import { RetryableStorageError, StorageUnavailableError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { CommitStats, StorageHealth } from '../storage/index.ts';
 import type { Catalog, HeadInfo } from './catalog.ts';
 import { DuplicateEntryFilter } from './duplicate-entries.ts';
@@ -70,6 +70,8 @@ interface Pending {
 }
 
 const MAX_KNOWN_STREAMS = 1_000_000;
+/** Pause between attempts to start a new head after one failed. */
+const ROTATE_RETRY_MS = 5_000;
 
 /** A connection appending head rows, with the commit it has in flight. */
 interface Lane {
@@ -110,6 +112,8 @@ export class HeadWriter {
   private headRows = 0;
   private headBytes = 0;
   private headFirstWriteMs = 0;
+  /** After a failed rotation (disk full), the next one is not tried before this time. */
+  private rotateRetryAtMs = 0;
 
   private constructor(conn: DuckDBConnection, laneConns: readonly DuckDBConnection[], catalog: Catalog, opts: HeadWriterOptions) {
     this.conn = conn;
@@ -256,8 +260,10 @@ export class HeadWriter {
     const fail = (err: unknown, stage: string): void => {
       this.pendingBytes -= bytes;
       const wrapped = new Error(`log store: writing ${rows} entries failed (${stage}): ${(err as Error).message}`, { cause: err });
-      this.opts.logger?.error({ err: wrapped }, 'log store write failed');
       void diagnoseWriteFailure(wrapped, bytes, this.opts.health, this.opts.headsDir).then((answer) => {
+        // A full disk or a lost directory is logged once by the data directory's monitor, not per batch.
+        if (answer instanceof StorageUnavailableError) this.opts.logger?.debug({ err: wrapped }, 'log store write refused');
+        else this.opts.logger?.error({ err: wrapped }, 'log store write failed');
         for (const p of group) p.reject(answer);
       });
     };
@@ -383,7 +389,7 @@ export class HeadWriter {
   }
 
   private async maybeRotate(force: boolean): Promise<void> {
-    if (this.headRows === 0) return;
+    if (this.headRows === 0 || (!force && Date.now() < this.rotateRetryAtMs)) return;
     const due =
       force || this.headBytes >= this.opts.headMaxBytes || Date.now() - this.headFirstWriteMs >= this.opts.headMaxAgeMs;
     if (!due) return;
@@ -398,9 +404,10 @@ export class HeadWriter {
     try {
       await this.createHead(current.gen + 1);
     } catch (err) {
-      // The disk may be full: keep appending to the current head and rotate at a later commit.
+      // The disk may be full: keep appending to the current head and try again a little later.
       sealed = false;
-      this.opts.logger?.error({ err }, 'log store: starting a new head failed; the current head stays active');
+      this.rotateRetryAtMs = Date.now() + ROTATE_RETRY_MS;
+      this.opts.logger?.warn({ err }, `log store: starting a new head failed; the current head stays active, retrying in ${ROTATE_RETRY_MS / 1000} s`);
     }
     for (const lane of this.lanes) lane.appender = await lane.conn.createAppender('rows', 'main', this.catalog.activeHead()!.alias);
     if (!sealed) return;
@@ -419,6 +426,11 @@ export class HeadWriter {
       await attachHead(this.conn, head);
       await this.conn.run(`INSERT INTO log_heads VALUES (${gen}, ${Date.now()})`);
     } catch (err) {
+      // A half-written file (the disk filled) would make every later attempt fail as "not a valid DuckDB
+      // database file": detach it and remove it, so the next rotation starts clean.
+      await this.conn.run(`DETACH DATABASE IF EXISTS ${head.alias}`).catch(() => undefined);
+      await fs.rm(head.file, { force: true }).catch(() => undefined);
+      await fs.rm(`${head.file}.wal`, { force: true }).catch(() => undefined);
       throw new Error(`log store: creating head ${head.file}: ${(err as Error).message}`, { cause: err });
     }
     this.catalog.addHead(head);

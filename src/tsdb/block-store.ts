@@ -260,20 +260,26 @@ export class BlockStore {
     const file = path.join(this.dir, rel);
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.tmp`;
-    // Parquet v2 pages: delta-encoded timestamps and byte-stream-split doubles, measured at ~0.3 (was 0.84)
-    // bytes/sample on node_exporter-like data and 7.0 (was 7.6) on random doubles. Compaction spends more
-    // CPU on zstd (level 9) since it writes each day once.
-    await conn.run(
-      `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION v2, COMPRESSION zstd, ` +
-        `COMPRESSION_LEVEL ${level > 0 ? 9 : 3}, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
-    );
-    const fh = await fsp.open(tmp, 'r+');
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      // Parquet v2 pages: delta-encoded timestamps and byte-stream-split doubles, measured at ~0.3 (was 0.84)
+      // bytes/sample on node_exporter-like data and 7.0 (was 7.6) on random doubles. Compaction spends more
+      // CPU on zstd (level 9) since it writes each day once.
+      await conn.run(
+        `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION v2, COMPRESSION zstd, ` +
+          `COMPRESSION_LEVEL ${level > 0 ? 9 : 3}, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+      );
+      const fh = await fsp.open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      // A partial file (the disk filled) would hold on to the space a retry needs.
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
     }
-    await fsp.rename(tmp, file);
     await syncDir(path.dirname(file));
     const bytes = (await fsp.stat(file)).size;
     return { id, tenant, kind, dayStartMs, minT, maxT, rows, bytes, level, file: rel };
@@ -291,6 +297,11 @@ export class BlockStore {
     await this.writeManifest(next);
     this.blocks = next;
     for (const b of removed) this.doom(b.file);
+  }
+
+  /** Deletes the files of blocks written but never committed (a flush or compaction that failed later). */
+  discard(blocks: readonly BlockMeta[]): void {
+    for (const b of blocks) this.doom(b.file);
   }
 
   // ---- reading -----------------------------------------------------------------------------------------

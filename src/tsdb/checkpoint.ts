@@ -21,19 +21,25 @@ export async function writeCheckpoint(dir: string, segment: number, frames: read
   const tmp = path.join(dir, `${name}.tmp`);
   const fh = await fsp.open(tmp, 'w');
   try {
-    for (const raw of frames) {
-      const payload = Buffer.concat([Buffer.from([CODEC_DEFLATE]), deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY })]);
-      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-      header.writeUInt32LE(payload.length, 0);
-      header.writeUInt32LE(crc32(payload), 4);
-      await fh.write(header);
-      await fh.write(payload);
+    try {
+      for (const raw of frames) {
+        const payload = Buffer.concat([Buffer.from([CODEC_DEFLATE]), deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY })]);
+        const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+        header.writeUInt32LE(payload.length, 0);
+        header.writeUInt32LE(crc32(payload), 4);
+        await fh.write(header);
+        await fh.write(payload);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await fsp.rename(tmp, path.join(dir, name));
+  } catch (err) {
+    // A partial temp file (the disk filled) would hold on to the space a retry needs.
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await fsp.rename(tmp, path.join(dir, name));
   await syncDir(dir);
 }
 

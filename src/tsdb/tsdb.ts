@@ -376,12 +376,14 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     const cut = cutHead(this.head, this.exemplarStore, beforeMs);
     this.frozen = cut.frozen;
     const checkpoint = encodeHeadCheckpoint(this.head, this.exemplarStore, this.meta);
+    const added: BlockMeta[] = [];
+    let committed = false;
     try {
-      const added: BlockMeta[] = [];
       for (const f of cut.floats) added.push(await this.blocks.writeFloats(f.tenant, f.dayStartMs, f.cols));
       for (const h of cut.histograms) added.push(await this.blocks.writeHistograms(h.tenant, h.dayStartMs, h.rows));
       for (const x of cut.exemplars) added.push(await this.blocks.writeExemplars(x.tenant, x.dayStartMs, x.rows));
       await this.blocks.commit(added, []);
+      committed = true;
       await writeCheckpoint(this.wal.dir, segment, checkpoint);
       await this.wal.truncateBefore(segment);
       await removeCheckpointsBefore(this.wal.dir, segment);
@@ -390,6 +392,8 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     } catch (err) {
       // Put the samples back so nothing is lost from memory; the WAL still holds them.
       restoreCut(this.head, this.exemplarStore, cut);
+      // Blocks written but not committed would hold on to disk space (the disk may be full) until restart.
+      if (!committed) this.blocks.discard(added);
       throw err;
     } finally {
       this.frozen = null;

@@ -3,9 +3,10 @@
 // /ready and reads keep serving; once space is freed writes succeed again without a restart; after kill -9
 // a restart finds every acknowledged sample and log line.
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeimdall } from '../e2e/harness.ts';
 import type { HeimdallProcess } from '../e2e/harness.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
@@ -55,6 +56,16 @@ function fillDisk(dir: string): string {
   return file;
 }
 
+/** The newest log head generation on disk. */
+function newestHead(dataDir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(path.join(dataDir, 'logs', 'heads'))) {
+    const m = /^head-(\d+)\.duckdb$/.exec(name);
+    if (m) newest = Math.max(newest, Number(m[1]));
+  }
+  return newest;
+}
+
 function isRetryableDiskFull(a: WriteAnswer, dataDir: string): boolean {
   const grpc = a.grpcCode !== undefined;
   return (grpc ? a.grpcCode === 14 : a.status === 503) && a.retryAfter !== null && a.body.includes(dataDir) && /no space left/.test(a.body);
@@ -67,7 +78,9 @@ function ok(a: WriteAnswer): boolean {
 test('disk full: the same retryable answer on every write path, serving goes on, nothing acknowledged is lost', { skip: SKIP, timeout: 300_000 }, async () => {
   const dataDir = path.join(fsMount!.dir, 'data');
   mkdirSync(dataDir);
-  let h = (heimdall = await startHeimdall({ dataDir, timeoutMs: 60_000 }));
+  // Tiny log heads: rotation and compaction into Parquet run while the disk is full too.
+  const config = { logs: { store: { head_max_bytes: 16 * 1024, head_max_age: '1s' } } };
+  let h = (heimdall = await startHeimdall({ dataDir, config, timeoutMs: 60_000 }));
   const ackedMetrics: number[] = [];
   const ackedLogs: number[] = [];
   let nextId = 0;
@@ -111,6 +124,15 @@ test('disk full: the same retryable answer on every write path, serving goes on,
     assert.ok(last && isRetryableDiskFull(last, dataDir), `${name} with the disk full: ${JSON.stringify(last)}`);
   }
 
+  // Stay full for a while (head rotation and compaction come due meanwhile): every answer is a success or
+  // the same 503, never a 500.
+  for (let i = 0; i < 30; i++) {
+    for (const a of [await writeMetrics(), await writeLogs()]) {
+      assert.ok(a.status === 204 || isRetryableDiskFull(a, dataDir), `a write while the disk stays full: ${JSON.stringify(a)}`);
+    }
+    await sleep(100);
+  }
+
   // Serving goes on: /ready, a PromQL and a LogQL query.
   assert.equal((await fetch(`${h.httpUrl}/ready`)).status, 200);
   const prom = await fetch(`${h.httpUrl}/prometheus/api/v1/query?query=count(disk_full_samples)`, { headers: { 'x-scope-orgid': TENANT } });
@@ -122,7 +144,8 @@ test('disk full: the same retryable answer on every write path, serving goes on,
   const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
   assert.match(metrics, /heimdall_storage_unavailable_writes_total\{reason="disk_full"\} [1-9]/);
 
-  // Space is freed: writes succeed again in the same process.
+  // Space is freed: writes succeed again in the same process, and the log head rotates again.
+  const headsWhileFull = newestHead(dataDir);
   rmSync(filler);
   for (let i = 0; i < 10; i++) {
     const m = await writeMetrics();
@@ -130,10 +153,15 @@ test('disk full: the same retryable answer on every write path, serving goes on,
     const l = await writeLogs();
     assert.equal(l.status, 204, `Loki push after freeing space: ${l.status} ${l.body}`);
   }
+  for (let i = 0; i < 200 && newestHead(dataDir) <= headsWhileFull; i++) {
+    assert.equal((await writeLogs()).status, 204);
+    await sleep(100);
+  }
+  assert.ok(newestHead(dataDir) > headsWhileFull, `the log head rotates again after space was freed (head ${headsWhileFull})`);
 
   // kill -9 and restart: every acknowledged batch is whole.
   await h.stop({ signal: 'SIGKILL', keepData: true });
-  h = heimdall = await startHeimdall({ dataDir, timeoutMs: 60_000 });
+  h = heimdall = await startHeimdall({ dataDir, config, timeoutMs: 60_000 });
   const atSec = String(Date.now() / 1000 + 1);
   const mres = await fetch(`${h.httpUrl}/prometheus/api/v1/query?query=count_over_time(disk_full_samples[1h])&time=${atSec}`, {
     headers: { 'x-scope-orgid': TENANT },
