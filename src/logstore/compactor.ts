@@ -102,25 +102,30 @@ export class Compactor {
       `SELECT pid, count(*), min(ts), max(ts), sum(strlen(line)) FROM ${table} GROUP BY pid ORDER BY pid`,
     );
     const blocks: BlockInfo[] = [];
-    for (const [pidV, rowsV, minV, maxV, rawV] of r.getRows()) {
-      const p = this.catalog.partition(Number(pidV));
-      if (!p) continue; // dropped by retention meanwhile: its rows go with the head table
-      const block = await this.writeBlock(
-        p,
-        `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts`,
-        { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
-        this.opts.zstdLevel,
-      );
-      blocks.push(block);
-    }
-    await this.conn.run('BEGIN TRANSACTION');
     try {
-      if (blocks.length > 0) await this.conn.run(`INSERT INTO log_blocks VALUES ${blocks.map(blockValues).join(', ')}`);
-      await this.conn.run(`DELETE FROM log_heads WHERE gen = ${head.gen}`);
-      await this.conn.run('COMMIT');
+      for (const [pidV, rowsV, minV, maxV, rawV] of r.getRows()) {
+        const p = this.catalog.partition(Number(pidV));
+        if (!p) continue; // dropped by retention meanwhile: its rows go with the head table
+        const block = await this.writeBlock(
+          p,
+          `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts`,
+          { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
+          this.opts.zstdLevel,
+        );
+        blocks.push(block);
+      }
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        if (blocks.length > 0) await this.conn.run(`INSERT INTO log_blocks VALUES ${blocks.map(blockValues).join(', ')}`);
+        await this.conn.run(`DELETE FROM log_heads WHERE gen = ${head.gen}`);
+        await this.conn.run('COMMIT');
+      } catch (err) {
+        await this.conn.run('ROLLBACK');
+        throw new Error(`log store: recording blocks of head ${head.gen}: ${(err as Error).message}`, { cause: err });
+      }
     } catch (err) {
-      await this.conn.run('ROLLBACK');
-      throw new Error(`log store: recording blocks of head ${head.gen}: ${(err as Error).message}`, { cause: err });
+      await removeUnrecorded(blocks);
+      throw err;
     }
     this.catalog.replaceHead(head, blocks);
   }
@@ -198,6 +203,7 @@ export class Compactor {
       await this.conn.run('COMMIT');
     } catch (err) {
       await this.conn.run('ROLLBACK');
+      await removeUnrecorded([merged]);
       throw new Error(`log store: recording merged block ${merged.key}: ${(err as Error).message}`, { cause: err });
     }
     this.catalog.replaceBlocks(blocks, merged);
@@ -281,17 +287,23 @@ export class Compactor {
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
     const tmp = `${target}.tmp`;
-    await this.conn.run(
-      `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
-        `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
-    );
-    const handle = await fs.open(tmp, 'r+');
     try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await this.conn.run(
+        `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
+          `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
+      );
+      const handle = await fs.open(tmp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, target);
+    } catch (err) {
+      // A partial file (the disk filled) would hold on to the space a retry needs.
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
     }
-    await fs.rename(tmp, target);
     await syncDir(dir);
     const sizeBytes = (await fs.stat(target)).size;
     return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, ...stats };
@@ -309,4 +321,12 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Deletes block files written by a compaction that failed before recording them (the disk may be full: a
+ * retry needs their space; a crash instead leaves them to the orphan sweep at open).
+ */
+async function removeUnrecorded(blocks: readonly BlockInfo[]): Promise<void> {
+  for (const b of blocks) await fs.rm(b.path, { force: true }).catch(() => undefined);
 }
