@@ -123,7 +123,7 @@ export class LogqlEngine {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     const signal = params.signal ? AbortSignal.any([params.signal, timeout]) : timeout;
     const stats = newStats();
-    const budget = new LogqlBudget(this.opts.timeoutMs, params.signal, this.opts.maxLineBytes);
+    const budget = new LogqlBudget(this.opts.timeoutMs, params.signal, this.opts.maxLineBytes, this.opts.maxSamples);
     try {
       const data = await this.run(queryable, tenants, expr, params, signal, stats, budget);
       return { data, stats: { ...stats, execTimeSeconds: (performance.now() - started) / 1000 } };

@@ -11,11 +11,17 @@ export class LogqlBudget {
   /** What the query's pipelines enforce per entry. */
   readonly pipeline: PipelineBudget;
   private readonly deadline: QueryDeadline;
+  private points = 0;
 
+  /**
+   * @param maxPoints step slots the query may allocate over its life (`logs.query.max_samples`): evaluation
+   * holds every series over the whole step grid, so series × steps is its memory.
+   */
   constructor(
     private readonly timeoutMs: number,
     signal: AbortSignal | undefined,
     maxLineBytes: number,
+    private readonly maxPoints = Infinity,
   ) {
     this.deadline = QueryDeadline.after(timeoutMs, signal);
     this.pipeline = { maxLineBytes, tick: () => this.check() };
@@ -25,6 +31,17 @@ export class LogqlBudget {
   tick(): void {
     const stop = this.deadline.tick();
     if (stop) throw this.stopError(stop);
+  }
+
+  /** Charges `n` step slots about to be allocated; throws before the allocation once past the budget. */
+  hold(n: number): void {
+    this.points += n;
+    if (this.points > this.maxPoints) {
+      throw new LogqlError(
+        'bad_data',
+        `the query would hold too many points (limit ${this.maxPoints}, series × steps); add stream selectors or aggregate, shorten the range, use a longer step, or raise logs.query.max_samples`,
+      );
+    }
   }
 
   /** Throws now if the query must stop. */

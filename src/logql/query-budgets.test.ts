@@ -104,6 +104,18 @@ test('label_format output is bounded the same way', async () => {
   assert.equal(await instantCount(engine, 'sum by (big) (count_over_time({app="x"} | label_format big=`{{ repeat 1000 "x" }}` | __error__="" [10m]))'), 0);
 });
 
+test('series × steps a metric query holds count against logs.query.max_samples', async () => {
+  const run = (engine: LogqlEngine): Promise<LogqlResult> =>
+    engine.query(store, [A], { query: 'count_over_time({app="x"} | line_format `{{ __line__ }}` [1s])', startNs: T0, endNs: T0 + 600n * SEC, stepMs: 1000, direction: 'backward', limit: 100 });
+  await assert.rejects(run(new LogqlEngine({ maxSamples: 1000 })), (err: unknown) => {
+    assert.ok(err instanceof LogqlError, String(err));
+    assert.match(err.message, /would hold too many points \(limit 1000, series × steps\).*logs\.query\.max_samples/);
+    return true;
+  });
+  const ok = await run(new LogqlEngine({ maxSamples: 100_000 }));
+  assert.equal(ok.data.resultType, 'matrix');
+});
+
 test('a query past its timeout stops inside its loops with the timeout error', async () => {
   const engine = new LogqlEngine({ timeoutMs: 1 });
   await assert.rejects(logs(engine, '{app="x"} | line_format `{{ range $i := 90000 }}{{ $i }}{{ end }}`'), (err: unknown) => {

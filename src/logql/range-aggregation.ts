@@ -90,6 +90,7 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
       // Prefix differences of sums turn ±Inf into NaN; sum such windows bucket by bucket instead.
       const finite = col.sums!.every((v) => Number.isFinite(v));
       const sums = finite ? prefixSums(col.sums!) : undefined;
+      ctx.budget.hold(grid.count);
       const s = newStepSeries(col.labels, grid.count);
       let any = false;
       for (let i = 0; i < grid.count; i++) {
@@ -115,6 +116,7 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
   }
   for (const col of ex.columns) {
     ctx.budget.tick();
+    ctx.budget.hold(grid.count);
     const s = newStepSeries(col.labels, grid.count);
     let any = false;
     let lo = 0;

@@ -99,6 +99,7 @@ export async function extract(
     let col = columns.get(key);
     if (!col) {
       if (columns.size >= maxSeries) throw seriesLimitError(maxSeries);
+      if (bucketing) ctx.budget.hold(2 * bucketing.count);
       col = bucketing
         ? { labels: resolve(labels), ts: [], values: [], sorted: true, sums: new Float64Array(bucketing.count), counts: new Float64Array(bucketing.count) }
         : { labels: resolve(labels), ts: [], values: [], sorted: true };
