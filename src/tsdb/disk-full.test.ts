@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { mountTmpfs } from '../../test/support/tmpfs.ts';
+import { fillFilesystem, mountTmpfs } from '../../test/support/tmpfs.ts';
 import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { TenantId } from '../model/index.ts';
 import { StorageUnavailableError } from '../storage/index.ts';
@@ -11,27 +11,6 @@ import { Tsdb } from './index.ts';
 const TENANT = 'disk-full' as TenantId;
 const DAY = 86_400_000;
 const mounted = mountTmpfs(48 * 1024 * 1024);
-
-/** Fills the filesystem with one file until ENOSPC. */
-function fill(dir: string): string {
-  const file = path.join(dir, 'filler');
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1024 * 1024, 4096]) {
-      for (let i = 0; i < 1_000_000; i++) {
-        try {
-          writeSync(fd, Buffer.alloc(size, 1));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -64,7 +43,7 @@ test('metrics storage on a full disk: writes refused as disk_full, a failed flus
   };
   try {
     for (let i = 0; i < 5; i++) await write();
-    const filler = fill(fsMount.dir);
+    const filler = fillFilesystem(fsMount.dir);
     const before = new Set(filesUnder(dir));
     let refused: unknown;
     for (let i = 0; i < 500 && refused === undefined; i++) await write().catch((err: unknown) => (refused = err));

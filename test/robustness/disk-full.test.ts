@@ -3,13 +3,13 @@
 // /ready and reads keep serving; once space is freed writes succeed again without a restart; after kill -9
 // a restart finds every acknowledged sample and log line.
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startHeimdall } from '../e2e/harness.ts';
 import type { HeimdallProcess } from '../e2e/harness.ts';
-import { mountTmpfs } from '../support/tmpfs.ts';
+import { fillFilesystem, mountTmpfs } from '../support/tmpfs.ts';
 import type { Tmpfs } from '../support/tmpfs.ts';
 import { lokiPush, otlpGrpc, otlpHttp, otlpLogsRequest, otlpMetricsRequest, remoteWrite } from '../support/write-clients.ts';
 import type { WriteAnswer } from '../support/write-clients.ts';
@@ -33,28 +33,6 @@ after(async () => {
   await heimdall?.stop({ signal: 'SIGKILL', keepData: true });
   fsMount?.unmount();
 });
-
-/** Fills the filesystem of `dir` with one file until ENOSPC; returns the file. */
-function fillDisk(dir: string): string {
-  const file = path.join(dir, 'filler');
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1024 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (let i = 0; i < 1_000_000; i++) {
-        try {
-          writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
 
 /** The newest log head generation on disk. */
 function newestHead(dataDir: string): number {
@@ -106,7 +84,7 @@ test('disk full: the same retryable answer on every write path, serving goes on,
     assert.equal((await writeLogs()).status, 204);
   }
 
-  const filler = fillDisk(fsMount!.dir);
+  const filler = fillFilesystem(fsMount!.dir);
   const paths: [string, () => Promise<WriteAnswer>][] = [
     ['remote_write', writeMetrics],
     ['Loki push', writeLogs],

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -37,4 +37,27 @@ export function mountTmpfs(sizeBytes: number): Tmpfs | string {
 /** Remounts a tmpfs read-only (`ro`) or read-write. */
 export function remountTmpfs(dir: string, mode: 'ro' | 'rw'): void {
   execFileSync('mount', ['-o', `remount,${mode}`, dir], { stdio: 'pipe' });
+}
+
+/** Fills the filesystem holding `dir` with one file, `<dir>/filler`, until ENOSPC; returns the file (remove it to free the space). */
+export function fillFilesystem(dir: string): string {
+  const file = path.join(dir, 'filler');
+  const fd = openSync(file, 'w');
+  try {
+    // Big chunks first, then small ones down to the last free block.
+    for (const size of [1024 * 1024, 4096, 512]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (let i = 0; i < 1_000_000; i++) {
+        try {
+          writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return file;
 }
