@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 /** Restricts a folder's relative imports of our own code to the folders in `allowed`. */
 function onlyImports(files, allowed, message) {
   const deny = ['model', 'storage', 'config', 'tenant', 'columnar', 'objstore', 'ingest', 'gateway', 'api', 'app', 'cmd',
-    'selfobs', 'datadir', 'tsdb', 'logstore', 'tracestore', 'profilestore', 'promql', 'logql', 'traceql', 'profiles', 'rules', 'notifier', 'agent']
+    'selfobs', 'datadir', 'tsdb', 'logstore', 'tracestore', 'profilestore', 'promql', 'logql', 'traceql', 'profiles', 'rules', 'notifier', 'agent', 'query']
     .filter((d) => !allowed.includes(d));
   return {
     files,
@@ -59,6 +59,7 @@ export default tseslint.config(
   onlyImports(['src/datadir/**'], ['model', 'storage'], 'datadir/ (the data directory lock and monitor) imports only model/ and storage/.'),
   ...ENGINES.map((e) => onlyImports([`src/${e}/**`], ['model', 'storage', 'columnar', 'objstore', 'config', 'tenant'], 'engines import storage/, model/, columnar/, objstore/, config/.')),
   ...['promql', 'logql', 'traceql', 'profiles', 'rules'].map((q) => onlyImports([`src/${q}/**`], ['model', 'storage'], 'query languages and rules/ import storage/ and model/ only, never an engine.')),
+  onlyImports(['src/query/**'], ['model', 'storage', 'promql', 'logql', 'traceql', 'profiles', 'api'], 'query execution runs the query languages over storage seams and encodes with api/; never an engine.'),
   onlyImports(['src/gateway/**'], ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'gateway', 'app'], 'the gateway writes through seams; only app/ names engines.'),
   onlyImports(['src/api/**'], ['model', 'storage', 'config', 'tenant', 'selfobs', 'gateway', 'api', 'promql', 'logql', 'traceql', 'profiles'], 'APIs read through seams; only app/ names engines.'),
   {

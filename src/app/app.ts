@@ -1,8 +1,10 @@
+import os from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeimdallConfig } from '../config/index.ts';
 import { DataDirLock, DataDirMonitor } from '../datadir/index.ts';
+import { QueryWorkerPool } from '../query/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
 import { createGrpcServer, listenGrpc, shutdownGrpc } from './grpc-server.ts';
@@ -39,6 +41,7 @@ export class HeimdallApp {
   private stopping?: Promise<void>;
   private lock?: DataDirLock;
   private dataDir?: DataDirMonitor;
+  private queryPool?: QueryWorkerPool;
   addresses?: ListenAddresses;
 
   private constructor(
@@ -140,6 +143,7 @@ export class HeimdallApp {
           tenants,
           dataDir,
           provided,
+          queryPool: () => (this.queryPool ??= createQueryPool(this.config, this.logger)),
         });
       } catch (err) {
         throw new Error(`starting role ${role.name}: ${(err as Error).message}`, { cause: err });
@@ -178,6 +182,8 @@ export class HeimdallApp {
     this.state = 'stopping';
     const timeoutMs = this.config.server.shutdown_timeout;
     await Promise.allSettled([
+      // Running queries are canceled (answered 503, retryable) rather than waited for: they may run for minutes.
+      this.queryPool?.close(),
       withTimeout(this.http.close(), timeoutMs),
       withTimeout(this.otlpHttp.close(), timeoutMs),
       this.grpcListener?.close(),
@@ -195,6 +201,20 @@ export class HeimdallApp {
     await this.lock?.release().catch((err: unknown) => this.logger.error({ err }, 'releasing the data directory lock failed'));
     this.state = 'stopped';
   }
+}
+
+/** The query worker pool as `query.*` configures it; `workers: 0` is one per core, at least 2 and at most 8. */
+function createQueryPool(config: HeimdallConfig, logger: Logger): QueryWorkerPool {
+  const q = config.query;
+  return new QueryWorkerPool({
+    workers: q.workers > 0 ? q.workers : Math.min(8, Math.max(2, os.availableParallelism())),
+    workerHeapBytes: q.worker_memory_limit,
+    maxConcurrentPerTenant: q.max_concurrent_per_tenant,
+    maxQueuedPerTenant: q.max_queued_per_tenant,
+    queueTimeoutMs: q.queue_timeout,
+    cancelGraceMs: q.cancel_grace_period,
+    logger: logger.child({ component: 'query-pool' }),
+  });
 }
 
 function splitAddress(address: string): [string, number] {

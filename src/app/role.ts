@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeimdallConfig } from '../config/index.ts';
 import type { DataDirMonitor } from '../datadir/index.ts';
+import type { QueryWorkerPool } from '../query/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
 import type { LogsStorage, MetricsStorage } from '../storage/index.ts';
 import type { TenantResolver } from '../tenant/index.ts';
@@ -32,6 +33,11 @@ export interface RoleContext {
   readonly tenants: TenantResolver;
   /** The data directory's monitor: engines take it as their `health`; roles `watch` their engine's directory. */
   readonly dataDir: DataDirMonitor;
+  /**
+   * The one pool of query workers (`query.*` config) that every query language evaluates on, created on
+   * first use; the app cancels its queries when it starts stopping.
+   */
+  queryPool(): QueryWorkerPool;
   /** Outputs of the roles started before this one (its dependencies among them). */
   readonly provided: Readonly<RoleOutputs>;
 }

@@ -86,6 +86,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    query: z
+      .object({
+        /**
+         * Worker threads that evaluate PromQL and LogQL off the serving thread (0 = one per core, at least 2,
+         * at most 8). Each runs one query at a time.
+         */
+        workers: z.number().int().nonnegative().default(0),
+        /** V8 heap limit of each query worker; a query that needs more fails alone and its worker is replaced. */
+        worker_memory_limit: bytesSchema.prefault('1GiB'),
+        /** Queries of one tenant (or one federated `a|b` read) evaluated at once; the rest wait in its queue. */
+        max_concurrent_per_tenant: z.number().int().positive().default(4),
+        /** Queries of one tenant waiting for a worker; beyond it a query gets 429 (Mimir's max outstanding requests). */
+        max_queued_per_tenant: z.number().int().nonnegative().default(100),
+        /** How long a query may wait in its tenant's queue before it gets 503 with `Retry-After`. */
+        queue_timeout: durationSchema.prefault('30s'),
+        /** How long a canceled or timed-out query may take to stop before its worker is terminated and replaced. */
+        cancel_grace_period: durationSchema.prefault('5s'),
+      })
+      .strict()
+      .prefault({}),
     metrics: metricsConfigSchema,
     logs: logsConfigSchema,
   })

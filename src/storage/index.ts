@@ -34,3 +34,14 @@ export type {
   LogStreamCounts,
   LogsStorage,
 } from './logs.ts';
+export type {
+  EncodedQueryResult,
+  LogQueryEngine,
+  LogqlInstantQuery,
+  LogqlRangeQuery,
+  MetricQueryEngine,
+  PromqlInstantQuery,
+  PromqlRangeQuery,
+  QueryControls,
+  QueryEngine,
+} from './query-engine.ts';

@@ -16,6 +16,7 @@ import { registerLokiApi } from '../../src/api/loki/index.ts';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { configSchema } from '../../src/config/index.ts';
 import { LogqlEngine } from '../../src/logql/index.ts';
+import { InProcessLogQueryEngine } from '../../src/query/index.ts';
 import { LogStore } from '../../src/logstore/index.ts';
 import type { Labels, TenantId } from '../../src/model/index.ts';
 import { TenantResolver } from '../../src/tenant/index.ts';
@@ -64,7 +65,8 @@ before(async () => {
   const tenants = new TenantResolver({ multitenancy: true, fromNamespace: false, defaultTenant: 'anonymous', namespaceMap: {} });
   await registerLokiApi(app, {
     queryable: store,
-    engine: new LogqlEngine(),
+    engine: new InProcessLogQueryEngine(new LogqlEngine()),
+    logqlEngine: new LogqlEngine(),
     tenants,
     config: config.logs,
     logger: pino({ level: 'silent' }),

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { registerPrometheusApi } from '../../src/api/prometheus/index.ts';
 import { configSchema } from '../../src/config/index.ts';
-import { PromqlEngine } from '../../src/promql/index.ts';
+import { PooledMetricQueryEngine, QueryWorkerPool } from '../../src/query/index.ts';
 import type { MetricRecord, TenantId } from '../../src/model/index.ts';
 import type { MetricsStorage } from '../../src/storage/index.ts';
 import { TenantResolver } from '../../src/tenant/index.ts';
@@ -27,6 +27,7 @@ interface Env {
   storage: Tsdb;
   app: FastifyInstance;
   dir: string;
+  pool: QueryWorkerPool;
 }
 
 async function startApi(multitenancy: boolean): Promise<Env> {
@@ -34,9 +35,11 @@ async function startApi(multitenancy: boolean): Promise<Env> {
   const config = configSchema.parse({ data_dir: dir, multitenancy });
   const storage = await Tsdb.open({ dir: path.join(dir, 'metrics'), config: config.metrics });
   const app = Fastify();
+  // The real query path: PromQL evaluated on worker threads reading this thread's TSDB.
+  const pool = new QueryWorkerPool({ workers: 2, workerHeapBytes: 512 * 1024 * 1024, maxConcurrentPerTenant: 4, maxQueuedPerTenant: 100, queueTimeoutMs: 60_000, cancelGraceMs: 5_000 });
   await registerPrometheusApi(app, {
     queryable: storage,
-    engine: new PromqlEngine({
+    engine: new PooledMetricQueryEngine(pool, {
       lookbackDeltaMs: config.metrics.query.lookback_delta,
       maxSamples: config.metrics.query.max_samples,
       timeoutMs: config.metrics.query.timeout,
@@ -48,11 +51,12 @@ async function startApi(multitenancy: boolean): Promise<Env> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return { url: `http://127.0.0.1:${port}/prometheus/api/v1`, storage, app, dir };
+  return { url: `http://127.0.0.1:${port}/prometheus/api/v1`, storage, app, dir, pool };
 }
 
 async function stopApi(env: Env): Promise<void> {
   await env.app.close();
+  await env.pool.close();
   await env.storage.close();
   rmSync(env.dir, { recursive: true, force: true });
 }

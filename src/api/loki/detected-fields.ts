@@ -55,7 +55,7 @@ export async function detectFields(deps: LokiApiDeps, req: LokiRequest, query: s
   const filtersText = leading
     .map((f) => ` ${f.op} ${f.values.map((v) => (v.kind === 'ip' ? `ip(${JSON.stringify(v.value)})` : JSON.stringify(v.value))).join(' or ')}`)
     .join('');
-  const res = await deps.engine.query(deps.queryable, req.tenants, {
+  const res = await deps.logqlEngine.query(deps.queryable, req.tenants, {
     query: selectorText + filtersText,
     startNs,
     endNs,

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
+import { EncodedJson } from '../encoded-json.ts';
 import { toApiError } from '../errors.ts';
 import { abortOnClientClose, readTenants } from '../request-context.ts';
 import { LokiParams } from './params.ts';
@@ -28,7 +29,7 @@ export function sendLokiError(request: FastifyRequest, reply: FastifyReply, err:
 
 /**
  * Wraps a handler: resolves tenants (unless `tenantless`), aborts the signal when the client disconnects,
- * sends the returned value as JSON and errors as Loki's plain text.
+ * sends the returned value as JSON (an {@link EncodedJson} as it is) and errors as Loki's plain text.
  */
 export function lokiRoute(
   tenants: TenantResolver,
@@ -41,7 +42,7 @@ export function lokiRoute(
     try {
       const ids = options.tenantless ? [] : readTenants(tenants, request);
       const body = await fn({ request, params: new LokiParams(request), tenants: ids, signal });
-      return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
+      return reply.code(200).type('application/json; charset=utf-8').send(body instanceof EncodedJson ? body.json : JSON.stringify(body));
     } catch (err) {
       return sendLokiError(request, reply, err, logger);
     } finally {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { EncodedJson } from '../encoded-json.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
 import { lokiRoute } from './handler.ts';
 import type { LokiRequest } from './handler.ts';
 import { alignToStep, directionParam, limitParam, nowNs, rangeParams, rangeStepMs, requiredParam, secondsOrDurationParam, timeParam } from './params.ts';
-import { lokiDataJson } from './result-json.ts';
 
 const DEFAULT_LIMIT = 100;
 const DEFAULT_SINCE_MS = 3600_000;
@@ -15,22 +15,23 @@ function categorize(req: LokiRequest): boolean {
   return text.split(',').some((f) => f.trim() === 'categorize-labels');
 }
 
+/** Loki's success envelope around an engine's encoded `data`. */
+function success(dataJson: string): EncodedJson {
+  return new EncodedJson(`{"status":"success","data":${dataJson}}`);
+}
+
 /** `query` and `query_range` (GET and form POST), answered in Loki's envelope with `stats`. */
 export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): void {
   const instant = lokiRoute(deps.tenants, deps.logger, async (req) => {
     const query = requiredParam(req.params, 'query');
     const timeNs = timeParam(req.params, 'time', nowNs());
-    const res = await deps.engine.query(deps.queryable, req.tenants, {
-      query,
-      startNs: timeNs,
-      endNs: timeNs,
-      direction: directionParam(req.params),
-      limit: limitParam(req.params, DEFAULT_LIMIT),
-      instant: true,
-      categorizeLabels: categorize(req),
-      signal: req.signal,
-    });
-    return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
+    const res = await deps.engine.instant(
+      deps.queryable,
+      req.tenants,
+      { query, timeNs, direction: directionParam(req.params), limit: limitParam(req.params, DEFAULT_LIMIT), categorizeLabels: categorize(req) },
+      { signal: req.signal },
+    );
+    return success(res.dataJson);
   });
   const range = lokiRoute(deps.tenants, deps.logger, async (req) => {
     const query = requiredParam(req.params, 'query');
@@ -39,20 +40,24 @@ export function registerQueryRoutes(app: FastifyInstance, deps: LokiApiDeps): vo
     const intervalMs = secondsOrDurationParam(req.params, 'interval');
     if (intervalMs !== undefined && intervalMs < 0) throw new ApiError('bad_data', 'negative interval widths are not accepted');
     // Metric queries are evaluated on Loki's step-aligned range; log queries read the range as asked.
-    const metric = deps.engine.parse(query).kind !== 'logSelector';
+    const metric = deps.logqlEngine.parse(query).kind !== 'logSelector';
     const { startNs, endNs } = metric ? alignToStep(requested.startNs, requested.endNs, stepMs) : requested;
-    const res = await deps.engine.query(deps.queryable, req.tenants, {
-      query,
-      startNs,
-      endNs,
-      stepMs,
-      intervalMs,
-      direction: directionParam(req.params),
-      limit: limitParam(req.params, DEFAULT_LIMIT),
-      categorizeLabels: categorize(req),
-      signal: req.signal,
-    });
-    return { status: 'success', data: lokiDataJson(res, { categorizeLabels: categorize(req) }) };
+    const res = await deps.engine.range(
+      deps.queryable,
+      req.tenants,
+      {
+        query,
+        startNs,
+        endNs,
+        stepMs,
+        ...(intervalMs === undefined ? {} : { intervalMs }),
+        direction: directionParam(req.params),
+        limit: limitParam(req.params, DEFAULT_LIMIT),
+        categorizeLabels: categorize(req),
+      },
+      { signal: req.signal },
+    );
+    return success(res.dataJson);
   });
   app.get('/query', instant);
   app.post('/query', instant);

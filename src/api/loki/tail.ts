@@ -29,7 +29,7 @@ function planTail(deps: LokiApiDeps, request: FastifyRequest): TailPlan {
   if (tenants.length > 1) throw new ApiError('bad_data', 'tail requests are not supported for multiple tenants (X-Scope-OrgID "a|b")');
   const p = new LokiParams(request);
   const query = requiredParam(p, 'query');
-  const expr = deps.engine.parse(query);
+  const expr = deps.logqlEngine.parse(query);
   if (expr.kind !== 'logSelector') throw new ApiError('bad_data', 'tail requires a log query, not a metric query');
   const limit = limitParam(p, DEFAULT_TAIL_LIMIT);
   if (limit > deps.config.query.max_entries_limit_per_query) {
@@ -134,7 +134,7 @@ export function registerTailRoute(app: FastifyInstance, deps: LokiApiDeps): void
         socket.close(1011, 'tail request was not validated');
         return;
       }
-      runTail(deps.engine, deps.queryable, plan, socket, pollMs, (err) => deps.logger.warn({ err, url: request.url }, 'tail failed'));
+      runTail(deps.logqlEngine, deps.queryable, plan, socket, pollMs, (err) => deps.logger.warn({ err, url: request.url }, 'tail failed'));
     },
   );
 }

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { EncodedJson } from '../encoded-json.ts';
 import { toApiError } from '../errors.ts';
 import type { ApiErrorType } from '../errors.ts';
 
@@ -31,10 +32,13 @@ const GZIP_MIN_BYTES = 16 * 1024;
  * and the body is large (as Prometheus compresses its API responses; range query matrices shrink ~10×).
  */
 export async function sendSuccess(reply: FastifyReply, data: unknown, annotations: Annotations = {}): Promise<FastifyReply> {
-  const body: Record<string, unknown> = { status: 'success', data };
+  const body: Record<string, unknown> = { status: 'success' };
+  if (!(data instanceof EncodedJson)) body.data = data;
   if (annotations.warnings && annotations.warnings.length > 0) body.warnings = annotations.warnings;
   if (annotations.infos && annotations.infos.length > 0) body.infos = annotations.infos;
-  const json = JSON.stringify(body);
+  let json = JSON.stringify(body);
+  // `{"status":"success"` + `,"data":…` + the rest: the encoded data goes where JSON.stringify put nothing.
+  if (data instanceof EncodedJson) json = `{"status":"success","data":${data.json}${json.slice('{"status":"success"'.length)}`;
   reply.code(200).type('application/json');
   if (json.length >= GZIP_MIN_BYTES && acceptsGzip(reply.request)) {
     const compressed = await gzip(json, { level: zlib.constants.Z_BEST_SPEED });

@@ -4,6 +4,7 @@ import type { TenantId } from '../../model/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { FormParams } from '../form-params.ts';
 import { abortOnClientClose, readTenants } from '../request-context.ts';
+import { EncodedJson } from '../encoded-json.ts';
 import { sendError, sendSuccess } from './envelope.ts';
 
 /** What a handler gets: its parameters, the tenants it reads, and a signal aborted when the client leaves. */
@@ -17,6 +18,8 @@ export interface ApiRequest {
 /** What a handler answers: `data` and the annotations for the envelope. */
 export interface ApiResult {
   readonly data: unknown;
+  /** `data` already encoded as JSON (a query engine's answer); sent as is instead of `data`. */
+  readonly dataJson?: string;
   readonly warnings?: readonly string[];
   readonly infos?: readonly string[];
 }
@@ -39,7 +42,7 @@ export function apiRoute(
     try {
       const ids = options.tenantless ? [] : readTenants(tenants, request);
       const result = await fn({ request, form: new FormParams(request), tenants: ids, signal });
-      return await sendSuccess(reply, result.data, result);
+      return await sendSuccess(reply, result.dataJson === undefined ? result.data : new EncodedJson(result.dataJson), result);
     } catch (err) {
       return sendError(request, reply, err, logger);
     } finally {

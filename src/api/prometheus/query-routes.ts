@@ -3,21 +3,19 @@ import type { Logger } from 'pino';
 import { isHeimdallError } from '../../model/index.ts';
 import type { LabelMatcher, TimeRange } from '../../model/index.ts';
 import { parseExpr, walk } from '../../promql/index.ts';
-import type { PromqlEngine, PromqlQueryOptions, QueryResult } from '../../promql/index.ts';
-import type { MetricsStorage } from '../../storage/index.ts';
+import type { EncodedQueryResult, MetricQueryEngine, MetricsStorage, QueryControls } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { ApiError } from '../errors.ts';
 import { formatSampleValue } from '../sample-value.ts';
-import { TRUNCATED_WARNING, apiRoute } from './handler.ts';
+import { apiRoute } from './handler.ts';
 import type { ApiRequest, ApiResult } from './handler.ts';
 import { MAX_POINTS_PER_SERIES, durationParam, invalidParam, limitParam, optionalTimeParam, timeParam } from './params.ts';
-import { resultToPrometheusJson } from './result-json.ts';
 import { readExemplars } from './label-reads.ts';
 
 /** Registers `query`, `query_range` and `query_exemplars` (GET and form POST). */
 export function registerQueryRoutes(
   app: FastifyInstance,
-  deps: { queryable: MetricsStorage; engine: PromqlEngine; tenants: TenantResolver; logger: Logger; queryTimeoutMs: number },
+  deps: { queryable: MetricsStorage; engine: MetricQueryEngine; tenants: TenantResolver; logger: Logger; queryTimeoutMs: number },
 ): void {
   const both = (path: string, fn: (req: ApiRequest) => Promise<ApiResult>): void => {
     const handler = apiRoute(deps.tenants, deps.logger, fn);
@@ -28,9 +26,9 @@ export function registerQueryRoutes(
   both('/query', async (req) => {
     const limit = limitParam(req.form.get('limit'));
     const timeMs = optionalTimeParam('time', req.form.get('time'), Date.now());
-    const opts = queryOptions(req, deps.queryTimeoutMs);
-    const outcome = await runQuery(() => deps.engine.instant(deps.queryable, req.tenants, req.form.get('query') ?? '', timeMs, opts));
-    return respond(outcome, limit);
+    const { controls, lookbackDeltaMs } = queryOptions(req, deps.queryTimeoutMs);
+    const query = { query: req.form.get('query') ?? '', timeMs, limit, ...lookbackDeltaMs };
+    return respond(await runQuery(() => deps.engine.instant(deps.queryable, req.tenants, query, controls)));
   });
 
   both('/query_range', async (req) => {
@@ -49,13 +47,10 @@ export function registerQueryRoutes(
         'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
       );
     }
-    const opts = queryOptions(req, deps.queryTimeoutMs);
+    const { controls, lookbackDeltaMs } = queryOptions(req, deps.queryTimeoutMs);
     // Timestamps are whole milliseconds; a sub-millisecond step still advances.
-    const engineStepMs = Math.max(1, Math.round(stepMs));
-    const outcome = await runQuery(() =>
-      deps.engine.range(deps.queryable, req.tenants, req.form.get('query') ?? '', startMs, endMs, engineStepMs, opts),
-    );
-    return respond(outcome, limit);
+    const query = { query: req.form.get('query') ?? '', startMs, endMs, stepMs: Math.max(1, Math.round(stepMs)), limit, ...lookbackDeltaMs };
+    return respond(await runQuery(() => deps.engine.range(deps.queryable, req.tenants, query, controls)));
   });
 
   both('/query_exemplars', async (req) => {
@@ -82,24 +77,25 @@ async function readExemplarsFor(
   }));
 }
 
-/** The engine options of a request: its `timeout` (capped by the configured one), `lookback_delta`, abort. */
-function queryOptions(req: ApiRequest, maxTimeoutMs: number): PromqlQueryOptions {
+/** The query controls of a request (its `timeout`, capped by the configured one, and abort) and its `lookback_delta`. */
+function queryOptions(req: ApiRequest, maxTimeoutMs: number): { controls: QueryControls; lookbackDeltaMs: { lookbackDeltaMs?: number } } {
   const timeout = req.form.get('timeout');
   const lookback = req.form.get('lookback_delta');
-  const opts: { signal: AbortSignal; timeoutMs: number; lookbackDeltaMs?: number } = { signal: req.signal, timeoutMs: maxTimeoutMs };
-  if (timeout !== undefined && timeout !== '') opts.timeoutMs = Math.min(maxTimeoutMs, durationParam('timeout', timeout));
+  let timeoutMs = maxTimeoutMs;
+  if (timeout !== undefined && timeout !== '') timeoutMs = Math.min(maxTimeoutMs, durationParam('timeout', timeout));
+  const lookbackDeltaMs: { lookbackDeltaMs?: number } = {};
   if (lookback !== undefined && lookback !== '') {
     try {
-      opts.lookbackDeltaMs = durationParam('lookback_delta', lookback);
+      lookbackDeltaMs.lookbackDeltaMs = durationParam('lookback_delta', lookback);
     } catch (err) {
       throw new ApiError('bad_data', `error parsing lookback delta duration: ${((err as Error).cause as Error).message}`, { cause: err });
     }
   }
-  return opts;
+  return { controls: { signal: req.signal, timeoutMs }, lookbackDeltaMs };
 }
 
 /** Runs a query; a `bad_data` failure before evaluation is a bad `query` parameter, as in Prometheus. */
-async function runQuery(run: () => Promise<QueryResult>): Promise<QueryResult> {
+async function runQuery(run: () => Promise<EncodedQueryResult>): Promise<EncodedQueryResult> {
   try {
     return await run();
   } catch (err) {
@@ -112,18 +108,9 @@ function asQueryParamError(err: unknown): unknown {
   return err;
 }
 
-/** The query's `data`, cut to `limit` series (Prometheus 3's `limit` parameter) with a warning. */
-function respond(outcome: QueryResult, limit: number): ApiResult {
-  const warnings = [...outcome.warnings];
-  let value = outcome.value;
-  if (limit > 0 && value.type === 'vector' && value.samples.length > limit) {
-    value = { ...value, samples: value.samples.slice(0, limit) };
-    warnings.push(TRUNCATED_WARNING);
-  } else if (limit > 0 && value.type === 'matrix' && value.series.length > limit) {
-    value = { ...value, series: value.series.slice(0, limit) };
-    warnings.push(TRUNCATED_WARNING);
-  }
-  return { data: resultToPrometheusJson(value), warnings, infos: outcome.infos };
+/** The engine's answer in the envelope (the engine already applied `limit` and encoded `data`). */
+function respond(outcome: EncodedQueryResult): ApiResult {
+  return { data: undefined, dataJson: outcome.dataJson, warnings: outcome.warnings, infos: outcome.infos };
 }
 
 /** The matchers of every vector selector in a query, as Prometheus' `parser.ExtractSelectors`. */

@@ -2,9 +2,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsConfig } from '../../config/index.ts';
-import type { PromqlEngine } from '../../promql/index.ts';
 import { federatedMetricsStorage } from '../../storage/index.ts';
-import type { MetricsStorage } from '../../storage/index.ts';
+import type { MetricQueryEngine, MetricsStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { sendError } from './envelope.ts';
 import { registerLabelRoutes } from './label-routes.ts';
@@ -17,7 +16,8 @@ export const PROMETHEUS_API_PREFIX = '/prometheus/api/v1';
 /** What the Prometheus API reads through. */
 export interface PrometheusApiDeps {
   readonly queryable: MetricsStorage;
-  readonly engine: PromqlEngine;
+  /** Evaluates PromQL (the query-execution seam: a worker pool in production). */
+  readonly engine: MetricQueryEngine;
   readonly tenants: TenantResolver;
   readonly config: MetricsConfig;
   readonly logger: Logger;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { registerLokiApi } from '../../api/loki/index.ts';
 import { LogqlEngine } from '../../logql/index.ts';
 import { LogStore } from '../../logstore/index.ts';
+import { PooledLogQueryEngine } from '../../query/index.ts';
 import type { RoleModule } from '../role.ts';
 
 /** How often expired log partitions are dropped. Retention is days long, so minutes of slack do not matter. */
@@ -28,15 +29,22 @@ export const logsRole: RoleModule = {
     await ctx.dataDir.watch(store.dir);
     try {
       const q = config.logs.query;
-      const engine = new LogqlEngine({
+      const engineOptions = {
         maxEntriesLimitPerQuery: q.max_entries_limit_per_query,
         maxQuerySeries: q.max_query_series,
         timeoutMs: q.timeout,
         maxQueryLengthMs: q.max_query_length,
         maxSamples: q.max_samples,
         maxLineBytes: config.logs.limits.max_line_size,
+      };
+      await registerLokiApi(ctx.http, {
+        queryable: store,
+        engine: new PooledLogQueryEngine(ctx.queryPool(), engineOptions),
+        logqlEngine: new LogqlEngine(engineOptions),
+        tenants: ctx.tenants,
+        config: config.logs,
+        logger,
       });
-      await registerLokiApi(ctx.http, { queryable: store, engine, tenants: ctx.tenants, config: config.logs, logger });
     } catch (err) {
       await store.close();
       throw err;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { registerPrometheusApi } from '../../api/prometheus/index.ts';
-import { PromqlEngine } from '../../promql/index.ts';
+import { PooledMetricQueryEngine } from '../../query/index.ts';
 import { Tsdb } from '../../tsdb/index.ts';
 import type { RoleModule } from '../role.ts';
 
@@ -26,7 +26,7 @@ export const metricsRole: RoleModule = {
     });
     await ctx.dataDir.watch(tsdb.dir);
     try {
-      const engine = new PromqlEngine({
+      const engine = new PooledMetricQueryEngine(ctx.queryPool(), {
         lookbackDeltaMs: config.metrics.query.lookback_delta,
         maxSamples: config.metrics.query.max_samples,
         timeoutMs: config.metrics.query.timeout,

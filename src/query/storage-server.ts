@@ -1,0 +1,171 @@
+import type { LabelMatcher, TenantId, TimeRange } from '../model/index.ts';
+import type {
+  LogCountParams,
+  LogQuerier,
+  LogQueryable,
+  LogSelectParams,
+  LogStreamBatch,
+  MetricQuerier,
+  MetricQueryable,
+  SeriesData,
+} from '../storage/index.ts';
+import type { StorageOp } from './protocol.ts';
+
+/** A reply value and the buffers to transfer (not copy) with it. */
+export interface StorageReply {
+  readonly value: unknown;
+  readonly transfer: ArrayBuffer[];
+}
+
+/**
+ * The serving-thread side of one running query's storage reads: it owns the real queryable, opens the
+ * queriers and iterators the worker asks for, and closes whatever the worker left open when the query ends.
+ *
+ * Batches leave as fresh copies of their typed arrays, transferred: storage may hand out views of arrays it
+ * reuses, and a transfer would detach them under it; a memcpy per series is far cheaper than cloning
+ * samples one by one.
+ */
+export class QueryStorageSession {
+  private readonly metrics: MetricQueryable | undefined;
+  private readonly logs: LogQueryable | undefined;
+  private readonly signal: AbortSignal;
+  private readonly handles = new Map<number, MetricQuerier | LogQuerier>();
+  private readonly iterators = new Map<number, AsyncIterator<readonly SeriesData[] | readonly LogStreamBatch[]>>();
+  private nextHandle = 1;
+  private closed = false;
+
+  constructor(queryable: { metrics?: MetricQueryable; logs?: LogQueryable }, signal: AbortSignal) {
+    this.metrics = queryable.metrics;
+    this.logs = queryable.logs;
+    this.signal = signal;
+  }
+
+  /** Runs one operation the worker asked for. Rejects with the storage error (the worker rethrows it). */
+  async handle(op: StorageOp, args: readonly unknown[]): Promise<StorageReply> {
+    if (this.closed) throw new Error('the query has ended');
+    switch (op) {
+      case 'metrics.open': {
+        if (!this.metrics) throw new Error('no metrics queryable for this query');
+        const q = await this.metrics.querier(args[0] as TenantId[], args[1] as TimeRange);
+        return plain(this.register(q));
+      }
+      case 'logs.open': {
+        if (!this.logs) throw new Error('no logs queryable for this query');
+        const q = await this.logs.querier(args[0] as TenantId[]);
+        return plain({ handle: this.register(q), counts: q.counts !== undefined, stats: q.stats !== undefined });
+      }
+      case 'metrics.select': {
+        const q = this.querier(args[0]) as MetricQuerier;
+        const hints = (args[2] ?? {}) as { labelsOnly?: boolean; limit?: number };
+        return plain(this.iterate(q.select(args[1] as LabelMatcher[], { ...hints, signal: this.signal })));
+      }
+      case 'logs.select': {
+        const q = this.querier(args[0]) as LogQuerier;
+        return plain(this.iterate(q.select({ ...(args[1] as LogSelectParams), signal: this.signal })));
+      }
+      case 'next': {
+        const it = this.iterators.get(args[0] as number);
+        if (!it) throw new Error('unknown iterator');
+        const r = await it.next();
+        if (r.done) {
+          this.iterators.delete(args[0] as number);
+          return plain(undefined);
+        }
+        return copyBatch(r.value);
+      }
+      case 'metrics.labelNames':
+        return plain(await (this.querier(args[0]) as MetricQuerier).labelNames(args[1] as LabelMatcher[] | undefined, args[2] as number | undefined));
+      case 'metrics.labelValues':
+        return plain(
+          await (this.querier(args[0]) as MetricQuerier).labelValues(args[1] as string, args[2] as LabelMatcher[] | undefined, args[3] as number | undefined),
+        );
+      case 'logs.labelNames':
+        return plain(await (this.querier(args[0]) as LogQuerier).labelNames(args[1] as TimeRange, args[2] as LabelMatcher[] | undefined));
+      case 'logs.labelValues':
+        return plain(await (this.querier(args[0]) as LogQuerier).labelValues(args[1] as string, args[2] as TimeRange, args[3] as LabelMatcher[] | undefined));
+      case 'logs.series':
+        return plain(await (this.querier(args[0]) as LogQuerier).series(args[1] as TimeRange, args[2] as LabelMatcher[]));
+      case 'logs.counts': {
+        const q = this.querier(args[0]) as LogQuerier;
+        if (!q.counts) throw new Error('this log querier has no counts');
+        const rows = await q.counts({ ...(args[1] as LogCountParams), signal: this.signal });
+        const transfer: ArrayBuffer[] = [];
+        const value = rows.map((r) => ({ labels: r.labels, counts: copyOut(r.counts, transfer), bytes: copyOut(r.bytes, transfer) }));
+        return { value, transfer };
+      }
+      case 'logs.stats': {
+        const q = this.querier(args[0]) as LogQuerier;
+        if (!q.stats) throw new Error('this log querier has no stats');
+        return plain(await q.stats(args[1] as TimeRange, args[2] as LabelMatcher[]));
+      }
+      case 'close': {
+        const q = this.handles.get(args[0] as number);
+        this.handles.delete(args[0] as number);
+        await q?.close();
+        return plain(undefined);
+      }
+    }
+  }
+
+  /** Ends the session: returns every open iterator and closes every open querier. Never rejects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const iterators = [...this.iterators.values()];
+    const queriers = [...this.handles.values()];
+    this.iterators.clear();
+    this.handles.clear();
+    await Promise.allSettled(iterators.map((it) => it.return?.()));
+    await Promise.allSettled(queriers.map((q) => q.close()));
+  }
+
+  private register(q: MetricQuerier | LogQuerier): number {
+    const h = this.nextHandle++;
+    this.handles.set(h, q);
+    return h;
+  }
+
+  private iterate(it: AsyncIterable<readonly SeriesData[] | readonly LogStreamBatch[]>): number {
+    const h = this.nextHandle++;
+    this.iterators.set(h, it[Symbol.asyncIterator]());
+    return h;
+  }
+
+  private querier(handle: unknown): MetricQuerier | LogQuerier {
+    const q = this.handles.get(handle as number);
+    if (!q) throw new Error('unknown querier');
+    return q;
+  }
+}
+
+function plain(value: unknown): StorageReply {
+  return { value, transfer: [] };
+}
+
+function copyOut<T extends Float64Array | BigInt64Array>(a: T, transfer: ArrayBuffer[]): T {
+  const copy = a.slice() as T;
+  transfer.push(copy.buffer as ArrayBuffer);
+  return copy;
+}
+
+/** A metric or log batch with its typed arrays copied out for transfer. */
+function copyBatch(batch: readonly SeriesData[] | readonly LogStreamBatch[]): StorageReply {
+  const transfer: ArrayBuffer[] = [];
+  const value = (batch as readonly (SeriesData | LogStreamBatch)[]).map((s) => {
+    if ('timestampsNs' in s) {
+      return {
+        labels: s.labels,
+        timestampsNs: copyOut(s.timestampsNs, transfer),
+        lines: s.lines,
+        ...(s.structuredMetadata === undefined ? {} : { structuredMetadata: s.structuredMetadata }),
+      };
+    }
+    return {
+      labels: s.labels,
+      timestampsMs: copyOut(s.timestampsMs, transfer),
+      values: copyOut(s.values, transfer),
+      ...(s.histogramTimestampsMs === undefined ? {} : { histogramTimestampsMs: copyOut(s.histogramTimestampsMs, transfer) }),
+      ...(s.histograms === undefined ? {} : { histograms: s.histograms }),
+    };
+  });
+  return { value, transfer };
+}

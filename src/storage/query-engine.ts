@@ -1,0 +1,89 @@
+import type { TenantId } from '../model/index.ts';
+import type { LogQueryable } from './logs.ts';
+import type { MetricQueryable } from './metrics.ts';
+
+/** Controls every query takes, whatever its language. */
+export interface QueryControls {
+  /**
+   * Aborted when the answer is no longer wanted (the client went away, the server is stopping). The engine
+   * stops evaluating and rejects with a `canceled` HeimdallError.
+   */
+  readonly signal?: AbortSignal;
+  /** The query's time budget; capped by the engine's configured timeout. Past it: a `timeout` HeimdallError. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A query's answer, already in the wire form of the API that asked: `dataJson` is the JSON text of the
+ * envelope's `data` member (Prometheus' `{resultType,result}`, Loki's `{resultType,result,stats}`).
+ * Encoding where the result is (a worker thread) spares the serving thread a second pass over it.
+ */
+export interface EncodedQueryResult {
+  readonly dataJson: string;
+  /** Prometheus' warning and info annotations (empty for LogQL). */
+  readonly warnings: readonly string[];
+  readonly infos: readonly string[];
+}
+
+/** A PromQL instant query (Prometheus' `/api/v1/query`). */
+export interface PromqlInstantQuery {
+  readonly query: string;
+  readonly timeMs: number;
+  readonly lookbackDeltaMs?: number;
+  /** Prometheus 3's `limit`: at most this many series (0 = all), with a truncation warning. */
+  readonly limit?: number;
+}
+
+/** A PromQL range query (`/api/v1/query_range`); `stepMs` is a positive whole number of milliseconds. */
+export interface PromqlRangeQuery {
+  readonly query: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly stepMs: number;
+  readonly lookbackDeltaMs?: number;
+  readonly limit?: number;
+}
+
+/** A LogQL instant query (Loki's `/loki/api/v1/query`): a metric query evaluated at `timeNs`. */
+export interface LogqlInstantQuery {
+  readonly query: string;
+  readonly timeNs: bigint;
+  readonly direction: 'forward' | 'backward';
+  readonly limit: number;
+  /** Loki's `categorize-labels` response encoding. */
+  readonly categorizeLabels?: boolean;
+}
+
+/** A LogQL range query (`/loki/api/v1/query_range`): a log query, or a metric query every `stepMs`. */
+export interface LogqlRangeQuery {
+  readonly query: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly stepMs?: number;
+  readonly intervalMs?: number;
+  readonly direction: 'forward' | 'backward';
+  readonly limit: number;
+  readonly categorizeLabels?: boolean;
+}
+
+/**
+ * The query-execution seam (ARCHITECTURE.md §3): what the query APIs and the ruler call instead of a concrete
+ * language engine. The engine owns parsing, limits, budgets and timeouts; implementations may evaluate in
+ * the calling thread or elsewhere (a worker pool) and may queue a query behind others of its tenant.
+ *
+ * Contract: every read goes through `queryable` for exactly `tenants` (several for a federated `a|b` read).
+ * Failures reject with a HeimdallError whose kind decides the answer: `bad_data` (parse or validation),
+ * `execution` (a limit was exceeded, the message names it), `timeout`, `canceled`, `rate_limited` or
+ * `unavailable` (retryable: the tenant's queue is full or the query waited too long in it; `retryAfterSeconds`
+ * is set), `internal`. Safe for concurrent use.
+ */
+export interface QueryEngine<Q, Instant, Range> {
+  instant(queryable: Q, tenants: readonly TenantId[], query: Instant, controls?: QueryControls): Promise<EncodedQueryResult>;
+  range(queryable: Q, tenants: readonly TenantId[], query: Range, controls?: QueryControls): Promise<EncodedQueryResult>;
+}
+
+/** PromQL over metrics. */
+export type MetricQueryEngine = QueryEngine<MetricQueryable, PromqlInstantQuery, PromqlRangeQuery>;
+
+/** LogQL over logs. */
+export type LogQueryEngine = QueryEngine<LogQueryable, LogqlInstantQuery, LogqlRangeQuery>;
