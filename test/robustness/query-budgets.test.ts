@@ -19,7 +19,9 @@ const nowMs = Date.now();
 before(async () => {
   heimdall = await startHeimdall({
     config: {
-      metrics: { query: { timeout: '2s' } },
+      // 1M samples: the count_values probe (200 series × 10,000 steps) is refused by the budget, whether or not
+      // the machine evaluates it within the 2 s timeout.
+      metrics: { query: { timeout: '2s', max_samples: 1_000_000 } },
       logs: { query: { timeout: '2s' } },
     },
   });
