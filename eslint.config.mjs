@@ -36,6 +36,8 @@ export default tseslint.config(
       }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
+      // With noUncheckedIndexedAccess a `!` is needed only where an invariant guarantees presence; the rest go.
+      '@typescript-eslint/no-unnecessary-type-assertion': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },

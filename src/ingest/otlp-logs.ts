@@ -82,7 +82,7 @@ export function decodeOtlpLogsJson(body: Uint8Array | string, nowNs: bigint = Bi
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return malformed('malformed OTLP/JSON logs body: expected an object');
   try {
-    return translate(doc as OtlpExportLogsRequest, true, nowNs);
+    return translate(doc, true, nowNs);
   } catch (err) {
     return malformed(`malformed OTLP/JSON logs body: ${(err as Error).message}`);
   }

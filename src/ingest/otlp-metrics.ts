@@ -162,7 +162,7 @@ export function decodeOtlpMetricsJson(body: Uint8Array, options: OtlpMetricsOpti
     return malformed('OTLP/JSON body is not an ExportMetricsServiceRequest object');
   }
   try {
-    return translateOtlpMetrics(request as OtlpExportMetricsRequest, options);
+    return translateOtlpMetrics(request, options);
   } catch (err) {
     // A JSON document of the wrong shape (a string where a list belongs, ...) is a malformed request.
     if (err instanceof TypeError || err instanceof SyntaxError || err instanceof RangeError) {

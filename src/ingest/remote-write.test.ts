@@ -81,7 +81,7 @@ test('remote_write 1.0: samples, exemplars, integer and float native histograms,
   assert.deepEqual(a.exemplars, [{ labels: { trace_id: 'abc' }, value: 2, timestampMs: 1_700_000_010_000 }]);
   assert.equal(b.samples, undefined);
   assert.equal(b.histograms?.length, 2);
-  const h0 = b.histograms![0]!;
+  const h0 = b.histograms[0]!;
   assert.equal(h0.timestampMs, 1_700_000_000_000);
   assert.deepEqual(h0.histogram, {
     schema: 3,
@@ -95,7 +95,7 @@ test('remote_write 1.0: samples, exemplars, integer and float native histograms,
     negativeBuckets: [1],
     resetHint: 2,
   });
-  const h1 = b.histograms![1]!.histogram;
+  const h1 = b.histograms[1]!.histogram;
   assert.equal(h1.schema, -53);
   assert.equal(h1.count, 3.5);
   assert.deepEqual(h1.positiveBuckets, [1, 0.5, 2]);

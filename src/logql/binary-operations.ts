@@ -36,7 +36,7 @@ function vectorScalar(op: BinaryOp, returnBool: boolean, series: StepSeries[], s
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!s.present[i]) continue;
-      const v = s.values[i];
+      const v = s.values[i]!; // i < n, the length of every step series
       const [keep, value] = scalarLeft ? applyOp(op, returnBool, scalar, v, v) : applyOp(op, returnBool, v, scalar, v);
       if (!keep) continue;
       r.values[i] = value;
@@ -58,7 +58,7 @@ function signature(labels: Labels, matching: VectorMatching | undefined): string
     }
   } else {
     const drop = new Set(matching.labels);
-    for (const k in labels) if (!drop.has(k)) keep.push([k, labels[k]]);
+    for (const [k, v] of Object.entries(labels)) if (!drop.has(k)) keep.push([k, v]);
   }
   return labelsSetKey(Object.fromEntries(keep));
 }
@@ -75,10 +75,10 @@ function resultLabels(many: Labels, one: Labels, matching: VectorMatching | unde
       }
     } else {
       const drop = new Set(matching?.labels ?? []);
-      for (const k in many) if (!drop.has(k)) out.set(k, many[k]);
+      for (const [k, v] of Object.entries(many)) if (!drop.has(k)) out.set(k, v);
     }
   } else {
-    for (const k in many) out.set(k, many[k]);
+    for (const [k, v] of Object.entries(many)) out.set(k, v);
     for (const k of matching!.include) {
       const v = labelValue(one, k);
       if (v === undefined || v === '') out.delete(k);
@@ -94,16 +94,15 @@ function vectorVector(op: BinaryOp, returnBool: boolean, matching: VectorMatchin
   const swap = card === 'one-to-many';
   const manySide = swap ? right : left;
   const oneSide = swap ? left : right;
-  const manySigs = manySide.map((s) => signature(s.labels, matching));
-  const oneSigs = oneSide.map((s) => signature(s.labels, matching));
+  const manySigs = manySide.map((s) => ({ s, sig: signature(s.labels, matching) }));
+  const oneSigs = oneSide.map((s) => ({ s, sig: signature(s.labels, matching) }));
   const outputs = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
   for (let i = 0; i < n; i++) {
     const oneBySig = new Map<string, StepSeries>();
-    for (let j = 0; j < oneSide.length; j++) {
-      const s = oneSide[j];
+    for (const { s, sig } of oneSigs) {
       if (!s.present[i]) continue;
-      if (oneBySig.has(oneSigs[j])) {
+      if (oneBySig.has(sig)) {
         const side = swap ? 'left' : 'right';
         throw new LogqlError(
           'execution',
@@ -112,14 +111,12 @@ function vectorVector(op: BinaryOp, returnBool: boolean, matching: VectorMatchin
             : `found duplicate series on the ${side} hand-side of the operation: ${labelsKey(s.labels)};many-to-many matching not allowed: matching labels must be unique on one side`,
         );
       }
-      oneBySig.set(oneSigs[j], s);
+      oneBySig.set(sig, s);
     }
     const matchedOne = new Set<string>();
     const seenResult = new Set<string>();
-    for (let j = 0; j < manySide.length; j++) {
-      const s = manySide[j];
+    for (const { s, sig } of manySigs) {
       if (!s.present[i]) continue;
-      const sig = manySigs[j];
       const other = oneBySig.get(sig);
       if (!other) continue;
       if (card === 'one-to-one') {
@@ -128,7 +125,7 @@ function vectorVector(op: BinaryOp, returnBool: boolean, matching: VectorMatchin
         }
         matchedOne.add(sig);
       }
-      const [lv, rv] = swap ? [other.values[i], s.values[i]] : [s.values[i], other.values[i]];
+      const [lv, rv] = swap ? [other.values[i]!, s.values[i]!] : [s.values[i]!, other.values[i]!]; // i < n
       const [keep, value] = applyOp(op, returnBool, lv, rv, lv);
       if (!keep) continue;
       const labels = resultLabels(s.labels, other.labels, matching);
@@ -151,25 +148,24 @@ function vectorVector(op: BinaryOp, returnBool: boolean, matching: VectorMatchin
 }
 
 function setOperation(op: 'and' | 'or' | 'unless', matching: VectorMatching | undefined, l: Extract<EvalValue, { kind: 'vector' }>, r: Extract<EvalValue, { kind: 'vector' }>, n: number): StepSeries[] {
-  const rSigs = r.series.map((s) => signature(s.labels, matching));
-  const lSigs = l.series.map((s) => signature(s.labels, matching));
+  const rSigs = r.series.map((s) => ({ s, sig: signature(s.labels, matching) }));
+  const lSigs = l.series.map((s) => ({ s, sig: signature(s.labels, matching) }));
   const out: StepSeries[] = [];
   if (op === 'and' || op === 'unless') {
-    for (let j = 0; j < l.series.length; j++) {
-      const s = l.series[j];
+    for (const { s, sig } of lSigs) {
       const o = newStepSeries(s.labels, n);
       let any = false;
       for (let i = 0; i < n; i++) {
         if (!s.present[i]) continue;
         let matched = false;
-        for (let k = 0; k < r.series.length; k++) {
-          if (r.series[k].present[i] && rSigs[k] === lSigs[j]) {
+        for (const right of rSigs) {
+          if (right.s.present[i] && right.sig === sig) {
             matched = true;
             break;
           }
         }
         if (matched !== (op === 'and')) continue;
-        o.values[i] = s.values[i];
+        o.values[i] = s.values[i]!; // i < n
         o.present[i] = 1;
         any = true;
       }
@@ -185,8 +181,7 @@ function setOperation(op: 'and' | 'or' | 'unless', matching: VectorMatching | un
     out.push(copy);
     byKey.set(labelsSetKey(s.labels), copy);
   }
-  for (let k = 0; k < r.series.length; k++) {
-    const s = r.series[k];
+  for (const { s, sig } of rSigs) {
     const key = labelsSetKey(s.labels);
     const existing = byKey.get(key);
     const o = existing ?? newStepSeries(s.labels, n);
@@ -194,15 +189,15 @@ function setOperation(op: 'and' | 'or' | 'unless', matching: VectorMatching | un
     for (let i = 0; i < n; i++) {
       if (!s.present[i]) continue;
       let leftHas = false;
-      for (let j = 0; j < l.series.length; j++) {
-        if (l.series[j].present[i] && lSigs[j] === rSigs[k]) {
+      for (const left of lSigs) {
+        if (left.s.present[i] && left.sig === sig) {
           leftHas = true;
           break;
         }
       }
       if (leftHas) continue;
       if (existing && existing.present[i]) continue;
-      o.values[i] = s.values[i];
+      o.values[i] = s.values[i]!; // i < n
       o.present[i] = 1;
       any = true;
     }

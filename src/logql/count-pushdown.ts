@@ -60,10 +60,12 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
         }
         const src = bytes ? r.bytes : r.counts;
         for (let k = 0; k < buckets && k < src.length; k++) {
-          g.prefix[k + 1] += src[k];
-          g.any[k + 1] += r.counts[k];
-          ctx.stats.linesProcessed += r.counts[k];
-          ctx.stats.bytesProcessed += r.bytes[k];
+          // k + 1 <= buckets, the prefix arrays' last index; counts and bytes have src's length.
+          const count = r.counts[k]!;
+          g.prefix[k + 1]! += src[k]!;
+          g.any[k + 1]! += count;
+          ctx.stats.linesProcessed += count;
+          ctx.stats.bytesProcessed += r.bytes[k]!;
         }
       }
     } catch (err) {
@@ -75,16 +77,16 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
   const out: StepSeries[] = [];
   for (const g of groups.values()) {
     for (let k = 1; k <= buckets; k++) {
-      g.prefix[k] += g.prefix[k - 1];
-      g.any[k] += g.any[k - 1];
+      g.prefix[k]! += g.prefix[k - 1]!; // 1 <= k <= buckets
+      g.any[k]! += g.any[k - 1]!;
     }
     const s = newStepSeries(g.labels, grid.count);
     let present = false;
     for (let i = 0; i < grid.count; i++) {
       const lo = i * stepBuckets;
       const hi = lo + windowBuckets;
-      if (g.any[hi] - g.any[lo] === 0) continue;
-      const v = g.prefix[hi] - g.prefix[lo];
+      if (g.any[hi]! - g.any[lo]! === 0) continue; // hi <= buckets by the bucketing's construction
+      const v = g.prefix[hi]! - g.prefix[lo]!;
       s.values[i] = perSecond ? v / rangeSec : v;
       s.present[i] = 1;
       present = true;

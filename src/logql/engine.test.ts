@@ -72,7 +72,7 @@ async function range(query: string, fromSec: number, toSec: number, stepSec: num
   const n = (toSec - fromSec) / stepSec + 1;
   return r.data.series.map((s) => {
     const values: (number | null)[] = new Array(n).fill(null);
-    s.timestampsNs.forEach((t, i) => (values[Number((t - T0) / SEC - BigInt(fromSec)) / stepSec] = s.values[i]));
+    s.timestampsNs.forEach((t, i) => (values[Number((t - T0) / SEC - BigInt(fromSec)) / stepSec] = s.values[i]!));
     return { labels: s.labels, values };
   });
 }
@@ -151,12 +151,12 @@ describe('log queries', () => {
   test('structured metadata joins the stream labels', async () => {
     const r = await logs('{app="web"} | trace_id="abc"');
     assert.equal(lines(r).length, 1);
-    assert.ok(r.data.resultType === 'streams' && r.data.streams[0].labels.trace_id === 'abc');
+    assert.ok(r.data.resultType === 'streams' && r.data.streams[0]?.labels.trace_id === 'abc');
   });
 
   test('drop, keep and decolorize', async () => {
     const d = await logs('{app="api"} | logfmt | drop took, size, msg, level, status');
-    assert.ok(d.data.resultType === 'streams' && d.data.streams.length === 1 && Object.keys(d.data.streams[0].labels).sort().join() === 'app,env');
+    assert.ok(d.data.resultType === 'streams' && d.data.streams.length === 1 && Object.keys(d.data.streams[0]!.labels).sort().join() === 'app,env');
     const k = await logs('{app="api"} | logfmt | keep level');
     assert.ok(k.data.resultType === 'streams' && k.data.streams.map((s) => s.labels.level).sort().join() === 'error,info');
     assert.deepEqual(lines(await logs('{app="color"} | decolorize')), ['red alert', 'plain']);
@@ -187,7 +187,7 @@ describe('metric queries', () => {
     assert.deepEqual(await instant('count_over_time({app="api"}[1m])', 60), [{ labels: { app: 'api', env: 'prod' }, value: 6 }]);
     assert.deepEqual(await instant('rate({app="api"} |= "status=500" [1m])', 60), [{ labels: { app: 'api', env: 'prod' }, value: 2 / 60 }]);
     const bytes = await instant('bytes_over_time({app="color"}[1m])', 60);
-    assert.equal(bytes[0].value, Buffer.byteLength('\u001b[31mred\u001b[0m alert') + 5);
+    assert.equal(bytes[0]?.value, Buffer.byteLength('\u001b[31mred\u001b[0m alert') + 5);
   });
 
   test('unwrap with duration(), bytes() and quantile_over_time', async () => {
@@ -227,7 +227,7 @@ describe('metric queries', () => {
 
   test('label_replace and offset', async () => {
     const r = await instant('label_replace(count_over_time({app="api"}[1m]), "svc", "$1-svc", "app", "(.*)")', 60);
-    assert.deepEqual(r[0].labels, { app: 'api', env: 'prod', svc: 'api-svc' });
+    assert.deepEqual(r[0]?.labels, { app: 'api', env: 'prod', svc: 'api-svc' });
     assert.deepEqual(await instant('count_over_time({app="api"}[1m] offset 1m)', 120), [{ labels: { app: 'api', env: 'prod' }, value: 6 }]);
   });
 
@@ -247,7 +247,7 @@ describe('metric queries', () => {
   });
 
   test('pushed-down counts match line-by-line evaluation, on fresh and compacted data', async () => {
-    const queries = [
+    const queries: [string, string][] = [
       ['sum by (app) (rate({env="prod"} |= "e" [1m]))', 'sum by (app) (rate({env="prod"} |= "e" | decolorize [1m]))'],
       ['sum(bytes_over_time({app=~"api|web"}[30s]))', 'sum(bytes_over_time({app=~"api|web"} | decolorize [30s]))'],
       ['sum by (env) (count_over_time({env=~".+"} != "info" [20s] offset 10s))', 'sum by (env) (count_over_time({env=~".+"} != "info" | decolorize [20s] offset 10s))'],

@@ -218,7 +218,7 @@ export class LogqlEngine {
     if (p.instant) {
       return {
         resultType: 'vector',
-        samples: ordered.map((s) => ({ labels: s.labels, timestampNs: grid.startNs, value: s.values[0] })),
+        samples: ordered.map((s) => ({ labels: s.labels, timestampNs: grid.startNs, value: s.values[0]! })), // a present series has a step
       };
     }
     const series: MatrixSeries[] = ordered.map((s) => {
@@ -227,7 +227,7 @@ export class LogqlEngine {
       for (let i = 0; i < grid.count; i++) {
         if (!s.present[i]) continue;
         ts.push(stepAt(grid, i));
-        vs.push(s.values[i]);
+        vs.push(s.values[i]!); // i < grid.count, the series' length
       }
       return { labels: s.labels, timestampsNs: ts, values: vs };
     });
@@ -257,16 +257,16 @@ function keepsOrder(e: SampleExpr): boolean {
 }
 
 function compareLabelSets(a: Labels, b: Labels): number {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  const n = Math.min(ka.length, kb.length);
-  for (let i = 0; i < n; i++) {
-    if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
-    const va = a[ka[i]];
-    const vb = b[kb[i]];
+  const byName = ([x]: [string, string], [y]: [string, string]): number => (x < y ? -1 : x > y ? 1 : 0);
+  const ea = Object.entries(a).sort(byName);
+  const eb = Object.entries(b).sort(byName);
+  for (const [i, [ka, va]] of ea.entries()) {
+    const [kb, vb] = eb[i] ?? [];
+    if (kb === undefined || vb === undefined) break;
+    if (ka !== kb) return ka < kb ? -1 : 1;
     if (va !== vb) return va < vb ? -1 : 1;
   }
-  return ka.length - kb.length;
+  return ea.length - eb.length;
 }
 
 function formatHours(ms: number): string {

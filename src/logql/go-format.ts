@@ -58,7 +58,7 @@ export function goSprintf(format: string, args: GoValue[], maxBytes = Infinity):
   while ((m = re.exec(format)) !== null) {
     out += format.slice(last, m.index);
     last = re.lastIndex;
-    const [, flags, widthS, precS, verb] = m;
+    const [, flags = '', widthS, precS, verb = ''] = m; // groups 1 and 4 always match
     if (verb === '%') {
       out += '%';
       continue;

@@ -85,8 +85,9 @@ function parseIpv6(s: string): bigint | undefined {
   }
   const dbl = text.split('::');
   if (dbl.length > 2) return undefined;
-  const head = dbl[0] === '' ? [] : dbl[0].split(':');
-  const tail = dbl.length === 2 ? (dbl[1] === '' ? [] : dbl[1].split(':')) : [];
+  const [before = '', after] = dbl;
+  const head = before === '' ? [] : before.split(':');
+  const tail = after === undefined || after === '' ? [] : after.split(':');
   const groups = dbl.length === 2 ? [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail] : head;
   if (groups.length !== 8 || head.length + tail.length > (dbl.length === 2 ? 7 : 8)) return undefined;
   let v = 0n;

@@ -13,7 +13,7 @@ export function labelReplace(input: StepSeries[], dst: string, replacement: stri
   } catch (err) {
     throw new LogqlError('bad_data', `parse error : ${(err as Error).message}`, { cause: err });
   }
-  const names = re.namedGroups() as Record<string, number>;
+  const names = re.namedGroups();
   const out = new Map<string, StepSeries>();
   for (const s of input) {
     const value = labelValue(s.labels, src) ?? '';
@@ -34,7 +34,7 @@ export function labelReplace(input: StepSeries[], dst: string, replacement: stri
       for (let i = 0; i < s.values.length; i++) {
         if (!s.present[i]) continue;
         if (existing.present[i]) throw new LogqlError('execution', 'vector cannot contain metrics with the same labelset');
-        existing.values[i] = s.values[i];
+        existing.values[i] = s.values[i]!; // i < s.values.length
         existing.present[i] = 1;
       }
     } else out.set(key, { labels, values: s.values, present: s.present });

@@ -91,15 +91,18 @@ export async function runLogQuery(
         for (let i = 0; i < batch.lines.length; i++) {
           p.budget?.tick();
           const md = meta?.[i];
+          // A batch's columns all have lines.length entries.
+          const line = batch.lines[i]!;
+          const ts = batch.timestampsNs[i]!;
           const hasMeta = md !== undefined && Object.keys(md).length > 0;
           if (pipeline.stages.length === 0 && !hasMeta) {
             let key = streamKeys.get(streamLabels);
             if (key === undefined) streamKeys.set(streamLabels, (key = labelsSetKey(streamLabels)));
-            perTenant.push({ ts: batch.timestampsNs[i], line: batch.lines[i], labels: streamLabels, key, seq: seq++ });
+            perTenant.push({ ts, line, labels: streamLabels, key, seq: seq++ });
             continue;
           }
           lb.reset(streamLabels, hasMeta ? md : undefined);
-          const st: EntryState = { line: batch.lines[i], timestampNs: batch.timestampsNs[i], lb };
+          const st: EntryState = { line, timestampNs: ts, lb };
           if (!pipeline.process(st)) continue;
           if (p.categorizeLabels) {
             const c = lb.categorized();

@@ -46,7 +46,7 @@ describe('LogQL parser', () => {
     const par = parseLogql('rate(({a="b"} |~ "x" | unwrap bar)[1m])');
     assert.ok(par.kind === 'rangeAgg' && par.range.unwrap?.label === 'bar' && par.range.rangeNs === 60e9);
     const ips = parseLogql('{a="b"} |= ip("1.0.0.0/8") or ip("2.0.0.0/8") or "x"');
-    assert.ok(ips.kind === 'logSelector' && ips.stages[0].kind === 'lineFilter' && ips.stages[0].values.length === 3);
+    assert.ok(ips.kind === 'logSelector' && ips.stages[0]?.kind === 'lineFilter' && ips.stages[0].values.length === 3);
     const approx = parseLogql('approx_topk(2, sum by (a) (count_over_time({a="b"}[1m])))');
     assert.ok(approx.kind === 'vectorAgg' && approx.op === 'approx_topk' && approx.param === 2);
   });
@@ -67,6 +67,6 @@ describe('LogQL parser', () => {
 
   test('space-separated label filters mean and', () => {
     const e = parseLogql('{a="b"} | x="1" y="2"');
-    assert.ok(e.kind === 'logSelector' && e.stages[0].kind === 'labelFilter' && e.stages[0].filter.kind === 'and');
+    assert.ok(e.kind === 'logSelector' && e.stages[0]?.kind === 'labelFilter' && e.stages[0].filter.kind === 'and');
   });
 });

@@ -447,11 +447,12 @@ class TreeReader {
       for (const c of this.children(p)) {
         if (c.name === 'LabelsFormat') visit(c);
         else if (c.name === 'LabelFormatMatcher') {
-          const ids = c.getChildren('Identifier');
+          const [dstId, srcId] = c.getChildren('Identifier');
           const s = c.getChild('String');
-          const dst = this.text(ids[0]);
+          if (!dstId) throw this.fail(c, 'syntax error: unexpected $end');
+          const dst = this.text(dstId);
           if (s) out.push({ dst, template: this.string(s) });
-          else if (ids[1]) out.push({ dst, rename: this.text(ids[1]) });
+          else if (srcId) out.push({ dst, rename: this.text(srcId) });
           else throw this.fail(c, 'syntax error: unexpected $end');
         }
       }
@@ -489,11 +490,13 @@ class TreeReader {
 
   labelFilter(n: SyntaxNode): LabelFilterExpr {
     const kids = this.children(n).filter((c) => !(c.type.isError && c.from === c.to));
-    if (kids.length === 1 && kids[0].name === 'LabelFilter') return this.labelFilter(kids[0]);
+    const [only] = kids;
+    if (kids.length === 1 && only?.name === 'LabelFilter') return this.labelFilter(only);
     const filters = kids.filter((c) => c.name === 'LabelFilter');
-    if (filters.length === 2) {
+    const [left, right] = filters;
+    if (filters.length === 2 && left && right) {
       const isOr = kids.some((c) => c.name === 'Or');
-      return { kind: isOr ? 'or' : 'and', left: this.labelFilter(filters[0]), right: this.labelFilter(filters[1]) };
+      return { kind: isOr ? 'or' : 'and', left: this.labelFilter(left), right: this.labelFilter(right) };
     }
     const c = kids[0];
     switch (c?.name) {
@@ -711,9 +714,15 @@ class TreeReader {
   labelReplace(n: SyntaxNode): SampleExpr {
     const inner = n.getChild('MetricExpr');
     const strs = n.getChildren('String');
-    if (!inner || strs.length !== 4) throw this.fail(n, 'syntax error: label_replace takes 5 arguments');
-    const [dst, replacement, src, regex] = strs.map((s) => this.string(s));
-    this.checkRegex(strs[3], regex);
+    const [dstNode, replacementNode, srcNode, regexNode] = strs;
+    if (!inner || !dstNode || !replacementNode || !srcNode || !regexNode || strs.length !== 4) {
+      throw this.fail(n, 'syntax error: label_replace takes 5 arguments');
+    }
+    const dst = this.string(dstNode);
+    const replacement = this.string(replacementNode);
+    const src = this.string(srcNode);
+    const regex = this.string(regexNode);
+    this.checkRegex(regexNode, regex);
     return { kind: 'labelReplace', inner: this.metricExpr(inner), dst, replacement, src, regex };
   }
 
@@ -732,8 +741,8 @@ class TreeReader {
     let pos = 0;
     const parseLevel = (minPrec: number): SampleExpr => {
       let left = operands[pos];
-      while (pos < operators.length) {
-        const o = operators[pos];
+      if (left === undefined) throw this.fail(n, 'syntax error: incomplete binary operation');
+      for (let o = operators[pos]; o !== undefined; o = operators[pos]) {
         const prec = PRECEDENCE[o.op];
         if (prec < minPrec) break;
         pos++;
@@ -751,8 +760,9 @@ class TreeReader {
     const exprs = kids.filter((k) => k.name === 'Expr');
     const opNode = kids.find((k) => BINOP_NODES[k.name] !== undefined);
     const mod = kids.find((k) => k.name === 'BinOpModifier') ?? null;
-    if (exprs.length !== 2 || !opNode) throw this.fail(b, 'syntax error: incomplete binary operation');
-    return [exprs[0], opNode, mod, exprs[1]];
+    const [lhs, rhs] = exprs;
+    if (exprs.length !== 2 || !opNode || !lhs || !rhs) throw this.fail(b, 'syntax error: incomplete binary operation');
+    return [lhs, opNode, mod, rhs];
   }
 
   /** An operand: an unparenthesized binary expression is flattened into the chain; anything else is parsed. */
@@ -778,6 +788,7 @@ class TreeReader {
 
   private binOperator(opNode: SyntaxNode, mod: SyntaxNode | null): BinOperator {
     const op = BINOP_NODES[opNode.name];
+    if (op === undefined) throw this.fail(opNode, 'syntax error: unexpected operator');
     let returnBool = false;
     let matching: VectorMatching | undefined;
     if (mod) {
@@ -786,8 +797,8 @@ class TreeReader {
       const gl = mod.getChild('GroupLeft');
       const gr = mod.getChild('GroupRight');
       let include: string[] = [];
-      const groupingLabels = mod.getChildren('GroupingLabels');
-      if ((gl || gr) && groupingLabels.length > 0) include = this.groupingLabels(groupingLabels[groupingLabels.length - 1]);
+      const groupingLabels = mod.getChildren('GroupingLabels').at(-1);
+      if ((gl || gr) && groupingLabels) include = this.groupingLabels(groupingLabels);
       if (oi) {
         const labelsNode = oi.getChild('GroupingLabels');
         matching = {
@@ -972,7 +983,7 @@ export function parseJsonPath(path: string): JsonPathStep[] | undefined {
         out.push(Number(idx[1]));
         i += idx[0].length;
       } else if (key) {
-        out.push(key[1].replace(/\\(.)/g, '$1'));
+        out.push(key[1]!.replace(/\\(.)/g, '$1')); // group 1 is not optional
         i += key[0].length;
       } else return undefined;
     } else if (i === 0) {

@@ -27,19 +27,21 @@ export class LogPattern {
     let m: RegExpExecArray | null;
     while ((m = re.exec(pattern)) !== null) {
       if (m.index > last) nodes.push({ lit: pattern.slice(last, m.index) });
-      nodes.push({ capture: m[1] });
+      nodes.push({ capture: m[1]! }); // group 1 is not optional
       last = re.lastIndex;
     }
     if (last < pattern.length) nodes.push({ lit: pattern.slice(last) });
     const caps = nodes.filter((n) => 'capture' in n);
     // A line filter pattern without captures matches the whole line literally.
     if (caps.length === 0 && !forFilter) throw new Error('at least one capture is required');
-    for (let i = 1; i < nodes.length; i++) {
-      if ('capture' in nodes[i] && 'capture' in nodes[i - 1]) throw new Error('found consecutive capture: invalid expression');
+    let prev: Node | undefined;
+    for (const n of nodes) {
+      if (prev && 'capture' in prev && 'capture' in n) throw new Error('found consecutive capture: invalid expression');
+      prev = n;
     }
     const seen = new Set<string>();
     for (const c of caps) {
-      const name = (c as { capture: string }).capture;
+      const name = (c).capture;
       if (name === '_') continue;
       if (forFilter) throw new Error('named captures are not allowed in a pattern line filter');
       if (seen.has(name)) throw new Error(`duplicate capture name (${name}): invalid expression`);
@@ -51,10 +53,10 @@ export class LogPattern {
   /** Returns the values of the named captures that matched (a prefix of `names` when the line is short). */
   matches(input: string): string[] {
     const out: string[] = [];
-    if (input.length === 0 || this.nodes.length === 0) return out;
+    const first = this.nodes[0];
+    if (input.length === 0 || first === undefined) return out;
     let rest = input;
     let i = 0;
-    const first = this.nodes[0];
     if ('lit' in first) {
       if (!rest.startsWith(first.lit)) return out;
       rest = rest.slice(first.lit.length);
@@ -81,10 +83,10 @@ export class LogPattern {
 
   /** Whether the whole line matches (the `|>` filter). */
   test(input: string): boolean {
-    if (input.length === 0 || this.nodes.length === 0) return false;
+    const first = this.nodes[0];
+    if (input.length === 0 || first === undefined) return false;
     let rest = input;
     let i = 0;
-    const first = this.nodes[0];
     if ('lit' in first) {
       if (!rest.startsWith(first.lit)) return false;
       rest = rest.slice(first.lit.length);

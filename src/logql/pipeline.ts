@@ -44,13 +44,12 @@ export class LabelsBuilder {
   reset(stream: Labels, metadata: Labels | undefined): void {
     this.current.clear();
     this.stream = stream;
-    for (const k in stream) this.current.set(k, stream[k]);
+    for (const [k, v] of Object.entries(stream)) this.current.set(k, v);
     this.changed = false;
     this.metadataNames = undefined;
     this.metadataKeys = undefined;
     if (metadata) {
-      for (const k in metadata) {
-        const v = metadata[k];
+      for (const [k, v] of Object.entries(metadata)) {
         const key = Object.hasOwn(stream, k) ? k + EXTRACTED_SUFFIX : k;
         (this.metadataNames ??= new Set()).add(k);
         (this.metadataKeys ??= new Set()).add(key);
@@ -179,7 +178,7 @@ export function compilePipeline(stages: readonly Stage[], neededLabels?: Readonl
     stages: fns,
     keepsLabels,
     process(st: EntryState): boolean {
-      for (let i = 0; i < fns.length; i++) if (!fns[i](st)) return false;
+      for (const fn of fns) if (!fn(st)) return false;
       return true;
     },
   };
@@ -268,8 +267,8 @@ export function compileLineFilter(s: LineFilterStage): (line: string) => boolean
       }
     }
   });
-  if (preds.length === 1) {
-    const p = preds[0];
+  const [p] = preds;
+  if (p && preds.length === 1) {
     return negative ? (line) => !p(line) : p;
   }
   return negative ? (line) => !preds.some((p) => p(line)) : (line) => preds.some((p) => p(line));
@@ -358,7 +357,7 @@ function logfmtStage(strict: boolean, keepEmpty: boolean, params: readonly { nam
       st.lb.setErr('LogfmtParserErr', error);
       return true;
     }
-    for (let k = 0; k < keys.length; k++) st.lb.setParsed(keys[k], values[k]);
+    keys.forEach((key, k) => st.lb.setParsed(key, values[k]!)); // emit pushes to both
     return true;
   };
 }
@@ -368,8 +367,9 @@ function regexpStage(pattern: string): StageFn {
   const nameRe = /\(\?P?<([^>]*)>/g;
   let m: RegExpExecArray | null;
   while ((m = nameRe.exec(pattern)) !== null) {
-    if (names.includes(m[1])) throw bad(`duplicate extracted label name '${m[1]}'`);
-    names.push(m[1]);
+    const name = m[1]!; // group 1 is not optional
+    if (names.includes(name)) throw bad(`duplicate extracted label name '${name}'`);
+    names.push(name);
   }
   let re: RE2JS;
   try {
@@ -377,7 +377,7 @@ function regexpStage(pattern: string): StageFn {
   } catch (err) {
     throw bad((err as Error).message, err);
   }
-  const groups = re.namedGroups() as Record<string, number>;
+  const groups = re.namedGroups();
   const entries = Object.entries(groups);
   if (entries.length === 0) throw bad('at least one named capture must be supplied');
   for (const [name] of entries) {
@@ -404,7 +404,11 @@ function patternStage(pattern: string): StageFn {
   const names = p.names;
   return (st) => {
     const vals = p.matches(st.line);
-    for (let i = 0; i < vals.length && i < names.length; i++) st.lb.setParsed(names[i], vals[i]);
+    for (const [i, v] of vals.entries()) {
+      const name = names[i];
+      if (name === undefined) break;
+      st.lb.setParsed(name, v);
+    }
     return true;
   };
 }

@@ -34,7 +34,7 @@ function tokenize(q: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < q.length) {
-    const c = q[i];
+    const c = q.charAt(i);
     if (/\s/.test(c)) {
       i++;
       continue;
@@ -88,12 +88,15 @@ export function maskQuery(query: string): MaskedQuery {
     for (let k = start; k < end; k++) if (chars[k] !== '\n') chars[k] = ' ';
   };
   for (let t = 0; t < toks.length; t++) {
-    const tok = toks[t];
+    const tok = toks[t]!; // t < toks.length
+    const prev = toks[t - 1];
     const next = toks[t + 1];
+    const next2 = toks[t + 2];
+    const close = toks[t + 3];
     if (tok.kind === 'ident' && tok.text === 'approx_topk' && next?.text === '(') {
       approxTopk.add(tok.start);
       const repl = 'topk'.padEnd(tok.text.length, ' ');
-      for (let k = 0; k < repl.length; k++) chars[tok.start + k] = repl[k];
+      for (let k = 0; k < repl.length; k++) chars[tok.start + k] = repl.charAt(k);
       continue;
     }
     if (tok.kind === 'number' && /^0[xXbBoO]/.test(tok.text)) {
@@ -101,15 +104,15 @@ export function maskQuery(query: string): MaskedQuery {
       for (let k = tok.start; k < tok.end; k++) chars[k] = '1';
       continue;
     }
-    if (tok.kind === 'ident' && tok.text === 'offset' && toks[t - 1]?.text === ']' && next) {
+    if (tok.kind === 'ident' && tok.text === 'offset' && prev?.text === ']' && next) {
       // `] offset 5m` / `] offset -5m`
       let end = next.end;
       let text = next.text;
-      if (next.text === '-' && toks[t + 2]) {
-        end = toks[t + 2].end;
-        text = `-${toks[t + 2].text}`;
+      if (next.text === '-' && next2) {
+        end = next2.end;
+        text = `-${next2.text}`;
       }
-      offsets.set(toks[t - 1].start, { text, pos: next.start });
+      offsets.set(prev.start, { text, pos: next.start });
       blank(tok.start, end);
       continue;
     }
@@ -117,13 +120,14 @@ export function maskQuery(query: string): MaskedQuery {
       // Find the matching ')' and check that a '[' follows it.
       let depth = 0;
       for (let u = t; u < toks.length; u++) {
-        if (toks[u].text === '(') depth++;
-        else if (toks[u].text === ')') {
+        const tu = toks[u]!; // u < toks.length
+        if (tu.text === '(') depth++;
+        else if (tu.text === ')') {
           depth--;
           if (depth === 0) {
             if (toks[u + 1]?.text === '[') {
               blank(tok.start, tok.end);
-              blank(toks[u].start, toks[u].end);
+              blank(tu.start, tu.end);
             }
             break;
           }
@@ -131,8 +135,7 @@ export function maskQuery(query: string): MaskedQuery {
       }
       continue;
     }
-    if (tok.kind === 'ident' && tok.text === 'ip' && next?.text === '(' && toks[t + 2]?.kind === 'string' && toks[t + 3]?.text === ')') {
-      const prev = toks[t - 1];
+    if (tok.kind === 'ident' && tok.text === 'ip' && next?.text === '(' && next2?.kind === 'string' && close?.text === ')') {
       const prev2 = toks[t - 2];
       // `!=`/`!~` also compare labels (`addr != ip(...)`): an identifier before them that is not a stage
       // keyword makes it a label filter, which the grammar handles itself.
@@ -140,12 +143,10 @@ export function maskQuery(query: string): MaskedQuery {
       const lineFilter =
         prev !== undefined && ((LINE_FILTER_OPS.has(prev.text) && !labelFilterOp) || (prev.kind === 'ident' && prev.text === 'or'));
       if (!lineFilter) continue;
-      const str = toks[t + 2];
-      const close = toks[t + 3];
-      ips.set(tok.start, str.text);
+      ips.set(tok.start, next2.text);
       const len = close.end - tok.start;
       const placeholder = `"${'_'.repeat(len - 2)}"`;
-      for (let k = 0; k < len; k++) chars[tok.start + k] = placeholder[k];
+      for (let k = 0; k < len; k++) chars[tok.start + k] = placeholder.charAt(k);
       t += 3;
     }
   }

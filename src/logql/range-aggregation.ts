@@ -15,7 +15,7 @@ function upperBound(a: number[], x: number, from = 0): number {
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid] <= x) lo = mid + 1;
+    if (a[mid]! <= x) lo = mid + 1; // lo <= mid < hi <= length
     else hi = mid;
   }
   return lo;
@@ -62,17 +62,16 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
   for (const es of ex.errors) {
     es.ts.sort((a, b) => a - b);
     for (const [ws, we] of windows) {
-      const lo = upperBound(es.ts, ws);
-      if (lo < es.ts.length && es.ts[lo] <= we) throw pipelineError(es.labels);
+      const next = es.ts[upperBound(es.ts, ws)];
+      if (next !== undefined && next <= we) throw pipelineError(es.labels);
     }
   }
   if (absent) {
     const s = newStepSeries(absentLabels(range), grid.count);
     let any = false;
-    for (let i = 0; i < grid.count; i++) {
-      const [ws, we] = windows[i];
-      const lo = upperBound(ex.all, ws);
-      if (!(lo < ex.all.length && ex.all[lo] <= we)) {
+    for (const [i, [ws, we]] of windows.entries()) {
+      const next = ex.all[upperBound(ex.all, ws)];
+      if (!(next !== undefined && next <= we)) {
         s.values[i] = 1;
         s.present[i] = 1;
         any = true;
@@ -96,14 +95,15 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
       for (let i = 0; i < grid.count; i++) {
         const lo = i * bucketing.stepBuckets;
         const hi = lo + bucketing.windowBuckets;
-        const n = counts[hi] - counts[lo];
+        // hi <= bucketing.count, the length of every bucket column; the prefix sums have one more.
+        const n = counts[hi]! - counts[lo]!;
         if (n === 0) continue;
         let v: number;
         if (e.op === 'count_over_time' || (e.op === 'rate' && !range.unwrap)) v = n;
-        else if (sums) v = sums[hi] - sums[lo];
+        else if (sums) v = sums[hi]! - sums[lo]!;
         else {
           v = 0;
-          for (let k = lo; k < hi; k++) if (col.counts![k] > 0) v += col.sums![k];
+          for (let k = lo; k < hi; k++) if (col.counts![k]! > 0) v += col.sums![k]!;
         }
         s.values[i] = perSecond ? v / rangeSec : v;
         s.present[i] = 1;
@@ -121,12 +121,11 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
     let any = false;
     let lo = 0;
     let hi = 0;
-    for (let i = 0; i < grid.count; i++) {
-      const [ws, we] = windows[i];
+    for (const [i, [ws, we]] of windows.entries()) {
       // Windows move forward with the steps, so both bounds only advance.
-      while (lo < col.ts.length && col.ts[lo] <= ws) lo++;
+      while ((col.ts[lo] ?? Infinity) <= ws) lo++;
       if (hi < lo) hi = lo;
-      while (hi < col.ts.length && col.ts[hi] <= we) hi++;
+      while ((col.ts[hi] ?? Infinity) <= we) hi++;
       if (hi === lo) continue;
       const v = fn(col, lo, hi, ws, we);
       if (v === undefined) continue;
@@ -143,7 +142,7 @@ export async function rangeAggregation(ctx: EvalContext, e: Extract<SampleExpr, 
 /** Prefix sums with a leading 0: `p[hi] - p[lo]` is the sum of `a[lo..hi-1]`. */
 function prefixSums(a: Float64Array): Float64Array {
   const p = new Float64Array(a.length + 1);
-  for (let k = 0; k < a.length; k++) p[k + 1] = p[k] + a[k];
+  for (let k = 0; k < a.length; k++) p[k + 1] = p[k]! + a[k]!; // k < a.length < p.length
   return p;
 }
 

@@ -10,7 +10,7 @@ export interface SampleColumn {
 }
 
 /**
- * Computes a range aggregation over the samples `lo..hi-1` of a column for the window `(windowStart,
+ * Computes a range aggregation over the samples `lo..hi-1` (`lo <= hi <= length`) of a column for the window `(windowStart,
  * windowEnd]` (relative ns). Returns undefined when the window yields no point.
  */
 export type WindowFn = (col: SampleColumn, lo: number, hi: number, windowStartNs: number, windowEndNs: number) => number | undefined;
@@ -33,8 +33,8 @@ export function windowFunction(op: RangeOp, rangeSeconds: number, param: number 
       return (c, lo, hi) => {
         let m = c.values[lo];
         for (let i = lo + 1; i < hi; i++) {
-          const v = c.values[i];
-          if (v < m || Number.isNaN(m)) m = v;
+          const v = c.values[i]!; // lo <= i < hi <= length
+          if (m === undefined || v < m || Number.isNaN(m)) m = v;
         }
         return m;
       };
@@ -42,8 +42,8 @@ export function windowFunction(op: RangeOp, rangeSeconds: number, param: number 
       return (c, lo, hi) => {
         let m = c.values[lo];
         for (let i = lo + 1; i < hi; i++) {
-          const v = c.values[i];
-          if (v > m || Number.isNaN(m)) m = v;
+          const v = c.values[i]!; // lo <= i < hi <= length
+          if (m === undefined || v > m || Number.isNaN(m)) m = v;
         }
         return m;
       };
@@ -66,7 +66,7 @@ export function windowFunction(op: RangeOp, rangeSeconds: number, param: number 
 
 function sum(values: number[], lo: number, hi: number): number {
   let s = 0;
-  for (let i = lo; i < hi; i++) s += values[i];
+  for (let i = lo; i < hi; i++) s += values[i]!; // hi <= length
   return s;
 }
 
@@ -77,9 +77,10 @@ function variance(values: number[], lo: number, hi: number): number {
   let m2 = 0;
   for (let i = lo; i < hi; i++) {
     count++;
-    const delta = values[i] - mean;
+    const v = values[i]!; // hi <= length
+    const delta = v - mean;
     mean += delta / count;
-    m2 += delta * (values[i] - mean);
+    m2 += delta * (v - mean);
   }
   return m2 / count;
 }
@@ -95,7 +96,7 @@ export function quantile(q: number, values: number[]): number {
   const lowerIndex = Math.max(0, Math.floor(rank));
   const upperIndex = Math.min(n - 1, lowerIndex + 1);
   const weight = rank - Math.floor(rank);
-  return sorted[lowerIndex] * (1 - weight) + sorted[upperIndex] * weight;
+  return sorted[lowerIndex]! * (1 - weight) + sorted[upperIndex]! * weight; // both in [0, n-1], n > 0
 }
 
 /**
@@ -107,16 +108,17 @@ function counterRate(c: SampleColumn, lo: number, hi: number, windowStart: numbe
   const n = hi - lo;
   if (n === 0) return undefined;
   if (n === 1) return 0;
-  const first = c.values[lo];
-  let result = c.values[hi - 1] - first;
+  // lo < hi - 1 < length here.
+  const first = c.values[lo]!;
+  let result = c.values[hi - 1]! - first;
   let prev = first;
   for (let i = lo + 1; i < hi; i++) {
-    const v = c.values[i];
+    const v = c.values[i]!;
     if (v < prev) result += prev;
     prev = v;
   }
-  const firstT = c.ts[lo];
-  const lastT = c.ts[hi - 1];
+  const firstT = c.ts[lo]!;
+  const lastT = c.ts[hi - 1]!;
   let durationToStart = (firstT - windowStart) / 1e9;
   let durationToEnd = (windowEnd - lastT) / 1e9;
   const sampledInterval = (lastT - firstT) / 1e9;

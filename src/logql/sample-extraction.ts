@@ -108,13 +108,12 @@ export async function extract(
     if (bucketing) {
       const k = Math.floor((relNs - 1) / bucketing.widthNs);
       if (k >= 0 && k < bucketing.count) {
-        col.sums![k] += value;
-        col.counts![k]++;
+        col.sums![k]! += value; // 0 <= k < bucketing.count, the columns' length
+        col.counts![k]!++;
       }
       return;
     }
-    const n = col.ts.length;
-    if (n > 0 && col.ts[n - 1] > relNs) col.sorted = false;
+    if ((col.ts.at(-1) ?? -Infinity) > relNs) col.sorted = false;
     col.ts.push(relNs);
     col.values.push(value);
     if (needAll) all.push(relNs);
@@ -134,7 +133,9 @@ export async function extract(
       // Fast path: no stages, no metadata: the stream's labels are the series.
       for (let i = 0; i < n; i++) {
         ctx.budget.tick();
-        const ts = batch.timestampsNs[i];
+        // A batch's columns all have lines.length entries.
+        const ts = batch.timestampsNs[i]!;
+        const line = batch.lines[i]!;
         const rel = Number(ts - baseNs);
         const md = meta?.[i];
         const hasMeta = md !== undefined && Object.keys(md).length > 0;
@@ -147,11 +148,11 @@ export async function extract(
             key = labelsSetKey(labels);
             streamKeys.set(streamLabels, key);
           }
-          add(labels, key, rel, mode === 'bytes' ? lineBytes(batch.lines[i]) : 1, false);
+          add(labels, key, rel, mode === 'bytes' ? lineBytes(line) : 1, false);
           continue;
         }
         lb.reset(streamLabels, hasMeta ? md : undefined);
-        st.line = batch.lines[i];
+        st.line = line;
         st.timestampNs = ts;
         if (!pipeline.process(st)) continue;
         ctx.stats.postFilterLines++;
@@ -256,16 +257,13 @@ function sortColumn(c: Column): void {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   // Stable by time (equal timestamps keep arrival order).
-  idx.sort((a, b) => c.ts[a] - c.ts[b] || a - b);
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    ts[i] = c.ts[idx[i]];
-    vs[i] = c.values[idx[i]];
-  }
-  for (let i = 0; i < n; i++) {
-    c.ts[i] = ts[i];
-    c.values[i] = vs[i];
-  }
+  // Every index below is < n, the length of ts, values and idx.
+  idx.sort((a, b) => c.ts[a]! - c.ts[b]! || a - b);
+  const ts = c.ts.slice();
+  const vs = c.values.slice();
+  idx.forEach((from, i) => {
+    c.ts[i] = ts[from]!;
+    c.values[i] = vs[from]!;
+  });
   c.sorted = true;
 }

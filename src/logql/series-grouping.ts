@@ -9,7 +9,7 @@ export function reduceLabels(labels: Labels, g: Grouping | undefined): Labels {
   const out: [string, string][] = [];
   if (g.without) {
     const drop = new Set(g.labels);
-    for (const k of Object.keys(labels).sort(compareStrings)) if (!drop.has(k)) out.push([k, labels[k]]);
+    for (const [k, v] of Object.entries(labels).sort(([a], [b]) => compareStrings(a, b))) if (!drop.has(k)) out.push([k, v]);
   } else {
     for (const k of [...g.labels].sort(compareStrings)) {
       const v = labelValue(labels, k);

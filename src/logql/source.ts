@@ -30,16 +30,17 @@ export function planPushdown(stages: readonly Stage[]): PushdownPlan {
   const lineFilters: LineFilter[] = [];
   let i = 0;
   for (; i < stages.length; i++) {
-    const s = stages[i];
+    const s = stages[i]!; // i < stages.length
     if (s.kind !== 'lineFilter') break;
-    if (s.values.length !== 1 || s.values[0].kind !== 'literal') break;
+    const [v] = s.values;
+    if (s.values.length !== 1 || v?.kind !== 'literal') break;
     if (s.op === '|>' || s.op === '!>') break;
     // An empty substring matches every line; nothing to push.
-    if ((s.op === '|=' || s.op === '!=') && s.values[0].value === '') {
+    if ((s.op === '|=' || s.op === '!=') && v.value === '') {
       if (s.op === '!=') break;
       continue;
     }
-    lineFilters.push({ op: s.op, value: s.values[0].value });
+    lineFilters.push({ op: s.op, value: v.value });
   }
   return { lineFilters, rest: stages.slice(i) };
 }

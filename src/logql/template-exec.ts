@@ -85,10 +85,12 @@ export class ExecState {
           }
           for (const [k, item] of items) {
             const inner = this.vars.length;
-            if (n.pipe.decl.length === 1) this.vars.push({ name: n.pipe.decl[0], value: item });
-            else if (n.pipe.decl.length === 2) {
-              this.vars.push({ name: n.pipe.decl[0], value: k });
-              this.vars.push({ name: n.pipe.decl[1], value: item });
+            const [keyVar, itemVar] = n.pipe.decl;
+            if (itemVar === undefined) {
+              if (keyVar !== undefined) this.vars.push({ name: keyVar, value: item });
+            } else if (keyVar !== undefined && n.pipe.decl.length === 2) {
+              this.vars.push({ name: keyVar, value: k });
+              this.vars.push({ name: itemVar, value: item });
             }
             try {
               this.walkList(n.list, item, out);
@@ -118,14 +120,15 @@ export class ExecState {
       v = this.evalCommand(cmd, dot, line, first ? undefined : { value: v });
       first = false;
     }
-    if (p.decl.length > 0) {
+    const [name] = p.decl;
+    const last = p.decl.at(-1);
+    if (name !== undefined && last !== undefined) {
       if (p.isAssign) {
-        const name = p.decl[0];
         const slot = [...this.vars].reverse().find((x) => x.name === name);
         if (!slot) throw this.err(line, `undefined variable: ${name}`);
         slot.value = v;
       } else if (bindDecl) {
-        this.vars.push({ name: p.decl[p.decl.length - 1], value: v });
+        this.vars.push({ name: last, value: v });
       }
     }
     return v;
@@ -133,6 +136,7 @@ export class ExecState {
 
   private evalCommand(cmd: Arg[], dot: GoValue, line: number, piped?: { value: GoValue }): GoValue {
     const head = cmd[0];
+    if (head === undefined) throw this.err(line, 'missing command');
     if (head.t === 'ident') {
       const args = cmd.slice(1);
       return this.callFunc(head.name, args, dot, line, piped);

@@ -126,7 +126,7 @@ export function expandReplacement(template: string, groups: (string | null)[], n
  */
 export function regexReplaceAll(re: RE2JS, s: string, repl: string, literal: boolean, maxBytes = Infinity): string {
   const m = re.matcher(s);
-  const names = re.namedGroups() as Record<string, number>;
+  const names = re.namedGroups();
   let out = '';
   let last = 0;
   let pos = 0;
@@ -160,8 +160,8 @@ function goTrim(s: string, cutset: string, left: boolean, right: boolean): strin
   const chars = [...s];
   let a = 0;
   let b = chars.length;
-  if (left) while (a < b && set.has(chars[a])) a++;
-  if (right) while (b > a && set.has(chars[b - 1])) b--;
+  if (left) while (a < b && set.has(chars[a]!)) a++; // 0 <= a < b <= length
+  if (right) while (b > a && set.has(chars[b - 1]!)) b--;
   return chars.slice(a, b).join('');
 }
 
@@ -220,11 +220,11 @@ export function formatGoLayout(d: Date, layout: string): string {
       case '2006': out += String(d.getUTCFullYear()); break;
       case '06': out += p2(d.getUTCFullYear() % 100); break;
       case 'January': out += MONTHS[d.getUTCMonth()]; break;
-      case 'Jan': out += MONTHS[d.getUTCMonth()].slice(0, 3); break;
+      case 'Jan': out += MONTHS[d.getUTCMonth()]!.slice(0, 3); break; // month 0..11
       case '01': out += p2(d.getUTCMonth() + 1); break;
       case '1': out += String(d.getUTCMonth() + 1); break;
       case 'Monday': out += DAYS[d.getUTCDay()]; break;
-      case 'Mon': out += DAYS[d.getUTCDay()].slice(0, 3); break;
+      case 'Mon': out += DAYS[d.getUTCDay()]!.slice(0, 3); break; // day 0..6
       case '02': out += p2(d.getUTCDate()); break;
       case '_2': out += String(d.getUTCDate()).padStart(2, ' '); break;
       case '2': out += String(d.getUTCDate()); break;
@@ -292,15 +292,15 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
       case '01': month = num(2, 2); break;
       case '1': month = num(1, 2); break;
       case 'January': case 'Jan': {
-        const idx = MONTHS.findIndex((m) => value.startsWith(t === 'Jan' ? m.slice(0, 3) : m, i));
-        if (idx < 0) throw new Error(`parsing time ${JSON.stringify(value)}: month out of range`);
-        month = idx + 1;
-        i += t === 'Jan' ? 3 : MONTHS[idx].length;
+        const name = MONTHS.find((m) => value.startsWith(t === 'Jan' ? m.slice(0, 3) : m, i));
+        if (name === undefined) throw new Error(`parsing time ${JSON.stringify(value)}: month out of range`);
+        month = MONTHS.indexOf(name) + 1;
+        i += t === 'Jan' ? 3 : name.length;
         break;
       }
       case 'Monday': case 'Mon': {
-        const idx = DAYS.findIndex((dd) => value.startsWith(t === 'Mon' ? dd.slice(0, 3) : dd, i));
-        if (idx >= 0) i += t === 'Mon' ? 3 : DAYS[idx].length;
+        const name = DAYS.find((dd) => value.startsWith(t === 'Mon' ? dd.slice(0, 3) : dd, i));
+        if (name !== undefined) i += t === 'Mon' ? 3 : name.length;
         break;
       }
       case '02': day = num(2, 2); break;
@@ -323,13 +323,13 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
       default:
         if (t.startsWith('.')) {
           const m = /^[.,](\d+)/.exec(value.slice(i));
-          if (m) { nanos = Number(m[1].padEnd(9, '0').slice(0, 9)); i += m[0].length; }
+          if (m) { nanos = Number(m[1]!.padEnd(9, '0').slice(0, 9)); i += m[0].length; } // group 1 is not optional
         }
     }
     // Go accepts fractional seconds after a seconds field even when the layout has none.
     if ((t === '05' || t === '5') && /^[.,]\d/.test(value.slice(i)) && !layout.includes('.0') && !layout.includes('.9')) {
-      const m = /^[.,](\d+)/.exec(value.slice(i))!;
-      nanos = Number(m[1].padEnd(9, '0').slice(0, 9));
+      const m = /^[.,](\d+)/.exec(value.slice(i))!; // tested just above
+      nanos = Number(m[1]!.padEnd(9, '0').slice(0, 9));
       i += m[0].length;
     }
   }

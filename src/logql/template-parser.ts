@@ -72,12 +72,12 @@ export class TemplateParser {
       }
       body = body.trim();
       const toks = this.lex(body, actionLine);
-      if (toks.length === 0) throw this.err('missing value for command', actionLine);
       const first = toks[0];
+      if (first === undefined) throw this.err('missing value for command', actionLine);
       if (first.k === 'ident') {
         switch (first.v) {
           case 'end':
-            if (toks.length > 1) throw this.err(`unexpected ${toks[1].v} in end`, actionLine);
+            if (toks[1]) throw this.err(`unexpected ${toks[1].v} in end`, actionLine);
             return { list, end: 'end' };
           case 'else':
             return { list, end: 'else', elseAction: toks.length > 1 ? body.slice(4).trim() : undefined };
@@ -149,7 +149,7 @@ export class TemplateParser {
     const toks: Tok[] = [];
     let i = 0;
     while (i < s.length) {
-      const c = s[i];
+      const c = s.charAt(i);
       if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
         i++;
         continue;
@@ -225,15 +225,16 @@ export class TemplateParser {
     const declMatch = (): boolean => {
       let j = 0;
       const names: string[] = [];
-      while (toks[j]?.k === 'var') {
-        names.push(toks[j].v);
+      for (let v = toks[j]; v?.k === 'var'; v = toks[j]) {
+        names.push(v.v);
         j++;
         if (toks[j]?.k === 'comma') j++;
         else break;
       }
-      if (names.length > 0 && (toks[j]?.k === 'decl' || toks[j]?.k === 'assign')) {
+      const op = toks[j];
+      if (names.length > 0 && (op?.k === 'decl' || op?.k === 'assign')) {
         decl.push(...names);
-        isAssign = toks[j].k === 'assign';
+        isAssign = op.k === 'assign';
         i = j + 1;
         return true;
       }
@@ -242,8 +243,7 @@ export class TemplateParser {
     declMatch();
     const cmds: Arg[][] = [];
     let cmd: Arg[] = [];
-    while (i < toks.length) {
-      const t = toks[i];
+    for (let t = toks[i]; t !== undefined; t = toks[i]) {
       if (t.k === 'pipe') {
         if (cmd.length === 0) throw this.err('missing command', line);
         cmds.push(cmd);
@@ -262,13 +262,14 @@ export class TemplateParser {
 
   private parseOperand(toks: Tok[], i: number, line: number): [Arg, number] {
     const t = toks[i];
+    if (t === undefined) throw this.err('missing value for command', line);
     switch (t.k) {
       case 'field':
         return [{ t: 'field', names: t.v.split('.').slice(1) }, i + 1];
       case 'dot':
         return [{ t: 'dot' }, i + 1];
       case 'var': {
-        const [name, ...names] = t.v.split('.');
+        const [name = '', ...names] = t.v.split('.');
         return [{ t: 'var', name, names }, i + 1];
       }
       case 'string':
@@ -289,16 +290,17 @@ export class TemplateParser {
         let depth = 1;
         let j = i + 1;
         while (j < toks.length && depth > 0) {
-          if (toks[j].k === 'lparen') depth++;
-          else if (toks[j].k === 'rparen') depth--;
+          if (toks[j]?.k === 'lparen') depth++;
+          else if (toks[j]?.k === 'rparen') depth--;
           j++;
         }
         if (depth !== 0) throw this.err('unclosed left paren', line);
         const pipe = this.parsePipe(toks.slice(i + 1, j - 1), line);
         // A field chain may follow a parenthesized pipeline: (index . "a").b
         let names: string[] = [];
-        if (toks[j]?.k === 'field') {
-          names = toks[j].v.split('.').slice(1);
+        const field = toks[j];
+        if (field?.k === 'field') {
+          names = field.v.split('.').slice(1);
           j++;
         }
         return [{ t: 'pipe', pipe, names }, j];

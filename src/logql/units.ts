@@ -25,12 +25,12 @@ export function tryParseGoFloat(s: string): number | undefined {
   if (DECIMAL_FLOAT.test(s)) return Number(s);
   const sp = SPECIAL_FLOAT.exec(s);
   if (sp) {
-    if (sp[2].toLowerCase() === 'nan') return NaN;
+    if (sp[2]!.toLowerCase() === 'nan') return NaN; // group 2 is not optional
     return sp[1] === '-' ? -Infinity : Infinity;
   }
   const hx = HEX_FLOAT.exec(s);
   if (hx) {
-    const intPart = hx[2].replace(/_/g, '');
+    const intPart = (hx[2] ?? '').replace(/_/g, '');
     const frac = hx[3] ?? '';
     if (intPart === '' && frac === '') return undefined;
     let mant = 0;
@@ -100,7 +100,10 @@ export function parsePromDuration(s: string): number | undefined {
   if (!m) return undefined;
   const mult = [365 * 86400e9, 7 * 86400e9, 86400e9, 3600e9, 60e9, 1e9, 1e6];
   let total = 0;
-  for (let i = 0; i < mult.length; i++) if (m[i + 1] !== undefined) total += Number(m[i + 1]) * mult[i];
+  mult.forEach((unitNs, i) => {
+    const digits = m[i + 1];
+    if (digits !== undefined) total += Number(digits) * unitNs;
+  });
   return total;
 }
 
@@ -150,7 +153,7 @@ export function parseHumanBytes(s: string): number {
   let i = 0;
   let hasComma = false;
   while (i < s.length) {
-    const c = s[i];
+    const c = s.charAt(i);
     if (!((c >= '0' && c <= '9') || c === '.' || c === ',')) break;
     if (c === ',') hasComma = true;
     i++;

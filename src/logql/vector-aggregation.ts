@@ -27,7 +27,7 @@ export function vectorAggregation(op: string, param: number | undefined, groupin
       let m2 = 0;
       for (const s of g.members) {
         if (!s.present[i]) continue;
-        const v = s.values[i];
+        const v = s.values[i]!; // i < n, the length of every step series
         count++;
         switch (op) {
           case 'sum':
@@ -81,8 +81,8 @@ function sortSeries(input: StepSeries[], desc: boolean, n: number): StepSeries[]
   if (n !== 1) return input;
   const present = input.filter((s) => s.present[0]);
   return present.sort((a, b) => {
-    const x = a.values[0];
-    const y = b.values[0];
+    const x = a.values[0]!; // n === 1
+    const y = b.values[0]!;
     if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
     if (Number.isNaN(y)) return -1;
     return desc ? y - x : x - y;
@@ -108,7 +108,7 @@ function topk(input: StepSeries[], k: number, top: boolean, grouping: Grouping |
   for (const members of groups.values()) {
     for (let i = 0; i < n; i++) {
       const present = members.filter((s) => s.present[i]);
-      present.sort((a, b) => (better(a.values[i], b.values[i]) ? -1 : better(b.values[i], a.values[i]) ? 1 : 0));
+      present.sort((a, b) => (better(a.values[i]!, b.values[i]!) ? -1 : better(b.values[i]!, a.values[i]!) ? 1 : 0)); // i < n
       for (const s of present.slice(0, k)) {
         let o = outputs.get(s);
         if (!o) {
@@ -116,13 +116,13 @@ function topk(input: StepSeries[], k: number, top: boolean, grouping: Grouping |
           outputs.set(s, o);
           order.push(o);
         }
-        o.values[i] = s.values[i];
+        o.values[i] = s.values[i]!;
         o.present[i] = 1;
       }
     }
   }
   if (n === 1) {
-    order.sort((a, b) => (better(a.values[0], b.values[0]) ? -1 : better(b.values[0], a.values[0]) ? 1 : 0));
+    order.sort((a, b) => (better(a.values[0]!, b.values[0]!) ? -1 : better(b.values[0]!, a.values[0]!) ? 1 : 0)); // n === 1
   }
   return order;
 }

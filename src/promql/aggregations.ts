@@ -224,7 +224,7 @@ function aggregateValues(
         case 'sum':
         case 'avg':
           if (h) {
-            flags[idx] |= 2;
+            flags[idx]! |= 2;
             const acc = hists?.[idx];
             if (acc) {
               try {
@@ -232,19 +232,19 @@ function aggregateValues(
               } catch (err) {
                 if (!(err instanceof IncompatibleSchemaError)) throw err;
                 env.annos.warn(MIXED_EXP_CUSTOM(s.labels[METRIC_NAME_LABEL] ?? ''), pos);
-                flags[idx] |= 4;
+                flags[idx]! |= 4;
               }
             }
             break;
           }
-          flags[idx] |= 1;
+          flags[idx]! |= 1;
           if (op === 'sum') {
             [value[idx], comp[idx]] = kahanInc(f, value[idx]!, comp[idx]!);
             break;
           }
           {
             count[idx] = count[idx]! + 1;
-            const c = count[idx]!;
+            const c = count[idx];
             if (!(flags[idx]! & 8)) {
               const [nv, nc] = kahanInc(f, value[idx]!, comp[idx]!);
               if (nv !== Infinity && nv !== -Infinity) {
@@ -252,7 +252,7 @@ function aggregateValues(
                 comp[idx] = nc;
                 break;
               }
-              flags[idx] |= 8;
+              flags[idx]! |= 8;
               mean[idx] = value[idx]! / (c - 1);
               comp[idx] = comp[idx]! / (c - 1);
             }
@@ -284,8 +284,8 @@ function aggregateValues(
           if (!h) {
             count[idx] = count[idx]! + 1;
             const delta = f - mean[idx]!;
-            mean[idx] = mean[idx]! + delta / count[idx]!;
-            value[idx] = value[idx]! + delta * (f - mean[idx]!);
+            mean[idx] = mean[idx]! + delta / count[idx];
+            value[idx] = value[idx]! + delta * (f - mean[idx]);
           } else {
             env.annos.info(IGNORED_HIST(op), pos);
           }

@@ -113,7 +113,7 @@ function reduceSparse(sp: Sparse, originSchema: number, targetSchema: number): S
   const cnt: number[] = [];
   for (let k = 0; k < sp.idx.length; k++) {
     const t = targetIdx(sp.idx[k]!, originSchema, targetSchema);
-    if (idx.length > 0 && idx[idx.length - 1] === t) cnt[cnt.length - 1] += sp.cnt[k]!;
+    if (idx.at(-1) === t) cnt[cnt.length - 1]! += sp.cnt[k]!;
     else {
       idx.push(t);
       cnt.push(sp.cnt[k]!);
@@ -234,7 +234,7 @@ function kahanReduce(sp: Sparse, comp: number[], originSchema: number, targetSch
     const last = out.idx.length - 1;
     if (last >= 0 && out.idx[last] === t) {
       [out.cnt[last], oc[last]] = kahanStep(sp.cnt[k]!, out.cnt[last]!, oc[last]!);
-      [out.cnt[last], oc[last]] = kahanStep(comp[k]!, out.cnt[last]!, oc[last]!);
+      [out.cnt[last], oc[last]] = kahanStep(comp[k]!, out.cnt[last], oc[last]);
     } else {
       out.idx.push(t);
       out.cnt.push(sp.cnt[k]!);

@@ -495,7 +495,7 @@ function mergedSamples(w: RangeWindow, fn: (f: number, h: FloatHistogram | undef
       fn(w.fv[i]!, undefined, first);
       i++;
     } else {
-      fn(0, w.hv[j]!, first);
+      fn(0, w.hv[j], first);
       j++;
     }
     first = false;

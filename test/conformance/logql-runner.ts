@@ -128,8 +128,7 @@ function compareSeries(expected: ExpectedSeries[], got: GotSeries[], ordered: bo
     return `expected ${expected.length} series, got ${got.length}: ${got.map((g) => `${fmtLabels(g.labels)} ${g.values.map(String).join(' ')}`).join('; ')}`;
   }
   const byKey = new Map(got.map((g) => [labelsKey(g.labels), g]));
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i];
+  for (const [i, e] of expected.entries()) {
     const g = ordered ? got[i] : byKey.get(labelsKey(e.labels));
     if (!g || labelsKey(g.labels) !== labelsKey(e.labels)) {
       return `${ordered ? `position ${i}: ` : ''}missing series ${fmtLabels(e.labels)}; got ${got.map((x) => fmtLabels(x.labels)).join(', ')}`;
@@ -137,8 +136,7 @@ function compareSeries(expected: ExpectedSeries[], got: GotSeries[], ordered: bo
     if (e.values.length !== g.values.length) {
       return `series ${fmtLabels(e.labels)}: expected ${e.values.length} points, got ${g.values.length}`;
     }
-    for (let k = 0; k < e.values.length; k++) {
-      const ev = e.values[k];
+    for (const [k, ev] of e.values.entries()) {
       const gv = g.values[k];
       if (ev === undefined && gv === undefined) continue;
       if (ev === undefined || gv === undefined || !floatsEqual(ev, gv)) {
@@ -182,7 +180,7 @@ export async function checkEval(engine: LogqlEngine, store: LogStore, tenant: Te
   }
   if (exp.kind === 'scalar') {
     // A range query over a scalar answers one label-less series.
-    if (got.length === 1 && Object.keys(got[0].labels).length === 0 && got[0].values.every((v) => v !== undefined && floatsEqual(v, exp.value))) {
+    if (got.length === 1 && Object.keys(got[0]!.labels).length === 0 && got[0]!.values.every((v) => v !== undefined && floatsEqual(v, exp.value))) {
       return undefined;
     }
     return `expected scalar ${exp.value}, got ${got.length} series`;

@@ -70,7 +70,7 @@ export function parseScriptDuration(s: string): bigint {
     re.lastIndex = i;
     const m = re.exec(s);
     if (!m) throw new ScriptError(`bad duration ${JSON.stringify(s)}`);
-    total += Number(m[1]) * GO_UNITS[m[2]];
+    total += Number(m[1]) * GO_UNITS[m[2]!]!;
     i = re.lastIndex;
   }
   return BigInt(Math.round(total));
@@ -86,7 +86,7 @@ function parseLabelSet(text: string): Record<string, string> {
     re.lastIndex = i;
     const m = re.exec(inner);
     if (!m) throw new ScriptError(`bad label set ${text}`);
-    out[m[2]] = JSON.parse(`"${m[3]}"`) as string;
+    out[m[2]!] = JSON.parse(`"${m[3]}"`) as string;
     i = re.lastIndex;
   }
   return out;
@@ -107,7 +107,7 @@ export function expandValues(tokens: string[]): (number | undefined)[] {
         for (let k = 0; k <= n; k++) out.push(undefined);
         continue;
       }
-      const start = parseNumber(rep[1]);
+      const start = parseNumber(rep[1]!);
       const delta = rep[3] !== undefined ? parseNumber(rep[3]) * (rep[2] === '-' ? -1 : 1) : 0;
       for (let k = 0; k <= n; k++) out.push(start + delta * k);
       continue;
@@ -162,7 +162,7 @@ function parseLoadLine(line: string, lineNo: number): LoadEntry[] {
   } else throw new ScriptError(`line ${lineNo}: expected a quoted log line`);
   const at = /^@\s*(\S+)/.exec(r);
   if (!at) throw new ScriptError(`line ${lineNo}: expected @ <start>`);
-  const start = parseScriptDuration(at[1]);
+  const start = parseScriptDuration(at[1]!);
   r = r.slice(at[0].length).trim();
   let step = 0n;
   let count = 1;
@@ -170,7 +170,7 @@ function parseLoadLine(line: string, lineNo: number): LoadEntry[] {
   while (r !== '') {
     const rep = /^\[\s*repeat\s+every\s+(\S+)\s+for\s+(\d+)\s*\]/.exec(r);
     if (rep) {
-      step = parseScriptDuration(rep[1]);
+      step = parseScriptDuration(rep[1]!);
       count = Number(rep[2]);
       r = r.slice(rep[0].length).trim();
       continue;
@@ -180,7 +180,7 @@ function parseLoadLine(line: string, lineNo: number): LoadEntry[] {
       metadata = {};
       const re = /("?)([^"=\s]+)\1="((?:[^"\\]|\\.)*)"/g;
       let m: RegExpExecArray | null;
-      while ((m = re.exec(md[1])) !== null) metadata[m[2]] = JSON.parse(`"${m[3]}"`) as string;
+      while ((m = re.exec(md[1]!)) !== null) metadata[m[2]!] = JSON.parse(`"${m[3]}"`) as string;
       r = r.slice(md[0].length).trim();
       continue;
     }
@@ -207,7 +207,7 @@ export function parseScript(source: string): Command[] {
   const blockLines = (): { text: string; no: number }[] => {
     const out: { text: string; no: number }[] = [];
     while (i < lines.length) {
-      const raw = lines[i];
+      const raw = lines[i]!;
       const stripped = stripComment(raw);
       if (raw.trim() === '') break;
       if (!isIndented(raw)) break;
@@ -218,7 +218,7 @@ export function parseScript(source: string): Command[] {
     return out;
   };
   while (i < lines.length) {
-    const raw = lines[i];
+    const raw = lines[i]!;
     const text = stripComment(raw).trim();
     const no = i + 1;
     i++;
@@ -235,10 +235,10 @@ export function parseScript(source: string): Command[] {
     const inst = /^eval instant at (\S+) (.+)$/.exec(text);
     const rng = /^eval range from (\S+) to (\S+) step (\S+) (.+)$/.exec(text);
     if (!inst && !rng) throw new ScriptError(`line ${no}: unknown command ${JSON.stringify(text)}`);
-    const query = (inst ? inst[2] : rng![4]).trim();
-    const startNs = TIME_BASE_NS + parseScriptDuration(inst ? inst[1] : rng![1]);
-    const endNs = inst ? startNs : TIME_BASE_NS + parseScriptDuration(rng![2]);
-    const stepNs = inst ? 0n : parseScriptDuration(rng![3]);
+    const query = (inst ? inst[2]! : rng![4]!).trim();
+    const startNs = TIME_BASE_NS + parseScriptDuration(inst ? inst[1]! : rng![1]!);
+    const endNs = inst ? startNs : TIME_BASE_NS + parseScriptDuration(rng![2]!);
+    const stepNs = inst ? 0n : parseScriptDuration(rng![3]!);
     const body = blockLines();
     let expect: Expectation | undefined;
     const series: ExpectedSeries[] = [];

@@ -328,10 +328,10 @@ function nhcbRecords(cmd: LoadCmd): MetricRecord[] {
     s.values.forEach((v, i) => {
       if (v.kind !== 'float') return;
       const t = i * cmd.stepMs;
-      let temp = entry!.byTs.get(t);
+      let temp = entry.byTs.get(t);
       if (!temp) {
         temp = { buckets: new Map() };
-        entry!.byTs.set(t, temp);
+        entry.byTs.set(t, temp);
       }
       if (kind === 'bucket') temp.buckets.set(le, v.value);
       else if (kind === 'count') temp.count = v.value;

@@ -107,8 +107,8 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
         }
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     void exited.then((r) => reject(new Error(`heimdall exited (${r.code ?? r.signal}) before it was ready:\n${out}`)));
   });
   const timeoutMs = opts.timeoutMs ?? GENEROUS_MS;
@@ -146,12 +146,12 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
         }, waitMs);
         const cleanup = (): void => {
           clearTimeout(timer);
-          child.stdout!.off('data', onData);
-          child.stderr!.off('data', onData);
+          child.stdout.off('data', onData);
+          child.stderr.off('data', onData);
         };
         // Registered after the harness's own listeners, so `out` already holds the new chunk.
-        child.stdout!.on('data', onData);
-        child.stderr!.on('data', onData);
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
       });
     },
     async stop({ signal = 'SIGTERM', keepData = false } = {}) {

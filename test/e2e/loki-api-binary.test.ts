@@ -38,7 +38,7 @@ test('health probe, push then query_range and labels, and tail through the binar
   assert.equal(probe.status, 200);
   const pj = (await probe.json()) as { data: { resultType: string; result: { value: [number, string] }[] } };
   assert.equal(pj.data.resultType, 'vector');
-  assert.equal(pj.data.result[0].value[1], '2');
+  assert.equal(pj.data.result[0]?.value[1], '2');
 
   await push({ job: 'e2e', level: 'info' }, [
     [nowNs - 2_000_000_000n, 'level=info msg="hello" status=200'],

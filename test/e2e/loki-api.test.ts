@@ -100,7 +100,7 @@ describe('Loki query API', () => {
     const values = j.data.result.flatMap((s) => s.values);
     assert.equal(values.length, 4);
     const ts = values.map((v) => BigInt(v[0]));
-    for (let i = 1; i < ts.length; i++) assert.ok(ts[i - 1] >= ts[i] || j.data.result.length > 1);
+    for (let i = 1; i < ts.length; i++) assert.ok(ts[i - 1]! >= ts[i]! || j.data.result.length > 1);
     assert.ok(values.every((v) => v[1].includes('level=error')));
     assert.equal(j.data.stats.summary.totalEntriesReturned, 4);
     // Structured metadata shows up in the stream labels.
@@ -117,7 +117,7 @@ describe('Loki query API', () => {
     };
     assert.deepEqual(j.data.encodingFlags, ['categorize-labels']);
     assert.deepEqual(j.data.result.map((s) => s.stream), [{ app: 'api', env: 'prod' }]);
-    const values = j.data.result[0].values;
+    const values = j.data.result[0]!.values;
     assert.ok(values.every((v) => v[2].parsed?.level === 'error' && v[2].parsed.status === '500'));
     assert.ok(values.some((v) => v[2].structuredMetadata?.trace_id !== undefined));
   });
@@ -141,9 +141,9 @@ describe('Loki query API', () => {
     const j = r.json() as { data: { resultType: string; result: { metric: Labels; values: [number, string][] }[] } };
     assert.equal(j.data.resultType, 'matrix');
     assert.deepEqual(j.data.result.map((s) => s.metric), [{ app: 'api' }]);
-    const total = j.data.result[0].values.reduce((n, v) => n + Number(v[1]), 0);
+    const total = j.data.result[0]!.values.reduce((n, v) => n + Number(v[1]), 0);
     assert.ok(total >= 10, `counted ${total}`);
-    assert.ok(j.data.result[0].values.every((v) => typeof v[0] === 'number'));
+    assert.ok(j.data.result[0]!.values.every((v) => typeof v[0] === 'number'));
   });
 
   test('a parse error is a plain-text 400 with line and column', async () => {
@@ -193,7 +193,7 @@ describe('Loki query API', () => {
     assert.equal(r.status, 200, r.body);
     const j = r.json() as { data: { result: { metric: Labels; values: [number, string][] }[] } };
     assert.deepEqual(j.data.result.map((s) => s.metric.__tenant_id__).sort(), ['team-a', 'team-b']);
-    const byTenant = Object.fromEntries(j.data.result.map((s) => [s.metric.__tenant_id__, Number(s.values[0][1])]));
+    const byTenant = Object.fromEntries(j.data.result.map((s) => [s.metric.__tenant_id__, Number(s.values[0]![1])]));
     assert.equal(byTenant['team-b'], 5);
     const labels = await get(`/loki/api/v1/labels?${qs({ start: BASE_NS, end: NOW_NS })}`, 'team-a|team-b');
     assert.ok((labels.json() as { data: string[] }).data.includes('__tenant_id__'));
@@ -291,11 +291,11 @@ describe('Loki query API', () => {
     assert.equal(df.status, 200, df.body);
     const fields = (df.json() as { fields: { label: string; type: string; parsers: string[] | null; cardinality: number }[] }).fields;
     const byName = Object.fromEntries(fields.map((f) => [f.label, f]));
-    assert.deepEqual(byName.level.parsers, ['logfmt']);
-    assert.equal(byName.level.cardinality, 2);
-    assert.equal(byName.status.type, 'int');
-    assert.equal(byName.took.type, 'duration');
-    assert.equal(byName.trace_id.parsers, null);
+    assert.deepEqual(byName.level?.parsers, ['logfmt']);
+    assert.equal(byName.level?.cardinality, 2);
+    assert.equal(byName.status?.type, 'int');
+    assert.equal(byName.took?.type, 'duration');
+    assert.equal(byName.trace_id?.parsers, null);
     const dv = await get(`/loki/api/v1/detected_field/level/values?${qs({ query: '{app="api"}', start: BASE_NS, end: NOW_NS })}`);
     assert.deepEqual((dv.json() as { values: string[] }).values, ['error', 'info']);
   });
@@ -338,14 +338,14 @@ describe('Loki query API', () => {
     ws.close();
     const lines = frames.flatMap((f) => f.streams.flatMap((s) => s.values.map((v) => v[1])));
     assert.deepEqual(lines, ['first', 'second', 'third']);
-    assert.deepEqual(frames[0].streams[0].stream, { app: 'tailme' });
+    assert.deepEqual(frames[0]?.streams[0]?.stream, { app: 'tailme' });
   });
 
   test('tail refuses a metric query and several tenants with a 400 before upgrading', async () => {
     for (const [query, tenant] of [
       ['count_over_time({app="x"}[1m])', 'team-a'],
       ['{app="x"}', 'team-a|team-b'],
-    ]) {
+    ] as const) {
       const ws = new WebSocket(`${url.replace('http', 'ws')}/loki/api/v1/tail?${qs({ query })}`, { headers: { 'X-Scope-OrgID': tenant } });
       const status = await new Promise<number>((resolve) => {
         ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));

@@ -135,8 +135,8 @@ async function startPrometheus(bin: string, heimdallUrl: string, targetPort: num
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + GENEROUS_MS;
   for (;;) {
@@ -276,8 +276,8 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
     let theirs: unknown;
     // Prometheus sends in batches; on a loaded machine the last ones may take a while (the loop ends when equal).
     for (let attempt = 0; attempt < 30; attempt++) {
-      theirs = norm((await api(prom.url, endpoint, params)) as never);
-      ours = norm((await api(`${heimdall.httpUrl}/prometheus`, endpoint, params)) as never);
+      theirs = norm(await api<never>(prom.url, endpoint, params));
+      ours = norm(await api<never>(`${heimdall.httpUrl}/prometheus`, endpoint, params));
       if (sameResult(ours, theirs)) return;
       await sleep(1_000);
     }

@@ -1,5 +1,4 @@
 import { parseLogql } from '../../logql/index.ts';
-import type { ResultStream } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
 import type { LokiRequest } from './handler.ts';
@@ -79,7 +78,7 @@ export async function detectFields(deps: LokiApiDeps, req: LokiRequest, query: s
     }
     if (f.values.size < MAX_VALUES_PER_FIELD) f.values.add(value);
   };
-  const streams = res.data.resultType === 'streams' ? (res.data.streams as ResultStream[]) : [];
+  const streams = res.data.resultType === 'streams' ? res.data.streams : [];
   let seen = 0;
   for (const s of streams) {
     for (const e of s.entries) {
@@ -135,7 +134,8 @@ function* logfmtPairs(line: string): Generator<[string, string]> {
   const re = /([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(line)) !== null) {
-    let v = m[2];
+    // Both groups are not optional.
+    let v = m[2]!;
     if (v.startsWith('"')) {
       try {
         v = JSON.parse(v) as string;
@@ -143,6 +143,6 @@ function* logfmtPairs(line: string): Generator<[string, string]> {
         v = v.slice(1, -1);
       }
     }
-    if (v !== '') yield [sanitize(m[1]), v];
+    if (v !== '') yield [sanitize(m[1]!), v];
   }
 }

@@ -29,5 +29,5 @@ export function sortedUnique(values: Iterable<string>): string[] {
 
 /** A label set with its keys in byte order (Loki prints streams so). */
 export function sortLabels(l: Labels): Labels {
-  return Object.fromEntries(Object.keys(l).sort(compareStrings).map((k) => [k, l[k]]));
+  return Object.fromEntries(Object.entries(l).sort(([a], [b]) => compareStrings(a, b)));
 }

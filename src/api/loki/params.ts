@@ -68,7 +68,9 @@ export function parseDurationMs(value: string): number | undefined {
     re.lastIndex = i;
     const m = re.exec(value);
     if (!m) return undefined;
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    const unit = DURATION_UNITS[m[2] ?? ''];
+    if (unit === undefined) return undefined;
+    total += Number(m[1]) * unit;
     i = re.lastIndex;
   }
   return total;

@@ -44,7 +44,7 @@ function resultJson(d: LogqlData, opts: LokiJsonOptions): unknown {
     case 'matrix':
       return d.series.map((s) => ({
         metric: s.labels,
-        values: s.timestampsNs.map((t, i) => [nsToSeconds(t), formatSampleValue(s.values[i])]),
+        values: s.timestampsNs.map((t, i) => [nsToSeconds(t), formatSampleValue(s.values[i]!)]), // parallel arrays
       }));
     case 'vector':
       return d.samples.map((s) => ({ metric: s.labels, value: [nsToSeconds(s.timestampNs), formatSampleValue(s.value)] }));

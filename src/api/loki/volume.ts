@@ -40,7 +40,10 @@ export async function computeVolume(queryable: LogQueryable, r: VolumeRequest): 
     const keys: Labels[] =
       aggregateBy === 'labels'
         ? Object.keys(labels).filter((k) => groupBy.length === 0 || groupBy.includes(k)).map((k) => ({ [k]: '' }))
-        : [Object.fromEntries(groupBy.filter((k) => labels[k] !== undefined).map((k) => [k, labels[k]]))];
+        : [Object.fromEntries(groupBy.flatMap((k) => {
+            const v = labels[k];
+            return v === undefined ? [] : [[k, v]];
+          }))];
     for (const k of keys) {
       const key = labelsKey(k);
       let c = cells.get(key);
