@@ -34,7 +34,7 @@ test('replay cuts a torn tail off any segment (an older failed write), but refus
     assert.deepEqual(await replayAll(dir), ['a', 'b']);
 
     const bad = frame(Buffer.from('corrupt'));
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1]! ^= 0xff;
     writeFileSync(path.join(dir, '00000001'), Buffer.concat([frame(Buffer.from('a')), bad, frame(Buffer.from('c'))]));
     await assert.rejects(replayAll(dir), /is corrupt at byte 9 and is not the last segment/);
   } finally {
