@@ -1,5 +1,5 @@
 import { parseLogql, parseSelector } from '../../logql/index.ts';
-import type { Expr, SampleExpr } from '../../logql/index.ts';
+import type { Expr } from '../../logql/index.ts';
 import type { LabelMatcher } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 
@@ -23,7 +23,7 @@ export function matchersOfQuery(text: string): LabelMatcher[] {
   }
   const find = (x: Expr): LabelMatcher[] | undefined => {
     if (x.kind === 'logSelector') return [...x.matchers];
-    const s = x as SampleExpr;
+    const s = x;
     switch (s.kind) {
       case 'rangeAgg':
         return [...s.range.selector.matchers];
