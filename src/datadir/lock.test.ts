@@ -19,7 +19,7 @@ function withDir(fn: (dir: string, lockFile: string) => Promise<void>): () => Pr
 
 /** The PID of a process that has exited (a finished child). */
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '0']).pid!;
+  return spawnSync(process.execPath, ['-e', '0']).pid;
 }
 
 test('a live holder is refused by PID; release removes only our own lock', withDir(async (dir, lockFile) => {
