@@ -62,8 +62,8 @@ export default tseslint.config(
   ...ENGINES.map((e) => onlyImports([`src/${e}/**`], ['model', 'storage', 'columnar', 'objstore', 'config', 'tenant'], 'engines import storage/, model/, columnar/, objstore/, config/.')),
   ...['promql', 'logql', 'traceql', 'profiles', 'rules'].map((q) => onlyImports([`src/${q}/**`], ['model', 'storage'], 'query languages and rules/ import storage/ and model/ only, never an engine.')),
   onlyImports(['src/query/**'], ['model', 'storage', 'promql', 'logql', 'traceql', 'profiles', 'api'], 'query execution runs the query languages over storage seams and encodes with api/; never an engine.'),
-  onlyImports(['src/gateway/**'], ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'gateway', 'app'], 'the gateway writes through seams; only app/ names engines.'),
-  onlyImports(['src/api/**'], ['model', 'storage', 'config', 'tenant', 'selfobs', 'gateway', 'api', 'promql', 'logql', 'traceql', 'profiles'], 'APIs read through seams; only app/ names engines.'),
+  onlyImports(['src/gateway/**'], ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'gateway'], 'the gateway writes through seams; only app/ names engines.'),
+  onlyImports(['src/api/**'], ['model', 'storage', 'config', 'tenant', 'selfobs', 'api', 'promql', 'logql', 'traceql', 'profiles'], 'APIs read through seams; only app/ names engines.'),
   {
     files: ['**/*.test.ts', 'test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'no-restricted-imports': 'off' },
