@@ -151,6 +151,7 @@ export class DataDirMonitor implements StorageHealth {
       await fs.writeFile(probe, 'heimdall write probe\n');
       await fs.rm(probe, { force: true });
     } catch (err) {
+      // The write's failure is what we diagnose; the probe may not even exist, so its removal is best effort.
       await fs.rm(probe, { force: true }).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       if (storageUnavailableCodeOf(err) === 'disk_full') {

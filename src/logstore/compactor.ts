@@ -59,6 +59,7 @@ export class Compactor {
   /** Runs `job` after every queued compaction job. */
   enqueue<T>(job: () => Promise<T>): Promise<T> {
     const run = this.chain.then(job, job);
+    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -328,5 +329,6 @@ async function syncDir(dir: string): Promise<void> {
  * retry needs their space; a crash instead leaves them to the orphan sweep at open).
  */
 async function removeUnrecorded(blocks: readonly BlockInfo[]): Promise<void> {
+  // Best effort after a failure already reported: a file left behind is removed by the orphan sweep at open.
   for (const b of blocks) await fs.rm(b.path, { force: true }).catch(() => undefined);
 }

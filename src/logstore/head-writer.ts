@@ -179,6 +179,7 @@ export class HeadWriter {
           const group = this.queue.splice(0, this.queue.length);
           if (group.length > 0) await this.commitGroup(group);
           await this.maybeRotate(false);
+          // commitGroup logs and rejects each waiting push, maybeRotate logs its own failure: nothing is lost here.
         }).catch(() => undefined);
       }
     });
@@ -193,6 +194,7 @@ export class HeadWriter {
   enqueue<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     const run0 = (): Promise<T> => job(this.conn);
     const run = this.chain.then(run0, run0);
+    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
     this.chain = run.catch(() => undefined);
     return run;
   }

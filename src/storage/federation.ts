@@ -168,6 +168,7 @@ async function federatedMetricQuerier(inner: MetricQueryable, tenants: readonly 
   try {
     for (const t of new Set(tenants)) queriers.set(t, await inner.querier([t], range));
   } catch (err) {
+    // The open failure is what the caller needs; closing the half-opened set is best effort (nothing was read).
     await closeAll(queriers.values()).catch(() => undefined);
     throw err;
   }
@@ -390,6 +391,7 @@ async function federatedLogQuerier(inner: LogQueryable, tenants: readonly Tenant
   try {
     for (const t of new Set(tenants)) queriers.set(t, await inner.querier([t]));
   } catch (err) {
+    // The open failure is what the caller needs; closing the half-opened set is best effort (nothing was read).
     await closeAll(queriers.values()).catch(() => undefined);
     throw err;
   }

@@ -180,7 +180,7 @@ export class BlockStore {
       app.closeSync();
       return await this.copyOut(conn, `SELECT sid, ts, v FROM ${table} ORDER BY sid, ts`, tenant, 'floats', dayStartMs, cols.n, minT, maxT, level);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS ${table}`).catch((err: unknown) => this.logger?.warn({ err, table }, 'metrics blocks: dropping a staging table failed'));
       conn.closeSync();
     }
   }
@@ -239,7 +239,7 @@ export class BlockStore {
       app.closeSync();
       return await this.copyOut(conn, `SELECT sid, ts, ${col} FROM ${table} ORDER BY sid, ts`, tenant, kind, dayStartMs, ts.length, minT, maxT, level);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS ${table}`).catch((err: unknown) => this.logger?.warn({ err, table }, 'metrics blocks: dropping a staging table failed'));
       conn.closeSync();
     }
   }

@@ -196,6 +196,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    // Each maintenance job reported its error to its caller; closing only waits for them to end.
     await this.maintenanceChain.catch(() => undefined);
     await this.wal.close();
     await this.blocks.close();
@@ -363,6 +364,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       if (this.closed) throw new RetryableStorageError('shutting_down', 'metrics storage is shutting down');
       return fn();
     });
+    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
     this.maintenanceChain = run.catch(() => undefined);
     return run;
   }

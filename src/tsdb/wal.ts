@@ -258,6 +258,7 @@ export class Wal {
           frames.reset();
           // Nothing may follow the torn bytes: refuse everything queued, cut them off, then go on.
           this.failQueued(batch, walWriteError(this.segmentPath(this.segment), 'writing', err));
+          // The queued writes were refused above; a failed cut leaves repairPending set and the next write retries it first.
           await this.repair().catch(() => undefined);
           continue;
         }
