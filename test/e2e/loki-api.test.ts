@@ -357,3 +357,49 @@ describe('Loki query API', () => {
     }
   });
 });
+
+describe('Loki tail under overload', () => {
+  let small: FastifyInstance;
+  let smallUrl: string;
+
+  before(async () => {
+    // One poll may read at most 10 entries (max_entries_limit_per_query): more at once is an overload.
+    const config = configSchema.parse({ logs: { query: { max_entries_limit_per_query: 10 } } });
+    small = Fastify({ logger: false });
+    const tenants = new TenantResolver({ multitenancy: true, fromNamespace: false, defaultTenant: 'anonymous', namespaceMap: {} });
+    const smallEngine = new LogqlEngine({ maxEntriesLimitPerQuery: 10 });
+    await registerLokiApi(small, { queryable: store, engine: new InProcessLogQueryEngine(smallEngine), logqlEngine: smallEngine, tenants, config: config.logs, logger: pino({ level: 'silent' }), tailPollIntervalMs: 100 });
+    smallUrl = await small.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  after(async () => {
+    await small?.close();
+  });
+
+  test('entries a poll cannot deliver are reported in dropped_entries (labels, timestamp), as Loki does', async () => {
+    const ws = new WebSocket(`${smallUrl.replace('http', 'ws')}/loki/api/v1/tail?${qs({ query: '{app="flood"}', limit: 5 })}`, { headers: { 'X-Scope-OrgID': 'team-a' } });
+    const frames: { streams: { values: [string, string][] }[]; dropped_entries: { labels: string; timestamp: string }[] | null }[] = [];
+    ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as (typeof frames)[number]));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    // Let the first (empty) history read pass, then write 40 entries at once.
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = BigInt(Date.now()) * 1_000_000n;
+    await write('team-a', { app: 'flood' }, Array.from({ length: 40 }, (_, i) => ({ ts: t0 + BigInt(i), line: `flood ${i}` })));
+    const accounted = (): number =>
+      frames.reduce((n, f) => n + f.streams.reduce((m, s) => m + s.values.length, 0) + (f.dropped_entries?.length ?? 0), 0);
+    const deadline = Date.now() + 20_000;
+    while (accounted() < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    const delivered = frames.flatMap((f) => f.streams.flatMap((s) => s.values.map((v) => v[1])));
+    const dropped = frames.flatMap((f) => f.dropped_entries ?? []);
+    assert.ok(dropped.length > 0, 'some entries were dropped');
+    assert.equal(delivered.length + dropped.length, 40, `delivered ${delivered.length}, dropped ${dropped.length}`);
+    assert.ok(dropped.every((d) => d.labels === '{app="flood"}' && BigInt(d.timestamp) >= t0), JSON.stringify(dropped.slice(0, 2)));
+    // Delivered entries are in order and none twice.
+    assert.deepEqual(delivered, [...new Set(delivered)]);
+    assert.deepEqual(delivered, [...delivered].sort((a, b) => Number(a.split(' ')[1]) - Number(b.split(' ')[1])));
+  });
+});

@@ -17,6 +17,6 @@ export interface LokiApiDeps {
   readonly tenants: TenantResolver;
   readonly config: LogsConfig;
   readonly logger: Logger;
-  /** How often `tail` polls the store for new entries. Default 1000 ms. */
+  /** How often `tail` polls the store for new entries. Default 500 ms (Grafana's live tail stays under 2 s behind). */
   readonly tailPollIntervalMs?: number;
 }
