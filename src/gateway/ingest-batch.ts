@@ -3,12 +3,14 @@ import type { SelfMetrics } from '../selfobs/index.ts';
 import type { Appendable, CommitStats } from '../storage/index.ts';
 
 /** The outcome of writing one request's per-tenant batches. */
-export interface IngestResult {
+export interface IngestResult<R = unknown> {
   readonly accepted: number;
   readonly histograms: number;
   readonly exemplars: number;
   /** Decoder, tenancy and storage rejections together; each already counted in the discard metric. */
   readonly rejections: readonly Rejection[];
+  /** Records refused in whole or in part by tenancy or storage (decoder rejections have no record). */
+  readonly rejectedRecords: readonly R[];
 }
 
 /**
@@ -22,13 +24,15 @@ export async function appendAndCommit<R>(
   signal: Signal,
   appendable: Appendable<R>,
   batches: ReadonlyMap<TenantId, readonly R[]>,
-  earlierRejections: readonly { tenant: string; rejection: Rejection }[],
+  earlierRejections: readonly { tenant: string; rejection: Rejection; record?: R }[],
   metrics: SelfMetrics,
-): Promise<IngestResult> {
+): Promise<IngestResult<R>> {
   const rejections: Rejection[] = [];
-  for (const { tenant, rejection } of earlierRejections) {
+  const rejectedRecords: R[] = [];
+  for (const { tenant, rejection, record } of earlierRejections) {
     metrics.discard(signal, rejection.reason, tenant, rejection.count);
     rejections.push(rejection);
+    if (record !== undefined) rejectedRecords.push(record);
   }
   let accepted = 0;
   let histograms = 0;
@@ -39,6 +43,7 @@ export async function appendAndCommit<R>(
     try {
       for (const record of records) {
         const outcome = appender.append(record);
+        if (outcome.rejections.length > 0) rejectedRecords.push(record);
         for (const r of outcome.rejections) {
           metrics.discard(signal, r.reason, tenant, r.count);
           rejections.push(r);
@@ -55,6 +60,6 @@ export async function appendAndCommit<R>(
     exemplars += stats.exemplars ?? 0;
     metrics.receivedRecords.inc({ signal, tenant }, stats.records + (stats.histograms ?? 0));
   }
-  return { accepted, histograms, exemplars, rejections };
+  return { accepted, histograms, exemplars, rejections, rejectedRecords };
 }
 

@@ -90,9 +90,9 @@ export interface IngestCall {
 }
 
 /** What one pipeline run produced: the decode (for protocol answers that count its items) and the write. */
-export interface IngestOutcome<D> {
+export interface IngestOutcome<D, R = unknown> {
   readonly decoded: D;
-  readonly result: IngestResult;
+  readonly result: IngestResult<R>;
 }
 
 /**
@@ -107,7 +107,7 @@ export async function runIngest<R, D extends DecodedBatch<R>>(
   desc: SignalIngest<R>,
   call: IngestCall,
   chooseFormat: () => BodyFormat<D>,
-): Promise<IngestOutcome<D>> {
+): Promise<IngestOutcome<D, R>> {
   const tenancy = deps.tenants.forWrite(call.tenantHeader);
   const format = chooseFormat();
   const encoding = call.contentEncoding === undefined ? 'identity' : parseContentEncoding(call.contentEncoding);
@@ -121,7 +121,7 @@ export async function runIngest<R, D extends DecodedBatch<R>>(
   return { decoded, result: await write(deps, desc, decoded, tenancy) };
 }
 
-async function write<R>(deps: GatewayDeps, desc: SignalIngest<R>, decoded: DecodedBatch<R>, tenancy: WriteTenancy): Promise<IngestResult> {
+async function write<R>(deps: GatewayDeps, desc: SignalIngest<R>, decoded: DecodedBatch<R>, tenancy: WriteTenancy): Promise<IngestResult<R>> {
   let records = decoded.records;
   let detached: R[] = [];
   if (desc.detached !== undefined) {
@@ -133,11 +133,12 @@ async function write<R>(deps: GatewayDeps, desc: SignalIngest<R>, decoded: Decod
   const namespaceOf = namespaces === undefined ? desc.namespaceOf : (r: R) => namespaces.get(r) ?? desc.namespaceOf(r);
   const split = deps.tenants.split(records, tenancy, namespaceOf);
   const requestTenant = tenancy.kind === 'fixed' ? tenancy.tenant : deps.tenants.settings.defaultTenant;
-  const earlier: { tenant: string; rejection: Rejection }[] = [];
+  const earlier: { tenant: string; rejection: Rejection; record?: R }[] = [];
   for (const rejection of decoded.rejections) earlier.push({ tenant: requestTenant, rejection });
   for (const bad of split.invalid) {
     earlier.push({
       tenant: requestTenant,
+      record: bad.record,
       rejection: {
         signal: desc.signal,
         reason: 'invalid_tenant',

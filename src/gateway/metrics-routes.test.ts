@@ -176,6 +176,20 @@ test('remote_write 2.0: written headers, 415 for an unknown proto, 400 for a mal
   assert.equal(res.headers.get('x-prometheus-remote-write-samples-written'), '2');
   assert.equal(res.headers.get('x-prometheus-remote-write-histograms-written'), '1');
   assert.equal(res.headers.get('x-prometheus-remote-write-exemplars-written'), '1');
+  // A retried request (exact duplicates) is written in full, as Prometheus counts it; otherwise it would
+  // count the samples as failed.
+  const floats = snappy.compressSync(Buffer.from(V2Request.encode(V2Request.fromObject({
+    symbols: ['', '__name__', 'rw2_retried', 'job', 'a', 'b'],
+    timeseries: [
+      { labelsRefs: [1, 2, 3, 4], samples: [{ value: 1, timestamp: NOW }] },
+      { labelsRefs: [1, 2, 3, 5], samples: [{ value: 2, timestamp: NOW }] },
+    ],
+  })).finish()));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = await postRw(single, floats, { 'content-type': ct, 'x-prometheus-remote-write-version': '2.0.0' });
+    assert.equal(r.status, 204, await r.text());
+    assert.equal(r.headers.get('x-prometheus-remote-write-samples-written'), '2', `attempt ${attempt}`);
+  }
 
   const bad = await postRw(single, body, { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v3.Request' });
   assert.equal(bad.status, 415);
@@ -279,6 +293,38 @@ function grpcExport(address: string, body: Uint8Array, metadata = new Metadata()
     );
   });
 }
+
+test('OTLP partial_success counts data points, not series; no target_info for a resource whose points were all refused', async () => {
+  const histogram = (ms: number) => ({
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: 'hist-svc' } }, { key: 'host.name', value: { stringValue: 'h1' } }] },
+    scopeMetrics: [{ metrics: [{
+      name: 'ooo.latency',
+      histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(ms * 1e6), count: 3, sum: 1, explicitBounds: [0.1, 1, 10], bucketCounts: [1, 1, 1, 0] }] },
+    }] }],
+  });
+  const first = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject({ resourceMetrics: [histogram(NOW)] })).finish();
+  assert.equal((await fetch(url(single.otlpHttp, '/v1/metrics'), { method: 'POST', body: first, headers: { 'content-type': 'application/x-protobuf' } })).status, 200);
+  // The same series again, older: every one of its six series refuses the sample as out of order.
+  const body = ExportMetricsServiceRequest.encode(ExportMetricsServiceRequest.fromObject({
+    resourceMetrics: [
+      histogram(NOW - 60_000),
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'delta-svc' } }, { key: 'host.name', value: { stringValue: 'h2' } }] },
+        scopeMetrics: [{ metrics: [{ name: 'only.delta', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ timeUnixNano: String(NOW * 1e6), asDouble: 1 }] } }] }],
+      },      {
+        // Five good points, so the answer cannot be right by the cap at the request's point count.
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'good-svc' } }] },
+        scopeMetrics: [{ metrics: [{ name: 'good.gauge', gauge: { dataPoints: [1, 2, 3, 4, 5].map((i) => ({ timeUnixNano: String((NOW + i) * 1e6), asDouble: i, attributes: [{ key: 'i', value: { stringValue: String(i) } }] })) } }] }],
+      },
+    ],
+  })).finish();
+  const res = await fetch(url(single.otlpHttp, '/v1/metrics'), { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } });
+  assert.equal(res.status, 200);
+  const decoded = ExportMetricsServiceResponse.toObject(ExportMetricsServiceResponse.decode(new Uint8Array(await res.arrayBuffer())), { longs: Number });
+  // One refused histogram point (six series: _sum, _count, four buckets) and one refused delta point.
+  assert.equal(decoded.partialSuccess.rejectedDataPoints, 2, decoded.partialSuccess.errorMessage);
+  assert.deepEqual(await select(single.db, 'anonymous', [eq('__name__', 'target_info'), eq('job', 'delta-svc')]), []);
+});
 
 test('OTLP/gRPC Export (gzip) writes and answers partial_success', async () => {
   const { err, res } = await grpcExport(single.grpcAddress, otlpBody('grpc.bytes', 7));

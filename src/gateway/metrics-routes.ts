@@ -9,6 +9,7 @@ import type { GatewayDeps, SignalIngest } from './ingest-pipeline.ts';
 import { headerValue, registerIngestRoutes } from './ingest-scope.ts';
 import { MetricMetadataRouting } from './metric-metadata-routing.ts';
 import { registerOtlpSignal } from './otlp-routes.ts';
+import { countRejected } from './rejection-report.ts';
 import { handleTextIngest, textFailure } from './text-ingest.ts';
 
 /** The setting that caps decompressed remote_write and OTLP metrics bodies (named in 413 answers). */
@@ -75,6 +76,19 @@ export async function registerMetricsIngest(deps: GatewayDeps, storage: MetricsS
     decodeProtobuf: (body) => decodeOtlpMetricsProtobuf(body),
     decodeJson: (body) => decodeOtlpMetricsJson(body),
     itemsIn: (decoded) => decoded.dataPoints,
+    rejectedItems: ({ decoded, result }) => {
+      // Decoder rejections count data points; a refused series counts the data point it came from, once.
+      let points = countRejected(decoded.rejections);
+      const seen = new Set<number>();
+      for (const r of result.rejectedRecords) {
+        const point = decoded.pointOf.get(r);
+        if (point !== undefined && !seen.has(point)) {
+          seen.add(point);
+          points++;
+        }
+      }
+      return points;
+    },
     encodeResponse: (p) => encodeExportMetricsResponse(p && { rejectedDataPoints: p.rejected, errorMessage: p.errorMessage }),
     responseJson: (p) => exportMetricsResponseJson(p && { rejectedDataPoints: p.rejected, errorMessage: p.errorMessage }),
   });

@@ -30,6 +30,11 @@ export interface OtlpSignal<R, D extends DecodedBatch<R>> {
   readonly decodeJson: (body: Buffer) => D;
   /** How many items (data points, log records, spans) the export carried: `partial_success` never says more. */
   readonly itemsIn: (decoded: D) => number;
+  /**
+   * How many items were refused, where rejection counts are not in items (metrics: storage counts samples, and
+   * one histogram point is many series). Defaults to the rejections' counts.
+   */
+  readonly rejectedItems?: (outcome: IngestOutcome<D, R>) => number;
   readonly encodeResponse: (partial: OtlpPartial | undefined) => Uint8Array;
   readonly responseJson: (partial: OtlpPartial | undefined) => string;
 }
@@ -112,9 +117,11 @@ export async function registerOtlpSignal<R, D extends DecodedBatch<R>>(
 }
 
 /** The partial_success of a written export, or undefined when nothing was refused. */
-function partialOf<R, D extends DecodedBatch<R>>(otlp: OtlpSignal<R, D>, { decoded, result }: IngestOutcome<D>): OtlpPartial | undefined {
+function partialOf<R, D extends DecodedBatch<R>>(otlp: OtlpSignal<R, D>, outcome: IngestOutcome<D, R>): OtlpPartial | undefined {
+  const { decoded, result } = outcome;
   if (result.rejections.length === 0) return undefined;
-  const rejected = Math.min(countRejected(result.rejections), Math.max(otlp.itemsIn(decoded), 1));
+  const counted = otlp.rejectedItems === undefined ? countRejected(result.rejections) : otlp.rejectedItems(outcome);
+  const rejected = Math.min(counted, Math.max(otlp.itemsIn(decoded), 1));
   return { rejected, errorMessage: groupRejections(result.rejections) };
 }
 

@@ -1,5 +1,5 @@
 import type { Labels } from '../model/index.ts';
-import { readGoString } from '../model/index.ts';
+import { readGoString, setOwnLabel } from '../model/index.ts';
 
 /** A parsed Loki stream label string, or why it was refused (Loki's reasons). */
 export type ParsedLabels =
@@ -50,7 +50,7 @@ export function parseLokiLabels(text: string): ParsedLabels {
       return { reason: 'duplicate_label_names', message: `stream '${text}' has duplicate label name: '${name}'` };
     }
     names.add(name);
-    if (value.value !== '') out[name] = value.value;
+    if (value.value !== '') setOwnLabel(out, name, value.value);
     skip();
     if (text[pos] === ',') {
       pos++;

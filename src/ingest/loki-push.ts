@@ -1,3 +1,4 @@
+import { setOwnLabel } from '../model/index.ts';
 import type { Labels, LogEntry, LogRecord, Rejection } from '../model/index.ts';
 import { parseLokiLabels } from './loki-push-labels.ts';
 
@@ -102,7 +103,7 @@ function readEntry(r: WireReader, end: number): LogEntry {
         else if (t === ((2 << 3) | 2)) value = r.string();
         else r.skip(t & 7);
       }
-      (md ??= {})[name] = value;
+      setOwnLabel((md ??= {}), name, value);
     } else {
       r.skip(tag & 7);
     }
@@ -166,7 +167,7 @@ export function decodeLokiPushJson(body: Uint8Array | string): LogDecodeResult {
     for (const [k, v] of Object.entries(stream.stream)) {
       if (typeof v !== 'string') return bad(`malformed JSON push body: streams[${s}].stream.${k} must be a string`);
       // Loki drops empty label values, as the protobuf path does.
-      if (v !== '') labels[k] = v;
+      if (v !== '') setOwnLabel(labels, k, v);
     }
     if (!Array.isArray(stream.values)) return bad(`malformed JSON push body: streams[${s}].values must be an array`);
     const list: LogEntry[] = [];
@@ -195,7 +196,7 @@ function valueEntry(v: unknown, s: number, i: number): LogEntry | string {
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(md)) {
       if (typeof val !== 'string') return `malformed JSON push body: ${where}[2].${k} must be a string`;
-      out[k] = val;
+      setOwnLabel(out, k, val);
     }
     if (Object.keys(out).length > 0) entry.structuredMetadata = out;
   }

@@ -1,3 +1,17 @@
+import protobuf from 'protobufjs';
+import { setOwnLabel } from '../model/index.ts';
+
+/**
+ * How deeply OTLP protobuf messages may nest. protobufjs' default (100 messages, about 33 levels of nested
+ * attribute or body values, each level being AnyValue → KeyValueList → KeyValue) refuses whole batches that
+ * the OpenTelemetry Collector forwards; Go's protobuf allows 10,000. This keeps the decoder and the value
+ * rendering well inside the default V8 stack (about 3,000 nested messages decode there), so a deeper value
+ * is a 400 naming the depth, never a crash. It is protobufjs' process-wide setting: set once, here, by the
+ * OTLP decoders' shared module.
+ */
+export const OTLP_MAX_MESSAGE_DEPTH = 1000;
+protobuf.Reader.recursionLimit = OTLP_MAX_MESSAGE_DEPTH;
+
 /**
  * OTLP attribute values as protobufjs decodes them (camelCase, `longs: Number`) or as OTLP/JSON carries them.
  * Both shapes are the same object form, so one converter serves the protobuf and JSON decoders of every signal.
@@ -42,7 +56,7 @@ export function anyValueToJson(v: OtlpAnyValue | null | undefined): unknown {
   if (set(v, 'arrayValue')) return (v.arrayValue!.values ?? []).map(anyValueToJson);
   if (set(v, 'kvlistValue')) {
     const out: Record<string, unknown> = {};
-    for (const kv of v.kvlistValue!.values ?? []) out[kv.key ?? ''] = anyValueToJson(kv.value);
+    for (const kv of v.kvlistValue!.values ?? []) setOwnLabel(out, kv.key ?? '', anyValueToJson(kv.value));
     return out;
   }
   if (set(v, 'intValue')) return Number(String(v.intValue));
@@ -63,7 +77,7 @@ function set(v: OtlpAnyValue, key: keyof OtlpAnyValue): boolean {
 export function attributesToMap(attrs: readonly OtlpKeyValue[] | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const kv of attrs ?? []) {
-    if (kv.key) out[kv.key] = anyValueToString(kv.value);
+    if (kv.key) setOwnLabel(out, kv.key, anyValueToString(kv.value));
   }
   return out;
 }

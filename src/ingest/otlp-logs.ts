@@ -1,3 +1,4 @@
+import { setOwnLabel } from '../model/index.ts';
 import type { Labels, LogEntry, LogRecord } from '../model/index.ts';
 import type { LogDecodeResult } from './loki-push.ts';
 import { anyValueToString } from './otlp-attributes.ts';
@@ -163,7 +164,7 @@ function flatten(key: string, value: OtlpAnyValue | null | undefined, out: Recor
     for (const sub of kv.values ?? []) if (sub.key) flatten(`${name}_${sub.key}`, sub.value, out);
     return;
   }
-  out[name] = anyValueToString(value);
+  setOwnLabel(out, name, anyValueToString(value));
 }
 
 /**

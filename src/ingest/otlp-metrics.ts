@@ -1,4 +1,4 @@
-import { METRIC_NAME_LABEL, STALE_NAN } from '../model/index.ts';
+import { METRIC_NAME_LABEL, STALE_NAN, setOwnLabel } from '../model/index.ts';
 import type {
   DiscardReason,
   Exemplar,
@@ -115,6 +115,8 @@ export interface OtlpMetricsDecodeResult extends MetricDecodeResult {
   readonly namespaces: ReadonlyMap<MetricRecord, string>;
   /** Data points in the request (the unit of `partial_success.rejected_data_points`). */
   readonly dataPoints: number;
+  /** The data point (an index in the request) each series record came from; a histogram point makes many. */
+  readonly pointOf: ReadonlyMap<MetricRecord, number>;
 }
 
 /** The resource attribute naming a record's Kubernetes namespace, used for tenancy by namespace. */
@@ -173,7 +175,7 @@ export function decodeOtlpMetricsJson(body: Uint8Array, options: OtlpMetricsOpti
 }
 
 function malformed(message: string): OtlpMetricsDecodeResult {
-  return { records: [], rejections: [], malformed: message, namespaces: new Map(), dataPoints: 0 };
+  return { records: [], rejections: [], malformed: message, namespaces: new Map(), dataPoints: 0, pointOf: new Map() };
 }
 
 /**
@@ -191,7 +193,7 @@ export function translateOtlpMetrics(request: OtlpExportMetricsRequest, options:
   for (const rm of list(request.resourceMetrics)) {
     t.resource(list(rm?.resource?.attributes), rm?.scopeMetrics);
   }
-  return { records: t.records, rejections: t.rejections, namespaces: t.namespaces, dataPoints: t.dataPoints };
+  return { records: t.records, rejections: t.rejections, namespaces: t.namespaces, dataPoints: t.dataPoints, pointOf: t.pointOf };
 }
 
 interface ResourceContext {
@@ -207,7 +209,10 @@ class Translator {
   readonly records: MetricRecord[] = [];
   readonly rejections: Rejection[] = [];
   readonly namespaces = new Map<MetricRecord, string>();
+  readonly pointOf = new Map<MetricRecord, number>();
   dataPoints = 0;
+  /** The index of the data point being translated. */
+  private point = -1;
   private readonly families = new Set<string>();
   private readonly options: OtlpMetricsOptions;
   private res!: ResourceContext;
@@ -219,7 +224,7 @@ class Translator {
   resource(attributes: readonly OtlpKeyValue[], scopeMetrics: { metrics?: OtlpMetric[] | null }[] | null | undefined): void {
     const attrs: Record<string, string> = {};
     for (const kv of attributes) {
-      if (kv?.key) attrs[kv.key] = anyValueToString(kv.value);
+      if (kv?.key) setOwnLabel(attrs, kv.key, anyValueToString(kv.value));
     }
     const serviceName = Object.hasOwn(attrs, SERVICE_NAME) ? attrs[SERVICE_NAME] : undefined;
     const serviceNamespace = Object.hasOwn(attrs, SERVICE_NAMESPACE) ? attrs[SERVICE_NAMESPACE] : undefined;
@@ -273,7 +278,6 @@ class Translator {
     }
     const n = points.length;
     this.dataPoints += n;
-    for (const p of points) this.noteTime(p);
     if (n === 0) return;
     if (name === '') {
       this.reject('missing_metric_name', `received a metric without a name (${n} data points)`, n);
@@ -313,9 +317,8 @@ class Translator {
     }
   }
 
-  private noteTime(p: OtlpPointBase | null | undefined): void {
-    if (!p) return;
-    const ms = nanosToMs(p.timeUnixNano);
+  /** Widens the resource's time span (for `target_info`) by a written point's time. */
+  private noteTime(ms: number): void {
     if (ms < this.res.minMs) this.res.minMs = ms;
     if (ms > this.res.maxMs) this.res.maxMs = ms;
   }
@@ -328,6 +331,7 @@ class Translator {
 
   /** Builds the labels of one data point, or rejects it (returns undefined). */
   private pointLabels(p: OtlpPointBase, family: string): Record<string, string> | undefined {
+    this.point++;
     const labels = attributeLabels(list(p.attributes));
     if (typeof labels === 'string') {
       this.reject('invalid_label_name', `attribute "${labels}" of metric "${family}" cannot be translated to a label name`, 1);
@@ -338,9 +342,17 @@ class Translator {
     return labels;
   }
 
-  private push(record: MetricRecord): void {
+  /**
+   * Adds a record of the current data point (or, with `ofPoint` false, `target_info`). Only written points
+   * widen the resource's span, so a resource whose points were all refused gets no `target_info`.
+   */
+  private push(record: MetricRecord, ofPoint = true): void {
     this.records.push(record);
     if (this.res.namespace !== undefined) this.namespaces.set(record, this.res.namespace);
+    if (!ofPoint) return;
+    this.pointOf.set(record, this.point);
+    for (const s of record.samples ?? []) this.noteTime(s.timestampMs);
+    for (const h of record.histograms ?? []) this.noteTime(h.timestampMs);
   }
 
   private series(base: Labels, name: string, extraName?: string, extraValue?: string): Labels {
@@ -492,7 +504,7 @@ class Translator {
     }
     samples.push({ timestampMs: r.maxMs, value: 1 });
     this.metadata(TARGET_INFO, { type: 'gauge', help: 'Target metadata', unit: '' });
-    this.push({ labels, samples });
+    this.push({ labels, samples }, false);
   }
 
   private reject(reason: DiscardReason, message: string, count: number): void {
@@ -531,8 +543,7 @@ function setLabel(labels: Record<string, string>, name: string, value: string): 
     delete labels[name];
     return;
   }
-  if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
-  else labels[name] = value;
+  setOwnLabel(labels, name, value);
 }
 
 function convertExemplars(exemplars: readonly (OtlpExemplar | null | undefined)[]): Exemplar[] {

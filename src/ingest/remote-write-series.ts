@@ -1,4 +1,4 @@
-import { METRIC_NAME_LABEL, formatSeries } from '../model/index.ts';
+import { METRIC_NAME_LABEL, formatSeries, setOwnLabel } from '../model/index.ts';
 import type { DiscardReason, Labels, MetricMetadata, MetricRecord, MetricType, Rejection } from '../model/index.ts';
 
 /**
@@ -99,8 +99,7 @@ export function buildLabels(s: LabelScratch): Labels | LabelProblem {
     if (i > 0 && !(names[i - 1]! < name)) sorted = false;
     const value = values[i]!;
     if (value === '') continue;
-    if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
-    else out[name] = value;
+    setOwnLabel(out, name, value);
   }
   if (!sorted) {
     const seen = new Set<string>();

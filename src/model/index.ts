@@ -7,6 +7,7 @@ export {
   labelValue,
   labelsKey,
   sortedLabelNames,
+  setOwnLabel,
   withLabel,
 } from './labels.ts';
 export type { Labels } from './labels.ts';

@@ -69,3 +69,13 @@ export function labelValue(labels: Labels, name: string): string | undefined {
 export function withLabel(labels: Labels, name: string, value: string): Labels {
   return { ...labels, [name]: value };
 }
+
+/**
+ * Sets `name` to `value` as an own, enumerable property, whatever the name: a plain assignment of
+ * `__proto__` would change the object's prototype instead (dropping the label), so every decoder that builds
+ * label or structured-metadata objects by assignment goes through this.
+ */
+export function setOwnLabel<T>(labels: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__') Object.defineProperty(labels, name, { value, enumerable: true, writable: true, configurable: true });
+  else labels[name] = value;
+}

@@ -11,7 +11,7 @@ export interface AppendOutcome {
 
 /** What a successful commit made durable. */
 export interface CommitStats {
-  /** Float samples, log entries, spans or profiles written. */
+  /** Float samples, log entries, spans or profiles written; exact re-sends of stored ones count as written. */
   readonly records: number;
   readonly histograms?: number;
   readonly exemplars?: number;

@@ -124,6 +124,8 @@ export class TsdbAppender implements Appender<MetricRecord> {
   /** Sample columns, taken from a pool at the first sample and returned once the head has them. */
   private buf: SampleBuffer | null = null;
   private n = 0;
+  /** Exact re-sends accepted without storing (Prometheus counts them as written). */
+  private resent = 0;
   private readonly pending = new Map<MemSeries, AppendReservation>();
   private readonly hists: { s: MemSeries; t: number; h: NativeHistogram }[] = [];
   private readonly exemplars: { s: MemSeries; e: Exemplar }[] = [];
@@ -200,6 +202,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
         }
         accepted++;
       } else if (verdict === IGNORE) {
+        this.resent++;
         accepted++;
       }
     }
@@ -318,7 +321,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
     const n = this.n;
     if (n === 0 && this.hists.length === 0 && this.exemplars.length === 0 && this.metadata.length === 0) {
       this.releaseReservations();
-      return { records: 0, histograms: 0, exemplars: 0 };
+      return { records: this.resent, histograms: 0, exemplars: 0 };
     }
     // The WAL copies the frame synchronously in `writeFrame`, so one scratch writer serves every commit.
     const w = scratchWriter;
@@ -366,7 +369,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
       this.releaseReservations();
       if (buf) releaseBuffer(buf);
     }
-    return { records: n, histograms: hists.length, exemplars: exemplars.length, newSeries: logged.length };
+    return { records: n + this.resent, histograms: hists.length, exemplars: exemplars.length, newSeries: logged.length };
   }
 
   rollback(): void {

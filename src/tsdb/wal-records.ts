@@ -1,3 +1,4 @@
+import { setOwnLabel } from '../model/index.ts';
 import type { Exemplar, Labels, MetricMetadata, MetricType, NativeHistogram } from '../model/index.ts';
 import type { ByteReader, ByteWriter } from './byte-buffer.ts';
 
@@ -197,8 +198,7 @@ function readLabels(r: ByteReader): Record<string, string> {
   const n = r.uvarint();
   const labels: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
-    const name = r.str();
-    labels[name] = r.str();
+    setOwnLabel(labels, r.str(), r.str());
   }
   return labels;
 }
