@@ -1,4 +1,3 @@
-export { HttpError } from './http-error.ts';
 export { decompressBody, parseContentEncoding } from './decompress.ts';
 export type { ContentEncoding } from './decompress.ts';
 export { INFLIGHT_BUDGET_SETTING, InflightBudget } from './inflight-budget.ts';

@@ -16,9 +16,10 @@ export interface IngestResult<R = unknown> {
 /**
  * Appends every tenant's batch and commits it, the write step of the ingest pipeline. Rejections (from
  * decoding, tenancy or storage) are counted in `heimdall_discarded_records_total`; good records are
- * committed regardless. A retryable storage failure rolls back and becomes a retryable HeimdallError
- * (`rate_limited` 429 on overload, `unavailable` 503 otherwise) with `Retry-After`; batches of other tenants
- * committed before it stay committed, which is safe because a retried write is idempotent for the engines.
+ * committed regardless. A storage failure rolls the tenant's batch back and is rethrown: storage errors are
+ * HeimdallErrors (overload `rate_limited` 429, shutdown or disk full `unavailable` 503, with `Retry-After`).
+ * Batches of other tenants committed before it stay committed, which is safe because a retried write is
+ * idempotent for every engine.
  */
 export async function appendAndCommit<R>(
   signal: Signal,
