@@ -1,4 +1,4 @@
-import { compareStrings, compileMatcher } from '../model/index.ts';
+import { compareStrings, compileMatcher, setOwnLabel } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import type { MemSeries } from './mem-series.ts';
 
@@ -118,10 +118,7 @@ export function buildLabels(names: readonly string[], values: readonly string[])
   if (!make) {
     if (factories.size >= MAX_FACTORIES || names.length > 64 || names.includes('__proto__')) {
       const out: Record<string, string> = {};
-      // defineProperty: a label may be called `__proto__`, which plain assignment would treat specially.
-      for (let i = 0; i < names.length; i++) {
-        Object.defineProperty(out, names[i]!, { value: values[i]!, enumerable: true, writable: true, configurable: true });
-      }
+      for (let i = 0; i < names.length; i++) setOwnLabel(out, names[i]!, values[i]!);
       return out;
     }
     // Names are embedded as JSON string literals, so any label name is safe here.
