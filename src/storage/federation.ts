@@ -1,4 +1,4 @@
-import { TENANT_ID_LABEL, compareLabels, compareStrings, compileMatcher, labelsKey } from '../model/index.ts';
+import { TENANT_ID_LABEL, compareLabels, compareStrings, compileMatcher, labelsKey, setOwnLabel } from '../model/index.ts';
 import type { LabelMatcher, Labels, MetricMetadata, TenantId, TimeRange } from '../model/index.ts';
 import type {
   LogCountParams,
@@ -47,7 +47,7 @@ function withTenantLabel(labels: Labels, tenant: TenantId): Labels {
       out[TENANT_ID_LABEL] = tenant;
       added = true;
     }
-    out[k] = labels[k]!;
+    setOwnLabel(out, k, labels[k]!);
   }
   if (!added) out[TENANT_ID_LABEL] = tenant;
   return out;
