@@ -223,7 +223,20 @@ export class Wal {
     this.writing = true;
     try {
       for (;;) {
-        if (!this.repairPending && (this.rotateWaiters.length > 0 || this.goodBytes >= this.maxSegmentBytes)) {
+        if (this.repairPending) {
+          try {
+            await this.repair();
+          } catch (err) {
+            // Nothing may be written after the torn bytes: refuse everything waiting; the next append retries.
+            const e = walWriteError(this.segmentPath(this.segment), 'cutting a failed write off', err);
+            this.failQueued([], e);
+            const waiters = this.rotateWaiters;
+            this.rotateWaiters = [];
+            for (const w of waiters) w.reject(e);
+            break;
+          }
+        }
+        if (this.rotateWaiters.length > 0 || this.goodBytes >= this.maxSegmentBytes) {
           const waiters = this.rotateWaiters;
           this.rotateWaiters = [];
           let rotated = true;
@@ -244,13 +257,6 @@ export class Wal {
         this.fill = this.spare;
         this.spare = frames;
         const fh = this.fh!;
-        try {
-          if (this.repairPending) await this.repair();
-        } catch (err) {
-          frames.reset();
-          this.failQueued(batch, walWriteError(this.segmentPath(this.segment), 'cutting a failed write off', err));
-          break;
-        }
         try {
           await writeAll(fh, frames.view_());
           await fh.datasync();
