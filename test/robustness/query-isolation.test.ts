@@ -4,6 +4,7 @@
 // keeps serving. Against the real binary. Latencies are printed, and asserted only against generous bounds
 // (the machine is shared and loaded): the point is that the answers come while the queries run.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { startHeimdall } from '../e2e/harness.ts';
 import type { HeimdallProcess } from '../e2e/harness.ts';
@@ -129,4 +130,31 @@ test('a query that exhausts its worker heap fails alone; the process keeps servi
   // The replaced worker answers queries.
   const after = await promQuery('query', { query: 'count(m)', time: String(nowMs / 1000) });
   assert.equal(after.status, 200, after.body);
+});
+
+test('SIGTERM cancels running queries: they answer 503 (retryable) and the process exits without waiting for them', async () => {
+  // A connection of its own, closed after the answer: an idle keep-alive connection would hold the drain until
+  // server.shutdown_timeout (the listener does not close connections that go idle while it stops).
+  const running = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const params = new URLSearchParams({ query: 'max_over_time(m[1d:1ms])', time: String(nowMs / 1000) });
+    const req = http.get(`${heimdall.httpUrl}/prometheus/api/v1/query?${params}`, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  const t0 = performance.now();
+  const stopped = heimdall.stop({ signal: 'SIGTERM' });
+  const answer = await running;
+  assert.equal(answer.status, 503, answer.body);
+  assert.equal((JSON.parse(answer.body) as { errorType: string }).errorType, 'unavailable');
+  const exit = await stopped;
+  const ms = performance.now() - t0;
+  console.log(`# SIGTERM with a running query: answered 503, exited (code ${exit.code}) after ${ms.toFixed(0)} ms`);
+  assert.equal(exit.code, 0);
+  // The query alone would run for its 2 m budget, and the drain waits up to shutdown_timeout (30 s) for it.
+  assert.ok(ms < 25_000, `exit took ${ms} ms`);
 });
