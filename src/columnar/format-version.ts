@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileDurably } from '../objstore/index.ts';
 import { StorageFormatError } from '../storage/index.ts';
 
 /** What `<name>.format.json` beside each database records. */
@@ -25,9 +26,7 @@ export async function checkFormatStamp(dir: string, name: string, formatVersion:
   }
   if (text === undefined) {
     const stamp: FormatStamp = { name, formatVersion, createdBy, createdAt: new Date().toISOString() };
-    const tmp = `${file}.tmp`;
-    await fs.writeFile(tmp, `${JSON.stringify(stamp, null, 2)}\n`);
-    await fs.rename(tmp, file);
+    await writeFileDurably(file, `${JSON.stringify(stamp, null, 2)}\n`);
     return formatVersion;
   }
   let stamp: FormatStamp;

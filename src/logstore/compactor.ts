@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString } from '../columnar/index.ts';
 import type { LocalBucket } from '../objstore/index.ts';
-import { tenantKey } from '../objstore/index.ts';
+import { syncDir, tenantKey } from '../objstore/index.ts';
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { stringList } from './sql.ts';
@@ -313,15 +313,6 @@ export class Compactor {
 
 function blockValues(b: BlockInfo): string {
   return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level}, ${b.zstdLevel})`;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

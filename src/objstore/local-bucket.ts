@@ -4,6 +4,7 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { isValidTenantId } from '../tenant/index.ts';
 import { ObjectNotFoundError } from './bucket.ts';
+import { writeFileDurably } from './durable-file.ts';
 import type { Bucket, ObjectInfo } from './bucket.ts';
 
 /**
@@ -60,16 +61,7 @@ export class LocalBucket implements Bucket {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    const handle = await fs.open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, target);
-    await syncDir(dir);
+    await writeFileDurably(target, data, path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`));
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -111,12 +103,3 @@ function notFoundOr(err: unknown, key: string): Error {
   return new Error(`reading object ${key}: ${(err as Error).message}`, { cause: err });
 }
 
-/** fsyncs a directory so a rename inside it survives a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, constants.O_RDONLY);
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}

@@ -8,7 +8,7 @@ import { quoteString, tenantToken } from '../columnar/index.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
 import type { Exemplar, NativeHistogram } from '../model/index.ts';
 import { ByteReader, ByteWriter } from './byte-buffer.ts';
-import { syncDir } from './wal.ts';
+import { syncDir, writeFileDurably } from '../objstore/index.ts';
 import { readExemplarBody, readHistogram, writeExemplarBody, writeHistogram } from './wal-records.ts';
 
 /** Blocks cover at most one UTC day: retention drops whole days, compaction merges within a day. */
@@ -499,17 +499,7 @@ export class BlockStore {
   }
 
   private async writeManifest(blocks: readonly BlockMeta[]): Promise<void> {
-    const file = path.join(this.dir, MANIFEST);
-    const tmp = `${file}.tmp`;
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify({ version: MANIFEST_VERSION, blocks }));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, file);
-    await syncDir(this.dir);
+    await writeFileDurably(path.join(this.dir, MANIFEST), JSON.stringify({ version: MANIFEST_VERSION, blocks }));
   }
 
   private doom(file: string): void {

@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { constants, crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { syncDir } from './wal.ts';
+import { syncDir } from '../objstore/index.ts';
 
 const PREFIX = 'checkpoint.';
 const FRAME_HEADER_BYTES = 8;

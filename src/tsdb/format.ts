@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { StorageFormatError } from '../storage/index.ts';
-import { syncDir } from './wal.ts';
+import { writeFileDurably } from '../objstore/index.ts';
 
 /** The on-disk format this build writes and reads (docs/formats/tsdb.md). Bump on incompatible changes (2: exemplar blocks). */
 export const TSDB_FORMAT_VERSION = 2;
@@ -40,14 +40,5 @@ export async function readFormat(dir: string): Promise<number | undefined> {
 
 /** Writes the format marker durably (temp file, fsync, rename, fsync of the directory). */
 export async function writeFormat(dir: string): Promise<void> {
-  const tmp = path.join(dir, `${FORMAT_FILE}.tmp`);
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify({ format: FORMAT_NAME, version: TSDB_FORMAT_VERSION }) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, path.join(dir, FORMAT_FILE));
-  await syncDir(dir);
+  await writeFileDurably(path.join(dir, FORMAT_FILE), JSON.stringify({ format: FORMAT_NAME, version: TSDB_FORMAT_VERSION }) + '\n');
 }

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RetryableStorageError, StorageUnavailableError } from '../storage/index.ts';
+import { syncDir } from '../objstore/index.ts';
 import { ByteWriter } from './byte-buffer.ts';
 
 /** Segments roll over at this size so truncation after a checkpoint can delete whole files. */
@@ -311,18 +311,5 @@ async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
   for (let i = 0; i < 1_000_000 && off < buf.length; i++) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off);
     off += bytesWritten;
-  }
-}
-
-/** fsyncs a directory so a file created or renamed in it survives a crash. */
-export async function syncDir(dir: string): Promise<void> {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on directories; the data files themselves are synced.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }
