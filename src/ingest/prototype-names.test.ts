@@ -122,7 +122,7 @@ test('OTLP logs and metrics: values nested past protobufjs default depth (33 lev
     const logs = decodeOtlpLogsProtobuf(protobuf.Writer.create().uint32((1 << 3) | 2).bytes(rl).finish());
     assert.equal(logs.malformed, undefined, `logs at ${levels} levels`);
     assert.equal(logs.records[0]?.entries.length, 2);
-    assert.ok(logs.records[0]!.entries[0]!.line.includes('leaf'));
+    assert.ok(logs.records[0].entries[0]!.line.includes('leaf'));
     // NumberDataPoint{attributes(7): KeyValue{key, value}, time_unix_nano(3), as_double(4)} in a gauge metric.
     const attr = protobuf.Writer.create().uint32((1 << 3) | 2).string('deep').uint32((2 << 3) | 2).bytes(v).finish();
     const dp = protobuf.Writer.create().uint32((7 << 3) | 2).bytes(attr).uint32((3 << 3) | 1).fixed64(1_000_000).uint32((4 << 3) | 1).double(1).finish();
