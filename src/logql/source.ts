@@ -1,3 +1,4 @@
+import { INVALID_REGEXP_CODE, isHeimdallError } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId } from '../model/index.ts';
 import type { LineFilter, LogQueryable, LogStreamBatch } from '../storage/index.ts';
 import type { Stage } from './ast.ts';
@@ -109,7 +110,8 @@ export async function readTenants(
 
 /** An invalid regexp reported by storage is the query's fault: `bad_data` with Loki's parse-error prefix. */
 export function asLogqlRegexpError(err: unknown): unknown {
-  const msg = (err as Error | undefined)?.message ?? '';
-  if (!(err instanceof LogqlError) && msg.startsWith('error parsing regexp')) return new LogqlError('bad_data', `parse error : ${msg}`, { cause: err });
+  if (isHeimdallError(err) && err.code === INVALID_REGEXP_CODE && !(err instanceof LogqlError)) {
+    return new LogqlError('bad_data', `parse error : ${err.message}`, { cause: err });
+  }
   return err;
 }

@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import { quoteString } from '../columnar/index.ts';
-import { compileMatcher } from '../model/index.ts';
+import { compileMatcher, invalidRegexpError } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import type { LineFilter } from '../storage/index.ts';
 
@@ -92,7 +92,7 @@ function checkRegex(pattern: string): void {
   try {
     RE2JS.compile(pattern);
   } catch (err) {
-    throw new Error(`error parsing regexp: ${(err as Error).message}: \`${pattern}\``, { cause: err });
+    throw invalidRegexpError(pattern, err);
   }
 }
 

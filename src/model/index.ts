@@ -11,7 +11,7 @@ export {
   withLabel,
 } from './labels.ts';
 export type { Labels } from './labels.ts';
-export { compileAnchoredRegex, compileMatcher, matchesEmpty } from './matcher.ts';
+export { INVALID_REGEXP_CODE, compileAnchoredRegex, compileMatcher, invalidRegexpError, matchesEmpty } from './matcher.ts';
 export type { LabelMatcher, MatchOp, ValuePredicate } from './matcher.ts';
 export { overlaps } from './time-range.ts';
 export type { TimeRange } from './time-range.ts';

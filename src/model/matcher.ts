@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { HeimdallError } from './errors.ts';
 
 /** The four label matcher operators shared by PromQL, LogQL stream selectors and profile selectors. */
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -40,7 +41,7 @@ export function compileAnchoredRegex(pattern: string): ValuePredicate {
   try {
     re = RE2JS.compile(`(?s:${pattern})`);
   } catch (err) {
-    throw new Error(`error parsing regexp: ${(err as Error).message}: \`${pattern}\``, { cause: err });
+    throw invalidRegexpError(pattern, err);
   }
   return (v) => re.matches(v);
 }
@@ -64,4 +65,12 @@ export function compileMatcher(m: LabelMatcher): ValuePredicate {
 /** Whether a matcher matches the empty string (and so also series that lack the label). */
 export function matchesEmpty(m: LabelMatcher): boolean {
   return compileMatcher(m)('');
+}
+
+/** The code of the error an invalid RE2 pattern raises, so callers recognise it without reading its text. */
+export const INVALID_REGEXP_CODE = 'invalid_regexp';
+
+/** A `bad_data` error with Go's `error parsing regexp: ...` wording and code {@link INVALID_REGEXP_CODE}. */
+export function invalidRegexpError(pattern: string, err: unknown): HeimdallError {
+  return new HeimdallError('bad_data', `error parsing regexp: ${(err as Error).message}: \`${pattern}\``, { code: INVALID_REGEXP_CODE, cause: err });
 }

@@ -25,8 +25,8 @@ export interface LogSelectParams {
   readonly limit?: number;
   /**
    * Line filters that apply before any parser; every one must hold (AND). Storage applies them exactly
-   * (the query engine need not re-check). An invalid RE2 pattern rejects the `select` with an `Error`
-   * whose message starts with `error parsing regexp:`.
+   * (the query engine need not re-check). An invalid RE2 pattern rejects the `select` with a `bad_data`
+   * HeimdallError of code `invalid_regexp` (model's `invalidRegexpError`).
    */
   readonly lineFilters?: readonly LineFilter[];
   readonly signal?: AbortSignal;
