@@ -49,7 +49,8 @@ test('a data directory deleted under the server: writes refused, /ready 503, log
   assert.equal(ready.status, 503);
   assert.match(ready.body, /data directory .* was removed/);
   assert.ok(ready.body.includes(h.dataDir), ready.body);
-  assert.match(h.output(), /was removed .*writes are refused and \/ready answers 503/);
+  // The log line may arrive after the 503 it explains: wait for it (bounded) rather than read the output at once.
+  await h.waitForOutput(/was removed .*writes are refused and \/ready answers 503/);
 
   // A directory recreated under the same name is not the one the engines' files were in: still refused.
   mkdirSync(h.dataDir, { recursive: true });
