@@ -32,6 +32,18 @@ export type {
   NativeHistogram,
 } from './metric.ts';
 export type { LogEntry, LogRecord } from './log.ts';
+export type {
+  Attribute,
+  AttributeScalar,
+  AttributeValue,
+  InstrumentationScope,
+  Span,
+  SpanEvent,
+  SpanKind,
+  SpanLink,
+  SpanRecord,
+  SpanStatusCode,
+} from './span.ts';
 export { readGoString } from './go-string.ts';
 export type { QuotedString } from './go-string.ts';
 export {

@@ -35,6 +35,17 @@ export type {
   LogsStorage,
 } from './logs.ts';
 export type {
+  AttributeScope,
+  SpanCondition,
+  StoredSpan,
+  StoredTrace,
+  TraceQuerier,
+  TraceQueryable,
+  TraceSelectParams,
+  TraceTimeRange,
+  TracesStorage,
+} from './traces.ts';
+export type {
   EncodedQueryResult,
   LogQueryEngine,
   LogqlInstantQuery,
@@ -44,4 +55,8 @@ export type {
   PromqlRangeQuery,
   QueryControls,
   QueryEngine,
+  TraceQueryEngine,
+  TraceqlMetricsInstantQuery,
+  TraceqlMetricsRangeQuery,
+  TraceqlSearchQuery,
 } from './query-engine.ts';

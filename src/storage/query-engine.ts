@@ -1,6 +1,7 @@
 import type { TenantId } from '../model/index.ts';
 import type { LogQueryable } from './logs.ts';
 import type { MetricQueryable } from './metrics.ts';
+import type { TraceQueryable } from './traces.ts';
 
 /** Controls every query takes, whatever its language. */
 export interface QueryControls {
@@ -87,3 +88,46 @@ export type MetricQueryEngine = QueryEngine<MetricQueryable, PromqlInstantQuery,
 
 /** LogQL over logs. */
 export type LogQueryEngine = QueryEngine<LogQueryable, LogqlInstantQuery, LogqlRangeQuery>;
+
+/**
+ * A TraceQL search (Tempo's `/api/search`): the newest `limit` matching traces (by start time, ties by id, so the
+ * answer is deterministic), each with at most `spansPerSpanSet` spans per spanset (Tempo's `spss`).
+ */
+export interface TraceqlSearchQuery {
+  readonly query: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly limit: number;
+  readonly spansPerSpanSet: number;
+}
+
+/** A TraceQL metrics query over a range (`/api/metrics/query_range`), one point every `stepNs`. */
+export interface TraceqlMetricsRangeQuery {
+  readonly query: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly stepNs: bigint;
+  /** At most this many exemplars per series (Tempo's `exemplars`). */
+  readonly exemplars?: number;
+}
+
+/** A TraceQL metrics query answered with one value per series for the whole range (`/api/metrics/query`). */
+export interface TraceqlMetricsInstantQuery {
+  readonly query: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+}
+
+/**
+ * TraceQL over traces: metrics queries as `instant`/`range`, searches as `search`. `dataJson` is the whole
+ * Tempo response body (Tempo has no envelope), in Tempo's JSON shape (uint64 as strings).
+ */
+export interface TraceQueryEngine
+  extends QueryEngine<TraceQueryable, TraceqlMetricsInstantQuery, TraceqlMetricsRangeQuery> {
+  search(
+    queryable: TraceQueryable,
+    tenants: readonly TenantId[],
+    query: TraceqlSearchQuery,
+    controls?: QueryControls,
+  ): Promise<EncodedQueryResult>;
+}
