@@ -66,10 +66,13 @@ export interface TraceQuerier {
   tagNames(scope: Exclude<AttributeScope, 'any' | 'intrinsic'>, range?: TraceTimeRange): Promise<string[]>;
   /**
    * Distinct values of attribute `name` in `scope` (`any`: span or resource) on spans in the range, typed as
-   * stored, at most `limit` of them.
+   * stored, at most `limit` of them. With scope `intrinsic`, `name` is one of the free-text intrinsics whose
+   * values only storage knows: `name` (span names), `statusMessage`, `trace:rootService`, `trace:rootName`,
+   * `event:name`, `instrumentation:name`, `instrumentation:version`; any other intrinsic yields [] (the
+   * Tempo API answers the fixed ones, `status` and `kind`, itself, and numeric ones have no value list).
    */
   tagValues(
-    scope: Exclude<AttributeScope, 'intrinsic'>,
+    scope: AttributeScope,
     name: string,
     range?: TraceTimeRange,
     limit?: number,
