@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** Milliseconds to wait for the ready line and `/ready` (a bound for a loaded machine, not a performance check). */
   readonly timeoutMs?: number;
+  /** Run as this user and group (the test must be root), e.g. to make a directory unwritable for it. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 /** A running Heimdall child process on free loopback ports. */
@@ -89,6 +91,7 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
   const child = spawn(process.execPath, args, {
     env: { ...process.env, HEIMDALL_LOG_LEVEL: process.env.HEIMDALL_LOG_LEVEL ?? 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
   });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
