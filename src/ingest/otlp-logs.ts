@@ -1,8 +1,8 @@
 import { setOwnLabel } from '../model/index.ts';
 import type { Labels, LogEntry, LogRecord } from '../model/index.ts';
 import type { LogDecodeResult } from './loki-push.ts';
-import { anyValueToString } from './otlp-attributes.ts';
-import type { OtlpAnyValue, OtlpKeyValue } from './otlp-attributes.ts';
+import { anyValueToString, otlpUint64 } from './otlp-attributes.ts';
+import type { OtlpAnyValue, OtlpBytes, OtlpInt64, OtlpKeyValue } from './otlp-attributes.ts';
 import { ExportLogsServiceRequest } from './otlp-logs-proto.ts';
 
 /**
@@ -35,8 +35,8 @@ export interface OtlpLogsDecodeResult extends LogDecodeResult {
   readonly namespaces: Map<LogRecord, string>;
 }
 
-type Int64 = number | string | { low: number; high: number; unsigned?: boolean } | null | undefined;
-type Bytes = Uint8Array | string | null | undefined;
+type Int64 = OtlpInt64;
+type Bytes = OtlpBytes;
 
 interface OtlpLogRecord {
   timeUnixNano?: Int64;
@@ -127,8 +127,8 @@ function translate(request: OtlpExportLogsRequest, json: boolean, nowNs: bigint)
         total++;
         const own: Record<string, string> = {};
         for (const kv of lr.attributes ?? []) if (kv.key) flatten(kv.key, kv.value, own);
-        const ts = toBigInt(lr.timeUnixNano);
-        const observed = toBigInt(lr.observedTimeUnixNano);
+        const ts = otlpUint64(lr.timeUnixNano);
+        const observed = otlpUint64(lr.observedTimeUnixNano);
         if (ts !== 0n && observed !== 0n) own.observed_timestamp = String(observed);
         const sev = severityNumber(lr.severityNumber);
         if (sev !== 0) own.severity_number = String(sev);
@@ -188,16 +188,6 @@ function severityNumber(v: number | string | null | undefined): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') return SEVERITY_NAMES[v] ?? (Number.isInteger(Number(v)) ? Number(v) : 0);
   return 0;
-}
-
-function toBigInt(v: Int64): bigint {
-  if (v === null || v === undefined) return 0n;
-  if (typeof v === 'number') return BigInt(Math.trunc(v));
-  if (typeof v === 'string') {
-    if (!/^\d+$/.test(v)) throw new Error(`not an unsigned integer: "${v}"`);
-    return BigInt(v);
-  }
-  return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
 }
 
 /** A trace or span id as lower-case hex ('' when unset or all zero). OTLP/JSON carries hex already. */

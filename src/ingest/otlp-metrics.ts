@@ -10,7 +10,7 @@ import type {
   Rejection,
 } from '../model/index.ts';
 import { anyValueToString } from './otlp-attributes.ts';
-import type { OtlpKeyValue } from './otlp-attributes.ts';
+import type { OtlpBytes, OtlpInt64, OtlpKeyValue } from './otlp-attributes.ts';
 import {
   DEFAULT_ZERO_THRESHOLD,
   MAX_NATIVE_SCHEMA,
@@ -22,15 +22,6 @@ import type { OtlpMetricKind } from './otlp-metrics-naming.ts';
 import { ExportMetricsServiceRequest } from './otlp-metrics-proto.ts';
 import { MAX_EXEMPLAR_LABEL_RUNES, metadataRecord, runeCount } from './remote-write-series.ts';
 import type { MetricDecodeResult } from './remote-write-series.ts';
-
-/**
- * A 64-bit integer as protobufjs decodes it (a Long), or as OTLP/JSON carries it (a decimal string, or a
- * number).
- */
-export type OtlpInt64 = number | string | { low: number; high: number; unsigned?: boolean } | null | undefined;
-
-/** OTLP bytes: a Buffer from protobuf, a hex string from OTLP/JSON (trace and span ids). */
-export type OtlpBytes = Uint8Array | string | null | undefined;
 
 /** The shape shared by protobufjs-decoded messages and OTLP/JSON objects (camelCase, every field optional). */
 export interface OtlpExemplar {
