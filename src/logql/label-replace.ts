@@ -1,17 +1,20 @@
-import { RE2JS } from 're2js';
-import { compareStrings, compileAnchoredRegex, labelValue } from '../model/index.ts';
+import type { RE2JS } from 're2js';
+import { compareStrings, compileRe2, labelValue } from '../model/index.ts';
 import { LogqlError } from './errors.ts';
 import { labelsSetKey } from './pipeline.ts';
 import type { StepSeries } from './step-series.ts';
 import { expandReplacement } from './template-functions.ts';
 
-/** `label_replace`: Prometheus semantics (anchored RE2, `$1`/`${name}` expansion, an empty result drops the label). */
+/**
+ * `label_replace`: Loki semantics (RE2 matched against the whole value, `.` not matching `\n` as Loki compiles
+ * `^(?:re)$`; `$1`/`${name}` expansion; an empty result drops the label).
+ */
 export function labelReplace(input: StepSeries[], dst: string, replacement: string, src: string, regex: string): StepSeries[] {
   let re: RE2JS;
   try {
-    re = compileRe2Anchored(regex);
+    re = compileRe2(regex);
   } catch (err) {
-    throw new LogqlError('bad_data', `parse error : ${(err as Error).message}`, { cause: err });
+    throw new LogqlError('bad_data', `parse error : invalid regex in label_replace: ${(err as Error).message}`, { cause: err });
   }
   const names = re.namedGroups();
   const out = new Map<string, StepSeries>();
@@ -40,11 +43,4 @@ export function labelReplace(input: StepSeries[], dst: string, replacement: stri
     } else out.set(key, { labels, values: s.values, present: s.present });
   }
   return [...out.values()];
-}
-
-function compileRe2Anchored(regex: string): RE2JS {
-  // Validate with the anchored compiler from model (RE2 semantics, Go's error text), then build the
-  // capturing matcher.
-  compileAnchoredRegex(regex);
-  return RE2JS.compile(`^(?s:${regex})$`);
 }

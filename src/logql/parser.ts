@@ -1,7 +1,6 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode } from '@lezer/common';
-import { RE2JS } from 're2js';
-import { matchesEmpty } from '../model/index.ts';
+import { compileRe2, matchesEmpty } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import type {
   BinaryOp,
@@ -722,7 +721,12 @@ class TreeReader {
     const replacement = this.string(replacementNode);
     const src = this.string(srcNode);
     const regex = this.string(regexNode);
-    this.checkRegex(regexNode, regex);
+    try {
+      compileRe2(regex);
+    } catch (err) {
+      // Loki reports it without a position.
+      throw parseError(`invalid regex in label_replace: ${(err as Error).message}`);
+    }
     return { kind: 'labelReplace', inner: this.metricExpr(inner), dst, replacement, src, regex };
   }
 
@@ -996,20 +1000,6 @@ export function parseJsonPath(path: string): JsonPathStep[] | undefined {
   return out;
 }
 
-/**
- * Compiles an RE2 pattern (unanchored) with re2js, throwing Go's "error parsing regexp: ..." message for
- * invalid syntax, as Loki reports it.
- */
-export function compileRe2(pattern: string): RE2JS {
-  try {
-    return RE2JS.compile(pattern);
-  } catch (err) {
-    const msg = (err as Error).message;
-    throw new Error(msg.startsWith('error parsing regexp') ? msg : `error parsing regexp: ${msg}: \`${pattern}\``, {
-      cause: err,
-    });
-  }
-}
 
 
 function safeMatchesEmpty(m: LabelMatcher): boolean {

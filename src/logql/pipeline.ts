@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { compareStrings, compileMatcher } from '../model/index.ts';
+import { compareStrings, compileMatcher, compileRe2 } from '../model/index.ts';
 import type { Labels, LabelMatcher } from '../model/index.ts';
 import type { LabelFilterExpr, LineFilterStage, Stage } from './ast.ts';
 import { LogqlError } from './errors.ts';
@@ -13,7 +13,7 @@ import {
   LogfmtScanner,
   sanitizeLabelKey,
 } from './line-parsers.ts';
-import { compileRe2, parseJsonPath } from './parser.ts';
+import { parseJsonPath } from './parser.ts';
 import { LogPattern } from './pattern.ts';
 import { GoTemplate } from './template.ts';
 import { TemplateError, outputTooLong } from './template-error.ts';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { compileRe2 } from '../model/index.ts';
 import { printValue } from './go-format.ts';
 import { outputTooLong } from './template-error.ts';
 import { truth } from './template-value.ts';
@@ -68,8 +69,8 @@ function boundedFunctions(maxBytes: number): Record<string, TemplateFunc> {
       limit(str(s).length + swaps * (str(nw).length - str(old).length));
       return STATIC_FUNCS.Replace!(s, old, nw, n);
     },
-    regexReplaceAll: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), false, maxBytes),
-    regexReplaceAllLiteral: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), true, maxBytes),
+    regexReplaceAll: (re, s, repl) => regexReplaceAll(compileRe2(str(re)), str(s), str(repl), false, maxBytes),
+    regexReplaceAllLiteral: (re, s, repl) => regexReplaceAll(compileRe2(str(re)), str(s), str(repl), true, maxBytes),
   };
 }
 
@@ -103,10 +104,6 @@ function toFloat(v: GoValue): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string') return tryParseGoFloat(v) ?? 0;
   return 0;
-}
-
-function compileGoRegex(re: string): RE2JS {
-  return RE2JS.compile(re);
 }
 
 /** Go's Regexp.ReplaceAllString expansion: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
@@ -391,10 +388,10 @@ const STATIC_FUNCS: Record<string, TemplateFunc> = {
   TrimPrefix: (s, p) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
   TrimSuffix: (s, p) => (str(p) !== '' && str(s).endsWith(str(p)) ? str(s).slice(0, -str(p).length) : str(s)),
   TrimSpace: (s) => str(s).trim(),
-  regexReplaceAll: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), false),
-  regexReplaceAllLiteral: (re, s, repl) => regexReplaceAll(compileGoRegex(str(re)), str(s), str(repl), true),
+  regexReplaceAll: (re, s, repl) => regexReplaceAll(compileRe2(str(re)), str(s), str(repl), false),
+  regexReplaceAllLiteral: (re, s, repl) => regexReplaceAll(compileRe2(str(re)), str(s), str(repl), true),
   count: (re, s) => {
-    const m = compileGoRegex(str(re)).matcher(str(s));
+    const m = compileRe2(str(re)).matcher(str(s));
     let n = 0n;
     while (m.find() && n < 1_000_000n) n++;
     return n;

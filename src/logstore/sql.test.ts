@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HeimdallError, INVALID_REGEXP_CODE } from '../model/index.ts';
-import { lineFilterSql, matcherSql, requiredPrefix } from './sql.ts';
-
-test('required literal prefixes are conservative', () => {
-  assert.equal(requiredPrefix('deadlock detected on table [a-z]+'), 'deadlock detected on table ');
-  assert.equal(requiredPrefix('^error: x'), 'error: x');
-  assert.equal(requiredPrefix('abcd?'), 'abc');
-  assert.equal(requiredPrefix('abc+x'), 'abc');
-  assert.equal(requiredPrefix('foo\\.bar'), 'foo');
-  for (const p of ['abc*', 'a|b', 'abcd|efgh', '(?i)abcdef', 'ab', 'abc{2}', '.*abc']) assert.equal(requiredPrefix(p), undefined, p);
-});
+import { lineFilterSql, matcherSql } from './sql.ts';
 
 test('line filters and matchers render to DuckDB SQL', () => {
   assert.equal(lineFilterSql({ op: '|=', value: "it's" }), "contains(line, 'it''s')");

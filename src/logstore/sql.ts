@@ -1,6 +1,5 @@
-import { RE2JS } from 're2js';
 import { quoteString } from '../columnar/index.ts';
-import { compileMatcher, invalidRegexpError } from '../model/index.ts';
+import { anchoredRegexSource, compileMatcher, compileRe2, requiredLiteralPrefix } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import type { LineFilter } from '../storage/index.ts';
 
@@ -27,7 +26,7 @@ export function matcherSql(m: LabelMatcher): string {
 function regexSql(v: string, pattern: string, negate: boolean): string {
   if (pattern === '.*') return negate ? 'FALSE' : 'TRUE';
   if (pattern === '.+') return negate ? `${v} = ''` : `${v} <> ''`;
-  const sql = `regexp_full_match(${v}, ${quoteString(`(?s:${pattern})`)})`;
+  const sql = `regexp_full_match(${v}, ${quoteString(anchoredRegexSource(pattern))})`;
   return negate ? `NOT ${sql}` : sql;
 }
 
@@ -49,12 +48,12 @@ export function lineFilterSql(f: LineFilter): string {
       return f.value === '' ? 'FALSE' : `NOT contains(line, ${quoteString(f.value)})`;
     case '|~':
     case '!~': {
-      checkRegex(f.value);
+      compileRe2(f.value);
       const sql = `regexp_matches(line, ${quoteString(f.value)})`;
       if (f.op === '!~') return `NOT ${sql}`;
       // A literal every match must contain is tested first: a substring scan rejects most lines far more
       // cheaply than the regex engine, and the regex still decides for the rest (same result).
-      const literal = requiredPrefix(f.value);
+      const literal = requiredLiteralPrefix(f.value);
       return literal === undefined ? sql : `contains(line, ${quoteString(literal)}) AND ${sql}`;
     }
   }
@@ -64,36 +63,6 @@ export function lineFilterSql(f: LineFilter): string {
 export function lineFiltersSql(filters: readonly LineFilter[] | undefined): string {
   if (!filters || filters.length === 0) return 'TRUE';
   return filters.map((f) => `(${lineFilterSql(f)})`).join(' AND ');
-}
-
-const META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
-
-/**
- * The literal text an unanchored match of `pattern` must contain, taken from its start (conservatively: no
- * flags, no alternation anywhere, at least 3 characters), or undefined. `abc+` yields `ab`: a quantified last
- * character is not required as written.
- */
-export function requiredPrefix(pattern: string): string | undefined {
-  if (pattern.startsWith('(?') || pattern.includes('|')) return undefined;
-  let i = pattern.startsWith('^') ? 1 : 0;
-  let lit = '';
-  for (; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (META.has(c)) {
-      if ((c === '?' || c === '*' || c === '{') && lit.length > 0) lit = lit.slice(0, -1);
-      break;
-    }
-    lit += c;
-  }
-  return lit.length >= 3 ? lit : undefined;
-}
-
-function checkRegex(pattern: string): void {
-  try {
-    RE2JS.compile(pattern);
-  } catch (err) {
-    throw invalidRegexpError(pattern, err);
-  }
 }
 
 /** A list of SQL string literals, for `read_parquet([...])`. */

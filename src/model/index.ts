@@ -11,8 +11,18 @@ export {
   withLabel,
 } from './labels.ts';
 export type { Labels } from './labels.ts';
-export { INVALID_REGEXP_CODE, compileAnchoredRegex, compileMatcher, invalidRegexpError, matchesEmpty } from './matcher.ts';
-export type { LabelMatcher, MatchOp, ValuePredicate } from './matcher.ts';
+export { compileMatcher, matchesEmpty } from './matcher.ts';
+export type { LabelMatcher, MatchOp } from './matcher.ts';
+export {
+  INVALID_REGEXP_CODE,
+  anchoredRegexSource,
+  compileAnchoredRegex,
+  compileRe2,
+  invalidRegexpError,
+  literalPrefixes,
+  requiredLiteralPrefix,
+} from './re2.ts';
+export type { Re2Options, ValuePredicate } from './re2.ts';
 export { overlaps } from './time-range.ts';
 export type { TimeRange } from './time-range.ts';
 export { DEFAULT_TENANT } from './tenant-id.ts';

@@ -1,5 +1,5 @@
-import { RE2JS } from 're2js';
-import { METRIC_NAME_LABEL } from '../model/index.ts';
+import type { RE2JS } from 're2js';
+import { METRIC_NAME_LABEL, compileRe2 } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { Call, PosRange } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
@@ -356,7 +356,8 @@ function expandedLength(template: string, source: string): number {
 export function labelReplace(input: StepSeries[], dst: string, repl: string, src: string, regex: string, n: number, env: EvalEnv): StepSeries[] {
   let re: RE2JS;
   try {
-    re = RE2JS.compile(`^(?s:${regex})$`);
+    // Anchored by `matches()` below, dot-all as Prometheus' `^(?s:re)$`.
+    re = compileRe2(regex, { dotAll: true });
   } catch {
     throw execError(`invalid regular expression in label_replace(): ${regex}`);
   }

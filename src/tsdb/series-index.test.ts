@@ -4,21 +4,7 @@ import { compileMatcher } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import { MemSeries } from './mem-series.ts';
 import { SampleArena } from './sample-arena.ts';
-import { TenantIndex, buildLabels, compareLabels, hashLabels, literalPrefixes } from './series-index.ts';
-
-test('literal prefixes of regex alternatives', () => {
-  assert.deepEqual(literalPrefixes('host-0000[0-4].*'), ['host-0000']);
-  assert.deepEqual(literalPrefixes('/var.*|/home'), ['/var', '/home']);
-  assert.deepEqual(literalPrefixes('abc'), ['abc']);
-  assert.deepEqual(literalPrefixes('ab*c'), ['a']);
-  assert.deepEqual(literalPrefixes('ab+c'), ['ab']);
-  assert.deepEqual(literalPrefixes('a\\.b.*'), ['a.b']);
-  assert.deepEqual(literalPrefixes('x|(a|b)c'), null);
-  assert.equal(literalPrefixes('(?i)abc'), null);
-  assert.equal(literalPrefixes('.*foo'), null);
-  assert.equal(literalPrefixes('\\d+'), null);
-  assert.equal(literalPrefixes('a|'), null);
-});
+import { TenantIndex, buildLabels, compareLabels, hashLabels } from './series-index.ts';
 
 test('index selection equals brute force for many values and every matcher kind', () => {
   const arena = new SampleArena();

@@ -1,4 +1,4 @@
-import { compareStrings, compileMatcher, setOwnLabel } from '../model/index.ts';
+import { compareStrings, compileMatcher, literalPrefixes, setOwnLabel } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import type { MemSeries } from './mem-series.ts';
 
@@ -372,55 +372,6 @@ function unionMatching(values: ValueMap, pattern: string, pred: (v: string) => b
     }
   }
   return unionLists(hits);
-}
-
-const REGEX_META = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
-
-/**
- * The literal prefix of each top-level alternative of an RE2 pattern, or null when some alternative has
- * none (or the pattern uses anything this simple scan does not understand). A prefix never includes a
- * character that a following quantifier makes optional or repeats.
- */
-export function literalPrefixes(pattern: string): string[] | null {
-  const alternatives: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') i++;
-    else if (c === '(' || c === '[') depth++;
-    else if (c === ')' || c === ']') depth--;
-    else if (c === '|' && depth === 0) {
-      alternatives.push(pattern.slice(start, i));
-      start = i + 1;
-    }
-  }
-  alternatives.push(pattern.slice(start));
-  const out: string[] = [];
-  for (const alt of alternatives) {
-    let prefix = '';
-    for (let i = 0; i < alt.length; i++) {
-      let ch = alt[i]!;
-      let next = i + 1;
-      if (ch === '\\') {
-        const e = alt[i + 1];
-        // Only escaped punctuation is a literal (\d, \w, \pL ... are classes).
-        if (e === undefined || /[A-Za-z0-9]/.test(e)) break;
-        ch = e;
-        next = i + 2;
-      } else if (REGEX_META.has(ch)) {
-        break;
-      }
-      const q = alt[next];
-      if (q === '*' || q === '?' || q === '{') break;
-      prefix += ch;
-      if (q === '+') break;
-      i = next - 1;
-    }
-    if (prefix === '') return null;
-    out.push(prefix);
-  }
-  return out;
 }
 
 function unionLists(lists: readonly RefList[]): Postings {
