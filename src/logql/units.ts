@@ -4,6 +4,10 @@
  * `humanize.ParseBytes`), because those texts surface in `__error_details__` and query errors.
  */
 
+import { parseGoDuration, parsePromDuration } from '../model/index.ts';
+
+export { parseGoDuration, parsePromDuration };
+
 /** Go's `%q` for a string, close enough for error texts (JSON escaping matches for printable input). */
 export function goQuote(s: string): string {
   return JSON.stringify(s);
@@ -44,67 +48,6 @@ export function tryParseGoFloat(s: string): number | undefined {
     return hx[1] === '-' ? -v : v;
   }
   return undefined;
-}
-
-const GO_UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3, // U+00B5 micro sign
-  'μs': 1e3, // U+03BC Greek mu
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/**
- * `time.ParseDuration`: a signed sequence of decimal numbers with units (ns, us, µs, ms, s, m, h).
- * Returns nanoseconds as a number (exact below 2^53 ns, about 104 days). Throws Go's error text.
- */
-export function parseGoDuration(orig: string): number {
-  let s = orig;
-  let neg = false;
-  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') throw new Error(`time: invalid duration ${goQuote(orig)}`);
-  let total = 0;
-  while (s !== '') {
-    const num = /^(\d*)(?:\.(\d*))?/.exec(s)!;
-    const intDigits = num[1];
-    const fracDigits = num[2];
-    if (intDigits === '' && (fracDigits === undefined || fracDigits === '')) {
-      throw new Error(`time: invalid duration ${goQuote(orig)}`);
-    }
-    s = s.slice(num[0].length);
-    const unitMatch = /^[^\d.]*/.exec(s)!;
-    const unit = unitMatch[0];
-    if (unit === '') throw new Error(`time: missing unit in duration ${goQuote(orig)}`);
-    const scale = GO_UNITS[unit];
-    if (scale === undefined) throw new Error(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(orig)}`);
-    s = s.slice(unit.length);
-    total += Number(`${intDigits || '0'}.${fracDigits || '0'}`) * scale;
-  }
-  return neg ? -total : total;
-}
-
-const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-
-/** Prometheus `model.ParseDuration` (y, w, d, h, m, s, ms; integers only). Returns nanoseconds or undefined. */
-export function parsePromDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  if (s === '') return undefined;
-  const m = PROM_DURATION.exec(s);
-  if (!m) return undefined;
-  const mult = [365 * 86400e9, 7 * 86400e9, 86400e9, 3600e9, 60e9, 1e9, 1e6];
-  let total = 0;
-  mult.forEach((unitNs, i) => {
-    const digits = m[i + 1];
-    if (digits !== undefined) total += Number(digits) * unitNs;
-  });
-  return total;
 }
 
 /** A duration literal in a query: Go syntax first, then Prometheus' (which adds d, w, y). Nanoseconds. */

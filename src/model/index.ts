@@ -55,6 +55,8 @@ export type {
   SpanStatusCode,
 } from './span.ts';
 export { readGoString } from './go-string.ts';
+export { parseGoDuration, parsePromDuration } from './go-duration.ts';
+export { lineCol } from './text-position.ts';
 export type { QuotedString } from './go-string.ts';
 export {
   GRPC_CODE_FOR_KIND,

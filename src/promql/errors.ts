@@ -1,4 +1,6 @@
-import { HeimdallError } from '../model/index.ts';
+import { HeimdallError, lineCol } from '../model/index.ts';
+
+export { lineCol };
 
 /** The error types of Prometheus' query API (`errorType`), the subset a PromQL evaluation can produce. */
 export type PromqlErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
@@ -25,20 +27,6 @@ export class PromqlError extends HeimdallError {
 export function parseError(query: string, pos: number, message: string): PromqlError {
   const { line, col } = lineCol(query, pos);
   return new PromqlError('bad_data', `${line}:${col}: parse error: ${message}`);
-}
-
-/** The 1-based line and column of `offset` in `query`, as Prometheus prints positions. */
-export function lineCol(query: string, offset: number): { line: number; col: number } {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(Math.max(offset, 0), query.length);
-  for (let i = 0; i < end; i++) {
-    if (query.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, col: end - lineStart + 1 };
 }
 
 /** Thrown inside evaluation for execution errors; the engine converts it to a PromqlError. */

@@ -1,0 +1,20 @@
+export type {
+  Aggregate,
+  AttributeRef,
+  FieldExpr,
+  Hint,
+  Intrinsic,
+  MetricsExpr,
+  MetricsFirstStage,
+  Pipeline,
+  PipelineElement,
+  RootExpr,
+  ScalarExpr,
+  Scope,
+  SecondStage,
+  SpansetExpr,
+  Static,
+} from './ast.ts';
+export { TraceqlError } from './errors.ts';
+export { parse, parseAndValidate } from './parser.ts';
+export { validateRoot } from './validate.ts';
