@@ -17,8 +17,8 @@ export type ApiErrorType =
   | 'unauthenticated'
   | 'forbidden';
 
-/** Which upstream a query API imitates; they differ in one status (Loki answers 504 for a timeout). */
-export type ApiFlavor = 'prometheus' | 'loki';
+/** Which upstream a query API imitates; they differ in one status (Loki and Tempo answer 504 for a timeout). */
+export type ApiFlavor = 'prometheus' | 'loki' | 'tempo';
 
 /**
  * A query API failure thrown by request parsing and handlers: a {@link HeimdallError} whose kind is the
@@ -69,9 +69,12 @@ function errorTypeForKind(kind: ErrorKind): ApiErrorType {
   }
 }
 
-/** The HTTP status of a kind in a flavor: the one table, except Loki's 504 for timeouts. */
+/**
+ * The HTTP status of a kind in a flavor: the one table, except the 504 Loki and Tempo answer for timeouts
+ * (Tempo's query frontend turns `context.DeadlineExceeded` into `http.StatusGatewayTimeout`).
+ */
 export function apiStatusForKind(kind: ErrorKind, flavor: ApiFlavor): number {
-  if (flavor === 'loki' && kind === 'timeout') return 504;
+  if ((flavor === 'loki' || flavor === 'tempo') && kind === 'timeout') return 504;
   return HTTP_STATUS_FOR_KIND[kind];
 }
 
@@ -103,7 +106,7 @@ function asHeimdallError(err: unknown): HeimdallError | undefined {
  * The one mapper from an error to what a query API answers (ARCHITECTURE.md §6): a {@link HeimdallError}
  * (every query-side error is one: `ApiError`, `PromqlError`, `LogqlError`, `TenantError`,
  * `QueryLimitError`, `RetryableStorageError`) gets the status of its kind from the one table
- * (`HTTP_STATUS_FOR_KIND`; Loki answers 504 for a timeout), its message, and `Retry-After` when retryable;
+ * (`HTTP_STATUS_FOR_KIND`; Loki and Tempo answer 504 for a timeout), its message, and `Retry-After` when retryable;
  * aborts are `canceled` (499) or `timeout`; Fastify's own 4xx keep their meaning. Anything else, and every
  * `internal` kind, is a 500 with a generic message naming `requestId` and `internal: true`, so the caller
  * logs the full error.

@@ -25,6 +25,15 @@ export class FormParams {
   get(name: string): string | undefined {
     return this.all(name)[0];
   }
+
+  /**
+   * The first value of `name`, or undefined when absent or empty: Go's `v := r.Form.Get(x); v != ""` test,
+   * by which Loki and Tempo treat `?start=` as no start at all.
+   */
+  present(name: string): string | undefined {
+    const v = this.all(name)[0];
+    return v === undefined || v === '' ? undefined : v;
+  }
 }
 
 function values(v: unknown): string[] {

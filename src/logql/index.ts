@@ -18,3 +18,5 @@ export type { ResultEntry, ResultStream } from './log-query.ts';
 export { parseLogql, parseSelector } from './parser.ts';
 export { compileLineFilter, compilePipeline, LabelsBuilder } from './pipeline.ts';
 export type { QueryStats } from './source.ts';
+export { scanLogfmt } from './line-parsers.ts';
+export { parseGoDuration, parsePromDuration, tryParseGoFloat } from './units.ts';

@@ -11,8 +11,7 @@ import { FormParams } from '../form-params.ts';
 /** A request's parameters (form body first, then URL query, as Loki reads `r.Form`); empty values count as absent. */
 export class LokiParams extends FormParams {
   override get(name: string): string | undefined {
-    const v = this.all(name)[0];
-    return v === undefined || v === '' ? undefined : v;
+    return this.present(name);
   }
 }
 
