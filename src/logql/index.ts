@@ -19,4 +19,4 @@ export { parseLogql, parseSelector } from './parser.ts';
 export { compileLineFilter, compilePipeline, LabelsBuilder } from './pipeline.ts';
 export type { QueryStats } from './source.ts';
 export { scanLogfmt } from './line-parsers.ts';
-export { parseGoDuration, parsePromDuration, tryParseGoFloat } from './units.ts';
+export { tryParseGoFloat } from './units.ts';

@@ -67,3 +67,4 @@ export {
   isRetryableKind,
 } from './errors.ts';
 export type { ErrorKind, HeimdallErrorOptions } from './errors.ts';
+export { estimateAttributesBytes, estimateSpanBytes } from './span-size.ts';

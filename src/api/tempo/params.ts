@@ -1,4 +1,5 @@
-import { parseGoDuration, parsePromDuration, tryParseGoFloat } from '../../logql/index.ts';
+import { tryParseGoFloat } from '../../logql/index.ts';
+import { parseGoDuration, parsePromDuration } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 import type { FormParams } from '../form-params.ts';
 

@@ -1,4 +1,5 @@
-import type { Attribute, AttributeValue, InstrumentationScope, Span } from '../../model/index.ts';
+import { estimateAttributesBytes, estimateSpanBytes } from '../../model/index.ts';
+import type { Attribute, InstrumentationScope, Span } from '../../model/index.ts';
 import type { StoredTrace } from '../../storage/index.ts';
 
 /** Spans of one instrumentation scope within one resource (OTLP `ScopeSpans`). */
@@ -25,38 +26,6 @@ export interface ShapedTrace {
   readonly storedBytes: number;
 }
 
-function stringBytes(s: string | undefined): number {
-  return s === undefined ? 0 : Buffer.byteLength(s) + 2;
-}
-
-function valueBytes(v: AttributeValue): number {
-  if (typeof v === 'string') return stringBytes(v) + 2;
-  if (typeof v === 'number') return 11;
-  if (typeof v === 'boolean') return 4;
-  let n = 4;
-  for (const x of v) n += valueBytes(x);
-  return n;
-}
-
-function attributesBytes(attrs: readonly Attribute[] | undefined): number {
-  if (attrs === undefined) return 0;
-  let n = 0;
-  for (const a of attrs) n += stringBytes(a.key) + valueBytes(a.value) + 4;
-  return n;
-}
-
-/**
- * A span's size in OTLP protobuf, estimated from its content (ids, times, strings, attributes, events,
- * links) within a few bytes per field: what Tempo's `max_bytes_per_trace` is measured in.
- */
-export function estimateSpanBytes(span: Span): number {
-  let n = 18 + 10 + 36 + stringBytes(span.parentSpanId === undefined ? undefined : '01234567') + stringBytes(span.name);
-  n += stringBytes(span.traceState) + stringBytes(span.statusMessage) + 8 + attributesBytes(span.attributes);
-  for (const e of span.events ?? []) n += 13 + stringBytes(e.name) + attributesBytes(e.attributes);
-  for (const l of span.links ?? []) n += 30 + stringBytes(l.traceState) + attributesBytes(l.attributes);
-  return n;
-}
-
 function compareSpans(a: Span, b: Span): number {
   if (a.startTimeUnixNs !== b.startTimeUnixNs) return a.startTimeUnixNs < b.startTimeUnixNs ? -1 : 1;
   return a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0;
@@ -66,8 +35,8 @@ function compareSpans(a: Span, b: Span): number {
  * Groups a stored trace's spans by resource and scope (by identity: storage shares one array per resource
  * and one object per scope) in start-time order, so the answer is deterministic. When `maxBytes` is
  * positive, spans are taken earliest first until the next one would pass `maxBytes` (estimated encoded
- * bytes, resources counted once); the rest are left out and `partial` is set. `maxBytes` 0 means no limit,
- * as Tempo's `max_bytes_per_trace: 0` does.
+ * bytes by `estimateSpanBytes`, as ingest admission counts them; resources counted once); the rest are
+ * left out and `partial` is set. `maxBytes` 0 means no limit, as Tempo's `max_bytes_per_trace: 0` does.
  */
 export function shapeTrace(trace: StoredTrace, maxBytes: number): ShapedTrace {
   const ordered = [...trace.spans].sort((a, b) => compareSpans(a.span, b.span));
@@ -78,7 +47,7 @@ export function shapeTrace(trace: StoredTrace, maxBytes: number): ShapedTrace {
   let partial = false;
   const counted = new Set<readonly Attribute[]>();
   for (const stored of ordered) {
-    const resourceCost = counted.has(stored.resource) ? 0 : attributesBytes(stored.resource) + 8;
+    const resourceCost = counted.has(stored.resource) ? 0 : estimateAttributesBytes(stored.resource) + 8;
     const cost = resourceCost + estimateSpanBytes(stored.span);
     storedBytes += cost;
     if (partial || cost > budgetLeft) {
