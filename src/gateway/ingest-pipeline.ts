@@ -69,6 +69,12 @@ export interface SignalIngest<R> {
   /** Turns one tenant's records into what is appended (per-tenant enrichment); identity when absent. */
   readonly prepare?: (tenant: TenantId, records: R[]) => R[];
   /**
+   * Per-tenant limits that keep state across requests (rates, live traces), after `prepare`: what the tenant
+   * may write, and the rest as rejections (counted and reported like the decoder's). Throws a retryable
+   * HeimdallError to refuse the whole request (nothing of it is then written); it counts what it refused so.
+   */
+  readonly admit?: (tenant: TenantId, records: R[]) => { records: R[]; rejections: readonly Rejection[] };
+  /**
    * Records without a tenant of their own (metric metadata) are taken out before the split and placed into
    * the per-tenant batches afterwards by `place` (called for every request, even with none), which may add
    * batches.
@@ -151,6 +157,13 @@ async function write<R>(deps: GatewayDeps, desc: SignalIngest<R>, decoded: Decod
   const batches = split.batches;
   if (desc.prepare !== undefined) {
     for (const [tenant, batch] of batches) batches.set(tenant, desc.prepare(tenant, batch));
+  }
+  if (desc.admit !== undefined) {
+    for (const [tenant, batch] of batches) {
+      const admitted = desc.admit(tenant, batch);
+      batches.set(tenant, admitted.records);
+      for (const rejection of admitted.rejections) earlier.push({ tenant, rejection });
+    }
   }
   return appendAndCommit(desc.signal, desc.appendable, batches, earlier, deps.selfMetrics);
 }

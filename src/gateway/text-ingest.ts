@@ -11,9 +11,10 @@ export const textFailure: FailureAnswer = (_request, reply, err) => sendHttpFail
 
 /**
  * Runs one request of a text-answering protocol (remote_write, Loki push) through the ingest pipeline and
- * answers as Mimir and Loki do: 204 when everything was written, 400 with the grouped rejection reasons
- * when some records were refused (the rest committed), the error kind's status for whole-request failures.
- * `decorate` may add protocol headers to any answer after a write (remote_write 2.0's written counts).
+ * answers as Mimir and Loki do: 204 (or the protocol's `successStatus`, Zipkin's 202) when everything was
+ * written, 400 with the grouped rejection reasons when some records were refused (the rest committed), the
+ * error kind's status for whole-request failures. `decorate` may add protocol headers to any answer after a
+ * write (remote_write 2.0's written counts).
  */
 export async function handleTextIngest<R, D extends DecodedBatch<R>>(
   deps: GatewayDeps,
@@ -22,6 +23,7 @@ export async function handleTextIngest<R, D extends DecodedBatch<R>>(
   reply: FastifyReply,
   chooseFormat: () => BodyFormat<D>,
   decorate?: (outcome: IngestOutcome<D>, reply: FastifyReply) => void,
+  successStatus = 204,
 ): Promise<FastifyReply> {
   let outcome: IngestOutcome<D>;
   try {
@@ -31,5 +33,5 @@ export async function handleTextIngest<R, D extends DecodedBatch<R>>(
   }
   decorate?.(outcome, reply);
   if (outcome.result.rejections.length > 0) return sendText(reply, 400, groupRejections(outcome.result.rejections));
-  return reply.code(204).send();
+  return reply.code(successStatus).send();
 }

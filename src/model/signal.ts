@@ -35,6 +35,10 @@ export const DISCARD_REASONS = [
   // logs: a stream without labels, or a label string that does not parse (Loki's missing_labels, invalid_labels)
   'missing_labels',
   'invalid_labels',
+  // traces (Tempo's reasons): a span that would take its live trace past max_bytes_per_trace, or start a trace
+  // past max_traces_per_user
+  'trace_too_large',
+  'live_traces_exceeded',
 ] as const;
 
 export type DiscardReason = (typeof DISCARD_REASONS)[number];
