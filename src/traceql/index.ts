@@ -15,6 +15,8 @@ export type {
   SpansetExpr,
   Static,
 } from './ast.ts';
+export { TraceqlEngine } from './engine.ts';
+export type { TraceqlEngineOptions } from './engine.ts';
 export { TraceqlError } from './errors.ts';
 export { parse, parseAndValidate } from './parser.ts';
 export { validateRoot } from './validate.ts';

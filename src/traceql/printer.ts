@@ -65,6 +65,29 @@ function formatPipeline(p: Pipeline): string {
   return p.elements.map((e) => format(e)).join(' | ');
 }
 
+/** Tempo's names of intrinsics where they differ from the scoped syntax (its `Intrinsic.String()`). */
+const TEMPO_INTRINSIC_NAME: Partial<Record<string, string>> = {
+  'span:duration': 'duration',
+  'span:name': 'name',
+  'span:status': 'status',
+  'span:statusMessage': 'statusMessage',
+  'span:kind': 'kind',
+  'trace:rootService': 'rootServiceName',
+  'trace:rootName': 'rootName',
+  'trace:duration': 'traceDuration',
+};
+
+/** An intrinsic's name as Tempo prints it in series labels and span attributes (`name`, `status`, `span:childCount`). */
+export function tempoIntrinsicName(i: string): string {
+  return TEMPO_INTRINSIC_NAME[i] ?? i;
+}
+
+/** An attribute as Tempo names a series label for it (`resource.service.name`, `.foo`, `name`). */
+export function attributeLabel(a: AttributeRef): string {
+  if (a.intrinsic !== undefined) return tempoIntrinsicName(a.intrinsic);
+  return `${a.parent ? 'parent.' : ''}${a.scope === 'none' ? '' : a.scope}.${a.name}`;
+}
+
 export function formatAttribute(a: AttributeRef): string {
   if (a.intrinsic !== undefined) return a.intrinsic;
   const name = /^[^\s{}()=~!<>&|^,"]+$/.test(a.name) ? a.name : `"${a.name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
