@@ -5,7 +5,7 @@ import { pushdownConditions } from './conditions.ts';
 import { evaluateTrace, spanMatches } from './pipeline-eval.ts';
 import { attributeLabel } from './printer.ts';
 import { anyValueJson } from './search.ts';
-import { stopError } from './stop.ts';
+import { stoppable, stopError } from './stop.ts';
 import { TraceView } from './trace-view.ts';
 import type { EvalSpan } from './trace-view.ts';
 import { staticKey } from './values.ts';
@@ -45,24 +45,26 @@ interface Series {
 class Intervals {
   readonly count: number;
   private readonly alignedStart: bigint;
+  private readonly alignedEnd: bigint;
   constructor(private readonly p: MetricsParams) {
     if (p.instant) {
       this.count = 1;
       this.alignedStart = p.startNs;
+      this.alignedEnd = p.endNs;
     } else {
       const step = p.stepNs;
       this.alignedStart = p.startNs - (p.startNs % step);
       const mod = p.endNs % step;
-      const alignedEnd = mod === 0n ? p.endNs : p.endNs + (step - mod);
-      this.count = Number((alignedEnd - this.alignedStart) / step);
+      this.alignedEnd = mod === 0n ? p.endNs : p.endNs + (step - mod);
+      this.count = Number((this.alignedEnd - this.alignedStart) / step);
     }
   }
 
   /** The interval of a timestamp, or -1 outside the range. */
   of(ts: bigint): number {
     if (this.p.instant) return ts >= this.p.startNs && ts <= this.p.endNs ? 0 : -1;
-    if (ts < this.p.startNs || ts > this.p.endNs) return -1;
-    if (ts <= this.alignedStart) return 0;
+    // Right-closed intervals over the aligned range: a span starting exactly on the aligned start is outside.
+    if (ts <= this.alignedStart || ts > this.alignedEnd) return -1;
     const off = ts - this.alignedStart;
     let i = off / this.p.stepNs;
     if (i * this.p.stepNs === off) i--;
@@ -428,12 +430,13 @@ export async function runMetrics(querier: TraceQuerier, root: Extract<RootExpr, 
   const signal = p.deadline.signal;
   let inspectedTraces = 0;
   let inspectedSpans = 0;
-  for await (const batch of querier.select({
-    startNs: p.startNs,
+  const selection = querier.select({
+    startNs: p.startNs - (p.instant ? 0n : p.startNs % p.stepNs),
     endNs: p.endNs + 1n,
     ...(conditions.length > 0 ? { conditions, conditionsMatch: 'all' as const } : {}),
     ...(signal === undefined ? {} : { signal }),
-  })) {
+  });
+  for await (const batch of stoppable(selection, p.deadline)) {
     for (const stored of batch) {
       const stop = p.deadline.poll();
       if (stop !== undefined) throw stopError(stop);

@@ -6,7 +6,7 @@ import type { Spanset } from './pipeline-eval.ts';
 import { formatAttribute, formatDurationNs, tempoIntrinsicName } from './printer.ts';
 import { TraceView } from './trace-view.ts';
 import type { EvalSpan } from './trace-view.ts';
-import { stopError } from './stop.ts';
+import { stoppable, stopError } from './stop.ts';
 
 /** Tempo's default number of spans shown per spanset (`spss`). */
 export const DEFAULT_SPANS_PER_SPANSET = 3;
@@ -47,7 +47,7 @@ export async function runSearch(querier: TraceQuerier, pipeline: Pipeline, param
     ...(conditions.length > 0 ? { conditions, conditionsMatch: 'all' as const } : {}),
     ...(signal === undefined ? {} : { signal }),
   });
-  for await (const batch of selection) {
+  for await (const batch of stoppable(selection, params.deadline)) {
     for (const stored of batch) {
       const stop = params.deadline.poll();
       if (stop !== undefined) throw stopError(stop);
