@@ -10,6 +10,7 @@ import type { TenantId } from '../../src/model/index.ts';
 import { Tsdb } from '../../src/tsdb/index.ts';
 import type { EncodedLoad } from './load.ts';
 import { dirBytes } from './servers.ts';
+import { tsdbConfigOptions } from '../../src/app/engine-options.ts';
 
 const TENANT = 'anonymous' as TenantId;
 /** The load has 210k series: lift Mimir's default per-tenant series limit (150k), as for the peers. */
@@ -29,7 +30,7 @@ export class InProcessHeimdall {
 
   static async start(dir: string): Promise<InProcessHeimdall> {
     global.gc?.();
-    const db = await Tsdb.open({ dir, config: BENCH_CONFIG, maintenanceIntervalMs: 30_000 });
+    const db = await Tsdb.open({ dir, ...tsdbConfigOptions(BENCH_CONFIG), maintenanceIntervalMs: 30_000 });
     return new InProcessHeimdall(db, dir);
   }
 
@@ -80,7 +81,7 @@ export class InProcessHeimdall {
     await this.db.compact();
     await this.db.close();
     const bytes = dirBytes(this.dir);
-    this.db = await Tsdb.open({ dir: this.dir, config: BENCH_CONFIG, maintenanceIntervalMs: 0 });
+    this.db = await Tsdb.open({ dir: this.dir, ...tsdbConfigOptions(BENCH_CONFIG), maintenanceIntervalMs: 0 });
     return bytes - dirBytes(path.join(this.dir, 'blocks', 'tmp'));
   }
 

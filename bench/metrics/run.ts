@@ -12,6 +12,7 @@ import type { EncodedLoad, Entropy } from './load.ts';
 import { dirBytes, httpRequest, procStats, startHeimdall, startPrometheus, startVictoria, stopServer } from './servers.ts';
 import type { Server } from './servers.ts';
 import { InProcessHeimdall } from './in-process.ts';
+import { tsdbConfigOptions } from '../../src/app/engine-options.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STEP_MS = 15_000;
@@ -165,7 +166,7 @@ class HttpTarget implements Target {
     await stopServer(s);
     const { Tsdb } = await import('../../src/tsdb/index.ts');
     const { metricsConfigSchema } = await import('../../src/config/metrics-config.ts');
-    const db = await Tsdb.open({ dir: path.join(s.dataDir, 'metrics'), config: metricsConfigSchema.parse({}), maintenanceIntervalMs: 0 });
+    const db = await Tsdb.open({ dir: path.join(s.dataDir, 'metrics'), ...tsdbConfigOptions(metricsConfigSchema.parse({})), maintenanceIntervalMs: 0 });
     await db.flush();
     await db.compact();
     await db.close();

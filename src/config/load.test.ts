@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, logsLimitsFor, metricsLimitsFor, parseBytes, parseDurationMs } from './index.ts';
+import { ConfigError, loadConfig, limitsForTenant, parseBytes, parseDurationMs } from './index.ts';
 
 function withFile(text: string, fn: (file: string) => void): void {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-config-'));
@@ -48,16 +48,16 @@ test('precedence: flag > environment > file > default', () => {
 test('per-tenant overrides replace only the keys they name', () => {
   withFile('metrics:\n  overrides:\n    t1:\n      max_label_names_per_series: 5\nlogs:\n  overrides:\n    t2:\n      retention_period: 30d\n', (file) => {
     const c = loadConfig({ file });
-    assert.equal(metricsLimitsFor(c.metrics, 't1').max_label_names_per_series, 5);
-    assert.equal(metricsLimitsFor(c.metrics, 't1').retention_period, 15 * 86_400_000);
-    assert.equal(metricsLimitsFor(c.metrics, 'other').max_label_names_per_series, 30);
-    assert.equal(logsLimitsFor(c.logs, 't2').retention_period, 30 * 86_400_000);
-    assert.equal(logsLimitsFor(c.logs, 't2').max_line_size, 256 * 1024);
+    assert.equal(limitsForTenant(c.metrics, 't1').max_label_names_per_series, 5);
+    assert.equal(limitsForTenant(c.metrics, 't1').retention_period, 15 * 86_400_000);
+    assert.equal(limitsForTenant(c.metrics, 'other').max_label_names_per_series, 30);
+    assert.equal(limitsForTenant(c.logs, 't2').retention_period, 30 * 86_400_000);
+    assert.equal(limitsForTenant(c.logs, 't2').max_line_size, 256 * 1024);
   });
 });
 
 test('bad configuration names the key path, the value and what is allowed', () => {
-  withFile('metricz: 1\nmetrics:\n  limits:\n    max_label_names_per_series: abc\nhttp_address: nope\ntarget: metrics,bogus\nserver:\n  shutdown_timeout: 5x\n', (file) => {
+  withFile('metricz: 1\nmetrics:\n  limits:\n    max_label_names_per_series: abc\nhttp_address: nope\ntarget: metrics,bogus\nserver:\n  shutdown_timeout: 5x\nlogs:\n  store:\n    partition_window: 7m\n', (file) => {
     assert.throws(
       () => loadConfig({ file }),
       (err: Error) => {
@@ -67,6 +67,7 @@ test('bad configuration names the key path, the value and what is allowed', () =
         assert.match(err.message, /"http_address": expected HOST:PORT.*\(got "nope"\)/);
         assert.match(err.message, /unknown role "bogus": allowed are all, metrics, logs, gateway/);
         assert.match(err.message, /"server\.shutdown_timeout": invalid duration "5x"/);
+        assert.match(err.message, /"logs\.store\.partition_window": must divide a day and be at least 1m/);
         return true;
       },
     );

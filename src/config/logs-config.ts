@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripUndefined } from './tenant-overrides.ts';
 import { bytesSchema, durationSchema } from './units.ts';
 
 /**
@@ -69,7 +70,9 @@ export const logsConfigSchema = z
     store: z
       .object({
         /** Width of a time partition; retention drops whole partitions, so it is also retention's granularity. */
-        partition_window: durationSchema.prefault('1h'),
+        partition_window: durationSchema
+          .refine((ms) => ms >= 60_000 && 86_400_000 % ms === 0, { message: 'must divide a day and be at least 1m' })
+          .prefault('1h'),
         /** Raw line bytes the write-ahead head table holds before it is compacted into Parquet blocks. */
         head_max_bytes: bytesSchema.prefault('64MiB'),
         /** Oldest data the head holds before it is compacted, so recent partitions reach their compact form. */
@@ -102,13 +105,3 @@ export const logsConfigSchema = z
 export type LogsConfig = z.output<typeof logsConfigSchema>;
 export type RetentionStreamRule = z.output<typeof retentionStreamSchema>;
 export type LogsLimits = { [K in keyof typeof logsLimitFields]: z.output<(typeof logsLimitFields)[K]> };
-
-/** The effective limits for one tenant: the defaults with that tenant's overrides applied. */
-export function logsLimitsFor(config: LogsConfig, tenant: string): LogsLimits {
-  const o = config.overrides[tenant];
-  return o ? { ...config.limits, ...stripUndefined(o) } : config.limits;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripUndefined } from './tenant-overrides.ts';
 import { bytesSchema, durationSchema } from './units.ts';
 
 /** Per-tenant metrics limits, named as Mimir names them. */
@@ -63,13 +64,3 @@ export const metricsConfigSchema = z
 
 export type MetricsConfig = z.output<typeof metricsConfigSchema>;
 export type MetricsLimits = { [K in keyof typeof metricsLimitFields]: z.output<(typeof metricsLimitFields)[K]> };
-
-/** The effective limits for one tenant: the defaults with that tenant's overrides applied. */
-export function metricsLimitsFor(config: MetricsConfig, tenant: string): MetricsLimits {
-  const o = config.overrides[tenant];
-  return o ? { ...config.limits, ...stripUndefined(o) } : config.limits;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

@@ -22,6 +22,7 @@ import { TenantResolver } from '../tenant/index.ts';
 import { registerLogsIngest } from './logs-routes.ts';
 import { InflightBudget } from './inflight-budget.ts';
 import type { GatewayDeps } from './ingest-pipeline.ts';
+import { logStoreConfigOptions } from '../app/engine-options.ts';
 
 const PushRequest = protobuf
   .loadSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/loki/push.proto'))
@@ -43,7 +44,7 @@ interface Env {
 async function startEnv(cfg: HeimdallConfigInput): Promise<Env> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-logs-routes-'));
   const config = configSchema.parse(cfg);
-  const store = await LogStore.open({ dir, config: config.logs, threads: 1, background: false });
+  const store = await LogStore.open({ dir, ...logStoreConfigOptions(config.logs), threads: 1, background: false });
   const http = Fastify();
   const otlpHttp = Fastify();
   const grpc = new Server();

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { logsLimitsFor } from '../config/index.ts';
+import { limitsForTenant } from '../config/index.ts';
 import type { LogsConfig } from '../config/index.ts';
 import { decodeLokiPushJson, decodeLokiPushProtobuf } from '../ingest/loki-push.ts';
 import type { LogDecodeResult } from '../ingest/loki-push.ts';
@@ -33,7 +33,7 @@ export function logsIngest(storage: LogsStorage, config: LogsConfig): SignalInge
   const enrichmentFor = (tenant: string): EnrichmentSettings => {
     let s = enrichment.get(tenant);
     if (!s) {
-      const limits = logsLimitsFor(config, tenant);
+      const limits = limitsForTenant(config, tenant);
       s = { discoverServiceName: limits.discover_service_name, discoverLogLevels: limits.discover_log_levels };
       enrichment.set(tenant, s);
     }

@@ -25,6 +25,7 @@ import { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupp
 import { InflightBudget } from './inflight-budget.ts';
 import type { GatewayDeps } from './ingest-pipeline.ts';
 import { groupRejections } from './rejection-report.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/prometheus');
 const WriteRequest = protobuf.loadSync(path.join(protoDir, 'remote.proto')).lookupType('prometheus.WriteRequest');
@@ -50,7 +51,7 @@ async function startEnv(opts: { multitenancy: boolean; fromNamespace?: boolean; 
     tenancy: { from_namespace: opts.fromNamespace ?? false, default_tenant: 'default' },
     metrics: { max_decompressed_bytes: opts.maxBytes ?? '1MiB' },
   });
-  const db = await Tsdb.open({ dir, config: config.metrics, now: () => NOW, maintenanceIntervalMs: 0 });
+  const db = await Tsdb.open({ dir, ...tsdbConfigOptions(config.metrics), now: () => NOW, maintenanceIntervalMs: 0 });
   const http = Fastify();
   const otlpHttp = Fastify();
   const grpc = new Server();
@@ -448,7 +449,7 @@ test('OTLP traces and profiles answer 501 / UNIMPLEMENTED saying they are not su
 
 test('storage shutting down: 503 with Retry-After, gRPC UNAVAILABLE, never 400', async () => {
   const closedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-closed-'));
-  const closed = await Tsdb.open({ dir: closedDir, config: configSchema.parse({}).metrics, now: () => NOW, maintenanceIntervalMs: 0 });
+  const closed = await Tsdb.open({ dir: closedDir, ...tsdbConfigOptions(configSchema.parse({}).metrics), now: () => NOW, maintenanceIntervalMs: 0 });
   await closed.close();
   const env = await startEnv({ multitenancy: false, storage: closed });
   try {

@@ -10,6 +10,7 @@ import { federatedLogsStorage } from '../storage/index.ts';
 import { LogqlEngine } from './engine.ts';
 import type { LogqlResult } from './engine.ts';
 import { LogqlError } from './errors.ts';
+import { logStoreConfigOptions } from '../app/engine-options.ts';
 
 const SEC = 1_000_000_000n;
 /** A fixed base an hour ago (the store rejects entries older than its max age). */
@@ -79,7 +80,7 @@ async function range(query: string, fromSec: number, toSec: number, stepSec: num
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-logql-'));
-  store = await LogStore.open({ dir, config: configSchema.parse({}).logs, background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
+  store = await LogStore.open({ dir, ...logStoreConfigOptions(configSchema.parse({}).logs), background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
   // api: logfmt lines every 10 s for 2 minutes; status 500 every third line.
   await write(
     A,

@@ -9,6 +9,7 @@ import type { Labels, TenantId } from '../model/index.ts';
 import { LogqlEngine } from './engine.ts';
 import type { LogqlResult } from './engine.ts';
 import { LogqlError } from './errors.ts';
+import { logStoreConfigOptions } from '../app/engine-options.ts';
 
 // Budgets a LogQL query enforces while it runs (issue 16), prototype names as ordinary label names, and
 // `| json` on lines that are not JSON objects (issue 17).
@@ -29,7 +30,7 @@ async function write(labels: Labels, entries: [number, string, Labels?][]): Prom
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-logql-budgets-'));
-  store = await LogStore.open({ dir, config: configSchema.parse({}).logs, background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
+  store = await LogStore.open({ dir, ...logStoreConfigOptions(configSchema.parse({}).logs), background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
   await write({ app: 'x' }, Array.from({ length: 10 }, (_, i): [number, string] => [i + 1, `line ${i} level=info`]));
   await write({ app: 'web' }, [
     [1, '[webpack] compiled successfully'],

@@ -1,7 +1,7 @@
-import type { LogsLimits } from '../config/index.ts';
 import type { Labels, LogRecord, Rejection, TenantId } from '../model/index.ts';
 import type { AppendOutcome, Appender, CommitStats } from '../storage/index.ts';
 import type { WriteBatch } from './head-writer.ts';
+import type { LogStoreTenantLimits } from './limits.ts';
 import { streamIdOf, streamKeyOf } from './stream-id.ts';
 import type { EntryBounds } from './validation.ts';
 import {
@@ -29,7 +29,7 @@ export interface AppenderHost {
 export class LogAppender implements Appender<LogRecord> {
   private readonly host: AppenderHost;
   private readonly tenant: TenantId;
-  private readonly limits: LogsLimits;
+  private readonly limits: LogStoreTenantLimits;
   private readonly bounds: EntryBounds;
   private readonly streams = new Map<bigint, Labels>();
   private readonly pids: number[] = [];
@@ -44,7 +44,7 @@ export class LogAppender implements Appender<LogRecord> {
   private winHiNs = 0n;
   private winStartMs = 0;
 
-  constructor(host: AppenderHost, tenant: TenantId, limits: LogsLimits, nowMs: number) {
+  constructor(host: AppenderHost, tenant: TenantId, limits: LogStoreTenantLimits, nowMs: number) {
     this.host = host;
     this.tenant = tenant;
     this.limits = limits;
@@ -149,7 +149,7 @@ interface StreamIdentity {
   readonly key: string;
   readonly sid: bigint;
   /** The limits object the labels last passed validation under. */
-  validFor?: LogsLimits;
+  validFor?: LogStoreTenantLimits;
 }
 
 const identities = new WeakMap<Labels, StreamIdentity>();

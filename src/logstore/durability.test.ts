@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { configSchema } from '../config/index.ts';
 import type { TenantId } from '../model/index.ts';
 import { LogStore } from './log-store.ts';
+import { logStoreConfigOptions } from '../app/engine-options.ts';
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'durability-child.ts');
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', 'durability-child.ts');
 const ROUNDS = 10;
 
 test('acknowledged log entries survive kill -9 (mid-write and mid-compaction), over repeated rounds', async () => {
@@ -22,7 +23,7 @@ test('acknowledged log entries survive kill -9 (mid-write and mid-compaction), o
       allAcked.push(...acked);
     }
     const config = configSchema.parse({}).logs;
-    const store = await LogStore.open({ dir, config, threads: 1, background: false });
+    const store = await LogStore.open({ dir, ...logStoreConfigOptions(config), threads: 1, background: false });
     try {
       const q = await store.querier(['durable' as TenantId]);
       const counts = new Map<number, number>();

@@ -10,6 +10,7 @@ import type { LabelMatcher, Labels, LogEntry, TenantId } from '../model/index.ts
 import { federatedLogsStorage } from '../storage/index.ts';
 import type { LineFilter, LogQuerier, LogSelectParams } from '../storage/index.ts';
 import { LogStore } from './log-store.ts';
+import { logStoreConfigOptions } from '../app/engine-options.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -27,7 +28,7 @@ function logsConfig(logs: HeimdallConfigInput['logs'] = {}) {
 }
 
 async function open(dir: string, logs: HeimdallConfigInput['logs'] = {}): Promise<LogStore> {
-  return LogStore.open({ dir, config: logsConfig(logs), threads: 2, memoryLimitBytes: 256 * 1024 ** 2, background: false });
+  return LogStore.open({ dir, ...logStoreConfigOptions(logsConfig(logs)), threads: 2, memoryLimitBytes: 256 * 1024 ** 2, background: false });
 }
 
 const T = 'tenant-a' as TenantId;

@@ -4,11 +4,9 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { ColumnarDatabase } from '../columnar/index.ts';
-import { logsLimitsFor } from '../config/index.ts';
-import type { LogsConfig, LogsLimits } from '../config/index.ts';
 import type { Labels, LogRecord, TenantId } from '../model/index.ts';
 import { LocalBucket } from '../objstore/index.ts';
-import type { Appender, CommitStats, LogQuerier, LogsStorage, StorageHealth } from '../storage/index.ts';
+import type { Appender, CommitStats, LogQuerier, LogsStorage, StorageHealth, TenantLimits } from '../storage/index.ts';
 import { LogAppender } from './appender.ts';
 import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
@@ -16,20 +14,23 @@ import { Compactor } from './compactor.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { HeadWriter, attachHead, headInfo } from './head-writer.ts';
 import type { WriteBatch } from './head-writer.ts';
+import type { LogStoreSettings, LogStoreTenantLimits } from './limits.ts';
 import { LogStoreQuerier } from './querier.ts';
 import { DEFAULT_CLASS, RetentionPolicy } from './retention.ts';
 
 export interface LogStoreOptions {
   /** The store's directory: `logs.duckdb` (+ WAL, format stamp) and `blocks/<tenant>/logs/...parquet`. */
   readonly dir: string;
-  readonly config: LogsConfig;
+  /** Each tenant's write limits and retention rules. */
+  readonly limits: TenantLimits<LogStoreTenantLimits>;
+  readonly settings: LogStoreSettings;
   /** DuckDB's memory limit; queries and compactions spill to `<dir>/tmp` beyond it. Default 1 GiB. */
   readonly memoryLimitBytes?: number;
   /** DuckDB worker threads; 0 or undefined means one per core. */
   readonly threads?: number;
   readonly logger?: Logger;
   /**
-   * Background work: head rotation by age, compaction and periodic retention (`config.store.*`). Default
+   * Background work: head rotation by age, compaction and periodic retention (`settings`). Default
    * true; tests that drive `flush()`/`applyRetention()` themselves may turn it off.
    */
   readonly background?: boolean;
@@ -56,7 +57,8 @@ export class LogStore implements LogsStorage {
   readonly dir: string;
   readonly windowMs: number;
   private readonly db: ColumnarDatabase;
-  private readonly config: LogsConfig;
+  private readonly settings: LogStoreSettings;
+  private readonly tenantLimits: TenantLimits<LogStoreTenantLimits>;
   private readonly catalog: Catalog;
   private readonly writer: HeadWriter;
   private readonly compactor: Compactor;
@@ -65,13 +67,14 @@ export class LogStore implements LogsStorage {
   private readonly logger: Logger | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly classCache = new Map<string, string>();
-  private readonly limits = new Map<string, LogsLimits>();
+  private readonly limits = new Map<string, LogStoreTenantLimits>();
   private closed = false;
 
   private constructor(parts: {
     dir: string;
     db: ColumnarDatabase;
-    config: LogsConfig;
+    settings: LogStoreSettings;
+    tenantLimits: TenantLimits<LogStoreTenantLimits>;
     catalog: Catalog;
     writer: HeadWriter;
     compactor: Compactor;
@@ -81,14 +84,15 @@ export class LogStore implements LogsStorage {
   }) {
     this.dir = parts.dir;
     this.db = parts.db;
-    this.config = parts.config;
+    this.settings = parts.settings;
+    this.tenantLimits = parts.tenantLimits;
     this.catalog = parts.catalog;
     this.writer = parts.writer;
     this.compactor = parts.compactor;
     this.policy = parts.policy;
     this.maintenance = parts.maintenance;
     this.logger = parts.logger;
-    this.windowMs = parts.config.store.partition_window;
+    this.windowMs = parts.settings.partitionWindowMs;
   }
 
   /**
@@ -98,10 +102,10 @@ export class LogStore implements LogsStorage {
    * and resumes compaction. Throws an `Error` for an invalid `retention_stream` selector.
    */
   static async open(opts: LogStoreOptions): Promise<LogStore> {
-    const policy = new RetentionPolicy(opts.config);
-    const windowMs = opts.config.store.partition_window;
+    const policy = new RetentionPolicy(opts.limits);
+    const windowMs = opts.settings.partitionWindowMs;
     if (windowMs < 60_000 || 86_400_000 % windowMs !== 0) {
-      throw new Error(`logs.store.partition_window must divide a day and be at least 1m, got ${windowMs} ms`);
+      throw new Error(`the log store's partition window must divide a day and be at least 1m, got ${windowMs} ms`);
     }
     const db = await ColumnarDatabase.open({
       dir: opts.dir,
@@ -111,7 +115,7 @@ export class LogStore implements LogsStorage {
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     });
     const maintenance = await db.connect();
-    const headMax = opts.config.store.head_max_bytes;
+    const headMax = opts.settings.headMaxBytes;
     // Head databases must never reach DuckDB's checkpoint threshold (their rows would be compressed into a
     // file that is about to be deleted): it sits well above a head's size.
     const threshold = Math.max(256 * 1024 ** 2, 4 * headMax);
@@ -140,7 +144,7 @@ export class LogStore implements LogsStorage {
     const compactorConn = await db.connect();
     const compactor = new Compactor(compactorConn, catalog, bucket, {
       mergeTargetBytes: Math.max(8 * headMax, 256 * 1024 ** 2),
-      closeGraceMs: Math.min(opts.config.store.head_max_age * 2, 15 * 60_000),
+      closeGraceMs: Math.min(opts.settings.headMaxAgeMs * 2, 15 * 60_000),
       maxOpenBlocks: 8,
       zstdLevel: 3,
       finalZstdLevel: 6,
@@ -150,7 +154,7 @@ export class LogStore implements LogsStorage {
     late.compactor = compactor;
     const writer = await HeadWriter.open(await db.connect(), [await db.connect(), await db.connect()], catalog, {
       headMaxBytes: headMax,
-      headMaxAgeMs: opts.config.store.head_max_age,
+      headMaxAgeMs: opts.settings.headMaxAgeMs,
       maxPendingBytes: Math.max(2 * headMax, 64 * 1024 ** 2),
       maxSealedHeads: 3,
       onSealed: () => compactor.kick(),
@@ -159,7 +163,7 @@ export class LogStore implements LogsStorage {
       ...(opts.health ? { health: opts.health } : {}),
     });
     late.writer = writer;
-    const store = new LogStore({ dir: opts.dir, db, config: opts.config, catalog, writer, compactor, policy, maintenance, logger: opts.logger });
+    const store = new LogStore({ dir: opts.dir, db, settings: opts.settings, tenantLimits: opts.limits, catalog, writer, compactor, policy, maintenance, logger: opts.logger });
     if (catalog.sealedHeads().length > 0) compactor.kick();
     if (opts.background !== false) store.startTimers();
     return store;
@@ -227,10 +231,10 @@ export class LogStore implements LogsStorage {
   }
 
   /** The tenant's limits, one object per tenant (appenders cache validation results by its identity). */
-  private limitsFor(tenant: TenantId): LogsLimits {
+  private limitsFor(tenant: TenantId): LogStoreTenantLimits {
     let l = this.limits.get(tenant);
     if (!l) {
-      l = logsLimitsFor(this.config, tenant);
+      l = this.tenantLimits.forTenant(tenant);
       if (this.limits.size > 10_000) this.limits.clear();
       this.limits.set(tenant, l);
     }
@@ -282,9 +286,9 @@ export class LogStore implements LogsStorage {
       t.unref();
       this.timers.push(t);
     };
-    every(Math.min(1000, this.config.store.head_max_age), () => this.writer.rotate(false), 'head rotation');
+    every(Math.min(1000, this.settings.headMaxAgeMs), () => this.writer.rotate(false), 'head rotation');
     every(60_000, async () => this.compactor.kick(), 'compaction');
-    every(this.config.store.retention_interval, () => this.applyRetention(Date.now()), 'retention');
+    every(this.settings.retentionIntervalMs, () => this.applyRetention(Date.now()), 'retention');
   }
 }
 

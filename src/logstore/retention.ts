@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { logsLimitsFor } from '../config/index.ts';
-import type { LogsConfig, RetentionStreamRule } from '../config/index.ts';
 import { compileMatcher } from '../model/index.ts';
 import type { Labels, ValuePredicate } from '../model/index.ts';
+import type { TenantLimits } from '../storage/index.ts';
+import type { LogStoreTenantLimits, RetentionStreamRule } from './limits.ts';
 import { parseStreamSelector } from './selector.ts';
 
 /** The retention class of streams no `retention_stream` rule matches: they keep the tenant's period. */
@@ -32,20 +32,18 @@ interface TenantRules {
  * tenant's `retention_period`).
  */
 export class RetentionPolicy {
-  private readonly config: LogsConfig;
+  private readonly limits: TenantLimits<LogStoreTenantLimits>;
   private readonly tenants = new Map<string, TenantRules>();
 
-  /** Validates every selector of the defaults and overrides; throws an `Error` naming the bad one. */
-  constructor(config: LogsConfig) {
-    this.config = config;
-    compileRules(config.limits.retention_stream, config.limits.retention_period);
-    for (const [tenant, o] of Object.entries(config.overrides)) {
-      if (o.retention_stream) {
-        try {
-          compileRules(o.retention_stream, 0);
-        } catch (err) {
-          throw new Error(`logs.overrides.${tenant}.retention_stream: ${(err as Error).message}`, { cause: err });
-        }
+  /** Validates every selector of the defaults and of each overridden tenant; throws an `Error` naming the bad one. */
+  constructor(limits: TenantLimits<LogStoreTenantLimits>) {
+    this.limits = limits;
+    compileRules(limits.defaults.retention_stream, limits.defaults.retention_period);
+    for (const tenant of limits.overriddenTenants()) {
+      try {
+        this.forTenant(tenant);
+      } catch (err) {
+        throw new Error(`retention_stream of tenant ${tenant}: ${(err as Error).message}`, { cause: err });
       }
     }
   }
@@ -75,7 +73,7 @@ export class RetentionPolicy {
   private forTenant(tenant: string): TenantRules {
     let t = this.tenants.get(tenant);
     if (!t) {
-      const limits = logsLimitsFor(this.config, tenant);
+      const limits = this.limits.forTenant(tenant);
       t = compileRules(limits.retention_stream, limits.retention_period);
       this.tenants.set(tenant, t);
     }

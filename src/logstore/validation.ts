@@ -1,4 +1,4 @@
-import type { LogsLimits } from '../config/index.ts';
+import type { LogStoreTenantLimits } from './limits.ts';
 import type { DiscardReason, Labels, Rejection } from '../model/index.ts';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -11,7 +11,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function validateStreamLabels(
   labels: Labels,
   key: string,
-  limits: LogsLimits,
+  limits: LogStoreTenantLimits,
 ): { reason: DiscardReason; message: string } | undefined {
   const names = Object.keys(labels);
   if (names.length === 0) {
@@ -51,7 +51,7 @@ export interface EntryBounds {
 }
 
 /** The bounds of the tenant's limits at `nowMs`. */
-export function entryBounds(limits: LogsLimits, nowMs: number): EntryBounds {
+export function entryBounds(limits: LogStoreTenantLimits, nowMs: number): EntryBounds {
   const nowNs = BigInt(nowMs) * 1_000_000n;
   return {
     minNs: limits.reject_old_samples ? nowNs - BigInt(limits.reject_old_samples_max_age) * 1_000_000n : undefined,

@@ -9,6 +9,7 @@ import type { MetricQueryable } from '../storage/metrics.ts';
 import { STALE_NAN } from '../model/index.ts';
 import { Tsdb } from '../tsdb/index.ts';
 import { PromqlEngine, PromqlError } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const T = 'engine-test' as TenantId;
 let dir: string;
@@ -19,7 +20,7 @@ before(async () => {
   const config = configSchema.parse({
     metrics: { limits: { out_of_order_time_window: '10000d', creation_grace_period: '10000d', retention_period: 0 } },
   }).metrics;
-  db = await Tsdb.open({ dir, config, memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
+  db = await Tsdb.open({ dir, ...tsdbConfigOptions(config), memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
   const app = db.appender(T);
   const series = (labels: Record<string, string>, values: number[], stepMs = 60_000): MetricRecord => ({
     labels,

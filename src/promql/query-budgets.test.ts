@@ -7,6 +7,7 @@ import { configSchema } from '../config/index.ts';
 import type { MetricRecord, TenantId } from '../model/index.ts';
 import { Tsdb } from '../tsdb/index.ts';
 import { PromqlEngine, PromqlError } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 // Budgets enforced while a query evaluates (issue 16): samples held in subqueries, count_values output,
 // produced label bytes, result bytes and wall time inside the evaluation loops.
@@ -20,7 +21,7 @@ before(async () => {
   const config = configSchema.parse({
     metrics: { limits: { out_of_order_time_window: '10000d', creation_grace_period: '10000d', retention_period: 0 } },
   }).metrics;
-  db = await Tsdb.open({ dir, config, memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
+  db = await Tsdb.open({ dir, ...tsdbConfigOptions(config), memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
   const app = db.appender(T);
   const recs: MetricRecord[] = ['a', 'b', 'c'].map((instance, j) => ({
     labels: { __name__: 'm', job: 'api', instance },

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { MetricRecord, TenantId } from '../model/index.ts';
 import { Tsdb } from './index.ts';
@@ -12,7 +13,7 @@ const NOW = 1_000_000_000;
 
 async function open(limits: Record<string, unknown> = {}): Promise<Tsdb> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-tsdb-ooo-'));
-  return Tsdb.open({ dir, config: metricsConfigSchema.parse({ limits }), now: () => NOW, maintenanceIntervalMs: 0 });
+  return Tsdb.open({ dir, ...tsdbConfigOptions(metricsConfigSchema.parse({ limits })), now: () => NOW, maintenanceIntervalMs: 0 });
 }
 
 function rec(points: readonly [number, number][]): MetricRecord {

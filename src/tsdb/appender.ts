@@ -9,9 +9,9 @@ import type {
   Rejection,
   TenantId,
 } from '../model/index.ts';
-import type { MetricsLimits } from '../config/metrics-config.ts';
 import type { AppendOutcome, Appender, CommitStats } from '../storage/index.ts';
 import { ByteWriter } from './byte-buffer.ts';
+import type { TsdbTenantLimits } from './limits.ts';
 import type { AppendReservation, MemSeries } from './mem-series.ts';
 import { hashLabels } from './series-index.ts';
 import { encodeExemplar, encodeHistogram, encodeMetadata, encodeSamples, encodeSeries } from './wal-records.ts';
@@ -25,7 +25,7 @@ export interface AppenderHost {
   cachedSeries(tenant: TenantId, labels: Labels): MemSeries | undefined;
   cacheSeries(tenant: TenantId, labels: Labels, s: MemSeries): void;
   /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
-  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection;
+  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: TsdbTenantLimits): MemSeries | Rejection;
   /**
    * Queues a WAL frame (copied before this returns); `apply` runs once it is durable, then the promise
    * resolves. If the frame is refused, `onFailed` runs synchronously before the promise rejects.
@@ -135,7 +135,7 @@ export class TsdbAppender implements Appender<MetricRecord> {
   constructor(
     private readonly host: AppenderHost,
     readonly tenant: TenantId,
-    private readonly limits: MetricsLimits,
+    private readonly limits: TsdbTenantLimits,
     private readonly nowMs: number,
   ) {}
 

@@ -9,6 +9,7 @@ import type { LabelMatcher, MetricRecord, NativeHistogram, TenantId } from '../m
 import { federatedMetricsStorage } from '../storage/index.ts';
 import type { SeriesData } from '../storage/index.ts';
 import { Tsdb } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const T = (s: string): TenantId => s as TenantId;
 const DAY = 86_400_000;
@@ -21,7 +22,7 @@ function tmpDir(): string {
 async function open(dir: string, limits: Record<string, unknown> = {}): Promise<Tsdb> {
   return Tsdb.open({
     dir,
-    config: metricsConfigSchema.parse({ limits: { creation_grace_period: '10000d', ...limits } }),
+    ...tsdbConfigOptions(metricsConfigSchema.parse({ limits: { creation_grace_period: '10000d', ...limits } })),
     maintenanceIntervalMs: 0,
   });
 }

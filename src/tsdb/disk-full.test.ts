@@ -7,6 +7,7 @@ import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { TenantId } from '../model/index.ts';
 import { StorageUnavailableError } from '../storage/index.ts';
 import { Tsdb } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const TENANT = 'disk-full' as TenantId;
 const DAY = 86_400_000;
@@ -24,7 +25,7 @@ test('metrics storage on a full disk: writes refused as disk_full, a failed flus
   mkdirSync(dir);
   const config = metricsConfigSchema.parse({ limits: { out_of_order_time_window: '30d' } });
   const t0 = 10 * DAY;
-  const opts = { dir, config, now: () => t0 + DAY, maintenanceIntervalMs: 0, threads: 1, memoryLimitBytes: 128 * 1024 ** 2 };
+  const opts = { dir, ...tsdbConfigOptions(config), now: () => t0 + DAY, maintenanceIntervalMs: 0, threads: 1, memoryLimitBytes: 128 * 1024 ** 2 };
   let db = await Tsdb.open(opts);
   const acked = new Map<string, number>();
   let batch = 0;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { TenantId } from '../model/index.ts';
 import { Tsdb } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const WRITER = fileURLToPath(new URL('./testdata/crash-writer.ts', import.meta.url));
 const ROUNDS = 10;
@@ -20,7 +21,7 @@ test('acknowledged samples survive kill -9, repeatedly', { timeout: 120_000 }, a
     const acked = await killAfterAcks(WRITER, [dir, String(next)], 5 + Math.floor(Math.random() * 20));
     const lastAck = acked[acked.length - 1] ?? -1;
     assert.ok(lastAck >= next, 'the writer acknowledged something');
-    const db = await Tsdb.open({ dir, config: metricsConfigSchema.parse({}) });
+    const db = await Tsdb.open({ dir, ...tsdbConfigOptions(metricsConfigSchema.parse({}) )});
     const q = await db.querier(['crash' as TenantId], { startMs: 0, endMs: 1e15 });
     let seriesCount = 0;
     for await (const batch of q.select([{ op: '=', name: '__name__', value: 'crash_test' }])) {

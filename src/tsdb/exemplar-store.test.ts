@@ -7,6 +7,7 @@ import { metricsConfigSchema } from '../config/metrics-config.ts';
 import type { Exemplar, MetricRecord, TenantId } from '../model/index.ts';
 import { ExemplarStore } from './exemplar-store.ts';
 import { Tsdb } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const ex = (t: number, v = t, trace = `t${t}`): Exemplar => ({ labels: { trace_id: trace }, value: v, timestampMs: t });
 
@@ -55,7 +56,7 @@ test('takeBefore and restore move a series\' oldest exemplars out and back in or
 
 async function open(dir: string, maxExemplars?: number): Promise<Tsdb> {
   const config = metricsConfigSchema.parse({ ...(maxExemplars === undefined ? {} : { max_exemplars: maxExemplars }), limits: { creation_grace_period: '1000d' } });
-  return Tsdb.open({ dir, config, now: () => 10_000_000, maintenanceIntervalMs: 0 });
+  return Tsdb.open({ dir, ...tsdbConfigOptions(config), now: () => 10_000_000, maintenanceIntervalMs: 0 });
 }
 
 function counter(t: number): MetricRecord {

@@ -1,5 +1,5 @@
 import type { Labels, Rejection, TenantId } from '../model/index.ts';
-import type { MetricsLimits } from '../config/metrics-config.ts';
+import type { TsdbTenantLimits } from './limits.ts';
 import { MemSeries } from './mem-series.ts';
 import { SampleArena } from './sample-arena.ts';
 import { TenantIndex, hashLabels } from './series-index.ts';
@@ -49,7 +49,7 @@ export class Head {
   }
 
   /** Finds or creates the series; returns a rejection when the tenant's series limit is reached. */
-  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection {
+  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: TsdbTenantLimits): MemSeries | Rejection {
     let index = this.tenants.get(tenant);
     const existing = index?.get(labels, hash);
     if (existing) return existing;

@@ -10,6 +10,7 @@ import type { LabelMatcher, MetricRecord, NativeHistogram, TenantId } from '../m
 import { StorageFormatError, federatedMetricsStorage } from '../storage/index.ts';
 import type { MetricQueryable, SeriesData } from '../storage/index.ts';
 import { Tsdb } from './index.ts';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 
 const T = (s: string): TenantId => s as TenantId;
 const ALL = { startMs: -1e15, endMs: 1e15 };
@@ -23,7 +24,7 @@ function config(overrides: Record<string, unknown> = {}): MetricsConfig {
 }
 
 async function open(dir: string, cfg = config(), now = () => 1_000_000_000): Promise<Tsdb> {
-  return Tsdb.open({ dir, config: cfg, now });
+  return Tsdb.open({ dir, ...tsdbConfigOptions(cfg), now });
 }
 
 async function write(db: Tsdb, tenant: string, records: MetricRecord[]) {

@@ -1,11 +1,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { metricsLimitsFor } from '../config/metrics-config.ts';
-import type { MetricsConfig, MetricsLimits } from '../config/metrics-config.ts';
 import type { Exemplar, LabelMatcher, Labels, MetricMetadata, MetricRecord, Rejection, TenantId, TimeRange } from '../model/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
-import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars, StorageHealth } from '../storage/index.ts';
+import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars, StorageHealth, TenantLimits } from '../storage/index.ts';
 import { TsdbAppender } from './appender.ts';
 import type { AppenderHost } from './appender.ts';
 import { compactBlocks } from './block-compaction.ts';
@@ -15,6 +13,7 @@ import { ByteReader, ByteWriter } from './byte-buffer.ts';
 import { latestCheckpoint, readCheckpoint, removeCheckpointsBefore, writeCheckpoint } from './checkpoint.ts';
 import { TSDB_FORMAT_VERSION, readFormat, writeFormat } from './format.ts';
 import { ExemplarStore } from './exemplar-store.ts';
+import type { TsdbTenantLimits } from './limits.ts';
 import { Head } from './head.ts';
 import { encodeHeadCheckpoint } from './head-checkpoint.ts';
 import { cutHead, restoreCut } from './head-flush.ts';
@@ -32,7 +31,13 @@ import type { RecordVisitor } from './wal-records.ts';
 export interface TsdbOptions {
   /** The engine's own directory (created if missing). */
   readonly dir: string;
-  readonly config: MetricsConfig;
+  /** Each tenant's write limits and retention period. */
+  readonly limits: TenantLimits<TsdbTenantLimits>;
+  /**
+   * Exemplars kept in memory, all series and tenants together (Prometheus' `storage.exemplars.max_exemplars`):
+   * a circular buffer whose oldest exemplar is overwritten when it is full; 0 stores none.
+   */
+  readonly maxExemplars: number;
   /**
    * Memory budget of the engine's buffers: the in-memory head is flushed to blocks when it holds more than a
    * quarter of it, and DuckDB (block writes, compaction, block reads) gets half of it. Default 1 GiB.
@@ -97,16 +102,17 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
 
   private constructor(
     readonly dir: string,
-    private readonly config: MetricsConfig,
+    private readonly limits: TenantLimits<TsdbTenantLimits>,
     private readonly wal: Wal,
     private readonly blocks: BlockStore,
     private readonly now: () => number,
     private readonly logger: Logger | undefined,
     memoryLimitBytes: number,
     private readonly health: StorageHealth | undefined,
+    maxExemplars: number,
   ) {
     this.headLimitBytes = Math.max(16 * 1024 * 1024, Math.floor(memoryLimitBytes / 4));
-    this.exemplarStore = new ExemplarStore(config.max_exemplars);
+    this.exemplarStore = new ExemplarStore(maxExemplars);
   }
 
   /** Opens (or creates) the engine in `opts.dir`, replaying checkpoint and WAL. Refuses a newer format. */
@@ -123,7 +129,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     });
     const walDir = path.join(opts.dir, 'wal');
     const wal = await Wal.open(walDir);
-    const db = new Tsdb(opts.dir, opts.config, wal, blocks, opts.now ?? Date.now, opts.logger, memoryLimitBytes, opts.health);
+    const db = new Tsdb(opts.dir, opts.limits, wal, blocks, opts.now ?? Date.now, opts.logger, memoryLimitBytes, opts.health, opts.maxExemplars);
     const started = Date.now();
     const visitor = db.replayVisitor();
     const checkpoint = await latestCheckpoint(walDir);
@@ -155,7 +161,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   // ---- seams -------------------------------------------------------------------------------------------
 
   appender(tenant: TenantId): Appender<MetricRecord> {
-    return new TsdbAppender(this, tenant, metricsLimitsFor(this.config, tenant), this.now());
+    return new TsdbAppender(this, tenant, this.limits.forTenant(tenant), this.now());
   }
 
   async querier(tenants: readonly TenantId[], range: TimeRange): Promise<MetricQuerier> {
@@ -244,7 +250,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
       const removed: BlockMeta[] = [];
       const dropped: MemSeries[] = [];
       for (const [tenant, index] of this.head.tenants) {
-        const retention = metricsLimitsFor(this.config, tenant).retention_period;
+        const retention = this.limits.forTenant(tenant).retention_period;
         if (retention <= 0) continue;
         const cutoff = nowMs - retention;
         for (const b of this.blocks.list()) if (b.tenant === tenant && b.maxT < cutoff) removed.push(b);
@@ -300,7 +306,7 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
     this.head.cacheSeries(tenant, labels, s);
   }
 
-  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: MetricsLimits): MemSeries | Rejection {
+  getOrCreateSeries(tenant: TenantId, labels: Labels, hash: number, limits: TsdbTenantLimits): MemSeries | Rejection {
     return this.head.getOrCreateSeries(tenant, labels, hash, limits);
   }
 

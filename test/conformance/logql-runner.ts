@@ -21,6 +21,7 @@ import type { Labels, LogRecord, TenantId } from '../../src/model/index.ts';
 import { parseScript } from './logql-script.ts';
 import { SHARED_FIXTURES_DIR, missingFixturesReason } from './shared-fixtures.ts';
 import type { EvalCommand, ExpectedSeries, LoadEntry } from './logql-script.ts';
+import { logStoreConfigOptions } from '../../src/app/engine-options.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (two levels up from test/conformance). */
@@ -204,7 +205,7 @@ export async function runLogqlConformance(opts: { scriptsDir?: string; only?: st
     for (const file of files) {
       const cmds = parseScript(fs.readFileSync(path.join(dir, file), 'utf8'));
       const storeDir = path.join(tmp, file);
-      const store = await LogStore.open({ dir: storeDir, config: scriptStoreConfig(), background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
+      const store = await LogStore.open({ dir: storeDir, ...logStoreConfigOptions(scriptStoreConfig()), background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
       const counts = { pass: 0, fail: 0, skip: 0 };
       try {
         let tenantSeq = 0;

@@ -18,6 +18,7 @@ import { Tsdb } from '../../src/tsdb/index.ts';
 import { parseTestFile } from './promql-testfile.ts';
 import { SHARED_FIXTURES_DIR, missingFixturesReason } from './shared-fixtures.ts';
 import type { EvalCmd, LoadCmd, SeqValue } from './promql-testfile.ts';
+import { tsdbConfigOptions } from '../../src/app/engine-options.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The fixtures, referenced in place (never copied into the repository). */
@@ -508,7 +509,7 @@ export async function runFile(file: string, engine: PromqlEngine): Promise<FileR
       },
     },
   }).metrics;
-  const db = await Tsdb.open({ dir, config, memoryLimitBytes: 256 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
+  const db = await Tsdb.open({ dir, ...tsdbConfigOptions(config), memoryLimitBytes: 256 * 1024 * 1024, threads: 1, now: () => 0, maintenanceIntervalMs: 0 });
   let tenantNo = 0;
   let tenant = `promqltest-${tenantNo}` as TenantId;
   let loadUsesST = false;

@@ -19,6 +19,7 @@ import type { Labels, TenantId } from '../../src/model/index.ts';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
+import { logStoreConfigOptions } from '../../src/app/engine-options.ts';
 
 let heimdall: HeimdallProcess;
 let expectedEntries = 0;
@@ -96,7 +97,7 @@ test('after a clean shutdown the store holds every line with Loki-shaped labels 
   const { code } = await heimdall.stop({ keepData: true });
   assert.equal(code, 0, heimdall.output());
   const config = configSchema.parse({}).logs;
-  const store = await LogStore.open({ dir: path.join(heimdall.dataDir, 'logs'), config, threads: 1, background: false });
+  const store = await LogStore.open({ dir: path.join(heimdall.dataDir, 'logs'), ...logStoreConfigOptions(config), threads: 1, background: false });
   try {
     const q = await store.querier(['anonymous' as TenantId]);
     const nowNs = BigInt(Date.now()) * 1_000_000n;

@@ -20,6 +20,7 @@ import { InProcessLogQueryEngine } from '../../src/query/index.ts';
 import { LogStore } from '../../src/logstore/index.ts';
 import type { Labels, TenantId } from '../../src/model/index.ts';
 import { TenantResolver } from '../../src/tenant/index.ts';
+import { logStoreConfigOptions } from '../../src/app/engine-options.ts';
 
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 const SEC = 1_000_000_000n;
@@ -51,7 +52,7 @@ function qs(params: Record<string, string | bigint | number>): string {
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-loki-api-'));
   const config = configSchema.parse({});
-  store = await LogStore.open({ dir, config: config.logs, background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
+  store = await LogStore.open({ dir, ...logStoreConfigOptions(config.logs), background: false, threads: 1, memoryLimitBytes: 256 * 1024 * 1024 });
   const lines = (): { ts: bigint; line: string; md?: Labels }[] =>
     Array.from({ length: 30 }, (_, i) => ({
       ts: BASE_NS + BigInt(i) * 10n * SEC,

@@ -15,6 +15,7 @@ import type { MetricRecord, TenantId } from '../../src/model/index.ts';
 import type { MetricsStorage } from '../../src/storage/index.ts';
 import { TenantResolver } from '../../src/tenant/index.ts';
 import { Tsdb } from '../../src/tsdb/index.ts';
+import { tsdbConfigOptions } from '../../src/app/engine-options.ts';
 
 const STEP_MS = 15_000;
 /** Sample times: 40 points at 15 s ending a minute ago, aligned to the step. */
@@ -33,7 +34,7 @@ interface Env {
 async function startApi(multitenancy: boolean): Promise<Env> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-promapi-'));
   const config = configSchema.parse({ data_dir: dir, multitenancy });
-  const storage = await Tsdb.open({ dir: path.join(dir, 'metrics'), config: config.metrics });
+  const storage = await Tsdb.open({ dir: path.join(dir, 'metrics'), ...tsdbConfigOptions(config.metrics )});
   const app = Fastify();
   // The real query path: PromQL evaluated on worker threads reading this thread's TSDB.
   const pool = new QueryWorkerPool({ workers: 2, workerHeapBytes: 512 * 1024 * 1024, maxConcurrentPerTenant: 4, maxQueuedPerTenant: 100, queueTimeoutMs: 60_000, cancelGraceMs: 5_000 });

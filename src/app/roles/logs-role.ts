@@ -3,6 +3,7 @@ import { registerLokiApi } from '../../api/loki/index.ts';
 import { LogqlEngine } from '../../logql/index.ts';
 import { LogStore } from '../../logstore/index.ts';
 import { PooledLogQueryEngine } from '../../query/index.ts';
+import { logStoreConfigOptions } from '../engine-options.ts';
 import type { RoleModule } from '../role.ts';
 
 /** How often expired log partitions are dropped. Retention is days long, so minutes of slack do not matter. */
@@ -20,7 +21,7 @@ export const logsRole: RoleModule = {
     const { config, logger } = ctx;
     const store = await LogStore.open({
       dir: path.join(config.data_dir, 'logs'),
-      config: config.logs,
+      ...logStoreConfigOptions(config.logs),
       memoryLimitBytes: config.storage.memory_limit,
       threads: config.storage.threads,
       logger,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { registerPrometheusApi } from '../../api/prometheus/index.ts';
 import { PooledMetricQueryEngine } from '../../query/index.ts';
 import { Tsdb } from '../../tsdb/index.ts';
+import { tsdbConfigOptions } from '../engine-options.ts';
 import type { RoleModule } from '../role.ts';
 
 /** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
@@ -18,7 +19,7 @@ export const metricsRole: RoleModule = {
     const { config, logger } = ctx;
     const tsdb = await Tsdb.open({
       dir: path.join(config.data_dir, 'metrics'),
-      config: config.metrics,
+      ...tsdbConfigOptions(config.metrics),
       memoryLimitBytes: config.storage.memory_limit,
       threads: config.storage.threads,
       logger,

@@ -3,10 +3,11 @@
 import { metricsConfigSchema } from '../../config/metrics-config.ts';
 import type { TenantId } from '../../model/index.ts';
 import { Tsdb } from '../index.ts';
+import { tsdbConfigOptions } from '../../app/engine-options.ts';
 
 const dir = process.argv[2]!;
 const start = Number(process.argv[3] ?? 0);
-const db = await Tsdb.open({ dir, config: metricsConfigSchema.parse({ limits: { creation_grace_period: '1000d' } }) });
+const db = await Tsdb.open({ dir, ...tsdbConfigOptions(metricsConfigSchema.parse({ limits: { creation_grace_period: '1000d' } }) )});
 process.stdout.write('ready\n');
 // Bounded: the parent kills us long before this ends.
 for (let batch = start; batch < start + 100_000; batch++) {

@@ -1,15 +1,16 @@
 // Test child for durability.test.ts: appends batches of log entries through the LogStore, several commits
 // in flight at once, and prints `ack <id>` once a batch's commit resolved, until the parent SIGKILLs it.
 // Heads are tiny so rotation and compaction into Parquet run while it is being killed.
-import { configSchema } from '../config/index.ts';
-import type { TenantId } from '../model/index.ts';
-import { RetryableStorageError } from '../storage/index.ts';
-import { LogStore } from './log-store.ts';
+import { logStoreConfigOptions } from '../../app/engine-options.ts';
+import { configSchema } from '../../config/index.ts';
+import type { TenantId } from '../../model/index.ts';
+import { RetryableStorageError } from '../../storage/index.ts';
+import { LogStore } from '../log-store.ts';
 
 const dir = process.argv[2]!;
 const startId = Number(process.argv[3]);
 const config = configSchema.parse({ logs: { store: { head_max_bytes: 16 * 1024, head_max_age: '1s', partition_window: '1m' } } }).logs;
-const store = await LogStore.open({ dir, config, threads: 1, memoryLimitBytes: 128 * 1024 ** 2 });
+const store = await LogStore.open({ dir, ...logStoreConfigOptions(config), threads: 1, memoryLimitBytes: 128 * 1024 ** 2 });
 const nowNs = BigInt(Date.now()) * 1_000_000n;
 let next = startId;
 

@@ -1,0 +1,35 @@
+import { limitsForTenant } from '../config/index.ts';
+import type { LimitsSection, LogsConfig, MetricsConfig } from '../config/index.ts';
+import type { LogStoreOptions } from '../logstore/index.ts';
+import type { TenantLimits } from '../storage/index.ts';
+import type { TsdbOptions } from '../tsdb/index.ts';
+
+/**
+ * A config section's per-tenant limits as the engines' {@link TenantLimits} seam. The config's limit objects carry
+ * every key of the section (the engines read the subset they declare), so they are handed over as they are.
+ */
+export function tenantLimitsOf<L extends object>(section: LimitsSection<L>): TenantLimits<L> {
+  return {
+    defaults: section.limits,
+    forTenant: (tenant) => limitsForTenant(section, tenant),
+    overriddenTenants: () => Object.keys(section.overrides),
+  };
+}
+
+/** The TSDB options that come from the `metrics` config section. */
+export function tsdbConfigOptions(metrics: MetricsConfig): Pick<TsdbOptions, 'limits' | 'maxExemplars'> {
+  return { limits: tenantLimitsOf(metrics), maxExemplars: metrics.max_exemplars };
+}
+
+/** The log store options that come from the `logs` config section. */
+export function logStoreConfigOptions(logs: LogsConfig): Pick<LogStoreOptions, 'limits' | 'settings'> {
+  return {
+    limits: tenantLimitsOf(logs),
+    settings: {
+      partitionWindowMs: logs.store.partition_window,
+      headMaxBytes: logs.store.head_max_bytes,
+      headMaxAgeMs: logs.store.head_max_age,
+      retentionIntervalMs: logs.store.retention_interval,
+    },
+  };
+}
