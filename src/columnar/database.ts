@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { checkFormatStamp } from './format-version.ts';
+import { openFormatStamp } from './format-stamp.ts';
 
 export interface ColumnarOptions {
   /** Directory holding the database file, its WAL, its format stamp and its spill directory. */
   readonly dir: string;
   /** Database name: the file is `<dir>/<name>.duckdb`. */
   readonly name: string;
-  /** The on-disk format version the engine writes. Opening data with a newer version is refused. */
+  /** The on-disk format version the engine writes (stamped as `<name>.format.json`); newer data is refused. */
   readonly formatVersion: number;
   /** DuckDB's memory limit; beyond it operators spill to `<dir>/tmp`. Default 1 GiB. */
   readonly memoryLimitBytes?: number;
@@ -29,20 +29,17 @@ export class ColumnarDatabase {
   readonly instance: DuckDBInstance;
   readonly path: string;
   readonly dir: string;
-  /** The format version found on disk (what the engine must read). */
-  readonly diskFormatVersion: number;
 
-  private constructor(instance: DuckDBInstance, file: string, dir: string, diskFormatVersion: number) {
+  private constructor(instance: DuckDBInstance, file: string, dir: string) {
     this.instance = instance;
     this.path = file;
     this.dir = dir;
-    this.diskFormatVersion = diskFormatVersion;
   }
 
   /** Opens or creates the database, checking the format stamp first. */
   static async open(opts: ColumnarOptions): Promise<ColumnarDatabase> {
     await fs.mkdir(opts.dir, { recursive: true });
-    const diskVersion = await checkFormatStamp(opts.dir, opts.name, opts.formatVersion, 'heimdall');
+    await openFormatStamp(opts.dir, { name: opts.name, version: opts.formatVersion });
     const file = path.join(opts.dir, `${opts.name}.duckdb`);
     const tmp = path.join(opts.dir, 'tmp');
     await fs.mkdir(tmp, { recursive: true });
@@ -60,7 +57,7 @@ export class ColumnarDatabase {
     } catch (err) {
       throw new Error(`opening ${file}: ${(err as Error).message}`, { cause: err });
     }
-    return new ColumnarDatabase(instance, file, opts.dir, diskVersion);
+    return new ColumnarDatabase(instance, file, opts.dir);
   }
 
   /** A new connection. Close it with `closeSync()` when done. */

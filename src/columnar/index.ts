@@ -1,5 +1,5 @@
 export { ColumnarDatabase } from './database.ts';
 export type { ColumnarOptions } from './database.ts';
-export { checkFormatStamp } from './format-version.ts';
-export type { FormatStamp } from './format-version.ts';
+export { openFormatStamp } from './format-stamp.ts';
+export type { FormatSpec, FormatStamp, LegacyStamp } from './format-stamp.ts';
 export { quoteIdent, quoteString, tenantToken } from './sql.ts';

@@ -89,8 +89,8 @@ test('more than 16 exemplars per series are kept, moved into blocks by a flush, 
   await db.compact(true);
   assert.equal(await count(), 165, 'after compaction');
   await db.close();
-  const format = JSON.parse(fs.readFileSync(path.join(dir, 'FORMAT.json'), 'utf8')) as { version: number };
-  assert.equal(format.version, 2);
+  const format = JSON.parse(fs.readFileSync(path.join(dir, 'tsdb.format.json'), 'utf8')) as { formatVersion: number };
+  assert.equal(format.formatVersion, 2);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -111,9 +111,17 @@ test('max_exemplars bounds the exemplars held in memory across series', async ()
 
 test('a version-1 directory opens and is stamped version 2', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-exemplars-'));
+  const stampVersion = (): number => (JSON.parse(fs.readFileSync(path.join(dir, 'tsdb.format.json'), 'utf8')) as { formatVersion: number }).formatVersion;
+  // As the builds before the shared format stamp wrote it: converted, and the old file removed.
   fs.writeFileSync(path.join(dir, 'FORMAT.json'), JSON.stringify({ format: 'heimdall-tsdb', version: 1 }));
-  const db = await open(dir);
+  let db = await open(dir);
   await db.close();
-  assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'FORMAT.json'), 'utf8')) as { version: number }).version, 2);
+  assert.equal(stampVersion(), 2);
+  assert.ok(!fs.existsSync(path.join(dir, 'FORMAT.json')), 'the legacy stamp is gone');
+  // As the shared stamp records it.
+  fs.writeFileSync(path.join(dir, 'tsdb.format.json'), JSON.stringify({ name: 'tsdb', formatVersion: 1, createdBy: 'heimdall', createdAt: '2026-01-01T00:00:00.000Z' }));
+  db = await open(dir);
+  await db.close();
+  assert.equal(stampVersion(), 2);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -289,6 +289,11 @@ test('a newer on-disk format is refused', async () => {
   const dir = tmpDir();
   const db = await open(dir);
   await db.close();
+  const stamp = path.join(dir, 'tsdb.format.json');
+  fs.writeFileSync(stamp, JSON.stringify({ ...JSON.parse(fs.readFileSync(stamp, 'utf8')), formatVersion: 999 }));
+  await assert.rejects(open(dir), StorageFormatError);
+  // A legacy stamp of a newer build is refused as well.
+  fs.rmSync(stamp);
   fs.writeFileSync(path.join(dir, 'FORMAT.json'), JSON.stringify({ format: 'heimdall-tsdb', version: 999 }));
   await assert.rejects(open(dir), StorageFormatError);
 });

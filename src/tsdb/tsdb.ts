@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { openFormatStamp } from '../columnar/index.ts';
 import type { Exemplar, LabelMatcher, Labels, MetricMetadata, MetricRecord, Rejection, TenantId, TimeRange } from '../model/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, MetricQuerier, MetricsStorage, SeriesExemplars, StorageHealth, TenantLimits } from '../storage/index.ts';
@@ -11,7 +12,7 @@ import { BlockStore, defaultDuckThreads } from './block-store.ts';
 import type { BlockMeta } from './block-store.ts';
 import { ByteReader, ByteWriter } from './byte-buffer.ts';
 import { latestCheckpoint, readCheckpoint, removeCheckpointsBefore, writeCheckpoint } from './checkpoint.ts';
-import { TSDB_FORMAT_VERSION, readFormat, writeFormat } from './format.ts';
+import { TSDB_FORMAT } from './format.ts';
 import { ExemplarStore } from './exemplar-store.ts';
 import type { TsdbTenantLimits } from './limits.ts';
 import { Head } from './head.ts';
@@ -118,9 +119,8 @@ export class Tsdb implements MetricsStorage, AppenderHost, QuerierHost {
   /** Opens (or creates) the engine in `opts.dir`, replaying checkpoint and WAL. Refuses a newer format. */
   static async open(opts: TsdbOptions): Promise<Tsdb> {
     await fsp.mkdir(opts.dir, { recursive: true });
-    const existing = await readFormat(opts.dir);
     // Older formats are read as they are; the stamp moves up so an older build refuses what this one adds.
-    if (existing === undefined || existing < TSDB_FORMAT_VERSION) await writeFormat(opts.dir);
+    await openFormatStamp(opts.dir, TSDB_FORMAT);
     const memoryLimitBytes = opts.memoryLimitBytes ?? 1024 ** 3;
     const blocks = await BlockStore.open(path.join(opts.dir, 'blocks'), {
       memoryLimitBytes: Math.floor(memoryLimitBytes / 2),

@@ -102,14 +102,13 @@ test('a data directory written by a newer Heimdall is refused at start-up, namin
     const h = await startHeimdall({ dataDir: dir });
     await h.stop({ keepData: true });
     // Each engine records its format version beside its data; pretend a newer build wrote them.
-    const stamps: [string, string][] = [
-      [path.join(dir, 'metrics', 'FORMAT.json'), 'version'],
-      ...readdirSync(path.join(dir, 'logs')).filter((f) => f.endsWith('.format.json')).map((f): [string, string] => [path.join(dir, 'logs', f), 'formatVersion']),
-    ];
+    const stamps = ['metrics', 'logs'].flatMap((engine) =>
+      readdirSync(path.join(dir, engine)).filter((f) => f.endsWith('.format.json')).map((f) => path.join(dir, engine, f)),
+    );
     assert.equal(stamps.length, 2, 'the metrics and logs engines both stamp their format');
-    for (const [file, key] of stamps) {
+    for (const file of stamps) {
       const original = readFileSync(file, 'utf8');
-      writeFileSync(file, JSON.stringify({ ...JSON.parse(original), [key]: 999 }));
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(original), formatVersion: 999 }));
       const r = await runHeimdall(['start', '--data-dir', dir, '--http-address', '127.0.0.1:0', '--otlp-http-address', '127.0.0.1:0', '--otlp-grpc-address', '127.0.0.1:0']);
       assert.equal(r.code, 1, file);
       assert.match(r.stderr, /999/, file);
