@@ -1,7 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import snappy from 'snappy';
-import { HeimdallError } from '../model/index.ts';
+import { HeimdallError, WireReader } from '../model/index.ts';
 
 /** Content encodings the ingest paths accept. `snappy` is the block format remote_write and Loki push use. */
 export type ContentEncoding = 'identity' | 'gzip' | 'deflate' | 'snappy' | 'zstd';
@@ -23,15 +23,13 @@ function tooLarge(limitBytes: number, setting: string): HeimdallError {
   });
 }
 
-/** Reads the uncompressed length a snappy block declares in its varint header. */
+/** Reads the uncompressed length a snappy block declares in its varint header (at most 2^32 - 1). */
 function snappyDeclaredLength(buf: Buffer): number {
-  let result = 0;
-  let shift = 0;
-  for (let i = 0; i < Math.min(buf.length, 5); i++) {
-    const b = buf[i]!;
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return result;
-    shift += 7;
+  try {
+    const n = new WireReader(buf).uint64();
+    if (n <= 0xffffffff) return n;
+  } catch {
+    // A truncated or over-long varint: the same answer as a length out of range.
   }
   throw new HeimdallError('bad_data', 'snappy: corrupt input (bad length header)', { code: 'malformed_body' });
 }

@@ -1,4 +1,4 @@
-import { setOwnLabel } from '../model/index.ts';
+import { WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader, setOwnLabel } from '../model/index.ts';
 import type { Labels, LogEntry, LogRecord, Rejection } from '../model/index.ts';
 import { parseLokiLabels } from './loki-push-labels.ts';
 
@@ -32,21 +32,20 @@ function parseLabelsCached(text: string): ReturnType<typeof parseLokiLabels> {
 
 /**
  * Decodes a Loki `logproto.PushRequest` (already snappy-decompressed): streams with their label text,
- * entries with nanosecond timestamps, lines and structured metadata. A hand-written wire reader: it skips
- * unknown fields, reads `int64` seconds exactly (negative too), and never builds intermediate objects.
+ * entries with nanosecond timestamps, lines and structured metadata, read in place with the shared
+ * {@link WireReader} (unknown fields skipped, `int64` seconds exact to 2^53, negative too; no intermediate
+ * objects).
  */
 export function decodeLokiPushProtobuf(body: Uint8Array): LogDecodeResult {
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const r = new WireReader(buf);
+  const r = new WireReader(body);
   const records: LogRecord[] = [];
   const rejections: Rejection[] = [];
   let entries = 0;
   try {
     while (r.pos < r.end) {
-      const tag = r.varint32();
-      if (tag === ((1 << 3) | 2)) {
-        const len = r.varint32();
-        const stream = readStream(r, r.pos + len);
+      const tag = r.uint32();
+      if (tag === ((1 << 3) | WIRE_LEN)) {
+        const stream = readStream(r, r.lengthEnd());
         entries += stream.entries.length;
         const parsed = parseLabelsCached(stream.labels);
         if ('labels' in parsed) records.push({ labels: parsed.labels, entries: stream.entries });
@@ -56,6 +55,7 @@ export function decodeLokiPushProtobuf(body: Uint8Array): LogDecodeResult {
       }
     }
   } catch (err) {
+    // Only malformed bytes reach here (WireFormatError, or a RangeError from a read past the end).
     return { records: [], rejections: [], entries: 0, malformed: `malformed Loki PushRequest protobuf: ${(err as Error).message}` };
   }
   return { records, rejections, entries };
@@ -65,18 +65,12 @@ function readStream(r: WireReader, end: number): { labels: string; entries: LogE
   let labels = '';
   const entries: LogEntry[] = [];
   while (r.pos < end) {
-    const tag = r.varint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === 2) {
-      labels = r.string();
-    } else if (field === 2 && (tag & 7) === 2) {
-      const len = r.varint32();
-      entries.push(readEntry(r, r.pos + len));
-    } else {
-      r.skip(tag & 7);
-    }
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_LEN)) labels = r.string(end);
+    else if (tag === ((2 << 3) | WIRE_LEN)) entries.push(readEntry(r, r.lengthEnd(end)));
+    else r.skip(tag & 7, end);
   }
-  if (r.pos !== end) throw new Error('stream message overruns its length');
+  if (r.pos !== end) throw new WireFormatError('stream message overruns its length');
   return { labels, entries };
 }
 
@@ -85,30 +79,28 @@ function readEntry(r: WireReader, end: number): LogEntry {
   let line = '';
   let md: Record<string, string> | undefined;
   while (r.pos < end) {
-    const tag = r.varint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === 2) {
-      const len = r.varint32();
-      ts = readTimestamp(r, r.pos + len);
-    } else if (field === 2 && (tag & 7) === 2) {
-      line = r.string();
-    } else if (field === 3 && (tag & 7) === 2) {
-      const len = r.varint32();
-      const stop = r.pos + len;
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_LEN)) {
+      ts = readTimestamp(r, r.lengthEnd(end));
+    } else if (tag === ((2 << 3) | WIRE_LEN)) {
+      line = r.string(end);
+    } else if (tag === ((3 << 3) | WIRE_LEN)) {
+      const stop = r.lengthEnd(end);
       let name = '';
       let value = '';
       while (r.pos < stop) {
-        const t = r.varint32();
-        if (t === ((1 << 3) | 2)) name = r.string();
-        else if (t === ((2 << 3) | 2)) value = r.string();
-        else r.skip(t & 7);
+        const t = r.uint32();
+        if (t === ((1 << 3) | WIRE_LEN)) name = r.string(stop);
+        else if (t === ((2 << 3) | WIRE_LEN)) value = r.string(stop);
+        else r.skip(t & 7, stop);
       }
+      if (r.pos !== stop) throw new WireFormatError('structured metadata overruns its length');
       setOwnLabel((md ??= {}), name, value);
     } else {
-      r.skip(tag & 7);
+      r.skip(tag & 7, end);
     }
   }
-  if (r.pos !== end) throw new Error('entry message overruns its length');
+  if (r.pos !== end) throw new WireFormatError('entry message overruns its length');
   return md ? { timestampNs: ts, line, structuredMetadata: md } : { timestampNs: ts, line };
 }
 
@@ -117,15 +109,16 @@ let lastSeconds = Number.NaN;
 let lastSecondsNs = 0n;
 
 function readTimestamp(r: WireReader, end: number): bigint {
-  let seconds: number | bigint = 0;
+  let seconds = 0;
   let nanos = 0;
   while (r.pos < end) {
-    const tag = r.varint32();
-    if (tag === ((1 << 3) | 0)) seconds = r.varint64Number();
-    else if (tag === ((2 << 3) | 0)) nanos = r.varint32() | 0;
-    else r.skip(tag & 7);
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WIRE_VARINT)) seconds = r.int64();
+    // int32: a negative value is sign-extended to ten bytes; uint32() keeps its low 32 bits.
+    else if (tag === ((2 << 3) | WIRE_VARINT)) nanos = r.uint32() | 0;
+    else r.skip(tag & 7, end);
   }
-  if (typeof seconds === 'bigint') return seconds * 1_000_000_000n + BigInt(nanos);
+  if (r.pos !== end) throw new WireFormatError('timestamp overruns its length');
   if (seconds !== lastSeconds) {
     lastSeconds = seconds;
     lastSecondsNs = BigInt(seconds) * 1_000_000_000n;
@@ -236,103 +229,4 @@ function bad(message: string): LogDecodeResult {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A minimal protobuf wire reader over a Buffer; throws on truncated input. */
-class WireReader {
-  pos = 0;
-  readonly end: number;
-  private readonly buf: Buffer;
-
-  constructor(buf: Buffer) {
-    this.buf = buf;
-    this.end = buf.length;
-  }
-
-  /** A varint used as a tag or a length (non-negative, below 2^53). */
-  varint32(): number {
-    const buf = this.buf;
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = buf[this.pos++]!;
-      if (shift < 28) result |= (b & 0x7f) << shift;
-      else if (shift < 53) result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new Error('varint too long');
-    }
-  }
-
-  /** A signed 64-bit varint as a number when it has at most 7 bytes (exact), else as a bigint. */
-  varint64Number(): number | bigint {
-    const buf = this.buf;
-    const start = this.pos;
-    let v = 0;
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = buf[this.pos++]!;
-      v += (b & 0x7f) * 2 ** (7 * i);
-      if ((b & 0x80) === 0) return v;
-    }
-    this.pos = start;
-    return this.varint64();
-  }
-
-  /** A varint as a signed 64-bit integer (two's complement, as int64 fields are encoded). */
-  varint64(): bigint {
-    const buf = this.buf;
-    let lo = 0;
-    let shift = 0;
-    // Fast path: up to 7 bytes (49 bits) fit a double exactly.
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = buf[this.pos++]!;
-      lo += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return BigInt(lo);
-      shift += 7;
-    }
-    let big = BigInt(lo);
-    let bshift = 49n;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = buf[this.pos++]!;
-      big |= BigInt(b & 0x7f) << bshift;
-      if ((b & 0x80) === 0) return BigInt.asIntN(64, big);
-      bshift += 7n;
-      if (bshift > 70n) throw new Error('varint too long');
-    }
-  }
-
-  string(): string {
-    const len = this.varint32();
-    const start = this.pos;
-    const stop = start + len;
-    if (stop > this.end) throw new Error('truncated string');
-    this.pos = stop;
-    return this.buf.toString('utf8', start, stop);
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.varint64();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2: {
-        const len = this.varint32();
-        this.pos += len;
-        break;
-      }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new Error(`unsupported wire type ${wireType}`);
-    }
-    if (this.pos > this.end) throw new Error('truncated field');
-  }
 }

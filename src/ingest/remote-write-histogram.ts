@@ -1,7 +1,7 @@
 import { isStaleNaN } from '../model/index.ts';
 import type { BucketSpan, NativeHistogram } from '../model/index.ts';
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError } from './remote-write-wire.ts';
-import type { WireReader } from './remote-write-wire.ts';
+import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError } from '../model/index.ts';
+import type { WireReader } from '../model/index.ts';
 
 /** The schema of native histograms with custom bucket bounds (NHCB). */
 export const CUSTOM_BUCKETS_SCHEMA = -53;

@@ -13,7 +13,7 @@ import {
   runeCount,
 } from './remote-write-series.ts';
 import type { MetricDecodeResult } from './remote-write-series.ts';
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from './remote-write-wire.ts';
+import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from '../model/index.ts';
 
 /**
  * Decodes a Prometheus remote_write 1.0 `prometheus.WriteRequest` (already decompressed): time series with

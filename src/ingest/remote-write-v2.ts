@@ -12,7 +12,7 @@ import {
   runeCount,
 } from './remote-write-series.ts';
 import type { MetricDecodeResult } from './remote-write-series.ts';
-import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from './remote-write-wire.ts';
+import { WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from '../model/index.ts';
 
 /** The symbols table of one request: strings and whether each was valid UTF-8. */
 interface Symbols {

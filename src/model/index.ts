@@ -68,3 +68,5 @@ export {
 } from './errors.ts';
 export type { ErrorKind, HeimdallErrorOptions } from './errors.ts';
 export { estimateAttributesBytes, estimateSpanBytes } from './span-size.ts';
+export { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from './protobuf-wire.ts';
+export type { StringInterner } from './string-interner.ts';

@@ -1,3 +1,5 @@
+import { WireFormatError, WireReader } from '../model/index.ts';
+
 /**
  * A growable little-endian byte writer for WAL records and block files. Floats are written through a
  * Float64Array view so NaN payloads (the stale marker) keep their exact bits.
@@ -109,30 +111,14 @@ export class ByteWriter {
   }
 }
 
-/** Thrown when a reader runs past the end of its input (a torn or corrupt record). */
-export class TruncatedError extends Error {
-  constructor() {
-    super('unexpected end of record');
-    this.name = 'TruncatedError';
-  }
-}
-
-/** The reading side of {@link ByteWriter}. */
-export class ByteReader {
-  readonly buf: Buffer;
-  private readonly view: DataView;
-  pos: number;
-  readonly end: number;
-
+/**
+ * The reading side of {@link ByteWriter}: the shared protobuf wire reader (whose varints are the same
+ * LEB128, zigzag for signed values, and whose fixed-width values are little-endian too) plus the byte-sized
+ * reads the record formats add. A read past the end throws `WireFormatError` (a torn or corrupt record).
+ */
+export class ByteReader extends WireReader {
   constructor(buf: Buffer, start = 0, end = buf.length) {
-    this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.pos = start;
-    this.end = end;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.end) throw new TruncatedError();
+    super(buf, start, end);
   }
 
   get remaining(): number {
@@ -140,60 +126,43 @@ export class ByteReader {
   }
 
   u8(): number {
-    this.need(1);
+    if (this.pos >= this.end) throw new WireFormatError('unexpected end of record');
     return this.buf[this.pos++]!;
   }
 
   u16(): number {
-    this.need(2);
+    if (this.pos + 2 > this.end) throw new WireFormatError('unexpected end of record');
     const v = this.view.getUint16(this.pos, true);
     this.pos += 2;
     return v;
   }
 
   u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed32();
   }
 
   f64(): number {
-    this.need(8);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.double();
   }
 
+  /** An unsigned varint written by {@link ByteWriter.uvarint}. */
   uvarint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      this.need(1);
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 0x80;
-    }
-    throw new TruncatedError();
+    return this.uint64();
   }
 
+  /** A zigzag varint written by {@link ByteWriter.varint}. */
   varint(): number {
-    const u = this.uvarint();
-    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    return this.sint64();
   }
 
+  /** A length-prefixed UTF-8 string written by {@link ByteWriter.str}. */
   str(): string {
-    const n = this.uvarint();
-    this.need(n);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
+    return this.string();
   }
 
   bytes(n: number): Buffer {
-    this.need(n);
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    if (this.pos + n > this.end) throw new WireFormatError('unexpected end of record');
+    const b = (this.buf as Buffer).subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }

@@ -203,7 +203,7 @@ function readLabels(r: ByteReader): Record<string, string> {
   return labels;
 }
 
-/** Decodes every record of a payload, calling the visitor. Throws `TruncatedError` on a malformed payload. */
+/** Decodes every record of a payload, calling the visitor. Throws `WireFormatError` on a malformed payload. */
 export function decodeRecords(r: ByteReader, v: RecordVisitor): void {
   while (r.remaining > 0) {
     const type = r.u8();
