@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { tsdbConfigOptions } from '../app/engine-options.ts';
 import { configSchema } from '../config/index.ts';
 import type { Span, SpanRecord, TenantId } from '../model/index.ts';
 import { PromqlEngine } from '../promql/index.ts';
@@ -39,7 +40,7 @@ const settings: GeneratorSettings = {
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heimdall-metricsgen-'));
   const config = configSchema.parse({ metrics: { limits: { creation_grace_period: '10000d', retention_period: 0 } } }).metrics;
-  db = await Tsdb.open({ dir, config, memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => now, maintenanceIntervalMs: 0 });
+  db = await Tsdb.open({ dir, ...tsdbConfigOptions(config), memoryLimitBytes: 64 * 1024 * 1024, threads: 1, now: () => now, maintenanceIntervalMs: 0 });
 });
 
 after(async () => {
