@@ -29,7 +29,6 @@ export function logStoreConfigOptions(logs: LogsConfig): Pick<LogStoreOptions, '
       partitionWindowMs: logs.store.partition_window,
       headMaxBytes: logs.store.head_max_bytes,
       headMaxAgeMs: logs.store.head_max_age,
-      retentionIntervalMs: logs.store.retention_interval,
     },
   };
 }

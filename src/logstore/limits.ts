@@ -36,6 +36,4 @@ export interface LogStoreSettings {
   readonly headMaxBytes: number;
   /** Oldest data a head holds before it is sealed, so recent partitions reach their compact form. */
   readonly headMaxAgeMs: number;
-  /** How often background retention runs (when `background` is on). */
-  readonly retentionIntervalMs: number;
 }

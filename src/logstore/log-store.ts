@@ -30,8 +30,8 @@ export interface LogStoreOptions {
   readonly threads?: number;
   readonly logger?: Logger;
   /**
-   * Background work: head rotation by age, compaction and periodic retention (`settings`). Default
-   * true; tests that drive `flush()`/`applyRetention()` themselves may turn it off.
+   * Background work: head rotation by age and compaction (`settings`). Default true; tests that drive `flush()`
+   * themselves may turn it off. Retention runs only when `applyRetention` is called (app/ schedules it).
    */
   readonly background?: boolean;
   /** The data directory's monitor: refuses writes while the directory is lost and classifies write failures. */
@@ -288,7 +288,6 @@ export class LogStore implements LogsStorage {
     };
     every(Math.min(1000, this.settings.headMaxAgeMs), () => this.writer.rotate(false), 'head rotation');
     every(60_000, async () => this.compactor.kick(), 'compaction');
-    every(this.settings.retentionIntervalMs, () => this.applyRetention(Date.now()), 'retention');
   }
 }
 

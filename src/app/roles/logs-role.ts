@@ -4,15 +4,13 @@ import { LogqlEngine } from '../../logql/index.ts';
 import { LogStore } from '../../logstore/index.ts';
 import { PooledLogQueryEngine } from '../../query/index.ts';
 import { logStoreConfigOptions } from '../engine-options.ts';
+import { scheduleRetention } from '../retention-schedule.ts';
 import type { RoleModule } from '../role.ts';
-
-/** How often expired log partitions are dropped. Retention is days long, so minutes of slack do not matter. */
-export const LOGS_RETENTION_INTERVAL_MS = 5 * 60_000;
 
 /**
  * The logs role (Loki's ingester + querier): opens the log store in `<data_dir>/logs`, applies per-tenant
- * and per-stream retention every {@link LOGS_RETENTION_INTERVAL_MS} (the store's own background work
- * handles head rotation and compaction), serves the Loki query API under `/loki/api/v1/`, and provides
+ * and per-stream retention every `logs.store.retention_interval` (the role's timer is the only one; the
+ * store's own background work handles head rotation and compaction), serves the Loki query API under `/loki/api/v1/`, and provides
  * `logsStorage` to the roles that depend on it (the gateway writes through it). Stopping waits for a
  * running retention pass, then closes the store.
  */
@@ -51,23 +49,11 @@ export const logsRole: RoleModule = {
       throw err;
     }
 
-    let retention: Promise<void> | undefined;
-    const runRetention = (): void => {
-      if (retention) return; // the previous pass is still running
-      retention = store
-        .applyRetention(Date.now())
-        .then(() => undefined)
-        .catch((err: unknown) => logger.error({ err }, 'logs retention failed'))
-        .finally(() => (retention = undefined));
-    };
-    const timer = setInterval(runRetention, LOGS_RETENTION_INTERVAL_MS);
-    timer.unref();
-
+    const retention = scheduleRetention(store, config.logs.store.retention_interval, logger, 'logs');
     return {
       provides: { logsStorage: store },
       async stop() {
-        clearInterval(timer);
-        await retention;
+        await retention.stop();
         await store.close();
       },
     };

@@ -3,6 +3,7 @@ import { registerPrometheusApi } from '../../api/prometheus/index.ts';
 import { PooledMetricQueryEngine } from '../../query/index.ts';
 import { Tsdb } from '../../tsdb/index.ts';
 import { tsdbConfigOptions } from '../engine-options.ts';
+import { scheduleRetention } from '../retention-schedule.ts';
 import type { RoleModule } from '../role.ts';
 
 /** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
@@ -39,22 +40,11 @@ export const metricsRole: RoleModule = {
       throw err;
     }
 
-    let retention: Promise<void> | undefined;
-    const runRetention = (): void => {
-      if (retention) return; // the previous pass is still running
-      retention = tsdb
-        .applyRetention(Date.now())
-        .catch((err: unknown) => logger.error({ err }, 'metrics retention failed'))
-        .finally(() => (retention = undefined));
-    };
-    const timer = setInterval(runRetention, RETENTION_INTERVAL_MS);
-    timer.unref();
-
+    const retention = scheduleRetention(tsdb, RETENTION_INTERVAL_MS, logger, 'metrics');
     return {
       provides: { metricsStorage: tsdb },
       async stop() {
-        clearInterval(timer);
-        await retention;
+        await retention.stop();
         await tsdb.close();
       },
     };
