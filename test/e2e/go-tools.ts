@@ -1,9 +1,16 @@
 // Locates the Go-built real clients the e2e tests drive (Prometheus 3, promtool, telemetrygen): in PATH
-// or in `$(go env GOPATH)/bin`, where `go install` (and `.ci/run`) puts them.
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+// or in `$(go env GOPATH)/bin`, where `go install` (and `.ci/run`) puts them; starts a Prometheus (3, or Debian's)
+// and the scrape target it reads.
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify as toYaml } from 'yaml';
+import { GENEROUS_MS } from '../support/bounds.ts';
 
 function goBinDir(): string | undefined {
   try {
@@ -44,4 +51,106 @@ export function findGoTool(name: string, accept: (file: string) => boolean = () 
 export function skipUnlessFound(file: string | undefined, what: string, install: string): string | false {
   if (file !== undefined || process.env.CI) return false;
   return `${what} is not installed (${install}); .ci/run builds it`;
+}
+
+/** A free loopback port, for a process that needs its own port in its configuration before it starts. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A Prometheus started by {@link startPrometheus}. */
+export interface PrometheusProcess {
+  /** Its HTTP API, e.g. `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything it printed so far (for assertion messages). */
+  output(): string;
+  /** Stops it by its PID (SIGTERM, SIGKILL after 10 s) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Prometheus binary `bin` on a free loopback port with `config(port)` as its prometheus.yml and its TSDB
+ * in a temp directory, plus `args`; resolves once `/-/ready` answers 200 (within {@link GENEROUS_MS}).
+ */
+export async function startPrometheus(
+  bin: string,
+  config: (port: number) => Record<string, unknown>,
+  args: readonly string[] = [],
+): Promise<PrometheusProcess> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-prom-'));
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config(port)));
+  const child = spawn(bin, [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+    ...args,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + GENEROUS_MS;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
+    }
+    try {
+      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`prometheus not ready within ${GENEROUS_MS / 1000} s:\n${out}`);
+    }
+    await sleep(200);
+  }
+  return { url, child, output: () => out, stop };
+}
+
+/** A scrape target started by {@link startScrapeTarget}. */
+export interface ScrapeTarget {
+  readonly port: number;
+  /** Closes the server and its open connections. */
+  close(): Promise<void>;
+}
+
+/** Serves OpenMetrics text on a loopback port: `render(n)` is the body of the n-th scrape (from 1). */
+export function startScrapeTarget(render: (scrape: number) => string): Promise<ScrapeTarget> {
+  let scrapes = 0;
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
+    res.end(render(++scrapes));
+  });
+  const close = async (): Promise<void> => {
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  };
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({ port: typeof addr === 'object' && addr ? addr.port : 0, close });
+    }),
+  );
 }

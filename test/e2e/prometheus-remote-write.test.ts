@@ -2,17 +2,13 @@
 // Heimdall's /api/v1/push; the same queries through Heimdall's /prometheus/api/v1 and Prometheus' own
 // /api/v1 must agree. Needs the binary: skipped with a reason when it is absent outside CI, a failure in CI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify as toYaml } from 'yaml';
 import { GENEROUS_MS } from '../support/bounds.ts';
+import { startPrometheus, startScrapeTarget } from './go-tools.ts';
+import type { PrometheusProcess, ScrapeTarget } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -36,78 +32,41 @@ const SKIP =
     ? 'the prometheus binary is not installed (apt-get install prometheus); CI installs it'
     : false;
 
-/** A free loopback port (Prometheus needs its own port in its config before it starts). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * The scrape target: OpenMetrics text with a counter (with exemplars), a gauge and a classic histogram,
  * values changing on every scrape.
  */
-function startTarget(): Promise<{ server: http.Server; port: number }> {
-  let scrapes = 0;
-  const server = http.createServer((req, res) => {
-    scrapes++;
-    const n = scrapes;
-    const lines = [
-      '# HELP target_requests Requests the test target handled.',
-      '# TYPE target_requests counter',
-      `target_requests_total{code="200",path="/a"} ${n * 7} # {trace_id="${traceId(n)}"} ${n % 5}`,
-      `target_requests_total{code="500",path="/a"} ${Math.floor(n / 3)}`,
-      `target_requests_total{code="200",path="/b"} ${n * 2.5}`,
-      '# HELP target_temperature_celsius A gauge that moves.',
-      '# TYPE target_temperature_celsius gauge',
-      `target_temperature_celsius{room="lab"} ${20 + Math.sin(n / 3)}`,
-      `target_temperature_celsius{room="hall"} ${-3.25 * (n % 4)}`,
-      '# HELP target_latency_seconds Request latency.',
-      '# TYPE target_latency_seconds histogram',
-      `target_latency_seconds_bucket{le="0.05"} ${n}`,
-      `target_latency_seconds_bucket{le="0.1"} ${n * 3}`,
-      `target_latency_seconds_bucket{le="0.5"} ${n * 4}`,
-      `target_latency_seconds_bucket{le="+Inf"} ${n * 5}`,
-      `target_latency_seconds_sum ${n * 0.75}`,
-      `target_latency_seconds_count ${n * 5}`,
-      '# EOF',
-      '',
-    ];
-    res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
-    res.end(lines.join('\n'));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
-    }),
-  );
-}
-
-async function closeTarget(server: http.Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
+function renderTarget(n: number): string {
+  return [
+    '# HELP target_requests Requests the test target handled.',
+    '# TYPE target_requests counter',
+    `target_requests_total{code="200",path="/a"} ${n * 7} # {trace_id="${traceId(n)}"} ${n % 5}`,
+    `target_requests_total{code="500",path="/a"} ${Math.floor(n / 3)}`,
+    `target_requests_total{code="200",path="/b"} ${n * 2.5}`,
+    '# HELP target_temperature_celsius A gauge that moves.',
+    '# TYPE target_temperature_celsius gauge',
+    `target_temperature_celsius{room="lab"} ${20 + Math.sin(n / 3)}`,
+    `target_temperature_celsius{room="hall"} ${-3.25 * (n % 4)}`,
+    '# HELP target_latency_seconds Request latency.',
+    '# TYPE target_latency_seconds histogram',
+    `target_latency_seconds_bucket{le="0.05"} ${n}`,
+    `target_latency_seconds_bucket{le="0.1"} ${n * 3}`,
+    `target_latency_seconds_bucket{le="0.5"} ${n * 4}`,
+    `target_latency_seconds_bucket{le="+Inf"} ${n * 5}`,
+    `target_latency_seconds_sum ${n * 0.75}`,
+    `target_latency_seconds_count ${n * 5}`,
+    '# EOF',
+    '',
+  ].join('\n');
 }
 
 function traceId(n: number): string {
   return n.toString(16).padStart(32, '0');
 }
 
-interface PromProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly dir: string;
-  output(): string;
-}
-
-async function startPrometheus(bin: string, heimdallUrl: string, targetPort: number): Promise<PromProcess> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-prom-'));
-  const port = await freePort();
-  const config = {
+/** Prometheus scraping the target and itself, remote-writing samples, exemplars and metadata to Heimdall. */
+function prometheusConfig(heimdallUrl: string, targetPort: number, port: number): Record<string, unknown> {
+  return {
     global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1m' },
     scrape_configs: [
       { job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${targetPort}`] }] },
@@ -122,44 +81,6 @@ async function startPrometheus(bin: string, heimdallUrl: string, targetPort: num
       },
     ],
   };
-  writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config));
-  const child = spawn(
-    bin,
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + GENEROUS_MS;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
-    try {
-      const res = await fetch(`${url}/-/ready`);
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready within ${GENEROUS_MS / 1000} s:\n${out}`);
-    await sleep(200);
-  }
-  return { url, child, dir, output: () => out };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
 }
 
 interface Envelope<T = unknown> {
@@ -225,16 +146,16 @@ const QUERIES = [
 
 describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
   let heimdall: HeimdallProcess;
-  let target: { server: http.Server; port: number };
-  let prom: PromProcess;
+  let target: ScrapeTarget;
+  let prom: PrometheusProcess;
   /** The instant every comparison evaluates at: both sides have all samples up to it. */
   let evalSec = 0;
 
   before(async () => {
     assert.ok(PROMETHEUS, 'CI must install Debian\'s prometheus package (see .ci/run)');
     heimdall = await startHeimdall();
-    target = await startTarget();
-    prom = await startPrometheus(PROMETHEUS, heimdall.httpUrl, target.port);
+    target = await startScrapeTarget(renderTarget);
+    prom = await startPrometheus(PROMETHEUS, (port) => prometheusConfig(heimdall.httpUrl, target.port, port), ['--enable-feature=exemplar-storage']);
     // Wait (bounded) until Heimdall holds 22 s of target scrapes, then leave the senders time to flush
     // every sample up to the evaluation instant. Comparisons look back at most 18 s from it, so no window
     // reaches the start of the series: samples scraped while Prometheus replayed its WAL are never sent,
@@ -262,11 +183,8 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
   });
 
   after(async () => {
-    if (prom) {
-      await stopProcess(prom.child);
-      rmSync(prom.dir, { recursive: true, force: true });
-    }
-    if (target?.server.listening) await closeTarget(target.server);
+    if (prom) await prom.stop();
+    if (target) await target.close();
     if (heimdall) await heimdall.stop();
   });
 
@@ -334,7 +252,7 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
 
   test('stale markers after the target goes away are stored and honoured', async () => {
     const stoppedSec = Date.now() / 1000;
-    await closeTarget(target.server);
+    await target.close();
     // Prometheus marks the target's series stale on the first failed scrape; wait (bounded) until that
     // reached Heimdall: up{job="target"} is 0 at a scrape after the stop.
     const deadline = Date.now() + GENEROUS_MS;

@@ -3,20 +3,15 @@
 // and serves as the reference remote-write receiver for the out-of-order check. Skipped with its reason
 // when Prometheus 3 is absent outside CI; a failure in CI.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
-import { stringify as toYaml } from 'yaml';
-import { findGoTool, skipUnlessFound } from './go-tools.ts';
+import { findGoTool, skipUnlessFound, startPrometheus, startScrapeTarget } from './go-tools.ts';
+import type { PrometheusProcess, ScrapeTarget } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -30,52 +25,24 @@ const SKIP = skipUnlessFound(PROMETHEUS3, 'Prometheus 3', 'go install github.com
 const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/prometheus');
 const WriteRequest = protobuf.loadSync(path.join(protoDir, 'remote.proto')).lookupType('prometheus.WriteRequest');
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** OpenMetrics with a new exemplar on two counters at every scrape, so the exemplars outnumber 16 per series. */
-function startTarget(): Promise<{ server: http.Server; port: number }> {
-  let scrapes = 0;
-  const server = http.createServer((_req, res) => {
-    const n = ++scrapes;
-    const trace = n.toString(16).padStart(32, '0');
-    res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
-    res.end([
-      '# TYPE p3_requests counter',
-      `p3_requests_total{path="/a"} ${n * 3} # {trace_id="a${trace}"} ${n % 7}`,
-      `p3_requests_total{path="/b"} ${n * 5} # {trace_id="b${trace}"} ${n % 5}`,
-      '# TYPE p3_temperature gauge',
-      `p3_temperature ${20 + (n % 4)}`,
-      '# EOF',
-      '',
-    ].join('\n'));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      resolve({ server, port: typeof addr === 'object' && addr ? addr.port : 0 });
-    }),
-  );
+function renderTarget(n: number): string {
+  const trace = n.toString(16).padStart(32, '0');
+  return [
+    '# TYPE p3_requests counter',
+    `p3_requests_total{path="/a"} ${n * 3} # {trace_id="a${trace}"} ${n % 7}`,
+    `p3_requests_total{path="/b"} ${n * 5} # {trace_id="b${trace}"} ${n % 5}`,
+    '# TYPE p3_temperature gauge',
+    `p3_temperature ${20 + (n % 4)}`,
+    '# EOF',
+    '',
+  ].join('\n');
 }
 
-interface PromProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly dir: string;
-  output(): string;
-}
-
-async function startPrometheus(bin: string, heimdallUrl: string, targetPort: number): Promise<PromProcess> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-prom3-'));
-  const port = await freePort();
+/** Prometheus 3 scraping the target and remote-writing to Heimdall with 1.0 (tenant rw1) and 2.0 (tenant rw2). */
+function prometheusConfig(heimdallUrl: string, targetPort: number): Record<string, unknown> {
   const queue = { batch_send_deadline: '500ms', max_samples_per_send: 5000, min_backoff: '100ms', max_backoff: '1s' };
-  const config = {
+  return {
     global: { scrape_interval: '1s', scrape_timeout: '900ms' },
     scrape_configs: [{ job_name: 'target', static_configs: [{ targets: [`127.0.0.1:${targetPort}`] }] }],
     remote_write: [
@@ -90,40 +57,6 @@ async function startPrometheus(bin: string, heimdallUrl: string, targetPort: num
       },
     ],
   };
-  writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config));
-  const child = spawn(bin, [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--web.enable-remote-write-receiver',
-    '--enable-feature=exemplar-storage',
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
-    try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready within 60 s:\n${out}`);
-    await sleep(200);
-  }
-  return { url, child, dir, output: () => out };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(killer);
 }
 
 async function api<T>(base: string, endpoint: string, params: Record<string, string>, tenant?: string): Promise<T> {
@@ -149,15 +82,18 @@ function exemplarsByPath(d: SeriesExemplars[]): Record<string, string[]> {
 
 describe('Prometheus 3 remote_write 1.0 and 2.0 into Heimdall', { skip: SKIP, timeout: 240_000 }, () => {
   let heimdall: HeimdallProcess;
-  let target: { server: http.Server; port: number };
-  let prom: PromProcess;
+  let target: ScrapeTarget;
+  let prom: PrometheusProcess;
   const ours = (): string => `${heimdall.httpUrl}/prometheus`;
 
   before(async () => {
     assert.ok(PROMETHEUS3, 'Prometheus 3 must be installed in CI (.ci/run builds it)');
     heimdall = await startHeimdall({ config: { multitenancy: true } });
-    target = await startTarget();
-    prom = await startPrometheus(PROMETHEUS3, heimdall.httpUrl, target.port);
+    target = await startScrapeTarget(renderTarget);
+    prom = await startPrometheus(PROMETHEUS3, () => prometheusConfig(heimdall.httpUrl, target.port), [
+      '--web.enable-remote-write-receiver',
+      '--enable-feature=exemplar-storage',
+    ]);
     // Bounded wait until both tenants hold more than 20 exemplars of one series (the old cap was 16).
     const deadline = Date.now() + 120_000;
     for (;;) {
@@ -173,15 +109,8 @@ describe('Prometheus 3 remote_write 1.0 and 2.0 into Heimdall', { skip: SKIP, ti
   });
 
   after(async () => {
-    if (prom) {
-      await stopProcess(prom.child);
-      rmSync(prom.dir, { recursive: true, force: true });
-    }
-    if (target?.server.listening) {
-      const closed = new Promise<void>((resolve) => target.server.close(() => resolve()));
-      target.server.closeAllConnections();
-      await closed;
-    }
+    if (prom) await prom.stop();
+    if (target) await target.close();
     if (heimdall) await heimdall.stop();
   });
 
