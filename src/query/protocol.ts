@@ -6,9 +6,13 @@ import type {
   LogqlRangeQuery,
   PromqlInstantQuery,
   PromqlRangeQuery,
+  TraceqlMetricsInstantQuery,
+  TraceqlMetricsRangeQuery,
+  TraceqlSearchQuery,
 } from '../storage/index.ts';
 import type { LogqlEngineOptions } from '../logql/index.ts';
 import type { PromqlEngineOptions } from '../promql/index.ts';
+import type { TraceqlEngineOptions } from '../traceql/index.ts';
 
 /*
  * The messages between the serving thread and a query worker. One query runs on a worker at a time; while it
@@ -21,7 +25,10 @@ export type QueryJob =
   | { readonly lang: 'promql'; readonly mode: 'instant'; readonly query: PromqlInstantQuery; readonly engine: PromqlEngineOptions }
   | { readonly lang: 'promql'; readonly mode: 'range'; readonly query: PromqlRangeQuery; readonly engine: PromqlEngineOptions }
   | { readonly lang: 'logql'; readonly mode: 'instant'; readonly query: LogqlInstantQuery; readonly engine: LogqlEngineOptions }
-  | { readonly lang: 'logql'; readonly mode: 'range'; readonly query: LogqlRangeQuery; readonly engine: LogqlEngineOptions };
+  | { readonly lang: 'logql'; readonly mode: 'range'; readonly query: LogqlRangeQuery; readonly engine: LogqlEngineOptions }
+  | { readonly lang: 'traceql'; readonly mode: 'search'; readonly query: TraceqlSearchQuery; readonly engine: TraceqlEngineOptions }
+  | { readonly lang: 'traceql'; readonly mode: 'instant'; readonly query: TraceqlMetricsInstantQuery; readonly engine: TraceqlEngineOptions }
+  | { readonly lang: 'traceql'; readonly mode: 'range'; readonly query: TraceqlMetricsRangeQuery; readonly engine: TraceqlEngineOptions };
 
 /** The storage operations a worker may ask the serving thread for (see storage-server.ts). */
 export type StorageOp =
@@ -36,6 +43,11 @@ export type StorageOp =
   | 'logs.series'
   | 'logs.counts'
   | 'logs.stats'
+  | 'traces.open'
+  | 'traces.select'
+  | 'traces.traceById'
+  | 'traces.tagNames'
+  | 'traces.tagValues'
   | 'next'
   | 'close';
 

@@ -1,18 +1,19 @@
 /*
  * The entry of a query worker thread (see worker-pool.ts): evaluates one query at a time with the real
- * PromQL/LogQL engines over storage proxied to the serving thread, encodes the answer to JSON here, and
+ * PromQL/LogQL/TraceQL engines over storage proxied to the serving thread, encodes the answer to JSON here, and
  * posts back the text. A `cancel` aborts the running query's signal; a query that ignores it is the pool's
  * to terminate.
  */
 import { parentPort } from 'node:worker_threads';
 import { LogqlEngine } from '../logql/index.ts';
 import { PromqlEngine } from '../promql/index.ts';
+import { TraceqlEngine } from '../traceql/index.ts';
 import type { TenantId } from '../model/index.ts';
 import type { EncodedQueryResult } from '../storage/index.ts';
 import { InProcessLogQueryEngine, InProcessMetricQueryEngine } from './in-process-engines.ts';
 import { fromWireError, toWireError } from './protocol.ts';
 import type { FromWorker, QueryJob, StorageOp, ToWorker } from './protocol.ts';
-import { RemoteLogQueryable, RemoteMetricQueryable } from './storage-client.ts';
+import { RemoteLogQueryable, RemoteMetricQueryable, RemoteTraceQueryable } from './storage-client.ts';
 import type { StorageCall } from './storage-client.ts';
 
 const port = parentPort;
@@ -41,6 +42,13 @@ async function run(id: number, tenants: readonly TenantId[], job: QueryJob, time
   if (job.lang === 'promql') {
     const engine = new InProcessMetricQueryEngine(new PromqlEngine(job.engine));
     const queryable = new RemoteMetricQueryable(call);
+    return job.mode === 'instant' ? engine.instant(queryable, tenants, job.query, controls) : engine.range(queryable, tenants, job.query, controls);
+  }
+  if (job.lang === 'traceql') {
+    // The TraceQL engine encodes Tempo's JSON itself; it needs no in-process adapter.
+    const engine = new TraceqlEngine(job.engine);
+    const queryable = new RemoteTraceQueryable(call);
+    if (job.mode === 'search') return engine.search(queryable, tenants, job.query, controls);
     return job.mode === 'instant' ? engine.instant(queryable, tenants, job.query, controls) : engine.range(queryable, tenants, job.query, controls);
   }
   const engine = new InProcessLogQueryEngine(new LogqlEngine(job.engine));

@@ -1,4 +1,4 @@
-import type { LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
+import type { AttributeScalar, LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
 import type {
   LogCountParams,
   LogIndexStats,
@@ -11,6 +11,12 @@ import type {
   MetricQueryable,
   SelectHints,
   SeriesData,
+  AttributeScope,
+  StoredTrace,
+  TraceQuerier,
+  TraceQueryable,
+  TraceSelectParams,
+  TraceTimeRange,
 } from '../storage/index.ts';
 import type { StorageOp } from './protocol.ts';
 
@@ -91,5 +97,30 @@ export class RemoteLogQueryable implements LogQueryable {
       querier.stats = async (range: TimeRange, matchers: readonly LabelMatcher[]) => (await call('logs.stats', [handle, range, matchers])) as LogIndexStats;
     }
     return querier;
+  }
+}
+
+/** A {@link TraceQueryable} whose reads run in the serving thread (the worker side of a query). */
+export class RemoteTraceQueryable implements TraceQueryable {
+  private readonly call: StorageCall;
+
+  constructor(call: StorageCall) {
+    this.call = call;
+  }
+
+  async querier(tenants: readonly TenantId[]): Promise<TraceQuerier> {
+    const call = this.call;
+    const handle = (await call('traces.open', [tenants])) as number;
+    return {
+      select: (params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]> =>
+        remoteBatches<readonly StoredTrace[]>(call, call('traces.select', [handle, withoutSignal(params)])),
+      traceById: async (traceId: string, range?: TraceTimeRange) => (await call('traces.traceById', [handle, traceId, range])) as StoredTrace | undefined,
+      tagNames: async (scope: Exclude<AttributeScope, 'any' | 'intrinsic'>, range?: TraceTimeRange) => (await call('traces.tagNames', [handle, scope, range])) as string[],
+      tagValues: async (scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range?: TraceTimeRange, limit?: number) =>
+        (await call('traces.tagValues', [handle, scope, name, range, limit])) as AttributeScalar[],
+      close: async () => {
+        await call('close', [handle]);
+      },
+    };
   }
 }

@@ -8,6 +8,12 @@ import type {
   MetricQuerier,
   MetricQueryable,
   SeriesData,
+  AttributeScope,
+  StoredTrace,
+  TraceQuerier,
+  TraceQueryable,
+  TraceSelectParams,
+  TraceTimeRange,
 } from '../storage/index.ts';
 import type { StorageOp } from './protocol.ts';
 
@@ -28,15 +34,19 @@ export interface StorageReply {
 export class QueryStorageSession {
   private readonly metrics: MetricQueryable | undefined;
   private readonly logs: LogQueryable | undefined;
+  private readonly traces: TraceQueryable | undefined;
   private readonly signal: AbortSignal;
-  private readonly handles = new Map<number, MetricQuerier | LogQuerier>();
-  private readonly iterators = new Map<number, AsyncIterator<readonly SeriesData[] | readonly LogStreamBatch[]>>();
+  private readonly handles = new Map<number, MetricQuerier | LogQuerier | TraceQuerier>();
+  private readonly iterators = new Map<number, AsyncIterator<readonly SeriesData[] | readonly LogStreamBatch[] | readonly StoredTrace[]>>();
   private nextHandle = 1;
+  /** Iterators whose batches cross as they are (no typed arrays to copy out). */
+  private readonly plainIterators = new Set<number>();
   private closed = false;
 
-  constructor(queryable: { metrics?: MetricQueryable; logs?: LogQueryable }, signal: AbortSignal) {
+  constructor(queryable: { metrics?: MetricQueryable; logs?: LogQueryable; traces?: TraceQueryable }, signal: AbortSignal) {
     this.metrics = queryable.metrics;
     this.logs = queryable.logs;
+    this.traces = queryable.traces;
     this.signal = signal;
   }
 
@@ -54,6 +64,29 @@ export class QueryStorageSession {
         const q = await this.logs.querier(args[0] as TenantId[]);
         return plain({ handle: this.register(q), counts: q.counts !== undefined, stats: q.stats !== undefined });
       }
+      case 'traces.open': {
+        if (!this.traces) throw new Error('no traces queryable for this query');
+        return plain(this.register(await this.traces.querier(args[0] as TenantId[])));
+      }
+      case 'traces.select': {
+        const q = this.querier(args[0]) as TraceQuerier;
+        const h = this.iterate(q.select({ ...(args[1] as TraceSelectParams), signal: this.signal }));
+        this.plainIterators.add(h);
+        return plain(h);
+      }
+      case 'traces.traceById':
+        return plain(await (this.querier(args[0]) as TraceQuerier).traceById(args[1] as string, args[2] as TraceTimeRange | undefined));
+      case 'traces.tagNames':
+        return plain(await (this.querier(args[0]) as TraceQuerier).tagNames(args[1] as Exclude<AttributeScope, 'any' | 'intrinsic'>, args[2] as TraceTimeRange | undefined));
+      case 'traces.tagValues':
+        return plain(
+          await (this.querier(args[0]) as TraceQuerier).tagValues(
+            args[1] as Exclude<AttributeScope, 'intrinsic'>,
+            args[2] as string,
+            args[3] as TraceTimeRange | undefined,
+            args[4] as number | undefined,
+          ),
+        );
       case 'metrics.select': {
         const q = this.querier(args[0]) as MetricQuerier;
         const hints = (args[2] ?? {}) as { labelsOnly?: boolean; limit?: number };
@@ -69,9 +102,12 @@ export class QueryStorageSession {
         const r = await it.next();
         if (r.done) {
           this.iterators.delete(args[0] as number);
+          this.plainIterators.delete(args[0] as number);
           return plain(undefined);
         }
-        return copyBatch(r.value);
+        // Traces are plain objects (structured clone copies them); metric and log batches hold typed arrays.
+        if (this.plainIterators.has(args[0] as number)) return plain(r.value);
+        return copyBatch(r.value as readonly SeriesData[] | readonly LogStreamBatch[]);
       }
       case 'metrics.labelNames':
         return plain(await (this.querier(args[0]) as MetricQuerier).labelNames(args[1] as LabelMatcher[] | undefined, args[2] as number | undefined));
@@ -118,19 +154,19 @@ export class QueryStorageSession {
     await Promise.allSettled(queriers.map((q) => q.close()));
   }
 
-  private register(q: MetricQuerier | LogQuerier): number {
+  private register(q: MetricQuerier | LogQuerier | TraceQuerier): number {
     const h = this.nextHandle++;
     this.handles.set(h, q);
     return h;
   }
 
-  private iterate(it: AsyncIterable<readonly SeriesData[] | readonly LogStreamBatch[]>): number {
+  private iterate(it: AsyncIterable<readonly SeriesData[] | readonly LogStreamBatch[] | readonly StoredTrace[]>): number {
     const h = this.nextHandle++;
     this.iterators.set(h, it[Symbol.asyncIterator]());
     return h;
   }
 
-  private querier(handle: unknown): MetricQuerier | LogQuerier {
+  private querier(handle: unknown): MetricQuerier | LogQuerier | TraceQuerier {
     const q = this.handles.get(handle as number);
     if (!q) throw new Error('unknown querier');
     return q;

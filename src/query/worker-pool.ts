@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { HeimdallError } from '../model/index.ts';
 import type { TenantId } from '../model/index.ts';
-import type { EncodedQueryResult, LogQueryable, MetricQueryable } from '../storage/index.ts';
+import type { EncodedQueryResult, LogQueryable, MetricQueryable, TraceQueryable } from '../storage/index.ts';
 import { fromWireError, toWireError } from './protocol.ts';
 import type { FromWorker, QueryJob, ToWorker } from './protocol.ts';
 import { QueryStorageSession } from './storage-server.ts';
@@ -28,6 +28,7 @@ export interface QueryPoolOptions {
 export interface PoolQueryable {
   readonly metrics?: MetricQueryable;
   readonly logs?: LogQueryable;
+  readonly traces?: TraceQueryable;
 }
 
 /** One query's request to the pool. */

@@ -22,7 +22,8 @@ export interface TraceqlEngineOptions {
   readonly maxSeries?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** Tempo's default query timeout. */
+export const DEFAULT_TRACEQL_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_SERIES = 10_000;
 
 /**
@@ -35,7 +36,7 @@ export class TraceqlEngine implements TraceQueryEngine {
   readonly maxSeries: number;
 
   constructor(opts: TraceqlEngineOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TRACEQL_TIMEOUT_MS;
     this.maxSeries = opts.maxSeries ?? DEFAULT_MAX_SERIES;
   }
 

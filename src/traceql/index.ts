@@ -15,7 +15,7 @@ export type {
   SpansetExpr,
   Static,
 } from './ast.ts';
-export { TraceqlEngine } from './engine.ts';
+export { DEFAULT_TRACEQL_TIMEOUT_MS, TraceqlEngine } from './engine.ts';
 export type { TraceqlEngineOptions } from './engine.ts';
 export { TraceqlError } from './errors.ts';
 export { parse, parseAndValidate } from './parser.ts';
