@@ -20,3 +20,5 @@ export type { TraceqlEngineOptions } from './engine.ts';
 export { TraceqlError } from './errors.ts';
 export { parse, parseAndValidate } from './parser.ts';
 export { validateRoot } from './validate.ts';
+export { compileSpanSelection } from './span-selection.ts';
+export type { SpanSelection } from './span-selection.ts';

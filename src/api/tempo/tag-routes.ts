@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { compareStrings } from '../../model/index.ts';
-import type { AttributeScalar } from '../../model/index.ts';
 import type { AttributeScope, TraceQuerier, TraceTimeRange } from '../../storage/index.ts';
 import type { TempoApiDeps } from './deps.ts';
 import { tempoRoute } from './handler.ts';
 import type { TempoRequest } from './handler.ts';
 import { bad, DEFAULT_SINCE_NS, MAX_SEARCH_DURATION_SECONDS, parseUint32, secondsRangeOrRecent, tagRangeSeconds } from './params.ts';
+import { compileSpanSelection } from '../../traceql/index.ts';
+import { selectedTagValues, typedValue } from './span-tag-values.ts';
+import type { TagValue } from './span-tag-values.ts';
 import { INTRINSIC_TAGS, parseTagRef, parseTagScope, STORED_SCOPES } from './tag-names.ts';
 import type { StoredScope } from './tag-names.ts';
 
@@ -13,12 +15,6 @@ import type { StoredScope } from './tag-names.ts';
 export const MAX_TAG_VALUES_BYTES = 1_000_000;
 /** How many distinct values storage is asked for when the request sets no `limit`. */
 const DEFAULT_STORAGE_VALUE_LIMIT = 100_000;
-
-/** A typed tag value of the v2 API (`tempopb.TagValue`). */
-export interface TagValue {
-  readonly type: string;
-  readonly value: string;
-}
 
 /** Tempo's fixed values of the enum intrinsics (`search.GetVirtualTagValuesV2`); duration ones have none. */
 const FIXED_V2_VALUES: Readonly<Record<string, readonly TagValue[]>> = {
@@ -33,13 +29,6 @@ const FIXED_V1_VALUES: Readonly<Record<string, readonly string[]>> = {
   'status.code': ['unset', 'ok', 'error'],
   error: ['true'],
 };
-
-/** A stored value as Tempo types it: `string`, `int`, `float` or `bool`. */
-export function typedValue(v: AttributeScalar): TagValue {
-  if (typeof v === 'string') return { type: 'string', value: v };
-  if (typeof v === 'boolean') return { type: 'bool', value: String(v) };
-  return Number.isInteger(v) ? { type: 'int', value: String(v) } : { type: 'float', value: String(v) };
-}
 
 /** Sorted, de-duplicated, cut at {@link MAX_TAG_VALUES_BYTES} of value text. */
 function capValues<T>(items: readonly T[], text: (t: T) => string, compare: (a: T, b: T) => number): T[] {
@@ -104,7 +93,7 @@ function tagParam(req: TempoRequest): string {
  * the intrinsics), `GET /api/v2/search/tags` (`{scopes:[{name,tags}]}`, intrinsics included unless another
  * scope is asked for), `GET /api/search/tag/:tag/values` (`{tagValues:[string]}`, the tag as a plain
  * attribute name on spans or resources) and `GET /api/v2/search/tag/:tag/values` (`{tagValues:[{type,value}]}`,
- * the tag as TraceQL writes it). `start`/`end` are Unix seconds (the last hour when absent); `limit` caps
+ * the tag as TraceQL writes it; with a TraceQL `q`, only values on the spans that query selects). `start`/`end` are Unix seconds (the last hour when absent); `limit` caps
  * the values. Answers are sorted and hold at most 1,000,000 bytes of values.
  */
 export function registerTagRoutes(app: FastifyInstance, deps: TempoApiDeps): void {
@@ -159,11 +148,18 @@ export function registerTagRoutes(app: FastifyInstance, deps: TempoApiDeps): voi
     route(async (req) => {
       const ref = parseTagRef(tagParam(req));
       const range = rangeOf(req, now());
+      const limit = limitOf(req) ?? DEFAULT_STORAGE_VALUE_LIMIT;
+      const compare = (a: TagValue, b: TagValue): number => compareStrings(a.type, b.type) || compareStrings(a.value, b.value);
+      const filter = req.params.present('q')?.trim();
+      if (filter !== undefined && filter !== '' && filter !== '{}') {
+        // Autocomplete filtering: the values on the spans the query selects, evaluated exactly.
+        const selection = compileSpanSelection(filter);
+        const values = await withQuerier(deps, req, (q) => selectedTagValues(q, selection, ref, range, limit, req.signal));
+        return { tagValues: capValues(values, (t) => t.value, compare), metrics: {} };
+      }
       const fixed = ref.scope === 'intrinsic' ? FIXED_V2_VALUES[ref.name] : undefined;
       if (fixed !== undefined) return { tagValues: [...fixed], metrics: {} };
-      const limit = limitOf(req) ?? DEFAULT_STORAGE_VALUE_LIMIT;
       const values = await withQuerier(deps, req, (q) => q.tagValues(ref.scope satisfies AttributeScope, ref.name, range, limit));
-      const compare = (a: TagValue, b: TagValue): number => compareStrings(a.type, b.type) || compareStrings(a.value, b.value);
       return { tagValues: capValues(values.map(typedValue), (t) => t.value, compare), metrics: {} };
     }),
   );
