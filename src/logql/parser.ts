@@ -1,6 +1,6 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode } from '@lezer/common';
-import { compileRe2, matchesEmpty } from '../model/index.ts';
+import { checkMatcher, compileRe2, emptySelectorProblem } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import type {
   BinaryOp,
@@ -224,9 +224,8 @@ class TreeReader {
     };
     visit(n);
     if (out.length === 0) throw this.fail(n, 'syntax error: unexpected }, expecting IDENTIFIER');
-    if (out.every((m) => safeMatchesEmpty(m))) {
-      throw parseError('queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will');
-    }
+    const problem = emptySelectorProblem(out, 'loki');
+    if (problem !== undefined) throw parseError(problem);
     return out;
   }
 
@@ -240,9 +239,13 @@ class TreeReader {
     else if (n.getChild('Re')) op = '=~';
     else if (n.getChild('Nre')) op = '!~';
     else throw this.fail(n, 'syntax error: invalid matcher operator');
-    const value = this.string(str);
-    if (op === '=~' || op === '!~') this.checkRegex(str, value);
-    return { name: this.text(id), op, value };
+    const matcher: LabelMatcher = { name: this.text(id), op, value: this.string(str) };
+    try {
+      checkMatcher(matcher);
+    } catch (err) {
+      throw this.fail(str, (err as Error).message);
+    }
+    return matcher;
   }
 
   checkRegex(n: SyntaxNode, re: string): void {
@@ -1001,11 +1004,3 @@ export function parseJsonPath(path: string): JsonPathStep[] | undefined {
 }
 
 
-
-function safeMatchesEmpty(m: LabelMatcher): boolean {
-  try {
-    return matchesEmpty(m);
-  } catch {
-    return false;
-  }
-}

@@ -3,4 +3,3 @@ export type { LogStoreOptions } from './log-store.ts';
 export type { LogStoreSettings, LogStoreTenantLimits, RetentionStreamRule } from './limits.ts';
 export { FORMAT_VERSION as LOGSTORE_FORMAT_VERSION } from './format.ts';
 export { RetentionPolicy, DEFAULT_CLASS } from './retention.ts';
-export { parseStreamSelector } from './selector.ts';

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { compileMatcher } from '../model/index.ts';
+import { compileMatcher, parseSelector } from '../model/index.ts';
 import type { Labels, ValuePredicate } from '../model/index.ts';
 import type { TenantLimits } from '../storage/index.ts';
 import type { LogStoreTenantLimits, RetentionStreamRule } from './limits.ts';
-import { parseStreamSelector } from './selector.ts';
 
 /** The retention class of streams no `retention_stream` rule matches: they keep the tenant's period. */
 export const DEFAULT_CLASS = 'default';
@@ -83,7 +82,7 @@ export class RetentionPolicy {
 
 /** The class name of a rule: stable across restarts and rule reordering, changing only with the selector. */
 export function classOfSelector(selector: string): string {
-  const matchers = parseStreamSelector(selector)
+  const matchers = parseSelector(selector, 'loki')
     .map((m) => `${m.name}${m.op}${JSON.stringify(m.value)}`)
     .sort();
   return `r${createHash('sha256').update(matchers.join(',')).digest('hex').slice(0, 12)}`;
@@ -93,7 +92,7 @@ function compileRules(rules: readonly RetentionStreamRule[], periodMs: number): 
   const compiled: CompiledRule[] = [];
   const byClass = new Map<string, CompiledRule>();
   for (const r of rules) {
-    const matchers = parseStreamSelector(r.selector).map((m) => ({ name: m.name, pred: compileMatcher(m) }));
+    const matchers = parseSelector(r.selector, 'loki').map((m) => ({ name: m.name, pred: compileMatcher(m) }));
     const rule: CompiledRule = { cls: classOfSelector(r.selector), priority: r.priority, periodMs: r.period, matchers };
     compiled.push(rule);
     const prev = byClass.get(rule.cls);

@@ -11,7 +11,7 @@ export {
   withLabel,
 } from './labels.ts';
 export type { Labels } from './labels.ts';
-export { compileMatcher, matchesEmpty } from './matcher.ts';
+export { compileMatcher } from './matcher.ts';
 export type { LabelMatcher, MatchOp } from './matcher.ts';
 export {
   INVALID_REGEXP_CODE,
@@ -23,6 +23,8 @@ export {
   requiredLiteralPrefix,
 } from './re2.ts';
 export type { Re2Options, ValuePredicate } from './re2.ts';
+export { INVALID_SELECTOR_CODE, checkMatcher, emptySelectorProblem, metricNameTwiceMessage, parseSelector } from './selector.ts';
+export type { SelectorDialect } from './selector.ts';
 export { overlaps } from './time-range.ts';
 export type { TimeRange } from './time-range.ts';
 export { DEFAULT_TENANT } from './tenant-id.ts';

@@ -29,8 +29,3 @@ export function compileMatcher(m: LabelMatcher): ValuePredicate {
     }
   }
 }
-
-/** Whether a matcher matches the empty string (and so also series that lack the label). */
-export function matchesEmpty(m: LabelMatcher): boolean {
-  return compileMatcher(m)('');
-}

@@ -1,5 +1,5 @@
 import { parser as lezerParser } from '@prometheus-io/lezer-promql';
-import { METRIC_NAME_LABEL, compileMatcher } from '../model/index.ts';
+import { METRIC_NAME_LABEL, checkMatcher, emptySelectorProblem, metricNameTwiceMessage } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import {
   documentedType,
@@ -534,17 +534,16 @@ class Converter {
             const valueNode = parts.find((p, i) => i > 0 && p.name === 'StringLiteral');
             if (!op || !valueNode) throw this.fail(m.from, 'unexpected end of label matcher');
             const value = this.stringValue(valueNode);
-            if (op === '=~' || op === '!~') {
-              try {
-                compileMatcher({ op, name: label, value });
-              } catch (err) {
-                throw this.fail(valueNode.from, (err as Error).message);
-              }
+            const matcher: LabelMatcher = { op, name: label, value };
+            try {
+              checkMatcher(matcher);
+            } catch (err) {
+              throw this.fail(valueNode.from, (err as Error).message);
             }
-            matchers.push({ op, name: label, value });
+            matchers.push(matcher);
           } else if (m.name === 'QuotedLabelName') {
             const quoted = this.stringValue(m.firstChild ?? m);
-            if (name !== undefined) throw this.fail(m.from, `metric name must not be set twice: "${name}" or "${quoted}"`);
+            if (name !== undefined) throw this.fail(m.from, metricNameTwiceMessage(name, quoted));
             name = quoted;
           }
         }
@@ -553,14 +552,13 @@ class Converter {
     if (name !== undefined) {
       for (const m of matchers) {
         if (m.name === METRIC_NAME_LABEL) {
-          throw this.fail(n.from, `metric name must not be set twice: "${name}" or "${m.value}"`);
+          throw this.fail(n.from, metricNameTwiceMessage(name, m.value));
         }
       }
       matchers.push({ op: '=', name: METRIC_NAME_LABEL, value: name });
     }
-    // A selector must not match every series: at least one matcher must reject the empty string.
-    const nonEmpty = allowEmpty || matchers.some((m) => !compileMatcher(m)(''));
-    if (!nonEmpty) throw this.fail(n.from, 'vector selector must contain at least one non-empty matcher');
+    const problem = allowEmpty ? undefined : emptySelectorProblem(matchers, 'prometheus');
+    if (problem !== undefined) throw this.fail(n.from, problem);
     const vs: VectorSelector = { type: 'VectorSelector', matchers, pos: this.range(n) };
     return name === undefined ? vs : { ...vs, name };
   }

@@ -1,4 +1,4 @@
-import { matchesEmpty } from '../../model/index.ts';
+import { emptySelectorProblem } from '../../model/index.ts';
 import type { LabelMatcher } from '../../model/index.ts';
 import { parseMatchers } from '../../promql/index.ts';
 import { ApiError } from '../errors.ts';
@@ -25,7 +25,8 @@ export function parseMatchSets(values: readonly string[], style: MatchErrorStyle
     sets.push(matchers);
   }
   for (const set of sets) {
-    if (!set.some((m) => !matchesEmpty(m))) throw fail(new Error('match[] must contain at least one non-empty matcher'));
+    // Prometheus' own wording for the selector rule here (parseMatchersParam).
+    if (emptySelectorProblem(set, 'prometheus') !== undefined) throw fail(new Error('match[] must contain at least one non-empty matcher'));
   }
   return sets;
 }
