@@ -47,6 +47,8 @@ const LAYERS = {
   // The query APIs read through the seams and the QueryEngine seam; only app/ names engines.
   api: ['model', 'storage', 'config', 'tenant', 'selfobs', 'promql', 'logql', 'traceql', 'profiles'],
   agent: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs'],
+  // The UI's server side (static files, settings, the data-source proxy) reaches the engines over HTTP only.
+  ui: ['model', 'config', 'tenant', 'selfobs'],
   // cmd/ only parses flags, creates the process logger and calls app/.
   cmd: ['app', 'config', 'selfobs'],
   // The composition root names every concrete part.

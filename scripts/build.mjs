@@ -2,8 +2,10 @@
 // the same folder layout, so `new URL('../../proto/…', import.meta.url)` resolves the same way from dist/ as
 // from src/, and a worker-thread entry written `new Worker(new URL('./x-worker.ts', import.meta.url))` finds
 // its compiled `x-worker.js`. Type checking is `npm run typecheck`; this only strips types.
+// Then builds the web UI (web/ → web/dist/, Vite) unless web/dist is newer than every input of it, so `npm test`
+// and repeated builds do not pay for an unchanged UI; `--force-web` rebuilds it anyway.
 // Run by `npm ci` (the `prepare` script), `npm run build` and `npm test`.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -62,4 +64,32 @@ for (const file of result.outputFiles) {
 }
 if (!process.argv.includes('--quiet')) {
   console.log(`built ${entryPoints.length} modules into dist/ in ${Date.now() - started} ms`);
+}
+await buildWeb();
+
+/** The newest modification time (ms) of the web UI's inputs: its sources, its config and the lockfile. */
+function newestWebInput() {
+  let newest = 0;
+  const visit = (p) => {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p)) if (name !== 'dist' && name !== 'node_modules') visit(path.join(p, name));
+    } else newest = Math.max(newest, st.mtimeMs);
+  };
+  visit(path.join(REPO, 'web'));
+  visit(path.join(REPO, 'package-lock.json'));
+  return newest;
+}
+
+async function buildWeb() {
+  const WEB = path.join(REPO, 'web');
+  const stamp = path.join(WEB, 'dist', '.build-stamp');
+  const inputs = newestWebInput();
+  if (!process.argv.includes('--force-web') && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= inputs) return;
+  const webStarted = Date.now();
+  // Imported here: the server build above must not pay for loading Vite.
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ configFile: path.join(WEB, 'vite.config.mjs'), logLevel: 'warn' });
+  writeFileSync(stamp, String(inputs));
+  if (!process.argv.includes('--quiet')) console.log(`built the web UI into web/dist/ in ${Date.now() - webStarted} ms`);
 }

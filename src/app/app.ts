@@ -7,9 +7,11 @@ import { DataDirLock, DataDirMonitor } from '../datadir/index.ts';
 import { QueryWorkerPool } from '../query/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
+import { StaticSite, WEB_DIST_DIR, registerUiRoutes } from '../ui/index.ts';
 import { createGrpcServer, listenGrpc, shutdownGrpc } from './grpc-server.ts';
 import type { GrpcListener } from './grpc-server.ts';
 import { createHttpServer } from './http-server.ts';
+import type { HttpServerOptions } from './http-server.ts';
 import { grpcListenerLimits, httpListenerLimits } from './listener-limits.ts';
 import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
 import { resolveStartOrder, roleNames } from './role-order.ts';
@@ -72,7 +74,7 @@ export class HeimdallApp {
       config,
       logger,
       selfMetrics,
-      await createHttpServer({ ...serverOpts, name: 'http' }),
+      await createHttpServer({ ...serverOpts, name: 'http', ...(config.ui.enabled ? { pageFallback: uiPages(logger) } : {}) }),
       await createHttpServer({ ...serverOpts, name: 'otlp-http' }),
       // A message is judged by its decompressed size, which grpc-js checks while inflating.
       createGrpcServer(Math.max(config.metrics.max_decompressed_bytes, config.logs.max_decompressed_bytes), grpcListenerLimits(config.server)),
@@ -93,6 +95,7 @@ export class HeimdallApp {
         notReadyReason: () => app.notReadyReason(),
         roles: roleNames(order),
       });
+      if (config.ui.enabled) await registerUiRoutes(app.http, config, logger);
       app.addresses = await app.listen();
       app.state = 'running';
       logger.info(
@@ -215,6 +218,20 @@ function createQueryPool(config: HeimdallConfig, logger: Logger): QueryWorkerPoo
     cancelGraceMs: q.cancel_grace_period,
     logger: logger.child({ component: 'query-pool' }),
   });
+}
+
+/**
+ * The web UI's pages for the HTTP server's not-found path: files of the Vite build and `index.html` for client
+ * routes; API prefixes are left to their 404. Without a build (`npm run build` never ran) `/` says so with a 503.
+ */
+function uiPages(logger: Logger): NonNullable<HttpServerOptions['pageFallback']> {
+  const site = StaticSite.load(WEB_DIST_DIR);
+  if (!site) logger.warn({ dir: WEB_DIST_DIR }, 'the web UI is not built (run npm run build); / answers 503 until it is');
+  return (request, reply, path) => {
+    if (!StaticSite.isPagePath(path)) return undefined;
+    if (!site) return reply.code(503).type('text/plain; charset=utf-8').send(`the web UI is not built: run \`npm run build\` (expected ${WEB_DIST_DIR})`);
+    return site.serve(request, reply, path);
+  };
 }
 
 function splitAddress(address: string): [string, number] {

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HeimdallError } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
@@ -17,6 +17,11 @@ export interface HttpServerOptions {
   readonly selfMetrics: SelfMetrics;
   readonly maxRequestBodyBytes: number;
   readonly limits: HttpListenerLimits;
+  /**
+   * Answers a GET or HEAD of a path no route has (the web UI's pages and files), or returns undefined to leave
+   * it a 404. Consulted after the 405 check, so it never shadows a route.
+   */
+  readonly pageFallback?: (request: FastifyRequest, reply: FastifyReply, path: string) => FastifyReply | undefined;
 }
 
 /**
@@ -86,6 +91,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     const allowed = routeMethods.allowed(path);
     if (allowed.length > 0) {
       return reply.code(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send(`method ${request.method} not allowed on ${path}; allowed: ${allowed.join(', ')}`);
+    }
+    if (opts.pageFallback && (request.method === 'GET' || request.method === 'HEAD')) {
+      const page = opts.pageFallback(request, reply, path);
+      if (page) return page;
     }
     return reply.code(404).type('text/plain; charset=utf-8').send(`404 page not found: ${request.method} ${path}`);
   });

@@ -9,3 +9,4 @@ export type { LogsConfig, LogsLimits, RetentionStreamRule } from './logs-config.
 export { limitsForTenant } from './tenant-overrides.ts';
 export type { LimitsSection } from './tenant-overrides.ts';
 export { parseBytes, parseDurationMs } from './units.ts';
+export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';

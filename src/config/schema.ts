@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ROLE_NAMES } from './role-names.ts';
 import { logsConfigSchema } from './logs-config.ts';
 import { metricsConfigSchema } from './metrics-config.ts';
+import { uiConfigSchema } from './ui-config.ts';
 import { addressSchema, bytesSchema, durationSchema } from './units.ts';
 
 const targetSchema = z
@@ -108,6 +109,7 @@ export const configSchema = z
       .prefault({}),
     metrics: metricsConfigSchema,
     logs: logsConfigSchema,
+    ui: uiConfigSchema,
   })
   .strict();
 

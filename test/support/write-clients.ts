@@ -25,18 +25,22 @@ async function answer(res: Response): Promise<WriteAnswer> {
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.text() };
 }
 
-/** remote_write 1.0 of one series `name{labels}` with `values.length` samples at `timesMs`. */
+/**
+ * remote_write 1.0 of one series `name{labels}` with a sample at each of `timesMs`, valued `values[i]` (the
+ * sample's index when `values` is not given).
+ */
 export async function remoteWrite(
   httpUrl: string,
   tenant: string,
   name: string,
   labels: Record<string, string>,
   timesMs: readonly number[],
+  values?: readonly number[],
 ): Promise<WriteAnswer> {
   const timeseries = [
     {
       labels: [{ name: '__name__', value: name }, ...Object.entries(labels).map(([k, v]) => ({ name: k, value: v }))],
-      samples: timesMs.map((timestamp, i) => ({ value: i, timestamp })),
+      samples: timesMs.map((timestamp, i) => ({ value: values?.[i] ?? i, timestamp })),
     },
   ];
   const body = snappy.compressSync(Buffer.from(WriteRequest.encode(WriteRequest.fromObject({ timeseries })).finish()));

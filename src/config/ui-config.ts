@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { durationSchema } from './units.ts';
+
+/**
+ * An organisation of the web UI: a name and the tenants its queries read. One tenant is an org per tenant
+ * (`X-Scope-OrgID: team-alpha`); several make a federating org (`X-Scope-OrgID: a|b|c`). Users, roles and SSO
+ * attach to an org later (a user → org → role mapping), which is why the org, not the browser, decides the
+ * tenant header.
+ */
+const orgSchema = z
+  .object({
+    /** Shown in the org switcher and carried by every UI request (`X-Heimdall-Org`). */
+    name: z.string().min(1).max(100).regex(/^[^\s|/]([^|/]*[^\s|/])?$/, 'no "|" or "/", no leading or trailing space'),
+    /** The tenants the org reads, joined with `|` into `X-Scope-OrgID`. */
+    tenants: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+/**
+ * A data source of the UI, as Grafana has them. Without `url` it is Heimdall's own engine of that type, reached
+ * in process; with `url` requests go to that Prometheus/Mimir or Loki server through Heimdall's proxy, which adds
+ * `headers` and `basic_auth` so the browser never holds the credentials.
+ */
+const datasourceSchema = z
+  .object({
+    /** Stable id used in proxy paths (`/api/datasources/proxy/uid/<uid>/...`) and in links. */
+    uid: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -, at most 40'),
+    name: z.string().min(1),
+    type: z.enum(['prometheus', 'loki']),
+    /**
+     * Base URL as Grafana takes it: a Prometheus/Mimir query root (`http://mimir/prometheus`) or a Loki root
+     * (`http://loki:3100`). Absent: the embedded engine.
+     */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** A fixed `X-Scope-OrgID` for this source; absent: the tenants of the org the request comes from. */
+    tenant: z.string().min(1).optional(),
+    /** Extra request headers sent upstream (e.g. `Authorization`); never sent to the browser. */
+    headers: z.record(z.string(), z.string()).default({}),
+    basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
+    /** How long a proxied request may take before it is answered 504. */
+    timeout: durationSchema.prefault('2m'),
+  })
+  .strict();
+
+/** The default data sources: the embedded metrics and logs engines. */
+const EMBEDDED_DATASOURCES = [
+  { uid: 'heimdall-metrics', name: 'Heimdall metrics', type: 'prometheus' },
+  { uid: 'heimdall-logs', name: 'Heimdall logs', type: 'loki' },
+] as const;
+
+/** The `ui` section: whether `/` serves the web UI, its orgs and data sources. */
+export const uiConfigSchema = z
+  .object({
+    /** Serve the web UI at `/` of the HTTP address (API paths always take priority). */
+    enabled: z.boolean().default(true),
+    /**
+     * The orgs of the org switcher. Empty: one org, `default`, reading tenant `anonymous` with multitenancy off
+     * or `tenancy.default_tenant` with it on.
+     */
+    orgs: z.array(orgSchema).default([]),
+    /** Replaces the default list (the embedded metrics and logs engines) when given. */
+    datasources: z.array(datasourceSchema).prefault([...EMBEDDED_DATASOURCES]),
+  })
+  .strict()
+  .superRefine((ui, ctx) => {
+    const seen = new Set<string>();
+    ui.orgs.forEach((o, i) => {
+      if (seen.has(o.name)) ctx.addIssue({ code: 'custom', path: ['orgs', i, 'name'], message: `duplicate org name "${o.name}"` });
+      seen.add(o.name);
+    });
+    const uids = new Set<string>();
+    ui.datasources.forEach((d, i) => {
+      if (uids.has(d.uid)) ctx.addIssue({ code: 'custom', path: ['datasources', i, 'uid'], message: `duplicate data source uid "${d.uid}"` });
+      uids.add(d.uid);
+    });
+  })
+  .prefault({});
+
+export type UiConfig = z.output<typeof uiConfigSchema>;
+export type UiOrgConfig = UiConfig['orgs'][number];
+export type UiDatasourceConfig = UiConfig['datasources'][number];

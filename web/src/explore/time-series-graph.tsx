@@ -1,0 +1,77 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** One line of the graph: its legend name and a value (or null for a gap) per timestamp of the x axis. */
+export interface GraphSeries {
+  readonly name: string;
+  readonly values: readonly (number | null)[];
+}
+
+const PALETTE = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
+
+/** A colour per series index, the same on every render (Grafana's classic palette). */
+export function seriesColor(i: number): string {
+  return PALETTE[i % PALETTE.length]!;
+}
+
+/**
+ * A uPlot time-series graph: legend with live values under the cursor, a click on a legend entry hides or
+ * shows its series, and a drag across the plot selects a range that `onZoom` receives (epoch ms).
+ * `timesS` are unix seconds, sorted; every series has one value per timestamp.
+ */
+export function TimeSeriesGraph(props: {
+  timesS: readonly number[];
+  series: readonly GraphSeries[];
+  height?: number;
+  onZoom?: (fromMs: number, toMs: number) => void;
+}): React.JSX.Element {
+  const container = useRef<HTMLDivElement>(null);
+  const onZoom = useRef(props.onZoom);
+  onZoom.current = props.onZoom;
+
+  useEffect(() => {
+    const el = container.current;
+    if (!el) return undefined;
+    const opts: uPlot.Options = {
+      width: Math.max(300, el.clientWidth),
+      height: props.height ?? 320,
+      series: [
+        { label: 'Time' },
+        ...props.series.map((s, i) => ({
+          label: s.name,
+          stroke: seriesColor(i),
+          width: 1.5,
+          spanGaps: false,
+          points: { show: props.timesS.length < 60 },
+        })),
+      ],
+      axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70 }],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 2) return;
+            const from = u.posToVal(u.select.left, 'x');
+            const to = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            onZoom.current?.(Math.round(from * 1000), Math.round(to * 1000));
+          },
+        ],
+      },
+    };
+    const data = [props.timesS as number[], ...props.series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;
+    const plot = new uPlot(opts, data, el);
+    // Zooming is the URL's job (onZoom sets the range and the query re-runs); keep uPlot's own scale.
+    plot.over.addEventListener('dblclick', (e) => e.stopPropagation(), true);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(300, el.clientWidth), height: props.height ?? 320 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [props.timesS, props.series, props.height]);
+
+  return <div ref={container} className="graph" data-testid="time-series-graph" />;
+}
