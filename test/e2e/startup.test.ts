@@ -18,9 +18,14 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
     assert.equal(health.status, 200);
     assert.equal(((await health.json()) as { database: string }).database, 'ok');
 
-    const notFound = await fetch(`${h.httpUrl}/no/such/path`);
+    // An unknown path under an API root is a 404; any other unknown path is a page of the web UI.
+    const notFound = await fetch(`${h.httpUrl}/api/no/such/path`);
     assert.equal(notFound.status, 404);
     assert.ok(notFound.headers.get('x-request-id'));
+    const page = await fetch(`${h.httpUrl}/no/such/page`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /<div id="root">/);
 
     const metrics = await fetch(`${h.httpUrl}/metrics`);
     assert.equal(metrics.status, 200);
@@ -29,6 +34,7 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
     assert.match(text, /^nodejs_heap_size_used_bytes /m);
     assert.match(text, /^heimdall_http_requests_total\{route="\/api\/health",method="GET",code="200"\} 1$/m);
     assert.match(text, /^heimdall_http_requests_total\{route="unmatched",method="GET",code="404"\} 1$/m);
+    assert.match(text, /^heimdall_http_requests_total\{route="unmatched",method="GET",code="200"\} 1$/m);
     assert.match(text, /^heimdall_http_request_duration_seconds_bucket\{le="0.005",route="\/api\/health",method="GET"\} /m);
     assert.match(text, /^# TYPE heimdall_discarded_records_total counter$/m);
 
