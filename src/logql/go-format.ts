@@ -1,3 +1,4 @@
+import { quoteGo } from '../model/index.ts';
 import { outputTooLong } from './template-error.ts';
 import { goTypeName } from './template-value.ts';
 import type { GoValue } from './template-value.ts';
@@ -107,7 +108,7 @@ function formatVerb(verb: string, arg: GoValue, flags: string, prec: number | un
       return prec !== undefined ? printValue(arg).slice(0, prec) : printValue(arg);
     case 'q':
       if (typeof arg === 'bigint') return `'${String.fromCodePoint(Number(arg))}'`;
-      return JSON.stringify(printValue(arg));
+      return quoteGo(printValue(arg));
     case 't':
       return typeof arg === 'boolean' ? String(arg) : `%!t(${goTypeName(arg)}=${printValue(arg)})`;
     case 'T':

@@ -1,6 +1,6 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode } from '@lezer/common';
-import { checkMatcher, compileRe2, emptySelectorProblem } from '../model/index.ts';
+import { checkMatcher, compileRe2, emptySelectorProblem, quoteGo, unquoteGoString } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import type {
   BinaryOp,
@@ -566,7 +566,7 @@ class TreeReader {
     try {
       return parseQueryDuration(t);
     } catch (err) {
-      throw this.fail(n, `not a valid duration string: ${JSON.stringify(t)}: ${(err as Error).message}`);
+      throw this.fail(n, `not a valid duration string: ${quoteGo(t)}: ${(err as Error).message}`);
     }
   }
 
@@ -574,7 +574,7 @@ class TreeReader {
     const t = this.mask.numbers.get(n.from) ?? this.text(n);
     const v = tryParseGoFloat(t);
     if (v === undefined) {
-      throw this.fail(n, `unable to parse literal as a float: strconv.ParseFloat: parsing ${JSON.stringify(t)}: invalid syntax`);
+      throw this.fail(n, `unable to parse literal as a float: strconv.ParseFloat: parsing ${quoteGo(t)}: invalid syntax`);
     }
     return sign * v;
   }
@@ -654,7 +654,7 @@ class TreeReader {
       try {
         offsetNs = parseQueryDuration(masked.text);
       } catch (err) {
-        throw this.fail(masked.pos, `not a valid duration string: ${JSON.stringify(masked.text)}: ${(err as Error).message}`);
+        throw this.fail(masked.pos, `not a valid duration string: ${quoteGo(masked.text)}: ${(err as Error).message}`);
       }
     }
     const uw = n.getChild('UnwrapExpr');
@@ -880,85 +880,6 @@ export function foldScalar(op: BinaryOp, a: number, b: number): number {
 /** Go's math.Mod: the result has the sign of the dividend (JavaScript's % agrees). */
 export function goMod(a: number, b: number): number {
   return a % b;
-}
-
-/**
- * Go's `strconv.Unquote` for a LogQL string token: `"..."` with Go escapes, or a raw `` `...` `` string.
- * Throws on malformed escapes.
- */
-export function unquoteGoString(raw: string): string {
-  if (raw.length >= 2 && raw[0] === '`' && raw[raw.length - 1] === '`') return raw.slice(1, -1);
-  if (raw.length < 2 || raw[0] !== '"' || raw[raw.length - 1] !== '"') throw new Error('invalid syntax');
-  const s = raw.slice(1, -1);
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    i++;
-    const e = s[i];
-    switch (e) {
-      case 'a':
-        out += '\x07';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'v':
-        out += '\v';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '"':
-        out += '"';
-        break;
-      case "'":
-        out += "'";
-        break;
-      case 'x': {
-        const h = s.slice(i + 1, i + 3);
-        if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new Error('invalid syntax');
-        out += String.fromCharCode(parseInt(h, 16));
-        i += 2;
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const len = e === 'u' ? 4 : 8;
-        const h = s.slice(i + 1, i + 1 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(h)) throw new Error('invalid syntax');
-        out += String.fromCodePoint(parseInt(h, 16));
-        i += len;
-        break;
-      }
-      default: {
-        if (e !== undefined && e >= '0' && e <= '7') {
-          const o = s.slice(i, i + 3);
-          if (!/^[0-7]{3}$/.test(o)) throw new Error('invalid syntax');
-          out += String.fromCharCode(parseInt(o, 8));
-          i += 2;
-          break;
-        }
-        throw new Error('invalid syntax');
-      }
-    }
-  }
-  return out;
 }
 
 /** One step of a JSON path: an object key or an array index. */

@@ -1,3 +1,4 @@
+import { quoteGo } from '../model/index.ts';
 import { goSprintf, printValue } from './go-format.ts';
 import type { Arg, Node, Pipe } from './template-ast.ts';
 import { BUILTINS } from './template-builtins.ts';
@@ -203,14 +204,14 @@ export class ExecState {
       if (name === 'printf') return goSprintf(String(args[0] ?? ''), args.slice(1), this.maxOutput);
       const builtin = BUILTINS[name];
       const f = builtin ?? this.funcs[name];
-      if (!f) throw new Error(`function ${JSON.stringify(name)} not defined`);
+      if (!f) throw new Error(`function ${quoteGo(name)} not defined`);
       const v = f(...args);
       // Whatever a function built, a result longer than the whole output may be is refused here.
       if (typeof v === 'string' && v.length > this.maxOutput) throw new Error(outputTooLong(this.maxOutput));
       return v;
     } catch (e) {
       if (e instanceof TemplateError) throw e;
-      throw this.err(line, `executing ${JSON.stringify(this.name)} at <${name}>: error calling ${name}: ${(e as Error).message}`);
+      throw this.err(line, `executing ${quoteGo(this.name)} at <${name}>: error calling ${name}: ${(e as Error).message}`);
     }
   }
 }

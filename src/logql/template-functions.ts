@@ -1,3 +1,4 @@
+import { quoteGo } from '../model/index.ts';
 import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
 import { compileRe2 } from '../model/index.ts';
@@ -272,14 +273,14 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
   let offsetMin: number | undefined;
   const num = (minLen: number, maxLen: number): number => {
     const m = new RegExp(`^\\d{${minLen},${maxLen}}`).exec(value.slice(i));
-    if (!m) throw new Error(`parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse`);
+    if (!m) throw new Error(`parsing time ${quoteGo(value)} as ${quoteGo(layout)}: cannot parse`);
     i += m[0].length;
     return Number(m[0]);
   };
   for (const t of tokenizeLayout(layout)) {
     if (t.startsWith("'")) {
       const lit = t.slice(1);
-      if (!value.startsWith(lit, i)) throw new Error(`parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse`);
+      if (!value.startsWith(lit, i)) throw new Error(`parsing time ${quoteGo(value)} as ${quoteGo(layout)}: cannot parse`);
       i += lit.length;
       continue;
     }
@@ -290,7 +291,7 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
       case '1': month = num(1, 2); break;
       case 'January': case 'Jan': {
         const name = MONTHS.find((m) => value.startsWith(t === 'Jan' ? m.slice(0, 3) : m, i));
-        if (name === undefined) throw new Error(`parsing time ${JSON.stringify(value)}: month out of range`);
+        if (name === undefined) throw new Error(`parsing time ${quoteGo(value)}: month out of range`);
         month = MONTHS.indexOf(name) + 1;
         i += t === 'Jan' ? 3 : name.length;
         break;
@@ -312,7 +313,7 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
       case 'Z07:00': case 'Z0700': case 'Z07': case '-07:00': case '-0700': case '-07': {
         if (value[i] === 'Z' && t.startsWith('Z')) { i++; offsetMin = 0; break; }
         const m = /^([+-])(\d{2}):?(\d{2})?/.exec(value.slice(i));
-        if (!m) throw new Error(`parsing time ${JSON.stringify(value)}: bad zone`);
+        if (!m) throw new Error(`parsing time ${quoteGo(value)}: bad zone`);
         offsetMin = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
         i += m[0].length;
         break;
@@ -330,7 +331,7 @@ export function parseGoLayout(layout: string, value: string, zoneOffsetMin = 0):
       i += m[0].length;
     }
   }
-  if (i !== value.length) throw new Error(`parsing time ${JSON.stringify(value)}: extra text: ${JSON.stringify(value.slice(i))}`);
+  if (i !== value.length) throw new Error(`parsing time ${quoteGo(value)}: extra text: ${quoteGo(value.slice(i))}`);
   if (pm !== undefined) hour = (hour % 12) + (pm ? 12 : 0);
   const off = offsetMin ?? zoneOffsetMin;
   const ms = Date.UTC(year, month - 1, day, hour, min, sec, Math.floor(nanos / 1e6)) - off * 60000;

@@ -1,3 +1,4 @@
+import { quoteGo, unquoteGoString } from '../model/index.ts';
 import { TemplateError } from './template-error.ts';
 import type { Arg, Node, Pipe } from './template-ast.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
@@ -203,7 +204,7 @@ export class TemplateParser {
         i += m[0].length;
       } else if (/[0-9+\-.]/.test(c)) {
         const m = /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|(\d[\d_]*)?\.?\d*([eE][+-]?\d+)?)/.exec(s.slice(i));
-        if (!m || m[0] === '' || m[0] === '+' || m[0] === '-') throw this.err(`bad character ${JSON.stringify(c)}`, line);
+        if (!m || m[0] === '' || m[0] === '+' || m[0] === '-') throw this.err(`bad character ${quoteGo(c)}`, line);
         toks.push({ k: 'number', v: m[0] });
         i += m[0].length;
       } else if (/[A-Za-z_]/.test(c)) {
@@ -211,7 +212,7 @@ export class TemplateParser {
         toks.push({ k: 'ident', v: m[0] });
         i += m[0].length;
       } else {
-        throw this.err(`bad character ${JSON.stringify(c)}`, line);
+        throw this.err(`bad character ${quoteGo(c)}`, line);
       }
     }
     return toks;
@@ -275,7 +276,7 @@ export class TemplateParser {
       case 'string':
         return [{ t: 'const', value: unquoteTemplateString(t.v, (m) => this.err(m, line)) }, i + 1];
       case 'char': {
-        const s = unquoteTemplateString(`"${t.v.slice(1, -1).replace(/"/g, '\\"')}"`, (m) => this.err(m, line));
+        const s = unquoteTemplateString(t.v, (m) => this.err(m, line));
         return [{ t: 'const', value: BigInt(s.codePointAt(0) ?? 0) }, i + 1];
       }
       case 'number':
@@ -283,7 +284,7 @@ export class TemplateParser {
       case 'ident': {
         if (t.v === 'true' || t.v === 'false') return [{ t: 'const', value: t.v === 'true' }, i + 1];
         if (t.v === 'nil') return [{ t: 'const', value: null }, i + 1];
-        if (!BUILTIN_NAMES.has(t.v) && !(t.v in this.funcs)) throw this.err(`function ${JSON.stringify(t.v)} not defined`, line);
+        if (!BUILTIN_NAMES.has(t.v) && !(t.v in this.funcs)) throw this.err(`function ${quoteGo(t.v)} not defined`, line);
         return [{ t: 'ident', name: t.v }, i + 1];
       }
       case 'lparen': {
@@ -306,7 +307,7 @@ export class TemplateParser {
         return [{ t: 'pipe', pipe, names }, j];
       }
       default:
-        throw this.err(`unexpected ${JSON.stringify(t.v)} in command`, line);
+        throw this.err(`unexpected ${quoteGo(t.v)} in command`, line);
     }
   }
 }
@@ -329,27 +330,14 @@ function parseTemplateNumber(v: string, err: (m: string) => TemplateError): GoVa
     return neg ? -b : b;
   }
   const f = Number(clean);
-  if (Number.isNaN(f)) throw err(`illegal number syntax: ${JSON.stringify(v)}`);
+  if (Number.isNaN(f)) throw err(`illegal number syntax: ${quoteGo(v)}`);
   return f;
 }
 
+/** A template string or character constant, unquoted as Go's text/template does (`strconv.Unquote`). */
 function unquoteTemplateString(raw: string, err: (m: string) => TemplateError): string {
-  if (raw.startsWith('`')) return raw.slice(1, -1);
   try {
-    return JSON.parse(
-      raw
-        // eslint-disable-next-line no-control-regex
-        .replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-        .replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')
-        .replace(/\\a/g, '\\u0007')
-        .replace(/\\v/g, '\\u000b')
-        .replace(/\\'/g, "'")
-        .replace(/\\([0-7]{3})/g, (_m, o: string) => `\\u${parseInt(o, 8).toString(16).padStart(4, '0')}`)
-        .replace(/\\U([0-9a-fA-F]{8})/g, (_m, h: string) => {
-          const cp = parseInt(h, 16);
-          return JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
-        }),
-    ) as string;
+    return unquoteGoString(raw);
   } catch {
     throw err(`invalid syntax: ${raw}`);
   }

@@ -3,15 +3,9 @@
  * functions Loki uses (`strconv.ParseFloat`, `time.ParseDuration`, Prometheus `model.ParseDuration`,
  * `humanize.ParseBytes`), because those texts surface in `__error_details__` and query errors.
  */
-
-import { parseGoDuration, parsePromDuration } from '../model/index.ts';
+import { parseGoDuration, parsePromDuration, quoteGo } from '../model/index.ts';
 
 export { parseGoDuration, parsePromDuration };
-
-/** Go's `%q` for a string, close enough for error texts (JSON escaping matches for printable input). */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
 
 const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const HEX_FLOAT = /^([+-]?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
@@ -20,7 +14,7 @@ const SPECIAL_FLOAT = /^([+-]?)(inf|infinity|nan)$/i;
 /** `strconv.ParseFloat(s, 64)`: returns the value or throws an Error with Go's message. */
 export function parseGoFloat(s: string): number {
   const v = tryParseGoFloat(s);
-  if (v === undefined) throw new Error(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
+  if (v === undefined) throw new Error(`strconv.ParseFloat: parsing ${quoteGo(s)}: invalid syntax`);
   return v;
 }
 
@@ -50,6 +44,9 @@ export function tryParseGoFloat(s: string): number | undefined {
   return undefined;
 }
 
+import { parseGoDuration, parsePromDuration } from '../model/index.ts';
+
+export { parseGoDuration, parsePromDuration };
 /** A duration literal in a query: Go syntax first, then Prometheus' (which adds d, w, y). Nanoseconds. */
 export function parseQueryDuration(s: string): number {
   try {

@@ -56,10 +56,10 @@ export type {
   SpanRecord,
   SpanStatusCode,
 } from './span.ts';
-export { readGoString } from './go-string.ts';
+export { quoteGo, readGoString, unquoteGo, unquoteGoString } from './go-string.ts';
 export { parseGoDuration, parsePromDuration } from './go-duration.ts';
 export { lineCol } from './text-position.ts';
-export type { QuotedString } from './go-string.ts';
+export type { QuotedString, Unquoted } from './go-string.ts';
 export {
   GRPC_CODE_FOR_KIND,
   HTTP_STATUS_FOR_KIND,

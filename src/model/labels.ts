@@ -1,3 +1,5 @@
+import { quoteGo } from './go-string.ts';
+
 /**
  * A label set: name → value. Metric names travel as the `__name__` label, as in Prometheus.
  * Values are plain objects so they serialise to the wire envelopes unchanged; treat them as immutable.
@@ -51,7 +53,7 @@ export function formatSeries(labels: Labels): string {
   const rest: string[] = [];
   for (const key of sortedLabelNames(labels)) {
     if (key === METRIC_NAME_LABEL) continue;
-    rest.push(`${key}=${JSON.stringify(labels[key])}`);
+    rest.push(`${key}=${quoteGo(labels[key]!)}`);
   }
   if (name === undefined) return `{${rest.join(', ')}}`;
   return rest.length === 0 ? name : `${name}{${rest.join(', ')}}`;

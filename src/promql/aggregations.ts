@@ -1,11 +1,10 @@
-import { METRIC_NAME_LABEL } from '../model/index.ts';
+import { METRIC_NAME_LABEL, quoteGo } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { AggregateExpr } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
 import { execError } from './errors.ts';
 import { IncompatibleSchemaError } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
-import { goQuote } from './literals.ts';
 import { quantile } from './quantile.ts';
 import { HistogramMean, goFloatG, kahanInc } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, keyOf, newStepSeries, setHist } from './value.ts';
@@ -575,7 +574,7 @@ function countValues(
 ): StepSeries[] {
   const valueLabel = p.value;
   if (!isValidLabelName(valueLabel, p.raw !== undefined)) {
-    throw execError(`invalid label name ${goQuote(valueLabel, p.raw)}`);
+    throw execError(`invalid label name ${quoteGo(valueLabel, p.raw)}`);
   }
   let g = grouping;
   if (!e.without) g = [...grouping, valueLabel].sort();

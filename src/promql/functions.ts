@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { METRIC_NAME_LABEL, compileRe2 } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compileRe2, quoteGo } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { Call, PosRange } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
@@ -245,7 +245,7 @@ export function histogramQuantileOrFraction(
       if (!prep.leValid) {
         const name = s.labels[METRIC_NAME_LABEL] ?? '';
         env.annos.warn(
-          `bucket label "le" is missing or has a malformed value of ${JSON.stringify(prep.leRaw)}${name ? ` for metric name "${name}"` : ''}`,
+          `bucket label "le" is missing or has a malformed value of ${quoteGo(prep.leRaw)}${name ? ` for metric name "${name}"` : ''}`,
           vecPos,
         );
         continue;

@@ -1,5 +1,5 @@
 import { parser as lezerParser } from '@prometheus-io/lezer-promql';
-import { METRIC_NAME_LABEL, checkMatcher, emptySelectorProblem, metricNameTwiceMessage } from '../model/index.ts';
+import { METRIC_NAME_LABEL, checkMatcher, emptySelectorProblem, metricNameTwiceMessage, unquoteGo } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import {
   documentedType,
@@ -28,7 +28,7 @@ import type {
 import { parseError } from './errors.ts';
 import type { PromqlError } from './errors.ts';
 import { FUNCTIONS } from './function-defs.ts';
-import { parseDuration, parseNumberLiteral, unquoteString } from './literals.ts';
+import { parseDuration, parseNumberLiteral } from './literals.ts';
 
 type SyntaxNode = ReturnType<typeof lezerParser.parse>['topNode'];
 
@@ -503,7 +503,7 @@ class Converter {
   private stringLiteral(n: SyntaxNode): StringLiteral {
     const raw = this.text(n);
     try {
-      const u = unquoteString(raw);
+      const u = unquoteGo(raw);
       return u.invalidUtf8
         ? { type: 'StringLiteral', val: u.value, invalidUtf8: u.invalidUtf8, pos: this.range(n) }
         : { type: 'StringLiteral', val: u.value, pos: this.range(n) };

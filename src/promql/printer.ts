@@ -1,6 +1,6 @@
-import { METRIC_NAME_LABEL } from '../model/index.ts';
+import { METRIC_NAME_LABEL, quoteGo } from '../model/index.ts';
 import type { AtModifier, DurationExpr, Expr, VectorSelector } from './ast.ts';
-import { formatDuration, goQuote } from './literals.ts';
+import { formatDuration } from './literals.ts';
 
 const IDENT = /^[A-Za-z_:][A-Za-z0-9_:]*$/;
 const LABEL = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -18,7 +18,7 @@ function goFloat(v: number): string {
 }
 
 function labelName(n: string): string {
-  return LABEL.test(n) ? n : goQuote(n);
+  return LABEL.test(n) ? n : quoteGo(n);
 }
 
 function duration(d: DurationExpr): string {
@@ -61,9 +61,9 @@ function selector(vs: VectorSelector): string {
   const parts: string[] = [];
   if (vs.name !== undefined) {
     if (IDENT.test(vs.name)) name = vs.name;
-    else parts.push(goQuote(vs.name));
+    else parts.push(quoteGo(vs.name));
   }
-  for (const m of matchers) parts.push(`${labelName(m.name)}${m.op}${goQuote(m.value)}`);
+  for (const m of matchers) parts.push(`${labelName(m.name)}${m.op}${quoteGo(m.value)}`);
   const braces = parts.length > 0 || name === '' ? `{${parts.join(', ')}}` : '';
   return `${name}${braces}`;
 }
@@ -74,7 +74,7 @@ export function formatExpr(e: Expr): string {
     case 'NumberLiteral':
       return goFloat(e.val);
     case 'StringLiteral':
-      return goQuote(e.val, e.invalidUtf8);
+      return quoteGo(e.val, e.invalidUtf8);
     case 'VectorSelector':
       return `${selector(e)}${modifiers(e.offset, e.at)}${e.smoothed ? ' smoothed' : ''}`;
     case 'MatrixSelector':

@@ -3,9 +3,9 @@
  * `shared/fixtures/README.md` section 1. Produces commands; evaluation lives in the runner.
  */
 import type { Labels } from '../../src/model/index.ts';
-import { STALE_NAN } from '../../src/model/index.ts';
+import { STALE_NAN, unquoteGoString } from '../../src/model/index.ts';
 import { FloatHistogram, GAUGE_TYPE, COUNTER_RESET, NOT_COUNTER_RESET, UNKNOWN_COUNTER_RESET } from '../../src/promql/histogram.ts';
-import { parseDuration, unquoteString } from '../../src/promql/literals.ts';
+import { parseDuration } from '../../src/promql/literals.ts';
 
 /** One position of a series description: a float, a histogram, or nothing. */
 export type SeqValue =
@@ -89,7 +89,7 @@ export function parseLabelSet(text: string): { labels: Labels; rest: string } {
       let name: string;
       if (text[i] === '"' || text[i] === "'" || text[i] === '`') {
         const end = findStringEnd(text, i);
-        name = unquoteString(text.slice(i, end)).value;
+        name = unquoteGoString(text.slice(i, end));
         i = end;
       } else {
         const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
@@ -108,7 +108,7 @@ export function parseLabelSet(text: string): { labels: Labels; rest: string } {
       i++;
       skipWs();
       const end = findStringEnd(text, i);
-      const value = unquoteString(text.slice(i, end)).value;
+      const value = unquoteGoString(text.slice(i, end));
       i = end;
       if (value !== '') labels[name] = value;
       skipWs();
@@ -413,7 +413,7 @@ export function parseTestFile(content: string): Command[] {
         }
         if (def.startsWith('expect string')) {
           const lit = def.slice('expect string'.length).trim();
-          cmd.expectString = unquoteString(lit).value;
+          cmd.expectString = unquoteGoString(lit);
           continue;
         }
         if (def.split(' ')[0] === 'expect') {

@@ -1,3 +1,4 @@
+import { quoteGo } from '../../model/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Labels } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
@@ -43,7 +44,7 @@ export function registerIndexRoutes(app: FastifyInstance, deps: LokiApiDeps): vo
       const target = (req.params.get('targetLabels') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
       const aggregateBy = req.params.get('aggregateBy') ?? 'series';
       if (aggregateBy !== 'series' && aggregateBy !== 'labels') {
-        throw new ApiError('bad_data', `invalid aggregateBy: ${JSON.stringify(aggregateBy)}; expected series or labels`);
+        throw new ApiError('bad_data', `invalid aggregateBy: ${quoteGo(aggregateBy)}; expected series or labels`);
       }
       // volume_range takes query_range's step rules (positive, at most 11,000 points) and Loki's alignment.
       const stepMs = ranged ? rangeStepMs(req.params, requested.startNs, requested.endNs) : undefined;

@@ -1,3 +1,4 @@
+import { quoteGo } from '../../model/index.ts';
 import { defaultStepMs } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import { FormParams } from '../form-params.ts';
@@ -41,7 +42,7 @@ export function parseLokiTime(value: string): bigint {
       return ns;
     }
   }
-  throw new Error(`could not parse ${JSON.stringify(value)} as a timestamp`);
+  throw new Error(`could not parse ${quoteGo(value)} as a timestamp`);
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -110,7 +111,7 @@ export function rangeParams(p: LokiParams, defaultSinceMs: number): { startNs: b
   let sinceMs = defaultSinceMs;
   if (sinceText !== undefined) {
     const d = parseDurationMs(sinceText);
-    if (d === undefined) throw bad(`invalid since: could not parse ${JSON.stringify(sinceText)} as a duration`);
+    if (d === undefined) throw bad(`invalid since: could not parse ${quoteGo(sinceText)} as a duration`);
     sinceMs = d;
   }
   const startNs = timeParam(p, 'start', endNs - BigInt(Math.round(sinceMs * 1e6)));
@@ -121,7 +122,7 @@ export function rangeParams(p: LokiParams, defaultSinceMs: number): { startNs: b
 export function limitParam(p: LokiParams, def: number): number {
   const v = p.get('limit');
   if (v === undefined) return def;
-  if (!/^\d+$/.test(v)) throw bad(`invalid limit: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (!/^\d+$/.test(v)) throw bad(`invalid limit: strconv.ParseUint: parsing ${quoteGo(v)}: invalid syntax`);
   const n = Number(v);
   if (n <= 0) throw bad('limit must be a positive value');
   return n;
@@ -129,7 +130,7 @@ export function limitParam(p: LokiParams, def: number): number {
 
 export function directionParam(p: LokiParams): 'forward' | 'backward' {
   const v = (p.get('direction') ?? 'backward').toLowerCase();
-  if (v !== 'forward' && v !== 'backward') throw bad(`invalid direction: ${JSON.stringify(p.get('direction'))}`);
+  if (v !== 'forward' && v !== 'backward') throw bad(`invalid direction: ${quoteGo(p.get('direction') ?? '')}`);
   return v;
 }
 
@@ -138,7 +139,7 @@ export function secondsOrDurationParam(p: LokiParams, name: string): number | un
   const v = p.get(name);
   if (v === undefined) return undefined;
   const ms = parseSecondsOrDurationMs(v);
-  if (ms === undefined || Number.isNaN(ms)) throw bad(`invalid ${name}: cannot parse ${JSON.stringify(v)} to a valid duration`);
+  if (ms === undefined || Number.isNaN(ms)) throw bad(`invalid ${name}: cannot parse ${quoteGo(v)} to a valid duration`);
   return ms;
 }
 

@@ -1,3 +1,4 @@
+import { quoteGo } from '../../model/index.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { ApiError } from '../errors.ts';
@@ -27,7 +28,7 @@ function planTail(deps: LokiApiDeps, request: FastifyRequest): TailPlan {
     throw new ApiError('bad_data', `max entries limit per query exceeded, limit > max_entries_limit_per_query (${limit} > ${deps.config.query.max_entries_limit_per_query})`);
   }
   const delayText = p.get('delay_for') ?? '0';
-  if (!/^\d+$/.test(delayText)) throw new ApiError('bad_data', `invalid delay_for: ${JSON.stringify(delayText)}`);
+  if (!/^\d+$/.test(delayText)) throw new ApiError('bad_data', `invalid delay_for: ${quoteGo(delayText)}`);
   const delay = Number(delayText);
   if (delay > MAX_DELAY_FOR_SECONDS) throw new ApiError('bad_data', `delay_for can't be greater than ${MAX_DELAY_FOR_SECONDS}`);
   const startNs = timeParam(p, 'start', nowNs() - DEFAULT_TAIL_LOOKBACK_NS);

@@ -1,3 +1,4 @@
+import { quoteGo } from '../../model/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MetricsStorage } from '../../storage/index.ts';
@@ -44,7 +45,7 @@ export function registerLabelRoutes(
     '/label/:name/values',
     route(async (req) => {
       const name = unescapeLabelName((req.request.params as { name: string }).name);
-      if (name === '') throw new ApiError('bad_data', `invalid label name: ${JSON.stringify(name)}`);
+      if (name === '') throw new ApiError('bad_data', `invalid label name: ${quoteGo(name)}`);
       const limit = limitParam(req.form.get('limit'));
       const range = timeRange(req);
       const matcherSets = parseMatchSets(req.form.all('match[]'), 'bare');

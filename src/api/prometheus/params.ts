@@ -1,3 +1,4 @@
+import { quoteGo } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 
 /**
@@ -70,7 +71,7 @@ export function parseTime(s: string): number {
   }
   if (s === MIN_TIME_FORMATTED) return MIN_TIME_MS;
   if (s === MAX_TIME_FORMATTED) return MAX_TIME_MS;
-  throw new Error(`cannot parse ${goQuote(s)} to a valid timestamp`);
+  throw new Error(`cannot parse ${quoteGo(s)} to a valid timestamp`);
 }
 
 const DURATION_UNITS_MS: readonly [string, number][] = [
@@ -95,7 +96,7 @@ export function parseDurationMs(s: string): number {
   if (f !== undefined && !Number.isNaN(f)) {
     const ms = f * 1000;
     if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DURATION_MS) {
-      throw new Error(`cannot parse ${goQuote(s)} to a valid duration. It overflows int64`);
+      throw new Error(`cannot parse ${quoteGo(s)} to a valid duration. It overflows int64`);
     }
     return ms;
   }
@@ -108,7 +109,7 @@ export function parseDurationMs(s: string): number {
     }
     if (total <= MAX_DURATION_MS) return total;
   }
-  throw new Error(`cannot parse ${goQuote(s)} to a valid duration`);
+  throw new Error(`cannot parse ${quoteGo(s)} to a valid duration`);
 }
 
 /**
@@ -118,7 +119,7 @@ export function parseDurationMs(s: string): number {
 export function parseLimit(s: string | undefined): number {
   if (s === undefined || s === '') return 0;
   const n = parseGoInt(s);
-  if (n === undefined) throw new Error(`strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`);
+  if (n === undefined) throw new Error(`strconv.Atoi: parsing ${quoteGo(s)}: invalid syntax`);
   if (n < 0) throw new Error('limit must be non-negative');
   return n;
 }
@@ -133,7 +134,7 @@ export function parseGoInt(s: string): number | undefined {
 /** Wraps a parse failure as Prometheus' `invalid parameter "NAME": ...` bad_data error. */
 export function invalidParam(name: string, err: unknown): ApiError {
   const message = err instanceof Error ? err.message : String(err);
-  return new ApiError('bad_data', `invalid parameter ${goQuote(name)}: ${message}`, { cause: err });
+  return new ApiError('bad_data', `invalid parameter ${quoteGo(name)}: ${message}`, { cause: err });
 }
 
 /** Parses a required time parameter; errors name the parameter as Prometheus does. */
@@ -171,9 +172,4 @@ export function limitParam(value: string | undefined): number {
   } catch (err) {
     throw invalidParam('limit', err);
   }
-}
-
-/** Quotes a string the way Go's %q does for the printable ASCII clients send. */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
 }

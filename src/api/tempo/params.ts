@@ -1,5 +1,5 @@
 import { tryParseGoFloat } from '../../logql/index.ts';
-import { parseGoDuration, parsePromDuration } from '../../model/index.ts';
+import { parseGoDuration, parsePromDuration, quoteGo } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 import type { FormParams } from '../form-params.ts';
 
@@ -22,36 +22,31 @@ export function bad(message: string): ApiError {
   return new ApiError('bad_data', message);
 }
 
-/** Go's `%q` of a string, for error texts. */
-function q(s: string): string {
-  return JSON.stringify(s);
-}
-
 const UINT32_MAX = 0xffff_ffff;
 const INT32_MAX = 0x7fff_ffff;
 
 /** `strconv.ParseUint(s, 10, 32)`; throws `invalid <name>: strconv.ParseUint: ...` as Tempo words it. */
 export function parseUint32(name: string, s: string): number {
-  if (!/^\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseUint: parsing ${q(s)}: invalid syntax`);
+  if (!/^\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseUint: parsing ${quoteGo(s)}: invalid syntax`);
   const n = Number(s);
-  if (n > UINT32_MAX) throw bad(`invalid ${name}: strconv.ParseUint: parsing ${q(s)}: value out of range`);
+  if (n > UINT32_MAX) throw bad(`invalid ${name}: strconv.ParseUint: parsing ${quoteGo(s)}: value out of range`);
   return n;
 }
 
 /** `strconv.ParseInt(s, 10, 32)` (the tag endpoints' `start`/`end`), negative values refused as out of range. */
 export function parseInt32(name: string, s: string): number {
-  if (!/^[+-]?\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${q(s)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${quoteGo(s)}: invalid syntax`);
   const n = Number(s);
-  if (n > INT32_MAX || n < -INT32_MAX - 1) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${q(s)}: value out of range`);
+  if (n > INT32_MAX || n < -INT32_MAX - 1) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${quoteGo(s)}: value out of range`);
   return n;
 }
 
 /** `strconv.ParseInt(s, 10, 64)` for trace-by-id `start`/`end` (Unix seconds). */
 function parseInt64Seconds(name: string, s: string): bigint {
-  if (!/^[+-]?\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${q(s)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(s)) throw bad(`invalid ${name}: strconv.ParseInt: parsing ${quoteGo(s)}: invalid syntax`);
   const n = BigInt(s);
   if (n > 0x7fff_ffff_ffff_ffffn || n < -0x8000_0000_0000_0000n) {
-    throw bad(`invalid ${name}: strconv.ParseInt: parsing ${q(s)}: value out of range`);
+    throw bad(`invalid ${name}: strconv.ParseInt: parsing ${quoteGo(s)}: value out of range`);
   }
   return n;
 }
@@ -226,7 +221,7 @@ export function parseTempoTimestamp(name: string, value: string): bigint {
     const frac = /\.(\d{1,9})/.exec(value)?.[1] ?? '';
     return BigInt(Math.floor(ms / 1000)) * NS_PER_S + BigInt(frac.padEnd(9, '0') || '0');
   }
-  throw bad(`could not parse '${name}' parameter: strconv.ParseInt: parsing ${q(value)}: invalid syntax`);
+  throw bad(`could not parse '${name}' parameter: strconv.ParseInt: parsing ${quoteGo(value)}: invalid syntax`);
 }
 
 /**
@@ -238,7 +233,7 @@ export function metricsRange(p: FormParams, nowNs: bigint): NsRange {
   let sinceNs = DEFAULT_SINCE_NS;
   if (sinceText !== undefined) {
     const d = parsePromDuration(sinceText);
-    if (d === undefined) throw bad(`could not parse 'since' parameter: not a valid duration string: ${q(sinceText)}`);
+    if (d === undefined) throw bad(`could not parse 'since' parameter: not a valid duration string: ${quoteGo(sinceText)}`);
     sinceNs = BigInt(Math.round(d));
   }
   const endText = p.present('end');
@@ -283,8 +278,8 @@ export function metricsStepNs(p: FormParams, range: NsRange): bigint {
       ns = undefined;
     }
   }
-  if (ns === undefined || !Number.isFinite(ns)) throw bad(`cannot parse ${q(text)} to a valid duration`);
-  if (ns <= 0) throw bad(`cannot parse ${q(text)}: step must be positive`);
+  if (ns === undefined || !Number.isFinite(ns)) throw bad(`cannot parse ${quoteGo(text)} to a valid duration`);
+  if (ns <= 0) throw bad(`cannot parse ${quoteGo(text)}: step must be positive`);
   return BigInt(Math.round(ns));
 }
 
