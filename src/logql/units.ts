@@ -44,9 +44,6 @@ export function tryParseGoFloat(s: string): number | undefined {
   return undefined;
 }
 
-import { parseGoDuration, parsePromDuration } from '../model/index.ts';
-
-export { parseGoDuration, parsePromDuration };
 /** A duration literal in a query: Go syntax first, then Prometheus' (which adds d, w, y). Nanoseconds. */
 export function parseQueryDuration(s: string): number {
   try {
