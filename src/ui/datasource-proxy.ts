@@ -22,8 +22,11 @@ const READ_PATHS: Record<UiDatasourceConfig['type'], RegExp> = {
 /** Where an embedded source's API lives on Heimdall's own HTTP server. */
 const EMBEDDED_ROOT: Record<UiDatasourceConfig['type'], string> = { prometheus: '/prometheus', loki: '' };
 
-/** Request headers passed on (the rest, cookies and the browser's own `X-Scope-OrgID` among them, are dropped). */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'user-agent'];
+/**
+ * Request headers passed on (the rest, cookies and the browser's own `X-Scope-OrgID` among them, are dropped).
+ * Loki's encoding flags ask for structured metadata and parsed labels apart from the stream's labels.
+ */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'user-agent', 'x-loki-response-encoding-flags'];
 /** Response headers passed back. */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id', 'results-cache-status'];
 

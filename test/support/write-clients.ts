@@ -58,15 +58,23 @@ export async function remoteWrite(
   );
 }
 
-/** Loki push (JSON) of one stream with `lines` at consecutive nanoseconds from `startNs`. */
+/**
+ * Loki push (JSON) of one stream with `lines` at consecutive nanoseconds from `startNs` (or `stepNs` apart),
+ * line i carrying `metadata[i]` as structured metadata when given.
+ */
 export async function lokiPush(
   httpUrl: string,
   tenant: string,
   stream: Record<string, string>,
   startNs: bigint,
   lines: readonly string[],
+  opts: { stepNs?: bigint; metadata?: readonly Record<string, string>[] } = {},
 ): Promise<WriteAnswer> {
-  const values = lines.map((line, i) => [String(startNs + BigInt(i)), line]);
+  const step = opts.stepNs ?? 1n;
+  const values = lines.map((line, i) => {
+    const md = opts.metadata?.[i];
+    return md ? [String(startNs + BigInt(i) * step), line, md] : [String(startNs + BigInt(i) * step), line];
+  });
   return answer(
     await fetch(`${httpUrl}/loki/api/v1/push`, {
       method: 'POST',

@@ -38,10 +38,11 @@ export async function proxyGet<T>(
   path: string,
   params: Record<string, string>,
   signal?: AbortSignal,
+  headers: Record<string, string> = {},
 ): Promise<{ body: T; record: RequestRecord }> {
   const url = `${proxyBase(uid)}/${path}?${new URLSearchParams(params).toString()}`;
   const started = performance.now();
-  const res = await fetch(url, { headers: { [ORG_HEADER]: org, accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  const res = await fetch(url, { headers: { ...headers, [ORG_HEADER]: org, accept: 'application/json' }, ...(signal ? { signal } : {}) });
   const text = await res.text();
   const record: RequestRecord = {
     method: 'GET',

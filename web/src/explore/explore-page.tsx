@@ -3,6 +3,8 @@ import { updateParams, useLocation } from '../shell/router.ts';
 import type { DatasourceRef } from '../shell/settings.ts';
 import { TimeRangePicker } from '../time/time-range-picker.tsx';
 import type { RawTimeRange } from '../time/time-range.ts';
+import { LogsPane } from './logs-pane.tsx';
+import type { LogsQueryState } from './logs-pane.tsx';
 import { MetricsPane } from './metrics-pane.tsx';
 import type { MetricsQueryState } from './metrics-pane.tsx';
 
@@ -24,13 +26,22 @@ export default function ExplorePage(props: { org: string; datasources: readonly 
     view: params.get('view') === 'table' ? 'table' : params.get('view') === 'inspect' ? 'inspect' : 'graph',
   };
 
-  const onQueryChange = (change: Partial<MetricsQueryState>): void => {
+  const logsQuery: LogsQueryState = {
+    expr: query.expr,
+    limit: Math.min(5000, Math.max(1, Number(params.get('limit')) || 100)),
+    direction: params.get('direction') === 'forward' ? 'forward' : 'backward',
+    view: query.view,
+  };
+
+  const onQueryChange = (change: Partial<MetricsQueryState & LogsQueryState>): void => {
     if (Object.keys(change).length === 0 || change.expr === query.expr) setRunCount((n) => n + 1);
     updateParams({
       ...('expr' in change ? { expr: change.expr } : {}),
       ...('mode' in change ? { mode: change.mode === 'range' ? undefined : change.mode } : {}),
       ...('step' in change ? { step: change.step } : {}),
       ...('view' in change ? { view: change.view === 'graph' ? undefined : change.view } : {}),
+      ...('limit' in change ? { limit: change.limit === 100 ? undefined : String(change.limit) } : {}),
+      ...('direction' in change ? { direction: change.direction === 'backward' ? undefined : change.direction } : {}),
     });
   };
   const setRange = (r: RawTimeRange): void => updateParams({ from: r.from, to: r.to });
@@ -42,7 +53,7 @@ export default function ExplorePage(props: { org: string; datasources: readonly 
         <h1>Explore</h1>
         <label className="inline">
           Data source
-          <select value={ds.uid} onChange={(e) => updateParams({ ds: e.target.value })} data-testid="datasource-picker" aria-label="Data source">
+          <select value={ds.uid} onChange={(e) => updateParams({ ds: e.target.value, expr: undefined })} data-testid="datasource-picker" aria-label="Data source">
             {props.datasources.map((d) => (
               <option key={d.uid} value={d.uid}>
                 {d.name} ({d.type})
@@ -58,6 +69,8 @@ export default function ExplorePage(props: { org: string; datasources: readonly 
       </div>
       {ds.type === 'prometheus' ? (
         <MetricsPane datasourceUid={ds.uid} org={props.org} range={range} query={query} runCount={runCount} onQueryChange={onQueryChange} onZoom={setRange} />
+      ) : ds.type === 'loki' ? (
+        <LogsPane datasourceUid={ds.uid} org={props.org} range={range} query={logsQuery} runCount={runCount} onQueryChange={onQueryChange} onZoom={setRange} />
       ) : (
         <div className="empty">Explore for {ds.type} data sources is not built yet.</div>
       )}

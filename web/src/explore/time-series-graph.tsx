@@ -6,6 +6,8 @@ import 'uplot/dist/uPlot.min.css';
 export interface GraphSeries {
   readonly name: string;
   readonly values: readonly (number | null)[];
+  /** Overrides the palette colour (e.g. a log level's colour). */
+  readonly color?: string;
 }
 
 const PALETTE = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
@@ -24,6 +26,8 @@ export function TimeSeriesGraph(props: {
   timesS: readonly number[];
   series: readonly GraphSeries[];
   height?: number;
+  /** Draw bars instead of lines (the log volume histogram), stacked visually by drawing order. */
+  bars?: boolean;
   onZoom?: (fromMs: number, toMs: number) => void;
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
@@ -40,10 +44,10 @@ export function TimeSeriesGraph(props: {
         { label: 'Time' },
         ...props.series.map((s, i) => ({
           label: s.name,
-          stroke: seriesColor(i),
-          width: 1.5,
+          stroke: s.color ?? seriesColor(i),
+          width: props.bars ? 0 : 1.5,
           spanGaps: false,
-          points: { show: props.timesS.length < 60 },
+          ...(props.bars ? { fill: s.color ?? seriesColor(i), paths: uPlot.paths.bars!({ size: [0.8, 40] }), points: { show: false } } : { points: { show: props.timesS.length < 60 } }),
         })),
       ],
       axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70 }],
@@ -71,7 +75,7 @@ export function TimeSeriesGraph(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height]);
+  }, [props.timesS, props.series, props.height, props.bars]);
 
   return <div ref={container} className="graph" data-testid="time-series-graph" />;
 }
