@@ -18,7 +18,8 @@ const LAYERS = {
   tenant: ['model'],
   ingest: ['model'],
   selfobs: ['model'],
-  objstore: ['model', 'tenant'],
+  // objstore/ holds objects, durable files and the WAL, which raises the storage seam's errors.
+  objstore: ['model', 'tenant', 'storage'],
   columnar: ['model', 'storage', 'objstore', 'tenant'],
   // The data directory lock and free-space monitor report through the storage health seam.
   datadir: ['model', 'storage'],

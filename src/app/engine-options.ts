@@ -1,7 +1,8 @@
 import { limitsForTenant } from '../config/index.ts';
-import type { LimitsSection, LogsConfig, MetricsConfig } from '../config/index.ts';
+import type { LimitsSection, LogsConfig, MetricsConfig, TracesConfig } from '../config/index.ts';
 import type { LogStoreOptions } from '../logstore/index.ts';
 import type { TenantLimits } from '../storage/index.ts';
+import type { TraceStoreOptions } from '../tracestore/index.ts';
 import type { TsdbOptions } from '../tsdb/index.ts';
 
 /**
@@ -29,6 +30,20 @@ export function logStoreConfigOptions(logs: LogsConfig): Pick<LogStoreOptions, '
       partitionWindowMs: logs.store.partition_window,
       headMaxBytes: logs.store.head_max_bytes,
       headMaxAgeMs: logs.store.head_max_age,
+    },
+  };
+}
+
+/** The trace store options that come from the `traces` config section. */
+export function traceStoreConfigOptions(traces: TracesConfig): Pick<TraceStoreOptions, 'limits' | 'settings'> {
+  return {
+    limits: tenantLimitsOf(traces),
+    settings: {
+      traceIdlePeriodMs: traces.store.trace_idle_period,
+      maxBlockDurationMs: traces.store.max_block_duration,
+      blockWindowMs: traces.store.block_window,
+      headMaxBytes: traces.store.head_max_bytes,
+      rowGroupSpans: traces.store.row_group_spans,
     },
   };
 }

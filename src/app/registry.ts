@@ -20,8 +20,14 @@ export const ROLE_REGISTRY: readonly RoleDefinition[] = [
     start: async (ctx) => (await import('./roles/logs-role.ts')).logsRole.start(ctx),
   },
   {
+    name: 'traces',
+    dependsOn: [],
+    description: 'trace storage (WAL + head, DuckDB + Parquet blocks)',
+    start: async (ctx) => (await import('./roles/traces-role.ts')).tracesRole.start(ctx),
+  },
+  {
     name: 'gateway',
-    dependsOn: ['metrics', 'logs'],
+    dependsOn: ['metrics', 'logs', 'traces'],
     description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push',
     start: async (ctx) => (await import('./roles/gateway-role.ts')).gatewayRole.start(ctx),
   },

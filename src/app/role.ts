@@ -5,7 +5,7 @@ import type { HeimdallConfig } from '../config/index.ts';
 import type { DataDirMonitor } from '../datadir/index.ts';
 import type { QueryWorkerPool } from '../query/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
-import type { LogsStorage, MetricsStorage } from '../storage/index.ts';
+import type { LogsStorage, MetricsStorage, TracesStorage } from '../storage/index.ts';
 import type { TenantResolver } from '../tenant/index.ts';
 
 import type { RoleName } from '../config/index.ts';
@@ -14,6 +14,7 @@ import type { RoleName } from '../config/index.ts';
 export interface RoleOutputs {
   metricsStorage?: MetricsStorage;
   logsStorage?: LogsStorage;
+  tracesStorage?: TracesStorage;
 }
 
 /**

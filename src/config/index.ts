@@ -8,5 +8,6 @@ export type { MetricsConfig, MetricsLimits } from './metrics-config.ts';
 export type { LogsConfig, LogsLimits, RetentionStreamRule } from './logs-config.ts';
 export { limitsForTenant } from './tenant-overrides.ts';
 export type { LimitsSection } from './tenant-overrides.ts';
+export type { TracesConfig, TracesLimits } from './traces-config.ts';
 export { parseBytes, parseDurationMs } from './units.ts';
 export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';

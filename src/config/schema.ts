@@ -3,6 +3,7 @@ import { ROLE_NAMES } from './role-names.ts';
 import { logsConfigSchema } from './logs-config.ts';
 import { metricsConfigSchema } from './metrics-config.ts';
 import { uiConfigSchema } from './ui-config.ts';
+import { tracesConfigSchema } from './traces-config.ts';
 import { addressSchema, bytesSchema, durationSchema } from './units.ts';
 
 const targetSchema = z
@@ -110,6 +111,7 @@ export const configSchema = z
     metrics: metricsConfigSchema,
     logs: logsConfigSchema,
     ui: uiConfigSchema,
+    traces: tracesConfigSchema,
   })
   .strict();
 

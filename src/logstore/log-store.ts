@@ -1,11 +1,10 @@
 import { promises as fs } from 'node:fs';
-import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { ColumnarDatabase } from '../columnar/index.ts';
 import type { Labels, LogRecord, TenantId } from '../model/index.ts';
-import { LocalBucket } from '../objstore/index.ts';
+import { LocalBucket, directoryBytes } from '../objstore/index.ts';
 import type { Appender, CommitStats, LogQuerier, LogsStorage, StorageHealth, TenantLimits } from '../storage/index.ts';
 import { LogAppender } from './appender.ts';
 import { Catalog } from './catalog.ts';
@@ -216,7 +215,7 @@ export class LogStore implements LogsStorage {
 
   /** Bytes on disk (database, WAL and blocks). */
   async diskBytes(): Promise<number> {
-    return duBytes(this.dir);
+    return directoryBytes(this.dir);
   }
 
   /** Stops background work, lets queued writes and compaction finish, checkpoints and closes. */
@@ -379,20 +378,4 @@ async function removeOrphanFiles(bucket: LocalBucket, blocks: readonly BlockInfo
       logger?.error({ key: b.key }, 'log store: a catalogued block file is missing; its entries are lost');
     }
   }
-}
-
-async function duBytes(dir: string): Promise<number> {
-  let total = 0;
-  let entries: Dirent[];
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) total += await duBytes(p);
-    else if (e.isFile()) total += (await fs.stat(p)).size;
-  }
-  return total;
 }

@@ -1,5 +1,5 @@
 import { TENANT_ID_LABEL, compareLabels, compareStrings, compileMatcher, labelsKey, setOwnLabel } from '../model/index.ts';
-import type { LabelMatcher, Labels, MetricMetadata, TenantId, TimeRange } from '../model/index.ts';
+import type { AttributeScalar, LabelMatcher, Labels, MetricMetadata, TenantId, TimeRange } from '../model/index.ts';
 import type {
   LogCountParams,
   LogIndexStats,
@@ -11,6 +11,16 @@ import type {
   LogsStorage,
 } from './logs.ts';
 import type { MetricQuerier, MetricQueryable, MetricsStorage, SelectHints, SeriesData, SeriesExemplars } from './metrics.ts';
+import type {
+  AttributeScope,
+  StoredSpan,
+  StoredTrace,
+  TraceQuerier,
+  TraceQueryable,
+  TraceSelectParams,
+  TraceTimeRange,
+  TracesStorage,
+} from './traces.ts';
 
 /*
  * Tenant federation, once, over the storage seams (in the spirit of Mimir's merge queryable). Engines read
@@ -396,4 +406,93 @@ async function federatedLogQuerier(inner: LogQueryable, tenants: readonly Tenant
     throw err;
   }
   return new FederatedLogQuerier(queriers);
+}
+
+// ---- traces ----------------------------------------------------------------------------------------------
+
+/** Traces per batch a federated trace `select` yields. */
+const BATCH_TRACES = 500;
+
+function withTenant(spans: readonly StoredSpan[], tenant: TenantId): StoredSpan[] {
+  return spans.map((s) => ({ ...s, tenant }));
+}
+
+class FederatedTraceQuerier implements TraceQuerier {
+  constructor(private readonly queriers: ReadonlyMap<TenantId, TraceQuerier>) {}
+
+  async *select(params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]> {
+    // A trace id may have spans in several tenants and is yielded once, so the tenants' answers are merged
+    // whole before anything is yielded (the query engine's limits bound what a select returns).
+    const byId = new Map<string, StoredSpan[]>();
+    for (const [tenant, q] of this.queriers) {
+      for await (const batch of q.select(params)) {
+        for (const t of batch) {
+          const spans = withTenant(t.spans, tenant);
+          const have = byId.get(t.traceId);
+          if (have) have.push(...spans);
+          else byId.set(t.traceId, spans);
+        }
+        params.signal?.throwIfAborted();
+      }
+    }
+    const ids = [...byId.keys()].sort(compareStrings);
+    for (let i = 0; i < ids.length; i += BATCH_TRACES) {
+      yield ids.slice(i, i + BATCH_TRACES).map((traceId) => ({ traceId, spans: byId.get(traceId)! }));
+    }
+  }
+
+  async traceById(traceId: string, range?: TraceTimeRange): Promise<StoredTrace | undefined> {
+    const spans: StoredSpan[] = [];
+    for (const [tenant, q] of this.queriers) {
+      const t = await q.traceById(traceId, range);
+      if (t) spans.push(...withTenant(t.spans, tenant));
+    }
+    return spans.length > 0 ? { traceId, spans } : undefined;
+  }
+
+  async tagNames(scope: Exclude<AttributeScope, 'any' | 'intrinsic'>, range?: TraceTimeRange): Promise<string[]> {
+    const names = new Set<string>();
+    for (const q of this.queriers.values()) for (const n of await q.tagNames(scope, range)) names.add(n);
+    return sortedCut(names);
+  }
+
+  async tagValues(scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range?: TraceTimeRange, limit?: number): Promise<AttributeScalar[]> {
+    const values = new Map<string, AttributeScalar>();
+    for (const q of this.queriers.values()) {
+      for (const v of await q.tagValues(scope, name, range, limit)) values.set(`${typeof v}:${String(v)}`, v);
+    }
+    const out = [...values.entries()].sort((a, b) => compareStrings(a[0], b[0])).map(([, v]) => v);
+    return limit !== undefined && limit > 0 && out.length > limit ? out.slice(0, limit) : out;
+  }
+
+  close(): Promise<void> {
+    return closeAll(this.queriers.values());
+  }
+}
+
+/**
+ * The federating view of a trace engine: `querier(tenants)` with one tenant is the engine's own querier
+ * (spans carry no tenant); with several it opens one engine querier per tenant and returns one querier over
+ * all of them, whose spans carry `tenant`, whose `traceById` and `select` merge the tenants' spans of one
+ * trace id into one trace, and whose tag reads are the union. Writes pass through.
+ */
+export function federatedTracesStorage(inner: TracesStorage): TracesStorage {
+  return {
+    appender: (tenant) => inner.appender(tenant),
+    querier: (tenants) => federatedTraceQuerier(inner, tenants),
+  };
+}
+
+async function federatedTraceQuerier(inner: TraceQueryable, tenants: readonly TenantId[]): Promise<TraceQuerier> {
+  const unique = [...new Set(tenants)];
+  if (unique.length === 1) return inner.querier(unique);
+  const queriers = new Map<TenantId, TraceQuerier>();
+  try {
+    for (const t of unique) queriers.set(t, await inner.querier([t]));
+  } catch (err) {
+    // The open failure is what the caller needs; closing the half-opened set is best effort (nothing was read).
+    await closeAll(queriers.values()).catch(() => undefined);
+    throw err;
+  }
+  return new FederatedTraceQuerier(queriers);
 }

@@ -10,7 +10,7 @@ import type {
   TenantId,
 } from '../model/index.ts';
 import type { AppendOutcome, Appender, CommitStats } from '../storage/index.ts';
-import { ByteWriter } from './byte-buffer.ts';
+import { ByteWriter } from '../objstore/index.ts';
 import type { TsdbTenantLimits } from './limits.ts';
 import type { AppendReservation, MemSeries } from './mem-series.ts';
 import { hashLabels } from './series-index.ts';

@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import { quoteString, tenantToken } from '../columnar/index.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
 import type { Exemplar, NativeHistogram } from '../model/index.ts';
-import { ByteReader, ByteWriter } from './byte-buffer.ts';
-import { syncDir, writeFileDurably } from '../objstore/index.ts';
+import { ByteReader, ByteWriter, syncDir, writeFileDurably } from '../objstore/index.ts';
 import { readExemplarBody, readHistogram, writeExemplarBody, writeHistogram } from './wal-records.ts';
 
 /** Blocks cover at most one UTC day: retention drops whole days, compaction merges within a day. */

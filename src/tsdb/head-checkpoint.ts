@@ -1,4 +1,4 @@
-import { ByteWriter } from './byte-buffer.ts';
+import { ByteWriter } from '../objstore/index.ts';
 import type { ExemplarStore } from './exemplar-store.ts';
 import type { Head } from './head.ts';
 import type { MetadataStore } from './metadata-store.ts';

@@ -10,7 +10,7 @@ import type { AppenderHost } from './appender.ts';
 import { compactBlocks } from './block-compaction.ts';
 import { BlockStore, defaultDuckThreads } from './block-store.ts';
 import type { BlockMeta } from './block-store.ts';
-import { ByteReader, ByteWriter } from './byte-buffer.ts';
+import { ByteReader, ByteWriter, Wal } from '../objstore/index.ts';
 import { latestCheckpoint, readCheckpoint, removeCheckpointsBefore, writeCheckpoint } from './checkpoint.ts';
 import { TSDB_FORMAT } from './format.ts';
 import { ExemplarStore } from './exemplar-store.ts';
@@ -24,7 +24,6 @@ import { MetadataStore } from './metadata-store.ts';
 import { TsdbQuerier } from './querier.ts';
 import type { QuerierHost, SeriesSamples } from './querier.ts';
 import { loadExemplars, loadSamples } from './sample-loader.ts';
-import { Wal } from './wal.ts';
 import { decodeRecords, encodeSeriesDropped } from './wal-records.ts';
 import type { RecordVisitor } from './wal-records.ts';
 

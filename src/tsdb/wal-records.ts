@@ -1,6 +1,6 @@
 import { setOwnLabel } from '../model/index.ts';
 import type { Exemplar, Labels, MetricMetadata, MetricType, NativeHistogram } from '../model/index.ts';
-import type { ByteReader, ByteWriter } from './byte-buffer.ts';
+import type { ByteReader, ByteWriter } from '../objstore/index.ts';
 
 /**
  * WAL and checkpoint record types. A frame's payload is a sequence of records, each `[u8 type][body]`.

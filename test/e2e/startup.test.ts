@@ -11,7 +11,7 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
     const readyLines = h.output().split('\n').filter((l) => l.includes('Heimdall ready'));
     assert.equal(readyLines.length, 1);
     const ready = JSON.parse(readyLines[0]!) as { roles: string[]; http: string; otlpHttp: string; otlpGrpc: string };
-    assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics']);
+    assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'traces']);
     assert.match(ready.otlpGrpc, /^127\.0\.0\.1:\d+$/);
 
     const health = await fetch(`${h.httpUrl}/api/health`);
@@ -67,7 +67,7 @@ test('--target runs a subset plus its dependencies', async () => {
 test('unknown roles, bad flags and bad config stop start-up with a message naming the problem', async () => {
   const unknown = await runHeimdall(['start', '--target', 'metrics,frobnicator']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown role "frobnicator": allowed are all, metrics, logs, gateway/);
+  assert.match(unknown.stderr, /unknown role "frobnicator": allowed are all, metrics, logs, traces, gateway/);
 
   const flag = await runHeimdall(['start', '--no-such-flag']);
   assert.equal(flag.code, 2);

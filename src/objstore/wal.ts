@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { RetryableStorageError, StorageUnavailableError } from '../storage/index.ts';
-import { syncDir } from '../objstore/index.ts';
+import { syncDir } from './durable-file.ts';
 import { ByteWriter } from './byte-buffer.ts';
 
 /** Segments roll over at this size so truncation after a checkpoint can delete whole files. */
@@ -72,11 +72,16 @@ export class Wal {
   private constructor(
     readonly dir: string,
     private readonly maxSegmentBytes: number,
+    private readonly owner: string,
   ) {}
 
-  static async open(dir: string, maxSegmentBytes = DEFAULT_SEGMENT_BYTES): Promise<Wal> {
+  /**
+   * Opens the log in `dir` (created if missing). `owner` names the engine in error messages ("the traces
+   * WAL segment ... failed").
+   */
+  static async open(dir: string, maxSegmentBytes = DEFAULT_SEGMENT_BYTES, owner = 'metrics'): Promise<Wal> {
     await fsp.mkdir(dir, { recursive: true });
-    return new Wal(dir, maxSegmentBytes);
+    return new Wal(dir, maxSegmentBytes, owner);
   }
 
   /** Segment numbers present on disk, ascending. */
@@ -142,7 +147,7 @@ export class Wal {
   append(payload: Uint8Array, onDurable: () => void, onFailed?: () => void): Promise<void> {
     if (this.closed) {
       onFailed?.();
-      return Promise.reject(new RetryableStorageError('shutting_down', 'metrics storage is shutting down'));
+      return Promise.reject(new RetryableStorageError('shutting_down', `${this.owner} storage is shutting down`));
     }
     this.fill.u32(payload.length);
     this.fill.u32(crc32(payload));
@@ -228,7 +233,7 @@ export class Wal {
             await this.repair();
           } catch (err) {
             // Nothing may be written after the torn bytes: refuse everything waiting; the next append retries.
-            const e = walWriteError(this.segmentPath(this.segment), 'cutting a failed write off', err);
+            const e = walWriteError(this.owner, this.segmentPath(this.segment), 'cutting a failed write off', err);
             this.failQueued([], e);
             const waiters = this.rotateWaiters;
             this.rotateWaiters = [];
@@ -245,7 +250,7 @@ export class Wal {
           } catch (err) {
             // Keep appending to the current segment; a checkpoint waiting for the rotation fails and retries later.
             rotated = false;
-            const e = walWriteError(this.segmentPath(this.segment + 1), 'starting', err);
+            const e = walWriteError(this.owner, this.segmentPath(this.segment + 1), 'starting', err);
             for (const w of waiters) w.reject(e);
           }
           if (rotated) for (const w of waiters) w.resolve(this.segment);
@@ -263,7 +268,7 @@ export class Wal {
         } catch (err) {
           frames.reset();
           // Nothing may follow the torn bytes: refuse everything queued, cut them off, then go on.
-          this.failQueued(batch, walWriteError(this.segmentPath(this.segment), 'writing', err));
+          this.failQueued(batch, walWriteError(this.owner, this.segmentPath(this.segment), 'writing', err));
           // The queued writes were refused above; a failed cut leaves repairPending set and the next write retries it first.
           await this.repair().catch(() => undefined);
           continue;
@@ -273,7 +278,7 @@ export class Wal {
           frames.reset();
           this.failQueued(
             batch,
-            new StorageUnavailableError('data_dir_unavailable', `the metrics WAL segment ${this.segmentPath(this.segment)} was deleted; the data directory is gone`),
+            new StorageUnavailableError('data_dir_unavailable', `the ${this.owner} WAL segment ${this.segmentPath(this.segment)} was deleted; the data directory is gone`),
           );
           continue;
         }
@@ -301,8 +306,8 @@ export class Wal {
 }
 
 /** A WAL write failure with its I/O error as `cause` (the engine classifies it: disk full, lost directory). */
-function walWriteError(file: string, what: string, err: unknown): Error {
-  return new Error(`${what} the metrics WAL segment ${file} failed: ${(err as Error).message}`, { cause: err });
+function walWriteError(owner: string, file: string, what: string, err: unknown): Error {
+  return new Error(`${what} the ${owner} WAL segment ${file} failed: ${(err as Error).message}`, { cause: err });
 }
 
 async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {

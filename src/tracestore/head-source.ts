@@ -1,0 +1,112 @@
+import type { Attribute, AttributeScalar, TenantId } from '../model/index.ts';
+import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import type { Head, HeadTrace } from './head.ts';
+import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
+
+/** How many traces are scanned between checks of a select's abort signal. */
+const ABORT_CHECK_EVERY = 4096;
+
+/** The head as a {@link SpanSource}: scans its traces in memory (the head is bounded by `head_max_bytes`). */
+export class HeadSource implements SpanSource {
+  constructor(private readonly head: Head) {}
+
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
+    return Promise.resolve(this.scan(tenant, signal, (t) => t.spans.some((s) => inRange(s, startNs, endNs))));
+  }
+
+  idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
+    return Promise.resolve(this.scan(tenant, signal, (t) => t.spans.some((s) => inRange(s, startNs, endNs) && filter.predicate(s))));
+  }
+
+  spansOf(tenant: TenantId, ids: ReadonlySet<string>): Promise<Map<string, StoredSpan[]>> {
+    const out = new Map<string, StoredSpan[]>();
+    const th = this.head.tenant(tenant);
+    if (th) {
+      for (const id of ids) {
+        const t = th.traces.get(id);
+        // A copy: a later commit may push onto the head's array while the caller reads.
+        if (t) out.set(id, t.spans.slice());
+      }
+    }
+    return Promise.resolve(out);
+  }
+
+  tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>> {
+    const names = new Set<string>();
+    this.eachSpan(tenant, range, (s) => {
+      for (const list of attributeLists(s, scope)) for (const a of list) names.add(a.key);
+    });
+    return Promise.resolve(names);
+  }
+
+  tagValues(
+    tenant: TenantId,
+    scope: Exclude<AttributeScope, 'intrinsic'>,
+    name: string,
+    range: TraceTimeRange | undefined,
+    limit: number,
+    into: Map<string, AttributeScalar>,
+  ): Promise<void> {
+    const scopes: TagScope[] = scope === 'any' ? ['span', 'resource'] : [scope];
+    this.eachSpan(tenant, range, (s) => {
+      if (into.size >= limit) return;
+      for (const sc of scopes) {
+        for (const list of attributeLists(s, sc)) {
+          for (const a of list) {
+            if (a.key !== name) continue;
+            const vs = Array.isArray(a.value) ? (a.value as readonly AttributeScalar[]) : [a.value as AttributeScalar];
+            for (const v of vs) if (into.size < limit) into.set(valueKey(v), v);
+          }
+        }
+      }
+    });
+    return Promise.resolve();
+  }
+
+  private scan(tenant: TenantId, signal: AbortSignal | undefined, keep: (t: HeadTrace) => boolean): Set<string> {
+    const out = new Set<string>();
+    const th = this.head.tenant(tenant);
+    if (!th) return out;
+    let n = 0;
+    for (const t of th.traces.values()) {
+      if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
+      if (keep(t)) out.add(t.traceId);
+    }
+    return out;
+  }
+
+  private eachSpan(tenant: TenantId, range: TraceTimeRange | undefined, fn: (s: StoredSpan) => void): void {
+    const th = this.head.tenant(tenant);
+    if (!th) return;
+    for (const t of th.traces.values()) {
+      if (range && (t.maxEndNs < range.startNs || t.minStartNs >= range.endNs)) continue;
+      for (const s of t.spans) if (!range || inRange(s, range.startNs, range.endNs)) fn(s);
+    }
+  }
+}
+
+/** Whether a span started in `[startNs, endNs)`. */
+export function inRange(s: StoredSpan, startNs: bigint, endNs: bigint): boolean {
+  return s.span.startTimeUnixNs >= startNs && s.span.startTimeUnixNs < endNs;
+}
+
+/** The identity of a tag value across types (1 and "1" are different values). */
+export function valueKey(v: AttributeScalar): string {
+  return `${typeof v}:${String(v)}`;
+}
+
+/** The attribute lists of a span in one scope. */
+function attributeLists(s: StoredSpan, scope: TagScope): (readonly Attribute[])[] {
+  switch (scope) {
+    case 'span':
+      return [s.span.attributes];
+    case 'resource':
+      return [s.resource];
+    case 'instrumentation':
+      return s.span.scope.attributes ? [s.span.scope.attributes] : [];
+    case 'event':
+      return (s.span.events ?? []).flatMap((e) => (e.attributes ? [e.attributes] : []));
+    case 'link':
+      return (s.span.links ?? []).flatMap((l) => (l.attributes ? [l.attributes] : []));
+  }
+}

@@ -1,0 +1,36 @@
+import type { AttributeScalar, TenantId } from '../model/index.ts';
+import type { AttributeScope, SpanCondition, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import type { SpanPredicate } from './span-condition.ts';
+
+/** A tag scope a source lists names for. */
+export type TagScope = Exclude<AttributeScope, 'any' | 'intrinsic'>;
+
+/** A select's prefilter: the seam's conditions, and the same compiled for spans held in memory. */
+export interface Prefilter {
+  readonly conditions: readonly SpanCondition[];
+  readonly match: 'all' | 'any';
+  readonly predicate: SpanPredicate;
+}
+
+/**
+ * One place spans of a tenant are held: the head, or the blocks. A trace may have spans in several sources
+ * (late spans, a cut between two of its requests); the querier asks every source and assembles.
+ *
+ * Contract: every method reads one tenant; id sets and span lists are complete for what the source holds
+ * (a source never drops a span it holds that the question selects); spans may repeat across sources
+ * (after a crash between a cut and the WAL's truncation) and the querier keeps one per span id.
+ */
+export interface SpanSource {
+  /** Ids of traces with a span starting in `[startNs, endNs)`. */
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>>;
+  /**
+   * Ids of traces with a span that may satisfy the prefilter, looking at spans that started in
+   * `[startNs, endNs)` (a wider range than the select's, so a trace's matching span outside it is found).
+   */
+  idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>>;
+  /** Every span held for each of `ids` (ids the source does not hold are absent). */
+  spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
+  tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
+  /** Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. */
+  tagValues(tenant: TenantId, scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range: TraceTimeRange | undefined, limit: number, into: Map<string, AttributeScalar>): Promise<void>;
+}
