@@ -456,7 +456,7 @@ class FederatedTraceQuerier implements TraceQuerier {
     return sortedCut(names);
   }
 
-  async tagValues(scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range?: TraceTimeRange, limit?: number): Promise<AttributeScalar[]> {
+  async tagValues(scope: AttributeScope, name: string, range?: TraceTimeRange, limit?: number): Promise<AttributeScalar[]> {
     const values = new Map<string, AttributeScalar>();
     for (const q of this.queriers.values()) {
       for (const v of await q.tagValues(scope, name, range, limit)) values.set(`${typeof v}:${String(v)}`, v);

@@ -1,7 +1,8 @@
 import type { Attribute, AttributeScalar, TenantId } from '../model/index.ts';
 import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import type { Head, HeadTrace } from './head.ts';
-import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
+import { isIntrinsicTag } from './span-source.ts';
+import type { IntrinsicTag, Prefilter, SpanSource, TagScope } from './span-source.ts';
 
 /** How many traces are scanned between checks of a select's abort signal. */
 const ABORT_CHECK_EVERY = 4096;
@@ -41,12 +42,16 @@ export class HeadSource implements SpanSource {
 
   tagValues(
     tenant: TenantId,
-    scope: Exclude<AttributeScope, 'intrinsic'>,
+    scope: AttributeScope,
     name: string,
     range: TraceTimeRange | undefined,
     limit: number,
     into: Map<string, AttributeScalar>,
   ): Promise<void> {
+    if (scope === 'intrinsic') {
+      if (isIntrinsicTag(name)) this.intrinsicValues(tenant, name, range, limit, into);
+      return Promise.resolve();
+    }
     const scopes: TagScope[] = scope === 'any' ? ['span', 'resource'] : [scope];
     this.eachSpan(tenant, range, (s) => {
       if (into.size >= limit) return;
@@ -61,6 +66,40 @@ export class HeadSource implements SpanSource {
       }
     });
     return Promise.resolve();
+  }
+
+  private intrinsicValues(tenant: TenantId, name: IntrinsicTag, range: TraceTimeRange | undefined, limit: number, into: Map<string, AttributeScalar>): void {
+    const add = (v: string | undefined): void => {
+      if (v !== undefined && v !== '' && into.size < limit) into.set(valueKey(v), v);
+    };
+    if (name === 'trace:rootService' || name === 'trace:rootName') {
+      const th = this.head.tenant(tenant);
+      if (!th) return;
+      for (const t of th.traces.values()) {
+        if (into.size >= limit) return;
+        if (range && !t.spans.some((s) => inRange(s, range.startNs, range.endNs))) continue;
+        const root = rootSpan(t.spans);
+        if (!root) continue;
+        if (name === 'trace:rootName') add(root.span.name);
+        else add(serviceName(root.resource));
+      }
+      return;
+    }
+    this.eachSpan(tenant, range, (s) => {
+      switch (name) {
+        case 'name':
+          return add(s.span.name);
+        case 'statusMessage':
+          return add(s.span.statusMessage);
+        case 'event:name':
+          for (const e of s.span.events ?? []) add(e.name);
+          return;
+        case 'instrumentation:name':
+          return add(s.span.scope.name);
+        case 'instrumentation:version':
+          return add(s.span.scope.version);
+      }
+    });
   }
 
   private scan(tenant: TenantId, signal: AbortSignal | undefined, keep: (t: HeadTrace) => boolean): Set<string> {
@@ -109,4 +148,20 @@ function attributeLists(s: StoredSpan, scope: TagScope): (readonly Attribute[])[
     case 'link':
       return (s.span.links ?? []).flatMap((l) => (l.attributes ? [l.attributes] : []));
   }
+}
+
+/** The trace's root: the earliest span without a parent (Tempo's rule), or undefined when none has arrived. */
+export function rootSpan(spans: readonly StoredSpan[]): StoredSpan | undefined {
+  let root: StoredSpan | undefined;
+  for (const s of spans) {
+    if (s.span.parentSpanId !== undefined) continue;
+    if (!root || s.span.startTimeUnixNs < root.span.startTimeUnixNs) root = s;
+  }
+  return root;
+}
+
+/** The resource's `service.name` as text, or undefined. */
+export function serviceName(resource: readonly Attribute[]): string | undefined {
+  const v = resource.find((a) => a.key === 'service.name')?.value;
+  return typeof v === 'string' ? v : undefined;
 }

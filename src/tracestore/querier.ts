@@ -90,7 +90,7 @@ export class TraceStoreQuerier implements TraceQuerier {
     }
   }
 
-  async tagValues(scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range?: TraceTimeRange, limit?: number): Promise<AttributeScalar[]> {
+  async tagValues(scope: AttributeScope, name: string, range?: TraceTimeRange, limit?: number): Promise<AttributeScalar[]> {
     this.checkOpen();
     const max = limit !== undefined && limit > 0 ? Math.min(limit, DEFAULT_TAG_VALUES_LIMIT) : DEFAULT_TAG_VALUES_LIMIT;
     const { sources, release } = this.host.acquire();

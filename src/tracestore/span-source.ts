@@ -31,6 +31,26 @@ export interface SpanSource {
   /** Every span held for each of `ids` (ids the source does not hold are absent). */
   spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
-  /** Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. */
-  tagValues(tenant: TenantId, scope: Exclude<AttributeScope, 'intrinsic'>, name: string, range: TraceTimeRange | undefined, limit: number, into: Map<string, AttributeScalar>): Promise<void>;
+  /**
+   * Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. With scope `intrinsic`,
+   * `name` is one of {@link INTRINSIC_TAGS}; another intrinsic adds nothing.
+   */
+  tagValues(tenant: TenantId, scope: AttributeScope, name: string, range: TraceTimeRange | undefined, limit: number, into: Map<string, AttributeScalar>): Promise<void>;
+}
+
+/** The free-text intrinsics whose values `tagValues` lists (the seam's list). */
+export const INTRINSIC_TAGS = [
+  'name',
+  'statusMessage',
+  'trace:rootService',
+  'trace:rootName',
+  'event:name',
+  'instrumentation:name',
+  'instrumentation:version',
+] as const;
+export type IntrinsicTag = (typeof INTRINSIC_TAGS)[number];
+
+/** Whether `name` is one of {@link INTRINSIC_TAGS}. */
+export function isIntrinsicTag(name: string): name is IntrinsicTag {
+  return (INTRINSIC_TAGS as readonly string[]).includes(name);
 }

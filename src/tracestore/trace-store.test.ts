@@ -179,6 +179,15 @@ test('tag names and typed values per scope', async () => {
     // The range narrows: only trace 0's spans start in its first second.
     assert.deepEqual(await q.tagValues('resource', 'service.name', { startNs: T0, endNs: T0 + SEC }), ['svc-0']);
     assert.deepEqual(await q.tagNames('span', { startNs: T0 - 10n * SEC, endNs: T0 - SEC }), []);
+    // The free-text intrinsics.
+    assert.deepEqual(await q.tagValues('intrinsic', 'name'), ['GET /api', 'db-1', 'db-2', 'db-3', 'db-4']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'statusMessage'), ['boom']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'trace:rootService'), ['svc-0', 'svc-1', 'svc-2']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'trace:rootName'), ['GET /api']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'event:name'), ['exception']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'instrumentation:name'), ['test-lib']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'instrumentation:version'), ['1.0.0']);
+    assert.deepEqual(await q.tagValues('intrinsic', 'duration'), []);
   } finally {
     await store.close();
   }
