@@ -2,4 +2,4 @@ export { ColumnarDatabase } from './database.ts';
 export type { ColumnarOptions } from './database.ts';
 export { openFormatStamp } from './format-stamp.ts';
 export type { FormatSpec, FormatStamp, LegacyStamp } from './format-stamp.ts';
-export { quoteIdent, quoteString, tenantToken } from './sql.ts';
+export { quoteString, tenantToken } from './sql.ts';

@@ -1,8 +1,3 @@
-/** Quotes an SQL identifier for DuckDB. */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /** Quotes an SQL string literal for DuckDB. */
 export function quoteString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

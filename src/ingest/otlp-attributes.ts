@@ -74,15 +74,6 @@ function set(v: OtlpAnyValue, key: keyof OtlpAnyValue): boolean {
   return Object.hasOwn(v, key) && v[key] !== undefined && v[key] !== null;
 }
 
-/** Flattens a key/value list into a string map (later duplicates win). */
-export function attributesToMap(attrs: readonly OtlpKeyValue[] | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of attrs ?? []) {
-    if (kv.key) setOwnLabel(out, kv.key, anyValueToString(kv.value));
-  }
-  return out;
-}
-
 function formatDouble(d: number): string {
   if (Number.isNaN(d)) return 'NaN';
   if (d === Infinity) return '+Inf';

@@ -188,8 +188,3 @@ export type SampleExpr =
       readonly src: string;
       readonly regex: string;
     };
-
-/** Whether an expression yields log lines (a log query) rather than samples. */
-export function isLogSelector(e: Expr): e is LogSelectorExpr {
-  return e.kind === 'logSelector';
-}

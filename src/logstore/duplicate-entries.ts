@@ -1,4 +1,3 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TenantId } from '../model/index.ts';
 import type { Snapshot } from './catalog.ts';
 import type { WriteBatch } from './head-writer.ts';
@@ -125,9 +124,4 @@ function storedRowsSql(snap: Snapshot, suspects: ReadonlyMap<string, { pid: numb
     branches.push(`SELECT ${b.pid} AS pid, stream_id, ts, line, md FROM read_parquet(${stringList([b.path])}) WHERE ${where}`);
   }
   return branches.length === 0 ? undefined : branches.join(' UNION ALL ');
-}
-
-/** Reads rows with a connection (the head writer's), as {@link StoredRowsReader} wants them. */
-export function storedRowsReader(conn: DuckDBConnection): StoredRowsReader {
-  return async (sql) => (await conn.runAndReadAll(sql)).getRows();
 }

@@ -8,7 +8,6 @@ export {
   labelsKey,
   sortedLabelNames,
   setOwnLabel,
-  withLabel,
 } from './labels.ts';
 export type { Labels } from './labels.ts';
 export { compileMatcher } from './matcher.ts';
@@ -25,11 +24,10 @@ export {
 export type { Re2Options, ValuePredicate } from './re2.ts';
 export { INVALID_SELECTOR_CODE, checkMatcher, emptySelectorProblem, metricNameTwiceMessage, parseSelector } from './selector.ts';
 export type { SelectorDialect } from './selector.ts';
-export { overlaps } from './time-range.ts';
 export type { TimeRange } from './time-range.ts';
 export { DEFAULT_TENANT } from './tenant-id.ts';
 export type { TenantId } from './tenant-id.ts';
-export { DISCARD_REASONS, isDiscardReason } from './signal.ts';
+export { DISCARD_REASONS } from './signal.ts';
 export type { DiscardReason, Signal } from './signal.ts';
 export type { Rejection } from './rejection.ts';
 export { STALE_NAN, STALE_NAN_BITS, isStaleNaN } from './metric.ts';

@@ -67,11 +67,6 @@ export function labelValue(labels: Labels, name: string): string | undefined {
   return Object.hasOwn(labels, name) ? labels[name] : undefined;
 }
 
-/** Returns a copy of `labels` with `name` set to `value`. */
-export function withLabel(labels: Labels, name: string, value: string): Labels {
-  return { ...labels, [name]: value };
-}
-
 /**
  * Sets `name` to `value` as an own, enumerable property, whatever the name: a plain assignment of
  * `__proto__` would change the object's prototype instead (dropping the label), so every decoder that builds

@@ -42,8 +42,3 @@ export const DISCARD_REASONS = [
 ] as const;
 
 export type DiscardReason = (typeof DISCARD_REASONS)[number];
-
-/** Whether `s` is one of the closed set of discard reasons. */
-export function isDiscardReason(s: string): s is DiscardReason {
-  return (DISCARD_REASONS as readonly string[]).includes(s);
-}

@@ -1319,9 +1319,4 @@ export function upperBoundIndex(arr: Float64Array, t: number, from: number): num
   return lo;
 }
 
-/** The position a sub-expression's annotations point at. */
-export function exprPos(e: Expr): PosRange {
-  return e.pos;
-}
-
 export type { MatrixSelector };

@@ -105,24 +105,6 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map(
   ].map((d) => [d.name, d]),
 );
 
-/**
- * Functions whose result can change with the evaluation time even when their arguments do not (or that
- * return sample timestamps): the `@` modifier cannot make them step-invariant.
- */
-export const AT_MODIFIER_UNSAFE_FUNCTIONS: ReadonlySet<string> = new Set([
-  'days_in_month',
-  'day_of_month',
-  'day_of_week',
-  'day_of_year',
-  'hour',
-  'minute',
-  'month',
-  'year',
-  'predict_linear',
-  'time',
-  'timestamp',
-]);
-
 /** Functions accepting an `anchored` range selector. */
 export const ANCHORED_SAFE_FUNCTIONS: ReadonlySet<string> = new Set(['resets', 'changes', 'rate', 'increase', 'delta']);
 /** Functions accepting a `smoothed` range selector. */

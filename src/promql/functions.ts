@@ -1,7 +1,7 @@
 import type { RE2JS } from 're2js';
 import { METRIC_NAME_LABEL, compileRe2, quoteGo } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
-import type { Call, PosRange } from './ast.ts';
+import type { PosRange } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
 import { execError } from './errors.ts';
 import type { FloatHistogram } from './histogram.ts';
@@ -523,9 +523,4 @@ export function absentLabels(matchers: readonly { op: string; name: string; valu
     }
   }
   return out;
-}
-
-/** Calls that need the evaluator (argument evaluation, selectors) are handled there; this is the rest. */
-export function describeCall(call: Call): string {
-  return call.func.name;
 }

@@ -1,8 +1,5 @@
 import type { Exemplar } from '../model/index.ts';
 
-/** Prometheus' default `storage.exemplars.max_exemplars`. */
-export const DEFAULT_MAX_EXEMPLARS = 100_000;
-
 /** What {@link ExemplarStore.add} did with an exemplar. */
 export type ExemplarAddResult = 'added' | 'duplicate' | 'out_of_order' | 'disabled';
 
