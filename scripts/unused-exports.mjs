@@ -61,11 +61,17 @@ for (const file of ours) {
     if (!declaredHere) continue; // a re-export: reported at its declaration
     const name = e.getName();
     const uses = file.text.match(new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`, 'g'))?.length ?? 0;
-    unused.push({ file: rel, name, localUses: uses - 1 });
+    const typeOnly = (target.flags & (ts.SymbolFlags.Value)) === 0;
+    unused.push({ file: rel, name, localUses: uses - 1, typeOnly });
   }
 }
 unused.sort((a, b) => (a.file === b.file ? a.name.localeCompare(b.name) : a.file.localeCompare(b.file)));
-for (const u of unused) console.log(`${u.file}: ${u.name}${u.localUses > 0 ? ' (used in its file: drop the export)' : ' (dead)'}`);
+for (const u of unused) {
+  console.log(`${u.file}: ${u.typeOnly ? 'type ' : ''}${u.name}${u.localUses > 0 ? ' (used in its file: drop the export)' : ' (dead)'}`);
+}
 const dead = unused.filter((u) => u.localUses === 0).length;
-console.log(`${unused.length} unused exports: ${dead} dead, ${unused.length - dead} used only in their own file`);
+const localTypes = unused.filter((u) => u.localUses > 0 && u.typeOnly).length;
+console.log(
+  `${unused.length} unused exports: ${dead} dead, ${unused.length - dead - localTypes} values and ${localTypes} types used only in their own file`,
+);
 process.exit(unused.length > 0 ? 1 : 0);

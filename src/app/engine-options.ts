@@ -9,7 +9,7 @@ import type { TsdbOptions } from '../tsdb/index.ts';
  * A config section's per-tenant limits as the engines' {@link TenantLimits} seam. The config's limit objects carry
  * every key of the section (the engines read the subset they declare), so they are handed over as they are.
  */
-export function tenantLimitsOf<L extends object>(section: LimitsSection<L>): TenantLimits<L> {
+function tenantLimitsOf<L extends object>(section: LimitsSection<L>): TenantLimits<L> {
   return {
     defaults: section.limits,
     forTenant: (tenant) => limitsForTenant(section, tenant),

@@ -34,7 +34,7 @@ const SCALAR_KEYS: Record<string, 'string' | 'boolean'> = {
 };
 
 /** The environment variable for a top-level key: `data_dir` → `HEIMDALL_DATA_DIR`. */
-export function envName(key: string): string {
+function envName(key: string): string {
   return `HEIMDALL_${key.toUpperCase()}`;
 }
 

@@ -53,7 +53,7 @@ const LOGS_LIMIT_DEFAULTS = {
   discover_log_levels: true,
 };
 
-export const logsLimitsSchema = z.object(logsLimitFields).partial().strict().prefault({})
+const logsLimitsSchema = z.object(logsLimitFields).partial().strict().prefault({})
   .transform((v) => ({ ...defaultLogsLimits(), ...stripUndefined(v) }));
 
 function defaultLogsLimits(): LogsLimits {

@@ -1,6 +1,6 @@
 export { decompressBody, parseContentEncoding } from './decompress.ts';
 export type { ContentEncoding } from './decompress.ts';
-export { INFLIGHT_BUDGET_SETTING, InflightBudget } from './inflight-budget.ts';
+export { InflightBudget } from './inflight-budget.ts';
 export type { InflightReservation } from './inflight-budget.ts';
 export { countRejected, groupRejections } from './rejection-report.ts';
 export { runIngest } from './ingest-pipeline.ts';

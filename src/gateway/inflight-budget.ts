@@ -1,7 +1,7 @@
 import { HeimdallError } from '../model/index.ts';
 
 /** The configuration key of the budget, named in every 429 it causes. */
-export const INFLIGHT_BUDGET_SETTING = 'server.max_inflight_push_bytes';
+const INFLIGHT_BUDGET_SETTING = 'server.max_inflight_push_bytes';
 
 /**
  * One budget of write-request bytes being processed at once, shared by every write path (HTTP and gRPC, all

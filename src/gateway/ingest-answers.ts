@@ -27,7 +27,7 @@ export function sendHttpFailure(reply: FastifyReply, err: unknown): FastifyReply
 }
 
 /** Encodes a google.rpc.Status (code, message, optional RetryInfo detail). */
-export function encodeRpcStatus(code: number, message: string, retryAfterSeconds?: number): Uint8Array {
+function encodeRpcStatus(code: number, message: string, retryAfterSeconds?: number): Uint8Array {
   const w = protobuf.Writer.create();
   if (code !== 0) w.uint32((1 << 3) | 0).int32(code);
   if (message !== '') w.uint32((2 << 3) | 2).string(message);

@@ -16,7 +16,7 @@ import { registerOtlpSignal } from './otlp-routes.ts';
 import { handleTextIngest, textFailure } from './text-ingest.ts';
 
 /** The setting that caps decompressed Loki push and OTLP logs bodies (named in 413 answers). */
-export const LOGS_BODY_LIMIT_SETTING = 'logs.max_decompressed_bytes';
+const LOGS_BODY_LIMIT_SETTING = 'logs.max_decompressed_bytes';
 
 /** The stream label that names a Kubernetes namespace (Alloy/Promtail pod logs) when tenants come from namespaces. */
 const NAMESPACE_LABEL = 'namespace';
@@ -27,7 +27,7 @@ const OTLP_NAMESPACE_LABEL = 'k8s_namespace_name';
  * The logs signal as the ingest pipeline sees it: Loki 3's distributor enrichments (`service_name`,
  * `detected_level`) are applied per tenant with that tenant's settings.
  */
-export function logsIngest(storage: LogsStorage, config: LogsConfig): SignalIngest<LogRecord> {
+function logsIngest(storage: LogsStorage, config: LogsConfig): SignalIngest<LogRecord> {
   // One settings object per tenant: the enrichment caches by its identity.
   const enrichment = new Map<string, EnrichmentSettings>();
   const enrichmentFor = (tenant: string): EnrichmentSettings => {

@@ -13,7 +13,7 @@ import { countRejected } from './rejection-report.ts';
 import { handleTextIngest, textFailure } from './text-ingest.ts';
 
 /** The setting that caps decompressed remote_write and OTLP metrics bodies (named in 413 answers). */
-export const METRICS_BODY_LIMIT_SETTING = 'metrics.max_decompressed_bytes';
+const METRICS_BODY_LIMIT_SETTING = 'metrics.max_decompressed_bytes';
 
 /** The Prometheus remote_write 2.0 response headers (the receiver reports what it wrote). */
 const WRITTEN_SAMPLES = 'x-prometheus-remote-write-samples-written';
@@ -24,7 +24,7 @@ const WRITTEN_EXEMPLARS = 'x-prometheus-remote-write-exemplars-written';
 const NAMESPACE_LABEL = 'namespace';
 
 /** The metrics signal as the ingest pipeline sees it. */
-export function metricsIngest(storage: MetricsStorage, maxDecompressedBytes: number): SignalIngest<MetricRecord> {
+function metricsIngest(storage: MetricsStorage, maxDecompressedBytes: number): SignalIngest<MetricRecord> {
   const metadata = new MetricMetadataRouting();
   return {
     signal: 'metrics',

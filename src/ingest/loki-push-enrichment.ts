@@ -1,9 +1,9 @@
 import type { Labels, LogEntry, LogRecord } from '../model/index.ts';
 
 /** The label Loki 3 gives every stream (Logs Drilldown groups by it). */
-export const SERVICE_NAME_LABEL = 'service_name';
+const SERVICE_NAME_LABEL = 'service_name';
 /** The structured metadata key Loki 3 adds with the entry's detected level. */
-export const DETECTED_LEVEL = 'detected_level';
+const DETECTED_LEVEL = 'detected_level';
 const UNKNOWN_SERVICE = 'unknown_service';
 
 /** Fields that name a level, as Loki's `log_level_fields` default. */

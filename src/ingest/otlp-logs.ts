@@ -9,7 +9,7 @@ import { ExportLogsServiceRequest } from './otlp-logs-proto.ts';
  * The resource attributes Loki indexes as stream labels by default (its `default_resource_attributes_as_
  * index_labels`); every other attribute becomes structured metadata.
  */
-export const OTLP_INDEX_LABEL_ATTRIBUTES: readonly string[] = [
+const OTLP_INDEX_LABEL_ATTRIBUTES: readonly string[] = [
   'service.name',
   'service.namespace',
   'service.instance.id',

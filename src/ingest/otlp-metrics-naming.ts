@@ -103,7 +103,7 @@ function cleanUpUnit(unit: string): string {
 }
 
 /** Splits an OTLP unit into its Prometheus main-unit and `per_<unit>` words ('' when absent or annotated `{...}`). */
-export function unitSuffixes(unit: string): { main: string; per: string } {
+function unitSuffixes(unit: string): { main: string; per: string } {
   const slash = unit.indexOf('/');
   const mainPart = (slash < 0 ? unit : unit.slice(0, slash)).trim();
   const perPart = slash < 0 ? '' : unit.slice(slash + 1);

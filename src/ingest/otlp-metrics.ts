@@ -111,7 +111,7 @@ export interface OtlpMetricsDecodeResult extends MetricDecodeResult {
 }
 
 /** The resource attribute naming a record's Kubernetes namespace, used for tenancy by namespace. */
-export const K8S_NAMESPACE_ATTRIBUTE = 'k8s.namespace.name';
+const K8S_NAMESPACE_ATTRIBUTE = 'k8s.namespace.name';
 
 const SERVICE_NAME = 'service.name';
 const SERVICE_NAMESPACE = 'service.namespace';
@@ -179,7 +179,7 @@ function malformed(message: string): OtlpMetricsDecodeResult {
  * with `quantile` series, exemplars with `trace_id`/`span_id`, and the no-recorded-value flag as a stale
  * marker. Metadata goes out as metadata-only records, one per metric family.
  */
-export function translateOtlpMetrics(request: OtlpExportMetricsRequest, options: OtlpMetricsOptions = {}): OtlpMetricsDecodeResult {
+function translateOtlpMetrics(request: OtlpExportMetricsRequest, options: OtlpMetricsOptions = {}): OtlpMetricsDecodeResult {
   const t = new Translator(options);
   for (const rm of list(request.resourceMetrics)) {
     t.resource(list(rm?.resource?.attributes), rm?.scopeMetrics);
@@ -606,7 +606,7 @@ function temporalityOf(t: Temporality): number {
 const TWO_32 = 4294967296;
 
 /** A 64-bit integer (Long, decimal string or number) as a JS number (exact below 2^53). */
-export function toNumber(v: OtlpInt64): number {
+function toNumber(v: OtlpInt64): number {
   if (v === null || v === undefined) return 0;
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {

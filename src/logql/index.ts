@@ -16,7 +16,7 @@ export { LogqlError } from './errors.ts';
 export type { LogqlErrorType } from './errors.ts';
 export type { ResultEntry, ResultStream } from './log-query.ts';
 export { parseLogql, parseSelector } from './parser.ts';
-export { compileLineFilter, compilePipeline, LabelsBuilder } from './pipeline.ts';
+export { compilePipeline, LabelsBuilder } from './pipeline.ts';
 export type { QueryStats } from './source.ts';
 export { scanLogfmt } from './line-parsers.ts';
 export { tryParseGoFloat } from './units.ts';

@@ -23,7 +23,7 @@ import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
 
 /** The label a failing pipeline stage sets, and its human-readable companion. */
 export const ERROR_LABEL = '__error__';
-export const ERROR_DETAILS_LABEL = '__error_details__';
+const ERROR_DETAILS_LABEL = '__error_details__';
 
 const EXTRACTED_SUFFIX = '_extracted';
 
@@ -227,7 +227,7 @@ function compileStage(s: Stage, wants: ((key: string) => boolean) | undefined, b
 // ------------------------------------------------------------------------------------------------ line filters
 
 /** Compiles one line filter (with its `or` operands) into a predicate over the line. */
-export function compileLineFilter(s: LineFilterStage): (line: string) => boolean {
+function compileLineFilter(s: LineFilterStage): (line: string) => boolean {
   const negative = s.op === '!=' || s.op === '!~' || s.op === '!>';
   const preds = s.values.map((v): ((line: string) => boolean) => {
     if (v.kind === 'ip') {
@@ -634,7 +634,7 @@ function dropKeepStage(items: readonly { name: string; matcher?: LabelMatcher }[
 const ANSI = /[\u001B\u009B][[\]()#;?]*(?:(?:(?:[a-zA-Z\d]*(?:;[a-zA-Z\d]*)*)?\u0007)|(?:(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PRZcf-ntqry=><~]))/g;
 
 /** Removes ANSI escape sequences (colours, cursor movement) from a line. */
-export function decolorize(line: string): string {
+function decolorize(line: string): string {
   return line.includes('\u001b') || line.includes('\u009b') ? line.replace(ANSI, '') : line;
 }
 

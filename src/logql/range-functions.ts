@@ -86,7 +86,7 @@ function variance(values: number[], lo: number, hi: number): number {
 }
 
 /** Prometheus' quantile with linear interpolation; q < 0 gives -Inf, q > 1 gives +Inf. */
-export function quantile(q: number, values: number[]): number {
+function quantile(q: number, values: number[]): number {
   if (values.length === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;

@@ -61,7 +61,7 @@ export function entryBounds(limits: LogStoreTenantLimits, nowMs: number): EntryB
 }
 
 /** Formats a nanosecond timestamp as Loki prints it in messages (RFC 3339). */
-export function formatNs(ns: bigint): string {
+function formatNs(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? `${ns}ns` : d.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -9,7 +9,7 @@ import { ABSENT, FLOAT, HIST, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
 /** Whether an operator changes what the metric means (so its name and type/unit labels go). */
-export function changesMetricSchema(op: BinaryOp): boolean {
+function changesMetricSchema(op: BinaryOp): boolean {
   return op === '+' || op === '-' || op === '*' || op === '/' || op === '^' || op === '%' || op === 'atan2';
 }
 

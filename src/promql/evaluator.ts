@@ -1308,7 +1308,7 @@ function dropHistograms(series: StepSeries[]): StepSeries[] {
 }
 
 /** The first index in `arr[from..]` whose value is > `t` (arr ascending). */
-export function upperBoundIndex(arr: Float64Array, t: number, from: number): number {
+function upperBoundIndex(arr: Float64Array, t: number, from: number): number {
   let lo = from;
   let hi = arr.length;
   while (lo < hi) {

@@ -8,7 +8,7 @@ export const NOT_COUNTER_RESET = 2;
 export const GAUGE_TYPE = 3;
 
 /** The schema of native histograms with custom bucket bounds (NHCB). */
-export const CUSTOM_BUCKETS_SCHEMA = -53;
+const CUSTOM_BUCKETS_SCHEMA = -53;
 
 /** Thrown when exponential and custom-bucket histograms are combined. */
 export class IncompatibleSchemaError extends Error {

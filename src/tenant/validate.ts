@@ -2,7 +2,7 @@ import { HeimdallError } from '../model/index.ts';
 import type { TenantId } from '../model/index.ts';
 
 /** The longest tenant id accepted, in bytes (the upstream limit). */
-export const MAX_TENANT_ID_BYTES = 150;
+const MAX_TENANT_ID_BYTES = 150;
 
 /**
  * A request whose tenant is missing (401, kind `unauthenticated`, code `no_org_id`) or malformed (400, kind

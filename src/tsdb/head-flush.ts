@@ -15,7 +15,7 @@ export interface FrozenPart {
 }
 
 /** Column builder for one tenant-day of a flush. */
-export class FloatBuilder implements FloatColumns {
+class FloatBuilder implements FloatColumns {
   refs = new Uint32Array(1024);
   ts = new Float64Array(1024);
   vs = new Float64Array(1024);

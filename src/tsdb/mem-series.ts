@@ -292,7 +292,7 @@ export function lowerBound(a: Float64Array, n: number, t: number): number {
 }
 
 /** First index in `a[0..n)` whose value is > `t`. */
-export function upperBound(a: Float64Array, n: number, t: number): number {
+function upperBound(a: Float64Array, n: number, t: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {

@@ -12,7 +12,7 @@ import { registerStatusRoutes } from './status-routes.ts';
 import { registerTailRoute } from './tail.ts';
 
 /** The path prefix of the Loki query API (ARCHITECTURE.md §1a). */
-export const LOKI_API_PREFIX = '/loki/api/v1';
+const LOKI_API_PREFIX = '/loki/api/v1';
 
 /**
  * Registers Loki's HTTP query API under `/loki/api/v1/`: `query`, `query_range`, `labels`,

@@ -80,7 +80,7 @@ const CACHE_STATS = {
  * Loki's `stats` object (summary, querier, ingester, cache, index), the shape Grafana's query inspector
  * reads. Work done in the embedded store is reported under `querier.store`.
  */
-export function lokiStatsJson(res: LogqlResult): Record<string, unknown> {
+function lokiStatsJson(res: LogqlResult): Record<string, unknown> {
   const s = res.stats;
   const exec = s.execTimeSeconds;
   return {

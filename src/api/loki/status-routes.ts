@@ -4,7 +4,7 @@ import type { LokiApiDeps } from './deps.ts';
 import { lokiRoute } from './handler.ts';
 
 /** The version `status/buildinfo` reports: Grafana enables Loki 3 features (structured metadata, volume, drilldown) from 3.0. */
-export const LOKI_COMPATIBLE_VERSION = '3.5.0';
+const LOKI_COMPATIBLE_VERSION = '3.5.0';
 
 /**
  * `status/buildinfo`, `drilldown-limits`, and the endpoints of features Heimdall does not have (`patterns`,

@@ -15,7 +15,7 @@ import { parseGoInt } from './params.ts';
  * 404 (`pkg/promlib/heuristics.go`, `features/alerting/unified/api/buildInfo.ts`). The alerting issue adds
  * `ruler_config_api` here when the ruler exists.
  */
-export const DEFAULT_BUILD_FEATURES: Readonly<Record<string, string>> = {};
+const DEFAULT_BUILD_FEATURES: Readonly<Record<string, string>> = {};
 
 /** Registers `metadata` and `status/buildinfo` (relative to the API prefix). */
 export function registerMetadataRoutes(

@@ -11,7 +11,7 @@ import { registerMetadataRoutes } from './metadata-routes.ts';
 import { registerQueryRoutes } from './query-routes.ts';
 
 /** The path prefix of the Prometheus/Mimir query API (ARCHITECTURE.md §1a). */
-export const PROMETHEUS_API_PREFIX = '/prometheus/api/v1';
+const PROMETHEUS_API_PREFIX = '/prometheus/api/v1';
 
 /** What the Prometheus API reads through. */
 export interface PrometheusApiDeps {
