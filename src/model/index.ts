@@ -2,6 +2,7 @@ export {
   METRIC_NAME_LABEL,
   TENANT_ID_LABEL,
   compareLabels,
+  compareLabelsWithNames,
   compareStrings,
   formatSeries,
   labelValue,

@@ -1,6 +1,6 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
-import { METRIC_NAME_LABEL, isHeimdallError, isStaleNaN } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compareLabels, isHeimdallError, isStaleNaN } from '../model/index.ts';
 import type { HeimdallError, Labels, NativeHistogram, TenantId } from '../model/index.ts';
 import { documentedType, exprType, unwrapParens, walk } from './ast.ts';
 import type { AtModifier, Call, DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
@@ -19,7 +19,7 @@ import {
 } from './histogram.ts';
 import { parseExpr } from './parser.ts';
 import { estimateResultBytes } from './result-size.ts';
-import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf } from './value.ts';
+import { ABSENT, FLOAT, HIST, dropMetricName, keyOf } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
 
 /** Engine-wide settings; each can be overridden per query where noted. */

@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { METRIC_NAME_LABEL, compileRe2, quoteGo } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compareLabels, compileRe2, quoteGo } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { PosRange } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
@@ -8,7 +8,7 @@ import type { FloatHistogram } from './histogram.ts';
 import { bucketFraction, bucketQuantile, histogramFraction, histogramQuantile } from './quantile.ts';
 import type { ClassicBucket, NaNNote } from './quantile.ts';
 import { goFloatG, kahanInc } from './range-functions.ts';
-import { ABSENT, FLOAT, HIST, compareLabels, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
+import { ABSENT, FLOAT, HIST, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
 const SIMPLE: Readonly<Record<string, (v: number) => number>> = {

@@ -65,18 +65,3 @@ export function keyOf(labels: Labels): string {
   return labelsKey(labels);
 }
 
-/** Byte-order comparison of label sets as Prometheus' `labels.Compare`. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const ka = Object.keys(a).sort();
-  const kb = Object.keys(b).sort();
-  const n = Math.min(ka.length, kb.length);
-  for (let i = 0; i < n; i++) {
-    const x = ka[i]!;
-    const y = kb[i]!;
-    if (x !== y) return x < y ? -1 : 1;
-    const vx = a[x]!;
-    const vy = b[y]!;
-    if (vx !== vy) return vx < vy ? -1 : 1;
-  }
-  return ka.length - kb.length;
-}

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileMatcher } from '../model/index.ts';
+import { compareLabels, compileMatcher } from '../model/index.ts';
 import type { LabelMatcher } from '../model/index.ts';
 import { MemSeries } from './mem-series.ts';
 import { SampleArena } from './sample-arena.ts';
-import { TenantIndex, buildLabels, compareLabels, hashLabels } from './series-index.ts';
+import { TenantIndex, buildLabels, hashLabels } from './series-index.ts';
 
 test('index selection equals brute force for many values and every matcher kind', () => {
   const arena = new SampleArena();

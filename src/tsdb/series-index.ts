@@ -1,4 +1,4 @@
-import { compareStrings, compileMatcher, literalPrefixes, setOwnLabel } from '../model/index.ts';
+import { compareLabels, compareLabelsWithNames, compareStrings, compileMatcher, literalPrefixes, setOwnLabel, sortedLabelNames } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import type { MemSeries } from './mem-series.ts';
 
@@ -34,41 +34,6 @@ export function labelsEqual(a: Labels, b: Labels): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
-}
-
-/** Compares two label sets the way Prometheus sorts series (pairwise by sorted name, then value). */
-export function compareLabels(a: Labels, b: Labels): number {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (!isSorted(ka)) ka.sort(compareStrings);
-  if (!isSorted(kb)) kb.sort(compareStrings);
-  const n = Math.min(ka.length, kb.length);
-  for (let i = 0; i < n; i++) {
-    if (ka[i] !== kb[i]) return compareStrings(ka[i]!, kb[i]!);
-    const va = a[ka[i]!]!;
-    const vb = b[kb[i]!]!;
-    if (va !== vb) return compareStrings(va, vb);
-  }
-  return ka.length - kb.length;
-}
-
-/** {@link compareLabels} for label sets whose names are given, in byte order. */
-export function compareSorted(a: Labels, ka: readonly string[], b: Labels, kb: readonly string[]): number {
-  const n = ka.length < kb.length ? ka.length : kb.length;
-  for (let i = 0; i < n; i++) {
-    const na = ka[i]!;
-    const nb = kb[i]!;
-    if (na !== nb) return na < nb ? -1 : 1;
-    const va = a[na]!;
-    const vb = b[nb]!;
-    if (va !== vb) return va < vb ? -1 : 1;
-  }
-  return ka.length - kb.length;
-}
-
-function isSorted(xs: readonly string[]): boolean {
-  for (let i = 1; i < xs.length; i++) if (xs[i - 1]! > xs[i]!) return false;
   return true;
 }
 
@@ -224,8 +189,8 @@ export class TenantIndex {
   ordered(): readonly MemSeries[] {
     if (this.unsorted.length > 0) {
       const added = this.unsorted
-        .map((s) => ({ s, names: Object.keys(s.labels) }))
-        .sort((a, b) => compareSorted(a.s.labels, a.names, b.s.labels, b.names))
+        .map((s) => ({ s, names: sortedLabelNames(s.labels) }))
+        .sort((a, b) => compareLabelsWithNames(a.s.labels, a.names, b.s.labels, b.names))
         .map((x) => x.s);
       this.unsorted = [];
       const base = this.sorted;
