@@ -11,4 +11,7 @@ export { registerOtlpSignal } from './otlp-routes.ts';
 export type { OtlpSignal } from './otlp-routes.ts';
 export { registerMetricsIngest } from './metrics-routes.ts';
 export { registerLogsIngest } from './logs-routes.ts';
+export { registerTracesIngest } from './traces-routes.ts';
+export type { TracesIngestSettings } from './traces-routes.ts';
+export type { TraceIngestLimits } from './trace-admission.ts';
 export { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupported.ts';

@@ -420,8 +420,8 @@ test('metadata-only remote_write records reach only the tenants whose series car
   }
 });
 
-test('OTLP traces and profiles answer 501 / UNIMPLEMENTED saying they are not supported yet', async () => {
-  for (const [app, p] of [[single.http, '/otlp/v1/traces'], [single.otlpHttp, '/v1/traces'], [single.otlpHttp, '/v1development/profiles']] as const) {
+test('OTLP profiles answer 501 / UNIMPLEMENTED saying they are not supported yet', async () => {
+  for (const [app, p] of [[single.http, '/otlp/v1development/profiles'], [single.otlpHttp, '/v1development/profiles']] as const) {
     const res = await fetch(url(app, p), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 501, p);
     const body = (await res.json()) as { code: number; message: string };
@@ -430,7 +430,7 @@ test('OTLP traces and profiles answer 501 / UNIMPLEMENTED saying they are not su
   }
   const client = new (makeGenericClientConstructor({
     Export: {
-      path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      path: '/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export',
       requestStream: false,
       responseStream: false,
       requestSerialize: (b: Buffer) => b,
@@ -438,13 +438,13 @@ test('OTLP traces and profiles answer 501 / UNIMPLEMENTED saying they are not su
       responseSerialize: (b: Buffer) => b,
       responseDeserialize: (b: Buffer) => b,
     },
-  }, 'TraceService'))(single.grpcAddress, credentials.createInsecure());
+  }, 'ProfilesService'))(single.grpcAddress, credentials.createInsecure());
   const err = await new Promise<ServiceError | null>((resolve) => {
-    client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e: ServiceError | null) => resolve(e));
+    client.makeUnaryRequest('/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e: ServiceError | null) => resolve(e));
   });
   client.close();
   assert.equal(err?.code, GrpcStatus.UNIMPLEMENTED);
-  assert.match(err?.details ?? '', /traces are not supported yet/);
+  assert.match(err?.details ?? '', /profiles are not supported yet/);
 });
 
 test('storage shutting down: 503 with Retry-After, gRPC UNAVAILABLE, never 400', async () => {

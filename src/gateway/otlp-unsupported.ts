@@ -14,14 +14,8 @@ export interface UnsupportedOtlpSignal {
   readonly grpcPath: string;
 }
 
-/** OTLP traces and profiles, until their engines land (the traces and profiles issues replace these). */
+/** OTLP profiles, until their engine lands (the profiles issue replaces this). */
 export const UNSUPPORTED_OTLP_SIGNALS: readonly UnsupportedOtlpSignal[] = [
-  {
-    name: 'traces',
-    mainPath: '/otlp/v1/traces',
-    otlpPath: '/v1/traces',
-    grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-  },
   {
     name: 'profiles',
     mainPath: '/otlp/v1development/profiles',
@@ -39,7 +33,7 @@ export const UNSUPPORTED_OTLP_SIGNALS: readonly UnsupportedOtlpSignal[] = [
 export async function registerUnsupportedOtlp(deps: GatewayDeps, signal: UnsupportedOtlpSignal): Promise<void> {
   const err = new HeimdallError(
     'not_implemented',
-    `OTLP ${signal.name} are not supported yet by this Heimdall build; metrics and logs are (drop the ${signal.name} pipeline of this exporter for now)`,
+    `OTLP ${signal.name} are not supported yet by this Heimdall build; metrics, logs and traces are (drop the ${signal.name} pipeline of this exporter for now)`,
     { code: `${signal.name}_not_supported` },
   );
   for (const [app, path] of [[deps.http, signal.mainPath], [deps.otlpHttp, signal.otlpPath]] as const) {
