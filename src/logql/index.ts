@@ -19,4 +19,3 @@ export { parseLogql, parseSelector } from './parser.ts';
 export { compilePipeline, LabelsBuilder } from './pipeline.ts';
 export type { QueryStats } from './source.ts';
 export { scanLogfmt } from './line-parsers.ts';
-export { tryParseGoFloat } from './units.ts';

@@ -1,6 +1,6 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode } from '@lezer/common';
-import { checkMatcher, compileRe2, emptySelectorProblem, quoteGo, unquoteGoString } from '../model/index.ts';
+import { checkMatcher, compileRe2, emptySelectorProblem, quoteGo, readGoFloat, unquoteGoString } from '../model/index.ts';
 import type { LabelMatcher, MatchOp } from '../model/index.ts';
 import type {
   BinaryOp,
@@ -28,7 +28,7 @@ import { parseError } from './errors.ts';
 import { maskQuery } from './query-mask.ts';
 import type { MaskedQuery } from './query-mask.ts';
 import type { LogqlError } from './errors.ts';
-import { parseHumanBytes, parseQueryDuration, tryParseGoFloat } from './units.ts';
+import { parseHumanBytes, parseQueryDuration } from './units.ts';
 
 /**
  * Parses a LogQL query with the official grammar (`@grafana/lezer-logql`) into our AST, applying Loki's
@@ -572,10 +572,9 @@ class TreeReader {
 
   number(n: SyntaxNode, sign = 1): number {
     const t = this.mask.numbers.get(n.from) ?? this.text(n);
-    const v = tryParseGoFloat(t);
-    if (v === undefined) {
-      throw this.fail(n, `unable to parse literal as a float: strconv.ParseFloat: parsing ${quoteGo(t)}: invalid syntax`);
-    }
+    const r = readGoFloat(t);
+    if ('error' in r) throw this.fail(n, `unable to parse literal as a float: strconv.ParseFloat: parsing ${quoteGo(t)}: ${r.error}`);
+    const v = r.value;
     return sign * v;
   }
 

@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { compareStrings, compileMatcher, compileRe2 } from '../model/index.ts';
+import { compareStrings, compileMatcher, compileRe2, parseGoFloat } from '../model/index.ts';
 import type { Labels, LabelMatcher } from '../model/index.ts';
 import type { LabelFilterExpr, LineFilterStage, Stage } from './ast.ts';
 import { LogqlError } from './errors.ts';
@@ -19,7 +19,7 @@ import { GoTemplate } from './template.ts';
 import { TemplateError, outputTooLong } from './template-error.ts';
 import type { GoValue } from './template-value.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
-import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
+import { parseGoDuration, parseHumanBytes } from './units.ts';
 
 /** The label a failing pipeline stage sets, and its human-readable companion. */
 export const ERROR_LABEL = '__error__';

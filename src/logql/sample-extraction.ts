@@ -1,4 +1,4 @@
-import { compareStrings } from '../model/index.ts';
+import { compareStrings, parseGoFloat } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { Grouping, LabelFilterExpr, LogRange } from './ast.ts';
 import { seriesLimitError } from './evaluation-errors.ts';
@@ -9,7 +9,7 @@ import type { EntryState } from './pipeline.ts';
 import type { SampleColumn } from './range-functions.ts';
 import { reduceLabels } from './series-grouping.ts';
 import { planPushdown, readTenants } from './source.ts';
-import { parseGoDuration, parseGoFloat, parseHumanBytes } from './units.ts';
+import { parseGoDuration, parseHumanBytes } from './units.ts';
 
 // ------------------------------------------------------------------------------------------------ extraction
 

@@ -1,4 +1,4 @@
-import { quoteGo } from '../model/index.ts';
+import { quoteGo, tryParseGoFloat } from '../model/index.ts';
 import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
 import { compileRe2 } from '../model/index.ts';
@@ -6,7 +6,7 @@ import { printValue } from './go-format.ts';
 import { outputTooLong } from './template-error.ts';
 import { truth } from './template-value.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
-import { parseGoDuration, parseHumanBytes, tryParseGoFloat } from './units.ts';
+import { parseGoDuration, parseHumanBytes } from './units.ts';
 
 /**
  * The functions Loki makes available to `line_format` and `label_format` templates: its own (ToLower,

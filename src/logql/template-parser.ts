@@ -1,4 +1,4 @@
-import { quoteGo, unquoteGoString } from '../model/index.ts';
+import { quoteGo, tryParseGoFloat, unquoteGoString } from '../model/index.ts';
 import { TemplateError } from './template-error.ts';
 import type { Arg, Node, Pipe } from './template-ast.ts';
 import type { GoValue, TemplateFunc } from './template-value.ts';
@@ -329,8 +329,8 @@ function parseTemplateNumber(v: string, err: (m: string) => TemplateError): GoVa
     else b = BigInt(body);
     return neg ? -b : b;
   }
-  const f = Number(clean);
-  if (Number.isNaN(f)) throw err(`illegal number syntax: ${quoteGo(v)}`);
+  const f = tryParseGoFloat(v);
+  if (f === undefined) throw err(`illegal number syntax: ${quoteGo(v)}`);
   return f;
 }
 

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseGoDuration, parseGoFloat, parseHumanBytes, parseQueryDuration } from './units.ts';
-
-test('Go float parsing', () => {
-  assert.equal(parseGoFloat('1.5e3'), 1500);
-  assert.equal(parseGoFloat('-Inf'), -Infinity);
-  assert.ok(Number.isNaN(parseGoFloat('NaN')));
-  assert.equal(parseGoFloat('0x1.8p1'), 3);
-  assert.throws(() => parseGoFloat('0x10'), /strconv.ParseFloat: parsing "0x10": invalid syntax/);
-  assert.throws(() => parseGoFloat(''), /parsing "": invalid syntax/);
-});
+import { parseGoDuration, parseHumanBytes, parseQueryDuration } from './units.ts';
 
 test('Go and Prometheus durations', () => {
   assert.equal(parseGoDuration('1h30m'), 5400e9);

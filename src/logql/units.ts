@@ -3,46 +3,9 @@
  * functions Loki uses (`strconv.ParseFloat`, `time.ParseDuration`, Prometheus `model.ParseDuration`,
  * `humanize.ParseBytes`), because those texts surface in `__error_details__` and query errors.
  */
-import { parseGoDuration, parsePromDuration, quoteGo } from '../model/index.ts';
+import { parseGoDuration, parseGoFloat, parsePromDuration } from '../model/index.ts';
 
 export { parseGoDuration, parsePromDuration };
-
-const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-const HEX_FLOAT = /^([+-]?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
-const SPECIAL_FLOAT = /^([+-]?)(inf|infinity|nan)$/i;
-
-/** `strconv.ParseFloat(s, 64)`: returns the value or throws an Error with Go's message. */
-export function parseGoFloat(s: string): number {
-  const v = tryParseGoFloat(s);
-  if (v === undefined) throw new Error(`strconv.ParseFloat: parsing ${quoteGo(s)}: invalid syntax`);
-  return v;
-}
-
-/** Like {@link parseGoFloat} but returns undefined instead of throwing. */
-export function tryParseGoFloat(s: string): number | undefined {
-  if (DECIMAL_FLOAT.test(s)) return Number(s);
-  const sp = SPECIAL_FLOAT.exec(s);
-  if (sp) {
-    if (sp[2]!.toLowerCase() === 'nan') return NaN; // group 2 is not optional
-    return sp[1] === '-' ? -Infinity : Infinity;
-  }
-  const hx = HEX_FLOAT.exec(s);
-  if (hx) {
-    const intPart = (hx[2] ?? '').replace(/_/g, '');
-    const frac = hx[3] ?? '';
-    if (intPart === '' && frac === '') return undefined;
-    let mant = 0;
-    for (const c of intPart) mant = mant * 16 + parseInt(c, 16);
-    let scale = 1 / 16;
-    for (const c of frac) {
-      mant += parseInt(c, 16) * scale;
-      scale /= 16;
-    }
-    const v = mant * Math.pow(2, Number(hx[4]));
-    return hx[1] === '-' ? -v : v;
-  }
-  return undefined;
-}
 
 /** A duration literal in a query: Go syntax first, then Prometheus' (which adds d, w, y). Nanoseconds. */
 export function parseQueryDuration(s: string): number {

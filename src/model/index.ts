@@ -55,6 +55,8 @@ export type {
   SpanRecord,
   SpanStatusCode,
 } from './span.ts';
+export { parseGoFloat, readGoFloat, tryParseGoFloat } from './go-float.ts';
+export type { GoFloatResult } from './go-float.ts';
 export { quoteGo, readGoString, unquoteGo, unquoteGoString } from './go-string.ts';
 export { parseGoDuration, parsePromDuration } from './go-duration.ts';
 export { lineCol } from './text-position.ts';

@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { METRIC_NAME_LABEL, compareLabels, compileRe2, quoteGo } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compareLabels, compileRe2, quoteGo, tryParseGoFloat } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import type { PosRange } from './ast.ts';
 import type { EvalEnv, Steps } from './env.ts';
@@ -157,29 +157,11 @@ interface ClassicPrep {
   readonly leValid: boolean;
 }
 
-function parseGoFloat(s: string): number | undefined {
-  const t = s.trim() === s ? s : undefined;
-  if (t === undefined || t === '') return undefined;
-  const lower = t.toLowerCase();
-  if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity;
-  if (lower === '-inf' || lower === '-infinity') return -Infinity;
-  if (lower === 'nan') return NaN;
-  if (/^[+-]?(\d+(_\d+)*\.?\d*(_\d+)*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t.replace(/_/g, ''));
-  if (/^[+-]?0x[0-9a-f]*\.?[0-9a-f]*(p[+-]?\d+)?$/i.test(t)) {
-    const m = /^([+-]?)0x([0-9a-f]*)\.?([0-9a-f]*)(?:p([+-]?\d+))?$/i.exec(t)!;
-    const intPart = m[2] ? parseInt(m[2], 16) : 0;
-    const frac = m[3] ? parseInt(m[3], 16) / 16 ** m[3].length : 0;
-    const exp = m[4] ? Number(m[4]) : 0;
-    return (m[1] === '-' ? -1 : 1) * (intPart + frac) * 2 ** exp;
-  }
-  return undefined;
-}
-
 function prepClassic(s: StepSeries): ClassicPrep {
   const out: Record<string, string> = {};
   for (const k in s.labels) if (k !== 'le') out[k] = s.labels[k]!;
   const leRaw = s.labels.le ?? '';
-  const le = parseGoFloat(leRaw);
+  const le = tryParseGoFloat(leRaw);
   return { key: keyOf(out), labels: out, le: le ?? NaN, leRaw, leValid: le !== undefined };
 }
 

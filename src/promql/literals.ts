@@ -1,4 +1,5 @@
-/** Unquoting, number and duration literals with Go/Prometheus semantics. */
+/** Number and duration literals with Go/Prometheus semantics. */
+import { tryParseGoFloat } from '../model/index.ts';
 
 const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
@@ -65,8 +66,9 @@ export function parseNumberLiteral(text: string): number | undefined {
   if (lowerBody === 'nan') return NaN;
   if (/^0x[0-9a-f]+$/i.test(body)) return sign * parseInt(body.slice(2), 16);
   if (/^0[0-7]+$/.test(body)) return sign * parseInt(body, 8);
-  if (/^(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)?$/.test(body)) {
-    return sign * Number(body.replace(/_/g, ''));
+  if (/^[0-9._]/.test(body)) {
+    const f = tryParseGoFloat(body);
+    if (f !== undefined) return sign * f;
   }
   const d = parseDuration(body);
   if (d !== undefined) return (sign * d) / 1000;

@@ -1,4 +1,4 @@
-import { quoteGo } from '../../model/index.ts';
+import { quoteGo, tryParseGoFloat } from '../../model/index.ts';
 import { defaultStepMs } from '../../logql/index.ts';
 import { ApiError } from '../errors.ts';
 import { FormParams } from '../form-params.ts';
@@ -20,9 +20,9 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
 
 /** Loki's parseTimestamp: returns Unix nanoseconds. Throws Error with a message naming the value. */
 export function parseLokiTime(value: string): bigint {
-  if (value.includes('.') && /^[+-]?\d*\.\d*(?:[eE][+-]?\d+)?$/.test(value)) {
-    const f = Number(value);
-    if (Number.isFinite(f)) {
+  if (value.includes('.')) {
+    const f = tryParseGoFloat(value);
+    if (f !== undefined && Number.isFinite(f)) {
       const s = Math.trunc(f);
       const frac = Math.round((f - s) * 1000) / 1000;
       return BigInt(s) * 1_000_000_000n + BigInt(Math.round(frac * 1e9));
@@ -78,7 +78,8 @@ export function parseDurationMs(value: string): number | undefined {
 
 /** Loki's parseSecondsOrDuration: float seconds (`15`, `0.5`) or a duration (`15s`, `5000ms`). Milliseconds. */
 export function parseSecondsOrDurationMs(value: string): number | undefined {
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(value)) return Number(value) * 1000;
+  const seconds = tryParseGoFloat(value);
+  if (seconds !== undefined) return seconds * 1000;
   return parseDurationMs(value);
 }
 

@@ -1,4 +1,4 @@
-import { quoteGo } from '../../model/index.ts';
+import { quoteGo, tryParseGoFloat } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 
 /**
@@ -18,19 +18,6 @@ const MAX_TIME_FORMATTED = '292277025-08-18T07:12:54.999999999Z';
 /** The most points a range query may return per series, as in Prometheus. */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
-const GO_FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const GO_SPECIAL_FLOAT = /^[+-]?(?:inf|infinity|nan)$/i;
-
-/** Go's strconv.ParseFloat for the decimal forms clients send; undefined when it is not a float. */
-function parseGoFloat(s: string): number | undefined {
-  if (GO_FLOAT.test(s)) return Number(s);
-  if (GO_SPECIAL_FLOAT.test(s)) {
-    const neg = s.startsWith('-');
-    return /nan/i.test(s) ? NaN : neg ? -Infinity : Infinity;
-  }
-  return undefined;
-}
-
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /**
@@ -39,7 +26,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?
  * wrap it with the parameter name.
  */
 export function parseTime(s: string): number {
-  const f = parseGoFloat(s);
+  const f = tryParseGoFloat(s);
   if (f !== undefined && Number.isFinite(f)) {
     const whole = Math.trunc(f);
     const frac = Math.round((f - whole) * 1000);
@@ -92,7 +79,7 @@ const MAX_DURATION_MS = 9_223_372_036_854; // Go's time.Duration (int64 nanoseco
  * float input. Throws a bare `Error` with Prometheus' message.
  */
 export function parseDurationMs(s: string): number {
-  const f = parseGoFloat(s);
+  const f = tryParseGoFloat(s);
   if (f !== undefined && !Number.isNaN(f)) {
     const ms = f * 1000;
     if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DURATION_MS) {

@@ -1,5 +1,4 @@
-import { tryParseGoFloat } from '../../logql/index.ts';
-import { parseGoDuration, parsePromDuration, quoteGo } from '../../model/index.ts';
+import { parseGoDuration, parsePromDuration, quoteGo, tryParseGoFloat } from '../../model/index.ts';
 import { ApiError } from '../errors.ts';
 import type { FormParams } from '../form-params.ts';
 
