@@ -21,7 +21,10 @@ before(async () => {
     config: {
       // 1M samples: the count_values probe (200 series × 10,000 steps) is refused by the budget, whether or not
       // the machine evaluates it within the 2 s timeout.
-      metrics: { query: { timeout: '2s', max_samples: 1_000_000 } },
+      // 16 MiB of label values: the label_join probe trips the budget after ~14 doublings, building a few MB,
+      // so the refusal comes well inside the 2 s timeout however loaded the machine is (the default 256 MiB
+      // would build ~200 MB of strings first, which a loaded machine may not finish within the timeout).
+      metrics: { query: { timeout: '2s', max_samples: 1_000_000, max_result_bytes: '16MiB' } },
       logs: { query: { timeout: '2s' } },
     },
   });
