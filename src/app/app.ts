@@ -90,17 +90,20 @@ export class HeimdallApp {
         onRefusal: (reason) => selfMetrics.storageUnavailableWrites.inc({ reason }),
       });
       await app.startRoles(order, app.dataDir);
+      const apis = app.started.flatMap(({ instance }) => instance.serves ?? []);
       registerStatusRoutes(app.http, {
         selfMetrics,
         notReadyReason: () => app.notReadyReason(),
         roles: roleNames(order),
+        apis,
       });
       if (config.ui.enabled) await registerUiRoutes(app.http, config, logger);
       app.addresses = await app.listen();
       app.state = 'running';
       logger.info(
-        { http: app.addresses.http, otlpHttp: app.addresses.otlpHttp, otlpGrpc: app.addresses.otlpGrpc, roles: roleNames(order), dataDir: config.data_dir, pid: process.pid },
-        `Heimdall ready: http on ${app.addresses.http}, OTLP/HTTP on ${app.addresses.otlpHttp}, OTLP/gRPC on ${app.addresses.otlpGrpc}; roles ${roleNames(order).join(',')}`,
+        { http: app.addresses.http, otlpHttp: app.addresses.otlpHttp, otlpGrpc: app.addresses.otlpGrpc, roles: roleNames(order), apis, dataDir: config.data_dir, pid: process.pid },
+        `Heimdall ready: http on ${app.addresses.http}, OTLP/HTTP on ${app.addresses.otlpHttp}, OTLP/gRPC on ${app.addresses.otlpGrpc}; roles ${roleNames(order).join(',')}` +
+          (apis.length > 0 ? `; serving ${apis.join(', ')}` : ''),
       );
       return app;
     } catch (err) {

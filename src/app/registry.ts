@@ -22,7 +22,7 @@ export const ROLE_REGISTRY: readonly RoleDefinition[] = [
   {
     name: 'traces',
     dependsOn: [],
-    description: 'trace storage (WAL + head, DuckDB + Parquet blocks)',
+    description: 'trace storage (WAL + head, DuckDB + Parquet blocks) and the Tempo query API under /tempo',
     start: async (ctx) => (await import('./roles/traces-role.ts')).tracesRole.start(ctx),
   },
   {

@@ -46,6 +46,8 @@ export interface RoleContext {
 /** A started role. `stop` runs in reverse start order after the servers stopped accepting requests. */
 export interface RoleInstance {
   readonly provides?: RoleOutputs;
+  /** The query APIs the role serves, as `name prefix` (e.g. `Tempo API /tempo`), for the startup line and `/api/health`. */
+  readonly serves?: readonly string[];
   /** False while the role cannot serve yet (e.g. replaying a log); `/ready` answers 503 until all are true. */
   ready?(): boolean;
   stop(): Promise<void>;

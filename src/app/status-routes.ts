@@ -7,7 +7,7 @@ const VERSION = process.env.npm_package_version ?? '0.1.0';
 /** Registers `/ready`, `/api/health` and `/metrics`, Heimdall's own endpoints. */
 export function registerStatusRoutes(
   app: FastifyInstance,
-  deps: { selfMetrics: SelfMetrics; notReadyReason: () => string | undefined; roles: readonly RoleName[] },
+  deps: { selfMetrics: SelfMetrics; notReadyReason: () => string | undefined; roles: readonly RoleName[]; apis: readonly string[] },
 ): void {
   app.get('/ready', async (_req, reply) => {
     const reason = deps.notReadyReason();
@@ -21,6 +21,7 @@ export function registerStatusRoutes(
       database: reason === undefined ? 'ok' : reason,
       version: VERSION,
       roles: deps.roles,
+      apis: deps.apis,
     });
   });
   app.get('/metrics', async (_req, reply) =>

@@ -75,6 +75,16 @@ export const tracesConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** TraceQL limits of the Tempo API (searches, tag values with `q`, metrics queries); not per tenant. */
+    query: z
+      .object({
+        /** Longest a TraceQL search or metrics query may run (a request's shorter `timeout` wins); beyond: 504. */
+        timeout: durationSchema.prefault('1m'),
+        /** Most series one TraceQL metrics query may produce; beyond, the query fails naming this setting. */
+        max_series: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .prefault({}),
     /** The trace store's engine settings (not per tenant). */
     store: z
       .object({

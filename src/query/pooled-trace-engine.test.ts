@@ -47,7 +47,7 @@ after(async () => {
 });
 
 test('search and metrics on a worker answer as in process', async () => {
-  const pooled = new PooledTraceQueryEngine(pool, {}, 'traces.query_timeout');
+  const pooled = new PooledTraceQueryEngine(pool, {}, 'traces.query.timeout');
   const local = new TraceqlEngine();
   const search = { query: '{ resource.service.name = "api" } > { name = "child" }', startNs: T0, endNs: T0 + 60n * SEC, limit: 5, spansPerSpanSet: 3 };
   const a = await pooled.search(store, [T], search);
@@ -60,7 +60,7 @@ test('search and metrics on a worker answer as in process', async () => {
 });
 
 test('a TraceQL error on a worker keeps its kind and message', async () => {
-  const pooled = new PooledTraceQueryEngine(pool, {}, 'traces.query_timeout');
+  const pooled = new PooledTraceQueryEngine(pool, {}, 'traces.query.timeout');
   await assert.rejects(pooled.search(store, [T], { query: '{ .a = }', startNs: T0, endNs: T0 + SEC, limit: 1, spansPerSpanSet: 1 }), (e: unknown) => {
     const err = e as { kind?: string; message: string };
     return err.kind === 'bad_data' && /^parse error at line 1, col 8/.test(err.message);

@@ -161,7 +161,7 @@ class FirstStage {
     let g = this.groups.get(key);
     if (g === undefined) {
       if (this.groups.size >= this.maxSeries) {
-        throw new HeimdallError('execution', `the query produces more than ${this.maxSeries} series (traces.max_series_per_query)`, { code: 'too_many_series' });
+        throw new HeimdallError('execution', `the query produces more than ${this.maxSeries} series (traces.query.max_series)`, { code: 'too_many_series' });
       }
       g = { labels, acc: Array.from({ length: this.iv.count }, () => []), exemplars: new Array<Exemplar | undefined>(this.iv.count) };
       this.groups.set(key, g);

@@ -5,7 +5,7 @@ import type { QueryDeadline, QueryStopReason } from '../storage/index.ts';
 export function stopError(reason: QueryStopReason): HeimdallError {
   return reason === 'canceled'
     ? new HeimdallError('canceled', 'the query was canceled', { code: 'query_canceled' })
-    : new HeimdallError('timeout', 'the query timed out (traces.query_timeout)', { code: 'query_timeout' });
+    : new HeimdallError('timeout', 'the query timed out (traces.query.timeout)', { code: 'query_timeout' });
 }
 
 /**

@@ -10,13 +10,18 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
   try {
     const readyLines = h.output().split('\n').filter((l) => l.includes('Heimdall ready'));
     assert.equal(readyLines.length, 1);
-    const ready = JSON.parse(readyLines[0]!) as { roles: string[]; http: string; otlpHttp: string; otlpGrpc: string };
+    const ready = JSON.parse(readyLines[0]!) as { roles: string[]; apis: string[]; http: string; otlpHttp: string; otlpGrpc: string; msg: string };
     assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'traces']);
+    const apis = ['Prometheus API /prometheus/api/v1', 'Loki API /loki/api/v1', 'Tempo API /tempo'];
+    assert.deepEqual(ready.apis, apis);
+    assert.match(ready.msg, /; serving Prometheus API \/prometheus\/api\/v1, Loki API \/loki\/api\/v1, Tempo API \/tempo$/);
     assert.match(ready.otlpGrpc, /^127\.0\.0\.1:\d+$/);
 
     const health = await fetch(`${h.httpUrl}/api/health`);
     assert.equal(health.status, 200);
-    assert.equal(((await health.json()) as { database: string }).database, 'ok');
+    const healthBody = (await health.json()) as { database: string; apis: string[] };
+    assert.equal(healthBody.database, 'ok');
+    assert.deepEqual(healthBody.apis, apis);
 
     // An unknown path under an API root is a 404; any other unknown path is a page of the web UI.
     const notFound = await fetch(`${h.httpUrl}/api/no/such/path`);
@@ -132,6 +137,7 @@ test('with multi-tenancy on, reads and writes without X-Scope-OrgID get 401 no o
     for (const [method, url, contentType] of [
       ['GET', `${h.httpUrl}/prometheus/api/v1/labels`, ''],
       ['GET', `${h.httpUrl}/loki/api/v1/labels`, ''],
+      ['GET', `${h.httpUrl}/tempo/api/search?q=%7B%7D`, ''],
       ['POST', `${h.httpUrl}/api/v1/push`, 'application/x-protobuf'],
       ['POST', `${h.httpUrl}/loki/api/v1/push`, 'application/json'],
       ['POST', `${h.otlpHttpUrl}/v1/logs`, 'application/json'],

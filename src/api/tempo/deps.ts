@@ -1,15 +1,12 @@
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
-import type { TraceQueryable, TraceQueryEngine } from '../../storage/index.ts';
+import type { TraceQueryEngine, TracesStorage } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 
 /** What the Tempo API reads through. */
 export interface TempoApiDeps {
-  /**
-   * The traces to read. Its `querier(tenants)` must accept several tenants for a federated `a|b` read (the
-   * traces role passes the store wrapped by `federatedTracesStorage`).
-   */
-  readonly queryable: TraceQueryable;
+  /** The traces to read (one tenant per querier is enough: `registerTempoApi` federates `a|b` reads over it). */
+  readonly queryable: TracesStorage;
   /** Evaluates TraceQL searches and metrics (the query-execution seam). */
   readonly engine: TraceQueryEngine;
   readonly tenants: TenantResolver;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { federatedTracesStorage } from '../../storage/index.ts';
 import type { TempoApiDeps } from './deps.ts';
 import { sendTempoError } from './handler.ts';
 import { registerMetricsRoutes } from './metrics-routes.ts';
@@ -15,18 +16,19 @@ export const TEMPO_API_PREFIX = '/tempo';
  * protobuf by `Accept`), `api/search` (TraceQL and legacy tag search), `api/search/tags`,
  * `api/v2/search/tags`, `api/search/tag/:tag/values`, `api/v2/search/tag/:tag/values`,
  * `api/metrics/query_range`, `api/metrics/query`, `api/echo` and `api/status/buildinfo`. Tenants come from
- * `X-Scope-OrgID` through `tenants.forRead` (`a|b` reads both); errors are Tempo's plain-text bodies with
+ * `X-Scope-OrgID` through `tenants.forRead` (`a|b` reads both, through `federatedTracesStorage`); errors are Tempo's plain-text bodies with
  * the status of the shared mapper. Call before the server listens.
  */
 export async function registerTempoApi(app: FastifyInstance, deps: TempoApiDeps): Promise<void> {
   await app.register(
     async (scope) => {
       scope.setErrorHandler((err, request, reply) => sendTempoError(request, reply, err, deps.logger));
-      registerTraceRoutes(scope, deps);
-      registerSearchRoutes(scope, deps);
-      registerTagRoutes(scope, deps);
-      registerMetricsRoutes(scope, deps);
-      registerStatusRoutes(scope, deps);
+      const routeDeps: TempoApiDeps = { ...deps, queryable: federatedTracesStorage(deps.queryable) };
+      registerTraceRoutes(scope, routeDeps);
+      registerSearchRoutes(scope, routeDeps);
+      registerTagRoutes(scope, routeDeps);
+      registerMetricsRoutes(scope, routeDeps);
+      registerStatusRoutes(scope, routeDeps);
     },
     { prefix: TEMPO_API_PREFIX },
   );

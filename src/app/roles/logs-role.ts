@@ -52,6 +52,7 @@ export const logsRole: RoleModule = {
     const retention = scheduleRetention(store, config.logs.store.retention_interval, logger, 'logs');
     return {
       provides: { logsStorage: store },
+      serves: ['Loki API /loki/api/v1'],
       async stop() {
         await retention.stop();
         await store.close();

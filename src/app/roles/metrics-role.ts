@@ -43,6 +43,7 @@ export const metricsRole: RoleModule = {
     const retention = scheduleRetention(tsdb, RETENTION_INTERVAL_MS, logger, 'metrics');
     return {
       provides: { metricsStorage: tsdb },
+      serves: ['Prometheus API /prometheus/api/v1'],
       async stop() {
         await retention.stop();
         await tsdb.close();

@@ -1,13 +1,16 @@
 import path from 'node:path';
+import { registerTempoApi, TEMPO_API_PREFIX } from '../../api/tempo/index.ts';
+import { limitsForTenant } from '../../config/index.ts';
+import { PooledTraceQueryEngine } from '../../query/index.ts';
 import { TraceStore } from '../../tracestore/index.ts';
 import { traceStoreConfigOptions } from '../engine-options.ts';
 import type { RoleModule } from '../role.ts';
 
 /**
- * The traces role (Tempo's ingester + querier storage): opens the trace store in `<data_dir>/traces` (its
- * own background work cuts complete traces into blocks and applies retention) and provides `tracesStorage`
- * to the roles that depend on it (the gateway writes through it; the Tempo API reads it). Stopping closes
- * the store after queued writes.
+ * The traces role (Tempo's ingester + querier): opens the trace store in `<data_dir>/traces` (its own
+ * background work cuts complete traces into blocks and applies retention), serves the Tempo query API under
+ * `/tempo` (TraceQL on the query worker pool), and provides `tracesStorage` to the roles that depend on it
+ * (the gateway writes through it). Stopping closes the store after queued writes.
  */
 export const tracesRole: RoleModule = {
   async start(ctx) {
@@ -22,12 +25,21 @@ export const tracesRole: RoleModule = {
     });
     try {
       await ctx.dataDir.watch(store.dir);
+      const q = config.traces.query;
+      await registerTempoApi(ctx.http, {
+        queryable: store,
+        engine: new PooledTraceQueryEngine(ctx.queryPool(), { timeoutMs: q.timeout, maxSeries: q.max_series }, 'traces.query.timeout'),
+        tenants: ctx.tenants,
+        logger,
+        maxBytesPerTrace: (tenant) => limitsForTenant(config.traces, tenant).max_bytes_per_trace,
+      });
     } catch (err) {
       await store.close();
       throw err;
     }
     return {
       provides: { tracesStorage: store },
+      serves: [`Tempo API ${TEMPO_API_PREFIX}`],
       async stop() {
         await store.close();
       },
