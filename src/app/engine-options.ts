@@ -1,6 +1,7 @@
 import { limitsForTenant } from '../config/index.ts';
-import type { LimitsSection, LogsConfig, MetricsConfig, TracesConfig } from '../config/index.ts';
+import type { LimitsSection, LogsConfig, MetricsConfig, ProfilesConfig, TracesConfig } from '../config/index.ts';
 import type { LogStoreOptions } from '../logstore/index.ts';
+import type { ProfileStoreOptions } from '../profilestore/index.ts';
 import type { TenantLimits } from '../storage/index.ts';
 import type { TraceStoreOptions } from '../tracestore/index.ts';
 import type { TsdbOptions } from '../tsdb/index.ts';
@@ -45,5 +46,13 @@ export function traceStoreConfigOptions(traces: TracesConfig): Pick<TraceStoreOp
       headMaxBytes: traces.store.head_max_bytes,
       rowGroupSpans: traces.store.row_group_spans,
     },
+  };
+}
+
+/** The profile store options that come from the `profiles` config section. */
+export function profileStoreConfigOptions(profiles: ProfilesConfig): Pick<ProfileStoreOptions, 'limits' | 'settings'> {
+  return {
+    limits: tenantLimitsOf(profiles),
+    settings: { windowMs: profiles.store.window, headMaxBytes: profiles.store.head_max_bytes },
   };
 }

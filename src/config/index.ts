@@ -9,5 +9,6 @@ export type { LogsConfig, LogsLimits, RetentionStreamRule } from './logs-config.
 export { limitsForTenant } from './tenant-overrides.ts';
 export type { LimitsSection } from './tenant-overrides.ts';
 export type { TracesConfig, TracesLimits } from './traces-config.ts';
+export type { ProfilesConfig, ProfilesLimits } from './profiles-config.ts';
 export { parseBytes, parseDurationMs } from './units.ts';
 export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';

@@ -3,6 +3,7 @@ import { ROLE_NAMES } from './role-names.ts';
 import { logsConfigSchema } from './logs-config.ts';
 import { metricsConfigSchema } from './metrics-config.ts';
 import { uiConfigSchema } from './ui-config.ts';
+import { profilesConfigSchema } from './profiles-config.ts';
 import { tracesConfigSchema } from './traces-config.ts';
 import { addressSchema, bytesSchema, durationSchema } from './units.ts';
 
@@ -112,6 +113,7 @@ export const configSchema = z
     logs: logsConfigSchema,
     ui: uiConfigSchema,
     traces: tracesConfigSchema,
+    profiles: profilesConfigSchema,
   })
   .strict();
 

@@ -73,3 +73,17 @@ export type { ErrorKind, HeimdallErrorOptions } from './errors.ts';
 export { estimateAttributesBytes, estimateSpanBytes } from './span-size.ts';
 export { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, WireFormatError, WireReader } from './protobuf-wire.ts';
 export type { StringInterner } from './string-interner.ts';
+export {
+  PROFILE_PERIOD_TYPE_LABEL,
+  PROFILE_PERIOD_UNIT_LABEL,
+  PROFILE_SAMPLE_TYPE_LABEL,
+  PROFILE_SAMPLE_UNIT_LABEL,
+  PROFILE_TYPE_LABEL,
+  SERVICE_NAME_LABEL,
+  parseProfileTypeId,
+  profileTotal,
+  profileTypeId,
+  profileTypeLabels,
+  profileTypeOf,
+} from './profile.ts';
+export type { Profile, ProfileFunction, ProfileSample, ProfileType } from './profile.ts';

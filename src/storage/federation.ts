@@ -21,6 +21,7 @@ import type {
   TraceTimeRange,
   TracesStorage,
 } from './traces.ts';
+import type { ProfileQuerier, ProfileQueryable, ProfileSelectParams, ProfileTimeRange, ProfilesStorage, StoredProfile } from './profiles.ts';
 
 /*
  * Tenant federation, once, over the storage seams (in the spirit of Mimir's merge queryable). Engines read
@@ -495,4 +496,102 @@ async function federatedTraceQuerier(inner: TraceQueryable, tenants: readonly Te
     throw err;
   }
   return new FederatedTraceQuerier(queriers);
+}
+
+// ---- profiles --------------------------------------------------------------------------------------------
+
+class FederatedProfileQuerier implements ProfileQuerier {
+  private readonly federated: boolean;
+
+  constructor(private readonly queriers: ReadonlyMap<TenantId, ProfileQuerier>) {
+    this.federated = queriers.size > 1;
+  }
+
+  private pick(matchers: readonly LabelMatcher[]): { picked: [TenantId, ProfileQuerier][]; rest: LabelMatcher[] } {
+    const split = partitionTenantMatchers([...this.queriers.keys()], matchers);
+    return { picked: split.tenants.map((t) => [t, this.queriers.get(t)!]), rest: split.matchers };
+  }
+
+  async *select(params: ProfileSelectParams): AsyncIterable<readonly StoredProfile[]> {
+    const { picked, rest } = this.pick(params.matchers);
+    for (const [tenant, q] of picked) {
+      for await (const batch of q.select({ ...params, matchers: rest })) {
+        if (!this.federated) {
+          yield batch;
+          continue;
+        }
+        yield batch.map((s) => ({ profile: { ...s.profile, labels: withTenantLabel(s.profile.labels, tenant) }, tenant }));
+      }
+    }
+  }
+
+  async labelNames(matchers: readonly LabelMatcher[], range: ProfileTimeRange): Promise<string[]> {
+    const { picked, rest } = this.pick(matchers);
+    const names = new Set<string>();
+    for (const [, q] of picked) {
+      const found = await q.labelNames(rest, range);
+      for (const n of found) names.add(n);
+      if (this.federated && found.length > 0) names.add(TENANT_ID_LABEL);
+    }
+    return sortedCut(names);
+  }
+
+  async labelValues(name: string, matchers: readonly LabelMatcher[], range: ProfileTimeRange): Promise<string[]> {
+    const { picked, rest } = this.pick(matchers);
+    const values = new Set<string>();
+    if (name === TENANT_ID_LABEL) {
+      if (!this.federated) return [];
+      for (const [tenant, q] of picked) if ((await q.series(rest, range)).length > 0) values.add(tenant);
+      return sortedCut(values);
+    }
+    for (const [, q] of picked) for (const v of await q.labelValues(name, rest, range)) values.add(v);
+    return sortedCut(values);
+  }
+
+  async series(matchers: readonly LabelMatcher[], range: ProfileTimeRange): Promise<Labels[]> {
+    const { picked, rest } = this.pick(matchers);
+    const out: Labels[] = [];
+    for (const [tenant, q] of picked) {
+      for (const s of await q.series(rest, range)) out.push(this.federated ? withTenantLabel(s, tenant) : s);
+    }
+    return out.sort(compareLabels);
+  }
+
+  async stats(): Promise<{ oldestMs: number; newestMs: number } | undefined> {
+    let out: { oldestMs: number; newestMs: number } | undefined;
+    for (const q of this.queriers.values()) {
+      const s = await q.stats();
+      if (!s) continue;
+      out = out ? { oldestMs: Math.min(out.oldestMs, s.oldestMs), newestMs: Math.max(out.newestMs, s.newestMs) } : s;
+    }
+    return out;
+  }
+
+  close(): Promise<void> {
+    return closeAll(this.queriers.values());
+  }
+}
+
+/**
+ * The federating view of a profile engine: `querier(tenants)` opens one engine querier per tenant and
+ * returns one querier over them. A matcher on `__tenant_id__` picks tenants (single-tenant reads too); with
+ * several tenants every profile and series carries `__tenant_id__`. Writes pass through.
+ */
+export function federatedProfilesStorage(inner: ProfilesStorage): ProfilesStorage {
+  return {
+    appender: (tenant) => inner.appender(tenant),
+    querier: (tenants) => federatedProfileQuerier(inner, tenants),
+  };
+}
+
+async function federatedProfileQuerier(inner: ProfileQueryable, tenants: readonly TenantId[]): Promise<ProfileQuerier> {
+  const queriers = new Map<TenantId, ProfileQuerier>();
+  try {
+    for (const t of new Set(tenants)) queriers.set(t, await inner.querier([t]));
+  } catch (err) {
+    // The open failure is what the caller needs; closing the half-opened set is best effort (nothing was read).
+    await closeAll(queriers.values()).catch(() => undefined);
+    throw err;
+  }
+  return new FederatedProfileQuerier(queriers);
 }

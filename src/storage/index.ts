@@ -10,7 +10,13 @@ export {
 export type { RetryableStorageReason, StorageUnavailableCode } from './errors.ts';
 export { diagnoseWriteFailure } from './health.ts';
 export type { StorageHealth } from './health.ts';
-export { federatedLogsStorage, federatedMetricsStorage, federatedTracesStorage, partitionTenantMatchers } from './federation.ts';
+export {
+  federatedLogsStorage,
+  federatedMetricsStorage,
+  federatedProfilesStorage,
+  federatedTracesStorage,
+  partitionTenantMatchers,
+} from './federation.ts';
 export type { TenantLimits } from './tenant-limits.ts';
 export { QueryDeadline } from './query-deadline.ts';
 export type { QueryStopReason } from './query-deadline.ts';
@@ -61,3 +67,11 @@ export type {
   TraceqlMetricsRangeQuery,
   TraceqlSearchQuery,
 } from './query-engine.ts';
+export type {
+  ProfileQuerier,
+  ProfileQueryable,
+  ProfileSelectParams,
+  ProfileTimeRange,
+  ProfilesStorage,
+  StoredProfile,
+} from './profiles.ts';
