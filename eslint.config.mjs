@@ -49,7 +49,9 @@ const LAYERS = {
   api: ['model', 'storage', 'config', 'tenant', 'selfobs', 'promql', 'logql', 'traceql', 'profiles'],
   agent: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs'],
   // The UI's server side (static files, settings, the data-source proxy) reaches the engines over HTTP only.
-  ui: ['model', 'config', 'tenant', 'selfobs'],
+  ui: ['model', 'config', 'tenant', 'selfobs', 'dashboards'],
+  // Saved and provisioned dashboards: files in the data directory (durable replace of objstore/) and directories.
+  dashboards: ['model', 'objstore'],
   // cmd/ only parses flags, creates the process logger and calls app/.
   cmd: ['app', 'config', 'selfobs'],
   // The composition root names every concrete part.

@@ -8,6 +8,7 @@ import { QueryWorkerPool } from '../query/index.ts';
 import { SelfMetrics } from '../selfobs/index.ts';
 import { TenantResolver } from '../tenant/index.ts';
 import { StaticSite, WEB_DIST_DIR, registerUiRoutes } from '../ui/index.ts';
+import type { UiRoutes } from '../ui/index.ts';
 import { createGrpcServer, listenGrpc, shutdownGrpc } from './grpc-server.ts';
 import type { GrpcListener } from './grpc-server.ts';
 import { createHttpServer } from './http-server.ts';
@@ -42,6 +43,7 @@ export class HeimdallApp {
   private state: AppState = 'starting';
   private stopping?: Promise<void>;
   private lock?: DataDirLock;
+  private uiRoutes?: UiRoutes;
   private dataDir?: DataDirMonitor;
   private queryPool?: QueryWorkerPool;
   addresses?: ListenAddresses;
@@ -97,7 +99,7 @@ export class HeimdallApp {
         roles: roleNames(order),
         apis,
       });
-      if (config.ui.enabled) await registerUiRoutes(app.http, config, logger);
+      if (config.ui.enabled) app.uiRoutes = await registerUiRoutes(app.http, config, logger);
       app.addresses = await app.listen();
       app.state = 'running';
       logger.info(
@@ -203,6 +205,7 @@ export class HeimdallApp {
       }
     }
     this.started.length = 0;
+    this.uiRoutes?.stop();
     this.dataDir?.stop();
     await this.lock?.release().catch((err: unknown) => this.logger.error({ err }, 'releasing the data directory lock failed'));
     this.state = 'stopped';

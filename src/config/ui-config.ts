@@ -60,6 +60,14 @@ export const uiConfigSchema = z
     orgs: z.array(orgSchema).default([]),
     /** Replaces the default list (the embedded metrics and logs engines) when given. */
     datasources: z.array(datasourceSchema).prefault([...EMBEDDED_DATASOURCES]),
+    /**
+     * A directory of Grafana dashboard JSON files shown in every org, read-only (Grafana's file provisioning):
+     * files in a subdirectory go in a folder named after it. Watched: files added, changed or removed (e.g. by a
+     * Kubernetes ConfigMap sidecar) show without a restart.
+     */
+    dashboards_dir: z.string().min(1).optional(),
+    /** Show the dashboards shipped with Heimdall (self-monitoring, host overview, logs overview) in folder "Heimdall". */
+    builtin_dashboards: z.boolean().default(true),
   })
   .strict()
   .superRefine((ui, ctx) => {

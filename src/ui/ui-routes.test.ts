@@ -52,8 +52,14 @@ async function serverWith(ui: HeimdallConfigInput['ui'], multitenancy = true): P
   await app.register(formbody);
   app.all('/prometheus/api/v1/query', async (req) => ({ tenant: req.headers['x-scope-orgid'], body: req.body ?? null, query: req.query }));
   app.get('/loki/api/v1/labels', async (req) => ({ status: 'success', data: [req.headers['x-scope-orgid']] }));
-  const config = configSchema.parse({ multitenancy, ui });
-  await registerUiRoutes(app, config, pino({ level: 'silent' }));
+  // The dashboard store opens under data_dir: a temp directory removed with the server.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ui-routes-'));
+  const config = configSchema.parse({ multitenancy, ui, data_dir: dataDir });
+  const routes = await registerUiRoutes(app, config, pino({ level: 'silent' }));
+  app.addHook('onClose', async () => {
+    routes.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return app;
 }

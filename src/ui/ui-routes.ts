@@ -1,6 +1,10 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeimdallConfig } from '../config/index.ts';
+import { BUILTIN_DASHBOARDS_DIR, DashboardStore, ProvisionedDashboards } from '../dashboards/index.ts';
+import type { ProvisioningSource } from '../dashboards/index.ts';
+import { registerDashboardRoutes } from './dashboard-routes.ts';
 import { registerDatasourceProxy } from './datasource-proxy.ts';
 import { resolveOrgs } from './orgs.ts';
 
@@ -15,11 +19,17 @@ export interface FrontendSettings {
 
 const VERSION = process.env.npm_package_version ?? '0.1.0';
 
+/** The UI's running parts that need stopping (the provisioning directory's watcher). */
+export interface UiRoutes {
+  stop(): void;
+}
+
 /**
- * Registers the UI's API: `GET /api/frontend/settings` (orgs and data sources) and the data-source proxy.
- * Throws when `ui.orgs` names an invalid tenant, so a bad config stops start-up.
+ * Registers the UI's API: `GET /api/frontend/settings` (orgs and data sources), the data-source proxy and the
+ * dashboard API (saved dashboards in `<data_dir>/ui/dashboards`, provisioned ones from the built-ins and
+ * `ui.dashboards_dir`). Throws when `ui.orgs` names an invalid tenant, so a bad config stops start-up.
  */
-export async function registerUiRoutes(http: FastifyInstance, config: HeimdallConfig, logger: Logger): Promise<void> {
+export async function registerUiRoutes(http: FastifyInstance, config: HeimdallConfig, logger: Logger): Promise<UiRoutes> {
   const orgs = resolveOrgs(config);
   const settings: FrontendSettings = {
     version: VERSION,
@@ -29,4 +39,11 @@ export async function registerUiRoutes(http: FastifyInstance, config: HeimdallCo
   };
   http.get('/api/frontend/settings', async (_request, reply) => reply.header('cache-control', 'no-store').send(settings));
   await registerDatasourceProxy(http, { orgs, datasources: config.ui.datasources, logger });
+  const store = await DashboardStore.open(path.join(config.data_dir, 'ui', 'dashboards'));
+  const sources: ProvisioningSource[] = [];
+  if (config.ui.builtin_dashboards) sources.push({ dir: BUILTIN_DASHBOARDS_DIR, folderTitle: 'Heimdall', watch: false });
+  if (config.ui.dashboards_dir !== undefined) sources.push({ dir: path.resolve(config.ui.dashboards_dir), folderTitle: '', watch: true });
+  const provisioned = await ProvisionedDashboards.start(sources, logger.child({ component: 'dashboards' }));
+  registerDashboardRoutes(http, { orgs, store, provisioned });
+  return { stop: () => provisioned.stop() };
 }
