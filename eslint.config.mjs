@@ -46,7 +46,11 @@ const LAYERS = {
   // The gateway decodes and writes through the Appendable seams; only app/ names engines.
   gateway: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs'],
   // The query APIs read through the seams and the QueryEngine seam; only app/ names engines.
-  api: ['model', 'storage', 'config', 'tenant', 'selfobs', 'promql', 'logql', 'traceql', 'profiles'],
+  // api/ reads ingest/'s protocol encoders (OTLP span objects for Tempo's protobuf answers).
+  api: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'promql', 'logql', 'traceql', 'profiles'],
+  // forward/ is a storage write seam (an Appendable per forwarded signal) that queues on disk with objstore/'s WAL
+  // and sends with ingest/'s protocol encoders; only app/ wires it into the gateway.
+  forward: ['model', 'storage', 'config', 'objstore', 'ingest', 'selfobs'],
   agent: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs'],
   // The UI's server side (static files, settings, the data-source proxy) reaches the engines over HTTP only.
   ui: ['model', 'config', 'tenant', 'selfobs', 'dashboards'],

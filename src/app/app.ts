@@ -16,6 +16,7 @@ import type { HttpServerOptions } from './http-server.ts';
 import { grpcListenerLimits, httpListenerLimits } from './listener-limits.ts';
 import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
 import { resolveStartOrder, roleNames } from './role-order.ts';
+import { withForwarding } from './forwarding.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /** Where the listeners ended up (ports resolved when configured as 0). */
@@ -69,7 +70,7 @@ export class HeimdallApp {
    * so a failed start leaves no open database or port behind.
    */
   static async start(config: HeimdallConfig, logger: Logger, registry: readonly RoleDefinition[]): Promise<HeimdallApp> {
-    const order = resolveStartOrder(config.target, registry);
+    const order = resolveStartOrder(config.target, withForwarding(registry, config));
     const selfMetrics = new SelfMetrics();
     const serverOpts = { logger, selfMetrics, maxRequestBodyBytes: config.server.max_request_body_bytes, limits: httpListenerLimits(config.server) };
     const app = new HeimdallApp(

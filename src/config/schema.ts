@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLE_NAMES } from './role-names.ts';
+import { gatewayConfigSchema } from './gateway-config.ts';
 import { logsConfigSchema } from './logs-config.ts';
 import { metricsConfigSchema } from './metrics-config.ts';
 import { uiConfigSchema } from './ui-config.ts';
@@ -114,6 +115,7 @@ export const configSchema = z
     ui: uiConfigSchema,
     traces: tracesConfigSchema,
     profiles: profilesConfigSchema,
+    gateway: gatewayConfigSchema,
   })
   .strict();
 

@@ -9,7 +9,7 @@ import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../ingest/otlp-logs.
 import type { OtlpLogsDecodeResult } from '../ingest/otlp-logs.ts';
 import { LOGS_EXPORT_GRPC_PATH, encodeExportLogsResponse, exportLogsResponseJson } from '../ingest/otlp-logs-proto.ts';
 import type { LogRecord } from '../model/index.ts';
-import type { LogsStorage } from '../storage/index.ts';
+import type { Appendable } from '../storage/index.ts';
 import type { GatewayDeps, SignalIngest } from './ingest-pipeline.ts';
 import { mediaTypeOf, registerIngestRoutes } from './ingest-scope.ts';
 import { registerOtlpSignal } from './otlp-routes.ts';
@@ -27,7 +27,7 @@ const OTLP_NAMESPACE_LABEL = 'k8s_namespace_name';
  * The logs signal as the ingest pipeline sees it: Loki 3's distributor enrichments (`service_name`,
  * `detected_level`) are applied per tenant with that tenant's settings.
  */
-function logsIngest(storage: LogsStorage, config: LogsConfig): SignalIngest<LogRecord> {
+function logsIngest(storage: Appendable<LogRecord>, config: LogsConfig): SignalIngest<LogRecord> {
   // One settings object per tenant: the enrichment caches by its identity.
   const enrichment = new Map<string, EnrichmentSettings>();
   const enrichmentFor = (tenant: string): EnrichmentSettings => {
@@ -59,7 +59,7 @@ function logsIngest(storage: LogsStorage, config: LogsConfig): SignalIngest<LogR
  * answers) and OTLP logs on every OTLP transport (`/otlp/v1/logs`, `:4318 /v1/logs`, gRPC
  * `LogsService/Export`), all through the one ingest pipeline. Call once per process, before listening.
  */
-export async function registerLogsIngest(deps: GatewayDeps, storage: LogsStorage, config: LogsConfig): Promise<void> {
+export async function registerLogsIngest(deps: GatewayDeps, storage: Appendable<LogRecord>, config: LogsConfig): Promise<void> {
   const desc = logsIngest(storage, config);
   await registerIngestRoutes(deps.http, deps.inflight, {
     failure: textFailure,

@@ -4,7 +4,7 @@ import { METRICS_EXPORT_GRPC_PATH, encodeExportMetricsResponse, exportMetricsRes
 import { decodeRemoteWrite, remoteWriteVersion } from '../ingest/remote-write.ts';
 import { HeimdallError } from '../model/index.ts';
 import type { MetricRecord } from '../model/index.ts';
-import type { MetricsStorage } from '../storage/index.ts';
+import type { Appendable } from '../storage/index.ts';
 import type { GatewayDeps, SignalIngest } from './ingest-pipeline.ts';
 import { headerValue, registerIngestRoutes } from './ingest-scope.ts';
 import { MetricMetadataRouting } from './metric-metadata-routing.ts';
@@ -24,7 +24,7 @@ const WRITTEN_EXEMPLARS = 'x-prometheus-remote-write-exemplars-written';
 const NAMESPACE_LABEL = 'namespace';
 
 /** The metrics signal as the ingest pipeline sees it. */
-function metricsIngest(storage: MetricsStorage, maxDecompressedBytes: number): SignalIngest<MetricRecord> {
+function metricsIngest(storage: Appendable<MetricRecord>, maxDecompressedBytes: number): SignalIngest<MetricRecord> {
   const metadata = new MetricMetadataRouting();
   return {
     signal: 'metrics',
@@ -43,7 +43,7 @@ function metricsIngest(storage: MetricsStorage, maxDecompressedBytes: number): S
  * transport (`/otlp/v1/metrics`, `:4318 /v1/metrics`, gRPC `MetricsService/Export`), all through the one
  * ingest pipeline. Call once per process, before the servers listen.
  */
-export async function registerMetricsIngest(deps: GatewayDeps, storage: MetricsStorage, maxDecompressedBytes: number): Promise<void> {
+export async function registerMetricsIngest(deps: GatewayDeps, storage: Appendable<MetricRecord>, maxDecompressedBytes: number): Promise<void> {
   const desc = metricsIngest(storage, maxDecompressedBytes);
   await registerIngestRoutes(deps.http, deps.inflight, {
     failure: textFailure,

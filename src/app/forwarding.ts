@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { ForwardEndpointConfig, ForwardedSignal, HeimdallConfig, MetricsForwardEndpointConfig } from '../config/index.ts';
+import {
+  ForwardMetrics,
+  SignalForwarder,
+  logsQueueCodec,
+  lokiPushWire,
+  metricsQueueCodec,
+  otlpHttpWire,
+  remoteWriteV1Wire,
+  remoteWriteV2Wire,
+  tracesQueueCodec,
+} from '../forward/index.ts';
+import type { QueueCodec, WireFormat } from '../forward/index.ts';
+import type { LogRecord, MetricRecord, SpanRecord } from '../model/index.ts';
+import type { SelfMetrics } from '../selfobs/index.ts';
+import type { RoleDefinition } from './role.ts';
+
+const VERSION = process.env.npm_package_version ?? '0.1.0';
+
+/** The signals that `gateway.forward` sends to remote endpoints (a signal with at least one endpoint). */
+export function forwardedSignals(config: HeimdallConfig): ForwardedSignal[] {
+  const f = config.gateway.forward;
+  return (Object.keys(f) as ForwardedSignal[]).filter((s) => f[s].length > 0);
+}
+
+/**
+ * The role registry as this config needs it: a forwarded signal's storage role is no dependency of the gateway,
+ * so `--target gateway` with every signal forwarded opens no storage (a pure gateway). A signal without remotes
+ * still needs its local engine, which the gateway then pulls in as before.
+ */
+export function withForwarding(registry: readonly RoleDefinition[], config: HeimdallConfig): RoleDefinition[] {
+  const forwarded = new Set<string>(forwardedSignals(config));
+  if (forwarded.size === 0) return [...registry];
+  return registry.map((r) => (r.name === 'gateway' ? { ...r, dependsOn: r.dependsOn.filter((d) => !forwarded.has(d)) } : r));
+}
+
+/** The forwarding appendables of the forwarded signals; `stop` drains nothing (queues are durable) and closes them. */
+export interface Forwarders {
+  readonly metrics?: SignalForwarder<MetricRecord>;
+  readonly logs?: SignalForwarder<LogRecord>;
+  readonly traces?: SignalForwarder<SpanRecord>;
+  stop(): Promise<void>;
+}
+
+function metricsWire(e: ForwardEndpointConfig): WireFormat {
+  return (e as MetricsForwardEndpointConfig).protocol === 'remote_write_v2' ? remoteWriteV2Wire : remoteWriteV1Wire;
+}
+
+/** Opens a forwarder (queues under `<data_dir>/forward/<signal>/`, one sender per endpoint) for each forwarded signal. */
+export async function openForwarders(config: HeimdallConfig, selfMetrics: SelfMetrics, logger: Logger): Promise<Forwarders> {
+  const signals = forwardedSignals(config);
+  if (signals.length === 0) return { stop: async () => {} };
+  const metrics = new ForwardMetrics(selfMetrics);
+  const opened: { stop(): Promise<void> }[] = [];
+  const open = async <R>(signal: ForwardedSignal, codec: QueueCodec<R>, wireFor: (e: ForwardEndpointConfig) => WireFormat): Promise<SignalForwarder<R> | undefined> => {
+    const endpoints = config.gateway.forward[signal];
+    if (endpoints.length === 0) return undefined;
+    const f = await SignalForwarder.open({
+      codec,
+      dir: path.join(config.data_dir, 'forward', signal),
+      endpoints,
+      wireFor,
+      metrics,
+      logger,
+      userAgent: `Heimdall/${VERSION}`,
+    });
+    opened.push(f);
+    return f;
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(opened.map((f) => f.stop()));
+  };
+  try {
+    const m = await open('metrics', metricsQueueCodec, metricsWire);
+    const l = await open('logs', logsQueueCodec, () => lokiPushWire);
+    const t = await open('traces', tracesQueueCodec, () => otlpHttpWire);
+    logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (gateway.forward)`);
+    return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,321 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Wal } from '../objstore/index.ts';
+import { RetryableStorageError } from '../storage/index.ts';
+
+/** The WAL's frame header: `[u32 payload length][u32 crc32]`. */
+const FRAME_HEADER_BYTES = 8;
+/** Each queued payload starts with its weight (records it stands for), for the queue-records gauge. */
+const WEIGHT_BYTES = 4;
+
+/** One queued payload as the reader hands it out; pass it back to {@link DiskQueue.ack} once it is done with. */
+export interface QueueItem {
+  readonly segment: number;
+  /** Records this payload stands for (what `push` was given). */
+  readonly weight: number;
+  readonly payload: Buffer;
+  /** Bytes the item occupies on disk. */
+  readonly diskBytes: number;
+}
+
+interface SegmentState {
+  /** Bytes of whole, durable frames; the reader never reads past it. */
+  durableEnd: number;
+  /** Items handed out by the reader and not yet acknowledged. */
+  outstanding: number;
+  /** Weight of this segment's items not yet acknowledged (read or not). */
+  weight: number;
+  /** The reader has read every frame of the segment and the WAL has moved past it. */
+  fullyRead: boolean;
+}
+
+export interface DiskQueueOptions {
+  readonly dir: string;
+  /** Bytes the queue may hold on disk; a push past it is refused as retryable (429 with `Retry-After`). */
+  readonly maxBytes: number;
+  /** Segment files roll over at this size; whole segments are deleted once every item in them is acknowledged. */
+  readonly segmentBytes: number;
+  /** Names the queue in error messages (`metrics → http://mimir/api/v1/push`). */
+  readonly name: string;
+  /** The config setting that bounds it, named in the 429's message. */
+  readonly setting: string;
+}
+
+/**
+ * A durable FIFO queue on disk, built on the shared segmented {@link Wal}: `push` resolves once the payload is
+ * fsynced (group commit with other pushes), a single reader takes items in order with `next`, and `ack` marks one
+ * done (sent, or dropped for good). A segment file is deleted once the reader has passed it and every item read
+ * from it is acknowledged; when everything read is acknowledged the queue rolls to a fresh segment, so an idle
+ * queue keeps nothing on disk.
+ *
+ * Delivery is at least once: after a restart every item of a segment still on disk is read again, including
+ * items that were acknowledged before the crash but shared a segment with one that was not.
+ *
+ * Memory is bounded: the reader keeps only per-segment counters, and payloads are read back from the files
+ * (the page cache, normally) when handed out. Not safe for several readers.
+ */
+export class DiskQueue {
+  private readonly segs = new Map<number, SegmentState>();
+  private cursorSeg = 0;
+  private cursorOff = 0;
+  private readFh: { seg: number; fh: fsp.FileHandle } | undefined;
+  /** Bytes of durable frames in live segments. */
+  private diskBytes = 0;
+  /** Bytes of pushes waiting for their fsync, counted against the bound so concurrent pushes cannot overshoot it. */
+  private pendingBytes = 0;
+  private weight = 0;
+  private waiters: (() => void)[] = [];
+  private rotating = false;
+  private closed = false;
+
+  private constructor(
+    private readonly wal: Wal,
+    private readonly opts: DiskQueueOptions,
+  ) {}
+
+  /**
+   * Opens the queue in `dir` (created if missing) and takes over what a previous process left: every segment on
+   * disk, its torn tail (a push that never resolved) cut off.
+   */
+  static async open(opts: DiskQueueOptions): Promise<DiskQueue> {
+    const wal = await Wal.open(opts.dir, opts.segmentBytes, `forward queue ${opts.name}`);
+    const q = new DiskQueue(wal, opts);
+    await wal.replay(0, (frame) => {
+      const st = q.segment(frame.segment);
+      const bytes = FRAME_HEADER_BYTES + frame.payload.length;
+      st.durableEnd += bytes;
+      q.diskBytes += bytes;
+      const w = frame.payload.length >= WEIGHT_BYTES ? frame.payload.readUInt32LE(0) : 0;
+      st.weight += w;
+      q.weight += w;
+    });
+    const first = Math.min(...q.segs.keys(), wal.currentSegment);
+    q.cursorSeg = first;
+    return q;
+  }
+
+  /** Bytes on disk (including pushes being written). */
+  get bytes(): number {
+    return this.diskBytes + this.pendingBytes;
+  }
+
+  /** Records queued and not yet acknowledged. */
+  get records(): number {
+    return this.weight;
+  }
+
+  /** Whether nothing is queued: every pushed item was acknowledged. */
+  get empty(): boolean {
+    return this.weight === 0 && this.diskBytes === 0 && this.pendingBytes === 0;
+  }
+
+  /**
+   * Throws the retryable "queue full" error if `payloadBytes` more would pass the bound. Synchronous, so a caller
+   * that checks several queues and then pushes to all of them (with no await between) sees a consistent answer.
+   */
+  checkRoom(payloadBytes: number): void {
+    if (this.closed) throw new RetryableStorageError('shutting_down', `the forward queue ${this.opts.name} is closing`);
+    const need = FRAME_HEADER_BYTES + WEIGHT_BYTES + payloadBytes;
+    // An empty queue takes any one item, so a batch larger than the bound is not refused forever.
+    if (this.bytes > 0 && this.bytes + need > this.opts.maxBytes) {
+      throw new RetryableStorageError(
+        'overloaded',
+        `the forward queue ${this.opts.name} is full (${this.bytes} bytes queued, ${this.opts.setting} is ${this.opts.maxBytes}): the remote is not keeping up; retry later`,
+        5,
+      );
+    }
+  }
+
+  /**
+   * Appends `payload` standing for `weight` records; resolves once it is durable. Rejects with a retryable error
+   * when the queue is full ({@link checkRoom}) or closing, or when the write fails (nothing of it is kept then).
+   */
+  async push(payload: Uint8Array, weight: number): Promise<void> {
+    this.checkRoom(payload.length);
+    const frame = Buffer.allocUnsafe(WEIGHT_BYTES + payload.length);
+    frame.writeUInt32LE(weight, 0);
+    frame.set(payload, WEIGHT_BYTES);
+    const bytes = FRAME_HEADER_BYTES + frame.length;
+    this.pendingBytes += bytes;
+    await this.wal.append(
+      frame,
+      () => {
+        this.pendingBytes -= bytes;
+        const st = this.segment(this.wal.currentSegment);
+        st.durableEnd += bytes;
+        st.weight += weight;
+        this.diskBytes += bytes;
+        this.weight += weight;
+        this.wake();
+      },
+      () => {
+        this.pendingBytes -= bytes;
+      },
+    );
+  }
+
+  /**
+   * The next item in push order, or undefined when the reader has caught up. Each item is handed out once per
+   * process; {@link ack} it when done.
+   */
+  async next(): Promise<QueueItem | undefined> {
+    for (;;) {
+      if (this.closed) return undefined;
+      const st = this.segs.get(this.cursorSeg);
+      if (st === undefined) {
+        const later = [...this.segs.keys()].filter((s) => s > this.cursorSeg);
+        if (later.length === 0) return undefined;
+        this.moveCursor(Math.min(...later));
+        continue;
+      }
+      if (this.cursorOff < st.durableEnd) return this.readFrame(st);
+      if (this.cursorSeg >= this.wal.currentSegment) return undefined;
+      // The WAL moved past this segment and every frame of it was read.
+      st.fullyRead = true;
+      const done = this.cursorSeg;
+      this.moveCursor(done + 1);
+      await this.maybeDelete(done);
+    }
+  }
+
+  /** Resolves when a new item becomes durable, the queue closes, or `signal` aborts. */
+  waitForData(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || signal?.aborted || this.unread()) return resolve();
+      const done = (): void => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Marks `item` done. Deletes its segment once nothing of it is left; rolls the queue over when it drained. */
+  async ack(item: QueueItem): Promise<void> {
+    const st = this.segs.get(item.segment);
+    if (st === undefined) return;
+    st.outstanding--;
+    st.weight -= item.weight;
+    this.weight -= item.weight;
+    await this.maybeDelete(item.segment);
+    await this.rollIfDrained();
+  }
+
+  /** Stops reading and closes the WAL (queued pushes finish first). Items not acknowledged stay on disk. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    await this.wal.close();
+    await this.readFh?.fh.close();
+    this.readFh = undefined;
+  }
+
+  /** Whether `next` has something to do (an unread frame, or a segment to move past). */
+  private unread(): boolean {
+    const st = this.segs.get(this.cursorSeg);
+    if (st !== undefined && (this.cursorOff < st.durableEnd || this.cursorSeg < this.wal.currentSegment)) return true;
+    for (const s of this.segs.keys()) if (s > this.cursorSeg) return true;
+    return false;
+  }
+
+  private segment(seg: number): SegmentState {
+    let st = this.segs.get(seg);
+    if (st === undefined) {
+      st = { durableEnd: 0, outstanding: 0, weight: 0, fullyRead: false };
+      this.segs.set(seg, st);
+    }
+    return st;
+  }
+
+  private moveCursor(seg: number): void {
+    this.cursorSeg = seg;
+    this.cursorOff = 0;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async readFrame(st: SegmentState): Promise<QueueItem | undefined> {
+    const seg = this.cursorSeg;
+    if (this.readFh?.seg !== seg) {
+      await this.readFh?.fh.close();
+      this.readFh = undefined;
+      this.readFh = { seg, fh: await fsp.open(this.segmentPath(seg), 'r') };
+    }
+    const fh = this.readFh.fh;
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    await readExactly(fh, header, this.cursorOff);
+    const len = header.readUInt32LE(0);
+    const sum = header.readUInt32LE(4);
+    const frameBytes = FRAME_HEADER_BYTES + len;
+    if (len < WEIGHT_BYTES || this.cursorOff + frameBytes > st.durableEnd) {
+      throw new Error(`forward queue ${this.opts.name}: segment ${seg} has a bad frame at byte ${this.cursorOff}`);
+    }
+    const frame = Buffer.allocUnsafe(len);
+    await readExactly(fh, frame, this.cursorOff + FRAME_HEADER_BYTES);
+    if (crc32(frame) !== sum) {
+      throw new Error(`forward queue ${this.opts.name}: segment ${seg} fails its checksum at byte ${this.cursorOff}`);
+    }
+    this.cursorOff += frameBytes;
+    st.outstanding++;
+    return { segment: seg, weight: frame.readUInt32LE(0), payload: frame.subarray(WEIGHT_BYTES), diskBytes: frameBytes };
+  }
+
+  private async maybeDelete(seg: number): Promise<void> {
+    const st = this.segs.get(seg);
+    if (st === undefined || !st.fullyRead || st.outstanding > 0) return;
+    this.segs.delete(seg);
+    this.diskBytes -= st.durableEnd;
+    this.weight -= st.weight;
+    if (this.readFh?.seg === seg) {
+      await this.readFh.fh.close();
+      this.readFh = undefined;
+    }
+    await fsp.rm(this.segmentPath(seg), { force: true });
+  }
+
+  /**
+   * When every item read so far is acknowledged and the reader has caught up, starts a new segment so the old
+   * one can go: an idle queue holds no file that a restart would send again.
+   */
+  private async rollIfDrained(): Promise<void> {
+    if (this.rotating || this.closed) return;
+    const seg = this.cursorSeg;
+    const st = this.segs.get(seg);
+    if (st === undefined || st.outstanding > 0 || this.cursorOff < st.durableEnd || st.durableEnd === 0) return;
+    if (this.pendingBytes > 0) return;
+    this.rotating = true;
+    try {
+      await this.wal.rotate();
+    } catch {
+      return; // The segment stays; the next drain tries again.
+    } finally {
+      this.rotating = false;
+    }
+    // Frames pushed during the rotation may have landed in the old segment; `next` reads them and moves on.
+    if (this.cursorSeg === seg && this.cursorOff >= st.durableEnd && this.segs.get(seg) === st) {
+      st.fullyRead = true;
+      this.moveCursor(seg + 1);
+      await this.maybeDelete(seg);
+    }
+  }
+
+  private segmentPath(seg: number): string {
+    return path.join(this.opts.dir, String(seg).padStart(8, '0'));
+  }
+}
+
+async function readExactly(fh: fsp.FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesRead } = await fh.read(buf, off, buf.length - off, position + off);
+    if (bytesRead === 0) throw new Error(`unexpected end of queue segment at byte ${position + off}`);
+    off += bytesRead;
+  }
+}

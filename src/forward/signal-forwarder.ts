@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { ForwardEndpointConfig } from '../config/index.ts';
+import type { TenantId } from '../model/index.ts';
+import type { Appendable, Appender, AppendOutcome, CommitStats } from '../storage/index.ts';
+import { DiskQueue } from './disk-queue.ts';
+import { EndpointSender } from './endpoint-sender.ts';
+import type { ForwardMetrics } from './forward-metrics.ts';
+import { encodeQueuePayload } from './queue-payload.ts';
+import { RemoteClient, redactedUrl } from './remote-client.ts';
+import type { QueueCodec, WireFormat } from './signal-codecs.ts';
+
+/** Largest queue segment file; smaller queues roll over at an eighth of their bound (at least 1 MiB). */
+const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/** One endpoint's part of a forwarder: its queue and the sender draining it. */
+interface ForwardEndpoint {
+  readonly queue: DiskQueue;
+  readonly sender: EndpointSender;
+  readonly client: RemoteClient;
+  readonly unwatch: () => void;
+}
+
+/** Where a forwarder keeps its queues and reports. */
+export interface ForwarderSettings<R> {
+  readonly codec: QueueCodec<R>;
+  /** `<data_dir>/forward/<signal>`; each endpoint's queue is a directory under it. */
+  readonly dir: string;
+  readonly endpoints: readonly ForwardEndpointConfig[];
+  /** The request format each endpoint takes (remote_write 1.0 or 2.0, Loki push, OTLP). */
+  wireFor(endpoint: ForwardEndpointConfig): WireFormat;
+  readonly metrics: ForwardMetrics;
+  readonly logger: Logger;
+  /** Sent as `User-Agent`. */
+  readonly userAgent: string;
+}
+
+/** The directory name of an endpoint's queue: its `name`, or a hash of its URL (stable when the list is reordered). */
+function queueDirName(e: ForwardEndpointConfig): string {
+  return e.name ?? `url-${createHash('sha256').update(e.url).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The storage write seam of a forwarded signal: an {@link Appendable} whose commit writes the tenant's batch, as
+ * one protocol message, to the on-disk queue of every endpoint of the signal and resolves once all of them have
+ * it durably; a sender per endpoint then delivers it. So the gateway writes to remotes exactly as it writes to a
+ * local engine, with the same answers: a full queue is a retryable error (429 with `Retry-After`).
+ *
+ * Records are not validated here beyond what the gateway did; the remote's own limits apply, and what it refuses
+ * for good is dropped and counted per endpoint.
+ */
+export class SignalForwarder<R> implements Appendable<R> {
+  private constructor(
+    private readonly codec: QueueCodec<R>,
+    private readonly endpoints: readonly ForwardEndpoint[],
+  ) {}
+
+  /** Opens every endpoint's queue (taking over what a previous process left) and starts its sender. */
+  static async open<R>(s: ForwarderSettings<R>): Promise<SignalForwarder<R>> {
+    const endpoints: ForwardEndpoint[] = [];
+    try {
+      for (const e of s.endpoints) {
+        const client = new RemoteClient(e, s.userAgent);
+        const label = e.name ?? redactedUrl(client.url);
+        let queue: DiskQueue;
+        try {
+          queue = await DiskQueue.open({
+            dir: path.join(s.dir, queueDirName(e)),
+            maxBytes: e.queue_max_bytes,
+            segmentBytes: Math.min(MAX_SEGMENT_BYTES, Math.max(1 << 20, Math.floor(e.queue_max_bytes / 8))),
+            name: `${s.codec.signal} → ${label}`,
+            setting: `gateway.forward.${s.codec.signal}[].queue_max_bytes`,
+          });
+        } catch (err) {
+          client.close();
+          throw err;
+        }
+        const unwatch = s.metrics.watch({
+          signal: s.codec.signal,
+          endpoint: label,
+          get bytes() {
+            return queue.bytes;
+          },
+          get records() {
+            return queue.records;
+          },
+        });
+        const logger = s.logger.child({ forward: s.codec.signal, endpoint: label });
+        const sender = new EndpointSender(queue, client, s.wireFor(e), e, s.metrics, logger, s.codec.signal, label);
+        endpoints.push({ queue, sender, client, unwatch });
+        if (queue.records > 0) logger.info({ records: queue.records, bytes: queue.bytes }, 'resuming forwarding of queued records');
+        sender.start();
+      }
+    } catch (err) {
+      await stopEndpoints(endpoints);
+      throw err;
+    }
+    return new SignalForwarder(s.codec, endpoints);
+  }
+
+  appender(tenant: TenantId): Appender<R> {
+    return new ForwardingAppender(tenant, this.codec, this.endpoints.map((e) => e.queue));
+  }
+
+  /** Stops the senders (requests in flight are canceled; their items stay queued) and closes the queues. */
+  stop(): Promise<void> {
+    return stopEndpoints(this.endpoints);
+  }
+}
+
+async function stopEndpoints(endpoints: readonly ForwardEndpoint[]): Promise<void> {
+  await Promise.allSettled(endpoints.map((e) => e.sender.stop()));
+  for (const e of endpoints) {
+    e.unwatch();
+    e.client.close();
+    await e.queue.close();
+  }
+}
+
+class ForwardingAppender<R> implements Appender<R> {
+  private records: R[] = [];
+
+  constructor(
+    private readonly tenant: TenantId,
+    private readonly codec: QueueCodec<R>,
+    private readonly queues: readonly DiskQueue[],
+  ) {}
+
+  append(record: R): AppendOutcome {
+    this.records.push(record);
+    return { accepted: this.codec.weigh(record), rejections: [] };
+  }
+
+  async commit(): Promise<CommitStats> {
+    const records = this.records;
+    this.records = [];
+    if (records.length === 0) return { records: 0 };
+    const { body, weight, stats } = this.codec.encode(records);
+    const payload = encodeQueuePayload(this.tenant, body);
+    // Every queue must have room before any takes the batch, so a refused batch is in none of them.
+    for (const q of this.queues) q.checkRoom(payload.length);
+    await Promise.all(this.queues.map((q) => q.push(payload, weight)));
+    return stats;
+  }
+
+  rollback(): void {
+    this.records = [];
+  }
+}

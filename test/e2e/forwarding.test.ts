@@ -1,0 +1,225 @@
+// The split deployment: a pure gateway (`--target gateway` with gateway.forward) in front of a second Heimdall
+// that stores metrics, logs and traces, both real processes on loopback. The storage process is killed (kill -9
+// by PID) and restarted mid-stream, and the gateway itself is killed while it holds queued data: every write the
+// gateway acknowledged arrives, once, as the query APIs of the storage process count it.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GENEROUS_MS } from '../support/bounds.ts';
+import { lokiPush, remoteWrite } from '../support/write-clients.ts';
+import { findGoTool, freePort, skipUnlessFound, startPrometheus } from './go-tools.ts';
+import { startHeimdall } from './harness.ts';
+import type { HeimdallProcess } from './harness.ts';
+
+const TENANT = 'team-a';
+/** Write rounds per phase; each round writes one sample, one log line and one two-span trace. */
+const ROUNDS = 12;
+const T0_MS = Date.now() - 10 * 60_000;
+
+/** Fast retries so the test follows the storage process's restart closely (bounds, not timings). */
+const FAST = { batch_max_wait: '50ms', min_backoff: '50ms', max_backoff: '500ms', timeout: '10s' };
+
+function gatewayConfig(storageUrl: string): Record<string, unknown> {
+  return {
+    gateway: {
+      forward: {
+        metrics: [{ url: `${storageUrl}/api/v1/push`, name: 'storage', ...FAST }],
+        logs: [{ url: `${storageUrl}/loki/api/v1/push`, ...FAST }],
+        traces: [{ url: `${storageUrl}/otlp/v1/traces`, ...FAST }],
+      },
+    },
+  };
+}
+
+function traceIdOf(round: number): string {
+  return createHash('sha256').update(`fw-trace-${round}`).digest('hex').slice(0, 32);
+}
+
+function traceBody(round: number): string {
+  const startNs = BigInt(T0_MS + round * 1000) * 1_000_000n;
+  const span = (i: number): Record<string, unknown> => ({
+    traceId: traceIdOf(round),
+    spanId: createHash('sha256').update(`fw-span-${round}-${i}`).digest('hex').slice(0, 16),
+    ...(i > 0 ? { parentSpanId: createHash('sha256').update(`fw-span-${round}-0`).digest('hex').slice(0, 16) } : {}),
+    name: `op-${i}`,
+    kind: 2,
+    startTimeUnixNano: String(startNs + BigInt(i)),
+    endTimeUnixNano: String(startNs + 1_000_000n),
+  });
+  return JSON.stringify({
+    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'fw' } }] }, scopeSpans: [{ spans: [span(0), span(1)] }] }],
+  });
+}
+
+/** Writes round `round` of every signal to the gateway; each write must be acknowledged. */
+async function writeRound(gateway: HeimdallProcess, round: number): Promise<void> {
+  const m = await remoteWrite(gateway.httpUrl, TENANT, 'fw_seq', { job: 'fw' }, [T0_MS + round * 1000], [round]);
+  assert.equal(m.status, 204, `remote_write round ${round}: ${m.body}`);
+  const l = await lokiPush(gateway.httpUrl, TENANT, { job: 'fw' }, BigInt(T0_MS + round * 1000) * 1_000_000n, [`line ${round}`]);
+  assert.equal(l.status, 204, `loki push round ${round}: ${l.body}`);
+  const t = await fetch(`${gateway.httpUrl}/otlp/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-scope-orgid': TENANT },
+    body: traceBody(round),
+  });
+  assert.equal(t.status, 200, `OTLP traces round ${round}: ${await t.text()}`);
+}
+
+async function promValue(url: string, query: string, tenant: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/prometheus/api/v1/query?query=${encodeURIComponent(query)}`, { headers: { 'x-scope-orgid': tenant } });
+  if (res.status !== 200) return undefined;
+  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+  const v = body.data.result[0]?.value[1];
+  return v === undefined ? undefined : Number(v);
+}
+
+async function lokiValue(url: string, query: string, tenant: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/loki/api/v1/query?query=${encodeURIComponent(query)}`, { headers: { 'x-scope-orgid': tenant } });
+  if (res.status !== 200) return undefined;
+  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+  const v = body.data.result[0]?.value[1];
+  return v === undefined ? undefined : Number(v);
+}
+
+async function spansOfTrace(url: string, round: number, tenant: string): Promise<number> {
+  const res = await fetch(`${url}/tempo/api/v2/traces/${traceIdOf(round)}`, { headers: { 'x-scope-orgid': tenant } });
+  if (res.status !== 200) return 0;
+  const body = (await res.json()) as { trace?: { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] } };
+  let n = 0;
+  for (const rs of body.trace?.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) n += ss.spans?.length ?? 0;
+  return n;
+}
+
+/** Polls `probe` until it returns `expected` (the data arrived), or fails after the generous bound with the last value. */
+async function eventually<T>(what: string, probe: () => Promise<T>, expected: T): Promise<void> {
+  const deadline = Date.now() + GENEROUS_MS;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe().catch(() => undefined);
+    if (last === expected) return;
+    if (Date.now() > deadline) assert.fail(`${what}: expected ${String(expected)}, last saw ${String(last)}`);
+    await sleep(200);
+  }
+}
+
+function metricValue(text: string, pattern: RegExp): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (pattern.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+describe('gateway forwarding to a second Heimdall (split deployment)', () => {
+  let storage: HeimdallProcess | undefined;
+  let gateway: HeimdallProcess | undefined;
+  let storagePort = 0;
+  let storageDir = '';
+  let gatewayDir = '';
+  const startStorage = async (): Promise<HeimdallProcess> =>
+    startHeimdall({ args: ['--http-address', `127.0.0.1:${storagePort}`, '--multitenancy'], ...(storageDir ? { dataDir: storageDir } : {}) });
+
+  before(async () => {
+    storagePort = await freePort();
+    storage = await startStorage();
+    storageDir = storage.dataDir;
+  });
+  after(async () => {
+    await gateway?.stop();
+    await storage?.stop();
+    for (const dir of [storageDir, gatewayDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('kill -9 of the storage process and of the gateway mid-stream: every acknowledged write arrives once', async () => {
+    const config = gatewayConfig(`http://127.0.0.1:${storagePort}`);
+    gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config });
+    gatewayDir = gateway.dataDir;
+    // A pure gateway: no storage role started, no engine directory opened.
+    assert.match(gateway.output(), /roles gateway\b/);
+    assert.ok(!existsSync(path.join(gatewayDir, 'metrics')) && !existsSync(path.join(gatewayDir, 'logs')) && !existsSync(path.join(gatewayDir, 'traces')));
+
+    const queued = async (): Promise<number> => metricValue(await (await fetch(`${gateway!.httpUrl}/metrics`)).text(), /^heimdall_forward_queue_records\{/);
+    let round = 0;
+    for (; round < ROUNDS; round++) await writeRound(gateway, round);
+    // Delivered (so no request is in flight when it dies: a write the storage process made durable but could not
+    // answer is sent again, which the protocols allow and the log store may keep twice across its restart).
+    await eventually('first rounds delivered', queued, 0);
+    // The storage process dies mid-stream; the gateway keeps acknowledging into its queues.
+    await storage!.stop({ signal: 'SIGKILL', keepData: true });
+    for (; round < 2 * ROUNDS; round++) await writeRound(gateway, round);
+    // The gateway dies too while it holds those writes only on disk.
+    await gateway.stop({ signal: 'SIGKILL', keepData: true });
+    gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config, dataDir: gatewayDir });
+    await gateway.waitForOutput(/resuming forwarding of queued records/);
+    storage = await startStorage();
+    for (; round < 3 * ROUNDS; round++) await writeRound(gateway, round);
+
+    const total = 3 * ROUNDS;
+    await eventually('samples stored', () => promValue(storage!.httpUrl, 'count_over_time(fw_seq[1h])', TENANT), total);
+    await eventually('log lines stored', () => lokiValue(storage!.httpUrl, 'sum(count_over_time({job="fw"}[1h]))', TENANT), total);
+    for (let r = 0; r < total; r++) await eventually(`spans of trace ${r}`, () => spansOfTrace(storage!.httpUrl, r, TENANT), 2);
+    // Nothing beyond: the values are exactly the rounds written (a resent batch is deduplicated, never doubled).
+    assert.equal(await promValue(storage!.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (total * (total - 1)) / 2);
+    // The tenant travelled with the data: nothing landed in another tenant.
+    assert.equal(await promValue(storage!.httpUrl, 'count_over_time(fw_seq[1h])', 'anonymous'), undefined);
+
+    // Self-metrics of the gateway: the queues drained, the sends counted, the outage shows as retries.
+    await eventually('queues drained', queued, 0);
+    const metrics = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+    assert.ok(metricValue(metrics, /^heimdall_forward_sent_records_total\{signal="metrics",endpoint="storage"\}/) >= ROUNDS);
+    assert.match(metrics, /heimdall_forward_send_duration_seconds_count\{signal="logs",endpoint="http:\/\/127\.0\.0\.1:\d+\/loki\/api\/v1\/push"\} [1-9]/);
+    assert.equal(metricValue(metrics, /^heimdall_forward_dropped_records_total\{/), 0);
+  });
+});
+
+const PROMETHEUS3 = findGoTool('prometheus');
+
+describe('gateway forwarding to Prometheus 3 (remote_write 1.0 and 2.0)', { skip: skipUnlessFound(PROMETHEUS3, 'Prometheus 3', 'go install github.com/prometheus/prometheus/cmd/prometheus@latest') }, () => {
+  test('both protocols deliver samples Prometheus can query; a refused batch is dropped and counted', async () => {
+    const receiver = (): Record<string, unknown> => ({ global: { scrape_interval: '1h' } });
+    const v1 = await startPrometheus(PROMETHEUS3!, receiver, ['--web.enable-remote-write-receiver']);
+    const v2 = await startPrometheus(PROMETHEUS3!, receiver, ['--web.enable-remote-write-receiver']);
+    let gateway: HeimdallProcess | undefined;
+    try {
+      gateway = await startHeimdall({
+        args: ['--target', 'gateway'],
+        config: {
+          gateway: {
+            forward: {
+              metrics: [
+                { url: `${v1.url}/api/v1/write`, name: 'prom-v1', protocol: 'remote_write_v1', ...FAST },
+                { url: `${v2.url}/api/v1/write`, name: 'prom-v2', protocol: 'remote_write_v2', ...FAST },
+              ],
+              logs: [{ url: `${v1.url}/loki/api/v1/push`, ...FAST }],
+              traces: [{ url: `${v1.url}/v1/traces`, ...FAST }],
+            },
+          },
+        },
+      });
+      const now = Date.now();
+      for (let i = 0; i < 5; i++) {
+        const res = await remoteWrite(gateway.httpUrl, 'anonymous', 'fw_prom', { job: 'fw' }, [now - 60_000 + i * 1000], [i + 1]);
+        assert.equal(res.status, 204, res.body);
+      }
+      for (const prom of [v1, v2]) {
+        await eventually(`samples in ${prom.url}`, async () => {
+          const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('sum_over_time(fw_prom{job="fw"}[5m])')}&time=${now / 1000}`);
+          const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+          return Number(body.data.result[0]?.value[1]);
+        }, 15);
+      }
+      // Prometheus has no Loki push path: its 404 is a 4xx other than 429, so the batch is dropped and counted.
+      const pushed = await lokiPush(gateway.httpUrl, 'anonymous', { job: 'fw' }, BigInt(now) * 1_000_000n, ['a', 'b', 'c']);
+      assert.equal(pushed.status, 204);
+      await eventually('dropped log entries counted', async () => {
+        const text = await (await fetch(`${gateway!.httpUrl}/metrics`)).text();
+        return metricValue(text, /^heimdall_forward_dropped_records_total\{signal="logs",.*reason="http_4xx"\}/);
+      }, 3);
+    } finally {
+      await gateway?.stop();
+      await v1.stop();
+      await v2.stop();
+    }
+  });
+});
