@@ -90,15 +90,13 @@ const endpointFields = {
   queue_max_bytes: bytesSchema.prefault('1GiB'),
 };
 
-const endpointSchema = z
-  .object(endpointFields)
-  .strict()
-  .superRefine(checkOneAuth)
-  .superRefine((e, ctx) => {
-    if (e.min_backoff <= 0 || e.max_backoff < e.min_backoff) {
-      ctx.addIssue({ code: 'custom', path: ['max_backoff'], message: 'need 0 < min_backoff <= max_backoff' });
-    }
-  });
+function checkBackoff(e: { min_backoff: number; max_backoff: number }, ctx: z.RefinementCtx): void {
+  if (e.min_backoff <= 0 || e.max_backoff < e.min_backoff) {
+    ctx.addIssue({ code: 'custom', path: ['max_backoff'], message: 'need 0 < min_backoff <= max_backoff' });
+  }
+}
+
+const endpointSchema = z.object(endpointFields).strict().superRefine(checkOneAuth).superRefine(checkBackoff);
 
 const metricsEndpointSchema = z
   .object({
@@ -107,7 +105,8 @@ const metricsEndpointSchema = z
     protocol: z.enum(['remote_write_v1', 'remote_write_v2']).default('remote_write_v1'),
   })
   .strict()
-  .superRefine(checkOneAuth);
+  .superRefine(checkOneAuth)
+  .superRefine(checkBackoff);
 
 function uniqueNames(list: readonly { url: string; name?: string | undefined }[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();

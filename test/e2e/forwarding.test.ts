@@ -160,9 +160,9 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
     await eventually('log lines stored', () => lokiValue(storage!.httpUrl, 'sum(count_over_time({job="fw"}[1h]))', TENANT), total);
     for (let r = 0; r < total; r++) await eventually(`spans of trace ${r}`, () => spansOfTrace(storage!.httpUrl, r, TENANT), 2);
     // Nothing beyond: the values are exactly the rounds written (a resent batch is deduplicated, never doubled).
-    assert.equal(await promValue(storage!.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (total * (total - 1)) / 2);
+    assert.equal(await promValue(storage.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (total * (total - 1)) / 2);
     // The tenant travelled with the data: nothing landed in another tenant.
-    assert.equal(await promValue(storage!.httpUrl, 'count_over_time(fw_seq[1h])', 'anonymous'), undefined);
+    assert.equal(await promValue(storage.httpUrl, 'count_over_time(fw_seq[1h])', 'anonymous'), undefined);
 
     // Self-metrics of the gateway: the queues drained, the sends counted, the outage shows as retries.
     await eventually('queues drained', queued, 0);
