@@ -4,6 +4,7 @@
 // acceptance window.
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { mulberry32 } from '../shared/prng.ts';
 
 export interface CorpusOptions {
   /** Raw line bytes to generate (the corpus size). */
@@ -48,17 +49,6 @@ const ERROR_MSGS = ['upstream timed out', 'connection refused', 'failed to decod
 const CALLERS = ['server.go', 'handler.go', 'db.go', 'cache.go', 'client.go', 'middleware.go'];
 const TABLES = ['orders', 'users', 'carts', 'payments'];
 
-/** mulberry32: a tiny seeded PRNG, so the corpus is identical on every run. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Stream {
   labels: string;
@@ -177,7 +167,7 @@ const PushRequest = root.lookupType('logproto.PushRequest');
  * as in real clusters), cut into push requests of about `batchBytes` raw bytes grouped by stream.
  */
 export function generateCorpus(opts: CorpusOptions): Corpus {
-  const rand = prng(opts.seed);
+  const rand = mulberry32(opts.seed);
   const streams = makeStreams(opts.streams, rand);
   const avgLine = 170;
   const expectedLines = Math.max(1, Math.round(opts.sizeBytes / avgLine));

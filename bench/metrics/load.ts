@@ -2,6 +2,7 @@
 // remote_write 1.0 (protobufjs + snappy) ahead of time so the client costs little while servers are measured.
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { mulberry32 } from '../shared/prng.ts';
 
 const PROTO = `
 syntax = "proto3";
@@ -82,24 +83,13 @@ export function makeSeries(first: number, targets: number): BenchSeries[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32) so every server gets the same values. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The value of series `s` at step `step`. Low entropy: counters grow by small integers, gauges move among a
  * few values, constants stay put (what node_exporter mostly looks like). High entropy: random doubles.
  */
 export function valueAt(s: BenchSeries, step: number, entropy: Entropy): number {
-  const r = rng(s.seed * 7919 + step);
+  const r = mulberry32(s.seed * 7919 + step);
   if (entropy === 'high') return r() * 1e6;
   switch (s.kind) {
     case 'const':

@@ -167,7 +167,7 @@ export async function startHeimdall(workDir: string, repoDir: string): Promise<S
 }
 
 /** SIGTERM by PID, then SIGKILL after `graceMs`. */
-export async function stopServer(s: Server, graceMs = 60_000): Promise<void> {
+export async function stopServer(s: Pick<Server, 'child'>, graceMs = 60_000): Promise<void> {
   if (s.child.exitCode !== null || s.child.signalCode !== null) return;
   const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
   process.kill(s.child.pid!, 'SIGTERM');
