@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString } from '../columnar/index.ts';
 import type { LocalBucket } from '../objstore/index.ts';
-import { syncDir, tenantKey } from '../objstore/index.ts';
+import { publishFileDurably, tenantKey } from '../objstore/index.ts';
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { stringList } from './sql.ts';
@@ -287,25 +287,12 @@ export class Compactor {
     const target = this.bucket.pathOf(key);
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
-    const tmp = `${target}.tmp`;
-    try {
-      await this.conn.run(
+    await publishFileDurably(target, (tmp) =>
+      this.conn.run(
         `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
           `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
-      );
-      const handle = await fs.open(tmp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(tmp, target);
-    } catch (err) {
-      // A partial file (the disk filled) would hold on to the space a retry needs.
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await syncDir(dir);
+      ).then(() => undefined),
+    );
     const sizeBytes = (await fs.stat(target)).size;
     return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, ...stats };
   }

@@ -25,10 +25,32 @@ export async function syncDir(dir: string): Promise<void> {
  * failed write removes its temp file (on a full disk it holds the space a retry needs) and rethrows.
  */
 export async function writeFileDurably(file: string, data: string | Uint8Array, tmp = `${file}.tmp`): Promise<void> {
+  await publishFileDurably(
+    file,
+    async (t) => {
+      const fh = await fsp.open(t, 'w');
+      try {
+        await fh.writeFile(data);
+      } finally {
+        await fh.close();
+      }
+    },
+    tmp,
+  );
+}
+
+/**
+ * Publishes a file another writer produces (DuckDB's `COPY ... TO`, a segment writer): `write(tmp)` creates
+ * `tmp` (default `<file>.tmp`, same directory), which is then fsynced, renamed over `file`, and the directory
+ * fsynced. Once this resolves the file survives a crash; before, a crash leaves at most the temp file (the
+ * owner's orphan sweep removes it). A failure removes the temp file (on a full disk it holds the space a
+ * retry needs) and rethrows.
+ */
+export async function publishFileDurably(file: string, write: (tmp: string) => Promise<void>, tmp = `${file}.tmp`): Promise<void> {
   try {
-    const fh = await fsp.open(tmp, 'w');
+    await write(tmp);
+    const fh = await fsp.open(tmp, 'r+');
     try {
-      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();

@@ -1,6 +1,6 @@
 export { ObjectNotFoundError, tenantKey } from './bucket.ts';
 export type { Bucket, ObjectInfo } from './bucket.ts';
-export { syncDir, writeFileDurably } from './durable-file.ts';
+export { publishFileDurably, syncDir, writeFileDurably } from './durable-file.ts';
 export { LocalBucket } from './local-bucket.ts';
 export { ByteReader, ByteWriter } from './byte-buffer.ts';
 export { Wal } from './wal.ts';

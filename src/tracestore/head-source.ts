@@ -1,15 +1,21 @@
 import type { Attribute, AttributeScalar, TenantId } from '../model/index.ts';
 import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
-import type { Head, HeadTrace } from './head.ts';
+import type { Head, HeadTraceView } from './head.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { IntrinsicTag, Prefilter, SpanSource, TagScope } from './span-source.ts';
 
 /** How many traces are scanned between checks of a select's abort signal. */
 const ABORT_CHECK_EVERY = 4096;
 
-/** The head as a {@link SpanSource}: scans its traces in memory (the head is bounded by `head_max_bytes`). */
+/**
+ * The head as a {@link SpanSource} for a reader of catalog `version`: scans its traces in memory (the head is
+ * bounded by `head_max_bytes`), including spans cut into blocks the reader's snapshot does not have.
+ */
 export class HeadSource implements SpanSource {
-  constructor(private readonly head: Head) {}
+  constructor(
+    private readonly head: Head,
+    private readonly version: number,
+  ) {}
 
   idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
     return Promise.resolve(this.scan(tenant, signal, (t) => t.spans.some((s) => inRange(s, startNs, endNs))));
@@ -21,13 +27,11 @@ export class HeadSource implements SpanSource {
 
   spansOf(tenant: TenantId, ids: ReadonlySet<string>): Promise<Map<string, StoredSpan[]>> {
     const out = new Map<string, StoredSpan[]>();
-    const th = this.head.tenant(tenant);
-    if (th) {
-      for (const id of ids) {
-        const t = th.traces.get(id);
-        // A copy: a later commit may push onto the head's array while the caller reads.
-        if (t) out.set(id, t.spans.slice());
-      }
+    for (const id of ids) {
+      let spans: StoredSpan[] | undefined;
+      // A copy: a later commit may push onto the head's array while the caller reads.
+      for (const part of this.head.spansOf(tenant, id, this.version)) spans = spans ? spans.concat(part) : part.slice();
+      if (spans) out.set(id, spans);
     }
     return Promise.resolve(out);
   }
@@ -73,9 +77,7 @@ export class HeadSource implements SpanSource {
       if (v !== undefined && v !== '' && into.size < limit) into.set(valueKey(v), v);
     };
     if (name === 'trace:rootService' || name === 'trace:rootName') {
-      const th = this.head.tenant(tenant);
-      if (!th) return;
-      for (const t of th.traces.values()) {
+      for (const t of this.head.visible(tenant, this.version)) {
         if (into.size >= limit) return;
         if (range && !t.spans.some((s) => inRange(s, range.startNs, range.endNs))) continue;
         const root = rootSpan(t.spans);
@@ -102,12 +104,10 @@ export class HeadSource implements SpanSource {
     });
   }
 
-  private scan(tenant: TenantId, signal: AbortSignal | undefined, keep: (t: HeadTrace) => boolean): Set<string> {
+  private scan(tenant: TenantId, signal: AbortSignal | undefined, keep: (t: HeadTraceView) => boolean): Set<string> {
     const out = new Set<string>();
-    const th = this.head.tenant(tenant);
-    if (!th) return out;
     let n = 0;
-    for (const t of th.traces.values()) {
+    for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
       if (keep(t)) out.add(t.traceId);
     }
@@ -115,9 +115,7 @@ export class HeadSource implements SpanSource {
   }
 
   private eachSpan(tenant: TenantId, range: TraceTimeRange | undefined, fn: (s: StoredSpan) => void): void {
-    const th = this.head.tenant(tenant);
-    if (!th) return;
-    for (const t of th.traces.values()) {
+    for (const t of this.head.visible(tenant, this.version)) {
       if (range && (t.maxEndNs < range.startNs || t.minStartNs >= range.endNs)) continue;
       for (const s of t.spans) if (!range || inRange(s, range.startNs, range.endNs)) fn(s);
     }

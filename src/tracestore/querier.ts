@@ -60,7 +60,9 @@ export class TraceStoreQuerier implements TraceQuerier {
       for (let i = 0; i < candidates.length; i += TRACES_PER_BATCH) {
         signal?.throwIfAborted();
         const batch = new Set(candidates.slice(i, i + TRACES_PER_BATCH));
-        const traces = await assemble(sources, this.tenant, batch, undefined, signal);
+        // A trace's spans start within its lifetime of the range: blocks farther off are not read.
+        const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
+        const traces = await assemble(sources, this.tenant, batch, near, signal);
         if (traces.length > 0) yield traces;
       }
     } finally {

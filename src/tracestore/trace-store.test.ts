@@ -23,8 +23,33 @@ function tmpDir(): string {
   return d;
 }
 
+/**
+ * Every test runs twice: reading the head, and reading blocks (each read first cuts everything in the head
+ * into blocks), so head and blocks must answer the same.
+ */
+let cutBeforeRead = false;
+
+function variants(name: string, fn: () => Promise<void>): void {
+  test(`${name} (head)`, async () => {
+    cutBeforeRead = false;
+    await fn();
+  });
+  test(`${name} (blocks)`, async () => {
+    cutBeforeRead = true;
+    await fn();
+  });
+}
+
 async function open(dir: string, traces: HeimdallConfigInput['traces'] = {}): Promise<TraceStore> {
-  return TraceStore.open({ dir, ...traceStoreConfigOptions(configSchema.parse({ traces }).traces), threads: 1, memoryLimitBytes: 256 * 1024 ** 2, background: false });
+  const store = await TraceStore.open({ dir, ...traceStoreConfigOptions(configSchema.parse({ traces }).traces), threads: 1, memoryLimitBytes: 256 * 1024 ** 2, background: false });
+  if (cutBeforeRead) {
+    const querier = store.querier.bind(store);
+    store.querier = async (tenants) => {
+      await store.flush();
+      return querier(tenants);
+    };
+  }
+  return store;
 }
 
 const T = 'tenant-a' as TenantId;
@@ -56,7 +81,7 @@ async function commit(store: TraceStore, tenant: TenantId, service: string, span
   await a.commit();
 }
 
-test('committed spans are queryable at once; a trace sent in parts is assembled; a re-sent span is kept once', async () => {
+variants('committed spans are queryable at once; a trace sent in parts is assembled; a re-sent span is kept once', async () => {
   const store = await open(tmpDir());
   try {
     for (let n = 0; n < 20; n++) await commit(store, T, n % 2 ? 'api' : 'web', traceSpans(n));
@@ -88,7 +113,7 @@ test('committed spans are queryable at once; a trace sent in parts is assembled;
   }
 });
 
-test('invalid spans are refused by reason and count; the rest of the record is kept', async () => {
+variants('invalid spans are refused by reason and count; the rest of the record is kept', async () => {
   const store = await open(tmpDir());
   try {
     const a = store.appender(T);
@@ -109,7 +134,7 @@ test('invalid spans are refused by reason and count; the rest of the record is k
   }
 });
 
-test('the prefilter never leaves out a matching trace and does leave out the rest', async () => {
+variants('the prefilter never leaves out a matching trace and does leave out the rest', async () => {
   const store = await open(tmpDir());
   try {
     for (let n = 0; n < 16; n++) await commit(store, T, n % 2 ? 'api' : 'web', traceSpans(n));
@@ -161,7 +186,7 @@ test('the prefilter never leaves out a matching trace and does leave out the res
   }
 });
 
-test('tag names and typed values per scope', async () => {
+variants('tag names and typed values per scope', async () => {
   const store = await open(tmpDir());
   try {
     for (let n = 0; n < 6; n++) await commit(store, T, `svc-${n % 3}`, traceSpans(n));
@@ -193,7 +218,7 @@ test('tag names and typed values per scope', async () => {
   }
 });
 
-test('restart recovers every committed span from the WAL; a torn tail is cut', async () => {
+variants('restart recovers every committed span from the WAL; a torn tail is cut', async () => {
   const dir = tmpDir();
   let store = await open(dir);
   for (let n = 0; n < 10; n++) await commit(store, T, 'api', traceSpans(n));
@@ -221,7 +246,7 @@ test('restart recovers every committed span from the WAL; a torn tail is cut', a
   }
 });
 
-test('tenants are isolated; a federated querier marks spans with their tenant and merges one id across tenants', async () => {
+variants('tenants are isolated; a federated querier marks spans with their tenant and merges one id across tenants', async () => {
   const store = await open(tmpDir());
   try {
     await commit(store, T, 'api', traceSpans(1));
@@ -247,7 +272,7 @@ test('tenants are isolated; a federated querier marks spans with their tenant an
   }
 });
 
-test('a closed store refuses commits with a retryable error', async () => {
+variants('a closed store refuses commits with a retryable error', async () => {
   const store = await open(tmpDir());
   await store.close();
   const a = store.appender(T);

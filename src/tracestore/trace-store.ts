@@ -1,11 +1,18 @@
 import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { ColumnarDatabase } from '../columnar/index.ts';
+import { ColumnarDatabase, quoteString } from '../columnar/index.ts';
 import type { SpanRecord, TenantId } from '../model/index.ts';
-import { Wal, directoryBytes } from '../objstore/index.ts';
+import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
-import type { Appender, StorageHealth, TenantLimits, TraceQuerier, TracesStorage } from '../storage/index.ts';
+import type { Appender, StorageHealth, StoredSpan, TenantLimits, TraceQuerier, TracesStorage } from '../storage/index.ts';
 import { TraceAppender } from './appender.ts';
+import { BlockSource } from './block-source.ts';
+import type { BlockReadStats } from './block-source.ts';
+import { BlockWriter, removeBlockFiles } from './block-writer.ts';
+import type { BlockTarget } from './block-writer.ts';
+import { Catalog } from './catalog.ts';
+import type { BlockInfo, RowGroupRange } from './catalog.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { Head } from './head.ts';
 import type { TraceStoreSettings, TraceStoreTenantLimits } from './limits.ts';
@@ -34,6 +41,13 @@ export interface TraceStoreOptions {
   readonly background?: boolean;
 }
 
+/** One trace picked by a cut: its id and the spans the block takes (the first `spans.length` of the live trace). */
+interface CutTrace {
+  readonly tenant: TenantId;
+  readonly traceId: string;
+  readonly spans: readonly StoredSpan[];
+}
+
 /**
  * The embedded trace engine (Heimdall's Tempo storage).
  *
@@ -41,31 +55,54 @@ export interface TraceStoreOptions {
  * and the spans are in the in-memory head (grouped by tenant and trace id) at that moment, so they are
  * queryable at once. Opening replays the WAL into the head (a torn tail, which no commit acknowledged, is cut).
  *
+ * Cuts: complete traces (idle for `trace_idle_period`, older than `max_block_duration`, or the oldest ones
+ * when the head passes `head_max_bytes`) are written into one Parquet block per tenant and window, with a
+ * trace-id bloom filter; both files are durable and the block is in the catalog (`trace_blocks`) before
+ * the spans leave the head, and the WAL is truncated only below the oldest segment the head still needs.
+ * Reads merge head and blocks (a reader's catalog version keeps its view consistent while cuts run).
+ *
  * Contract: one `TraceStore` per directory and process. Appenders and queriers may be used concurrently;
- * commits are group-committed by the WAL. `close` waits for queued writes, then closes.
+ * commits are group-committed by the WAL; cuts and retention run one at a time. `close` waits for queued
+ * writes and a running cut, then closes.
  */
 export class TraceStore implements TracesStorage {
   readonly dir: string;
   private readonly head = new Head();
-  private readonly headSource: HeadSource;
+  private readonly catalog: Catalog;
+  private readonly bucket: LocalBucket;
+  private writer: BlockWriter | undefined;
+  private writerConn: DuckDBConnection | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private cutKicked = false;
   private closed = false;
+  /** What block reads touched since open (tests read it to check the trace-id index). */
+  readonly readStats: BlockReadStats = { blocksRead: 0, rowGroupsRead: 0 };
 
   private constructor(
     dir: string,
     private readonly settings: TraceStoreSettings,
     private readonly limits: TenantLimits<TraceStoreTenantLimits>,
     private readonly db: ColumnarDatabase,
+    private readonly maintenance: DuckDBConnection,
     private readonly wal: Wal,
     private readonly logger: Logger | undefined,
     private readonly health: StorageHealth | undefined,
   ) {
     this.dir = dir;
-    this.headSource = new HeadSource(this.head);
+    this.bucket = new LocalBucket(path.join(dir, 'blocks'));
+    this.catalog = new Catalog(
+      (b) => {
+        void removeBlockFiles(b).catch((err: unknown) => this.logger?.warn({ err, key: b.key }, 'trace store: removing a dropped block failed; it is removed at next open'));
+      },
+      (oldest) => this.head.prune(oldest),
+    );
   }
 
   /**
    * Opens (or creates) the store in `dir`: checks the format version (refusing newer data with a
-   * `StorageFormatError`) and replays the WAL into the head.
+   * `StorageFormatError`; a version-1 directory, WAL only, is read as is), loads the block catalog, removes
+   * files a crash left unreferenced, and replays the WAL into the head, leaving out spans already in blocks.
    */
   static async open(opts: TraceStoreOptions): Promise<TraceStore> {
     const db = await ColumnarDatabase.open({
@@ -76,13 +113,29 @@ export class TraceStore implements TracesStorage {
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     });
     let wal: Wal | undefined;
+    let maintenance: DuckDBConnection | undefined;
     try {
+      maintenance = await db.connect();
+      await maintenance.run('SET parquet_metadata_cache = true');
+      await maintenance.run(`CREATE TABLE IF NOT EXISTS trace_blocks (
+        seq BIGINT PRIMARY KEY, tenant VARCHAR NOT NULL, window_start_ms BIGINT NOT NULL, key VARCHAR NOT NULL,
+        bloom_blocks INTEGER NOT NULL, spans BIGINT NOT NULL, traces BIGINT NOT NULL, size_bytes BIGINT NOT NULL,
+        min_start_ns BIGINT NOT NULL, max_start_ns BIGINT NOT NULL, max_end_ns BIGINT NOT NULL,
+        min_trace_id VARCHAR NOT NULL, max_trace_id VARCHAR NOT NULL, wal_segment BIGINT NOT NULL,
+        level INTEGER NOT NULL, row_groups VARCHAR NOT NULL)`);
       wal = await Wal.open(path.join(opts.dir, 'wal'), undefined, 'traces');
-      const store = new TraceStore(opts.dir, opts.settings, opts.limits, db, wal, opts.logger, opts.health);
-      await store.replay();
+      const store = new TraceStore(opts.dir, opts.settings, opts.limits, db, maintenance, wal, opts.logger, opts.health);
+      const blocks = await store.loadBlocks();
+      store.catalog.load(blocks);
+      await store.removeOrphans(blocks);
+      await store.replay(blocks);
+      store.writerConn = await db.connect();
+      store.writer = new BlockWriter(store.writerConn, opts.settings.rowGroupSpans);
+      if (opts.background !== false) store.startTimer();
       return store;
     } catch (err) {
       await wal?.close().catch(() => undefined);
+      maintenance?.closeSync();
       // The open failure is what the caller needs; the database was only opened.
       await db.close().catch(() => undefined);
       throw err;
@@ -109,21 +162,161 @@ export class TraceStore implements TracesStorage {
     return this.head.bytes;
   }
 
+  /** The blocks in the catalog now (tests and benchmarks read their sizes and row groups). */
+  blocks(): readonly BlockInfo[] {
+    return this.catalog.allBlocks();
+  }
+
   /** Bytes on disk (WAL, catalog and blocks). */
   async diskBytes(): Promise<number> {
     return directoryBytes(this.dir);
   }
 
-  /** Refuses new commits, waits for queued ones, and closes. */
+  /** Cuts every trace in the head into blocks now, complete or not (tests; the background cuts by age). */
+  flush(): Promise<void> {
+    return this.enqueue(() => this.cut(Date.now(), true));
+  }
+
+  /** Drops the blocks whose window ended more than the tenant's `block_retention` before `nowMs`. */
+  applyRetention(nowMs: number): Promise<{ blocks: number }> {
+    return this.enqueue(async () => {
+      const windowMs = this.settings.blockWindowMs;
+      const expired = this.catalog.allBlocks().filter((b) => {
+        const keep = this.limits.forTenant(b.tenant).block_retention;
+        return keep > 0 && b.windowStartMs + windowMs <= nowMs - keep;
+      });
+      if (expired.length === 0) return { blocks: 0 };
+      const seqs = new Set(expired.map((b) => b.seq));
+      await this.maintenance.run(`DELETE FROM trace_blocks WHERE seq IN (${[...seqs].join(', ')})`);
+      this.catalog.remove(seqs);
+      this.logger?.info({ blocks: expired.length, tenants: [...new Set(expired.map((b) => b.tenant))] }, 'trace retention dropped blocks');
+      return { blocks: expired.length };
+    });
+  }
+
+  /** Refuses new commits, waits for queued ones and a running cut, and closes. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.chain;
     await this.wal.close();
+    this.writerConn?.closeSync();
+    this.maintenance.closeSync();
     await this.db.close();
   }
 
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(job, job);
+    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private startTimer(): void {
+    const everyMs = Math.max(100, Math.min(1000, Math.floor(this.settings.traceIdlePeriodMs / 2)));
+    this.timer = setInterval(() => this.kickCut(), everyMs);
+    this.timer.unref();
+  }
+
+  /** Schedules a cut of what is due, coalescing repeated kicks. */
+  private kickCut(): void {
+    if (this.cutKicked || this.closed) return;
+    this.cutKicked = true;
+    void this.enqueue(async () => {
+      this.cutKicked = false;
+      if (!this.closed) await this.cut(Date.now(), false);
+    }).catch((err: unknown) => this.logger?.error({ err }, 'trace store: cutting blocks failed; it will be retried'));
+  }
+
+  /** The traces due for a block at `nowMs` (all of them with `force`), oldest-written first. */
+  private dueTraces(nowMs: number, force: boolean): CutTrace[] {
+    const due: CutTrace[] = [];
+    const rest: (CutTrace & { lastWriteMs: number; bytes: number })[] = [];
+    let dueBytes = 0;
+    for (const tenant of this.head.tenantIds()) {
+      const th = this.head.tenant(tenant)!;
+      for (const t of th.traces.values()) {
+        if (t.spans.length === 0) continue;
+        const c = { tenant, traceId: t.traceId, spans: t.spans.slice() };
+        if (force || nowMs - t.lastWriteMs >= this.settings.traceIdlePeriodMs || nowMs - t.firstWriteMs >= this.settings.maxBlockDurationMs) {
+          due.push(c);
+          dueBytes += t.bytes;
+        } else {
+          rest.push({ ...c, lastWriteMs: t.lastWriteMs, bytes: t.bytes });
+        }
+      }
+    }
+    // Over the memory bound: cut the least recently written of the rest too, down to half the bound.
+    if (this.head.bytes - dueBytes > this.settings.headMaxBytes) {
+      rest.sort((a, b) => a.lastWriteMs - b.lastWriteMs);
+      let left = this.head.bytes - dueBytes;
+      for (const r of rest) {
+        if (left <= this.settings.headMaxBytes / 2) break;
+        due.push(r);
+        left -= r.bytes;
+      }
+    }
+    return due;
+  }
+
+  /**
+   * Writes the due traces into blocks (one per tenant and window), registers them in one catalog
+   * transaction, then takes their spans out of the head and truncates the WAL below what the head still
+   * needs. A crash before the catalog commit leaves files the next open removes (the spans replay from the
+   * WAL); after it, replay leaves out the spans the blocks hold.
+   */
+  private async cut(nowMs: number, force: boolean): Promise<void> {
+    const due = this.dueTraces(nowMs, force);
+    if (due.length === 0) return;
+    const segment = this.wal.currentSegment;
+    const groups = new Map<string, { tenant: TenantId; windowStartMs: number; traces: CutTrace[] }>();
+    const windowMs = this.settings.blockWindowMs;
+    for (const t of due) {
+      let min = t.spans[0]!.span.startTimeUnixNs;
+      for (const s of t.spans) if (s.span.startTimeUnixNs < min) min = s.span.startTimeUnixNs;
+      const windowStartMs = Math.floor(Number(min / 1_000_000n) / windowMs) * windowMs;
+      const k = `${t.tenant}\u0000${windowStartMs}`;
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { tenant: t.tenant, windowStartMs, traces: [] }));
+      g.traces.push(t);
+    }
+    const written: BlockInfo[] = [];
+    try {
+      for (const g of groups.values()) {
+        const seq = this.catalog.allocateSeq();
+        const key = tenantKey(g.tenant, 'traces', String(g.windowStartMs), `${seq}.parquet`);
+        const target: BlockTarget = {
+          seq,
+          tenant: g.tenant,
+          windowStartMs: g.windowStartMs,
+          key,
+          path: this.bucket.pathOf(key),
+          bloomPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.bloom')),
+          walSegment: segment,
+          level: 0,
+        };
+        written.push(await this.writer!.write(target, g.traces));
+      }
+      await this.maintenance.run(`INSERT INTO trace_blocks VALUES ${written.map(blockRow).join(', ')}`);
+    } catch (err) {
+      for (const b of written) await removeBlockFiles(b).catch(() => undefined);
+      throw err;
+    }
+    const version = this.catalog.add(written);
+    for (const t of due) this.head.cut(t.tenant, t.traceId, t.spans.length, version, segment);
+    this.head.prune(this.catalog.oldestReadVersion());
+    // Spans that arrive from now on go to a new segment; every older one the head no longer needs goes.
+    const next = await this.wal.rotate();
+    await this.wal.truncateBefore(Math.min(this.head.minSegment(), next));
+  }
+
   private acquire(): { sources: readonly SpanSource[]; release(): void } {
-    return { sources: [this.headSource], release: () => undefined };
+    const snap = this.catalog.acquire();
+    return {
+      sources: [new HeadSource(this.head, snap.version), new BlockSource(snap.blocks, () => this.db.connect(), this.readStats)],
+      release: () => snap.release(),
+    };
   }
 
   private async submit(tenant: TenantId, records: readonly SpanRecord[], spans: number): Promise<void> {
@@ -132,6 +325,7 @@ export class TraceStore implements TracesStorage {
     if (refusal) throw refusal;
     const hardMax = 2 * this.settings.headMaxBytes;
     if (this.head.bytes > hardMax) {
+      this.kickCut();
       throw new RetryableStorageError(
         'overloaded',
         `the trace head holds ${this.head.bytes} bytes, over twice traces.store.head_max_bytes (${this.settings.headMaxBytes}); cutting blocks is behind, retry shortly`,
@@ -149,19 +343,82 @@ export class TraceStore implements TracesStorage {
       if (!(answer instanceof RetryableStorageError)) this.logger?.error({ err }, 'trace store write failed');
       throw answer;
     }
+    if (this.head.bytes > this.settings.headMaxBytes && this.timer) this.kickCut();
   }
 
-  /** Replays every WAL segment into the head. */
-  private async replay(): Promise<void> {
+  private async loadBlocks(): Promise<BlockInfo[]> {
+    const r = await this.maintenance.runAndReadAll(
+      `SELECT seq, tenant, window_start_ms, key, bloom_blocks, spans, traces, size_bytes, min_start_ns, max_start_ns, max_end_ns,
+        min_trace_id, max_trace_id, wal_segment, level, row_groups FROM trace_blocks ORDER BY seq`,
+    );
+    return r.getRows().map(([seq, tenant, win, key, bloomBlocks, spans, traces, size, minStart, maxStart, maxEnd, minId, maxId, seg, level, rgs]) => ({
+      seq: Number(seq),
+      tenant: String(tenant) as TenantId,
+      windowStartMs: Number(win),
+      key: String(key),
+      path: this.bucket.pathOf(String(key)),
+      bloomPath: this.bucket.pathOf(String(key).replace(/\.parquet$/, '.bloom')),
+      bloomBlocks: Number(bloomBlocks),
+      spans: Number(spans),
+      traces: Number(traces),
+      sizeBytes: Number(size),
+      minStartNs: minStart as bigint,
+      maxStartNs: maxStart as bigint,
+      maxEndNs: maxEnd as bigint,
+      minTraceId: String(minId),
+      maxTraceId: String(maxId),
+      walSegment: Number(seg),
+      level: Number(level),
+      rowGroups: (JSON.parse(String(rgs)) as [string, string, number][]).map(([firstTraceId, lastTraceId, n]): RowGroupRange => ({ firstTraceId, lastTraceId, spans: n })),
+    }));
+  }
+
+  /** Deletes block files (and temp files) no catalog row names: leftovers of a crash mid-cut. */
+  private async removeOrphans(blocks: readonly BlockInfo[]): Promise<void> {
+    const live = new Set<string>();
+    for (const b of blocks) {
+      live.add(b.key);
+      live.add(b.key.replace(/\.parquet$/, '.bloom'));
+    }
+    for (const o of await this.bucket.list('')) {
+      if (live.has(o.key) || !o.key.split('/').includes('traces')) continue;
+      this.logger?.info({ key: o.key }, 'trace store: removing an unreferenced block file');
+      await this.bucket.delete(o.key);
+    }
+  }
+
+  /**
+   * Replays every WAL segment into the head, leaving out spans that blocks cut after the oldest segment still
+   * on disk already hold (the crash came between a cut's catalog commit and the WAL's truncation).
+   */
+  private async replay(blocks: readonly BlockInfo[]): Promise<void> {
+    const first = (await this.wal.segments())[0];
+    const recent = first === undefined ? [] : blocks.filter((b) => b.walSegment >= first);
+    const held = new Set<string>();
+    if (recent.length > 0) {
+      const files = recent.map((b) => quoteString(b.path)).join(', ');
+      const r = await this.maintenance.runAndReadAll(`SELECT trace_id || lower(hex(span_id)) FROM read_parquet([${files}])`);
+      for (const [k] of r.getRows()) held.add(String(k));
+    }
+    const inBlock = held.size > 0 ? (traceId: string, spanId: string) => held.has(traceId + spanId) : undefined;
     const nowMs = Date.now();
     let frames = 0;
     await this.wal.replay(0, (frame) => {
       const batch = decodeWalBatch(frame.payload);
       let spans = 0;
       for (const r of batch.records) spans += r.spans.length;
-      if (spans > 0) this.head.apply(batch.tenant, batch.records, frame.segment, frame.payload.length / spans, nowMs);
+      if (spans > 0) this.head.apply(batch.tenant, batch.records, frame.segment, frame.payload.length / spans, nowMs, inBlock);
       frames++;
     });
-    if (frames > 0) this.logger?.info({ frames, headBytes: this.head.bytes }, 'trace store: WAL replayed into the head');
+    if (frames > 0) this.logger?.info({ frames, headBytes: this.head.bytes, spansInBlocks: held.size }, 'trace store: WAL replayed into the head');
   }
+}
+
+function blockRow(b: BlockInfo): string {
+  const rgs = JSON.stringify(b.rowGroups.map((g) => [g.firstTraceId, g.lastTraceId, g.spans]));
+  return (
+    `(${b.seq}, ${quoteString(b.tenant)}, ${b.windowStartMs}, ${quoteString(b.key)}, ${b.bloomBlocks}, ${b.spans}, ${b.traces}, ` +
+    `${b.sizeBytes}, ${b.minStartNs}, ${b.maxStartNs}, ${b.maxEndNs}, ${quoteString(b.minTraceId)}, ${quoteString(b.maxTraceId)}, ` +
+    `${b.walSegment}, ${b.level}, ${quoteString(rgs)})`
+  );
 }

@@ -4,13 +4,16 @@ import { limitsForTenant } from '../../config/index.ts';
 import { PooledTraceQueryEngine } from '../../query/index.ts';
 import { TraceStore } from '../../tracestore/index.ts';
 import { traceStoreConfigOptions } from '../engine-options.ts';
+import { scheduleRetention } from '../retention-schedule.ts';
 import type { RoleModule } from '../role.ts';
 
 /**
  * The traces role (Tempo's ingester + querier): opens the trace store in `<data_dir>/traces` (its own
- * background work cuts complete traces into blocks and applies retention), serves the Tempo query API under
+ * background work cuts complete traces into blocks), applies per-tenant `block_retention` every
+ * `traces.store.retention_interval` (the role's timer is the only one), serves the Tempo query API under
  * `/tempo` (TraceQL on the query worker pool), and provides `tracesStorage` to the roles that depend on it
- * (the gateway writes through it). Stopping closes the store after queued writes.
+ * (the gateway writes through it). Stopping waits for a running retention pass, then closes the store after
+ * queued writes.
  */
 export const tracesRole: RoleModule = {
   async start(ctx) {
@@ -37,10 +40,12 @@ export const tracesRole: RoleModule = {
       await store.close();
       throw err;
     }
+    const retention = scheduleRetention(store, config.traces.store.retention_interval, logger, 'traces');
     return {
       provides: { tracesStorage: store },
       serves: [`Tempo API ${TEMPO_API_PREFIX}`],
       async stop() {
+        await retention.stop();
         await store.close();
       },
     };

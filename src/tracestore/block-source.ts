@@ -1,0 +1,256 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteString } from '../columnar/index.ts';
+import type { Attribute, AttributeScalar, Span, SpanKind, SpanStatusCode, TenantId } from '../model/index.ts';
+import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
+import type { AttrRow } from './block-columns.ts';
+import type { BlockInfo } from './catalog.ts';
+import { conditionsSql } from './condition-sql.ts';
+import { valueKey } from './head-source.ts';
+import { isIntrinsicTag } from './span-source.ts';
+import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
+import { bloomMayContain } from './trace-id-bloom.ts';
+
+/** Counters of what block reads touched (tests assert the trace-id index keeps trace-by-id narrow). */
+export interface BlockReadStats {
+  /** Blocks a trace-by-id-style read (few ids) opened. */
+  blocksRead: number;
+  /** Row groups whose trace-id range admits a requested id, in the blocks read. */
+  rowGroupsRead: number;
+}
+
+/** Id sets up to this size are checked against each block's bloom filter before it is opened. */
+const BLOOM_MAX_IDS = 16;
+
+/**
+ * The blocks of one catalog snapshot as a {@link SpanSource}, read with DuckDB straight from the Parquet files:
+ * time ranges and the prefilter are pushed into SQL, blocks are chosen by their time bounds, trace-id range,
+ * row-group ranges and (for a few ids) bloom filter, and DuckDB skips row groups by their trace-id statistics.
+ * Each call opens its own connection, so reads of one querier run independently of cuts.
+ */
+export class BlockSource implements SpanSource {
+  constructor(
+    private readonly blocks: readonly BlockInfo[],
+    private readonly connect: () => Promise<DuckDBConnection>,
+    private readonly stats: BlockReadStats,
+  ) {}
+
+  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
+    return this.ids(this.inRange(tenant, { startNs, endNs }), `start_ns >= ${startNs} AND start_ns < ${endNs}`, signal);
+  }
+
+  async idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
+    const where = `start_ns >= ${startNs} AND start_ns < ${endNs} AND (${conditionsSql(filter.conditions, filter.match)})`;
+    return this.ids(this.inRange(tenant, { startNs, endNs }), where, signal);
+  }
+
+  async spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>> {
+    const out = new Map<string, StoredSpan[]>();
+    if (ids.size === 0) return out;
+    const sorted = [...ids].sort();
+    const lo = sorted[0]!;
+    const hi = sorted[sorted.length - 1]!;
+    const chosen: BlockInfo[] = [];
+    for (const b of this.blocks) {
+      if (b.tenant !== tenant || b.maxTraceId < lo || b.minTraceId > hi) continue;
+      if (range && (b.maxEndNs < range.startNs || b.minStartNs >= range.endNs)) continue;
+      // Row groups whose id range holds a requested id (one per id, two when a trace straddles a boundary).
+      let groups = 0;
+      for (const g of b.rowGroups) if (g.lastTraceId >= lo && g.firstTraceId <= hi && sorted.some((id) => id >= g.firstTraceId && id <= g.lastTraceId)) groups++;
+      if (groups === 0) continue;
+      if (sorted.length <= BLOOM_MAX_IDS) {
+        signal?.throwIfAborted();
+        let any = false;
+        for (const id of sorted) if (await bloomMayContain(b.bloomPath, b.bloomBlocks, id)) any = true;
+        if (!any) continue;
+        this.stats.blocksRead++;
+        this.stats.rowGroupsRead += groups;
+      }
+      chosen.push(b);
+    }
+    if (chosen.length === 0) return out;
+    const idList = sorted.map(quoteString).join(', ');
+    const sql =
+      `SELECT * FROM read_parquet(${fileList(chosen)}) ` +
+      `WHERE trace_id BETWEEN ${quoteString(lo)} AND ${quoteString(hi)} AND trace_id IN (${idList})`;
+    for (const row of await this.query(sql, signal)) {
+      const s = decodeSpan(row);
+      let list = out.get(s.span.traceId);
+      if (!list) out.set(s.span.traceId, (list = []));
+      list.push(s);
+    }
+    return out;
+  }
+
+  async tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>> {
+    const names = new Set<string>();
+    const blocks = this.inRange(tenant, range);
+    if (blocks.length === 0) return names;
+    const from = `read_parquet(${fileList(blocks)})${rangeWhere(range)}`;
+    const keys: Record<TagScope, string> = {
+      span: 'list_transform(span_attrs, lambda x: x.k)',
+      resource: 'list_transform(resource_attrs, lambda x: x.k)',
+      instrumentation: 'list_transform(coalesce(scope_attrs, []), lambda x: x.k)',
+      event: 'flatten(list_transform(coalesce(events, []), lambda e: list_transform(coalesce(e.attrs, []), lambda x: x.k)))',
+      link: 'flatten(list_transform(coalesce(links, []), lambda l: list_transform(coalesce(l.attrs, []), lambda x: x.k)))',
+    };
+    for (const [k] of await this.query(`SELECT DISTINCT unnest(${keys[scope]}) FROM ${from}`, undefined, false)) names.add(String(k));
+    const cols = scope === 'span' ? SPAN_COLUMNS : scope === 'resource' ? RESOURCE_COLUMNS : [];
+    if (cols.length > 0) {
+      const [counts] = await this.query(`SELECT ${cols.map((c) => `count(${c.column})`).join(', ')} FROM ${from}`, undefined, false);
+      cols.forEach((c, i) => {
+        if (Number((counts as unknown[])[i]) > 0) names.add(c.key);
+      });
+    }
+    return names;
+  }
+
+  async tagValues(
+    tenant: TenantId,
+    scope: AttributeScope,
+    name: string,
+    range: TraceTimeRange | undefined,
+    limit: number,
+    into: Map<string, AttributeScalar>,
+  ): Promise<void> {
+    const blocks = this.inRange(tenant, range);
+    if (blocks.length === 0 || into.size >= limit) return;
+    const from = `read_parquet(${fileList(blocks)})${rangeWhere(range)}`;
+    const add = (v: AttributeScalar): void => {
+      if (into.size < limit) into.set(valueKey(v), v);
+    };
+    if (scope === 'intrinsic') {
+      if (!isIntrinsicTag(name)) return;
+      const expr: Record<typeof name, string> = {
+        name: 'name',
+        statusMessage: 'status_message',
+        'trace:rootService': 'root_service',
+        'trace:rootName': 'root_name',
+        'event:name': 'unnest(list_transform(coalesce(events, []), lambda e: e.name))',
+        'instrumentation:name': 'scope_name',
+        'instrumentation:version': 'scope_version',
+      };
+      const rows = await this.query(`SELECT DISTINCT v FROM (SELECT ${expr[name]} AS v FROM ${from}) WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT ${limit}`, undefined, false);
+      for (const [v] of rows) add(String(v));
+      return;
+    }
+    const scopes: TagScope[] = scope === 'any' ? ['span', 'resource'] : [scope];
+    for (const sc of scopes) {
+      const cols = sc === 'span' ? SPAN_COLUMNS : sc === 'resource' ? RESOURCE_COLUMNS : [];
+      const col = cols.find((c) => c.key === name);
+      if (col) {
+        const notNull = `${range ? ' AND' : ' WHERE'} ${col.column} IS NOT NULL`;
+        const rows = await this.query(`SELECT DISTINCT ${col.column} FROM ${from}${notNull} ORDER BY 1 LIMIT ${limit}`, undefined, false);
+        for (const [v] of rows) add(typeof v === 'bigint' ? Number(v) : String(v));
+      }
+      const lists: Record<TagScope, string> = {
+        span: 'span_attrs',
+        resource: 'resource_attrs',
+        instrumentation: 'coalesce(scope_attrs, [])',
+        event: 'flatten(list_transform(coalesce(events, []), lambda e: coalesce(e.attrs, [])))',
+        link: 'flatten(list_transform(coalesce(links, []), lambda l: coalesce(l.attrs, [])))',
+      };
+      const rows = await this.query(
+        `SELECT DISTINCT x.k, x.s, x.n, x.b, x.a FROM (SELECT unnest(list_filter(${lists[sc]}, lambda x: x.k = ${quoteString(name)})) AS x FROM ${from}) ORDER BY x.s, x.n, x.b, x.a LIMIT ${limit}`,
+        undefined,
+        false,
+      );
+      for (const [k, s, n, b, a] of rows) {
+        const v = attributesOf([{ k, s, n, b, a } as AttrRow])[0]!.value;
+        if (Array.isArray(v)) for (const e of v as AttributeScalar[]) add(e);
+        else add(v as AttributeScalar);
+      }
+    }
+  }
+
+  private inRange(tenant: TenantId, range: TraceTimeRange | undefined): BlockInfo[] {
+    return this.blocks.filter((b) => b.tenant === tenant && (!range || (b.maxStartNs >= range.startNs && b.minStartNs < range.endNs)));
+  }
+
+  private async ids(blocks: readonly BlockInfo[], where: string, signal?: AbortSignal): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (blocks.length === 0) return out;
+    for (const [id] of await this.query(`SELECT DISTINCT trace_id FROM read_parquet(${fileList(blocks)}) WHERE ${where}`, signal, false)) {
+      out.add(String(id));
+    }
+    return out;
+  }
+
+  /** Runs a read on a connection of its own; `objects` returns row objects (column name → value). */
+  private async query(sql: string, signal: AbortSignal | undefined, objects?: true): Promise<Record<string, unknown>[]>;
+  private async query(sql: string, signal: AbortSignal | undefined, objects: false): Promise<unknown[][]>;
+  private async query(sql: string, signal: AbortSignal | undefined, objects = true): Promise<Record<string, unknown>[] | unknown[][]> {
+    signal?.throwIfAborted();
+    const conn = await this.connect();
+    const onAbort = (): void => conn.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const r = await conn.runAndReadAll(sql);
+      signal?.throwIfAborted();
+      return objects ? (r.getRowObjectsJS()) : (r.getRowsJS());
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      conn.closeSync();
+    }
+  }
+}
+
+function fileList(blocks: readonly BlockInfo[]): string {
+  return `[${blocks.map((b) => quoteString(b.path)).join(', ')}]`;
+}
+
+function rangeWhere(range: TraceTimeRange | undefined): string {
+  return range ? ` WHERE start_ns >= ${range.startNs} AND start_ns < ${range.endNs}` : '';
+}
+
+const idHex = (v: unknown): string => Buffer.from(v as Uint8Array).toString('hex');
+
+/** A block row back as the span and resource it was written from (docs/formats/tracestore.md, "Blocks"). */
+function decodeSpan(r: Record<string, unknown>): StoredSpan {
+  const resource: Attribute[] = joinAttributes(
+    attributesOf(r.resource_attrs as AttrRow[]),
+    RESOURCE_COLUMNS,
+    RESOURCE_COLUMNS.map((c) => r[c.column]),
+    r.resource_attr_slots as string | null,
+  );
+  const attributes = joinAttributes(attributesOf(r.span_attrs as AttrRow[]), SPAN_COLUMNS, SPAN_COLUMNS.map((c) => r[c.column]), r.span_attr_slots as string | null);
+  const start = r.start_ns as bigint;
+  const scopeAttrs = r.scope_attrs as AttrRow[] | null;
+  const events = r.events as { time_ns: bigint; name: string; attrs: AttrRow[] | null }[] | null;
+  const links = r.links as { trace_id: Uint8Array; span_id: Uint8Array; trace_state: string | null; attrs: AttrRow[] | null }[] | null;
+  const span: Span = {
+    traceId: r.trace_id as string,
+    spanId: idHex(r.span_id),
+    ...(r.parent_span_id !== null ? { parentSpanId: idHex(r.parent_span_id) } : {}),
+    ...(r.trace_state !== null ? { traceState: r.trace_state as string } : {}),
+    name: r.name as string,
+    kind: r.kind as SpanKind,
+    startTimeUnixNs: start,
+    endTimeUnixNs: start + (r.duration_ns as bigint),
+    attributes,
+    statusCode: r.status_code as SpanStatusCode,
+    ...(r.status_message !== null ? { statusMessage: r.status_message as string } : {}),
+    ...(events !== null
+      ? { events: events.map((e) => ({ timeUnixNs: e.time_ns, name: e.name, ...(e.attrs !== null ? { attributes: attributesOf(e.attrs) } : {}) })) }
+      : {}),
+    ...(links !== null
+      ? {
+          links: links.map((l) => ({
+            traceId: idHex(l.trace_id),
+            spanId: idHex(l.span_id),
+            ...(l.trace_state !== null ? { traceState: l.trace_state } : {}),
+            ...(l.attrs !== null ? { attributes: attributesOf(l.attrs) } : {}),
+          })),
+        }
+      : {}),
+    scope: {
+      name: r.scope_name as string,
+      ...(r.scope_version !== null ? { version: r.scope_version as string } : {}),
+      ...(scopeAttrs !== null ? { attributes: attributesOf(scopeAttrs) } : {}),
+    },
+    ...(r.dropped_attributes !== null ? { droppedAttributesCount: r.dropped_attributes as number } : {}),
+    ...(r.dropped_events !== null ? { droppedEventsCount: r.dropped_events as number } : {}),
+    ...(r.dropped_links !== null ? { droppedLinksCount: r.dropped_links as number } : {}),
+  };
+  return { span, resource };
+}
