@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
-import type { Attribute, AttributeScalar, Span, SpanKind, SpanStatusCode, TenantId } from '../model/index.ts';
+import type { Attribute, AttributeScalar, InstrumentationScope, Span, SpanKind, SpanStatusCode, TenantId } from '../model/index.ts';
 import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
 import type { AttrRow } from './block-columns.ts';
@@ -73,8 +73,9 @@ export class BlockSource implements SpanSource {
     const sql =
       `SELECT * FROM read_parquet(${fileList(chosen)}) ` +
       `WHERE trace_id BETWEEN ${quoteString(lo)} AND ${quoteString(hi)} AND trace_id IN (${idList})`;
+    const shared = new SharedParts();
     for (const row of await this.query(sql, signal)) {
-      const s = decodeSpan(row);
+      const s = decodeSpan(row, shared);
       let list = out.get(s.span.traceId);
       if (!list) out.set(s.span.traceId, (list = []));
       list.push(s);
@@ -205,17 +206,53 @@ function rangeWhere(range: TraceTimeRange | undefined): string {
 
 const idHex = (v: unknown): string => Buffer.from(v as Uint8Array).toString('hex');
 
+/**
+ * Resources and scopes decoded for one read, shared by the spans that have equal ones: as written, one object per
+ * resource and scope, so consumers grouping spans by resource (the Tempo API's batches) see them together.
+ */
+class SharedParts {
+  private readonly resources = new Map<string, Attribute[]>();
+  private readonly scopes = new Map<string, InstrumentationScope>();
+
+  resource(r: Record<string, unknown>): Attribute[] {
+    const values = RESOURCE_COLUMNS.map((c) => r[c.column]);
+    const key = JSON.stringify([r.resource_attrs, values, r.resource_attr_slots], jsonSafe);
+    let out = this.resources.get(key);
+    if (!out) {
+      out = joinAttributes(attributesOf(r.resource_attrs as AttrRow[]), RESOURCE_COLUMNS, values, r.resource_attr_slots as string | null);
+      this.resources.set(key, out);
+    }
+    return out;
+  }
+
+  scope(r: Record<string, unknown>): InstrumentationScope {
+    const key = JSON.stringify([r.scope_name, r.scope_version, r.scope_attrs], jsonSafe);
+    let out = this.scopes.get(key);
+    if (!out) {
+      const attrs = r.scope_attrs as AttrRow[] | null;
+      out = {
+        name: r.scope_name as string,
+        ...(r.scope_version !== null ? { version: r.scope_version as string } : {}),
+        ...(attrs !== null ? { attributes: attributesOf(attrs) } : {}),
+      };
+      this.scopes.set(key, out);
+    }
+    return out;
+  }
+}
+
+/** JSON of decoded cells for a map key: bigints as text, non-finite doubles by name. */
+function jsonSafe(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return v;
+}
+
 /** A block row back as the span and resource it was written from (docs/formats/tracestore.md, "Blocks"). */
-function decodeSpan(r: Record<string, unknown>): StoredSpan {
-  const resource: Attribute[] = joinAttributes(
-    attributesOf(r.resource_attrs as AttrRow[]),
-    RESOURCE_COLUMNS,
-    RESOURCE_COLUMNS.map((c) => r[c.column]),
-    r.resource_attr_slots as string | null,
-  );
+function decodeSpan(r: Record<string, unknown>, shared: SharedParts): StoredSpan {
+  const resource = shared.resource(r);
   const attributes = joinAttributes(attributesOf(r.span_attrs as AttrRow[]), SPAN_COLUMNS, SPAN_COLUMNS.map((c) => r[c.column]), r.span_attr_slots as string | null);
   const start = r.start_ns as bigint;
-  const scopeAttrs = r.scope_attrs as AttrRow[] | null;
   const events = r.events as { time_ns: bigint; name: string; attrs: AttrRow[] | null }[] | null;
   const links = r.links as { trace_id: Uint8Array; span_id: Uint8Array; trace_state: string | null; attrs: AttrRow[] | null }[] | null;
   const span: Span = {
@@ -243,11 +280,7 @@ function decodeSpan(r: Record<string, unknown>): StoredSpan {
           })),
         }
       : {}),
-    scope: {
-      name: r.scope_name as string,
-      ...(r.scope_version !== null ? { version: r.scope_version as string } : {}),
-      ...(scopeAttrs !== null ? { attributes: attributesOf(scopeAttrs) } : {}),
-    },
+    scope: shared.scope(r),
     ...(r.dropped_attributes !== null ? { droppedAttributesCount: r.dropped_attributes as number } : {}),
     ...(r.dropped_events !== null ? { droppedEventsCount: r.dropped_events as number } : {}),
     ...(r.dropped_links !== null ? { droppedLinksCount: r.dropped_links as number } : {}),
