@@ -1,6 +1,6 @@
 import type { RE2JS } from 're2js';
-import { compareStrings, compileMatcher, compileRe2, parseGoFloat } from '../model/index.ts';
-import type { Labels, LabelMatcher } from '../model/index.ts';
+import { GoTemplate, TemplateError, compareStrings, compileMatcher, compileRe2, outputTooLong, parseGoFloat } from '../model/index.ts';
+import type { GoValue, Labels, LabelMatcher } from '../model/index.ts';
 import type { LabelFilterExpr, LineFilterStage, Stage } from './ast.ts';
 import { LogqlError } from './errors.ts';
 import { compileIpMatcher } from './ip.ts';
@@ -15,9 +15,6 @@ import {
 } from './line-parsers.ts';
 import { parseJsonPath } from './parser.ts';
 import { LogPattern } from './pattern.ts';
-import { GoTemplate } from './template.ts';
-import { TemplateError, outputTooLong } from './template-error.ts';
-import type { GoValue } from './template-value.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
 import { parseGoDuration, parseHumanBytes } from './units.ts';
 

@@ -1,11 +1,7 @@
-import { quoteGo, tryParseGoFloat } from '../model/index.ts';
 import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
-import { compileRe2 } from '../model/index.ts';
-import { printValue } from './go-format.ts';
-import { outputTooLong } from './template-error.ts';
-import { truth } from './template-value.ts';
-import type { GoValue, TemplateFunc } from './template-value.ts';
+import { compileRe2, outputTooLong, printValue, quoteGo, truth, tryParseGoFloat } from '../model/index.ts';
+import type { GoValue, TemplateFunc } from '../model/index.ts';
 import { parseGoDuration, parseHumanBytes } from './units.ts';
 
 /**

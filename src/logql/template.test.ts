@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GoTemplate } from './template.ts';
-import { TemplateError } from './template-error.ts';
-import type { GoValue } from './template-value.ts';
+import { GoTemplate, TemplateError } from '../model/index.ts';
+import type { GoValue } from '../model/index.ts';
 import { lokiTemplateFunctions } from './template-functions.ts';
 
 const entry = { line: 'raw line', timestampNs: 1_700_000_000_123_456_789n };

@@ -87,3 +87,9 @@ export {
   profileTypeOf,
 } from './profile.ts';
 export type { Profile, ProfileFunction, ProfileSample, ProfileType } from './profile.ts';
+export { GoTemplate } from './go-template.ts';
+export type { TemplateLimits } from './go-template-exec.ts';
+export { TemplateError, outputTooLong } from './go-template-error.ts';
+export { goTypeName, truth } from './go-template-value.ts';
+export type { GoValue, TemplateFunc } from './go-template-value.ts';
+export { formatFloatG, goSprint, goSprintf, printValue } from './go-format.ts';

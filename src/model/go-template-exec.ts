@@ -1,10 +1,10 @@
-import { quoteGo } from '../model/index.ts';
+import { quoteGo } from './go-string.ts';
 import { goSprintf, printValue } from './go-format.ts';
-import type { Arg, Node, Pipe } from './template-ast.ts';
-import { BUILTINS } from './template-builtins.ts';
-import { TemplateError, outputTooLong } from './template-error.ts';
-import { goTypeName, truth } from './template-value.ts';
-import type { GoValue, TemplateFunc } from './template-value.ts';
+import type { Arg, Node, Pipe } from './go-template-ast.ts';
+import { BUILTINS } from './go-template-builtins.ts';
+import { TemplateError, outputTooLong } from './go-template-error.ts';
+import { goTypeName, truth } from './go-template-value.ts';
+import type { GoValue, TemplateFunc } from './go-template-value.ts';
 
 class BreakSignal {}
 class ContinueSignal {}

@@ -1,7 +1,7 @@
-import { quoteGo } from '../model/index.ts';
-import { outputTooLong } from './template-error.ts';
-import { goTypeName } from './template-value.ts';
-import type { GoValue } from './template-value.ts';
+import { quoteGo } from './go-string.ts';
+import { outputTooLong } from './go-template-error.ts';
+import { goTypeName } from './go-template-value.ts';
+import type { GoValue } from './go-template-value.ts';
 
 /** `fmt.Sprint` of one value: ints plainly, floats with %v (shortest 'g'), nil as `<nil>`. */
 export function printValue(v: GoValue): string {

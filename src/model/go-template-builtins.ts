@@ -1,6 +1,6 @@
 import { goSprint, goSprintf, printValue } from './go-format.ts';
-import { goTypeName, truth } from './template-value.ts';
-import type { GoValue, TemplateFunc } from './template-value.ts';
+import { goTypeName, truth } from './go-template-value.ts';
+import type { GoValue, TemplateFunc } from './go-template-value.ts';
 
 function basicKind(v: GoValue): 'int' | 'float' | 'string' | 'bool' | 'nil' | 'other' {
   if (typeof v === 'bigint') return 'int';

@@ -1,5 +1,6 @@
 /**
- * A compact interpreter for Go's text/template, the language of LogQL's `line_format` and `label_format`.
+ * A compact interpreter for Go's text/template: the language of LogQL's `line_format` and `label_format` and of
+ * Prometheus' alerting-rule annotations and labels (each caller passes its own functions).
  *
  * Supported: text and actions with `{{-`/`-}}` trimming and comments; pipelines with `|`; fields (`.a.b`),
  * `.`, `$`, variables (`$x := ...`, `$x = ...`); string (interpreted and raw), char, number, bool and nil
@@ -10,11 +11,11 @@
  *
  * Values: Go ints are bigint, float64 are number, strings, booleans, null (nil), arrays, plain objects.
  */
-import type { Node } from './template-ast.ts';
-import { ExecState } from './template-exec.ts';
-import type { TemplateLimits } from './template-exec.ts';
-import { TemplateParser } from './template-parser.ts';
-import type { GoValue, TemplateFunc } from './template-value.ts';
+import type { Node } from './go-template-ast.ts';
+import { ExecState } from './go-template-exec.ts';
+import type { TemplateLimits } from './go-template-exec.ts';
+import { TemplateParser } from './go-template-parser.ts';
+import type { GoValue, TemplateFunc } from './go-template-value.ts';
 
 /** A parsed template, ready to execute many times. Immutable; safe to share. */
 export class GoTemplate {

@@ -1,7 +1,8 @@
-import { quoteGo, tryParseGoFloat, unquoteGoString } from '../model/index.ts';
-import { TemplateError } from './template-error.ts';
-import type { Arg, Node, Pipe } from './template-ast.ts';
-import type { GoValue, TemplateFunc } from './template-value.ts';
+import { tryParseGoFloat } from './go-float.ts';
+import { quoteGo, unquoteGoString } from './go-string.ts';
+import { TemplateError } from './go-template-error.ts';
+import type { Arg, Node, Pipe } from './go-template-ast.ts';
+import type { GoValue, TemplateFunc } from './go-template-value.ts';
 
 interface Tok {
   k: 'field' | 'var' | 'ident' | 'string' | 'char' | 'number' | 'lparen' | 'rparen' | 'pipe' | 'decl' | 'assign' | 'comma' | 'dot';

@@ -1,4 +1,4 @@
-import type { GoValue } from './template-value.ts';
+import type { GoValue } from './go-template-value.ts';
 
 /** The parsed form of a template: node lists, pipelines and their operands. */
 export type Node =
