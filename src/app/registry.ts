@@ -31,4 +31,10 @@ export const ROLE_REGISTRY: readonly RoleDefinition[] = [
     description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push',
     start: async (ctx) => (await import('./roles/gateway-role.ts')).gatewayRole.start(ctx),
   },
+  {
+    name: 'ruler',
+    dependsOn: ['metrics'],
+    description: 'recording and alerting rules (PromQL, and LogQL when logs run), the Mimir/Loki ruler APIs, alerts to Alertmanager',
+    start: async (ctx) => (await import('./roles/ruler-role.ts')).rulerRole.start(ctx),
+  },
 ];

@@ -6,6 +6,7 @@ import { metricsConfigSchema } from './metrics-config.ts';
 import { uiConfigSchema } from './ui-config.ts';
 import { profilesConfigSchema } from './profiles-config.ts';
 import { tracesConfigSchema } from './traces-config.ts';
+import { rulesConfigSchema } from './rules-config.ts';
 import { addressSchema, bytesSchema, durationSchema } from './units.ts';
 
 const targetSchema = z
@@ -116,6 +117,7 @@ export const configSchema = z
     traces: tracesConfigSchema,
     profiles: profilesConfigSchema,
     gateway: gatewayConfigSchema,
+    rules: rulesConfigSchema,
   })
   .strict();
 

@@ -3,7 +3,7 @@ import { compareStrings, compileRe2, labelValue } from '../model/index.ts';
 import { LogqlError } from './errors.ts';
 import { labelsSetKey } from './pipeline.ts';
 import type { StepSeries } from './step-series.ts';
-import { expandReplacement } from './template-functions.ts';
+import { expandReplacement } from '../model/index.ts';
 
 /**
  * `label_replace`: Loki semantics (RE2 matched against the whole value, `.` not matching `\n` as Loki compiles

@@ -18,7 +18,9 @@ export {
   anchoredRegexSource,
   compileAnchoredRegex,
   compileRe2,
+  expandReplacement,
   invalidRegexpError,
+  regexReplaceAll,
   literalPrefixes,
   requiredLiteralPrefix,
 } from './re2.ts';
@@ -93,3 +95,4 @@ export { TemplateError, outputTooLong } from './go-template-error.ts';
 export { goTypeName, truth } from './go-template-value.ts';
 export type { GoValue, TemplateFunc } from './go-template-value.ts';
 export { formatFloatG, goSprint, goSprintf, printValue } from './go-format.ts';
+export type { NotifiableAlert } from './alert.ts';

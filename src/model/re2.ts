@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
 import { HeimdallError } from './errors.ts';
+import { outputTooLong } from './go-template-error.ts';
 
 /**
  * Go `regexp` (RE2) semantics for every regular expression a query or a config names, in one place.
@@ -190,4 +191,50 @@ function leadingLiteral(alt: string): string {
     i = next - 1;
   }
   return prefix;
+}
+
+/** Go's Regexp.ReplaceAllString expansion: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
+export function expandReplacement(template: string, groups: (string | null)[], names: Record<string, number>): string {
+  return template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_m, all: string, braced?: string, bare?: string) => {
+    if (all === '$') return '$';
+    const name = braced ?? bare ?? '';
+    const idx = /^\d+$/.test(name) ? Number(name) : names[name];
+    if (idx === undefined) return '';
+    return groups[idx] ?? '';
+  });
+}
+
+/**
+ * Replaces every match of `re` in `s` (Go's ReplaceAllString), expanding `$n` unless `literal`. Throws once
+ * the output passes `maxBytes` characters.
+ */
+export function regexReplaceAll(re: RE2JS, s: string, repl: string, literal: boolean, maxBytes = Infinity): string {
+  const m = re.matcher(s);
+  const names = re.namedGroups();
+  let out = '';
+  let last = 0;
+  let pos = 0;
+  let prevEnd = -1;
+  let guard = 0;
+  while (pos <= s.length && m.find(pos) && ++guard < 1_000_000) {
+    const start = m.start();
+    const end = m.end();
+    // Go ignores an empty match that abuts the previous match.
+    if (start === end && start === prevEnd) {
+      pos = start + 1;
+      continue;
+    }
+    out += s.slice(last, start);
+    if (literal) out += repl;
+    else {
+      const groups: (string | null)[] = [];
+      for (let g = 0; g <= m.groupCount(); g++) groups.push(m.group(g));
+      out += expandReplacement(repl, groups, names);
+    }
+    if (out.length > maxBytes) throw new Error(outputTooLong(maxBytes));
+    last = end;
+    prevEnd = end;
+    pos = start === end ? end + 1 : end;
+  }
+  return out + s.slice(last);
 }

@@ -26,6 +26,7 @@ export const logsRole: RoleModule = {
       health: ctx.dataDir,
     });
     await ctx.dataDir.watch(store.dir);
+    let engine: PooledLogQueryEngine;
     try {
       const q = config.logs.query;
       const engineOptions = {
@@ -38,7 +39,7 @@ export const logsRole: RoleModule = {
       };
       await registerLokiApi(ctx.http, {
         queryable: store,
-        engine: new PooledLogQueryEngine(ctx.queryPool(), engineOptions),
+        engine: (engine = new PooledLogQueryEngine(ctx.queryPool(), engineOptions)),
         logqlEngine: new LogqlEngine(engineOptions),
         tenants: ctx.tenants,
         config: config.logs,
@@ -51,7 +52,7 @@ export const logsRole: RoleModule = {
 
     const retention = scheduleRetention(store, config.logs.store.retention_interval, logger, 'logs');
     return {
-      provides: { logsStorage: store },
+      provides: { logsStorage: store, logQueryEngine: engine },
       serves: ['Loki API /loki/api/v1'],
       async stop() {
         await retention.stop();

@@ -6,6 +6,11 @@ import { tsdbConfigOptions } from '../engine-options.ts';
 import { scheduleRetention } from '../retention-schedule.ts';
 import type { RoleModule } from '../role.ts';
 
+/** Whether the ruler role runs in this process (it then answers the ruler API on the same address). */
+function rulerRuns(target: readonly string[]): boolean {
+  return target.includes('all') || target.includes('ruler');
+}
+
 /** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
 export const RETENTION_INTERVAL_MS = 5 * 60_000;
 
@@ -27,14 +32,23 @@ export const metricsRole: RoleModule = {
       health: ctx.dataDir,
     });
     await ctx.dataDir.watch(tsdb.dir);
+    let engine: PooledMetricQueryEngine;
     try {
-      const engine = new PooledMetricQueryEngine(ctx.queryPool(), {
+      engine = new PooledMetricQueryEngine(ctx.queryPool(), {
         lookbackDeltaMs: config.metrics.query.lookback_delta,
         maxSamples: config.metrics.query.max_samples,
         timeoutMs: config.metrics.query.timeout,
         maxResultBytes: config.metrics.query.max_result_bytes,
       });
-      await registerPrometheusApi(ctx.http, { queryable: tsdb, engine, tenants: ctx.tenants, config: config.metrics, logger });
+      await registerPrometheusApi(ctx.http, {
+        queryable: tsdb,
+        engine,
+        tenants: ctx.tenants,
+        config: config.metrics,
+        logger,
+        // Grafana looks for the Mimir ruler API (and shows data-source-managed rules) when buildinfo says so.
+        ...(rulerRuns(config.target) ? { buildFeatures: { ruler_config_api: 'true' } } : {}),
+      });
     } catch (err) {
       await tsdb.close();
       throw err;
@@ -42,7 +56,7 @@ export const metricsRole: RoleModule = {
 
     const retention = scheduleRetention(tsdb, RETENTION_INTERVAL_MS, logger, 'metrics');
     return {
-      provides: { metricsStorage: tsdb },
+      provides: { metricsStorage: tsdb, metricQueryEngine: engine },
       serves: ['Prometheus API /prometheus/api/v1'],
       async stop() {
         await retention.stop();

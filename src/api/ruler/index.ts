@@ -1,0 +1,2 @@
+export { registerRulerApi } from './register.ts';
+export type { RuleSource, RulerApiDeps } from './register.ts';

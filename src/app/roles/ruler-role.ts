@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { registerRulerApi } from '../../api/ruler/index.ts';
+import { parseLogql } from '../../logql/index.ts';
+import { AlertmanagerNotifier } from '../../notifier/index.ts';
+import { exprType, parseExpr } from '../../promql/index.ts';
+import { RuleStore, Ruler, decodeMatrix, decodeVector } from '../../rules/index.ts';
+import type { ExpressionValidator, RuleQuerier } from '../../rules/index.ts';
+import { federatedLogsStorage, federatedMetricsStorage } from '../../storage/index.ts';
+import type { RoleModule } from '../role.ts';
+import { watchRuleDirs } from '../rule-dirs.ts';
+
+/** Checks rule expressions with the real parsers: PromQL, or LogQL that must be a metric query (Loki's ruler rule). */
+export const validateRuleExpression: ExpressionValidator = (language, expr) => {
+  try {
+    if (language === 'promql') {
+      const type = exprType(parseExpr(expr));
+      if (type !== 'vector' && type !== 'scalar') return `rule expression must be an instant vector or scalar, got ${type}`;
+    } else if (parseLogql(expr).kind === 'logSelector') {
+      return 'a log rule needs a metric query (e.g. sum(rate({app="x"} |= "error" [5m]))), not a log selector';
+    }
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+/**
+ * The ruler role (Mimir's/Loki's ruler): evaluates every tenant's rule groups through the metrics and logs
+ * roles' query engines (the worker pool) and writes results and `ALERTS` through the metrics Appendable;
+ * rule groups come from the ruler APIs (stored under `<data_dir>/rules/`) and from `rules.dir`/`rules.logs_dir`;
+ * alerts go to the Alertmanagers of `rules.alertmanager_urls`.
+ */
+export const rulerRole: RoleModule = {
+  async start(ctx) {
+    const { config, logger, provided } = ctx;
+    const metrics = provided.metricsStorage;
+    const metricEngine = provided.metricQueryEngine;
+    if (!metrics || !metricEngine) throw new Error('the ruler needs the metrics role');
+    const logs = provided.logsStorage;
+    const logEngine = provided.logQueryEngine;
+    const rc = config.rules;
+    const metricReads = federatedMetricsStorage(metrics);
+    const logReads = logs ? federatedLogsStorage(logs) : undefined;
+    const timeoutMs = config.metrics.query.timeout;
+
+    const querier: RuleQuerier = {
+      async vector(language, tenant, expr, atMs, signal) {
+        const controls = { timeoutMs, ...(signal ? { signal } : {}) };
+        if (language === 'promql') return decodeVector(await metricEngine.instant(metricReads, [tenant], { query: expr, timeMs: atMs }, controls));
+        if (!logEngine || !logReads) throw new Error('log rules need the logs role');
+        const query = { query: expr, timeNs: BigInt(atMs) * 1_000_000n, direction: 'backward' as const, limit: 100 };
+        return decodeVector(await logEngine.instant(logReads, [tenant], query, controls));
+      },
+      async matrix(tenant, expr, atMs) {
+        return decodeMatrix(await metricEngine.instant(metricReads, [tenant], { query: expr, timeMs: atMs }, { timeoutMs }));
+      },
+    };
+    const notifier = new AlertmanagerNotifier({
+      urls: rc.alertmanager_urls,
+      queueCapacity: rc.notification_queue_capacity,
+      maxBatch: 64,
+      timeoutMs: rc.alertmanager_timeout,
+      logger: logger.child({ component: 'notifier' }),
+      registry: ctx.selfMetrics.registry,
+    });
+    const ruler = new Ruler(
+      {
+        querier,
+        appendable: metrics,
+        externalLabels: rc.external_labels,
+        externalUrl: rc.external_url,
+        resendDelayMs: rc.resend_delay,
+        restore: { outageToleranceMs: rc.for_outage_tolerance, forGracePeriodMs: rc.for_grace_period },
+        notify: (tenant, alerts) => notifier.send(tenant, alerts),
+      },
+      { defaultIntervalMs: rc.evaluation_interval, logger, registry: ctx.selfMetrics.registry },
+    );
+
+    const prometheus = { store: await RuleStore.open(path.join(config.data_dir, 'rules', 'prometheus'), 'promql', validateRuleExpression), source: 'api-prometheus', language: 'promql' as const };
+    const loki = logs
+      ? { store: await RuleStore.open(path.join(config.data_dir, 'rules', 'loki'), 'logql', validateRuleExpression), source: 'api-loki', language: 'logql' as const }
+      : undefined;
+    for (const src of [prometheus, loki]) {
+      if (!src) continue;
+      for (const tenant of src.store.tenantIds()) await ruler.sync(tenant, src.source, src.language, src.store.namespaces(tenant));
+    }
+    const dirs = watchRuleDirs(ruler, {
+      promqlDir: rc.dir,
+      logqlDir: logs ? rc.logs_dir : undefined,
+      pollIntervalMs: rc.dir_poll_interval,
+      validate: validateRuleExpression,
+      logger,
+    });
+    await dirs.loaded;
+    await registerRulerApi(ctx.http, { ruler, prometheus, ...(loki ? { loki } : {}), validate: validateRuleExpression, tenants: ctx.tenants, logger });
+    return {
+      serves: ['Mimir ruler API /prometheus/config/v1/rules', ...(loki ? ['Loki ruler API /loki/api/v1/rules'] : [])],
+      async stop() {
+        await dirs.stop();
+        await ruler.stop();
+        await notifier.stop();
+      },
+    };
+  },
+};

@@ -1,0 +1,2 @@
+export { AlertmanagerNotifier } from './alertmanager-notifier.ts';
+export type { AlertmanagerNotifierOptions } from './alertmanager-notifier.ts';

@@ -1,0 +1,13 @@
+export { AlertingRule } from './alerting-rule.ts';
+export type { Alert, AlertState } from './alerting-rule.ts';
+export { checkTemplate, expandTemplate } from './prom-template.ts';
+export { decodeMatrix, decodeVector } from './query-result.ts';
+export type { MatrixSeries, VectorSample } from './query-result.ts';
+export { RuleFileError, formatDuration, groupToYamlObject, parseRuleFile, parseRuleGroup, toYaml } from './rule-file.ts';
+export type { ExpressionValidator, RuleGroupSpec, RuleLanguage, RuleSpec } from './rule-file.ts';
+export { RuleGroup } from './rule-group.ts';
+export type { GroupId, RuleQuerier, RunningRule } from './rule-group.ts';
+export { RuleStore } from './rule-store.ts';
+export type { NamespaceGroups } from './rule-store.ts';
+export { Ruler } from './ruler.ts';
+export type { RulerOptions } from './ruler.ts';
