@@ -193,7 +193,8 @@ export class AlertingRule {
     const out: NotifiableAlert[] = [];
     for (const a of this.active.values()) {
       if (a.state === 'pending') continue;
-      const due = a.resolvedAtMs > a.lastSentAtMs || a.lastSentAtMs + resendDelayMs < ts;
+      // Never sent counts as sent at the zero time, long ago (Prometheus compares with a zero time.Time).
+      const due = a.resolvedAtMs > a.lastSentAtMs || a.lastSentAtMs === 0 || a.lastSentAtMs + resendDelayMs < ts;
       if (!due) continue;
       if (a.state === 'firing') a.validUntilMs = ts + 4 * Math.max(resendDelayMs, intervalMs);
       a.lastSentAtMs = ts;

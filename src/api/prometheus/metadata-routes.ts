@@ -9,11 +9,11 @@ import { apiRoute } from './handler.ts';
 import { parseGoInt } from './params.ts';
 
 /**
- * The Mimir `features` Heimdall serves: none yet. Buildinfo advertises only what exists (a feature listed
- * `"true"` here is reported; the rest are left out), so with none the answer carries no `features` object and
- * Grafana treats the data source as Prometheus instead of looking for a Mimir ruler API that would answer
- * 404 (`pkg/promlib/heuristics.go`, `features/alerting/unified/api/buildInfo.ts`). The alerting issue adds
- * `ruler_config_api` here when the ruler exists.
+ * The Mimir `features` buildinfo reports when the caller passes none. Buildinfo advertises only what exists (a
+ * feature listed `"true"` is reported; the rest are left out), so with none the answer carries no `features`
+ * object and Grafana treats the data source as Prometheus instead of looking for a Mimir ruler API that would
+ * answer 404 (`pkg/promlib/heuristics.go`, `features/alerting/unified/api/buildInfo.ts`). The metrics role passes
+ * `ruler_config_api` when the ruler role runs in the process.
  */
 const DEFAULT_BUILD_FEATURES: Readonly<Record<string, string>> = {};
 
