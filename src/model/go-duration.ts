@@ -64,3 +64,19 @@ export function parsePromDuration(s: string): number | undefined {
   return total;
 }
 
+
+/** Prometheus' `model.Duration.String()` of a millisecond count: `1h30m`, `5m`, `500ms`, `0s`, `-1m`. */
+export function formatPromDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let out = ms < 0 ? '-' : '';
+  let rest = Math.abs(ms);
+  const units: [string, number][] = [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  for (const [u, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${u}`;
+      rest -= n * size;
+    }
+  }
+  return out;
+}

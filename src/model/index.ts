@@ -60,7 +60,7 @@ export type {
 export { parseGoFloat, readGoFloat, tryParseGoFloat } from './go-float.ts';
 export type { GoFloatResult } from './go-float.ts';
 export { quoteGo, readGoString, unquoteGo, unquoteGoString } from './go-string.ts';
-export { parseGoDuration, parsePromDuration } from './go-duration.ts';
+export { formatPromDuration, parseGoDuration, parsePromDuration } from './go-duration.ts';
 export { lineCol } from './text-position.ts';
 export type { QuotedString, Unquoted } from './go-string.ts';
 export {

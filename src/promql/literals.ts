@@ -21,30 +21,6 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** Formats milliseconds as Prometheus prints durations (`1h30m`, `5m`, `0s`). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let out = ms < 0 ? '-' : '';
-  let rest = Math.abs(ms);
-  const units: [string, number][] = [
-    ['y', UNIT_MS[0]!],
-    ['w', UNIT_MS[1]!],
-    ['d', UNIT_MS[2]!],
-    ['h', UNIT_MS[3]!],
-    ['m', UNIT_MS[4]!],
-    ['s', UNIT_MS[5]!],
-    ['ms', 1],
-  ];
-  for (const [u, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${u}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
-
 /**
  * Parses a PromQL number literal: decimal/float with optional `_` separators, hex (`0x1f`), octal with a
  * leading zero (Go's ParseInt base 0), `Inf`/`NaN` in any case, or a duration (whose value is seconds).

@@ -1,6 +1,5 @@
-import { METRIC_NAME_LABEL, quoteGo } from '../model/index.ts';
+import { METRIC_NAME_LABEL, formatPromDuration, quoteGo } from '../model/index.ts';
 import type { AtModifier, DurationExpr, Expr, VectorSelector } from './ast.ts';
-import { formatDuration } from './literals.ts';
 
 const IDENT = /^[A-Za-z_:][A-Za-z0-9_:]*$/;
 const LABEL = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -24,7 +23,7 @@ function labelName(n: string): string {
 function duration(d: DurationExpr): string {
   switch (d.kind) {
     case 'lit':
-      return formatDuration(d.ms);
+      return formatPromDuration(d.ms);
     case 'neg':
       return `-${duration(d.expr)}`;
     case 'step':
@@ -50,7 +49,7 @@ function modifiers(offset: DurationExpr | undefined, a: AtModifier | undefined):
   let s = '';
   if (offset) {
     const neg = offset.kind === 'neg' || (offset.kind === 'lit' && offset.ms < 0);
-    s += neg && offset.kind === 'lit' ? ` offset -${formatDuration(-offset.ms)}` : ` offset ${duration(offset)}`;
+    s += neg && offset.kind === 'lit' ? ` offset -${formatPromDuration(-offset.ms)}` : ` offset ${duration(offset)}`;
   }
   return s + at(a);
 }

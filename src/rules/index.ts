@@ -3,7 +3,7 @@ export type { Alert, AlertState } from './alerting-rule.ts';
 export { checkTemplate, expandTemplate } from './prom-template.ts';
 export { decodeMatrix, decodeVector } from './query-result.ts';
 export type { MatrixSeries, VectorSample } from './query-result.ts';
-export { RuleFileError, formatDuration, groupToYamlObject, parseRuleFile, parseRuleGroup, toYaml } from './rule-file.ts';
+export { RuleFileError, groupToYamlObject, parseRuleFile, parseRuleGroup, toYaml } from './rule-file.ts';
 export type { ExpressionValidator, RuleGroupSpec, RuleLanguage, RuleSpec } from './rule-file.ts';
 export { RuleGroup } from './rule-group.ts';
 export type { GroupId, RuleQuerier, RunningRule } from './rule-group.ts';

@@ -1,6 +1,6 @@
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify } from 'yaml';
 import type { Node as YamlNode, YAMLMap } from 'yaml';
-import { parsePromDuration } from '../model/index.ts';
+import { formatPromDuration, parsePromDuration } from '../model/index.ts';
 import { checkTemplate } from './prom-template.ts';
 
 /** The query language a rule's `expr` is written in: PromQL (Prometheus/Mimir rules) or metric LogQL (Loki rules). */
@@ -73,13 +73,13 @@ export function parseRuleGroup(text: string, language: RuleLanguage, validate: E
 /** The group in Prometheus' rule-file YAML form (durations as Prometheus prints them). */
 export function groupToYamlObject(group: RuleGroupSpec): Record<string, unknown> {
   const out: Record<string, unknown> = { name: group.name };
-  if (group.intervalMs > 0) out.interval = formatDuration(group.intervalMs);
+  if (group.intervalMs > 0) out.interval = formatPromDuration(group.intervalMs);
   if (group.limit > 0) out.limit = group.limit;
   out.rules = group.rules.map((r) => {
     const rule: Record<string, unknown> = r.record !== undefined ? { record: r.record } : { alert: r.alert };
     rule.expr = r.expr;
-    if (r.forMs > 0) rule.for = formatDuration(r.forMs);
-    if (r.keepFiringForMs > 0) rule.keep_firing_for = formatDuration(r.keepFiringForMs);
+    if (r.forMs > 0) rule.for = formatPromDuration(r.forMs);
+    if (r.keepFiringForMs > 0) rule.keep_firing_for = formatPromDuration(r.keepFiringForMs);
     if (Object.keys(r.labels).length > 0) rule.labels = { ...r.labels };
     if (Object.keys(r.annotations).length > 0) rule.annotations = { ...r.annotations };
     return rule;
@@ -92,21 +92,6 @@ export function toYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
 }
 
-/** Prometheus' `model.Duration.String()`: `1h30m`, `5m`, `500ms`, `0s`. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const units: [string, number][] = [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
-  let rest = ms;
-  let out = '';
-  for (const [u, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${u}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
 
 type Pos = (node: YamlNode | unknown) => string;
 

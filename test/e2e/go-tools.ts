@@ -22,7 +22,8 @@ function goBinDir(): string | undefined {
   return path.join(os.homedir(), 'go', 'bin');
 }
 
-function executable(file: string): boolean {
+/** Whether `file` exists and may be executed. */
+export function executable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;

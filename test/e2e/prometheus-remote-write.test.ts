@@ -212,8 +212,8 @@ describe('Prometheus remote_write into Heimdall', { skip: SKIP }, () => {
     assert.deepEqual(await res.json(), { status: 'success', data: { resultType: 'scalar', result: [evalSec, '2'] } });
     const info = await api<{ version: string; features?: Record<string, string> }>(`${heimdall.httpUrl}/prometheus`, 'status/buildinfo', {});
     assert.equal(typeof info.version, 'string');
-    // No Mimir API (ruler, alertmanager) is served, so none is advertised.
-    assert.equal(info.features, undefined);
+    // Only the Mimir API that is served (the ruler config API; no Alertmanager) is advertised.
+    assert.deepEqual(info.features, { ruler_config_api: 'true' });
   });
 
   for (const query of QUERIES) {

@@ -42,13 +42,14 @@ test('a wrong method on a known path is a 405 with Allow; an unknown path stays 
   await missing.text();
 });
 
-test('buildinfo advertises no Mimir feature that is not served', async () => {
+test('buildinfo advertises the Mimir ruler API, which answers', async () => {
   const res = await fetch(`${h.httpUrl}/prometheus/api/v1/status/buildinfo`);
   assert.equal(res.status, 200);
   const body = (await res.json()) as { data: Record<string, unknown> };
-  assert.equal(body.data.features, undefined);
-  // Grafana would look for the ruler only when advertised; it does not exist, so it must answer 404 and not be advertised.
+  // Grafana looks for the ruler config API only when advertised; the ruler role runs, so it is, and it answers
+  // (404 `no rule groups found` for a tenant without rules, as Mimir does).
+  assert.deepEqual(body.data.features, { ruler_config_api: 'true' });
   const ruler = await fetch(`${h.httpUrl}/prometheus/config/v1/rules`);
   assert.equal(ruler.status, 404);
-  await ruler.text();
+  assert.match(await ruler.text(), /no rule groups found/);
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,20 +14,12 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
-import { findGoTool, freePort, skipUnlessFound } from './go-tools.ts';
+import { executable, findGoTool, freePort, skipUnlessFound } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
 /** Alertmanager v0.35.0: `ALERTMANAGER_BIN`, else `$(go env GOPATH)/bin` or PATH (.ci/run builds it there), else /work/peers. */
 const ALERTMANAGER = process.env.ALERTMANAGER_BIN ?? findGoTool('alertmanager') ?? '/work/peers/alertmanager/alertmanager';
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const AM_SKIP = skipUnlessFound(executable(ALERTMANAGER) ? ALERTMANAGER : undefined, 'Alertmanager v0.35.0', 'see .ci/run');
 
 /** A loopback HTTP receiver that keeps every JSON body posted to it, by path. */
