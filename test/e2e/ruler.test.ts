@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -307,5 +307,45 @@ describe('ruler (real binary)', () => {
 
   test('the real Alertmanager part', { skip: AM_SKIP }, () => {
     assert.ok(amUrl, 'Alertmanager was started');
+  });
+});
+
+describe('ruler rule files from rules.dir (real binary, multi-tenant)', () => {
+  test('files load per tenant, reload on change, a broken file keeps the last good rules, tenants stay apart', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'al-rules-dir-'));
+    const teamDir = path.join(dir, 'team-a');
+    mkdirSync(teamDir);
+    const file = path.join(teamDir, 'availability.yaml');
+    writeFileSync(file, 'groups:\n  - name: g1\n    rules:\n      - record: one\n        expr: vector(1)\n');
+    const h = await startHeimdall({ args: ['--multitenancy'], config: { rules: { evaluation_interval: '1s', dir, dir_poll_interval: '1s' } } });
+    try {
+      const groupsOf = async (tenant: string): Promise<{ name: string; file: string; rules: { name: string }[] }[]> => {
+        const res = await fetch(`${h.httpUrl}/prometheus/api/v1/rules`, { headers: { 'x-scope-orgid': tenant } });
+        assert.equal(res.status, 200);
+        return ((await res.json()) as { data: { groups: { name: string; file: string; rules: { name: string }[] }[] } }).data.groups;
+      };
+      assert.deepEqual((await groupsOf('team-a')).map((g) => [g.file, g.name]), [['availability', 'g1']]);
+      assert.deepEqual(await groupsOf('team-b'), [], 'another tenant sees none of them');
+      // The recording rule writes into its tenant only.
+      const recorded = await waitFor('one recorded for team-a', async () => {
+        const r = await fetch(`${h.httpUrl}/prometheus/api/v1/query?query=one`, { headers: { 'x-scope-orgid': 'team-a' } });
+        const body = (await r.json()) as { data: { result: unknown[] } };
+        return body.data.result.length > 0 ? body.data.result : undefined;
+      });
+      assert.equal(recorded.length, 1);
+      const other = await fetch(`${h.httpUrl}/prometheus/api/v1/query?query=one`, { headers: { 'x-scope-orgid': 'team-b' } });
+      assert.deepEqual(((await other.json()) as { data: { result: unknown[] } }).data.result, []);
+
+      writeFileSync(file, 'groups:\n  - name: g2\n    rules:\n      - record: two\n        expr: vector(2)\n');
+      await waitFor('g2 loaded', async () => ((await groupsOf('team-a')).some((g) => g.name === 'g2') ? true : undefined));
+      assert.deepEqual((await groupsOf('team-a')).map((g) => g.name), ['g2']);
+
+      writeFileSync(file, 'groups:\n  - name: g3\n    rules:\n      - record: three\n        expr: sum(\n');
+      await h.waitForOutput(/rule file not loaded; its previous rules keep running/);
+      assert.deepEqual((await groupsOf('team-a')).map((g) => g.name), ['g2']);
+    } finally {
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
