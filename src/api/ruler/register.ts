@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { sortedLabelNames } from '../../model/index.ts';
 import type { TenantId } from '../../model/index.ts';
 import { RuleFileError, groupToYamlObject, parseRuleGroup, toYaml } from '../../rules/index.ts';
 import type { ExpressionValidator, RuleGroup, RuleLanguage, RuleStore, Ruler } from '../../rules/index.ts';
@@ -214,13 +215,20 @@ function listGroups(deps: RulerApiDeps, tenants: readonly TenantId[], form: { al
 
 function alertJson(a: { labels: Readonly<Record<string, string>>; annotations: Record<string, string>; state: string; activeAtMs: number; value: number; keepFiringSinceMs: number }): unknown {
   return {
-    labels: { ...a.labels },
+    labels: sortedLabels(a.labels),
     annotations: { ...a.annotations },
     state: a.state,
     activeAt: rfc3339(a.activeAtMs),
     ...(a.keepFiringSinceMs !== 0 ? { keepFiringSince: rfc3339(a.keepFiringSinceMs) } : {}),
     value: formatValueE(a.value),
   };
+}
+
+/** Labels in Prometheus' order (sorted by name), as its API marshals a label set. */
+function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of sortedLabelNames(labels)) out[name] = labels[name]!;
+  return out;
 }
 
 function listAlerts(deps: RulerApiDeps, tenants: readonly TenantId[]): unknown[] {
