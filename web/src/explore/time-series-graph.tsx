@@ -29,6 +29,13 @@ export function TimeSeriesGraph(props: {
   /** Draw bars instead of lines (the log volume histogram), stacked visually by drawing order. */
   bars?: boolean;
   onZoom?: (fromMs: number, toMs: number) => void;
+  /** How values read on the y axis and in the legend (a dashboard panel's unit); plain numbers without it. */
+  formatValue?: (v: number) => string;
+  /** Hide the legend (a dashboard panel's `legend.showLegend: false`). */
+  hideLegend?: boolean;
+  /** Fixed y range ends (a panel's min/max). */
+  yMin?: number;
+  yMax?: number;
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
   const onZoom = useRef(props.onZoom);
@@ -37,8 +44,9 @@ export function TimeSeriesGraph(props: {
   useEffect(() => {
     const el = container.current;
     if (!el) return undefined;
+    const fmt = props.formatValue;
     const opts: uPlot.Options = {
-      width: Math.max(300, el.clientWidth),
+      width: Math.max(120, el.clientWidth),
       height: props.height ?? 320,
       series: [
         { label: 'Time' },
@@ -47,11 +55,15 @@ export function TimeSeriesGraph(props: {
           stroke: s.color ?? seriesColor(i),
           width: props.bars ? 0 : 1.5,
           spanGaps: false,
+          ...(fmt ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : fmt(v)) } : {}),
           ...(props.bars ? { fill: s.color ?? seriesColor(i), paths: uPlot.paths.bars!({ size: [0.8, 40] }), points: { show: false } } : { points: { show: props.timesS.length < 60 } }),
         })),
       ],
-      axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70 }],
-      legend: { live: true },
+      axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70, ...(fmt ? { values: (_u: uPlot, splits: number[]) => splits.map(fmt) } : {}) }],
+      legend: { live: true, show: !props.hideLegend },
+      ...(props.yMin !== undefined || props.yMax !== undefined
+        ? { scales: { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } } }
+        : {}),
       cursor: { drag: { x: true, y: false } },
       hooks: {
         setSelect: [
@@ -69,13 +81,13 @@ export function TimeSeriesGraph(props: {
     const plot = new uPlot(opts, data, el);
     // Zooming is the URL's job (onZoom sets the range and the query re-runs); keep uPlot's own scale.
     plot.over.addEventListener('dblclick', (e) => e.stopPropagation(), true);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(300, el.clientWidth), height: props.height ?? 320 }));
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(120, el.clientWidth), height: props.height ?? 320 }));
     resize.observe(el);
     return () => {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height, props.bars]);
+  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax]);
 
   return <div ref={container} className="graph" data-testid="time-series-graph" />;
 }

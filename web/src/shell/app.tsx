@@ -5,6 +5,8 @@ import { loadSettings } from './settings.ts';
 import type { FrontendSettings } from './settings.ts';
 
 const ExplorePage = lazy(() => import('../explore/explore-page.tsx'));
+const DashboardsListPage = lazy(() => import('../dashboards/dashboards-list-page.tsx'));
+const DashboardPage = lazy(() => import('../dashboards/dashboard-page.tsx'));
 
 const ORG_STORAGE_KEY = 'heimdall.org';
 
@@ -51,6 +53,9 @@ export function App(): React.JSX.Element {
           <a href="/explore" className={path === '/explore' ? 'active' : ''} onClick={link('/explore')}>
             Explore
           </a>
+          <a href="/dashboards" className={path === '/dashboards' || path.startsWith('/d/') ? 'active' : ''} onClick={link('/dashboards')}>
+            Dashboards
+          </a>
         </nav>
         <div className="spacer" />
         <label className="org-switcher" title={orgInfo ? `tenants: ${orgInfo.tenants.join(' | ')}` : undefined}>
@@ -66,7 +71,18 @@ export function App(): React.JSX.Element {
       </header>
       <main>
         <Suspense fallback={<div className="loading-page">Loading…</div>}>
-          {path === '/explore' ? <ExplorePage key={org} org={org} datasources={settings.datasources} /> : path === '/' ? <HomePage settings={settings} org={org} /> : <NotFound path={path} />}
+          {path === '/explore' ? (
+            <ExplorePage key={org} org={org} datasources={settings.datasources} />
+          ) : path === '/dashboards' ? (
+            <DashboardsListPage key={org} org={org} datasources={settings.datasources} />
+          ) : path.startsWith('/d/') ? (
+            // Grafana's dashboard links: /d/<uid> or /d/<uid>/<slug>.
+            <DashboardPage key={`${org}/${path}`} org={org} datasources={settings.datasources} uid={decodeURIComponent(path.split('/')[2] ?? '')} />
+          ) : path === '/' ? (
+            <HomePage settings={settings} org={org} />
+          ) : (
+            <NotFound path={path} />
+          )}
         </Suspense>
       </main>
     </div>

@@ -1,0 +1,224 @@
+// Dashboards in a real browser against the real binary: the community Node Exporter Full (current and the old
+// schemaVersion 14 model) imported through the UI with node_exporter-named series written with remote_write,
+// every panel drawn without an error and the main ones showing the seeded values; a variable change followed
+// through the chained variables, the URL and the panels; save, reload and export; the built-in logs overview
+// over lines pushed to Loki. Code that runs in the page is written as strings: this file is type-checked
+// against Node's types, not the DOM's.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { SCREENSHOT_DIR, launchBrowser } from '../support/browser.ts';
+import type { TestBrowser } from '../support/browser.ts';
+import { lokiPush, remoteWrite } from '../support/write-clients.ts';
+import { REPO, startHeimdall } from './harness.ts';
+import type { HeimdallProcess } from './harness.ts';
+
+let heimdall: HeimdallProcess;
+let browser: TestBrowser;
+
+const FIXTURES = path.join(REPO, 'test', 'fixtures', 'dashboards');
+const GiB = 1024 ** 3;
+/** Two hosts of job "node", told apart by their memory. */
+const HOSTS = [
+  { nodename: 'host-1', instance: 'host-1:9100', memTotal: 8 * GiB },
+  { nodename: 'host-2', instance: 'host-2:9100', memTotal: 16 * GiB },
+] as const;
+const POINTS = 61;
+
+before(async () => {
+  heimdall = await startHeimdall({});
+  const endMs = Math.floor(Date.now() / 1000) * 1000 - 5_000;
+  const times = Array.from({ length: POINTS }, (_, i) => endMs - (POINTS - 1 - i) * 30_000);
+  const write = async (name: string, labels: Record<string, string>, value: (i: number) => number): Promise<void> => {
+    const w = await remoteWrite(heimdall.httpUrl, 'anonymous', name, labels, times, times.map((_, i) => value(i)));
+    assert.equal(w.status, 204, w.body);
+  };
+  for (const h of HOSTS) {
+    const base = { job: 'node', instance: h.instance };
+    await write('node_uname_info', { ...base, nodename: h.nodename, sysname: 'Linux', release: '6.1.0', machine: 'x86_64' }, () => 1);
+    for (const cpu of ['0', '1']) {
+      for (const [mode, perS] of [['idle', 0.7], ['user', 0.2], ['system', 0.08], ['iowait', 0.02]] as const) {
+        await write('node_cpu_seconds_total', { ...base, cpu, mode }, (i) => 1000 + i * 30 * perS);
+      }
+    }
+    await write('node_memory_MemTotal_bytes', base, () => h.memTotal);
+    await write('node_memory_MemAvailable_bytes', base, () => h.memTotal / 2);
+    await write('node_memory_MemFree_bytes', base, () => h.memTotal / 4);
+    await write('node_memory_Cached_bytes', base, () => h.memTotal / 8);
+    await write('node_memory_Buffers_bytes', base, () => h.memTotal / 16);
+    await write('node_memory_SReclaimable_bytes', base, () => h.memTotal / 32);
+    await write('node_memory_SwapTotal_bytes', base, () => 2 * GiB);
+    await write('node_memory_SwapFree_bytes', base, () => GiB);
+    await write('node_load1', base, () => 0.5);
+    await write('node_load5', base, () => 0.4);
+    await write('node_load15', base, () => 0.3);
+    await write('node_boot_time_seconds', base, () => endMs / 1000 - 86_400);
+    await write('node_time_seconds', base, (i) => times[i]! / 1000);
+    for (const [mountpoint, device] of [['/', '/dev/sda1']] as const) {
+      const fs = { ...base, mountpoint, device, fstype: 'ext4' };
+      await write('node_filesystem_size_bytes', fs, () => 100 * GiB);
+      await write('node_filesystem_avail_bytes', fs, () => 60 * GiB);
+      await write('node_filesystem_free_bytes', fs, () => 65 * GiB);
+    }
+    await write('node_network_receive_bytes_total', { ...base, device: 'eth0' }, (i) => i * 30 * 125_000);
+    await write('node_network_transmit_bytes_total', { ...base, device: 'eth0' }, (i) => i * 30 * 50_000);
+  }
+  const startNs = BigInt(Date.now() - 10 * 60_000) * 1_000_000n;
+  const lines = ['level=info msg="started"', 'level=error msg="disk full"', 'level=info msg="served"'];
+  const w = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'checkout', env: 'test' }, startNs, lines, { stepNs: 60_000_000_000n });
+  assert.equal(w.status, 204, w.body);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await heimdall?.stop();
+});
+
+/** Imports `file` through the UI's import form (pasting its JSON) and waits for the dashboard page. */
+async function importThroughUi(page: Page, file: string, uid: string): Promise<void> {
+  await page.goto(`${heimdall.httpUrl}/dashboards?org=default`);
+  await page.getByTestId('import-button').click();
+  // Set as a paste would (one input event): typing half a megabyte key by key is not what a user does.
+  const json = JSON.stringify(readFileSync(path.join(FIXTURES, file), 'utf8'));
+  await page.evaluate(`(() => {
+    const el = document.querySelector('[data-testid=import-json]');
+    Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, ${json});
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  })()`);
+  await page.getByLabel('Import uid').fill(uid);
+  await page.getByTestId('import-confirm').click();
+  await page.getByTestId('dashboard-page').waitFor();
+  await page.waitForURL(new RegExp(`/d/${uid}`));
+}
+
+/**
+ * Opens every collapsed row, brings every panel on screen (panels query only when visible) and waits until
+ * each has drawn or failed. Returns the states and errors by panel title.
+ */
+async function settleAllPanels(page: Page, range: string): Promise<{ title: string; type: string; state: string; error: string }[]> {
+  await page.getByTestId('dashboard-panel').first().waitFor();
+  for (;;) {
+    const folded = page.locator('[data-testid=dashboard-row]', { hasText: '▸' });
+    if ((await folded.count()) === 0) break;
+    await folded.first().click();
+  }
+  const panels = page.getByTestId('dashboard-panel');
+  const n = await panels.count();
+  for (let i = 0; i < n; i++) await panels.nth(i).scrollIntoViewIfNeeded();
+  try {
+    await page.waitForFunction(`[...document.querySelectorAll('[data-testid=dashboard-panel]')].every((p) => p.dataset.state !== 'loading')`, undefined, { polling: 250 });
+  } catch (err) {
+    const stuck = await page.evaluate(`[...document.querySelectorAll('[data-testid=dashboard-panel]')].filter((p) => p.dataset.state === 'loading').map((p) => p.dataset.panelType + ' ' + p.querySelector('.dash-panel-title').textContent)`);
+    throw new Error(`panels still loading: ${JSON.stringify(stuck)}`, { cause: err });
+  }
+  await browser.screenshot(`dashboard-${range}`);
+  return panels.evaluateAll((els) =>
+    els.map((el) => ({
+      title: el.querySelector('.dash-panel-title')?.textContent ?? '',
+      type: el.getAttribute('data-panel-type') ?? '',
+      state: el.getAttribute('data-state') ?? '',
+      error: el.querySelector('[data-testid=panel-error]')?.textContent ?? '',
+    })),
+  );
+}
+
+/** The text of the first panel titled `title`. */
+async function panelText(page: Page, title: string): Promise<string> {
+  const panel = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: new RegExp(`^${title}$`) }) }).first();
+  return (await panel.locator('.dash-panel-body').textContent()) ?? '';
+}
+
+test('Node Exporter Full imported through the UI: every panel draws without an error, the main ones show the seeded host', async () => {
+  const { page } = browser;
+  await importThroughUi(page, 'node-exporter-full.json', 'nef');
+  const states = await settleAllPanels(page, 'node-exporter-full');
+  const failed = states.filter((s) => s.state !== 'done');
+  assert.deepEqual(failed, [], 'panels that did not draw');
+  assert.equal(states.length, 125, "every panel of every row is on the page");
+  // The chained variables picked the first job, node name and instance.
+  assert.match(page.url(), /var-job=node/);
+  assert.match(page.url(), /var-nodename=host-1/);
+  assert.match(page.url(), /var-node=host-1%3A9100/);
+  assert.equal(await panelText(page, 'RAM Total'), '8 GiB');
+  assert.equal(await panelText(page, 'CPU Cores'), '2');
+  assert.equal(await panelText(page, 'RootFS Total'), '100 GiB');
+  assert.match(await panelText(page, 'RAM Used'), /^50(\.0)?%$/);
+  assert.match(await panelText(page, 'Uptime'), /^1(\.0)? day$/);
+  // The time series panels plot lines with the legend's names.
+  const cpu = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^CPU Basic$/ }) });
+  assert.equal(await cpu.locator('canvas').count(), 1);
+  const legend = await cpu.locator('.u-legend .u-label').allTextContents();
+  assert.ok(legend.includes('Busy User') && legend.includes('Idle'), legend.join(','));
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'node-exporter-full-top.png') });
+});
+
+test('a variable change follows the chain: nodename → instance, the URL and the panels', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/d/nef?org=default`);
+  await page.getByTestId('var-nodename').waitFor();
+  await page.waitForURL(/var-node=host-1/);
+  await page.getByTestId('var-nodename').selectOption('host-2');
+  await page.waitForURL(/var-node=host-2%3A9100/);
+  assert.equal(await page.getByTestId('var-node').inputValue(), 'host-2:9100');
+  const ram = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^RAM Total$/ }) });
+  await ram.locator('.dash-panel-body', { hasText: '16 GiB' }).waitFor();
+  // A link with the variables reproduces the view.
+  await page.goto(`${heimdall.httpUrl}/d/nef?org=default&var-job=node&var-nodename=host-1&var-node=host-1:9100`);
+  await ram.locator('.dash-panel-body', { hasText: '8 GiB' }).waitFor();
+});
+
+test('the old Node Exporter Full (schemaVersion 14: rows, graph, singlestat, __inputs) is migrated and draws', async () => {
+  const { page } = browser;
+  await importThroughUi(page, 'node-exporter-full-old.json', 'nef-old');
+  const states = await settleAllPanels(page, 'node-exporter-full-old');
+  assert.deepEqual(states.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.ok(states.some((s) => s.type === 'timeseries') && states.some((s) => s.type === 'stat' || s.type === 'gauge'));
+  assert.ok(!states.some((s) => s.type === 'graph' || s.type === 'singlestat'));
+});
+
+test('edit a panel, save, reload and export', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/d/nef?org=default`);
+  const ram = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^RAM Total$/ }) });
+  await ram.hover();
+  await ram.getByRole('button', { name: /Edit/ }).click();
+  await page.getByLabel('Panel title').fill('Memory installed');
+  await page.getByLabel('Unit').fill('decbytes');
+  await page.getByTestId('panel-editor-apply').click();
+  const renamed = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^Memory installed$/ }) });
+  await renamed.locator('.dash-panel-body', { hasText: '9 GB' }).waitFor();
+  await page.getByTestId('save-button').click();
+  await page.getByTestId('save-confirm').click();
+  await page.locator('.badge', { hasText: 'unsaved' }).waitFor({ state: 'detached' });
+  // A second save from the same (now stale) version would be refused; the page took the new version.
+  await page.reload();
+  await renamed.locator('.dash-panel-body', { hasText: '9 GB' }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-button').click()]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8')) as { uid: string; version: number; panels: { title?: string }[] };
+  assert.equal(exported.uid, 'nef');
+  assert.equal(exported.version, 2);
+  assert.ok(exported.panels.some((p) => p.title === 'Memory installed'));
+  // The API agrees.
+  const stored = (await (await fetch(`${heimdall.httpUrl}/api/dashboards/uid/nef`)).json()) as { meta: { version: number } };
+  assert.equal(stored.meta.version, 2);
+});
+
+test('built-in logs overview: the log volume and the lines pushed to Loki', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/d/heimdall-logs-overview?org=default&from=now-1h&to=now`);
+  const logs = page.getByTestId('panel-logs');
+  await logs.locator('.log-line', { hasText: 'disk full' }).waitFor();
+  assert.equal(await logs.locator('.log-line').count(), 3);
+  const states = await settleAllPanels(page, 'logs-overview');
+  assert.deepEqual(states.filter((s) => s.state !== 'done'), []);
+  // Typing in the text box variable narrows the lines.
+  await page.getByTestId('var-search').fill('disk');
+  await page.getByTestId('var-search').press('Enter');
+  await page.waitForURL(/var-search=disk/);
+  await logs.locator('.log-line').nth(1).waitFor({ state: 'detached' });
+  assert.equal(await logs.locator('.log-line').count(), 1);
+});
