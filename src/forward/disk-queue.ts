@@ -17,7 +17,20 @@ export interface QueueItem {
   readonly payload: Buffer;
   /** Bytes the item occupies on disk. */
   readonly diskBytes: number;
+  /** Read order, for the acknowledged-prefix bookkeeping. */
+  readonly seq: number;
 }
+
+/** Where the acknowledged prefix ends: every item before this position was acknowledged. */
+interface AckPosition {
+  readonly segment: number;
+  readonly offset: number;
+}
+
+/** The file that remembers the acknowledged prefix across restarts. */
+const ACKED_FILE = 'acked.json';
+/** How long an advanced prefix may wait before it is written (it is an optimisation, not a durability promise). */
+const ACK_SAVE_DELAY_MS = 100;
 
 interface SegmentState {
   /** Bytes of whole, durable frames; the reader never reads past it. */
@@ -49,8 +62,9 @@ export interface DiskQueueOptions {
  * from it is acknowledged; when everything read is acknowledged the queue rolls to a fresh segment, so an idle
  * queue keeps nothing on disk.
  *
- * Delivery is at least once: after a restart every item of a segment still on disk is read again, including
- * items that were acknowledged before the crash but shared a segment with one that was not.
+ * Delivery is at least once: the end of the acknowledged prefix (every item before it acknowledged) is saved
+ * (`acked.json`, replaced by rename, shortly after it moves) and a restart resumes reading there; items acknowledged
+ * out of order past it, and any acknowledged after the last save, are read again.
  *
  * Memory is bounded: the reader keeps only per-segment counters, and payloads are read back from the files
  * (the page cache, normally) when handed out. Not safe for several readers.
@@ -68,6 +82,13 @@ export class DiskQueue {
   private waiters: (() => void)[] = [];
   private rotating = false;
   private closed = false;
+  /** Items read, in read order, from the first one not yet acknowledged: their end position and whether acked. */
+  private readLog: { segment: number; end: number; acked: boolean }[] = [];
+  private readLogFirstSeq = 0;
+  private nextSeq = 0;
+  private ackedPrefix: AckPosition | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly wal: Wal,
@@ -81,17 +102,26 @@ export class DiskQueue {
   static async open(opts: DiskQueueOptions): Promise<DiskQueue> {
     const wal = await Wal.open(opts.dir, opts.segmentBytes, `forward queue ${opts.name}`);
     const q = new DiskQueue(wal, opts);
+    const acked = await readAckPosition(opts.dir);
+    // Segments wholly before the acknowledged prefix were sent; the crash came before they were deleted.
+    if (acked !== undefined) await wal.truncateBefore(acked.segment);
     await wal.replay(0, (frame) => {
       const st = q.segment(frame.segment);
       const bytes = FRAME_HEADER_BYTES + frame.payload.length;
       st.durableEnd += bytes;
       q.diskBytes += bytes;
+      if (acked !== undefined && frame.segment === acked.segment && st.durableEnd <= acked.offset) return;
       const w = frame.payload.length >= WEIGHT_BYTES ? frame.payload.readUInt32LE(0) : 0;
       st.weight += w;
       q.weight += w;
     });
-    const first = Math.min(...q.segs.keys(), wal.currentSegment);
-    q.cursorSeg = first;
+    q.cursorSeg = Math.min(...q.segs.keys(), wal.currentSegment);
+    // Resume after the acknowledged prefix, so what was sent before a crash is not sent again.
+    const st = acked === undefined ? undefined : q.segs.get(acked.segment);
+    if (acked !== undefined && st !== undefined && acked.offset <= st.durableEnd) {
+      q.cursorSeg = acked.segment;
+      q.cursorOff = acked.offset;
+    }
     return q;
   }
 
@@ -194,6 +224,7 @@ export class DiskQueue {
 
   /** Marks `item` done. Deletes its segment once nothing of it is left; rolls the queue over when it drained. */
   async ack(item: QueueItem): Promise<void> {
+    this.advanceAckedPrefix(item.seq);
     const st = this.segs.get(item.segment);
     if (st === undefined) return;
     st.outstanding--;
@@ -208,6 +239,9 @@ export class DiskQueue {
     if (this.closed) return;
     this.closed = true;
     this.wake();
+    clearTimeout(this.saveTimer);
+    await this.saving;
+    await this.saveAckPosition();
     await this.wal.close();
     await this.readFh?.fh.close();
     this.readFh = undefined;
@@ -264,7 +298,44 @@ export class DiskQueue {
     }
     this.cursorOff += frameBytes;
     st.outstanding++;
-    return { segment: seg, weight: frame.readUInt32LE(0), payload: frame.subarray(WEIGHT_BYTES), diskBytes: frameBytes };
+    const seq = this.nextSeq++;
+    this.readLog.push({ segment: seg, end: this.cursorOff, acked: false });
+    return { segment: seg, weight: frame.readUInt32LE(0), payload: frame.subarray(WEIGHT_BYTES), diskBytes: frameBytes, seq };
+  }
+
+  /** Marks item `seq` acknowledged and moves the acknowledged prefix past every leading acknowledged item. */
+  private advanceAckedPrefix(seq: number): void {
+    const entry = this.readLog[seq - this.readLogFirstSeq];
+    if (entry === undefined) return;
+    entry.acked = true;
+    let n = 0;
+    while (n < this.readLog.length && this.readLog[n]!.acked) n++;
+    if (n === 0) return;
+    const last = this.readLog[n - 1]!;
+    this.readLog = this.readLog.slice(n);
+    this.readLogFirstSeq += n;
+    this.ackedPrefix = { segment: last.segment, offset: last.end };
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = undefined;
+      this.saving = this.saving.then(() => this.saveAckPosition());
+    }, ACK_SAVE_DELAY_MS);
+  }
+
+  /**
+   * Writes the acknowledged prefix (replacing the file by rename, so a crash leaves the old or the new one). Not
+   * fsynced: after a process crash the page cache keeps it; after a power loss an older prefix only means more
+   * items are sent again. A failure is ignored for the same reason.
+   */
+  private async saveAckPosition(): Promise<void> {
+    const pos = this.ackedPrefix;
+    if (pos === undefined) return;
+    const file = path.join(this.opts.dir, ACKED_FILE);
+    try {
+      await fsp.writeFile(`${file}.tmp`, JSON.stringify(pos));
+      await fsp.rename(`${file}.tmp`, file);
+    } catch {
+      // Best effort: see above.
+    }
   }
 
   private async maybeDelete(seg: number): Promise<void> {
@@ -309,6 +380,17 @@ export class DiskQueue {
   private segmentPath(seg: number): string {
     return path.join(this.opts.dir, String(seg).padStart(8, '0'));
   }
+}
+
+/** The saved acknowledged prefix, or undefined (none yet, or unreadable: then everything on disk is sent again). */
+async function readAckPosition(dir: string): Promise<AckPosition | undefined> {
+  try {
+    const v = JSON.parse(await fsp.readFile(path.join(dir, ACKED_FILE), 'utf8')) as Partial<AckPosition>;
+    if (Number.isSafeInteger(v.segment) && Number.isSafeInteger(v.offset) && v.offset! >= 0) return { segment: v.segment!, offset: v.offset! };
+  } catch {
+    // No file yet, or a torn one from an old crash.
+  }
+  return undefined;
 }
 
 async function readExactly(fh: fsp.FileHandle, buf: Buffer, position: number): Promise<void> {

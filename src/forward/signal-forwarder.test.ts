@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import pino from 'pino';
+import snappy from 'snappy';
+import { configSchema } from '../config/index.ts';
+import { decodeLokiPushProtobuf } from '../ingest/loki-push.ts';
+import type { TenantId } from '../model/index.ts';
+import { SelfMetrics } from '../selfobs/index.ts';
+import { ForwardMetrics } from './forward-metrics.ts';
+import { logsQueueCodec, lokiPushWire } from './signal-codecs.ts';
+import { SignalForwarder } from './signal-forwarder.ts';
+
+// A forwarder against a real HTTP server on loopback that answers what a struggling or strict remote answers:
+// 429 with Retry-After, 503, a network error (a dropped connection), 400 for one tenant. Every acknowledged entry
+// of a good tenant arrives; the refused tenant's entries are dropped and counted; headers carry tenant and auth.
+
+interface Received {
+  readonly tenant: string | undefined;
+  readonly authorization: string | undefined;
+  readonly custom: string | undefined;
+  readonly lines: string[];
+}
+
+test('retries 429 (with Retry-After), 5xx and network errors; drops a 4xx; sends tenant and credentials', async () => {
+  const received: Received[] = [];
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests++;
+      const tenant = req.headers['x-scope-orgid'] as string | undefined;
+      if (requests === 1) return void res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+      if (requests === 2) return void res.writeHead(503).end('unavailable');
+      if (requests === 3) return void req.socket.destroy();
+      if (tenant === 'bad') return void res.writeHead(400).end('entry too far behind');
+      const body = decodeLokiPushProtobuf(snappy.uncompressSync(Buffer.concat(chunks), { asBuffer: true }) as Buffer);
+      received.push({
+        tenant,
+        authorization: req.headers.authorization,
+        custom: req.headers['x-custom'] as string | undefined,
+        lines: body.records.flatMap((r) => r.entries.map((e) => e.line)),
+      });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/loki/api/v1/push`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-forwarder-'));
+  const self = new SelfMetrics();
+  const config = configSchema.parse({
+    gateway: {
+      forward: {
+        logs: [{
+          url,
+          name: 'strict',
+          headers: { 'X-Custom': 'yes' },
+          basic_auth: { username: 'u', password: 'p' },
+          tenant: { credentials: { 'team-b': { bearer_token: 'tok-b' } } },
+          batch_max_wait: '10ms',
+          min_backoff: '10ms',
+          max_backoff: '50ms',
+        }],
+      },
+    },
+  });
+  const forwarder = await SignalForwarder.open({
+    codec: logsQueueCodec,
+    dir,
+    endpoints: config.gateway.forward.logs,
+    wireFor: () => lokiPushWire,
+    metrics: new ForwardMetrics(self),
+    logger: pino({ level: 'silent' }),
+    userAgent: 'test',
+  });
+  try {
+    const write = async (tenant: string, line: string): Promise<void> => {
+      const app = forwarder.appender(tenant as TenantId);
+      app.append({ labels: { job: 'x' }, entries: [{ timestampNs: 1_700_000_000_000_000_000n, line }] });
+      await app.commit();
+    };
+    await write('team-a', 'a1');
+    await write('team-b', 'b1');
+    await write('bad', 'x1');
+    await write('team-a', 'a2');
+    const value = async (name: string, labels: string): Promise<number> => {
+      const text = await self.registry.metrics();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    for (let i = 0; i < 1000 && (await value('heimdall_forward_queue_records', 'endpoint="strict"')) > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await value('heimdall_forward_queue_records', 'endpoint="strict"'), 0);
+    const lines = (tenant: string): string[] => received.filter((r) => r.tenant === tenant).flatMap((r) => r.lines).sort();
+    assert.deepEqual(lines('team-a'), ['a1', 'a2']);
+    assert.deepEqual(lines('team-b'), ['b1']);
+    assert.deepEqual(lines('bad'), []);
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    for (const r of received) {
+      assert.equal(r.authorization, r.tenant === 'team-b' ? 'Bearer tok-b' : basic);
+      if (r.tenant !== 'team-b') assert.equal(r.custom, 'yes');
+    }
+    assert.equal(await value('heimdall_forward_retries_total', 'reason="http_429"'), 1);
+    assert.equal(await value('heimdall_forward_retries_total', 'reason="http_5xx"'), 1);
+    assert.equal(await value('heimdall_forward_retries_total', 'reason="network"'), 1);
+    assert.equal(await value('heimdall_forward_dropped_records_total', 'reason="http_4xx"'), 1);
+    assert.equal(await value('heimdall_forward_sent_records_total', 'endpoint="strict"'), 3);
+  } finally {
+    await forwarder.stop();
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
