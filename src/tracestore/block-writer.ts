@@ -5,7 +5,7 @@ import { quoteString } from '../columnar/index.ts';
 import type { Attribute } from '../model/index.ts';
 import { publishFileDurably, writeFileDurably } from '../objstore/index.ts';
 import type { StoredSpan } from '../storage/index.ts';
-import { ATTR_TYPE, RESOURCE_COLUMNS, SPAN_COLUMNS, attrCells, columnIndex, splitAttributes } from './block-columns.ts';
+import { RESOURCE_COLUMNS, SPAN_COLUMNS, attrCells, columnIndex, splitAttributes } from './block-columns.ts';
 import type { BlockInfo, RowGroupRange } from './catalog.ts';
 import { FORMAT_VERSION } from './format.ts';
 import { rootSpan, serviceName } from './head-source.ts';
@@ -22,60 +22,41 @@ export type BlockTarget = Pick<BlockInfo, 'seq' | 'tenant' | 'windowStartMs' | '
 
 const RESOURCE_INDEX = columnIndex(RESOURCE_COLUMNS);
 const SPAN_INDEX = columnIndex(SPAN_COLUMNS);
-/** Attribute owners in the staging table. */
-const SCOPE_SPAN = 0;
-const SCOPE_RESOURCE = 1;
-const SCOPE_INSTRUMENTATION = 2;
-const SCOPE_EVENT = 3;
-const SCOPE_LINK = 4;
-
 const dedicatedDefs = (cols: typeof SPAN_COLUMNS): string => cols.map((c) => `, ${c.column} ${c.type}`).join('');
 
 /*
- * Staging: spans are appended flat (one row per span, attribute, event and link) into temporary tables on the
- * writer's connection, then one `COPY (SELECT ...)` nests them into the block's columns, sorted by trace id
- * then start. Flat appends are what DuckDB's appender does fastest; the nesting runs vectorised in SQL.
+ * Staging: one row per span (and per resource) is appended into temporary tables on the writer's connection,
+ * with scalar columns as they are and every list (attributes, events, links) as JSON text, which one
+ * `COPY (SELECT ...)` turns into the block's nested columns with `json_transform` (vectorised; an ordered
+ * list aggregate over a row per attribute measured several times slower).
  */
 const STAGE_TABLES = [
   `CREATE TEMP TABLE IF NOT EXISTS st_span (row INTEGER, res INTEGER, trace_id VARCHAR, span_id BLOB, parent_span_id BLOB,
     trace_state VARCHAR, name VARCHAR, kind UTINYINT, start_ns BIGINT, end_ns BIGINT, status_code UTINYINT,
-    status_message VARCHAR, scope_name VARCHAR, scope_version VARCHAR, has_scope_attrs BOOLEAN, has_events BOOLEAN,
-    has_links BOOLEAN, dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER,
-    root_service VARCHAR, root_name VARCHAR, trace_start_ns BIGINT, trace_end_ns BIGINT, span_attr_slots VARCHAR${dedicatedDefs(SPAN_COLUMNS)})`,
-  `CREATE TEMP TABLE IF NOT EXISTS st_res (res INTEGER, resource_attr_slots VARCHAR${dedicatedDefs(RESOURCE_COLUMNS)})`,
-  'CREATE TEMP TABLE IF NOT EXISTS st_attr (owner INTEGER, scope UTINYINT, sub INTEGER, pos INTEGER, k VARCHAR, s VARCHAR, n DOUBLE, b BOOLEAN, a VARCHAR)',
-  'CREATE TEMP TABLE IF NOT EXISTS st_event (row INTEGER, idx INTEGER, time_ns BIGINT, name VARCHAR, has_attrs BOOLEAN)',
-  'CREATE TEMP TABLE IF NOT EXISTS st_link (row INTEGER, idx INTEGER, trace_id BLOB, span_id BLOB, trace_state VARCHAR, has_attrs BOOLEAN)',
+    status_message VARCHAR, scope_name VARCHAR, scope_version VARCHAR, scope_attrs VARCHAR, events VARCHAR, links VARCHAR,
+    dropped_attributes INTEGER, dropped_events INTEGER, dropped_links INTEGER,
+    root_service VARCHAR, root_name VARCHAR, trace_start_ns BIGINT, trace_end_ns BIGINT, span_attr_slots VARCHAR,
+    span_attrs VARCHAR${dedicatedDefs(SPAN_COLUMNS)})`,
+  `CREATE TEMP TABLE IF NOT EXISTS st_res (res INTEGER, resource_attr_slots VARCHAR, resource_attrs VARCHAR${dedicatedDefs(RESOURCE_COLUMNS)})`,
 ];
 
-/** The block's columns, nested from the staging tables and sorted (docs/formats/tracestore.md, "Blocks"). */
+/** `json_transform`'s structure of an attribute list (ATTR_TYPE). */
+const ATTRS_JSON = '[{"k":"VARCHAR","s":"VARCHAR","n":"DOUBLE","b":"BOOLEAN","a":"VARCHAR"}]';
+
+/** The block's columns from the staging tables, in row order (docs/formats/tracestore.md, "Blocks"). */
 function blockSelect(): string {
-  const list = `${ATTR_TYPE}[]`;
-  const attrs = (scope: number, alias: string): string => `LEFT JOIN a ${alias} ON ${alias}.scope = ${scope} AND ${alias}.owner = ${scope === SCOPE_RESOURCE ? 's.res' : 's.row'}`;
-  return `WITH a AS (
-      SELECT owner, scope, sub, list({'k': k, 's': s, 'n': n, 'b': b, 'a': a} ORDER BY pos) AS l FROM st_attr GROUP BY owner, scope, sub),
-    ev AS (
-      SELECT e.row, list({'time_ns': e.time_ns, 'name': e.name, 'attrs': CASE WHEN e.has_attrs THEN coalesce(x.l, []::${list}) END} ORDER BY e.idx) AS l
-      FROM st_event e LEFT JOIN a x ON x.scope = ${SCOPE_EVENT} AND x.owner = e.row AND x.sub = e.idx GROUP BY e.row),
-    lk AS (
-      SELECT k.row, list({'trace_id': k.trace_id, 'span_id': k.span_id, 'trace_state': k.trace_state,
-        'attrs': CASE WHEN k.has_attrs THEN coalesce(x.l, []::${list}) END} ORDER BY k.idx) AS l
-      FROM st_link k LEFT JOIN a x ON x.scope = ${SCOPE_LINK} AND x.owner = k.row AND x.sub = k.idx GROUP BY k.row)
-    SELECT s.trace_id, s.root_service, s.root_name, s.trace_start_ns, s.trace_end_ns - s.trace_start_ns AS trace_duration_ns,
+  const attrs = (col: string): string => `json_transform(${col}, '${ATTRS_JSON}')`;
+  const links = `json_transform(s.links, '[{"trace_id":"VARCHAR","span_id":"VARCHAR","trace_state":"VARCHAR","attrs":${ATTRS_JSON}}]')`;
+  return `SELECT s.trace_id, s.root_service, s.root_name, s.trace_start_ns, s.trace_end_ns - s.trace_start_ns AS trace_duration_ns,
       s.span_id, s.parent_span_id, s.trace_state, s.name, s.kind, s.start_ns, s.end_ns - s.start_ns AS duration_ns,
-      s.status_code, s.status_message, s.scope_name, s.scope_version,
-      CASE WHEN s.has_scope_attrs THEN coalesce(ia.l, []::${list}) END AS scope_attrs,
+      s.status_code, s.status_message, s.scope_name, s.scope_version, ${attrs('s.scope_attrs')} AS scope_attrs,
       s.dropped_attributes, s.dropped_events, s.dropped_links,
-      ${RESOURCE_COLUMNS.map((c) => `r.${c.column}`).join(', ')}, r.resource_attr_slots, coalesce(ra.l, []::${list}) AS resource_attrs,
-      ${SPAN_COLUMNS.map((c) => `s.${c.column}`).join(', ')}, s.span_attr_slots, coalesce(sa.l, []::${list}) AS span_attrs,
-      CASE WHEN s.has_events THEN coalesce(ev.l, []) END AS events,
-      CASE WHEN s.has_links THEN coalesce(lk.l, []) END AS links
+      ${RESOURCE_COLUMNS.map((c) => `r.${c.column}`).join(', ')}, r.resource_attr_slots, ${attrs('r.resource_attrs')} AS resource_attrs,
+      ${SPAN_COLUMNS.map((c) => `s.${c.column}`).join(', ')}, s.span_attr_slots, ${attrs('s.span_attrs')} AS span_attrs,
+      json_transform(s.events, '[{"time_ns":"BIGINT","name":"VARCHAR","attrs":${ATTRS_JSON}}]') AS events,
+      list_transform(${links}, lambda l: {'trace_id': from_hex(l.trace_id), 'span_id': from_hex(l.span_id), 'trace_state': l.trace_state, 'attrs': l.attrs}) AS links
     FROM st_span s JOIN st_res r ON r.res = s.res
-      ${attrs(SCOPE_SPAN, 'sa')} AND sa.sub = 0
-      ${attrs(SCOPE_RESOURCE, 'ra')} AND ra.sub = 0
-      ${attrs(SCOPE_INSTRUMENTATION, 'ia')} AND ia.sub = 0
-      LEFT JOIN ev ON ev.row = s.row LEFT JOIN lk ON lk.row = s.row
-    ORDER BY s.trace_id, s.start_ns, s.span_id`;
+    ORDER BY s.row`;
 }
 
 const hex = (id: string): Buffer => Buffer.from(id, 'hex');
@@ -172,9 +153,6 @@ export class BlockWriter {
   private async stage(sorted: readonly BlockTrace[]): Promise<{ spans: number; minStartNs: bigint; maxStartNs: bigint; maxEndNs: bigint }> {
     const spanApp = await this.conn.createAppender('st_span', 'main', 'temp');
     const resApp = await this.conn.createAppender('st_res', 'main', 'temp');
-    const attrApp = await this.conn.createAppender('st_attr', 'main', 'temp');
-    const eventApp = await this.conn.createAppender('st_event', 'main', 'temp');
-    const linkApp = await this.conn.createAppender('st_link', 'main', 'temp');
     try {
       const resources = new Map<readonly Attribute[], number>();
       let row = 0;
@@ -183,15 +161,16 @@ export class BlockWriter {
       let maxEndNs = sorted[0]!.spans[0]!.span.endTimeUnixNs;
       for (const trace of sorted) {
         const root = rootSpan(trace.spans);
-        let traceStart = trace.spans[0]!.span.startTimeUnixNs;
-        let traceEnd = trace.spans[0]!.span.endTimeUnixNs;
-        for (const { span } of trace.spans) {
-          if (span.startTimeUnixNs < traceStart) traceStart = span.startTimeUnixNs;
-          if (span.endTimeUnixNs > traceEnd) traceEnd = span.endTimeUnixNs;
-        }
+        // Rows go in block order: by trace id (the caller sorted), then start, then span id.
+        const spans = [...trace.spans].sort((x, y) =>
+          x.span.startTimeUnixNs < y.span.startTimeUnixNs ? -1 : x.span.startTimeUnixNs > y.span.startTimeUnixNs ? 1 : x.span.spanId < y.span.spanId ? -1 : 1,
+        );
+        const traceStart = spans[0]!.span.startTimeUnixNs;
+        let traceEnd = spans[0]!.span.endTimeUnixNs;
+        for (const { span } of spans) if (span.endTimeUnixNs > traceEnd) traceEnd = span.endTimeUnixNs;
         if (traceStart < minStartNs) minStartNs = traceStart;
         if (traceEnd > maxEndNs) maxEndNs = traceEnd;
-        for (const { span, resource } of trace.spans) {
+        for (const { span, resource } of spans) {
           if (span.startTimeUnixNs > maxStartNs) maxStartNs = span.startTimeUnixNs;
           let res = resources.get(resource);
           if (res === undefined) {
@@ -200,12 +179,12 @@ export class BlockWriter {
             const split = splitAttributes(resource, RESOURCE_COLUMNS, RESOURCE_INDEX);
             resApp.appendInteger(res);
             appendNullable(resApp, split.slots);
+            resApp.appendVarchar(attrsJson(split.rest));
             for (let c = 0; c < RESOURCE_COLUMNS.length; c++) appendNullable(resApp, split.dedicated[c] ?? null);
             resApp.endRow();
-            appendAttrs(attrApp, res, SCOPE_RESOURCE, 0, split.rest);
           }
           const split = splitAttributes(span.attributes, SPAN_COLUMNS, SPAN_INDEX);
-          spanApp.appendInteger(row);
+          spanApp.appendInteger(row++);
           spanApp.appendInteger(res);
           spanApp.appendVarchar(span.traceId);
           spanApp.appendBlob(hex(span.spanId));
@@ -219,9 +198,25 @@ export class BlockWriter {
           appendNullable(spanApp, span.statusMessage ?? null);
           spanApp.appendVarchar(span.scope.name);
           appendNullable(spanApp, span.scope.version ?? null);
-          spanApp.appendBoolean(span.scope.attributes !== undefined);
-          spanApp.appendBoolean(span.events !== undefined);
-          spanApp.appendBoolean(span.links !== undefined);
+          appendNullable(spanApp, span.scope.attributes ? attrsJson(span.scope.attributes) : null);
+          appendNullable(
+            spanApp,
+            span.events
+              ? `[${span.events.map((e) => `{"time_ns":${e.timeUnixNs},"name":${JSON.stringify(e.name)},"attrs":${e.attributes ? attrsJson(e.attributes) : 'null'}}`).join(',')}]`
+              : null,
+          );
+          appendNullable(
+            spanApp,
+            span.links
+              ? `[${span.links
+                  .map(
+                    (l) =>
+                      `{"trace_id":"${l.traceId}","span_id":"${l.spanId}","trace_state":${l.traceState === undefined ? 'null' : JSON.stringify(l.traceState)},` +
+                      `"attrs":${l.attributes ? attrsJson(l.attributes) : 'null'}}`,
+                  )
+                  .join(',')}]`
+              : null,
+          );
           appendNullableInt(spanApp, span.droppedAttributesCount);
           appendNullableInt(spanApp, span.droppedEventsCount);
           appendNullableInt(spanApp, span.droppedLinksCount);
@@ -230,36 +225,16 @@ export class BlockWriter {
           spanApp.appendBigInt(traceStart);
           spanApp.appendBigInt(traceEnd);
           appendNullable(spanApp, split.slots);
+          spanApp.appendVarchar(attrsJson(split.rest));
           for (let c = 0; c < SPAN_COLUMNS.length; c++) appendNullable(spanApp, split.dedicated[c] ?? null);
           spanApp.endRow();
-          appendAttrs(attrApp, row, SCOPE_SPAN, 0, split.rest);
-          if (span.scope.attributes) appendAttrs(attrApp, row, SCOPE_INSTRUMENTATION, 0, span.scope.attributes);
-          span.events?.forEach((e, i) => {
-            eventApp.appendInteger(row);
-            eventApp.appendInteger(i);
-            eventApp.appendBigInt(e.timeUnixNs);
-            eventApp.appendVarchar(e.name);
-            eventApp.appendBoolean(e.attributes !== undefined);
-            eventApp.endRow();
-            if (e.attributes) appendAttrs(attrApp, row, SCOPE_EVENT, i, e.attributes);
-          });
-          span.links?.forEach((l, i) => {
-            linkApp.appendInteger(row);
-            linkApp.appendInteger(i);
-            linkApp.appendBlob(hex(l.traceId));
-            linkApp.appendBlob(hex(l.spanId));
-            appendNullable(linkApp, l.traceState ?? null);
-            linkApp.appendBoolean(l.attributes !== undefined);
-            linkApp.endRow();
-            if (l.attributes) appendAttrs(attrApp, row, SCOPE_LINK, i, l.attributes);
-          });
-          row++;
         }
       }
-      for (const app of [spanApp, resApp, attrApp, eventApp, linkApp]) app.flushSync();
+      spanApp.flushSync();
+      resApp.flushSync();
       return { spans: row, minStartNs, maxStartNs, maxEndNs };
     } finally {
-      for (const app of [spanApp, resApp, attrApp, eventApp, linkApp]) {
+      for (const app of [spanApp, resApp]) {
         try {
           app.closeSync();
         } catch {
@@ -270,7 +245,7 @@ export class BlockWriter {
   }
 
   private async clearStage(): Promise<void> {
-    for (const t of ['st_span', 'st_res', 'st_attr', 'st_event', 'st_link']) await this.conn.run(`DELETE FROM ${t}`);
+    for (const t of ['st_span', 'st_res']) await this.conn.run(`DELETE FROM ${t}`);
   }
 }
 
@@ -293,21 +268,18 @@ function appendNullableInt(app: DuckDBAppender, v: number | undefined): void {
   else app.appendInteger(v);
 }
 
-function appendAttrs(app: DuckDBAppender, owner: number, scope: number, sub: number, list: readonly Attribute[]): void {
-  for (let pos = 0; pos < list.length; pos++) {
-    const a = list[pos]!;
+/** An attribute list as the JSON `json_transform` reads into ATTR_TYPE (non-finite numbers and -0 as text). */
+function attrsJson(list: readonly Attribute[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
     const c = attrCells(a.value);
-    app.appendInteger(owner);
-    app.appendUTinyInt(scope);
-    app.appendInteger(sub);
-    app.appendInteger(pos);
-    app.appendVarchar(a.key);
-    appendNullable(app, c.s);
-    if (c.n === null) app.appendNull();
-    else app.appendDouble(c.n);
-    if (c.b === null) app.appendNull();
-    else app.appendBoolean(c.b);
-    appendNullable(app, c.a);
-    app.endRow();
+    let v: string;
+    if (c.s !== null) v = `"s":${JSON.stringify(c.s)}`;
+    else if (c.n !== null) v = Number.isFinite(c.n) && !Object.is(c.n, -0) ? `"n":${c.n}` : `"n":"${Object.is(c.n, -0) ? '-0' : String(c.n)}"`;
+    else if (c.b !== null) v = `"b":${c.b}`;
+    else v = `"a":${JSON.stringify(c.a)}`;
+    out += `${i > 0 ? ',' : ''}{"k":${JSON.stringify(a.key)},${v}}`;
   }
+  return `${out}]`;
 }

@@ -238,12 +238,11 @@ export class TraceStore implements TracesStorage {
       const th = this.head.tenant(tenant)!;
       for (const t of th.traces.values()) {
         if (t.spans.length === 0) continue;
-        const c = { tenant, traceId: t.traceId, spans: t.spans.slice() };
         if (force || nowMs - t.lastWriteMs >= this.settings.traceIdlePeriodMs || nowMs - t.firstWriteMs >= this.settings.maxBlockDurationMs) {
-          due.push(c);
+          due.push({ tenant, traceId: t.traceId, spans: t.spans.slice() });
           dueBytes += t.bytes;
         } else {
-          rest.push({ ...c, lastWriteMs: t.lastWriteMs, bytes: t.bytes });
+          rest.push({ tenant, traceId: t.traceId, spans: t.spans, lastWriteMs: t.lastWriteMs, bytes: t.bytes });
         }
       }
     }
@@ -253,7 +252,8 @@ export class TraceStore implements TracesStorage {
       let left = this.head.bytes - dueBytes;
       for (const r of rest) {
         if (left <= this.settings.headMaxBytes / 2) break;
-        due.push(r);
+        // A copy: spans arriving while the block is written stay in the head for the next cut.
+        due.push({ tenant: r.tenant, traceId: r.traceId, spans: r.spans.slice() });
         left -= r.bytes;
       }
     }
