@@ -26,9 +26,15 @@ export const ROLE_REGISTRY: readonly RoleDefinition[] = [
     start: async (ctx) => (await import('./roles/traces-role.ts')).tracesRole.start(ctx),
   },
   {
+    name: 'profiles',
+    dependsOn: [],
+    description: 'profile storage (WAL + in-memory head) and the Pyroscope query API under /pyroscope',
+    start: async (ctx) => (await import('./roles/profiles-role.ts')).profilesRole.start(ctx),
+  },
+  {
     name: 'gateway',
-    dependsOn: ['metrics', 'logs', 'traces'],
-    description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push',
+    dependsOn: ['metrics', 'logs', 'traces', 'profiles'],
+    description: 'ingest: remote_write, OTLP (HTTP :4318, gRPC :4317, /otlp/v1/*), Loki push, Zipkin, Pyroscope /ingest and Push',
     start: async (ctx) => (await import('./roles/gateway-role.ts')).gatewayRole.start(ctx),
   },
   {

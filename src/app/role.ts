@@ -5,7 +5,7 @@ import type { HeimdallConfig } from '../config/index.ts';
 import type { DataDirMonitor } from '../datadir/index.ts';
 import type { QueryWorkerPool } from '../query/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
-import type { LogQueryEngine, LogsStorage, MetricQueryEngine, MetricsStorage, TracesStorage } from '../storage/index.ts';
+import type { LogQueryEngine, LogsStorage, MetricQueryEngine, MetricsStorage, ProfilesStorage, TracesStorage } from '../storage/index.ts';
 import type { TenantResolver } from '../tenant/index.ts';
 
 import type { RoleName } from '../config/index.ts';
@@ -19,6 +19,7 @@ export interface RoleOutputs {
   metricQueryEngine?: MetricQueryEngine;
   /** The logs role's LogQL engine (the worker pool), for the ruler's log rules. */
   logQueryEngine?: LogQueryEngine;
+  profilesStorage?: ProfilesStorage;
 }
 
 /**

@@ -65,7 +65,7 @@ test('bad configuration names the key path, the value and what is allowed', () =
         assert.match(err.message, /unknown key "metricz" at the top level/);
         assert.match(err.message, /"metrics\.limits\.max_label_names_per_series": .*expected number.*\(got "abc"\)/);
         assert.match(err.message, /"http_address": expected HOST:PORT.*\(got "nope"\)/);
-        assert.match(err.message, /unknown role "bogus": allowed are all, metrics, logs, traces, gateway/);
+        assert.match(err.message, /unknown role "bogus": allowed are all, metrics, logs, traces, profiles, gateway/);
         assert.match(err.message, /"server\.shutdown_timeout": invalid duration "5x"/);
         assert.match(err.message, /"logs\.store\.partition_window": must divide a day and be at least 1m/);
         return true;

@@ -15,3 +15,4 @@ export { registerTracesIngest } from './traces-routes.ts';
 export type { TracesIngestSettings } from './traces-routes.ts';
 export type { TraceIngestLimits } from './trace-admission.ts';
 export { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupported.ts';
+export { registerProfilesIngest } from './profiles-routes.ts';

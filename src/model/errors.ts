@@ -81,6 +81,28 @@ export const GRPC_CODE_FOR_KIND: Readonly<Record<ErrorKind, number>> = {
   timeout: 4, // DEADLINE_EXCEEDED
 };
 
+/**
+ * The one kind → Connect error table (connectrpc.com's protocol, which Pyroscope's APIs speak): the code
+ * written in the JSON error body and the HTTP status Connect assigns to it.
+ */
+export const CONNECT_ERROR_FOR_KIND: Readonly<Record<ErrorKind, { readonly code: string; readonly status: number }>> = {
+  bad_data: { code: 'invalid_argument', status: 400 },
+  unauthenticated: { code: 'unauthenticated', status: 401 },
+  forbidden: { code: 'permission_denied', status: 403 },
+  not_found: { code: 'not_found', status: 404 },
+  method_not_allowed: { code: 'unimplemented', status: 501 },
+  not_acceptable: { code: 'invalid_argument', status: 400 },
+  too_large: { code: 'resource_exhausted', status: 429 },
+  unsupported_media_type: { code: 'invalid_argument', status: 400 },
+  execution: { code: 'invalid_argument', status: 400 },
+  rate_limited: { code: 'resource_exhausted', status: 429 },
+  canceled: { code: 'canceled', status: 499 },
+  internal: { code: 'internal', status: 500 },
+  not_implemented: { code: 'unimplemented', status: 501 },
+  unavailable: { code: 'unavailable', status: 503 },
+  timeout: { code: 'deadline_exceeded', status: 504 },
+};
+
 /** Kinds a sender should retry after `Retry-After` (senders retry exactly 429/502/503/504). */
 export function isRetryableKind(kind: ErrorKind): boolean {
   return kind === 'rate_limited' || kind === 'unavailable';

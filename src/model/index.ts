@@ -64,6 +64,7 @@ export { formatPromDuration, parseGoDuration, parsePromDuration } from './go-dur
 export { lineCol } from './text-position.ts';
 export type { QuotedString, Unquoted } from './go-string.ts';
 export {
+  CONNECT_ERROR_FOR_KIND,
   GRPC_CODE_FOR_KIND,
   HTTP_STATUS_FOR_KIND,
   HeimdallError,

@@ -39,6 +39,8 @@ export const DISCARD_REASONS = [
   // past max_traces_per_user
   'trace_too_large',
   'live_traces_exceeded',
+  // profiles: a pprof over max_profile_size_bytes (Pyroscope's profile_size)
+  'profile_too_large',
 ] as const;
 
 export type DiscardReason = (typeof DISCARD_REASONS)[number];

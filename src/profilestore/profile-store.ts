@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { openFormatStamp } from '../columnar/index.ts';
@@ -60,6 +61,7 @@ export class ProfileStore implements ProfilesStorage {
    * `StorageFormatError`), replays the WAL into the head and applies retention.
    */
   static async open(opts: ProfileStoreOptions): Promise<ProfileStore> {
+    await mkdir(opts.dir, { recursive: true });
     await openFormatStamp(opts.dir, { name: STORE_NAME, version: FORMAT_VERSION });
     const wal = await Wal.open(path.join(opts.dir, 'wal'), undefined, 'profiles');
     try {

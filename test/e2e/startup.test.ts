@@ -72,7 +72,7 @@ test('--target runs a subset plus its dependencies', async () => {
 test('unknown roles, bad flags and bad config stop start-up with a message naming the problem', async () => {
   const unknown = await runHeimdall(['start', '--target', 'metrics,frobnicator']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown role "frobnicator": allowed are all, metrics, logs, traces, gateway/);
+  assert.match(unknown.stderr, /unknown role "frobnicator": allowed are all, metrics, logs, traces, profiles, gateway/);
 
   const flag = await runHeimdall(['start', '--no-such-flag']);
   assert.equal(flag.code, 2);
