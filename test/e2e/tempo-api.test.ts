@@ -97,8 +97,12 @@ interface SearchAnswer {
   traces: { traceID: string; rootServiceName: string; rootTraceName: string; spanSets: { spans: { spanID: string; name: string }[]; matched: number }[] }[];
 }
 
-const search = (q: string, tenant: string, extra = ''): Promise<SearchAnswer> =>
-  getJson<SearchAnswer>(`/api/search?q=${encodeURIComponent(q)}${extra}`, tenant);
+/** Search answers name traces as Tempo does (`util.TraceIDToHexString`: hex without leading zeros); this restores 32 digits. */
+async function search(q: string, tenant: string, extra = ''): Promise<SearchAnswer> {
+  const answer = await getJson<SearchAnswer>(`/api/search?q=${encodeURIComponent(q)}${extra}`, tenant);
+  for (const t of answer.traces) t.traceID = t.traceID.padStart(32, '0');
+  return answer;
+}
 
 interface OtlpJsonSpan {
   name: string;
@@ -204,7 +208,7 @@ describe('the Tempo API as Grafana calls it', () => {
 
   test('legacy tag search (tags=logfmt, minDuration) as Grafana sends it without TraceQL', async () => {
     const byTag = await getJson<SearchAnswer>(`/api/search?tags=${encodeURIComponent('service.name=payment card.brand=visa')}&limit=20`, 'team-a');
-    assert.deepEqual(byTag.traces.map((t) => t.traceID), [traceA]);
+    assert.deepEqual(byTag.traces.map((t) => t.traceID.padStart(32, '0')), [traceA]);
     const tooLong = await getJson<SearchAnswer>(`/api/search?tags=${encodeURIComponent('service.name=payment')}&minDuration=1h`, 'team-a');
     assert.deepEqual(tooLong.traces, []);
   });
