@@ -4,9 +4,10 @@ import type { DatasourceRef } from '../shell/settings.ts';
 import { TimeRangePicker } from '../time/time-range-picker.tsx';
 import { parseDurationS, resolveRange } from '../time/time-range.ts';
 import type { RawTimeRange } from '../time/time-range.ts';
-import { downloadJson, getDashboard, listFolders, saveDashboard } from './dashboard-api.ts';
+import { downloadJson, getDashboard, saveDashboard } from './dashboard-api.ts';
 import type { DashboardMeta } from './dashboard-api.ts';
 import { allPanels, migrateDashboard } from './dashboard-model.ts';
+import { FolderSelect } from './folder-select.tsx';
 import type { DashboardJson, Panel, VariableModel } from './dashboard-model.ts';
 import { layoutDashboard } from './layout.ts';
 import { PanelView } from './panel-view.tsx';
@@ -470,11 +471,7 @@ function SaveDialog(props: { org: string; model: DashboardJson; meta: DashboardM
   const copy = props.meta.provisioned;
   const [title, setTitle] = useState(copy ? `${props.model.title ?? ''} copy` : (props.model.title ?? ''));
   const [folderUid, setFolderUid] = useState(copy ? '' : props.meta.folderUid);
-  const [folders, setFolders] = useState<{ uid: string; title: string }[]>([]);
   const [error, setError] = useState<{ message: string; conflict: boolean } | undefined>();
-  useEffect(() => {
-    void listFolders(props.org).then((f) => setFolders(f.filter((x) => !x.uid.startsWith('p-'))), () => undefined);
-  }, [props.org]);
   const save = async (overwrite: boolean): Promise<void> => {
     const dashboard: DashboardJson = copy ? { ...props.model, title, uid: undefined, version: undefined } : { ...props.model, title, version: props.meta.version };
     try {
@@ -490,17 +487,7 @@ function SaveDialog(props: { org: string; model: DashboardJson; meta: DashboardM
       <label>
         Title <input type="text" value={title} onChange={(e) => setTitle(e.target.value)} aria-label="Dashboard title" />
       </label>
-      <label>
-        Folder
-        <select value={folderUid} onChange={(e) => setFolderUid(e.target.value)} aria-label="Folder">
-          <option value="">General</option>
-          {folders.map((f) => (
-            <option key={f.uid} value={f.uid}>
-              {f.title}
-            </option>
-          ))}
-        </select>
-      </label>
+      <FolderSelect org={props.org} value={folderUid} onChange={setFolderUid} label="Folder" />
       {error && (
         <div className="error-text" data-testid="save-error">
           {error.message}

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import { navigate } from '../shell/router.ts';
 import type { DatasourceRef } from '../shell/settings.ts';
-import { createFolder, listFolders, saveDashboard, searchDashboards } from './dashboard-api.ts';
+import { createFolder, saveDashboard, searchDashboards } from './dashboard-api.ts';
 import type { SearchHit } from './dashboard-api.ts';
+import { FolderSelect } from './folder-select.tsx';
 import type { DashboardJson } from './dashboard-model.ts';
 
 /** `/dashboards`: search, the dashboards grouped by folder, a new folder, and import. */
@@ -100,14 +101,10 @@ function ImportForm(props: { org: string; datasources: readonly DatasourceRef[];
   const [parsed, setParsed] = useState<DashboardJson | undefined>();
   const [parseError, setParseError] = useState<string | undefined>();
   const [chosen, setChosen] = useState<Record<string, string>>({});
-  const [folders, setFolders] = useState<{ uid: string; title: string }[]>([]);
   const [folderUid, setFolderUid] = useState('');
   const [title, setTitle] = useState('');
   const [uid, setUid] = useState('');
   const [saveError, setSaveError] = useState<{ message: string; conflict: boolean } | undefined>();
-  useEffect(() => {
-    void listFolders(props.org).then((f) => setFolders(f.filter((x) => !x.uid.startsWith('p-'))), () => undefined);
-  }, [props.org]);
   const load = (json: string): void => {
     setText(json);
     try {
@@ -164,17 +161,7 @@ function ImportForm(props: { org: string; datasources: readonly DatasourceRef[];
           <label>
             UID <input type="text" value={uid} onChange={(e) => setUid(e.target.value)} aria-label="Import uid" placeholder="made for you when empty" />
           </label>
-          <label>
-            Folder
-            <select value={folderUid} onChange={(e) => setFolderUid(e.target.value)} aria-label="Import folder">
-              <option value="">General</option>
-              {folders.map((f) => (
-                <option key={f.uid} value={f.uid}>
-                  {f.title}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FolderSelect org={props.org} value={folderUid} onChange={setFolderUid} label="Import folder" />
           {(parsed.__inputs ?? [])
             .filter((i) => i.type === 'datasource')
             .map((input) => (

@@ -69,7 +69,8 @@ export function PanelView(props: {
   const Body = PANEL_BODIES[panel.type];
   const data = outcome.state === 'done' ? outcome.data : outcome.state === 'loading' ? outcome.data : undefined;
   const bodyHeight = props.heightPx - 28;
-  const state = !supported ? 'unsupported' : outcome.state === 'error' ? 'error' : panel.type === 'text' || outcome.state === 'done' ? 'done' : 'loading';
+  // A refresh keeps what was drawn on screen (the spinner says it is re-running): the panel stays 'done'.
+  const state = !supported ? 'unsupported' : outcome.state === 'error' ? 'error' : panel.type === 'text' || data !== undefined ? 'done' : 'loading';
   return (
     <div ref={el} className="dash-panel" data-testid="dashboard-panel" data-panel-type={panel.type} data-state={state} data-panel-id={panel.id}>
       <div className="dash-panel-header">
