@@ -303,8 +303,8 @@ describe('--target subsets with the traces role', () => {
           assert.deepEqual(ready.roles, ['traces']);
           assert.equal((await fetch(`${h.httpUrl}/prometheus/api/v1/labels`)).status, 404, 'metrics role not running');
         } else {
-          // The gateway writes every signal, so it brings the metrics and logs roles along.
-          assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'traces']);
+          // The gateway writes every signal, so it brings the metrics, logs and profiles roles along.
+          assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'profiles', 'traces']);
         }
       } finally {
         await h.stop();

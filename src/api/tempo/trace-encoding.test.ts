@@ -53,6 +53,29 @@ test('shaping groups spans by resource and scope in start order; no limit keeps 
   );
 });
 
+test('equal resources and scopes read as different objects (head and a block) form one batch; 1 and "1" stay apart', () => {
+  const copy = (attrs: Attribute[]): Attribute[] => attrs.map((a) => ({ ...a }));
+  const fromBlock: StoredTrace = {
+    traceId: TRACE_ID,
+    spans: [
+      ...trace.spans,
+      { span: span('00000000000000a3', 1_700_000_000_000_000_400n, { scope: { ...scope } }), resource: copy(resourceA) },
+      { span: span('00000000000000c1', 1_700_000_000_000_000_500n), resource: [{ key: 'service.name', value: 1 }] },
+      { span: span('00000000000000c2', 1_700_000_000_000_000_600n), resource: [{ key: 'service.name', value: '1' }] },
+    ],
+  };
+  const shaped = shapeTrace(fromBlock, 0);
+  assert.deepEqual(
+    shaped.resources.map((r) => [r.resource[0]?.value, r.scopes.map((s) => s.spans.map((sp) => sp.spanId))]),
+    [
+      ['api', [['00000000000000a1', '00000000000000a2', '00000000000000a3']]],
+      ['db', [['00000000000000b2']]],
+      [1, [['00000000000000c1']]],
+      ['1', [['00000000000000c2']]],
+    ],
+  );
+});
+
 test('a trace over the byte limit keeps its earliest spans and is marked partial', () => {
   const full = shapeTrace(trace, 0);
   const cut = shapeTrace(trace, Math.floor(full.storedBytes / 2));
