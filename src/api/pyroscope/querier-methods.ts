@@ -1,15 +1,13 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { HeimdallError, PROFILE_TYPE_LABEL, compareLabels, labelsKey, parseProfileTypeId, parseSelector, sortedLabelNames } from '../../model/index.ts';
 import type { LabelMatcher, Labels, ProfileType } from '../../model/index.ts';
 import { DEFAULT_MAX_NODES, MAX_MAX_NODES, SeriesBuilder, StackTree, flameGraphDiffOf, flameGraphOf, mergedPprof } from '../../profiles/index.ts';
 import type { FlameGraph } from '../../profiles/index.ts';
 import type { ProfileQueryable, ProfileTimeRange } from '../../storage/index.ts';
-import { PYROSCOPE_PROTO_FILES } from './proto-files.ts';
+import { pyroscopeProtoRoot as root } from '../../ingest/pyroscope-proto.ts';
 import { RawProto } from './connect.ts';
 import type { ConnectCall, ConnectMethod } from './connect.ts';
 
-const root = protobuf.loadSync(PYROSCOPE_PROTO_FILES);
-root.resolveAll();
 const type = (name: string): protobuf.Type => root.lookupType(name);
 
 /** The Connect service path prefix of Pyroscope's query API. */
