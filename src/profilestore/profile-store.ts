@@ -216,12 +216,18 @@ export class ProfileStore implements ProfilesStorage {
     });
   }
 
-  /** Refuses new commits, waits for queued ones and a running cut, and closes. */
+  /**
+   * Refuses new commits, waits for queued ones and a running cut, cuts what the head holds into blocks (so a
+   * restart has no WAL to replay; on failure the WAL keeps it), and closes.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.chain;
+    // Every queued commit is durable and in the head once a rotation resolves.
+    await this.wal.rotate().catch(() => undefined);
+    await this.cut(Date.now(), true).catch((err: unknown) => this.logger?.error({ err }, 'profile store: cutting the head at close failed; the WAL keeps it'));
     await this.wal.close();
     this.writerConn.closeSync();
     this.maintenance.closeSync();
