@@ -53,6 +53,6 @@ export function traceStoreConfigOptions(traces: TracesConfig): Pick<TraceStoreOp
 export function profileStoreConfigOptions(profiles: ProfilesConfig): Pick<ProfileStoreOptions, 'limits' | 'settings'> {
   return {
     limits: tenantLimitsOf(profiles),
-    settings: { windowMs: profiles.store.window, headMaxBytes: profiles.store.head_max_bytes },
+    settings: { windowMs: profiles.store.window, headMaxBytes: profiles.store.head_max_bytes, cutDelayMs: profiles.store.cut_delay },
   };
 }

@@ -54,15 +54,18 @@ export const profilesConfigSchema = z
     /** The profile store's engine settings (not per tenant). */
     store: z
       .object({
-        /** Width of a retention window (per tenant); retention drops whole windows. Must divide a day. */
+        /** Width of a block's time window (per tenant); retention drops whole blocks. Must divide a day. */
         window: durationSchema
           .refine((ms) => ms >= 60_000 && 86_400_000 % ms === 0, { message: 'must divide a day and be at least 1m' })
           .prefault('1h'),
         /**
-         * Estimated bytes of profiles held in memory (every retained profile, durable in the WAL); past it commits
-         * are refused with a retryable 429 until retention frees room. The memory bound.
+         * Estimated bytes of profiles the head (the in-memory part, durable in the WAL) holds before open windows
+         * are cut into blocks early; at twice this, commits are refused with a retryable 429 until a cut catches
+         * up. The memory bound.
          */
-        head_max_bytes: bytesSchema.prefault('1GiB'),
+        head_max_bytes: bytesSchema.prefault('256MiB'),
+        /** How long after a window ends its profiles are cut into a block (later arrivals get a later block). */
+        cut_delay: durationSchema.prefault('1m'),
         /** How often retention runs. */
         retention_interval: durationSchema.prefault('10m'),
       })

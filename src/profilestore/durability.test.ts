@@ -14,7 +14,7 @@ const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata'
 const ROUNDS = 10;
 const T = 'durable' as TenantId;
 
-test('acknowledged profiles survive kill -9 mid-write, over repeated rounds', async () => {
+test('acknowledged profiles survive kill -9 mid-write and mid-cut, over repeated rounds, each once', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-profiles-durability-'));
   try {
     const allAcked: number[] = [];
@@ -30,7 +30,8 @@ test('acknowledged profiles survive kill -9 mid-write, over repeated rounds', as
       for await (const batch of q.select({ startMs: 0, endMs: Date.now() + 1000, matchers: [] })) {
         for (const { profile } of batch) {
           const id = Number(profile.labels.batch);
-          assert.equal(profile.functions[1]?.name, `work${id}`, `profile ${id} is whole`);
+          const stack = profile.stacks[profile.samples[0]!.stack] ?? [];
+          assert.deepEqual(stack.map((f) => profile.functions[f]?.name), [`work${id}`, 'main'], `profile ${id} is whole`);
           assert.equal(profile.samples[0]?.value, id + 1);
           seen.set(id, (seen.get(id) ?? 0) + 1);
         }

@@ -10,8 +10,13 @@ export interface ProfileStoreTenantLimits {
 
 /** The profile store's engine settings (the same for every tenant). */
 export interface ProfileStoreSettings {
-  /** Width of a retention window (ms); must divide a day. Retention drops whole windows per tenant. */
+  /** Width of a block and retention window (ms); must divide a day. Retention drops whole windows per tenant. */
   readonly windowMs: number;
-  /** Estimated bytes of profiles the head may hold; past it commits are refused with a retryable 429. */
+  /**
+   * Estimated bytes of profiles the head may hold before open windows are cut into blocks early; past twice
+   * this, commits are refused with a retryable 429.
+   */
   readonly headMaxBytes: number;
+  /** How long after a window ends its head profiles are cut into a block (late profiles get a later block). */
+  readonly cutDelayMs: number;
 }

@@ -4,10 +4,15 @@ import type { Profile, ProfileFunction, ProfileSample, TenantId } from '../model
 export interface WalBatch {
   readonly tenant: TenantId;
   readonly profiles: readonly Profile[];
+  /**
+   * The store's sequence number of the first profile (the others follow, one each), so replay can leave out
+   * profiles a block already holds. Frames of format version 1 have none (undefined).
+   */
+  readonly firstSeq?: number;
 }
 
 /*
- * A frame's payload is UTF-8 JSON `{"t": tenant, "y": [symbol tables], "p": [profiles]}`. Profiles decoded
+ * A frame's payload is UTF-8 JSON `{"t": tenant, "n": first sequence number, "y": [symbol tables], "p": [profiles]}`. Profiles decoded
  * from one pprof share their `functions` and `stacks` arrays; the frame stores each shared pair once in `y`
  * (`{"f": functions, "s": stacks}`) and a profile names it by index (`"y": i`). A sample is
  * `[stack, value]` or `[stack, value, spanId]`.
@@ -50,19 +55,21 @@ export function encodeWalBatch(batch: WalBatch): Buffer {
       ...(p.profileId !== undefined ? { id: p.profileId } : {}),
     });
   }
-  return Buffer.from(JSON.stringify({ t: batch.tenant, y: tables, p: profiles }), 'utf8');
+  return Buffer.from(JSON.stringify({ t: batch.tenant, ...(batch.firstSeq !== undefined ? { n: batch.firstSeq } : {}), y: tables, p: profiles }), 'utf8');
 }
 
 /** Decodes a frame payload written by {@link encodeWalBatch}. Throws on a payload that is not one. */
 export function decodeWalBatch(payload: Uint8Array): WalBatch {
   const raw = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as {
     t: string;
+    n?: number;
     y: RawSymbols[];
     p: RawProfile[];
   };
   if (typeof raw.t !== 'string' || !Array.isArray(raw.y) || !Array.isArray(raw.p)) throw new Error('not a profile WAL batch');
   return {
     tenant: raw.t as TenantId,
+    ...(typeof raw.n === 'number' ? { firstSeq: raw.n } : {}),
     profiles: raw.p.map((p) => {
       const table = raw.y[p.y];
       if (!table) throw new Error(`profile WAL batch names symbol table ${p.y} of ${raw.y.length}`);

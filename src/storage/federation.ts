@@ -520,7 +520,7 @@ class FederatedProfileQuerier implements ProfileQuerier {
           yield batch;
           continue;
         }
-        yield batch.map((s) => ({ profile: { ...s.profile, labels: withTenantLabel(s.profile.labels, tenant) }, tenant }));
+        yield batch.map((s) => ({ ...s, profile: { ...s.profile, labels: withTenantLabel(s.profile.labels, tenant) }, tenant }));
       }
     }
   }

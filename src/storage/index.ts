@@ -69,6 +69,7 @@ export type {
 } from './query-engine.ts';
 export type {
   ProfileQuerier,
+  ProfileReadShape,
   ProfileQueryable,
   ProfileSelectParams,
   ProfileTimeRange,

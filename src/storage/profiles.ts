@@ -7,7 +7,22 @@ export interface StoredProfile {
   readonly profile: Profile;
   /** Set by a federated querier: the tenant the profile was written to. */
   readonly tenant?: TenantId;
+  /**
+   * Set when the querier merged several profiles of one series into this one (a `read: 'merged'` select):
+   * `profile.timeMs` is the earliest of them, `lastMs` the latest, `count` how many were merged.
+   */
+  readonly merged?: { readonly lastMs: number; readonly count: number };
 }
+
+/**
+ * What a select's caller reads of each profile, so a querier can answer from a cheaper shape:
+ * - `profiles` (the default): every profile whole;
+ * - `merged`: only the sum of sample values per stack and span id, so the querier may yield fewer profiles,
+ *   each the sum of several selected profiles of one series ({@link StoredProfile.merged});
+ * - `totals`: only labels, time and the sum of the sample values, so a profile may come with one sample
+ *   holding its total and no symbols.
+ */
+export type ProfileReadShape = 'profiles' | 'merged' | 'totals';
 
 /** A time range in Unix milliseconds, both ends inclusive (Pyroscope's `start`/`end`). */
 export interface ProfileTimeRange {
@@ -21,6 +36,8 @@ export interface ProfileSelectParams extends ProfileTimeRange {
    * matcher must hold for a profile to be selected.
    */
   readonly matchers: readonly LabelMatcher[];
+  /** What the caller reads (default `profiles`). */
+  readonly read?: ProfileReadShape;
   readonly signal?: AbortSignal;
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { ColumnarDatabase, quoteString } from '../columnar/index.ts';
+import { BlockCatalog, ColumnarDatabase, quoteString } from '../columnar/index.ts';
 import type { SpanRecord, TenantId } from '../model/index.ts';
 import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
@@ -11,7 +11,6 @@ import { BlockSource } from './block-source.ts';
 import type { BlockReadStats } from './block-source.ts';
 import { BlockWriter, removeBlockFiles } from './block-writer.ts';
 import type { BlockTarget } from './block-writer.ts';
-import { Catalog } from './catalog.ts';
 import type { BlockInfo, RowGroupRange } from './catalog.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { Head } from './head.ts';
@@ -68,7 +67,7 @@ interface CutTrace {
 export class TraceStore implements TracesStorage {
   readonly dir: string;
   private readonly head = new Head();
-  private readonly catalog: Catalog;
+  private readonly catalog: BlockCatalog<BlockInfo>;
   private readonly bucket: LocalBucket;
   private writer: BlockWriter | undefined;
   private writerConn: DuckDBConnection | undefined;
@@ -91,7 +90,7 @@ export class TraceStore implements TracesStorage {
   ) {
     this.dir = dir;
     this.bucket = new LocalBucket(path.join(dir, 'blocks'));
-    this.catalog = new Catalog(
+    this.catalog = new BlockCatalog<BlockInfo>(
       (b) => {
         void removeBlockFiles(b).catch((err: unknown) => this.logger?.warn({ err, key: b.key }, 'trace store: removing a dropped block failed; it is removed at next open'));
       },

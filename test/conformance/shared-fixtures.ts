@@ -4,9 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The upstream conformance fixtures are not part of this repository (their licences differ): the project's
- * layout keeps them in `shared/fixtures/` beside the repository and the runners read them in place.
+ * layout keeps them in `shared/fixtures/` beside the repository and the runners read them in place;
+ * `HEIMDALL_SHARED_FIXTURES` names another place (a git worktree elsewhere, the benchmarks).
  */
-export const SHARED_FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures');
+export const SHARED_FIXTURES_DIR =
+  process.env.HEIMDALL_SHARED_FIXTURES ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures');
 
 /**
  * False when `dir` exists; otherwise the reason a conformance test cannot run, naming the missing directory

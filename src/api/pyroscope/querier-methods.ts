@@ -61,11 +61,11 @@ async function mergedTree(
   let firstMs = Infinity;
   let lastMs = -Infinity;
   try {
-    for await (const batch of q.select({ ...rangeOf(r), matchers, signal: call.signal })) {
-      for (const { profile } of batch) {
+    for await (const batch of q.select({ ...rangeOf(r), matchers, read: 'merged', signal: call.signal })) {
+      for (const { profile, merged } of batch) {
         tree.add(profile, spanIds);
         firstMs = Math.min(firstMs, profile.timeMs);
-        lastMs = Math.max(lastMs, profile.timeMs);
+        lastMs = Math.max(lastMs, merged?.lastMs ?? profile.timeMs);
       }
     }
   } finally {
@@ -152,7 +152,7 @@ export function querierMethods(queryable: ProfileQueryable): ConnectMethod<never
         const stepMs = r.step > 0 ? Math.max(1, Math.round(r.step * 1000)) : 15_000;
         const builder = new SeriesBuilder({ stepMs, groupBy: r.groupBy, aggregation: r.aggregation === 1 ? 'average' : 'sum', limit: r.limit ?? 0 });
         await withQuerier(call, async (q) => {
-          for await (const batch of q.select({ ...rangeOf(r), matchers, signal: call.signal })) for (const { profile } of batch) builder.add(profile);
+          for await (const batch of q.select({ ...rangeOf(r), matchers, read: 'totals', signal: call.signal })) for (const { profile } of batch) builder.add(profile);
         });
         return {
           series: builder.series().map((s) => ({ labels: labelPairs(s.labels), points: s.points.map((p) => ({ value: p.value, timestamp: p.timestampMs })) })),

@@ -72,7 +72,7 @@ export async function registerPyroscopeApi(app: FastifyInstance, deps: Pyroscope
           const querier = await deps.queryable.querier(readTenants(deps.tenants, request));
           try {
             const matchers = [{ name: PROFILE_TYPE_LABEL, op: '=' as const, value: profileTypeID }, ...selectorMatchers(selector)];
-            for await (const batch of querier.select({ startMs: from, endMs: until, matchers, signal })) for (const { profile } of batch) tree.add(profile);
+            for await (const batch of querier.select({ startMs: from, endMs: until, matchers, read: 'merged', signal })) for (const { profile } of batch) tree.add(profile);
           } finally {
             await querier.close();
           }

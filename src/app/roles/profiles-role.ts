@@ -7,9 +7,9 @@ import { scheduleRetention } from '../retention-schedule.ts';
 import type { RoleModule } from '../role.ts';
 
 /**
- * The profiles role (Pyroscope's ingester + querier): opens the profile store in `<data_dir>/profiles` with
- * its retention schedule, serves Pyroscope's query API under `/pyroscope` (Connect QuerierService, legacy
- * render and label-values, buildinfo), and provides `profilesStorage` to the gateway. Stopping ends the
+ * The profiles role (Pyroscope's ingester + querier): opens the profile store in `<data_dir>/profiles` (it
+ * cuts blocks in the background) with its retention schedule, serves Pyroscope's query API under `/pyroscope`
+ * (Connect QuerierService, legacy render and label-values, buildinfo), and provides `profilesStorage` to the gateway. Stopping ends the
  * retention timer, then closes the store after queued writes.
  */
 export const profilesRole: RoleModule = {
@@ -18,6 +18,8 @@ export const profilesRole: RoleModule = {
     const store = await ProfileStore.open({
       dir: path.join(config.data_dir, 'profiles'),
       ...profileStoreConfigOptions(config.profiles),
+      memoryLimitBytes: config.storage.memory_limit,
+      threads: config.storage.threads,
       logger,
       health: ctx.dataDir,
     });

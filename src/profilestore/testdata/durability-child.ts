@@ -1,5 +1,6 @@
 // Test child for durability.test.ts: commits one profile per batch through the ProfileStore, several commits in
-// flight at once, and prints `ack <id>` once a batch's commit resolved, until the parent SIGKILLs it.
+// flight at once, and prints `ack <id>` once a batch's commit resolved, until the parent SIGKILLs it. Blocks are
+// cut every few milliseconds meanwhile, so kills land before, during and after cuts.
 import { profileStoreConfigOptions } from '../../app/engine-options.ts';
 import { configSchema } from '../../config/index.ts';
 import { profileTypeLabels } from '../../model/index.ts';
@@ -12,6 +13,12 @@ const config = configSchema.parse({}).profiles;
 const store = await ProfileStore.open({ dir, ...profileStoreConfigOptions(config) });
 const type = { name: 'process_cpu', sampleType: 'cpu', sampleUnit: 'nanoseconds', periodType: 'cpu', periodUnit: 'nanoseconds' };
 let next = startId;
+const cutter = setInterval(() => {
+  store.flush().catch((err: unknown) => {
+    process.stderr.write(`cut failed: ${String(err)}\n`);
+  });
+}, 25);
+cutter.unref();
 
 async function worker(): Promise<void> {
   for (let n = 0; n < 100_000; n++) {
