@@ -36,7 +36,8 @@ const LAYERS = {
   profiles: QUERY_LANGUAGE_DEPS,
   // The ruler reads and writes through the seams; its API-loaded rule files are durable files of objstore/.
   rules: ['model', 'storage', 'objstore'],
-  notifier: ['model'],
+  // The built-in notifier keeps silences and its notification log as durable files of objstore/.
+  notifier: ['model', 'objstore'],
   // The metrics-generator turns committed spans into series: it takes the span and metric seams (an
   // Appendable<MetricRecord> that app/ hands it), like a query language, and never names an engine.
   metricsgen: QUERY_LANGUAGE_DEPS,
@@ -49,7 +50,7 @@ const LAYERS = {
   // The query APIs read through the seams and the QueryEngine seam; only app/ names engines.
   // api/ reads ingest/'s protocol encoders (OTLP span objects for Tempo's protobuf answers).
   // api/ruler serves the ruler's rule groups and alerts (rules/ holds their types and parsing).
-  api: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'promql', 'logql', 'traceql', 'profiles', 'rules'],
+  api: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'promql', 'logql', 'traceql', 'profiles', 'rules', 'notifier'],
   // forward/ is a storage write seam (an Appendable per forwarded signal) that queues on disk with objstore/'s WAL
   // and sends with ingest/'s protocol encoders; only app/ wires it into the gateway.
   forward: ['model', 'storage', 'config', 'objstore', 'ingest', 'selfobs'],

@@ -6,6 +6,7 @@ import { metricsConfigSchema } from './metrics-config.ts';
 import { uiConfigSchema } from './ui-config.ts';
 import { profilesConfigSchema } from './profiles-config.ts';
 import { tracesConfigSchema } from './traces-config.ts';
+import { alertmanagerConfigSchema } from './alertmanager-config.ts';
 import { rulesConfigSchema } from './rules-config.ts';
 import { addressSchema, bytesSchema, durationSchema } from './units.ts';
 
@@ -118,6 +119,7 @@ export const configSchema = z
     profiles: profilesConfigSchema,
     gateway: gatewayConfigSchema,
     rules: rulesConfigSchema,
+    alertmanager: alertmanagerConfigSchema,
   })
   .strict();
 

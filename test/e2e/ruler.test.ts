@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GENEROUS_MS } from '../support/bounds.ts';
+import { startReceiver, waitFor } from '../support/loopback-receiver.ts';
+import type { LoopbackReceiver as Receiver } from '../support/loopback-receiver.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
 import { executable, findGoTool, freePort, skipUnlessFound } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
@@ -21,46 +21,6 @@ import type { HeimdallProcess } from './harness.ts';
 /** Alertmanager v0.35.0: `ALERTMANAGER_BIN`, else `$(go env GOPATH)/bin` or PATH (.ci/run builds it there), else /work/peers. */
 const ALERTMANAGER = process.env.ALERTMANAGER_BIN ?? findGoTool('alertmanager') ?? '/work/peers/alertmanager/alertmanager';
 const AM_SKIP = skipUnlessFound(executable(ALERTMANAGER) ? ALERTMANAGER : undefined, 'Alertmanager v0.35.0', 'see .ci/run');
-
-/** A loopback HTTP receiver that keeps every JSON body posted to it, by path. */
-interface Receiver {
-  readonly url: string;
-  readonly bodies: { path: string; body: unknown }[];
-  close(): Promise<void>;
-}
-
-function startReceiver(): Promise<Receiver> {
-  const bodies: { path: string; body: unknown }[] = [];
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => (data += c.toString()));
-    req.on('end', () => {
-      try {
-        bodies.push({ path: req.url ?? '', body: JSON.parse(data) });
-        res.writeHead(200).end('{}');
-      } catch {
-        res.writeHead(400).end('bad json');
-      }
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${addr.port}`, bodies, close: () => new Promise((r) => server.close(() => r())) });
-    }),
-  );
-}
-
-/** Polls `probe` every 200 ms until it returns a value (a generous bound: only reached when it never does). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + GENEROUS_MS;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 interface ApiAlert {
   labels: Record<string, string>;

@@ -1,7 +1,9 @@
+import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { registerAlertmanagerApi } from '../../api/alertmanager/index.ts';
 import { registerRulerApi } from '../../api/ruler/index.ts';
 import { parseLogql } from '../../logql/index.ts';
-import { AlertmanagerNotifier } from '../../notifier/index.ts';
+import { AlertmanagerNotifier, BuiltinNotifier, defaultAlertmanagerConfig, parseAlertmanagerConfig } from '../../notifier/index.ts';
 import { exprType, parseExpr } from '../../promql/index.ts';
 import { RuleStore, Ruler, decodeMatrix, decodeVector } from '../../rules/index.ts';
 import type { ExpressionValidator, RuleQuerier } from '../../rules/index.ts';
@@ -28,7 +30,8 @@ export const validateRuleExpression: ExpressionValidator = (language, expr) => {
  * The ruler role (Mimir's/Loki's ruler): evaluates every tenant's rule groups through the metrics and logs
  * roles' query engines (the worker pool) and writes results and `ALERTS` through the metrics Appendable;
  * rule groups come from the ruler APIs (stored under `<data_dir>/rules/`) and from `rules.dir`/`rules.logs_dir`;
- * alerts go to the Alertmanagers of `rules.alertmanager_urls`.
+ * alerts go to the Alertmanagers of `rules.alertmanager_urls` and/or to the built-in notifier
+ * (`alertmanager.builtin`), whose Alertmanager v2 API is served under `/alertmanager/api/v2`.
  */
 export const rulerRole: RoleModule = {
   async start(ctx) {
@@ -63,6 +66,7 @@ export const rulerRole: RoleModule = {
       logger: logger.child({ component: 'notifier' }),
       registry: ctx.selfMetrics.registry,
     });
+    const builtin = await startBuiltinNotifier(ctx);
     const ruler = new Ruler(
       {
         querier,
@@ -71,7 +75,10 @@ export const rulerRole: RoleModule = {
         externalUrl: rc.external_url,
         resendDelayMs: rc.resend_delay,
         restore: { outageToleranceMs: rc.for_outage_tolerance, forGracePeriodMs: rc.for_grace_period },
-        notify: (tenant, alerts) => notifier.send(tenant, alerts),
+        notify: (tenant, alerts) => {
+          notifier.send(tenant, alerts);
+          builtin?.send(tenant, alerts);
+        },
       },
       { defaultIntervalMs: rc.evaluation_interval, logger, registry: ctx.selfMetrics.registry },
     );
@@ -93,13 +100,59 @@ export const rulerRole: RoleModule = {
     });
     await dirs.loaded;
     await registerRulerApi(ctx.http, { ruler, prometheus, ...(loki ? { loki } : {}), validate: validateRuleExpression, tenants: ctx.tenants, logger });
+    if (builtin) await registerAlertmanagerApi(ctx.http, { notifier: builtin, tenants: ctx.tenants, logger, version: '0.35.0' });
     return {
-      serves: ['Mimir ruler API /prometheus/config/v1/rules', ...(loki ? ['Loki ruler API /loki/api/v1/rules'] : [])],
+      serves: [
+        'Mimir ruler API /prometheus/config/v1/rules',
+        ...(loki ? ['Loki ruler API /loki/api/v1/rules'] : []),
+        ...(builtin ? ['Alertmanager API /alertmanager/api/v2'] : []),
+      ],
       async stop() {
         await dirs.stop();
         await ruler.stop();
         await notifier.stop();
+        await builtin?.stop();
       },
     };
   },
 };
+
+/**
+ * Starts the built-in notifier unless `alertmanager.builtin` is `off`, or `auto` with external Alertmanagers
+ * configured. Its configuration is `alertmanager.config_file`, or the default routing built from
+ * `alertmanager.teams` and `alertmanager.pagerduty_routing_key`; a configuration that does not parse stops
+ * the start with its error.
+ */
+async function startBuiltinNotifier(ctx: Parameters<RoleModule['start']>[0]): Promise<BuiltinNotifier | undefined> {
+  const { config, logger } = ctx;
+  const am = config.alertmanager;
+  if (am.builtin === 'off' || (am.builtin === 'auto' && config.rules.alertmanager_urls.length > 0)) return undefined;
+  const text = am.config_file
+    ? await fsp.readFile(am.config_file, 'utf8')
+    : defaultAlertmanagerConfig({
+        teams: am.teams,
+        ...(am.pagerduty_routing_key ? { pagerdutyRoutingKey: am.pagerduty_routing_key } : {}),
+        ...(am.pagerduty_url ? { pagerdutyUrl: am.pagerduty_url } : {}),
+        groupWait: am.group_wait,
+        groupInterval: am.group_interval,
+        repeatInterval: am.repeat_interval,
+      });
+  let parsed;
+  try {
+    parsed = parseAlertmanagerConfig(text);
+  } catch (err) {
+    throw new Error(`alertmanager.${am.config_file ? `config_file ${am.config_file}` : 'teams (the default routing)'}: ${(err as Error).message}`, { cause: err });
+  }
+  const notifier = new BuiltinNotifier({
+    config: parsed,
+    dir: path.join(config.data_dir, 'alertmanager'),
+    externalUrl: am.external_url ?? `${config.rules.external_url.replace(/\/$/, '')}/alerting`,
+    retentionMs: am.retention,
+    deliveryTimeoutMs: am.delivery_timeout,
+    retryInitialMs: am.retry_initial_delay,
+    logger: logger.child({ component: 'alertmanager' }),
+    registry: ctx.selfMetrics.registry,
+  });
+  await notifier.openExisting();
+  return notifier;
+}

@@ -1,0 +1,2 @@
+export { registerAlertmanagerApi } from './register.ts';
+export type { AlertmanagerApiDeps } from './register.ts';

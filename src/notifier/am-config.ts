@@ -1,0 +1,341 @@
+import { parse as parseYaml } from 'yaml';
+import { parsePromDuration } from '../model/index.ts';
+import { amMatcher, formatMatchers, parseMatchers } from './matchers.ts';
+import type { AmMatcher } from './matchers.ts';
+
+/** A node of the routing tree, with the settings it inherits already filled in. */
+export interface Route {
+  readonly receiver: string;
+  /** Label names alerts are grouped by; `all` is Alertmanager's `group_by: ['...']` (every label). */
+  readonly groupBy: readonly string[] | 'all';
+  readonly groupWaitMs: number;
+  readonly groupIntervalMs: number;
+  readonly repeatIntervalMs: number;
+  readonly matchers: readonly AmMatcher[];
+  readonly continue: boolean;
+  readonly routes: readonly Route[];
+  /** Alertmanager's route key (`{}/{namespace="a"}`), the prefix of group keys. */
+  readonly key: string;
+}
+
+/** HTTP client settings of a receiver (`http_config`): the authentication parts. */
+export interface HttpAuth {
+  readonly authorization?: string;
+}
+
+export interface WebhookIntegration {
+  readonly kind: 'webhook';
+  readonly sendResolved: boolean;
+  readonly url: string;
+  readonly maxAlerts: number;
+  readonly http: HttpAuth;
+}
+export interface SlackIntegration {
+  readonly kind: 'slack';
+  readonly sendResolved: boolean;
+  readonly apiUrl: string;
+  readonly channel?: string;
+  /** Templates given in the config; a missing one uses Alertmanager's default template. */
+  readonly templates: Partial<Record<'username' | 'title' | 'title_link' | 'text' | 'pretext' | 'fallback' | 'footer' | 'color' | 'icon_emoji' | 'icon_url' | 'callback_id', string>>;
+  readonly http: HttpAuth;
+}
+export interface PagerdutyIntegration {
+  readonly kind: 'pagerduty';
+  readonly sendResolved: boolean;
+  readonly url: string;
+  readonly routingKey: string;
+  readonly templates: Partial<Record<'description' | 'client' | 'client_url' | 'severity' | 'source' | 'class' | 'component' | 'group', string>>;
+  readonly details: Readonly<Record<string, string>>;
+  readonly http: HttpAuth;
+}
+export interface EmailIntegration {
+  readonly kind: 'email';
+  readonly sendResolved: boolean;
+  readonly to: string;
+  readonly from: string;
+  readonly smarthost: { host: string; port: number };
+  readonly hello: string;
+  readonly authUsername?: string;
+  readonly authPassword?: string;
+  readonly requireTls: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly html?: string;
+  readonly text?: string;
+}
+export type Integration = WebhookIntegration | SlackIntegration | PagerdutyIntegration | EmailIntegration;
+
+export interface Receiver {
+  readonly name: string;
+  readonly integrations: readonly Integration[];
+}
+
+export interface InhibitRule {
+  readonly source: readonly AmMatcher[];
+  readonly target: readonly AmMatcher[];
+  readonly equal: readonly string[];
+}
+
+/** A parsed Alertmanager configuration (the subset the built-in notifier runs), with its original text. */
+export interface AlertmanagerConfig {
+  readonly route: Route;
+  readonly receivers: ReadonlyMap<string, Receiver>;
+  readonly inhibitRules: readonly InhibitRule[];
+  readonly resolveTimeoutMs: number;
+  readonly original: string;
+}
+
+/** A configuration that does not parse or uses what the built-in notifier does not run; the message names it. */
+export class AlertmanagerConfigError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs'];
+
+/** Parses Alertmanager's YAML configuration. Throws {@link AlertmanagerConfigError} naming the problem. */
+export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new AlertmanagerConfigError(`alertmanager config: ${(err as Error).message}`, { cause: err });
+  }
+  const root = obj(doc, 'the configuration');
+  known(root, ['global', 'route', 'receivers', 'inhibit_rules', 'templates'], 'the configuration');
+  const global = root['global'] === undefined ? {} : obj(root['global'], 'global');
+  known(
+    global,
+    ['resolve_timeout', 'slack_api_url', 'pagerduty_url', 'smtp_from', 'smtp_smarthost', 'smtp_hello', 'smtp_auth_username', 'smtp_auth_password', 'smtp_require_tls', 'http_config'],
+    'global',
+  );
+  const receivers = new Map<string, Receiver>();
+  for (const [i, r] of list(root['receivers'], 'receivers').entries()) {
+    const rec = parseReceiver(obj(r, `receivers[${i}]`), global);
+    if (receivers.has(rec.name)) throw new AlertmanagerConfigError(`receivers: "${rec.name}" is defined twice`);
+    receivers.set(rec.name, rec);
+  }
+  if (root['route'] === undefined) throw new AlertmanagerConfigError('no route provided in config');
+  const top = obj(root['route'], 'route');
+  if (top['matchers'] !== undefined || top['match'] !== undefined || top['match_re'] !== undefined) {
+    throw new AlertmanagerConfigError('root route must not have any matchers');
+  }
+  if (typeof top['receiver'] !== 'string' || top['receiver'] === '') throw new AlertmanagerConfigError('root route must specify a default receiver');
+  const defaults = { receiver: '', groupBy: [] as readonly string[] | 'all', groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3600_000, key: '' };
+  const route = parseRoute(top, defaults, 'route', receivers);
+  const inhibitRules = list(root['inhibit_rules'], 'inhibit_rules').map((r, i) => parseInhibit(obj(r, `inhibit_rules[${i}]`), `inhibit_rules[${i}]`));
+  return {
+    route,
+    receivers,
+    inhibitRules,
+    resolveTimeoutMs: duration(global['resolve_timeout'] ?? '5m', 'global.resolve_timeout'),
+    original: text,
+  };
+}
+
+function parseRoute(r: Obj, parent: Pick<Route, 'receiver' | 'groupBy' | 'groupWaitMs' | 'groupIntervalMs' | 'repeatIntervalMs' | 'key'>, where: string, receivers: Map<string, Receiver>): Route {
+  known(r, ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes'], where);
+  const receiver = r['receiver'] === undefined ? parent.receiver : str(r['receiver'], `${where}.receiver`);
+  if (!receivers.has(receiver)) throw new AlertmanagerConfigError(`${where}: undefined receiver "${receiver}" used in route`);
+  const matchers: AmMatcher[] = [];
+  for (const [i, m] of list(r['matchers'], `${where}.matchers`).entries()) {
+    try {
+      matchers.push(...parseMatchers(str(m, `${where}.matchers[${i}]`)));
+    } catch (err) {
+      throw new AlertmanagerConfigError(`${where}.matchers[${i}]: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const [key, op] of [['match', '='], ['match_re', '=~']] as const) {
+    if (r[key] === undefined) continue;
+    for (const [name, value] of Object.entries(obj(r[key], `${where}.${key}`))) {
+      try {
+        matchers.push(amMatcher(name, op, String(value)));
+      } catch (err) {
+        throw new AlertmanagerConfigError(`${where}.${key}.${name}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+  matchers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.op < b.op ? -1 : a.op > b.op ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+  let groupBy = parent.groupBy;
+  if (r['group_by'] !== undefined) {
+    const names = list(r['group_by'], `${where}.group_by`).map((n, i) => str(n, `${where}.group_by[${i}]`));
+    if (names.includes('...')) {
+      if (names.length > 1) throw new AlertmanagerConfigError(`${where}.group_by: cannot have wildcard group_by ('...') and other labels at the same time`);
+      groupBy = 'all';
+    } else groupBy = [...new Set(names)];
+  }
+  const key = parent.key === '' ? '{}' : `${parent.key}/${formatMatchers(matchers)}`;
+  const self = {
+    receiver,
+    groupBy,
+    groupWaitMs: r['group_wait'] === undefined ? parent.groupWaitMs : duration(r['group_wait'], `${where}.group_wait`),
+    groupIntervalMs: r['group_interval'] === undefined ? parent.groupIntervalMs : duration(r['group_interval'], `${where}.group_interval`),
+    repeatIntervalMs: r['repeat_interval'] === undefined ? parent.repeatIntervalMs : duration(r['repeat_interval'], `${where}.repeat_interval`),
+    key,
+  };
+  if (self.groupIntervalMs <= 0) throw new AlertmanagerConfigError(`${where}.group_interval cannot be zero`);
+  if (self.repeatIntervalMs <= 0) throw new AlertmanagerConfigError(`${where}.repeat_interval cannot be zero`);
+  const children = list(r['routes'], `${where}.routes`);
+  // Siblings with equal matchers get their index appended, so every route (and group) key is unique.
+  const routes = children.map((c, i) => parseRoute(obj(c, `${where}.routes[${i}]`), self, `${where}.routes[${i}]`, receivers));
+  const seen = new Map<string, number>();
+  const unique = routes.map((child) => {
+    const n = seen.get(child.key) ?? 0;
+    seen.set(child.key, n + 1);
+    return n === 0 ? child : { ...child, key: `${child.key}/${n}` };
+  });
+  return { ...self, matchers, continue: r['continue'] === true, routes: unique };
+}
+
+function parseInhibit(r: Obj, where: string): InhibitRule {
+  known(r, ['source_matchers', 'target_matchers', 'source_match', 'source_match_re', 'target_match', 'target_match_re', 'equal'], where);
+  const side = (which: 'source' | 'target'): AmMatcher[] => {
+    const out: AmMatcher[] = [];
+    try {
+      for (const m of list(r[`${which}_matchers`], `${where}.${which}_matchers`)) out.push(...parseMatchers(str(m, `${where}.${which}_matchers`)));
+      for (const [k, v] of Object.entries(r[`${which}_match`] === undefined ? {} : obj(r[`${which}_match`], where))) out.push(amMatcher(k, '=', String(v)));
+      for (const [k, v] of Object.entries(r[`${which}_match_re`] === undefined ? {} : obj(r[`${which}_match_re`], where))) out.push(amMatcher(k, '=~', String(v)));
+    } catch (err) {
+      if (err instanceof AlertmanagerConfigError) throw err;
+      throw new AlertmanagerConfigError(`${where}: ${(err as Error).message}`, { cause: err });
+    }
+    return out;
+  };
+  return { source: side('source'), target: side('target'), equal: list(r['equal'], `${where}.equal`).map((e) => str(e, `${where}.equal`)) };
+}
+
+function parseReceiver(r: Obj, global: Obj): Receiver {
+  const name = str(r['name'], 'receivers[].name');
+  const where = `receiver "${name}"`;
+  for (const k of Object.keys(r)) {
+    if (k !== 'name' && !RECEIVER_KINDS.includes(k)) {
+      throw new AlertmanagerConfigError(`${where}: ${k} is not supported by the built-in notifier (supported: ${RECEIVER_KINDS.join(', ')})`);
+    }
+  }
+  const integrations: Integration[] = [];
+  const globalAuth = global['http_config'] === undefined ? {} : httpAuth(global['http_config'], 'global.http_config');
+  for (const [i, c] of list(r['webhook_configs'], where).entries()) {
+    const w = `${where} webhook_configs[${i}]`;
+    const o = obj(c, w);
+    known(o, ['url', 'send_resolved', 'max_alerts', 'http_config', 'timeout'], w);
+    integrations.push({
+      kind: 'webhook',
+      sendResolved: bool(o['send_resolved'], true),
+      url: url(o['url'], `${w}.url`),
+      maxAlerts: o['max_alerts'] === undefined ? 0 : Number(o['max_alerts']),
+      http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
+    });
+  }
+  for (const [i, c] of list(r['slack_configs'], where).entries()) {
+    const w = `${where} slack_configs[${i}]`;
+    const o = obj(c, w);
+    const fields = ['username', 'title', 'title_link', 'text', 'pretext', 'fallback', 'footer', 'color', 'icon_emoji', 'icon_url', 'callback_id'] as const;
+    known(o, ['api_url', 'channel', 'send_resolved', 'http_config', 'mrkdwn_in', ...fields], w);
+    const apiUrl = o['api_url'] ?? global['slack_api_url'];
+    if (apiUrl === undefined) throw new AlertmanagerConfigError(`${w}: no global Slack API URL set either inline or in a file`);
+    const templates: Partial<Record<(typeof fields)[number], string>> = {};
+    for (const f of fields) if (o[f] !== undefined) templates[f] = str(o[f], `${w}.${f}`);
+    integrations.push({
+      kind: 'slack',
+      sendResolved: bool(o['send_resolved'], false),
+      apiUrl: url(apiUrl, `${w}.api_url`),
+      ...(o['channel'] !== undefined ? { channel: str(o['channel'], `${w}.channel`) } : {}),
+      templates,
+      http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
+    });
+  }
+  for (const [i, c] of list(r['pagerduty_configs'], where).entries()) {
+    const w = `${where} pagerduty_configs[${i}]`;
+    const o = obj(c, w);
+    const fields = ['description', 'client', 'client_url', 'severity', 'source', 'class', 'component', 'group'] as const;
+    known(o, ['routing_key', 'url', 'send_resolved', 'http_config', 'details', ...fields], w);
+    if (o['routing_key'] === undefined) throw new AlertmanagerConfigError(`${w}: missing routing key in PagerDuty config (the built-in notifier speaks Events API v2 only)`);
+    const templates: Partial<Record<(typeof fields)[number], string>> = {};
+    for (const f of fields) if (o[f] !== undefined) templates[f] = str(o[f], `${w}.${f}`);
+    const details: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o['details'] === undefined ? {} : obj(o['details'], `${w}.details`))) details[k] = String(v);
+    integrations.push({
+      kind: 'pagerduty',
+      sendResolved: bool(o['send_resolved'], true),
+      url: url(o['url'] ?? global['pagerduty_url'] ?? 'https://events.pagerduty.com/v2/enqueue', `${w}.url`),
+      routingKey: str(o['routing_key'], `${w}.routing_key`),
+      templates,
+      details,
+      http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
+    });
+  }
+  for (const [i, c] of list(r['email_configs'], where).entries()) {
+    const w = `${where} email_configs[${i}]`;
+    const o = obj(c, w);
+    known(o, ['to', 'from', 'smarthost', 'hello', 'auth_username', 'auth_password', 'require_tls', 'headers', 'html', 'text', 'send_resolved'], w);
+    const smarthost = str(o['smarthost'] ?? global['smtp_smarthost'] ?? '', `${w}.smarthost`);
+    const hp = /^(.*):(\d+)$/.exec(smarthost);
+    if (!hp) throw new AlertmanagerConfigError(`${w}: no smarthost (host:port) set either inline or in global.smtp_smarthost`);
+    const from = o['from'] ?? global['smtp_from'];
+    if (from === undefined) throw new AlertmanagerConfigError(`${w}: no global SMTP from set either inline or in global.smtp_from`);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o['headers'] === undefined ? {} : obj(o['headers'], `${w}.headers`))) headers[k.toLowerCase() === 'subject' ? 'Subject' : k] = String(v);
+    const user = o['auth_username'] ?? global['smtp_auth_username'];
+    const pass = o['auth_password'] ?? global['smtp_auth_password'];
+    integrations.push({
+      kind: 'email',
+      sendResolved: bool(o['send_resolved'], false),
+      to: str(o['to'], `${w}.to`),
+      from: str(from, `${w}.from`),
+      smarthost: { host: hp[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(hp[2]) },
+      hello: str(o['hello'] ?? global['smtp_hello'] ?? 'localhost', `${w}.hello`),
+      ...(user !== undefined ? { authUsername: String(user) } : {}),
+      ...(pass !== undefined ? { authPassword: String(pass) } : {}),
+      requireTls: bool(o['require_tls'] ?? global['smtp_require_tls'], true),
+      headers,
+      ...(o['html'] !== undefined ? { html: str(o['html'], `${w}.html`) } : {}),
+      ...(o['text'] !== undefined ? { text: str(o['text'], `${w}.text`) } : {}),
+    });
+  }
+  return { name, integrations };
+}
+
+function httpAuth(v: unknown, where: string): HttpAuth {
+  const o = obj(v, where);
+  known(o, ['authorization', 'basic_auth', 'bearer_token'], where);
+  if (o['basic_auth'] !== undefined) {
+    const b = obj(o['basic_auth'], `${where}.basic_auth`);
+    return { authorization: `Basic ${Buffer.from(`${String(b['username'] ?? '')}:${String(b['password'] ?? '')}`).toString('base64')}` };
+  }
+  if (o['authorization'] !== undefined) {
+    const a = obj(o['authorization'], `${where}.authorization`);
+    return { authorization: `${String(a['type'] ?? 'Bearer')} ${String(a['credentials'] ?? '')}` };
+  }
+  if (o['bearer_token'] !== undefined) return { authorization: `Bearer ${String(o['bearer_token'])}` };
+  return {};
+}
+
+function obj(v: unknown, where: string): Obj {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AlertmanagerConfigError(`${where}: expected a mapping`);
+  return v as Obj;
+}
+function list(v: unknown, where: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new AlertmanagerConfigError(`${where}: expected a list`);
+  return v;
+}
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new AlertmanagerConfigError(`${where}: expected a string`);
+  return String(v);
+}
+function bool(v: unknown, dflt: boolean): boolean {
+  return typeof v === 'boolean' ? v : dflt;
+}
+function url(v: unknown, where: string): string {
+  const s = str(v, where);
+  if (!URL.canParse(s)) throw new AlertmanagerConfigError(`${where}: invalid URL ${JSON.stringify(s)}`);
+  return s;
+}
+function duration(v: unknown, where: string): number {
+  const ns = parsePromDuration(str(v, where));
+  if (ns === undefined) throw new AlertmanagerConfigError(`${where}: not a valid duration string: ${JSON.stringify(v)}`);
+  return ns / 1e6;
+}
+function known(o: Obj, keys: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new AlertmanagerConfigError(`${where}: field ${k} is not supported by the built-in notifier`);
+  }
+}
