@@ -2,9 +2,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.ts';
+import { compileRe2 } from '../model/index.ts';
+import { collectHost, hostRecords } from './host/host-metrics.ts';
+import type { HostEnv } from './host/host-sample.ts';
 import { logTargetDiscovery } from './logs/log-sources.ts';
 import { LogTailer } from './logs/log-tailer.ts';
 import { Positions } from './logs/positions.ts';
+import { runEvery } from './periodic.ts';
 import type { RecordSink } from './record-sink.ts';
 
 /** A part of the agent that runs on its own schedule. */
@@ -51,6 +55,22 @@ export class NodeAgent {
         tailer.start();
         parts.push({ name: 'logs', stop: () => tailer.stop() });
       }
+      if (sink.sendsMetrics && config.host_metrics.enabled) {
+        const h = config.host_metrics;
+        const env = hostEnv(config);
+        const hostLogger = logger.child({ part: 'host_metrics' });
+        const loop = runEvery(
+          h.interval,
+          async () => {
+            const at = Date.now();
+            const samples = await collectHost(env, h.collectors, hostLogger);
+            await sink.writeMetrics(hostRecords(samples, at, { job: h.job, instance: node }));
+          },
+          hostLogger,
+          'host metrics collection',
+        );
+        parts.push({ name: 'host_metrics', stop: () => loop.stop() });
+      }
     } catch (err) {
       await Promise.allSettled(parts.map((p) => p.stop()));
       throw err;
@@ -67,4 +87,18 @@ export class NodeAgent {
     const results = await Promise.allSettled(this.parts.map((p) => p.stop()));
     for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason as unknown }, 'an agent part failed to stop cleanly');
   }
+}
+
+/** The host paths and node_exporter filters of `host_metrics`. */
+export function hostEnv(config: AgentConfig): HostEnv {
+  const h = config.host_metrics;
+  return {
+    procRoot: h.proc_root,
+    sysRoot: h.sys_root,
+    rootfsRoot: h.rootfs_root,
+    mountPointsExclude: compileRe2(h.mount_points_exclude),
+    fsTypesExclude: compileRe2(h.fs_types_exclude),
+    diskDeviceExclude: compileRe2(h.disk_device_exclude),
+    vmstatFields: compileRe2(h.vmstat_fields),
+  };
 }
