@@ -9,6 +9,7 @@ import { logTargetDiscovery } from './logs/log-sources.ts';
 import { LogTailer } from './logs/log-tailer.ts';
 import { Positions } from './logs/positions.ts';
 import { runEvery } from './periodic.ts';
+import { ScrapeManager } from './scrape/scrape-manager.ts';
 import type { RecordSink } from './record-sink.ts';
 
 /** A part of the agent that runs on its own schedule. */
@@ -70,6 +71,16 @@ export class NodeAgent {
           'host metrics collection',
         );
         parts.push({ name: 'host_metrics', stop: () => loop.stop() });
+      }
+      if (sink.sendsMetrics && config.scrape_configs.length > 0) {
+        const manager = new ScrapeManager(
+          config.scrape_configs,
+          { scrapeIntervalMs: config.global.scrape_interval, scrapeTimeoutMs: config.global.scrape_timeout, externalLabels: config.global.external_labels },
+          sink,
+          logger.child({ part: 'scrape' }),
+        );
+        parts.push({ name: 'scrape', stop: () => manager.stop() });
+        for (const sc of config.scrape_configs) await manager.sync(sc.job_name, ScrapeManager.staticGroups(sc));
       }
     } catch (err) {
       await Promise.allSettled(parts.map((p) => p.stop()));
