@@ -54,7 +54,9 @@ const LAYERS = {
   // forward/ is a storage write seam (an Appendable per forwarded signal) that queues on disk with objstore/'s WAL
   // and sends with ingest/'s protocol encoders; only app/ wires it into the gateway.
   forward: ['model', 'storage', 'config', 'objstore', 'ingest', 'selfobs'],
-  agent: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs'],
+  // The node agent writes through the Appendable seams app/ hands it (forwarders) and keeps its log positions
+  // with objstore/'s durable file writes.
+  agent: ['model', 'storage', 'config', 'tenant', 'ingest', 'selfobs', 'objstore'],
   // The UI's server side (static files, settings, the data-source proxy) reaches the engines over HTTP only.
   ui: ['model', 'config', 'tenant', 'selfobs', 'dashboards'],
   // Saved and provisioned dashboards: files in the data directory (durable replace of objstore/) and directories.

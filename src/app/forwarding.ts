@@ -20,7 +20,7 @@ import type { RoleDefinition } from './role.ts';
 const VERSION = process.env.npm_package_version ?? '0.1.0';
 
 /** The signals that `gateway.forward` sends to remote endpoints (a signal with at least one endpoint). */
-export function forwardedSignals(config: HeimdallConfig): ForwardedSignal[] {
+export function forwardedSignals(config: ForwardingConfig): ForwardedSignal[] {
   const f = config.gateway.forward;
   return (Object.keys(f) as ForwardedSignal[]).filter((s) => f[s].length > 0);
 }
@@ -48,8 +48,11 @@ function metricsWire(e: ForwardEndpointConfig): WireFormat {
   return (e as MetricsForwardEndpointConfig).protocol === 'remote_write_v2' ? remoteWriteV2Wire : remoteWriteV1Wire;
 }
 
+/** What forwarding reads of a config: the server's and the node agent's both have these keys. */
+export type ForwardingConfig = Pick<HeimdallConfig, 'data_dir'> & { readonly gateway: Pick<HeimdallConfig['gateway'], 'forward'> };
+
 /** Opens a forwarder (queues under `<data_dir>/forward/<signal>/`, one sender per endpoint) for each forwarded signal. */
-export async function openForwarders(config: HeimdallConfig, selfMetrics: SelfMetrics, logger: Logger): Promise<Forwarders> {
+export async function openForwarders(config: ForwardingConfig, selfMetrics: SelfMetrics, logger: Logger): Promise<Forwarders> {
   const signals = forwardedSignals(config);
   if (signals.length === 0) return { stop: async () => {} };
   const metrics = new ForwardMetrics(selfMetrics);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import type { HeimdallApp } from '../app/index.ts';
 import { ROLE_REGISTRY, launchHeimdall } from '../app/index.ts';
 
@@ -11,6 +12,7 @@ speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
 
 Usage:
   heimdall start [options]   run Heimdall (every role by default)
+  heimdall agent [options]   run the node agent (the DaemonSet: host metrics, pod logs, scraping)
   heimdall --help            this text
   heimdall start --help      the options of start
 
@@ -41,6 +43,20 @@ ${ROLE_REGISTRY.map((r) => `  ${r.name.padEnd(10)} ${r.description}${r.dependsOn
 SIGTERM or SIGINT drains in-flight requests and closes storage cleanly; a second signal exits at once.
 `;
 
+const AGENT_HELP = `Usage: heimdall agent --config FILE [options]
+
+Runs the node agent: host metrics (node_exporter's names), pod and node system logs, Prometheus scraping,
+sent through on-disk queues to a gateway or any remote_write / Loki push endpoint (the \`forward\` key).
+docs/agent.example.yaml shows every section.
+
+Options:
+  --config FILE               YAML configuration file (required)        env HEIMDALL_CONFIG
+  --data-dir DIR              forwarding queues and the positions file  env HEIMDALL_DATA_DIR   key data_dir   default ./data-agent
+  --node-name NAME            this node's name (labels node, instance)  env HEIMDALL_NODE_NAME  key node_name  default the host name
+  --log-level LEVEL           fatal|error|warn|info|debug|trace|silent  env HEIMDALL_LOG_LEVEL  key log_level  default info
+  -h, --help                  this text
+`;
+
 /** Runs the CLI; returns the exit code for errors that stop start-up. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -48,6 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(MAIN_HELP);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'agent') return runAgent(rest);
   if (command !== 'start') {
     process.stderr.write(`heimdall: unknown command "${command}"\n\n${MAIN_HELP}`);
     return 2;
@@ -112,6 +129,69 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`heimdall: start-up failed: ${(err as Error).message}\n`);
     return 1;
   }
+  stopOnSignals(logger, 'shutting down: draining requests, then closing storage', () => app.stop());
+  return -1;
+}
+
+/** `heimdall agent`: loads the agent's config and runs it until SIGTERM. */
+async function runAgent(rest: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'node-name': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`heimdall agent: ${(err as Error).message}\n\n${AGENT_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(AGENT_HELP);
+    return 0;
+  }
+  const file = typeof values.config === 'string' ? values.config : process.env.HEIMDALL_CONFIG;
+  if (file === undefined || file === '') {
+    process.stderr.write(`heimdall agent: --config FILE is required\n\n${AGENT_HELP}`);
+    return 2;
+  }
+  const { ConfigError, loadAgentConfig } = await import('../config/index.ts');
+  let config;
+  try {
+    config = loadAgentConfig({ file, env: process.env, flags: { data_dir: values['data-dir'], node_name: values['node-name'], log_level: values['log-level'] } });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`heimdall agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const { createLogger } = await import('../selfobs/index.ts');
+  const logger = createLogger(config.log_level);
+  routeProcessWarningsTo(logger);
+  const { launchAgent } = await import('../app/agent.ts');
+  let agent: Awaited<ReturnType<typeof launchAgent>>;
+  try {
+    agent = await launchAgent(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, `agent start-up failed: ${(err as Error).message}`);
+    process.stderr.write(`heimdall agent: start-up failed: ${(err as Error).message}\n`);
+    return 1;
+  }
+  logger.info({ parts: agent.parts, dataDir: config.data_dir }, 'Heimdall agent ready');
+  stopOnSignals(logger, 'shutting down: stopping collectors, saving positions', () => agent.stop());
+  return -1;
+}
+
+/** SIGTERM or SIGINT stops cleanly through `stop`; a second signal exits at once. */
+function stopOnSignals(logger: Logger, message: string, stop: () => Promise<void>): void {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
@@ -119,8 +199,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(130);
     }
-    logger.info({ signal }, 'shutting down: draining requests, then closing storage');
-    app.stop().then(
+    logger.info({ signal }, message);
+    stop().then(
       () => {
         logger.info('stopped cleanly');
         process.exit(0);
@@ -133,7 +213,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  return -1;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { agentConfigSchema } from './agent-config.ts';
+import type { AgentConfig } from './agent-config.ts';
 import { configSchema } from './schema.ts';
 import type { HeimdallConfig } from './schema.ts';
 
@@ -22,8 +24,11 @@ export interface ConfigSources {
   readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
 }
 
-/** Top-level keys settable from the environment and flags, with how to read a string. */
-const SCALAR_KEYS: Record<string, 'string' | 'boolean'> = {
+/** How a top-level key settable from the environment and flags is read from a string. */
+type ScalarKind = 'string' | 'boolean';
+
+/** Top-level keys of the server's config settable from the environment and flags. */
+const SCALAR_KEYS: Record<string, ScalarKind> = {
   data_dir: 'string',
   target: 'string',
   http_address: 'string',
@@ -43,6 +48,22 @@ function envName(key: string): string {
  * an unknown key, a wrong type or a bad value, naming every problem found.
  */
 export function loadConfig(sources: ConfigSources = {}): HeimdallConfig {
+  return loadConfigWith(configSchema, SCALAR_KEYS, sources);
+}
+
+/** Top-level keys of the agent's config settable from the environment and flags (`HEIMDALL_NODE_NAME`...). */
+const AGENT_SCALAR_KEYS: Record<string, ScalarKind> = { data_dir: 'string', node_name: 'string', log_level: 'string' };
+
+/** Loads and validates the node agent's configuration (`heimdall agent`), as {@link loadConfig} does the server's. */
+export function loadAgentConfig(sources: ConfigSources = {}): AgentConfig {
+  return loadConfigWith(agentConfigSchema, AGENT_SCALAR_KEYS, sources);
+}
+
+/**
+ * The loader behind every config file of ours (the server's, the agent's): YAML file, then `HEIMDALL_*`
+ * variables and flags for `scalarKeys`, validated by `schema` with every problem named by its key path.
+ */
+export function loadConfigWith<S extends z.ZodType>(schema: S, scalarKeys: Readonly<Record<string, ScalarKind>>, sources: ConfigSources): z.output<S> {
   const env = sources.env ?? {};
   const file = sources.file ?? env.HEIMDALL_CONFIG;
   let raw: Record<string, unknown> = {};
@@ -66,13 +87,13 @@ export function loadConfig(sources: ConfigSources = {}): HeimdallConfig {
       raw = doc as Record<string, unknown>;
     }
   }
-  for (const [key, kind] of Object.entries(SCALAR_KEYS)) {
+  for (const [key, kind] of Object.entries(scalarKeys)) {
     const fromEnv = env[envName(key)];
     if (fromEnv !== undefined && fromEnv !== '') raw[key] = coerce(fromEnv, kind, envName(key));
     const fromFlag = sources.flags?.[key];
     if (fromFlag !== undefined) raw[key] = typeof fromFlag === 'string' ? coerce(fromFlag, kind, `--${key.replaceAll('_', '-')}`) : fromFlag;
   }
-  const result = configSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, raw, file));
   }

@@ -1,0 +1,2 @@
+export { NodeAgent } from './node-agent.ts';
+export { RecordSink } from './record-sink.ts';

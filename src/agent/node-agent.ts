@@ -1,0 +1,115 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/index.ts';
+import { compileRe2 } from '../model/index.ts';
+import { collectHost, hostRecords } from './host/host-metrics.ts';
+import type { HostEnv } from './host/host-sample.ts';
+import { logTargetDiscovery } from './logs/log-sources.ts';
+import { LogTailer } from './logs/log-tailer.ts';
+import { Positions } from './logs/positions.ts';
+import { runEvery } from './periodic.ts';
+import { ScrapeManager } from './scrape/scrape-manager.ts';
+import type { RecordSink } from './record-sink.ts';
+
+/** A part of the agent that runs on its own schedule. */
+interface AgentPart {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The node agent (the DaemonSet role): tails pod and system logs, collects host metrics and scrapes
+ * Prometheus targets, writing everything to a {@link RecordSink}. Parts whose signal has nowhere to go stay off.
+ */
+export class NodeAgent {
+  private constructor(
+    private readonly parts: readonly AgentPart[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** The node name: the config's, or the host name (a DaemonSet passes `spec.nodeName` as `HEIMDALL_NODE_NAME`). */
+  static nodeName(config: AgentConfig): string {
+    return config.node_name ?? os.hostname();
+  }
+
+  static async start(config: AgentConfig, sink: RecordSink, logger: Logger): Promise<NodeAgent> {
+    const parts: AgentPart[] = [];
+    const node = NodeAgent.nodeName(config);
+    try {
+      if (sink.sendsLogs && (config.pod_logs.enabled || config.system_logs.paths.length > 0)) {
+        const positions = await Positions.load(path.join(config.data_dir, 'positions.json'));
+        const tailer = new LogTailer({
+          discover: logTargetDiscovery({
+            podsDir: config.pod_logs.enabled ? config.pod_logs.pods_dir : path.join(config.data_dir, 'no-pod-logs'),
+            node,
+            defaultLogSource: config.pod_logs.default_log_source,
+            systemLogPaths: config.system_logs.paths,
+            maxLineBytes: config.tailing.max_line_bytes,
+          }),
+          send: (records) => sink.writeLogs(records),
+          positions,
+          pollIntervalMs: config.tailing.poll_interval,
+          maxReadBytesPerPoll: config.tailing.max_read_bytes_per_poll,
+          logger: logger.child({ part: 'logs' }),
+        });
+        tailer.start();
+        parts.push({ name: 'logs', stop: () => tailer.stop() });
+      }
+      if (sink.sendsMetrics && config.host_metrics.enabled) {
+        const h = config.host_metrics;
+        const env = hostEnv(config);
+        const hostLogger = logger.child({ part: 'host_metrics' });
+        const loop = runEvery(
+          h.interval,
+          async () => {
+            const at = Date.now();
+            const samples = await collectHost(env, h.collectors, hostLogger);
+            await sink.writeMetrics(hostRecords(samples, at, { job: h.job, instance: node }));
+          },
+          hostLogger,
+          'host metrics collection',
+        );
+        parts.push({ name: 'host_metrics', stop: () => loop.stop() });
+      }
+      if (sink.sendsMetrics && config.scrape_configs.length > 0) {
+        const manager = new ScrapeManager(
+          config.scrape_configs,
+          { scrapeIntervalMs: config.global.scrape_interval, scrapeTimeoutMs: config.global.scrape_timeout, externalLabels: config.global.external_labels },
+          sink,
+          logger.child({ part: 'scrape' }),
+        );
+        parts.push({ name: 'scrape', stop: () => manager.stop() });
+        for (const sc of config.scrape_configs) await manager.sync(sc.job_name, ScrapeManager.staticGroups(sc));
+      }
+    } catch (err) {
+      await Promise.allSettled(parts.map((p) => p.stop()));
+      throw err;
+    }
+    return new NodeAgent(parts, logger);
+  }
+
+  /** The parts running, for the ready line. */
+  get partNames(): string[] {
+    return this.parts.map((p) => p.name);
+  }
+
+  async stop(): Promise<void> {
+    const results = await Promise.allSettled(this.parts.map((p) => p.stop()));
+    for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason as unknown }, 'an agent part failed to stop cleanly');
+  }
+}
+
+/** The host paths and node_exporter filters of `host_metrics`. */
+export function hostEnv(config: AgentConfig): HostEnv {
+  const h = config.host_metrics;
+  return {
+    procRoot: h.proc_root,
+    sysRoot: h.sys_root,
+    rootfsRoot: h.rootfs_root,
+    mountPointsExclude: compileRe2(h.mount_points_exclude),
+    fsTypesExclude: compileRe2(h.fs_types_exclude),
+    diskDeviceExclude: compileRe2(h.disk_device_exclude),
+    vmstatFields: compileRe2(h.vmstat_fields),
+  };
+}
