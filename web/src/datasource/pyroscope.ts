@@ -11,12 +11,15 @@ export interface ProfileType {
   readonly sampleUnit: string;
 }
 
-/** Pyroscope's flame graph: `names` and per level the nodes as flat tuples (4 per node; 7 in a diff). */
+/**
+ * Pyroscope's flame graph: `names` and per level the nodes as flat tuples (4 per node; 7 in a diff). Connect's
+ * JSON codec leaves out empty and zero fields, so every field may be absent.
+ */
 export interface FlamebearerData {
-  readonly names: string[];
-  readonly levels: { values: (string | number)[] }[];
-  readonly total: string | number;
-  readonly maxSelf: string | number;
+  readonly names?: string[];
+  readonly levels?: { values?: (string | number)[] }[];
+  readonly total?: string | number;
+  readonly maxSelf?: string | number;
   /** Diff only: the totals of the two sides. */
   readonly leftTicks?: string | number;
   readonly rightTicks?: string | number;
@@ -39,8 +42,8 @@ export async function profileLabelValues(uid: string, org: string, name: string,
 
 /** One series of `SelectSeries`: its labels and points (`timestamp` in ms). */
 export interface ProfileSeries {
-  readonly labels: { name: string; value: string }[];
-  readonly points: { value: number; timestamp: string | number }[];
+  readonly labels?: { name: string; value: string }[];
+  readonly points?: { value?: number; timestamp: string | number }[];
 }
 
 export async function selectSeries(uid: string, org: string, profileTypeID: string, labelSelector: string, range: Range, stepS: number, groupBy: string[], signal?: AbortSignal): Promise<{ series: ProfileSeries[]; record: RequestRecord }> {

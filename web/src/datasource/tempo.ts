@@ -25,6 +25,12 @@ export interface MatchedSpan {
   readonly attributes?: KeyValue[];
 }
 
+/** The spans of a trace that matched a query (JSON leaves out empty lists and zero counts). */
+export interface SpanSet {
+  readonly spans?: MatchedSpan[];
+  readonly matched?: number;
+}
+
 /** A trace of a TraceQL search answer (Tempo's `/api/search`). */
 export interface TraceSearchHit {
   readonly traceID: string;
@@ -32,8 +38,8 @@ export interface TraceSearchHit {
   readonly rootTraceName?: string;
   readonly startTimeUnixNano: string;
   readonly durationMs?: number;
-  readonly spanSets?: { spans: MatchedSpan[]; matched: number }[];
-  readonly spanSet?: { spans: MatchedSpan[]; matched: number };
+  readonly spanSets?: SpanSet[];
+  readonly spanSet?: SpanSet;
 }
 
 export interface SearchResult {

@@ -47,7 +47,7 @@ export function traceLink(org: string, traceId: string, range: { from: string; t
  * the trace: a `trace_id` label or structured metadata field, or the id anywhere in the line.
  */
 export function spanLogsLink(org: string, span: TraceSpan, byTraceId: boolean, ds?: string): ExploreLink {
-  const filter = byTraceId ? ` |= ${JSON.stringify(span.traceId)}` : '';
+  const filter = byTraceId ? ` | trace_id = ${JSON.stringify(span.traceId)}` : '';
   return { org, type: 'loki', ...(ds ? { ds } : {}), params: { expr: `${selector(span)}${filter}`, ...spanWindow(span) } };
 }
 

@@ -24,12 +24,12 @@ export interface FlameGraphModel {
  * previous node of the same level; a diff's nodes are `[lOffset, lTotal, lSelf, rOffset, rTotal, rSelf, name]`,
  * laid out by the sum of both sides. Each node gets its parent (the node of the level above that covers it).
  */
-export function decodeFlameGraph(fb: FlamebearerData): FlameGraphModel {
-  const isDiff = fb.leftTicks !== undefined && fb.rightTicks !== undefined;
+export function decodeFlameGraph(fb: FlamebearerData, isDiff: boolean): FlameGraphModel {
   const stride = isDiff ? 7 : 4;
   const levels: FlameNode[][] = [];
-  fb.levels.forEach((lvl, depth) => {
-    const v = lvl.values.map(Number);
+  (fb.levels ?? []).forEach((lvl, depth) => {
+    // Connect's JSON leaves out empty and zero fields (an empty level, a side with no samples).
+    const v = (lvl.values ?? []).map(Number);
     const above = levels[depth - 1] ?? [];
     let parentIdx = 0;
     let cursor = 0;
@@ -38,7 +38,7 @@ export function decodeFlameGraph(fb: FlamebearerData): FlameGraphModel {
       const offset = isDiff ? v[i]! + v[i + 3]! : v[i]!;
       const total = isDiff ? v[i + 1]! + v[i + 4]! : v[i + 1]!;
       const self = isDiff ? v[i + 2]! + v[i + 5]! : v[i + 2]!;
-      const name = fb.names[v[i + stride - 1]!] ?? '?';
+      const name = fb.names?.[v[i + stride - 1]!] ?? '?';
       const x = cursor + offset;
       cursor = x + total;
       while (parentIdx < above.length && above[parentIdx]!.x + above[parentIdx]!.total <= x) parentIdx++;
@@ -55,7 +55,11 @@ export function decodeFlameGraph(fb: FlamebearerData): FlameGraphModel {
     }
     levels.push(nodes);
   });
-  return { levels, total: levels[0]?.[0]?.total ?? Number(fb.total), ...(isDiff ? { diff: { leftTicks: Number(fb.leftTicks), rightTicks: Number(fb.rightTicks) } } : {}) };
+  return {
+    levels,
+    total: levels[0]?.[0]?.total ?? Number(fb.total ?? 0),
+    ...(isDiff ? { diff: { leftTicks: Number(fb.leftTicks ?? 0), rightTicks: Number(fb.rightTicks ?? 0) } } : {}),
+  };
 }
 
 /** A function's row of the top table: time in it (self) and under it (total, each stack counted once). */

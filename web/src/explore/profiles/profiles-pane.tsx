@@ -73,7 +73,7 @@ export default function ProfilesPane(props: {
     setSeries(undefined);
     const stepS = autoStepS(range.startMs, range.endMs, window.innerWidth / 4);
     selectSeries(datasourceUid, org, type.ID, selector, range, stepS, selector === '{}' ? ['service_name'] : [], abort.signal).then(
-      (r) => setSeries(alignSeries(r.series)),
+      (r) => setSeries(alignSeries(r.series, range)),
       () => setSeries({ timesS: [], series: [] }),
     );
     const baseline = parseDiff(query.diff);
@@ -81,7 +81,7 @@ export default function ProfilesPane(props: {
       ? diffFlameGraph(datasourceUid, org, { profileTypeID: type.ID, labelSelector: selector, ...baseline }, { profileTypeID: type.ID, labelSelector: selector, ...range }, MAX_NODES, abort.signal)
       : selectFlameGraph(datasourceUid, org, { profileTypeID: type.ID, labelSelector: selector, ...range, maxNodes: MAX_NODES, ...(query.spanId ? { spanIds: [query.spanId] } : {}) }, abort.signal);
     request.then(
-      (r) => setFlame({ state: 'done', result: r.flamegraph && r.flamegraph.levels.length > 0 ? decodeFlameGraph(r.flamegraph) : undefined }),
+      (r) => setFlame({ state: 'done', result: r.flamegraph?.levels?.length ? decodeFlameGraph(r.flamegraph, baseline !== undefined) : undefined }),
       (err: unknown) => {
         if (!abort.signal.aborted) setFlame({ state: 'error', message: (err as Error).message });
       },
@@ -128,7 +128,7 @@ export default function ProfilesPane(props: {
             props.onQueryChange({ expr: draft });
           }}
         >
-          <input className="label-selector" size={40} value={draft} onChange={(e) => setDraft(e.target.value)} aria-label="Label selector" placeholder='{service_name="api"}' data-testid="label-selector" />
+          <input type="text" className="label-selector" size={40} value={draft} onChange={(e) => setDraft(e.target.value)} aria-label="Label selector" placeholder='{service_name="api"}' data-testid="label-selector" />
           <button type="submit" className="btn primary" data-testid="run-query">
             Run query
           </button>
@@ -160,7 +160,7 @@ export default function ProfilesPane(props: {
         </div>
       )}
       {series && series.series.length > 0 && (
-        <TimeSeriesGraph timesS={series.timesS} series={series.series} height={160} formatValue={(v) => formatProfileValue(v, type?.sampleUnit ?? '')} onZoom={(f, t) => props.onZoom({ from: String(f), to: String(t) })} />
+        <TimeSeriesGraph timesS={series.timesS} series={series.series} height={160} bars formatValue={(v) => formatProfileValue(v, type?.sampleUnit ?? '')} onZoom={(f, t) => props.onZoom({ from: String(f), to: String(t) })} />
       )}
       {flame.state === 'error' && (
         <div className="error-box" role="alert" data-testid="query-error">
@@ -178,13 +178,14 @@ function parseDiff(text: string): { startMs: number; endMs: number } | undefined
 }
 
 /** SelectSeries' points on one time axis (uPlot's aligned data), one graph series per label set. */
-function alignSeries(list: readonly ProfileSeries[]): { timesS: number[]; series: GraphSeries[] } {
-  const times = [...new Set(list.flatMap((s) => s.points.map((p) => Number(p.timestamp))))].sort((a, b) => a - b);
+function alignSeries(list: readonly ProfileSeries[], range: { startMs: number; endMs: number }): { timesS: number[]; series: GraphSeries[] } {
+  // The range's ends are on the axis too, so a lone point is drawn in the range rather than a scale of its own.
+  const times = [...new Set([range.startMs, range.endMs, ...list.flatMap((s) => (s.points ?? []).map((p) => Number(p.timestamp)))])].sort((a, b) => a - b);
   const index = new Map(times.map((t, i) => [t, i]));
   const series = list.map((s) => {
     const values: (number | null)[] = times.map(() => null);
-    for (const p of s.points) values[index.get(Number(p.timestamp))!] = Number(p.value);
-    return { name: s.labels.map((l) => `${l.name}=${l.value}`).join(', ') || 'total', values };
+    for (const p of s.points ?? []) values[index.get(Number(p.timestamp))!] = Number(p.value ?? 0);
+    return { name: (s.labels ?? []).map((l) => `${l.name}=${l.value}`).join(', ') || 'total', values };
   });
   return { timesS: times.map((t) => t / 1000), series };
 }

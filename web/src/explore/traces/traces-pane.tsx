@@ -154,7 +154,7 @@ export default function TracesPane(props: {
 }
 
 function matchedOf(t: TraceSearchHit): number {
-  return (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).reduce((n, s) => n + s.matched, 0);
+  return (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).reduce((n, s) => n + (s.matched ?? 0), 0);
 }
 
 /** The search hits: a row per trace; the matched spans of its span sets unfold under it. */
@@ -183,7 +183,7 @@ function TraceTable(props: { traces: readonly TraceSearchHit[]; openId: string; 
       <tbody>
         {props.traces.flatMap((t) => {
           const id = normalizeTraceId(t.traceID);
-          const spans = (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).flatMap((s) => s.spans);
+          const spans = (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).flatMap((s) => s.spans ?? []);
           const rows = [
             <tr key={id} data-trace-id={id} className={props.openId === id ? 'selected' : ''}>
               <td>
