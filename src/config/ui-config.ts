@@ -26,10 +26,11 @@ const datasourceSchema = z
     /** Stable id used in proxy paths (`/api/datasources/proxy/uid/<uid>/...`) and in links. */
     uid: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -, at most 40'),
     name: z.string().min(1),
-    type: z.enum(['prometheus', 'loki']),
+    type: z.enum(['prometheus', 'loki', 'tempo', 'pyroscope']),
     /**
-     * Base URL as Grafana takes it: a Prometheus/Mimir query root (`http://mimir/prometheus`) or a Loki root
-     * (`http://loki:3100`). Absent: the embedded engine.
+     * Base URL as Grafana takes it: a Prometheus/Mimir query root (`http://mimir/prometheus`), a Loki root
+     * (`http://loki:3100`), a Tempo root (`http://tempo:3200`) or a Pyroscope root (`http://pyroscope:4040`).
+     * Absent: the embedded engine.
      */
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** A fixed `X-Scope-OrgID` for this source; absent: the tenants of the org the request comes from. */
@@ -42,10 +43,12 @@ const datasourceSchema = z
   })
   .strict();
 
-/** The default data sources: the embedded metrics and logs engines. */
+/** The default data sources: the embedded metrics, logs, traces and profiles engines. */
 const EMBEDDED_DATASOURCES = [
   { uid: 'heimdall-metrics', name: 'Heimdall metrics', type: 'prometheus' },
   { uid: 'heimdall-logs', name: 'Heimdall logs', type: 'loki' },
+  { uid: 'heimdall-traces', name: 'Heimdall traces', type: 'tempo' },
+  { uid: 'heimdall-profiles', name: 'Heimdall profiles', type: 'pyroscope' },
 ] as const;
 
 /** The `ui` section: whether `/` serves the web UI, its orgs and data sources. */
@@ -58,7 +61,7 @@ export const uiConfigSchema = z
      * or `tenancy.default_tenant` with it on.
      */
     orgs: z.array(orgSchema).default([]),
-    /** Replaces the default list (the embedded metrics and logs engines) when given. */
+    /** Replaces the default list (the embedded metrics, logs, traces and profiles engines) when given. */
     datasources: z.array(datasourceSchema).prefault([...EMBEDDED_DATASOURCES]),
     /**
      * A directory of Grafana dashboard JSON files shown in every org, read-only (Grafana's file provisioning):

@@ -17,10 +17,14 @@ const READ_PATHS: Record<UiDatasourceConfig['type'], RegExp> = {
   prometheus:
     /^api\/v1\/(query|query_range|query_exemplars|series|labels|label\/[^/]+\/values|metadata|status\/buildinfo|status\/flags|format_query|parse_query|rules|alerts)$/,
   loki: /^loki\/api\/v1\/(query|query_range|labels|label\/[^/]+\/values|series|index\/stats|index\/volume|index\/volume_range|detected_labels|detected_fields|detected_field\/[^/]+\/values|patterns|format_query)$/,
+  tempo: /^api\/(traces\/[0-9A-Fa-f]{1,32}|v2\/traces\/[0-9A-Fa-f]{1,32}|search|search\/tags|v2\/search\/tags|search\/tag\/[^/]+\/values|v2\/search\/tag\/[^/]+\/values|metrics\/query_range|metrics\/query|echo|status\/buildinfo)$/,
+  // Pyroscope's query API is Connect RPC: POSTs, but every method listed only reads.
+  pyroscope:
+    /^querier\.v1\.QuerierService\/(ProfileTypes|LabelNames|LabelValues|Series|SelectMergeStacktraces|SelectMergeSpanProfile|SelectMergeProfile|SelectSeries|Diff|GetProfileStats)$/,
 };
 
 /** Where an embedded source's API lives on Heimdall's own HTTP server. */
-const EMBEDDED_ROOT: Record<UiDatasourceConfig['type'], string> = { prometheus: '/prometheus', loki: '' };
+const EMBEDDED_ROOT: Record<UiDatasourceConfig['type'], string> = { prometheus: '/prometheus', loki: '', tempo: '/tempo', pyroscope: '/pyroscope' };
 
 /**
  * Request headers passed on (the rest, cookies and the browser's own `X-Scope-OrgID` among them, are dropped).

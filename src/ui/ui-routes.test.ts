@@ -52,6 +52,8 @@ async function serverWith(ui: HeimdallConfigInput['ui'], multitenancy = true): P
   await app.register(formbody);
   app.all('/prometheus/api/v1/query', async (req) => ({ tenant: req.headers['x-scope-orgid'], body: req.body ?? null, query: req.query }));
   app.get('/loki/api/v1/labels', async (req) => ({ status: 'success', data: [req.headers['x-scope-orgid']] }));
+  app.get('/tempo/api/v2/search/tags', async (req) => ({ tenant: req.headers['x-scope-orgid'], query: req.query }));
+  app.post('/pyroscope/querier.v1.QuerierService/ProfileTypes', async (req) => ({ tenant: req.headers['x-scope-orgid'], body: req.body ?? null }));
   // The dashboard store opens under data_dir: a temp directory removed with the server.
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ui-routes-'));
   const config = configSchema.parse({ multitenancy, ui, data_dir: dataDir });
@@ -105,7 +107,12 @@ test('the default org reads anonymous (multitenancy off) or the default tenant; 
     try {
       const s = (await (await fetch(`${base(app)}/api/frontend/settings`)).json()) as { orgs: unknown; datasources: { uid: string; embedded: boolean }[] };
       assert.deepEqual(s.orgs, [{ name: 'default', tenants: [tenant] }]);
-      assert.deepEqual(s.datasources.map((d) => [d.uid, d.embedded]), [['heimdall-metrics', true], ['heimdall-logs', true]]);
+      assert.deepEqual(s.datasources.map((d) => [d.uid, d.embedded]), [
+        ['heimdall-metrics', true],
+        ['heimdall-logs', true],
+        ['heimdall-traces', true],
+        ['heimdall-profiles', true],
+      ]);
     } finally {
       await app.close();
     }
@@ -129,6 +136,17 @@ test('embedded sources are answered in process with the org’s tenants as X-Sco
     assert.deepEqual(await post.json(), { tenant: 'team-alpha', body: { query: 'sum(up)' }, query: {} });
     const logs = await fetch(`${base(app)}/api/datasources/proxy/uid/heimdall-logs/loki/api/v1/labels`, { headers: { 'x-heimdall-org': 'team-alpha' } });
     assert.deepEqual(await logs.json(), { status: 'success', data: ['team-alpha'] });
+    const tags = await fetch(`${base(app)}/api/datasources/proxy/uid/heimdall-traces/api/v2/search/tags?scope=span`, { headers: { 'x-heimdall-org': 'platform' } });
+    assert.deepEqual(await tags.json(), { tenant: 'a|b|c', query: { scope: 'span' } });
+    // Pyroscope's Connect queries are POSTs with a JSON body; the proxy passes them on as they are.
+    const types = await fetch(`${base(app)}/api/datasources/proxy/uid/heimdall-profiles/querier.v1.QuerierService/ProfileTypes`, {
+      method: 'POST',
+      headers: { 'x-heimdall-org': 'team-alpha', 'content-type': 'application/json' },
+      body: '{"start":1}',
+    });
+    assert.deepEqual(await types.json(), { tenant: 'team-alpha', body: { start: 1 } });
+    const push = await fetch(`${base(app)}/api/datasources/proxy/uid/heimdall-profiles/push.v1.PusherService/Push`, { method: 'POST', headers: { 'x-heimdall-org': 'team-alpha' }, body: '{}' });
+    assert.equal(push.status, 404, 'writes are never forwarded');
   } finally {
     await app.close();
   }
@@ -200,7 +218,7 @@ test('invalid ui config is refused with the key path', () => {
   assert.match(refusal({ orgs: [{ name: 'a', tenants: [] }] }), /^ui\.orgs\.0\.tenants: /);
   assert.match(refusal({ orgs: [{ name: 'a', tenants: ['x'] }, { name: 'a', tenants: ['y'] }] }), /^ui\.orgs\.1\.name: duplicate org name "a"/);
   assert.match(refusal({ orgs: [{ name: 'a|b', tenants: ['x'] }] }), /^ui\.orgs\.0\.name: /);
-  assert.match(refusal({ datasources: [{ uid: 'x', name: 'x', type: 'tempo' }] }), /^ui\.datasources\.0\.type: /);
+  assert.match(refusal({ datasources: [{ uid: 'x', name: 'x', type: 'jaeger' }] }), /^ui\.datasources\.0\.type: /);
   assert.match(refusal({ datasources: [{ uid: 'x', name: 'x', type: 'loki', url: 'ftp://x' }] }), /^ui\.datasources\.0\.url: /);
   // Tenant ids follow the upstream rules; a bad one stops start-up naming the org.
   assert.throws(() => resolveOrgs(configSchema.parse({ ui: { orgs: [{ name: 'a', tenants: ['no spaces'] }] } })), /org "a" has an invalid tenant "no spaces"/);

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { Suspense, lazy, useMemo, useState } from 'react';
 import { updateParams, useLocation } from '../shell/router.ts';
 import type { DatasourceRef } from '../shell/settings.ts';
 import { TimeRangePicker } from '../time/time-range-picker.tsx';
@@ -8,6 +8,9 @@ import type { LogsQueryState } from './logs-pane.tsx';
 import { MetricsPane } from './metrics-pane.tsx';
 import type { MetricsQueryState } from './metrics-pane.tsx';
 
+/** Traces and profiles (Tempo and Pyroscope sources) with their own URL parameters, loaded when first shown. */
+const SignalPane = lazy(() => import('./signal-pane.tsx'));
+
 /**
  * Explore: pick a data source, write a query, see the answer. Everything that defines the view (org, data
  * source, query, range, mode, step, view) is in the URL, so a link reproduces it.
@@ -15,7 +18,9 @@ import type { MetricsQueryState } from './metrics-pane.tsx';
 export default function ExplorePage(props: { org: string; datasources: readonly DatasourceRef[] }): React.JSX.Element {
   const { params } = useLocation();
   const [runCount, setRunCount] = useState(0);
-  const ds = props.datasources.find((d) => d.uid === params.get('ds')) ?? props.datasources.find((d) => d.type === 'prometheus') ?? props.datasources[0];
+  // Links between signals may name a type instead of a source (`type=loki`, or `trace=ID`): its first source.
+  const wantedType = params.get('type') ?? (params.has('trace') ? 'tempo' : 'prometheus');
+  const ds = props.datasources.find((d) => d.uid === params.get('ds')) ?? props.datasources.find((d) => d.type === wantedType) ?? props.datasources[0];
   const from = params.get('from') ?? 'now-1h';
   const to = params.get('to') ?? 'now';
   const range = useMemo<RawTimeRange>(() => ({ from, to }), [from, to]);
@@ -71,6 +76,10 @@ export default function ExplorePage(props: { org: string; datasources: readonly 
         <MetricsPane datasourceUid={ds.uid} org={props.org} range={range} query={query} runCount={runCount} onQueryChange={onQueryChange} onZoom={setRange} />
       ) : ds.type === 'loki' ? (
         <LogsPane datasourceUid={ds.uid} org={props.org} range={range} query={logsQuery} runCount={runCount} onQueryChange={onQueryChange} onZoom={setRange} />
+      ) : ds.type === 'tempo' || ds.type === 'pyroscope' ? (
+        <Suspense fallback={<div className="loading-page">Loading…</div>}>
+          <SignalPane datasource={ds} datasources={props.datasources} org={props.org} range={range} runCount={runCount} onQueryChange={onQueryChange} onZoom={setRange} />
+        </Suspense>
       ) : (
         <div className="empty">Explore for {ds.type} data sources is not built yet.</div>
       )}

@@ -4,6 +4,7 @@ import type { LogLine, LogsResult } from '../datasource/loki.ts';
 import { countResult } from '../datasource/prometheus.ts';
 import { autoStepS, formatLocal, resolveRange } from '../time/time-range.ts';
 import type { RawTimeRange } from '../time/time-range.ts';
+import { LogTraceLink } from './traces/log-trace-link.tsx';
 import { QueryInspector } from './query-inspector.tsx';
 import { toGraphFrame } from './result-frames.ts';
 import { ResultTable } from './result-table.tsx';
@@ -150,7 +151,7 @@ export function LogsPane(props: {
               <TimeSeriesGraph timesS={volumeTimes} series={volume} height={140} bars onZoom={(f, t) => props.onZoom({ from: String(f), to: String(t) })} />
             </div>
           )}
-          <LogLines lines={result.lines} />
+          <LogLines lines={result.lines} org={props.org} />
         </>
       )}
     </div>
@@ -158,7 +159,7 @@ export function LogsPane(props: {
 }
 
 /** The lines, each with its level's colour; a click shows its labels, structured metadata and parsed fields. */
-function LogLines(props: { lines: readonly LogLine[] }): React.JSX.Element {
+function LogLines(props: { lines: readonly LogLine[]; org: string }): React.JSX.Element {
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
   if (props.lines.length === 0) return <div className="empty">No log lines in this range</div>;
   const toggle = (i: number): void => {
@@ -180,6 +181,7 @@ function LogLines(props: { lines: readonly LogLine[] }): React.JSX.Element {
             </button>
             {open.has(i) && (
               <div className="log-details" data-testid="log-details">
+                <LogTraceLink line={l} org={props.org} />
                 <FieldTable title="Labels" fields={l.stream} />
                 <FieldTable title="Structured metadata" fields={l.structuredMetadata} />
                 <FieldTable title="Parsed fields" fields={l.parsed} />
@@ -192,7 +194,8 @@ function LogLines(props: { lines: readonly LogLine[] }): React.JSX.Element {
   );
 }
 
-function FieldTable(props: { title: string; fields: Record<string, string> }): React.JSX.Element | null {
+/** A titled two-column table of fields (labels, metadata, attributes), sorted by name; nothing when empty. */
+export function FieldTable(props: { title: string; fields: Readonly<Record<string, string>> }): React.JSX.Element | null {
   const entries = Object.entries(props.fields).sort(([a], [b]) => (a < b ? -1 : 1));
   if (entries.length === 0) return null;
   return (

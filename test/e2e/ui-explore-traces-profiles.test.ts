@@ -1,0 +1,174 @@
+// Traces and profiles in Explore, in a real browser against the real binary, with correlated data: a trace sent
+// by the OpenTelemetry JS SDK (frontend → payment, an error with an event), a log line of the payment service
+// carrying the trace id as structured metadata, and a CPU profile of the payment service. The search form finds
+// the trace, the trace view shows its spans in tree order with the error marked, a span's details link to its
+// logs, the log line links back to the trace, a span links to its service's profile whose flame graph names the
+// expected frames, and the previous-period diff renders. Code that runs in the page is written as strings: this
+// file is type-checked against Node's types, not the DOM's.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.ts';
+import type { TestBrowser } from '../support/browser.ts';
+import { lokiPush } from '../support/write-clients.ts';
+import { startHeimdall } from './harness.ts';
+import type { HeimdallProcess } from './harness.ts';
+
+let heimdall: HeimdallProcess;
+let browser: TestBrowser;
+let traceId: string;
+
+function provider(service: string): BasicTracerProvider {
+  return new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${heimdall.otlpHttpUrl}/v1/traces` }))],
+  });
+}
+
+/** frontend `GET /checkout` → frontend `POST /pay` → payment `POST /pay` (error, event) → payment `SELECT cards`. */
+async function sendCheckout(): Promise<string> {
+  const front = provider('frontend');
+  const pay = provider('payment');
+  const ft = front.getTracer('shop-frontend');
+  const pt = pay.getTracer('shop-payment', '3.4.0');
+  const root = ft.startSpan('GET /checkout', { kind: SpanKind.SERVER });
+  const call = ft.startSpan('POST /pay', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, root));
+  const server = pt.startSpan('POST /pay', { kind: SpanKind.SERVER, attributes: { 'card.brand': 'visa' } }, trace.setSpan(ROOT_CONTEXT, call));
+  server.addEvent('card declined', { reason: 'insufficient funds' });
+  const db = pt.startSpan('SELECT cards', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } }, trace.setSpan(ROOT_CONTEXT, server));
+  await new Promise((r) => setTimeout(r, 5));
+  db.end();
+  server.setStatus({ code: SpanStatusCode.ERROR, message: 'card declined' });
+  server.end();
+  call.end();
+  root.end();
+  for (const p of [front, pay]) {
+    await p.forceFlush();
+    await p.shutdown();
+  }
+  return root.spanContext().traceId;
+}
+
+before(async () => {
+  heimdall = await startHeimdall();
+  traceId = await sendCheckout();
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const logs = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'payment' }, nowNs, ['level=error msg="card declined"', 'level=info msg="unrelated"'], {
+    metadata: [{ trace_id: traceId }, { trace_id: 'ffffffffffffffffffffffffffffffff' }],
+  });
+  assert.equal(logs.status, 204, logs.body);
+  const now = Math.floor(Date.now() / 1000);
+  const profile = await fetch(`${heimdall.httpUrl}/ingest?name=payment.cpu&sampleRate=100&from=${now}&until=${now + 10}`, {
+    method: 'POST',
+    body: 'main;handlePayment;chargeCard 30\nmain;handlePayment;validateCard 10\nmain;idle 5\n',
+  });
+  assert.equal(profile.status, 200, await profile.text());
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await heimdall?.stop();
+});
+
+async function spanRows(page: Page): Promise<{ service: string; name: string; error: boolean }[]> {
+  await page.getByTestId('trace-view').waitFor();
+  return page.getByTestId('span-row').evaluateAll((rows) =>
+    rows.map((r) => ({ service: r.getAttribute('data-service') ?? '', name: r.querySelector('.span-name')?.textContent ?? '', error: r.getAttribute('data-error') === 'true' })),
+  );
+}
+
+test('search form → results → trace view with the spans in tree order; a span’s logs; the log line back to the trace', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-traces&from=now-30m&to=now`);
+  await page.getByLabel('Service name').locator('option', { hasText: 'payment' }).waitFor({ state: 'attached' });
+  await page.getByLabel('Service name').selectOption('payment');
+  await page.getByLabel('Status').selectOption('error');
+  await page.getByTestId('trace-search-submit').click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('expr') === '{ resource.service.name = "payment" && status = error }'`);
+  const results = page.getByTestId('trace-results');
+  await results.waitFor();
+  const row = results.locator(`tr[data-trace-id="${traceId}"]`);
+  assert.equal(await row.locator('[data-column=service]').textContent(), 'frontend');
+  assert.equal(await row.locator('[data-column=name]').textContent(), 'GET /checkout');
+  assert.equal(await row.locator('[data-column=matched]').textContent(), '1');
+
+  await row.getByTestId('trace-link').click();
+  assert.deepEqual(await spanRows(page), [
+    { service: 'frontend', name: 'GET /checkout', error: false },
+    { service: 'frontend', name: 'POST /pay', error: false },
+    { service: 'payment', name: 'POST /pay', error: true },
+    { service: 'payment', name: 'SELECT cards', error: false },
+  ]);
+  // Collapsing the payment server span hides its child.
+  const paymentRow = page.locator('[data-testid=span-row][data-service=payment][data-error=true]');
+  await paymentRow.getByRole('button', { name: 'Collapse' }).click();
+  assert.equal((await spanRows(page)).length, 3);
+  await paymentRow.getByRole('button', { name: 'Expand' }).click();
+
+  await paymentRow.click();
+  const details = page.getByTestId('span-details');
+  assert.equal(await details.getByTestId('span-status').textContent(), 'error: card declined');
+  const text = (await details.textContent()) ?? '';
+  assert.match(text, /card\.brandvisa/);
+  assert.match(text, /card declined.*reason=insufficient funds/);
+  assert.match(text, /service\.namepayment/);
+  assert.match(text, /nameshop-payment/);
+  await browser.screenshot('explore-trace-view');
+
+  // Span → its logs: the payment service's lines that carry this trace id.
+  await details.getByTestId('span-logs-link').click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('ds') === 'heimdall-logs'`);
+  await page.locator('[data-testid=query-status][data-state=done]').waitFor();
+  const lines = await page.locator('[data-testid=log-lines] .log-text').allTextContents();
+  assert.deepEqual(lines, ['level=error msg="card declined"']);
+
+  // Log line → the trace.
+  await page.locator('[data-testid=log-lines] .log-line').first().click();
+  await page.getByTestId('log-trace-link').click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('trace') === '${traceId}'`);
+  assert.equal((await spanRows(page)).length, 4);
+});
+
+test('the TraceQL editor completes attributes and their values from the tag APIs', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-traces&from=now-30m&to=now`);
+  await page.locator('[data-testid=traceql-editor] .cm-content').click();
+  await page.keyboard.type('{ resource.serv');
+  const completions = page.locator('.cm-tooltip-autocomplete');
+  await completions.getByText('resource.service.name').waitFor();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type(' = ');
+  await completions.getByText('"payment"').waitFor();
+  await page.keyboard.press('Escape');
+  assert.match((await page.locator('[data-testid=traceql-editor] .cm-content').textContent()) ?? '', /\{ resource\.service\.name = \s*\}?/);
+});
+
+test('a span links to its service’s profile: the flame graph and top table name the frames; the previous-period diff renders', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-traces&from=now-30m&to=now&trace=${traceId}`);
+  await page.locator('[data-testid=span-row][data-service=payment][data-error=true]').click();
+  await page.getByRole('link', { name: 'Profile of payment around it' }).click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('ds') === 'heimdall-profiles'`);
+  const flame = page.getByTestId('flame-graph');
+  await flame.locator('canvas').waitFor();
+  const symbols = await flame.locator('[data-testid=flame-top-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-symbol')));
+  // Sorted by self: chargeCard 300 ms, validateCard 100 ms, idle 50 ms; main and handlePayment have no self time.
+  assert.deepEqual(symbols.slice(0, 3), ['chargeCard', 'validateCard', 'idle']);
+  assert.deepEqual([...symbols].sort(), ['chargeCard', 'handlePayment', 'idle', 'main', 'validateCard']);
+  await flame.getByRole('button', { name: /^Total/ }).click();
+  assert.equal(await flame.locator('[data-testid=flame-top-table] tbody tr').first().getAttribute('data-symbol'), 'main');
+  // Focus on a function from the table.
+  await flame.locator('[data-testid=flame-top-table] tr[data-symbol=handlePayment]').click();
+  assert.equal(await flame.getAttribute('data-focus'), 'handlePayment');
+  await browser.screenshot('explore-profiles-flamegraph');
+
+  await page.getByTestId('diff-previous').click();
+  await page.getByTestId('diff-notice').waitFor();
+  await page.locator('[data-testid=flame-graph] canvas').waitFor();
+  assert.match((await page.getByTestId('flame-graph').textContent()) ?? '', /baseline 0 ns → comparison 450\.00 ms/);
+});

@@ -1,0 +1,79 @@
+import type { TraceSpan } from '../datasource/tempo.ts';
+
+/**
+ * Links between signals (Grafana's correlations with their defaults): every one is an Explore URL, so it keeps
+ * the org and opens the other signal with a time range around what was clicked. An absent `ds` lets Explore pick
+ * the first data source of the type the link names (`type=`), so the links work without knowing the uids.
+ */
+export interface ExploreLink {
+  readonly org: string;
+  readonly type: 'prometheus' | 'loki' | 'tempo' | 'pyroscope';
+  readonly ds?: string;
+  readonly params: Record<string, string>;
+}
+
+export function exploreHref(link: ExploreLink): string {
+  const p = new URLSearchParams({ org: link.org, ...(link.ds ? { ds: link.ds } : { type: link.type }), ...link.params });
+  return `/explore?${p.toString()}`;
+}
+
+/** Resource attributes of a span mapped to the log/profile labels that carry the same thing (tracesToLogsV2 tags). */
+export const ATTRIBUTE_TO_LABEL: readonly (readonly [string, string])[] = [
+  ['service.name', 'service_name'],
+  ['k8s.namespace.name', 'namespace'],
+  ['k8s.pod.name', 'pod'],
+];
+
+const WINDOW_MS = 60_000;
+
+function spanWindow(span: TraceSpan): { from: string; to: string } {
+  return { from: String(Number(span.startNs / 1_000_000n) - WINDOW_MS), to: String(Number(span.endNs / 1_000_000n) + WINDOW_MS) };
+}
+
+function selector(span: TraceSpan, only: readonly string[] = []): string {
+  const matchers = ATTRIBUTE_TO_LABEL.filter(([attr, label]) => span.resource[attr] !== undefined && (only.length === 0 || only.includes(label))).map(
+    ([attr, label]) => `${label}=${JSON.stringify(span.resource[attr])}`,
+  );
+  return `{${matchers.join(', ')}}`;
+}
+
+/** The trace view of `traceId` (from a log line, an exemplar or a span link). */
+export function traceLink(org: string, traceId: string, range: { from: string; to: string }, ds?: string): ExploreLink {
+  return { org, type: 'tempo', ...(ds ? { ds } : {}), params: { trace: traceId, from: range.from, to: range.to } };
+}
+
+/**
+ * The logs of the span's service (and pod, when known) around the span. With `byTraceId` only the lines that name
+ * the trace: a `trace_id` label or structured metadata field, or the id anywhere in the line.
+ */
+export function spanLogsLink(org: string, span: TraceSpan, byTraceId: boolean, ds?: string): ExploreLink {
+  const filter = byTraceId ? ` | trace_id = ${JSON.stringify(span.traceId)}` : '';
+  return { org, type: 'loki', ...(ds ? { ds } : {}), params: { expr: `${selector(span)}${filter}`, ...spanWindow(span) } };
+}
+
+/** The span's own profile (SelectMergeSpanProfile), or with `spanOnly` false the service's profile around it. */
+export function spanProfileLink(org: string, span: TraceSpan, spanOnly: boolean, ds?: string): ExploreLink {
+  return {
+    org,
+    type: 'pyroscope',
+    ...(ds ? { ds } : {}),
+    params: { expr: selector(span, ['service_name']), ...spanWindow(span), ...(spanOnly ? { span: span.spanId } : {}) },
+  };
+}
+
+const TRACE_ID_KEYS = ['trace_id', 'traceid', 'traceID', 'traceId', 'trace-id', 'TraceId'];
+const TRACE_ID_IN_LINE = /\btrace[_-]?id["']?\s*[=:]\s*["']?([0-9a-fA-F]{16,32})\b/i;
+
+/**
+ * The trace id a log line names: a `trace_id` label, structured metadata or parsed field (Loki's derivedFields
+ * with matcherType label), else a `trace_id=<hex>` / `"traceId":"<hex>"` in the line (the regex matcher).
+ */
+export function traceIdOfLogLine(fields: readonly Readonly<Record<string, string>>[], line: string): string | undefined {
+  for (const f of fields) {
+    for (const k of TRACE_ID_KEYS) {
+      const v = f[k];
+      if (v && /^[0-9a-fA-F]{1,32}$/.test(v)) return v.toLowerCase();
+    }
+  }
+  return TRACE_ID_IN_LINE.exec(line)?.[1]?.toLowerCase();
+}

@@ -1,0 +1,230 @@
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
+import { fetchTrace, formatDurationNs, normalizeTraceId, searchTraces, traceTagNames, traceTagValues } from '../../datasource/tempo.ts';
+import type { SearchResult, TraceSearchHit, TraceSpan } from '../../datasource/tempo.ts';
+import { formatLocal, resolveRange } from '../../time/time-range.ts';
+import type { RawTimeRange } from '../../time/time-range.ts';
+import { QueryInspector } from '../query-inspector.tsx';
+import { TraceSearchForm } from './trace-search-form.tsx';
+import type { TagSource } from './traceql-completion.ts';
+import { TraceView } from './trace-view.tsx';
+import type { CorrelationTargets } from './trace-view.tsx';
+
+const TraceqlEditor = lazy(() => import('./traceql-editor.tsx'));
+
+/** The traces query of an Explore pane, as its URL parameters hold it. */
+export interface TracesQueryState {
+  readonly expr: string;
+  readonly limit: number;
+  /** The trace open in the trace view, if any. */
+  readonly traceId: string;
+  readonly view: 'graph' | 'table' | 'inspect';
+}
+
+type Outcome<T> = { state: 'idle' } | { state: 'running' } | { state: 'done'; result: T } | { state: 'error'; message: string };
+
+/**
+ * Explore for a Tempo data source: the TraceQL editor and the search form, the matching traces in a table (each
+ * expandable to its matched spans), and the trace view of the trace picked (or linked, `trace=` in the URL).
+ */
+export default function TracesPane(props: {
+  datasourceUid: string;
+  org: string;
+  range: RawTimeRange;
+  query: TracesQueryState;
+  runCount: number;
+  targets: CorrelationTargets;
+  onQueryChange: (change: Partial<TracesQueryState>) => void;
+}): React.JSX.Element {
+  const { query, datasourceUid, org } = props;
+  const [draft, setDraft] = useState(query.expr);
+  const [search, setSearch] = useState<Outcome<SearchResult>>({ state: 'idle' });
+  const [trace, setTrace] = useState<Outcome<TraceSpan[]>>({ state: 'idle' });
+  useEffect(() => setDraft(query.expr), [query.expr]);
+
+  const rangeMs = useMemo(() => {
+    const r = resolveRange(props.range, Date.now());
+    return 'error' in r ? undefined : { startMs: r.fromMs, endMs: r.toMs };
+    // runCount re-resolves a relative range ("now") on every run.
+  }, [props.range, props.runCount]);
+
+  // One cache per data source and org: completions and the form's choices ask each tag once.
+  const tags = useMemo<TagSource>(() => {
+    let names: Promise<Record<string, string[]>> | undefined;
+    const values = new Map<string, Promise<{ type: string; value: string }[]>>();
+    return {
+      tagNames: () => (names ??= traceTagNames(datasourceUid, org, undefined)),
+      tagValues: (tag) => {
+        let v = values.get(tag);
+        if (!v) {
+          v = traceTagValues(datasourceUid, org, tag, undefined);
+          values.set(tag, v);
+        }
+        return v;
+      },
+    };
+  }, [datasourceUid, org]);
+  const loadValues = useCallback(async (tag: string) => (await tags.tagValues(tag)).map((v) => v.value).sort(), [tags]);
+
+  useEffect(() => {
+    if (query.expr.trim() === '') {
+      setSearch({ state: 'idle' });
+      return undefined;
+    }
+    if (!rangeMs) {
+      setSearch({ state: 'error', message: 'invalid time range' });
+      return undefined;
+    }
+    const abort = new AbortController();
+    setSearch({ state: 'running' });
+    searchTraces(datasourceUid, org, query.expr, { ...rangeMs, limit: query.limit }, abort.signal).then(
+      (result) => setSearch({ state: 'done', result }),
+      (err: unknown) => {
+        if (!abort.signal.aborted) setSearch({ state: 'error', message: (err as Error).message });
+      },
+    );
+    return () => abort.abort();
+  }, [datasourceUid, org, rangeMs, query.expr, query.limit]);
+
+  useEffect(() => {
+    if (!query.traceId) {
+      setTrace({ state: 'idle' });
+      return undefined;
+    }
+    const abort = new AbortController();
+    setTrace({ state: 'running' });
+    fetchTrace(datasourceUid, org, query.traceId, abort.signal).then(
+      ({ spans }) => setTrace(spans.length === 0 ? { state: 'error', message: `trace ${query.traceId} not found` } : { state: 'done', result: spans }),
+      (err: unknown) => {
+        if (!abort.signal.aborted) setTrace({ state: 'error', message: (err as Error).message });
+      },
+    );
+    return () => abort.abort();
+  }, [datasourceUid, org, query.traceId, props.runCount]);
+
+  const run = (expr: string): void => props.onQueryChange({ expr });
+  const result = search.state === 'done' ? search.result : undefined;
+
+  return (
+    <div className="pane traces-pane">
+      <div className="query-row">
+        <Suspense fallback={<div className="query-editor loading">Loading editor…</div>}>
+          <TraceqlEditor value={draft} onChange={setDraft} onRun={run} tags={tags} />
+        </Suspense>
+        <button type="button" className="btn primary" data-testid="run-query" onClick={() => (draft === query.expr ? props.onQueryChange({}) : run(draft))}>
+          Run query
+        </button>
+      </div>
+      <TraceSearchForm loadValues={loadValues} onSearch={run} />
+      <div className="options-row">
+        <label className="inline">
+          Limit
+          <input type="text" size={4} defaultValue={String(query.limit)} aria-label="Trace limit" onBlur={(e) => props.onQueryChange({ limit: Number(e.target.value) || 20 })} />
+        </label>
+        <div className="segmented" role="tablist" aria-label="View">
+          {(['table', 'inspect'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={(query.view === 'inspect') === (v === 'inspect')} className={(query.view === 'inspect') === (v === 'inspect') ? 'active' : ''} onClick={() => props.onQueryChange({ view: v })}>
+              {v === 'table' ? 'Traces' : 'Query inspector'}
+            </button>
+          ))}
+        </div>
+        <span className="status" data-testid="query-status" data-state={search.state} data-org={org}>
+          {search.state === 'running' ? 'Searching…' : result ? `${result.traces.length} traces, ${result.record.durationMs} ms` : ''}
+        </span>
+      </div>
+      {search.state === 'error' && (
+        <div className="error-box" role="alert" data-testid="query-error">
+          {search.message}
+        </div>
+      )}
+      {query.traceId && (
+        <section className="trace-section">
+          {trace.state === 'running' && <div className="loading-page">Loading trace {query.traceId}…</div>}
+          {trace.state === 'error' && (
+            <div className="error-box" role="alert" data-testid="trace-error">
+              {trace.message}
+            </div>
+          )}
+          {trace.state === 'done' && <TraceView traceId={query.traceId} spans={trace.result} targets={props.targets} onClose={() => props.onQueryChange({ traceId: '' })} />}
+        </section>
+      )}
+      {result && query.view === 'inspect' && <QueryInspector inspection={{ record: result.record, series: result.traces.length, samples: result.traces.reduce((n, t) => n + matchedOf(t), 0), warnings: [], raw: result.traces }} />}
+      {result && query.view !== 'inspect' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
+    </div>
+  );
+}
+
+function matchedOf(t: TraceSearchHit): number {
+  return (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).reduce((n, s) => n + (s.matched ?? 0), 0);
+}
+
+/** The search hits: a row per trace; the matched spans of its span sets unfold under it. */
+function TraceTable(props: { traces: readonly TraceSearchHit[]; openId: string; onOpen: (traceId: string) => void }): React.JSX.Element {
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  if (props.traces.length === 0) return <div className="empty">No traces match in this range</div>;
+  const toggle = (id: string): void => {
+    const next = new Set(expanded);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setExpanded(next);
+  };
+  return (
+    <table className="result-table trace-table" data-testid="trace-results">
+      <thead>
+        <tr>
+          <th />
+          <th>Trace ID</th>
+          <th>Root service</th>
+          <th>Root span</th>
+          <th>Start</th>
+          <th>Duration</th>
+          <th>Matched spans</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.traces.flatMap((t) => {
+          const id = normalizeTraceId(t.traceID);
+          const spans = (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).flatMap((s) => s.spans ?? []);
+          const rows = [
+            <tr key={id} data-trace-id={id} className={props.openId === id ? 'selected' : ''}>
+              <td>
+                {spans.length > 0 && (
+                  <button type="button" className="tree-toggle" onClick={() => toggle(id)} aria-label={expanded.has(id) ? 'Hide matched spans' : 'Show matched spans'}>
+                    {expanded.has(id) ? '▾' : '▸'}
+                  </button>
+                )}
+              </td>
+              <td>
+                <button type="button" className="link-button" data-testid="trace-link" onClick={() => props.onOpen(id)}>
+                  {id}
+                </button>
+              </td>
+              <td data-column="service">{t.rootServiceName ?? ''}</td>
+              <td data-column="name">{t.rootTraceName ?? ''}</td>
+              <td>{formatLocal(Number(BigInt(t.startTimeUnixNano) / 1_000_000n))}</td>
+              <td>{t.durationMs === undefined ? '' : formatDurationNs(t.durationMs * 1_000_000)}</td>
+              <td data-column="matched">{matchedOf(t)}</td>
+            </tr>,
+          ];
+          if (expanded.has(id)) {
+            for (const s of spans) {
+              rows.push(
+                <tr key={`${id}-${s.spanID}`} className="matched-span">
+                  <td />
+                  <td className="muted">{s.spanID}</td>
+                  <td colSpan={2}>
+                    {s.name ?? ''}
+                    {(s.attributes ?? []).length > 0 && <span className="muted"> {(s.attributes ?? []).map((a) => `${a.key}=${Object.values(a.value ?? {})[0] as string}`).join(' ')}</span>}
+                  </td>
+                  <td>{formatLocal(Number(BigInt(s.startTimeUnixNano) / 1_000_000n))}</td>
+                  <td>{formatDurationNs(Number(s.durationNanos))}</td>
+                  <td />
+                </tr>,
+              );
+            }
+          }
+          return rows;
+        })}
+      </tbody>
+    </table>
+  );
+}
