@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GENEROUS_MS } from '../support/bounds.ts';
+import { waitFor } from '../support/bounds.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
 import { executable, findGoTool, freePort, skipUnlessFound } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
@@ -49,17 +49,6 @@ function startReceiver(): Promise<Receiver> {
       resolve({ url: `http://127.0.0.1:${addr.port}`, bodies, close: () => new Promise((r) => server.close(() => r())) });
     }),
   );
-}
-
-/** Polls `probe` every 200 ms until it returns a value (a generous bound: only reached when it never does). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + GENEROUS_MS;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 interface ApiAlert {

@@ -2,7 +2,7 @@
 // schemaVersion 14 model) imported through the UI with node_exporter-named series written with remote_write,
 // every panel drawn without an error and the main ones showing the seeded values; a variable change followed
 // through the chained variables, the URL and the panels; save, reload and export; the built-in logs overview
-// over lines pushed to Loki. Code that runs in the page is written as strings: this file is type-checked
+// over lines pushed to Loki; the built-in self-monitoring dashboard over Heimdall's scrape of its own /metrics. Code that runs in the page is written as strings: this file is type-checked
 // against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { SCREENSHOT_DIR, launchBrowser } from '../support/browser.ts';
 import type { TestBrowser } from '../support/browser.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
 import { REPO, startHeimdall } from './harness.ts';
+import { waitFor } from '../support/bounds.ts';
 import type { HeimdallProcess } from './harness.ts';
 
 let heimdall: HeimdallProcess;
@@ -28,7 +29,8 @@ const HOSTS = [
 const POINTS = 61;
 
 before(async () => {
-  heimdall = await startHeimdall({});
+  // Scraping itself every second, the self-monitoring dashboard has rates to draw within seconds.
+  heimdall = await startHeimdall({ config: { metrics: { self_scrape: { interval: '1s' } } } });
   const endMs = Math.floor(Date.now() / 1000) * 1000 - 5_000;
   const times = Array.from({ length: POINTS }, (_, i) => endMs - (POINTS - 1 - i) * 30_000);
   const write = async (name: string, labels: Record<string, string>, value: (i: number) => number): Promise<void> => {
@@ -221,4 +223,26 @@ test('built-in logs overview: the log volume and the lines pushed to Loki', asyn
   await page.waitForURL(/var-search=disk/);
   await logs.locator('.log-line').nth(1).waitFor({ state: 'detached' });
   assert.equal(await logs.locator('.log-line').count(), 1);
+});
+
+test('built-in self-monitoring: Heimdall scrapes its own /metrics, every panel draws', async () => {
+  // The scrape writes `up` and the registry's series with job and instance, as Prometheus would.
+  const instance = heimdall.httpUrl.replace('http://', '');
+  const upQuery = `${heimdall.httpUrl}/prometheus/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="heimdall"}[1m])')}`;
+  await waitFor('three self-scrapes', async () => {
+    const r = (await (await fetch(upQuery)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const up = r.data.result[0];
+    return r.data.result.length === 1 && up?.metric.instance === instance && Number(up.value[1]) >= 3 ? true : undefined;
+  });
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/d/heimdall-self?org=default&from=now-5m&to=now`);
+  const states = await settleAllPanels(page, 'self-monitoring');
+  assert.deepEqual(states.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.match(await panelText(page, 'Resident memory'), /^\d+(\.\d+)? MiB$/);
+  assert.match(await panelText(page, 'Requests / s'), /\d/);
+  for (const title of ['HTTP requests by route', 'Memory', 'Heap used']) {
+    const panel = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: new RegExp(`^${title}$`) }) });
+    assert.ok((await panel.locator('.u-legend .u-series').count()) >= 2, `${title} draws a series`);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'self-monitoring.png') });
 });
