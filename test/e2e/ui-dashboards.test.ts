@@ -71,8 +71,34 @@ before(async () => {
   const lines = ['level=info msg="started"', 'level=error msg="disk full"', 'level=info msg="served"'];
   const w = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'checkout', env: 'test' }, startNs, lines, { stepNs: 60_000_000_000n });
   assert.equal(w.status, 204, w.body);
+  await seedCommunityData(times);
   browser = await launchBrowser();
 });
+
+/**
+ * Series and lines the two smaller community dashboards query: alloy-scenarios' "Metrics derived from logs"
+ * (counters and a latency histogram derived from logs, and the source lines in Loki) and docker-otel-lgtm's
+ * "RED Metrics (classic histogram)" (OpenTelemetry HTTP server duration histogram of one job and instance).
+ */
+async function seedCommunityData(times: readonly number[]): Promise<void> {
+  const write = async (name: string, labels: Record<string, string>, value: (i: number) => number): Promise<void> => {
+    const w = await remoteWrite(heimdall.httpUrl, 'anonymous', name, labels, times, times.map((_, i) => value(i)));
+    assert.equal(w.status, 204, w.body);
+  };
+  const buckets = [['0.1', 0.6], ['0.5', 0.9], ['1', 0.97], ['+Inf', 1]] as const;
+  await write('log_derived_requests_total', { job: 'log-to-metrics' }, (i) => i * 30 * 4);
+  for (const [le, share] of buckets) await write('log_derived_request_duration_seconds_bucket', { job: 'log-to-metrics', le }, (i) => Math.round(i * 30 * 4 * share));
+  const red = { job: 'greeting-service', instance: 'greeting-1' };
+  for (const code of ['200', '500']) {
+    const perS = code === '200' ? 10 : 0.5;
+    await write('http_server_request_duration_seconds_count', { ...red, http_response_status_code: code }, (i) => i * 30 * perS);
+    for (const [le, share] of buckets) await write('http_server_request_duration_seconds_bucket', { ...red, http_response_status_code: code, le }, (i) => Math.round(i * 30 * perS * share));
+  }
+  const startNs = BigInt(Date.now() - 5 * 60_000) * 1_000_000n;
+  const lines = ['method=GET path=/api/orders status=200 duration_ms=42', 'method=POST path=/api/orders status=500 duration_ms=950'];
+  const w = await lokiPush(heimdall.httpUrl, 'anonymous', { job: 'log-to-metrics' }, startNs, lines, { stepNs: 30_000_000_000n });
+  assert.equal(w.status, 204, w.body);
+}
 
 after(async () => {
   await browser?.close();
@@ -245,4 +271,29 @@ test('built-in self-monitoring: Heimdall scrapes its own /metrics, every panel d
     assert.ok((await panel.locator('.u-legend .u-series').count()) >= 2, `${title} draws a series`);
   }
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'self-monitoring.png') });
+});
+
+test('community dashboards: alloy-scenarios "Metrics derived from logs" (Loki logs + Prometheus) and docker-otel-lgtm RED metrics draw every panel', async () => {
+  const { page } = browser;
+  await importThroughUi(page, 'alloy-log-to-metrics.json', 'l2m');
+  const l2m = await settleAllPanels(page, 'alloy-log-to-metrics');
+  assert.deepEqual(l2m.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.equal(l2m.length, 3);
+  await page.getByTestId('panel-logs').locator('.log-line', { hasText: 'status=500' }).waitFor();
+  for (const title of ['Request rate from logs', 'Request latency p95 from logs']) {
+    const panel = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: title }) });
+    assert.equal(await panel.locator('canvas').count(), 1, title);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alloy-log-to-metrics.png') });
+
+  await importThroughUi(page, 'otel-lgtm-red-metrics-classic.json', 'red');
+  const red = await settleAllPanels(page, 'otel-lgtm-red-metrics');
+  assert.deepEqual(red.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.deepEqual(red.map((s) => s.type).sort(), ['bargauge', 'heatmap', 'text', 'timeseries', 'timeseries', 'timeseries']);
+  // Both variables start at "All" (allValue `.+`), as the dashboard was saved.
+  assert.match(page.url(), /var-job=All&var-instance=All/);
+  assert.equal(await page.getByTestId('var-instance').textContent().then((t) => t ?? ''), 'All');
+  const errorRate = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^Error Rate$/ }) });
+  assert.equal(await errorRate.locator('canvas').count(), 1);
+  assert.equal(await errorRate.getByText('No data').count(), 0);
 });
