@@ -56,6 +56,20 @@ export const metricsConfigSchema = z
      * move exemplars into blocks, which keep them for the retention period.
      */
     max_exemplars: z.number().int().nonnegative().prefault(100_000),
+    /**
+     * Heimdall scraping its own `/metrics` into this TSDB (job `heimdall`, instance = the HTTP address), so the
+     * built-in self-monitoring dashboard has data. With multitenancy off it writes to `anonymous`, whatever
+     * `tenant` says.
+     */
+    self_scrape: z
+      .object({
+        enabled: z.boolean().prefault(true),
+        interval: durationSchema.prefault('15s'),
+        tenant: z.string().min(1).prefault('anonymous'),
+        job: z.string().min(1).prefault('heimdall'),
+      })
+      .strict()
+      .prefault({}),
     /** Largest remote_write / OTLP body accepted after decompression. */
     max_decompressed_bytes: bytesSchema.prefault('100MiB'),
   })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { UiDatasourceConfig } from '../config/index.ts';
 import { TENANT_HEADER } from '../tenant/index.ts';
 import { ORG_HEADER, tenantHeaderFor } from './orgs.ts';
+import { registerTailProxy } from './tail-proxy.ts';
 import type { UiOrg } from './orgs.ts';
 
 /** The route of the proxy; `*` is the API path below the data source's root (`api/v1/query`, `loki/api/v1/query`). */
@@ -38,7 +39,7 @@ const FORWARDED_RESPONSE_HEADERS = ['content-type', 'retry-after', 'x-request-id
  * Registers the data-source proxy: `GET|POST /api/datasources/proxy/uid/<uid>/<api path>` with the org in
  * `X-Heimdall-Org`. The org (not the browser) decides `X-Scope-OrgID`. An embedded source is answered in process
  * by Heimdall's own API routes; a remote one is fetched with the configured credentials, which never reach the
- * browser. Errors are plain text naming the problem: 400 unknown/missing org, 404 unknown source or a path the
+ * browser. Loki's live tail is proxied too (see {@link registerTailProxy}). Errors are plain text naming the problem: 400 unknown/missing org, 404 unknown source or a path the
  * proxy does not forward, 502 upstream unreachable, 504 upstream too slow.
  */
 export async function registerDatasourceProxy(
@@ -47,6 +48,7 @@ export async function registerDatasourceProxy(
 ): Promise<void> {
   const orgs = new Map(deps.orgs.map((o) => [o.name, o]));
   const sources = new Map(deps.datasources.map((d) => [d.uid, d]));
+  await registerTailProxy(http, { orgs, sources, ownAddress: () => ownAddress(http), logger: deps.logger });
   await http.register(async (scope) => {
     // The body goes upstream as it came: no parsing (the root's form parser would turn it into an object).
     scope.removeAllContentTypeParsers();
@@ -108,10 +110,7 @@ async function forwardRemote(
   body: Buffer | undefined,
   logger: Logger,
 ): Promise<FastifyReply> {
-  const upstreamHeaders: Record<string, string> = { ...headers, ...source.headers };
-  if (source.basic_auth) {
-    upstreamHeaders.authorization = `Basic ${Buffer.from(`${source.basic_auth.username}:${source.basic_auth.password}`).toString('base64')}`;
-  }
+  const upstreamHeaders = withCredentials(source, headers);
   // Gone browsers cancel their upstream request; slow upstreams end at the source's timeout.
   const gone = new AbortController();
   request.raw.once('close', () => {
@@ -139,6 +138,21 @@ async function forwardRemote(
     if (v !== null) reply.header(h, v);
   }
   return reply.send(res.body ? Readable.fromWeb(res.body) : '');
+}
+
+/** `headers` plus a remote source's configured headers and basic auth (sent upstream, never to the browser). */
+export function withCredentials(source: UiDatasourceConfig, headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...headers, ...source.headers };
+  if (source.basic_auth) out.authorization = `Basic ${Buffer.from(`${source.basic_auth.username}:${source.basic_auth.password}`).toString('base64')}`;
+  return out;
+}
+
+/** Where this server listens, as a loopback-reachable `host:port` (a wildcard address is reached on loopback). */
+function ownAddress(http: FastifyInstance): string {
+  const a = http.server.address();
+  if (a === null || typeof a === 'string') throw new Error('the HTTP server is not listening on a TCP port');
+  const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
+  return host.includes(':') ? `[${host}]:${a.port}` : `${host}:${a.port}`;
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

@@ -2,7 +2,7 @@
 // schemaVersion 14 model) imported through the UI with node_exporter-named series written with remote_write,
 // every panel drawn without an error and the main ones showing the seeded values; a variable change followed
 // through the chained variables, the URL and the panels; save, reload and export; the built-in logs overview
-// over lines pushed to Loki. Code that runs in the page is written as strings: this file is type-checked
+// over lines pushed to Loki; the built-in self-monitoring dashboard over Heimdall's scrape of its own /metrics. Code that runs in the page is written as strings: this file is type-checked
 // against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { SCREENSHOT_DIR, launchBrowser } from '../support/browser.ts';
 import type { TestBrowser } from '../support/browser.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
 import { REPO, startHeimdall } from './harness.ts';
+import { waitFor } from '../support/bounds.ts';
 import type { HeimdallProcess } from './harness.ts';
 
 let heimdall: HeimdallProcess;
@@ -28,7 +29,8 @@ const HOSTS = [
 const POINTS = 61;
 
 before(async () => {
-  heimdall = await startHeimdall({});
+  // Scraping itself every second, the self-monitoring dashboard has rates to draw within seconds.
+  heimdall = await startHeimdall({ config: { metrics: { self_scrape: { interval: '1s' } } } });
   const endMs = Math.floor(Date.now() / 1000) * 1000 - 5_000;
   const times = Array.from({ length: POINTS }, (_, i) => endMs - (POINTS - 1 - i) * 30_000);
   const write = async (name: string, labels: Record<string, string>, value: (i: number) => number): Promise<void> => {
@@ -69,8 +71,34 @@ before(async () => {
   const lines = ['level=info msg="started"', 'level=error msg="disk full"', 'level=info msg="served"'];
   const w = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'checkout', env: 'test' }, startNs, lines, { stepNs: 60_000_000_000n });
   assert.equal(w.status, 204, w.body);
+  await seedCommunityData(times);
   browser = await launchBrowser();
 });
+
+/**
+ * Series and lines the two smaller community dashboards query: alloy-scenarios' "Metrics derived from logs"
+ * (counters and a latency histogram derived from logs, and the source lines in Loki) and docker-otel-lgtm's
+ * "RED Metrics (classic histogram)" (OpenTelemetry HTTP server duration histogram of one job and instance).
+ */
+async function seedCommunityData(times: readonly number[]): Promise<void> {
+  const write = async (name: string, labels: Record<string, string>, value: (i: number) => number): Promise<void> => {
+    const w = await remoteWrite(heimdall.httpUrl, 'anonymous', name, labels, times, times.map((_, i) => value(i)));
+    assert.equal(w.status, 204, w.body);
+  };
+  const buckets = [['0.1', 0.6], ['0.5', 0.9], ['1', 0.97], ['+Inf', 1]] as const;
+  await write('log_derived_requests_total', { job: 'log-to-metrics' }, (i) => i * 30 * 4);
+  for (const [le, share] of buckets) await write('log_derived_request_duration_seconds_bucket', { job: 'log-to-metrics', le }, (i) => Math.round(i * 30 * 4 * share));
+  const red = { job: 'greeting-service', instance: 'greeting-1' };
+  for (const code of ['200', '500']) {
+    const perS = code === '200' ? 10 : 0.5;
+    await write('http_server_request_duration_seconds_count', { ...red, http_response_status_code: code }, (i) => i * 30 * perS);
+    for (const [le, share] of buckets) await write('http_server_request_duration_seconds_bucket', { ...red, http_response_status_code: code, le }, (i) => Math.round(i * 30 * perS * share));
+  }
+  const startNs = BigInt(Date.now() - 5 * 60_000) * 1_000_000n;
+  const lines = ['method=GET path=/api/orders status=200 duration_ms=42', 'method=POST path=/api/orders status=500 duration_ms=950'];
+  const w = await lokiPush(heimdall.httpUrl, 'anonymous', { job: 'log-to-metrics' }, startNs, lines, { stepNs: 30_000_000_000n });
+  assert.equal(w.status, 204, w.body);
+}
 
 after(async () => {
   await browser?.close();
@@ -221,4 +249,51 @@ test('built-in logs overview: the log volume and the lines pushed to Loki', asyn
   await page.waitForURL(/var-search=disk/);
   await logs.locator('.log-line').nth(1).waitFor({ state: 'detached' });
   assert.equal(await logs.locator('.log-line').count(), 1);
+});
+
+test('built-in self-monitoring: Heimdall scrapes its own /metrics, every panel draws', async () => {
+  // The scrape writes `up` and the registry's series with job and instance, as Prometheus would.
+  const instance = heimdall.httpUrl.replace('http://', '');
+  const upQuery = `${heimdall.httpUrl}/prometheus/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="heimdall"}[1m])')}`;
+  await waitFor('three self-scrapes', async () => {
+    const r = (await (await fetch(upQuery)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const up = r.data.result[0];
+    return r.data.result.length === 1 && up?.metric.instance === instance && Number(up.value[1]) >= 3 ? true : undefined;
+  });
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/d/heimdall-self?org=default&from=now-5m&to=now`);
+  const states = await settleAllPanels(page, 'self-monitoring');
+  assert.deepEqual(states.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.match(await panelText(page, 'Resident memory'), /^\d+(\.\d+)? MiB$/);
+  assert.match(await panelText(page, 'Requests / s'), /\d/);
+  for (const title of ['HTTP requests by route', 'Memory', 'Heap used']) {
+    const panel = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: new RegExp(`^${title}$`) }) });
+    assert.ok((await panel.locator('.u-legend .u-series').count()) >= 2, `${title} draws a series`);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'self-monitoring.png') });
+});
+
+test('community dashboards: alloy-scenarios "Metrics derived from logs" (Loki logs + Prometheus) and docker-otel-lgtm RED metrics draw every panel', async () => {
+  const { page } = browser;
+  await importThroughUi(page, 'alloy-log-to-metrics.json', 'l2m');
+  const l2m = await settleAllPanels(page, 'alloy-log-to-metrics');
+  assert.deepEqual(l2m.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.equal(l2m.length, 3);
+  await page.getByTestId('panel-logs').locator('.log-line', { hasText: 'status=500' }).waitFor();
+  for (const title of ['Request rate from logs', 'Request latency p95 from logs']) {
+    const panel = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: title }) });
+    assert.equal(await panel.locator('canvas').count(), 1, title);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alloy-log-to-metrics.png') });
+
+  await importThroughUi(page, 'otel-lgtm-red-metrics-classic.json', 'red');
+  const red = await settleAllPanels(page, 'otel-lgtm-red-metrics');
+  assert.deepEqual(red.filter((s) => s.state !== 'done'), [], 'panels that did not draw');
+  assert.deepEqual(red.map((s) => s.type).sort(), ['bargauge', 'heatmap', 'text', 'timeseries', 'timeseries', 'timeseries']);
+  // Both variables start at "All" (allValue `.+`), as the dashboard was saved.
+  assert.match(page.url(), /var-job=All&var-instance=All/);
+  assert.equal(await page.getByTestId('var-instance').textContent().then((t) => t ?? ''), 'All');
+  const errorRate = page.getByTestId('dashboard-panel').filter({ has: page.locator('.dash-panel-title', { hasText: /^Error Rate$/ }) });
+  assert.equal(await errorRate.locator('canvas').count(), 1);
+  assert.equal(await errorRate.getByText('No data').count(), 0);
 });

@@ -1,6 +1,7 @@
 // The web UI's Explore for logs in a real browser against the real binary: a LogQL query typed into the editor
 // shows the seeded lines newest first (oldest first on request), coloured by level, with labels and structured
-// metadata on expansion, a volume histogram, and a metric LogQL query drawn as a graph. Code that runs in the
+// metadata on expansion, a volume histogram, and a metric LogQL query drawn as a graph; the label browser, the
+// context around a line, and live tail over the proxied WebSocket (only the org's tenant's lines). Code that runs in the
 // page is written as strings: this file is type-checked against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -87,4 +88,43 @@ test('a metric LogQL query is drawn as a graph; the other org sees only its own 
 
   await page.goto(`${heimdall.httpUrl}/explore?org=team-beta&ds=heimdall-logs&from=now-30m&to=now&expr=${encodeURIComponent('{app="ui-logs"}')}`);
   assert.deepEqual((await shownLines(page)).map((l) => l.text), ['level=info msg="beta only"']);
+});
+
+test('the label browser builds a stream selector and runs it', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&ds=heimdall-logs&from=now-30m&to=now`);
+  await page.getByTestId('open-browser').click();
+  await page.getByTestId('browser-label').filter({ hasText: /^app$/ }).click();
+  await page.getByTestId('browser-value').filter({ hasText: /^ui-logs$/ }).click();
+  assert.equal(await page.getByTestId('browser-selector').textContent(), '{app="ui-logs"}');
+  await page.getByTestId('browser-use').click();
+  await page.waitForURL(/expr=%7Bapp%3D%22ui-logs%22%7D/);
+  assert.equal((await shownLines(page)).length, LINES.length);
+});
+
+test('show context: the lines of the same stream around a line, oldest first', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&ds=heimdall-logs&from=now-30m&to=now&expr=${encodeURIComponent('{app="ui-logs"} |= "slow request"')}`);
+  await page.locator('[data-testid=log-lines] .log-row', { hasText: 'slow request' }).locator('.log-line').click();
+  await page.getByTestId('show-context').click();
+  const context = page.getByTestId('log-context');
+  await context.locator('.log-row').nth(LINES.length - 1).waitFor();
+  assert.deepEqual(await context.locator('.log-text').allTextContents(), LINES);
+  assert.equal(await context.locator('.log-row.highlight .log-text').textContent(), LINES[1]);
+});
+
+test('live tail: lines pushed after the tail opened arrive; another tenant’s do not', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&ds=heimdall-logs&from=now-30m&to=now&live=1&expr=${encodeURIComponent('{app="live"}')}`);
+  const tail = page.locator('[data-testid=live-tail][data-status=live]');
+  await tail.waitFor();
+  const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+  const beta = await lokiPush(heimdall.httpUrl, 'team-beta', { app: 'live' }, nowNs(), ['beta tail line']);
+  assert.equal(beta.status, 204, beta.body);
+  const alpha = await lokiPush(heimdall.httpUrl, 'team-alpha', { app: 'live' }, nowNs(), ['alpha tail line']);
+  assert.equal(alpha.status, 204, alpha.body);
+  await tail.locator('.log-text', { hasText: 'alpha tail line' }).waitFor();
+  assert.deepEqual(await tail.locator('.log-text').allTextContents(), ['alpha tail line']);
+  await page.getByTestId('live-toggle').click();
+  await page.waitForURL((u) => !u.search.includes('live='));
 });

@@ -1,6 +1,7 @@
 // The web UI's Explore for metrics in a real browser against the real binary: PromQL typed into the editor,
 // the plotted values read back from the graph's legend under the cursor, series toggling, the table and the
-// inspector; and the org switcher, each org seeing only its tenants' series. Code that runs in the page is
+// inspector; several queries, stacked, exemplars, the metric browser, zoom by drag and the split view, all
+// reproduced from the URL; and the org switcher, each org seeing only its tenants' series. Code that runs in the page is
 // written as strings: this file is type-checked against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -40,7 +41,9 @@ before(async () => {
   const endMs = Math.floor(Date.now() / 1000) * 1000 - 5_000;
   const times = Array.from({ length: POINTS }, (_, i) => endMs - (POINTS - 1 - i) * 30_000);
   for (const s of SEED) {
-    const w = await remoteWrite(heimdall.httpUrl, s.tenant, 'ui_probe', { series: s.series }, times, times.map(() => s.value));
+    // Series "a" carries three exemplars (trace ids), drawn on the graph when Exemplars is ticked.
+    const exemplars = s.series === 'a' ? [10, 30, 50].map((i) => ({ labels: { trace_id: `trace-${i}` }, value: s.value, timestampMs: times[i]! })) : [];
+    const w = await remoteWrite(heimdall.httpUrl, s.tenant, 'ui_probe', { series: s.series }, times, times.map(() => s.value), exemplars);
     assert.equal(w.status, 204, w.body);
   }
   browser = await launchBrowser();
@@ -141,4 +144,81 @@ test('the org switcher: each org sees only its tenants; the platform org federat
   const tenants = (await page.getByTestId('result-table').locator('tbody [data-column=__tenant_id__]').allTextContents()).sort();
   assert.deepEqual(tenants, ['team-alpha', 'team-alpha', 'team-beta']);
   await browser.screenshot('explore-metrics-platform-org');
+});
+
+/** Hovers the middle of the first graph of `scope` and returns its legend's values by series name. */
+async function hoverLegend(page: Page, scope = page.locator('body')): Promise<Map<string, string>> {
+  const graph = scope.getByTestId('time-series-graph').first();
+  await graph.locator('canvas').waitFor();
+  const box = (await graph.locator('.u-over').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await graph.locator('.u-legend .u-series:nth-child(2) .u-value').filter({ hasText: /\d/ }).waitFor();
+  const rows = await graph.locator('.u-legend .u-series').evaluateAll((els) => els.map((el) => [el.querySelector('.u-label')?.textContent ?? '', el.querySelector('.u-value')?.textContent ?? ''] as const));
+  return new Map(rows.slice(1));
+}
+
+test('several queries at once, stacked: both drawn, the legend keeps each own value; a third query is added', async () => {
+  const { page } = browser;
+  const a = encodeURIComponent('ui_probe{series="a"}');
+  const b = encodeURIComponent('ui_probe{series="b"}');
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&from=now-30m&to=now&queries=A,B&expr=${a}&expr.B=${b}&stack=1`);
+  await page.locator('[data-testid=time-series-graph][data-stacked=true]').waitFor();
+  assert.equal(await page.getByTestId('query-row').count(), 2);
+  assert.deepEqual(await hoverLegend(page), new Map([['ui_probe{series="a"}', '7'], ['ui_probe{series="b"}', '21']]));
+  await page.getByTestId('add-query').click();
+  await page.waitForURL(/queries=A%2CB%2CC/);
+  await page.getByTestId('query-row').nth(2).waitFor();
+});
+
+test('exemplars from query_exemplars are drawn on the graph', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&from=now-30m&to=now&expr=ui_probe&exemplars=1`);
+  await page.locator('[data-testid=time-series-graph][data-markers="3"]').waitFor();
+  const listed = (await page.getByTestId('exemplars').textContent()) ?? '';
+  for (const id of ['trace-10', 'trace-30', 'trace-50']) assert.match(listed, new RegExp(`trace_id=${id}`));
+  await browser.screenshot('explore-metrics-exemplars');
+});
+
+test('the metric browser builds a selector from a metric and a label value', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&from=now-30m&to=now`);
+  await page.getByTestId('open-browser').click();
+  await page.getByTestId('browser-value').filter({ hasText: /^ui_probe$/ }).click();
+  await page.getByTestId('browser-label').filter({ hasText: /^series$/ }).click();
+  await page.getByTestId('browser-value').filter({ hasText: /^b$/ }).click();
+  assert.equal(await page.getByTestId('browser-selector').textContent(), 'ui_probe{series="b"}');
+  await page.getByTestId('browser-use').click();
+  await page.waitForURL(/expr=ui_probe%7Bseries%3D%22b%22%7D/);
+  assert.deepEqual([...(await hoverLegend(page)).keys()], ['ui_probe{series="b"}']);
+});
+
+test('zoom by drag sets an absolute range in the URL; split view shows a second pane, reproduced by the link', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&from=now-30m&to=now&expr=ui_probe`);
+  const over = page.getByTestId('time-series-graph').locator('.u-over');
+  await page.getByTestId('time-series-graph').locator('canvas').waitFor();
+  const box = (await over.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForURL(/from=\d{13}&to=\d{13}/);
+  const url = new URL(page.url());
+  const span = Number(url.searchParams.get('to')) - Number(url.searchParams.get('from'));
+  assert.ok(span > 10 * 60_000 && span < 20 * 60_000, `half of the 30 minutes, got ${span} ms`);
+
+  await page.getByTestId('split-open').click();
+  const right = page.getByTestId('pane-right');
+  await right.waitFor();
+  await right.getByTestId('datasource-picker').selectOption('heimdall-logs');
+  await page.waitForURL(/r\.ds=heimdall-logs/);
+  assert.equal(await right.getAttribute('data-ds-type'), 'loki');
+  // The link alone brings back both panes with their queries.
+  const link = `${heimdall.httpUrl}/explore?org=team-alpha&from=now-30m&to=now&expr=ui_probe&r.ds=heimdall-metrics&r.expr=${encodeURIComponent('ui_probe{series="a"}')}`;
+  await page.goto(link);
+  assert.deepEqual([...(await hoverLegend(page, page.getByTestId('pane-left'))).keys()], ['ui_probe{series="a"}', 'ui_probe{series="b"}']);
+  assert.deepEqual([...(await hoverLegend(page, page.getByTestId('pane-right'))).keys()], ['ui_probe{series="a"}']);
+  await browser.screenshot('explore-split');
+  await page.getByTestId('split-close').click();
+  await page.waitForURL((u) => !u.search.includes('r.'));
 });

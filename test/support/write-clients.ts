@@ -27,7 +27,7 @@ async function answer(res: Response): Promise<WriteAnswer> {
 
 /**
  * remote_write 1.0 of one series `name{labels}` with a sample at each of `timesMs`, valued `values[i]` (the
- * sample's index when `values` is not given).
+ * sample's index when `values` is not given), and the series' `exemplars` when given.
  */
 export async function remoteWrite(
   httpUrl: string,
@@ -36,11 +36,14 @@ export async function remoteWrite(
   labels: Record<string, string>,
   timesMs: readonly number[],
   values?: readonly number[],
+  exemplars: readonly { readonly labels: Record<string, string>; readonly value: number; readonly timestampMs: number }[] = [],
 ): Promise<WriteAnswer> {
+  const pairs = (l: Record<string, string>): { name: string; value: string }[] => Object.entries(l).map(([k, v]) => ({ name: k, value: v }));
   const timeseries = [
     {
-      labels: [{ name: '__name__', value: name }, ...Object.entries(labels).map(([k, v]) => ({ name: k, value: v }))],
+      labels: [{ name: '__name__', value: name }, ...pairs(labels)],
       samples: timesMs.map((timestamp, i) => ({ value: values?.[i] ?? i, timestamp })),
+      exemplars: exemplars.map((e) => ({ labels: pairs(e.labels), value: e.value, timestamp: e.timestampMs })),
     },
   ];
   const body = snappy.compressSync(Buffer.from(WriteRequest.encode(WriteRequest.fromObject({ timeseries })).finish()));

@@ -4,11 +4,21 @@ import { PooledMetricQueryEngine } from '../../query/index.ts';
 import { Tsdb } from '../../tsdb/index.ts';
 import { tsdbConfigOptions } from '../engine-options.ts';
 import { scheduleRetention } from '../retention-schedule.ts';
+import { boundAddress, splitAddress } from '../listen-address.ts';
+import { SelfScraper } from '../self-scrape.ts';
 import type { RoleModule } from '../role.ts';
+import type { TenantId } from '../../model/index.ts';
+import type { WriteTenancy } from '../../tenant/index.ts';
 
 /** Whether the ruler role runs in this process (it then answers the ruler API on the same address). */
 function rulerRuns(target: readonly string[]): boolean {
   return target.includes('all') || target.includes('ruler');
+}
+
+/** The self-scrape's tenant: the configured one, or `anonymous` when multitenancy is off. */
+function selfScrapeTenant(w: WriteTenancy): TenantId {
+  if (w.kind !== 'fixed') throw new Error('metrics.self_scrape.tenant: a fixed tenant is required');
+  return w.tenant;
 }
 
 /** How often expired data is dropped. Retention is days long, so minutes of slack do not matter. */
@@ -55,10 +65,24 @@ export const metricsRole: RoleModule = {
     }
 
     const retention = scheduleRetention(tsdb, RETENTION_INTERVAL_MS, logger, 'metrics');
+    const scrape = config.metrics.self_scrape;
+    const selfScraper = scrape.enabled && scrape.interval > 0
+      ? new SelfScraper({
+        registry: ctx.selfMetrics.registry,
+        metrics: tsdb,
+        tenant: selfScrapeTenant(ctx.tenants.forWrite(scrape.tenant)),
+        intervalMs: scrape.interval,
+        job: scrape.job,
+        instance: () => boundAddress(ctx.http, splitAddress(config.http_address)[0]),
+        logger,
+      })
+      : undefined;
+    selfScraper?.start();
     return {
       provides: { metricsStorage: tsdb, metricQueryEngine: engine },
       serves: ['Prometheus API /prometheus/api/v1'],
       async stop() {
+        await selfScraper?.stop();
         await retention.stop();
         await tsdb.close();
       },

@@ -70,3 +70,10 @@ export function lineLevel(l: LogLine): string {
   }
   return 'unknown';
 }
+
+/** Label names (`labels`) or the values of one label (`label/NAME/values`) over the last `sinceMs`, for the label browser. */
+export async function lokiLabels(uid: string, org: string, name?: string, signal?: AbortSignal): Promise<string[]> {
+  const path = name === undefined ? 'loki/api/v1/labels' : `loki/api/v1/label/${encodeURIComponent(name)}/values`;
+  const { body } = await proxyGet<{ data?: string[] }>(uid, org, path, {}, signal);
+  return body.data ?? [];
+}

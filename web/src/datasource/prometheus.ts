@@ -74,3 +74,30 @@ export function countResult(data: QueryData): { series: number; samples: number 
       return { series: 1, samples: 1 };
   }
 }
+
+/** One exemplar as `query_exemplars` answers it: its labels (e.g. `trace_id`), value and time (unix seconds). */
+export interface ExemplarPoint {
+  readonly seriesLabels: Metric;
+  readonly labels: Metric;
+  readonly value: number;
+  readonly timeS: number;
+}
+
+/** `query_exemplars` for the selectors of `expr` between `startS` and `endS` (unix seconds), flattened. */
+export async function queryExemplars(uid: string, org: string, expr: string, startS: number, endS: number, signal?: AbortSignal): Promise<ExemplarPoint[]> {
+  const { body } = await proxyGet<Envelope<{ seriesLabels: Metric; exemplars: { labels: Metric; value: string; timestamp: number }[] }[]>>(
+    uid,
+    org,
+    'api/v1/query_exemplars',
+    { query: expr, start: String(startS), end: String(endS) },
+    signal,
+  );
+  return body.data.flatMap((s) => s.exemplars.map((e) => ({ seriesLabels: s.seriesLabels, labels: e.labels, value: Number(e.value), timeS: e.timestamp })));
+}
+
+/** Label names (`api/v1/labels`) or the values of one label (`api/v1/label/NAME/values`), for the metric browser. */
+export async function promLabels(uid: string, org: string, name?: string, signal?: AbortSignal): Promise<string[]> {
+  const path = name === undefined ? 'api/v1/labels' : `api/v1/label/${encodeURIComponent(name)}/values`;
+  const { body } = await proxyGet<Envelope<string[]>>(uid, org, path, {}, signal);
+  return body.data;
+}

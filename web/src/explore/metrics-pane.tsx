@@ -1,48 +1,63 @@
-import { Suspense, lazy, useEffect, useMemo, useState } from 'react';
-import { countResult, queryInstant, queryRange } from '../datasource/prometheus.ts';
-import type { QueryResult } from '../datasource/prometheus.ts';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
+import { countResult, promLabels, queryExemplars, queryInstant, queryRange } from '../datasource/prometheus.ts';
+import type { ExemplarPoint, QueryData, QueryResult } from '../datasource/prometheus.ts';
 import { DatasourceError } from '../datasource/proxy-fetch.ts';
 import { autoStepS, parseDurationS, resolveRange } from '../time/time-range.ts';
-import type { RawTimeRange } from '../time/time-range.ts';
+import { LabelBrowser } from './label-browser.tsx';
+import type { PaneProps } from './pane-kinds.ts';
 import { QueryInspector } from './query-inspector.tsx';
 import type { Inspection } from './query-inspector.tsx';
+import { exprKey, nextRefId, queriesParam, readQueries } from './query-refs.ts';
 import { toGraphFrame } from './result-frames.ts';
 import { ResultTable } from './result-table.tsx';
 import { TimeSeriesGraph } from './time-series-graph.tsx';
+import type { GraphMarker } from './time-series-graph.tsx';
 
 const PromqlEditor = lazy(() => import('./promql-editor.tsx'));
 
-/** The metrics query of an Explore pane, as its URL parameters hold it. */
-export interface MetricsQueryState {
-  readonly expr: string;
-  readonly mode: 'range' | 'instant';
-  /** A duration (`15s`, `1m`) or empty for the automatic step. */
-  readonly step: string;
-  readonly view: 'graph' | 'table' | 'inspect';
+type View = 'graph' | 'table' | 'inspect';
+type Outcome =
+  | { state: 'idle' }
+  | { state: 'running' }
+  | { state: 'done'; results: QueryResult[]; data: QueryData; stepS?: number; exemplars: ExemplarPoint[] }
+  | { state: 'error'; message: string; inspection?: Inspection };
+
+/** The answers of several queries as one: matrices (or vectors) side by side, as one graph or table shows them. */
+function mergeData(results: readonly QueryResult[]): QueryData {
+  const first = results[0]!.data;
+  if (results.length === 1 || (first.resultType !== 'matrix' && first.resultType !== 'vector')) return first;
+  if (first.resultType === 'matrix') return { resultType: 'matrix', result: results.flatMap((r) => (r.data.resultType === 'matrix' ? r.data.result : [])) };
+  return { resultType: 'vector', result: results.flatMap((r) => (r.data.resultType === 'vector' ? r.data.result : [])) };
 }
 
-type Outcome = { state: 'idle' } | { state: 'running' } | { state: 'done'; result: QueryResult; stepS?: number } | { state: 'error'; message: string; inspection?: Inspection };
-
 /**
- * Explore for a Prometheus data source: the PromQL editor, range or instant, step, and the answer as a graph,
- * a table or in the inspector. Runs whenever the committed query, the range, the org or `runCount` changes.
+ * Explore for a Prometheus data source: one or more PromQL queries (A, B, …), range or instant, step, stacked
+ * or not, exemplars, and the answers as one graph, a table or in the inspector; a metric browser builds a
+ * selector. Runs whenever the committed queries, the range, the org or `runCount` change. Its state lives in
+ * the pane's URL parameters: `queries`, `expr`/`expr.B`…, `mode`, `step`, `view`, `stack`, `exemplars`.
  */
-export function MetricsPane(props: {
-  datasourceUid: string;
-  org: string;
-  range: RawTimeRange;
-  query: MetricsQueryState;
-  runCount: number;
-  onQueryChange: (change: Partial<MetricsQueryState>) => void;
-  onZoom: (range: RawTimeRange) => void;
-}): React.JSX.Element {
-  const { query } = props;
-  const [draft, setDraft] = useState(query.expr);
+export default function MetricsPane(props: PaneProps): React.JSX.Element {
+  const { params } = props;
+  const uid = props.datasource.uid;
+  const queries = readQueries(params);
+  const mode = params.get('mode') === 'instant' ? 'instant' : 'range';
+  const step = params.get('step') ?? '';
+  const stacked = params.get('stack') === '1';
+  const showExemplars = params.get('exemplars') === '1';
+  const rawView = params.get('view');
+  const chosenView: View = rawView === 'table' || rawView === 'inspect' ? rawView : 'graph';
+  const view: View = mode === 'instant' && chosenView === 'graph' ? 'table' : chosenView;
+  const committed = queries.map((q) => `${q.refId}\u0000${q.expr}`).join('\u0001');
+
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
-  useEffect(() => setDraft(query.expr), [query.expr]);
+  const [runCount, setRunCount] = useState(0);
+  const [browsing, setBrowsing] = useState(false);
+  useEffect(() => setDrafts(Object.fromEntries(queries.map((q) => [q.refId, q.expr]))), [committed]);
 
   useEffect(() => {
-    if (query.expr.trim() === '') {
+    const active = queries.filter((q) => q.expr.trim() !== '');
+    if (active.length === 0) {
       setOutcome({ state: 'idle' });
       return undefined;
     }
@@ -52,21 +67,25 @@ export function MetricsPane(props: {
       return undefined;
     }
     let stepS: number | undefined;
-    if (query.mode === 'range') {
-      stepS = query.step ? parseDurationS(query.step) : autoStepS(range.fromMs, range.toMs, window.innerWidth - 48);
+    if (mode === 'range') {
+      stepS = step ? parseDurationS(step) : autoStepS(range.fromMs, range.toMs, window.innerWidth - 48);
       if (stepS === undefined || stepS <= 0) {
-        setOutcome({ state: 'error', message: `invalid step "${query.step}": use e.g. 15s, 1m or a number of seconds` });
+        setOutcome({ state: 'error', message: `invalid step "${step}": use e.g. 15s, 1m or a number of seconds` });
         return undefined;
       }
     }
     const abort = new AbortController();
     setOutcome({ state: 'running' });
-    const run =
-      query.mode === 'range'
-        ? queryRange(props.datasourceUid, props.org, query.expr, range.fromMs / 1000, range.toMs / 1000, stepS!, abort.signal)
-        : queryInstant(props.datasourceUid, props.org, query.expr, range.toMs / 1000, abort.signal);
-    run.then(
-      (result) => setOutcome({ state: 'done', result, ...(stepS !== undefined ? { stepS } : {}) }),
+    const [startS, endS] = [range.fromMs / 1000, range.toMs / 1000];
+    const runs = active.map((q) =>
+      mode === 'range' ? queryRange(uid, props.org, q.expr, startS, endS, stepS!, abort.signal) : queryInstant(uid, props.org, q.expr, endS, abort.signal),
+    );
+    // Exemplars are an extra: a source without them (or an error) leaves the lines drawn without points.
+    const exemplars = showExemplars && mode === 'range'
+      ? Promise.all(active.map((q) => queryExemplars(uid, props.org, q.expr, startS, endS, abort.signal).catch(() => []))).then((e) => e.flat())
+      : Promise.resolve([]);
+    Promise.all([Promise.all(runs), exemplars]).then(
+      ([results, ex]) => setOutcome({ state: 'done', results, data: mergeData(results), exemplars: ex, ...(stepS !== undefined ? { stepS } : {}) }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
         setOutcome({
@@ -77,72 +96,147 @@ export function MetricsPane(props: {
       },
     );
     return () => abort.abort();
-  }, [props.datasourceUid, props.org, props.range, query.expr, query.mode, query.step, props.runCount]);
+  }, [uid, props.org, props.range, committed, mode, step, showExemplars, props.runCount, runCount]);
 
-  const frame = useMemo(() => (outcome.state === 'done' ? toGraphFrame(outcome.result.data) : undefined), [outcome]);
+  const frame = useMemo(() => (outcome.state === 'done' ? toGraphFrame(outcome.data) : undefined), [outcome]);
+  const markers = useMemo<GraphMarker[]>(
+    () => (outcome.state === 'done' ? outcome.exemplars.map((e) => ({ timeS: e.timeS, value: e.value, title: Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(' ') })) : []),
+    [outcome],
+  );
   const inspection: Inspection | undefined =
     outcome.state === 'done'
-      ? { record: outcome.result.record, ...countResult(outcome.result.data), warnings: outcome.result.warnings, raw: outcome.result.data }
+      ? {
+        record: outcome.results[0]!.record,
+        ...countResult(outcome.data),
+        warnings: outcome.results.flatMap((r) => r.warnings),
+        raw: outcome.results.length === 1 ? outcome.data : outcome.results.map((r) => r.data),
+      }
       : outcome.state === 'error'
         ? outcome.inspection
         : undefined;
-  const run = (expr: string): void => props.onQueryChange({ expr });
-  const view = query.mode === 'instant' && query.view === 'graph' ? 'table' : query.view;
+  const fetchLabels = useCallback((name?: string) => promLabels(uid, props.org, name), [uid, props.org]);
+
+  /** Commits every draft (the URL changes and the queries run); the same queries again run again. */
+  const runAll = (next: Record<string, string> = drafts): void => {
+    const changes: Record<string, string | undefined> = {};
+    for (const q of queries) if ((next[q.refId] ?? '') !== q.expr) changes[exprKey(q.refId)] = next[q.refId] ?? '';
+    if (Object.keys(changes).length === 0) setRunCount((n) => n + 1);
+    else params.update(changes);
+  };
+  const setDraft = (refId: string, expr: string): void => setDrafts((d) => ({ ...d, [refId]: expr }));
+  const addQuery = (): void => {
+    const id = nextRefId(queries.map((q) => q.refId));
+    if (id) params.update({ queries: queriesParam([...queries.map((q) => q.refId), id]) });
+  };
+  const removeQuery = (refId: string): void => params.update({ queries: queriesParam(queries.filter((q) => q.refId !== refId).map((q) => q.refId)), [exprKey(refId)]: undefined });
 
   return (
     <div className="pane">
-      <div className="query-row">
-        <Suspense fallback={<div className="query-editor loading">Loading editor…</div>}>
-          <PromqlEditor value={draft} onChange={setDraft} onRun={run} datasourceUid={props.datasourceUid} org={props.org} />
-        </Suspense>
-        <button type="button" className="btn primary" data-testid="run-query" onClick={() => (draft === query.expr ? props.onQueryChange({}) : run(draft))}>
+      {queries.map((q) => (
+        <div className="query-row" key={q.refId} data-testid="query-row" data-ref-id={q.refId}>
+          <span className="ref-id">{q.refId}</span>
+          <Suspense fallback={<div className="query-editor loading">Loading editor…</div>}>
+            <PromqlEditor value={drafts[q.refId] ?? q.expr} onChange={(v) => setDraft(q.refId, v)} onRun={(v) => runAll({ ...drafts, [q.refId]: v })} datasourceUid={uid} org={props.org} />
+          </Suspense>
+          {queries.length > 1 && (
+            <button type="button" className="btn" title={`Remove query ${q.refId}`} aria-label={`Remove query ${q.refId}`} onClick={() => removeQuery(q.refId)}>
+              ✕
+            </button>
+          )}
+        </div>
+      ))}
+      <div className="options-row">
+        <button type="button" className="btn primary" data-testid="run-query" onClick={() => runAll()}>
           Run query
         </button>
-      </div>
-      <div className="options-row">
+        <button type="button" className="btn" data-testid="add-query" onClick={addQuery}>
+          + Query
+        </button>
+        <button type="button" className={browsing ? 'btn active' : 'btn'} data-testid="open-browser" onClick={() => setBrowsing(!browsing)}>
+          Metric browser
+        </button>
         <div className="segmented" role="group" aria-label="Query type">
           {(['range', 'instant'] as const).map((m) => (
-            <button key={m} type="button" className={query.mode === m ? 'active' : ''} onClick={() => props.onQueryChange({ mode: m })}>
+            <button key={m} type="button" className={mode === m ? 'active' : ''} onClick={() => params.update({ mode: m === 'range' ? undefined : m })}>
               {m === 'range' ? 'Range' : 'Instant'}
             </button>
           ))}
         </div>
-        {query.mode === 'range' && (
+        {mode === 'range' && (
           <label className="inline">
             Step
             <input
               type="text"
               size={6}
               placeholder={outcome.state === 'done' && outcome.stepS !== undefined ? `auto (${outcome.stepS}s)` : 'auto'}
-              defaultValue={query.step}
+              defaultValue={step}
               aria-label="Step"
-              onBlur={(e) => props.onQueryChange({ step: e.target.value.trim() })}
+              onBlur={(e) => params.update({ step: e.target.value.trim() })}
               onKeyDown={(e) => {
-                if (e.key === 'Enter') props.onQueryChange({ step: (e.target as HTMLInputElement).value.trim() });
+                if (e.key === 'Enter') params.update({ step: (e.target as HTMLInputElement).value.trim() });
               }}
             />
           </label>
         )}
+        {mode === 'range' && (
+          <>
+            <label className="inline">
+              <input type="checkbox" checked={stacked} onChange={(e) => params.update({ stack: e.target.checked ? '1' : undefined })} aria-label="Stacked" />
+              Stacked
+            </label>
+            <label className="inline">
+              <input type="checkbox" checked={showExemplars} onChange={(e) => params.update({ exemplars: e.target.checked ? '1' : undefined })} aria-label="Exemplars" />
+              Exemplars
+            </label>
+          </>
+        )}
         <div className="segmented" role="tablist" aria-label="View">
           {(['graph', 'table', 'inspect'] as const).map((v) => (
-            <button key={v} type="button" role="tab" aria-selected={view === v} className={view === v ? 'active' : ''} disabled={v === 'graph' && query.mode === 'instant'} onClick={() => props.onQueryChange({ view: v })}>
+            <button key={v} type="button" role="tab" aria-selected={view === v} className={view === v ? 'active' : ''} disabled={v === 'graph' && mode === 'instant'} onClick={() => params.update({ view: v === 'graph' ? undefined : v })}>
               {v === 'graph' ? 'Graph' : v === 'table' ? 'Table' : 'Query inspector'}
             </button>
           ))}
         </div>
         <span className="status" data-testid="query-status" data-state={outcome.state} data-org={props.org}>
-          {outcome.state === 'running' ? 'Running…' : outcome.state === 'done' ? `${countResult(outcome.result.data).series} series, ${outcome.result.record.durationMs} ms` : ''}
+          {outcome.state === 'running' ? 'Running…' : outcome.state === 'done' ? `${countResult(outcome.data).series} series, ${Math.max(...outcome.results.map((r) => r.record.durationMs))} ms` : ''}
         </span>
       </div>
+      {browsing && (
+        <LabelBrowser
+          fetchLabels={fetchLabels}
+          metricName
+          onUse={(selector) => {
+            const last = queries[queries.length - 1]!;
+            setBrowsing(false);
+            runAll({ ...drafts, [last.refId]: selector });
+          }}
+        />
+      )}
       {outcome.state === 'error' && (
         <div className="error-box" role="alert" data-testid="query-error">
           {outcome.message}
         </div>
       )}
-      {outcome.state === 'done' && outcome.result.warnings.length > 0 && <div className="warning-box">{outcome.result.warnings.join('; ')}</div>}
+      {outcome.state === 'done' && inspection && inspection.warnings.length > 0 && <div className="warning-box">{inspection.warnings.join('; ')}</div>}
       {view === 'inspect' && inspection && <QueryInspector inspection={inspection} />}
-      {outcome.state === 'done' && view === 'table' && <ResultTable data={outcome.result.data} />}
-      {outcome.state === 'done' && view === 'graph' && frame && (frame.series.length === 0 ? <div className="empty">No data</div> : <TimeSeriesGraph timesS={frame.timesS} series={frame.series} onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })} />)}
+      {outcome.state === 'done' && view === 'table' && <ResultTable data={outcome.data} />}
+      {outcome.state === 'done' && view === 'graph' && frame && (frame.series.length === 0 ? <div className="empty">No data</div> : (
+        <>
+          <TimeSeriesGraph timesS={frame.timesS} series={frame.series} stacked={stacked} markers={markers} onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })} />
+          {markers.length > 0 && (
+            <details className="exemplars" data-testid="exemplars">
+              <summary>{markers.length} exemplars</summary>
+              <ul>
+                {markers.slice(0, 200).map((m, i) => (
+                  <li key={i}>
+                    {new Date(m.timeS * 1000).toISOString()} {m.value} {m.title}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </>
+      ))}
     </div>
   );
 }

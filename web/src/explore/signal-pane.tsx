@@ -1,28 +1,26 @@
-import { updateParams, useLocation } from '../shell/router.ts';
+import { useState } from 'react';
 import './signal-pane.css';
-import type { DatasourceRef } from '../shell/settings.ts';
-import type { RawTimeRange } from '../time/time-range.ts';
+import type { PaneProps } from './pane-kinds.ts';
 import ProfilesPane from './profiles/profiles-pane.tsx';
 import type { ProfilesQueryState } from './profiles/profiles-pane.tsx';
 import TracesPane from './traces/traces-pane.tsx';
 import type { TracesQueryState } from './traces/traces-pane.tsx';
 
 /**
- * Explore's traces and profiles panes, a chunk of their own: each keeps its query in the URL (`expr` and `view`
- * through Explore's `onQueryChange`, which re-runs an unchanged query; its own parameters, `trace`, `ptype`,
- * `span`, `diff`, directly).
+ * Explore's traces and profiles panes (Tempo and Pyroscope sources), a chunk of their own: each keeps its
+ * query in its pane's URL keys (`expr`, `view`, `limit`, `trace` for traces; `expr`, `ptype`, `span`, `diff`
+ * for profiles), so a split view and a link between signals both reproduce it.
  */
-export default function SignalPane(props: {
-  datasource: DatasourceRef;
-  datasources: readonly DatasourceRef[];
-  org: string;
-  range: RawTimeRange;
-  runCount: number;
-  onQueryChange: (change: { expr?: string }) => void;
-  onZoom: (range: RawTimeRange) => void;
-}): React.JSX.Element {
-  const { params } = useLocation();
+export default function SignalPane(props: PaneProps): React.JSX.Element {
+  const { params } = props;
   const ds = props.datasource;
+  // Running an unchanged query again re-runs it (as the ↻ of the page does).
+  const [reruns, setReruns] = useState(0);
+  const runCount = props.runCount + reruns;
+  const setExpr = (expr: string, current: string): void => {
+    if (expr === current) setReruns((n) => n + 1);
+    else params.update({ expr });
+  };
   if (ds.type === 'tempo') {
     const query: TracesQueryState = {
       expr: params.get('expr') ?? '',
@@ -35,8 +33,8 @@ export default function SignalPane(props: {
       if ('traceId' in c) own.trace = c.traceId;
       if (c.limit !== undefined) own.limit = c.limit === 20 ? undefined : String(c.limit);
       if (c.view !== undefined) own.view = c.view === 'inspect' ? 'inspect' : undefined;
-      if (Object.keys(own).length > 0) updateParams(own);
-      if (Object.keys(c).length === 0 || 'expr' in c) props.onQueryChange({ expr: c.expr ?? query.expr });
+      if (Object.keys(own).length > 0) params.update(own);
+      if (Object.keys(c).length === 0 || 'expr' in c) setExpr(c.expr ?? query.expr, query.expr);
     };
     const first = (type: string): string | undefined => props.datasources.find((d) => d.type === type)?.uid;
     return (
@@ -45,7 +43,7 @@ export default function SignalPane(props: {
         org={props.org}
         range={props.range}
         query={query}
-        runCount={props.runCount}
+        runCount={runCount}
         targets={{ org: props.org, tracesUid: ds.uid, ...opt('logsUid', first('loki')), ...opt('profilesUid', first('pyroscope')) }}
         onQueryChange={onChange}
       />
@@ -62,10 +60,10 @@ export default function SignalPane(props: {
     if ('profileType' in c) own.ptype = c.profileType;
     if ('spanId' in c) own.span = c.spanId;
     if ('diff' in c) own.diff = c.diff;
-    if (Object.keys(own).length > 0) updateParams(own);
-    if ('expr' in c) props.onQueryChange({ expr: c.expr ?? '' });
+    if (Object.keys(own).length > 0) params.update(own);
+    if ('expr' in c) setExpr(c.expr ?? '', query.expr);
   };
-  return <ProfilesPane datasourceUid={ds.uid} org={props.org} range={props.range} query={query} runCount={props.runCount} onQueryChange={onChange} onZoom={props.onZoom} />;
+  return <ProfilesPane datasourceUid={ds.uid} org={props.org} range={props.range} query={query} runCount={runCount} onQueryChange={onChange} onZoom={props.onZoom} />;
 }
 
 function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

@@ -10,6 +10,25 @@ export interface GraphSeries {
   readonly color?: string;
 }
 
+/** A point drawn over the lines: an exemplar (its time, value, and what a hover names, e.g. its trace id). */
+export interface GraphMarker {
+  readonly timeS: number;
+  readonly value: number;
+  readonly title: string;
+}
+
+/** Running sums of the series, bottom first: what a stacked graph draws (a gap counts as 0 below others). */
+export function stackValues(series: readonly GraphSeries[]): (number | null)[][] {
+  const out: (number | null)[][] = [];
+  let below: number[] = [];
+  for (const s of series) {
+    const sums = s.values.map((v, i) => (v === null ? null : v + (below[i] ?? 0)));
+    below = sums.map((v, i) => v ?? below[i] ?? 0);
+    out.push(sums);
+  }
+  return out;
+}
+
 const PALETTE = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
 
 /** A colour per series index, the same on every render (Grafana's classic palette). */
@@ -36,6 +55,10 @@ export function TimeSeriesGraph(props: {
   /** Fixed y range ends (a panel's min/max). */
   yMin?: number;
   yMax?: number;
+  /** Stack the series (each drawn on top of the ones before it, filled); the legend keeps each own value. */
+  stacked?: boolean;
+  /** Points drawn over the lines (exemplars). */
+  markers?: readonly GraphMarker[];
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
   const onZoom = useRef(props.onZoom);
@@ -45,6 +68,8 @@ export function TimeSeriesGraph(props: {
     const el = container.current;
     if (!el) return undefined;
     const fmt = props.formatValue;
+    const stacked = props.stacked ? stackValues(props.series) : undefined;
+    const markers = props.markers ?? [];
     const opts: uPlot.Options = {
       width: Math.max(120, el.clientWidth),
       height: props.height ?? 320,
@@ -55,7 +80,16 @@ export function TimeSeriesGraph(props: {
           stroke: s.color ?? seriesColor(i),
           width: props.bars ? 0 : 1.5,
           spanGaps: false,
-          ...(fmt ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : fmt(v)) } : {}),
+          // A stacked series' legend shows its own value, not the running sum it is drawn at.
+          ...(fmt || stacked
+            ? {
+              value: (_u: uPlot, v: number | null, _si: number, idx: number | null): string => {
+                const own = stacked && idx !== null ? s.values[idx] ?? null : v;
+                return own === null ? '' : fmt ? fmt(own) : own.toLocaleString('en-US', { maximumFractionDigits: 3 });
+              },
+            }
+            : {}),
+          ...(stacked ? { fill: `${s.color ?? seriesColor(i)}40` } : {}),
           ...(props.bars ? { fill: s.color ?? seriesColor(i), paths: uPlot.paths.bars!({ size: [0.8, 40] }), points: { show: false } } : { points: { show: props.timesS.length < 60 } }),
         })),
       ],
@@ -66,6 +100,28 @@ export function TimeSeriesGraph(props: {
         : {}),
       cursor: { drag: { x: true, y: false } },
       hooks: {
+        draw: [
+          (u) => {
+            // Exemplars: small diamonds at their time and value, in the plot's own pixel space.
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.fillStyle = '#f2cc0c';
+            const r = 4 * devicePixelRatio;
+            for (const m of markers) {
+              const x = u.valToPos(m.timeS, 'x', true);
+              const y = u.valToPos(m.value, 'y', true);
+              if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+              ctx.beginPath();
+              ctx.moveTo(x, y - r);
+              ctx.lineTo(x + r, y);
+              ctx.lineTo(x, y + r);
+              ctx.lineTo(x - r, y);
+              ctx.closePath();
+              ctx.fill();
+            }
+            ctx.restore();
+          },
+        ],
         setSelect: [
           (u) => {
             if (u.select.width < 2) return;
@@ -77,7 +133,7 @@ export function TimeSeriesGraph(props: {
         ],
       },
     };
-    const data = [props.timesS as number[], ...props.series.map((s) => s.values as (number | null)[])] as uPlot.AlignedData;
+    const data = [props.timesS as number[], ...(stacked ?? props.series.map((s) => s.values as (number | null)[]))] as uPlot.AlignedData;
     const plot = new uPlot(opts, data, el);
     // Zooming is the URL's job (onZoom sets the range and the query re-runs); keep uPlot's own scale.
     plot.over.addEventListener('dblclick', (e) => e.stopPropagation(), true);
@@ -87,7 +143,7 @@ export function TimeSeriesGraph(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax]);
+  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers]);
 
-  return <div ref={container} className="graph" data-testid="time-series-graph" />;
+  return <div ref={container} className="graph" data-testid="time-series-graph" data-stacked={props.stacked ? 'true' : undefined} data-markers={props.markers?.length ?? 0} />;
 }
