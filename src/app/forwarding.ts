@@ -8,12 +8,14 @@ import {
   lokiPushWire,
   metricsQueueCodec,
   otlpHttpWire,
+  profilesQueueCodec,
+  pyroscopePushWire,
   remoteWriteV1Wire,
   remoteWriteV2Wire,
   tracesQueueCodec,
 } from '../forward/index.ts';
 import type { QueueCodec, WireFormat } from '../forward/index.ts';
-import type { LogRecord, MetricRecord, SpanRecord } from '../model/index.ts';
+import type { LogRecord, MetricRecord, Profile, SpanRecord } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
 import type { RoleDefinition } from './role.ts';
 
@@ -41,6 +43,7 @@ export interface Forwarders {
   readonly metrics?: SignalForwarder<MetricRecord>;
   readonly logs?: SignalForwarder<LogRecord>;
   readonly traces?: SignalForwarder<SpanRecord>;
+  readonly profiles?: SignalForwarder<Profile>;
   stop(): Promise<void>;
 }
 
@@ -76,8 +79,9 @@ export async function openForwarders(config: HeimdallConfig, selfMetrics: SelfMe
     const m = await open('metrics', metricsQueueCodec, metricsWire);
     const l = await open('logs', logsQueueCodec, () => lokiPushWire);
     const t = await open('traces', tracesQueueCodec, () => otlpHttpWire);
+    const p = await open('profiles', profilesQueueCodec, () => pyroscopePushWire);
     logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (gateway.forward)`);
-    return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), stop };
+    return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), ...(p ? { profiles: p } : {}), stop };
   } catch (err) {
     await stop();
     throw err;

@@ -49,7 +49,10 @@ const tlsSchema = z
  * for each endpoint before the client gets its 2xx, then sent from there.
  */
 const endpointFields = {
-  /** The push URL: Mimir/Prometheus `.../api/v1/push`, Loki `.../loki/api/v1/push`, OTLP `.../v1/traces`. */
+  /**
+   * The push URL: Mimir/Prometheus `.../api/v1/push`, Loki `.../loki/api/v1/push`, OTLP `.../v1/traces`,
+   * Pyroscope `.../push.v1.PusherService/Push`.
+   */
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   /**
    * Names the endpoint in self-metrics and its queue directory (`<data_dir>/forward/<signal>/<name>`);
@@ -125,6 +128,8 @@ export const gatewayConfigSchema = z
         metrics: z.array(metricsEndpointSchema).superRefine(uniqueNames).default([]),
         logs: z.array(endpointSchema).superRefine(uniqueNames).default([]),
         traces: z.array(endpointSchema).superRefine(uniqueNames).default([]),
+        /** Pyroscope (or Heimdall) `.../push.v1.PusherService/Push`, sent as Connect protobuf. */
+        profiles: z.array(endpointSchema).superRefine(uniqueNames).default([]),
       })
       .strict()
       .prefault({}),

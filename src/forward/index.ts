@@ -8,6 +8,8 @@ export {
   lokiPushWire,
   metricsQueueCodec,
   otlpHttpWire,
+  profilesQueueCodec,
+  pyroscopePushWire,
   remoteWriteV1Wire,
   remoteWriteV2Wire,
   tracesQueueCodec,

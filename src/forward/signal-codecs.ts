@@ -1,20 +1,22 @@
 import snappy from 'snappy';
 import { encodeLokiPush } from '../ingest/loki-push-encode.ts';
 import { encodeOtlpTraces } from '../ingest/otlp-traces-encode.ts';
+import { encodePyroscopePush } from '../ingest/pyroscope-push-encode.ts';
 import { REMOTE_WRITE_V2_PROTO } from '../ingest/remote-write.ts';
 import { encodeRemoteWriteV1, encodeRemoteWriteV2 } from '../ingest/remote-write-encode.ts';
 import { decodeRemoteWriteV1 } from '../ingest/remote-write-v1.ts';
-import type { LogRecord, MetricRecord, SpanRecord } from '../model/index.ts';
+import type { LogRecord, MetricRecord, Profile, SpanRecord } from '../model/index.ts';
 import type { CommitStats } from '../storage/index.ts';
 
 /**
  * How a signal's records go into a forwarding queue: one protobuf message per commit, of a type whose messages
- * concatenate into one (remote_write 1.0 `WriteRequest`, Loki `PushRequest`, OTLP `ExportTraceServiceRequest`
- * are all lists of repeated fields), so a batch is the queued bodies of one tenant laid end to end.
+ * concatenate into one (remote_write 1.0 `WriteRequest`, Loki `PushRequest`, OTLP `ExportTraceServiceRequest`,
+ * Pyroscope `PushRequest` are all lists of repeated fields), so a batch is the queued bodies of one tenant laid
+ * end to end.
  */
 export interface QueueCodec<R> {
-  readonly signal: 'metrics' | 'logs' | 'traces';
-  /** Records `record` stands for: samples and histograms, log entries, spans. */
+  readonly signal: 'metrics' | 'logs' | 'traces' | 'profiles';
+  /** Records `record` stands for: samples and histograms, log entries, spans, profiles. */
   weigh(record: R): number;
   /** What a commit of `records` queues, the records it stands for (the queue-records gauge) and its commit stats. */
   encode(records: readonly R[]): { readonly body: Uint8Array; readonly weight: number; readonly stats: CommitStats };
@@ -63,6 +65,13 @@ export const tracesQueueCodec: QueueCodec<SpanRecord> = {
   },
 };
 
+/** One profile per record (one pprof sample type of one series), as the gateway counts profiles. */
+export const profilesQueueCodec: QueueCodec<Profile> = {
+  signal: 'profiles',
+  weigh: () => 1,
+  encode: (records) => ({ body: encodePyroscopePush(records), weight: records.length, stats: { records: records.length } }),
+};
+
 const PROTOBUF = 'application/x-protobuf';
 
 /** Prometheus remote_write 1.0: the queued `WriteRequest` as is, snappy-compressed. */
@@ -104,4 +113,10 @@ export const lokiPushWire: WireFormat = {
 export const otlpHttpWire: WireFormat = {
   protocol: 'otlp_http',
   request: (batch) => ({ body: batch, headers: { 'content-type': PROTOBUF } }),
+};
+
+/** Pyroscope `push.v1.PusherService/Push` over Connect (unary, protobuf): the queued `PushRequest` as is. */
+export const pyroscopePushWire: WireFormat = {
+  protocol: 'pyroscope_push',
+  request: (batch) => ({ body: batch, headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' } }),
 };
