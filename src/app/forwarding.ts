@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ForwardEndpointConfig, ForwardedSignal, HeimdallConfig, MetricsForwardEndpointConfig } from '../config/index.ts';
+import type { ForwardEndpointConfig, ForwardedSignal, HeimdallConfig, MetricsForwardEndpointConfig, TracesForwardEndpointConfig } from '../config/index.ts';
 import {
   ForwardMetrics,
   SignalForwarder,
   logsQueueCodec,
   lokiPushWire,
   metricsQueueCodec,
+  otlpGrpcTracesWire,
   otlpHttpWire,
   profilesQueueCodec,
   pyroscopePushWire,
@@ -51,6 +52,10 @@ function metricsWire(e: ForwardEndpointConfig): WireFormat {
   return (e as MetricsForwardEndpointConfig).protocol === 'remote_write_v2' ? remoteWriteV2Wire : remoteWriteV1Wire;
 }
 
+function tracesWire(e: ForwardEndpointConfig): WireFormat {
+  return (e as TracesForwardEndpointConfig).protocol === 'grpc' ? otlpGrpcTracesWire : otlpHttpWire;
+}
+
 /** Opens a forwarder (queues under `<data_dir>/forward/<signal>/`, one sender per endpoint) for each forwarded signal. */
 export async function openForwarders(config: HeimdallConfig, selfMetrics: SelfMetrics, logger: Logger): Promise<Forwarders> {
   const signals = forwardedSignals(config);
@@ -78,7 +83,7 @@ export async function openForwarders(config: HeimdallConfig, selfMetrics: SelfMe
   try {
     const m = await open('metrics', metricsQueueCodec, metricsWire);
     const l = await open('logs', logsQueueCodec, () => lokiPushWire);
-    const t = await open('traces', tracesQueueCodec, () => otlpHttpWire);
+    const t = await open('traces', tracesQueueCodec, tracesWire);
     const p = await open('profiles', profilesQueueCodec, () => pyroscopePushWire);
     logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (gateway.forward)`);
     return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), ...(p ? { profiles: p } : {}), stop };

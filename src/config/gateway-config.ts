@@ -111,6 +111,19 @@ const metricsEndpointSchema = z
   .superRefine(checkOneAuth)
   .superRefine(checkBackoff);
 
+const tracesEndpointSchema = z
+  .object({
+    ...endpointFields,
+    /**
+     * OTLP over HTTP (protobuf POSTs to the URL, e.g. `http://tempo:4318/v1/traces`) or gRPC (`TraceService/Export`
+     * calls to the URL's host and port, e.g. `http://tempo:4317`; `https://` for TLS), the OTel exporters' names.
+     */
+    protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf'),
+  })
+  .strict()
+  .superRefine(checkOneAuth)
+  .superRefine(checkBackoff);
+
 function uniqueNames(list: readonly { url: string; name?: string | undefined }[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   for (const [i, e] of list.entries()) {
@@ -127,7 +140,7 @@ export const gatewayConfigSchema = z
       .object({
         metrics: z.array(metricsEndpointSchema).superRefine(uniqueNames).default([]),
         logs: z.array(endpointSchema).superRefine(uniqueNames).default([]),
-        traces: z.array(endpointSchema).superRefine(uniqueNames).default([]),
+        traces: z.array(tracesEndpointSchema).superRefine(uniqueNames).default([]),
         /** Pyroscope (or Heimdall) `.../push.v1.PusherService/Push`, sent as Connect protobuf. */
         profiles: z.array(endpointSchema).superRefine(uniqueNames).default([]),
       })
@@ -140,6 +153,7 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export type ForwardEndpointConfig = z.output<typeof endpointSchema>;
 export type MetricsForwardEndpointConfig = z.output<typeof metricsEndpointSchema>;
+export type TracesForwardEndpointConfig = z.output<typeof tracesEndpointSchema>;
 export type ForwardCredentials = z.output<typeof credentialsSchema>;
 /** The signals the gateway can forward. */
 export type ForwardedSignal = keyof GatewayConfig['forward'];

@@ -7,6 +7,7 @@ export {
   logsQueueCodec,
   lokiPushWire,
   metricsQueueCodec,
+  otlpGrpcTracesWire,
   otlpHttpWire,
   profilesQueueCodec,
   pyroscopePushWire,

@@ -26,6 +26,8 @@ export interface QueueCodec<R> {
 export interface WireFormat {
   /** Names the protocol in logs. */
   readonly protocol: string;
+  /** Sent as unary calls of this gRPC method (e.g. OTLP `Export`) instead of HTTP POSTs to the URL's path. */
+  readonly grpcMethod?: string;
   request(batch: Uint8Array): { readonly body: Uint8Array; readonly headers: Readonly<Record<string, string>> };
 }
 
@@ -119,4 +121,11 @@ export const otlpHttpWire: WireFormat = {
 export const pyroscopePushWire: WireFormat = {
   protocol: 'pyroscope_push',
   request: (batch) => ({ body: batch, headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' } }),
+};
+
+/** OTLP/gRPC: the queued `ExportTraceServiceRequest` as the message of a `TraceService/Export` call. */
+export const otlpGrpcTracesWire: WireFormat = {
+  protocol: 'otlp_grpc',
+  grpcMethod: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  request: (batch) => ({ body: batch, headers: {} }),
 };

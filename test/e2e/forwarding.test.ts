@@ -200,6 +200,35 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
   });
 });
 
+describe('two gateway replicas sharing nothing, traces over OTLP/gRPC', () => {
+  test('writes spread over both replicas all arrive once, in their tenant', async () => {
+    const storage = await startHeimdall({ args: ['--multitenancy'] });
+    const replicas: HeimdallProcess[] = [];
+    try {
+      const config = gatewayConfig(storage.httpUrl);
+      const forward = (config.gateway as { forward: Record<string, unknown> }).forward;
+      forward.traces = [{ url: `http://${storage.otlpGrpcAddress}`, protocol: 'grpc', ...FAST }];
+      // Each replica has its own data directory (its own queues): nothing is shared but the storage behind them.
+      for (let i = 0; i < 2; i++) replicas.push(await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config }));
+      const rounds = 8;
+      // Round-robin, as a load balancer in front of the replicas spreads a client's writes.
+      for (let round = 0; round < rounds; round++) await writeRound(replicas[round % 2]!, round);
+      await eventually('samples stored', () => promValue(storage.httpUrl, 'count_over_time(fw_seq[1h])', TENANT), rounds);
+      await eventually('log lines stored', () => lokiValue(storage.httpUrl, 'sum(count_over_time({job="fw"}[1h]))', TENANT), rounds);
+      for (let r = 0; r < rounds; r++) await eventually(`spans of trace ${r} (gRPC)`, () => spansOfTrace(storage.httpUrl, r, TENANT), 2);
+      let cpuNs = 0;
+      for (let r = 0; r < rounds; r++) cpuNs += profileNs(r);
+      await eventually('profiles stored', () => profileTotal(storage.httpUrl, TENANT), cpuNs);
+      assert.equal(await promValue(storage.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (rounds * (rounds - 1)) / 2);
+      const metrics = await (await fetch(`${replicas[0]!.httpUrl}/metrics`)).text();
+      assert.ok(metricValue(metrics, /^heimdall_forward_sent_records_total\{signal="traces",endpoint="http:\/\/127\.0\.0\.1:\d+\/"\}/) >= 2);
+    } finally {
+      for (const r of replicas) await r.stop();
+      await storage.stop();
+    }
+  });
+});
+
 const PROMETHEUS3 = findGoTool('prometheus');
 
 describe('gateway forwarding to Prometheus 3 (remote_write 1.0 and 2.0)', { skip: skipUnlessFound(PROMETHEUS3, 'Prometheus 3', 'go install github.com/prometheus/prometheus/cmd/prometheus@latest') }, () => {
