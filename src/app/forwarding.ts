@@ -1,19 +1,22 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ForwardEndpointConfig, ForwardedSignal, HeimdallConfig, MetricsForwardEndpointConfig } from '../config/index.ts';
+import type { ForwardEndpointConfig, ForwardedSignal, HeimdallConfig, MetricsForwardEndpointConfig, TracesForwardEndpointConfig } from '../config/index.ts';
 import {
   ForwardMetrics,
   SignalForwarder,
   logsQueueCodec,
   lokiPushWire,
   metricsQueueCodec,
+  otlpGrpcTracesWire,
   otlpHttpWire,
+  profilesQueueCodec,
+  pyroscopePushWire,
   remoteWriteV1Wire,
   remoteWriteV2Wire,
   tracesQueueCodec,
 } from '../forward/index.ts';
 import type { QueueCodec, WireFormat } from '../forward/index.ts';
-import type { LogRecord, MetricRecord, SpanRecord } from '../model/index.ts';
+import type { LogRecord, MetricRecord, Profile, SpanRecord } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
 import type { RoleDefinition } from './role.ts';
 
@@ -41,11 +44,16 @@ export interface Forwarders {
   readonly metrics?: SignalForwarder<MetricRecord>;
   readonly logs?: SignalForwarder<LogRecord>;
   readonly traces?: SignalForwarder<SpanRecord>;
+  readonly profiles?: SignalForwarder<Profile>;
   stop(): Promise<void>;
 }
 
 function metricsWire(e: ForwardEndpointConfig): WireFormat {
   return (e as MetricsForwardEndpointConfig).protocol === 'remote_write_v2' ? remoteWriteV2Wire : remoteWriteV1Wire;
+}
+
+function tracesWire(e: ForwardEndpointConfig): WireFormat {
+  return (e as TracesForwardEndpointConfig).protocol === 'grpc' ? otlpGrpcTracesWire : otlpHttpWire;
 }
 
 /** What forwarding reads of a config: the server's and the node agent's both have these keys. */
@@ -78,9 +86,10 @@ export async function openForwarders(config: ForwardingConfig, selfMetrics: Self
   try {
     const m = await open('metrics', metricsQueueCodec, metricsWire);
     const l = await open('logs', logsQueueCodec, () => lokiPushWire);
-    const t = await open('traces', tracesQueueCodec, () => otlpHttpWire);
+    const t = await open('traces', tracesQueueCodec, tracesWire);
+    const p = await open('profiles', profilesQueueCodec, () => pyroscopePushWire);
     logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (gateway.forward)`);
-    return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), stop };
+    return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), ...(p ? { profiles: p } : {}), stop };
   } catch (err) {
     await stop();
     throw err;

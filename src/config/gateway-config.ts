@@ -49,7 +49,10 @@ const tlsSchema = z
  * for each endpoint before the client gets its 2xx, then sent from there.
  */
 const endpointFields = {
-  /** The push URL: Mimir/Prometheus `.../api/v1/push`, Loki `.../loki/api/v1/push`, OTLP `.../v1/traces`. */
+  /**
+   * The push URL: Mimir/Prometheus `.../api/v1/push`, Loki `.../loki/api/v1/push`, OTLP `.../v1/traces`,
+   * Pyroscope `.../push.v1.PusherService/Push`.
+   */
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   /**
    * Names the endpoint in self-metrics and its queue directory (`<data_dir>/forward/<signal>/<name>`);
@@ -108,6 +111,19 @@ const metricsEndpointSchema = z
   .superRefine(checkOneAuth)
   .superRefine(checkBackoff);
 
+const tracesEndpointSchema = z
+  .object({
+    ...endpointFields,
+    /**
+     * OTLP over HTTP (protobuf POSTs to the URL, e.g. `http://tempo:4318/v1/traces`) or gRPC (`TraceService/Export`
+     * calls to the URL's host and port, e.g. `http://tempo:4317`; `https://` for TLS), the OTel exporters' names.
+     */
+    protocol: z.enum(['http/protobuf', 'grpc']).default('http/protobuf'),
+  })
+  .strict()
+  .superRefine(checkOneAuth)
+  .superRefine(checkBackoff);
+
 function uniqueNames(list: readonly { url: string; name?: string | undefined }[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   for (const [i, e] of list.entries()) {
@@ -124,7 +140,9 @@ export const gatewayConfigSchema = z
       .object({
         metrics: z.array(metricsEndpointSchema).superRefine(uniqueNames).default([]),
         logs: z.array(endpointSchema).superRefine(uniqueNames).default([]),
-        traces: z.array(endpointSchema).superRefine(uniqueNames).default([]),
+        traces: z.array(tracesEndpointSchema).superRefine(uniqueNames).default([]),
+        /** Pyroscope (or Heimdall) `.../push.v1.PusherService/Push`, sent as Connect protobuf. */
+        profiles: z.array(endpointSchema).superRefine(uniqueNames).default([]),
       })
       .strict()
       .prefault({}),
@@ -135,6 +153,7 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export type ForwardEndpointConfig = z.output<typeof endpointSchema>;
 export type MetricsForwardEndpointConfig = z.output<typeof metricsEndpointSchema>;
+export type TracesForwardEndpointConfig = z.output<typeof tracesEndpointSchema>;
 export type ForwardCredentials = z.output<typeof credentialsSchema>;
 /** The signals the gateway can forward. */
 export type ForwardedSignal = keyof GatewayConfig['forward'];

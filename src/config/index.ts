@@ -14,5 +14,5 @@ export type { TracesConfig, TracesLimits } from './traces-config.ts';
 export type { ProfilesConfig, ProfilesLimits } from './profiles-config.ts';
 export { parseBytes, parseDurationMs } from './units.ts';
 export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';
-export type { ForwardCredentials, ForwardEndpointConfig, ForwardedSignal, GatewayConfig, MetricsForwardEndpointConfig } from './gateway-config.ts';
+export type { ForwardCredentials, ForwardEndpointConfig, ForwardedSignal, GatewayConfig, MetricsForwardEndpointConfig, TracesForwardEndpointConfig } from './gateway-config.ts';
 export type { RulesConfig } from './rules-config.ts';

@@ -3,7 +3,7 @@ import type { ForwardEndpointConfig } from '../config/index.ts';
 import type { DiskQueue, QueueItem } from './disk-queue.ts';
 import type { ForwardMetrics, RetryReason } from './forward-metrics.ts';
 import { decodeQueuePayload } from './queue-payload.ts';
-import type { RemoteClient, RemoteResponse } from './remote-client.ts';
+import type { RemoteResponse, RemoteTransport } from './remote-client.ts';
 import type { WireFormat } from './signal-codecs.ts';
 
 /** Longest `Retry-After` honoured; a longer one (or a date far ahead) is cut to this. */
@@ -40,7 +40,7 @@ export class EndpointSender {
 
   constructor(
     private readonly queue: DiskQueue,
-    private readonly client: RemoteClient,
+    private readonly client: RemoteTransport,
     private readonly wire: WireFormat,
     private readonly config: ForwardEndpointConfig,
     private readonly metrics: ForwardMetrics,

@@ -38,35 +38,28 @@ function credentialHeaders(c: ForwardCredentials, where: string): Record<string,
 }
 
 /**
- * POSTs batches to one endpoint over keep-alive connections (at most `concurrency` of them), with the endpoint's
- * TLS settings, its credentials or a tenant's, and the tenant header. Holds no queue of its own.
+ * How batches reach one endpoint: HTTP POST ({@link RemoteClient}) or a gRPC unary call (`GrpcRemoteClient`).
+ * Either answers with an HTTP-like status so one sender classifies every answer the same way (2xx sent, 429 and
+ * 5xx retried, other 4xx dropped); a network failure, a timeout or `signal` rejects.
  */
-export class RemoteClient {
+export interface RemoteTransport {
   readonly url: URL;
-  private readonly agent: http.Agent;
+  /** The request headers (gRPC metadata) for `tenant`: computed ones, the tenant header, the credentials. */
+  headersFor(tenant: string, computed: Readonly<Record<string, string>>): Record<string, string>;
+  post(body: Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<RemoteResponse>;
+  close(): void;
+}
+
+/** An endpoint's identity on every request: user agent, tenant header and its (or a tenant's) credentials. */
+export class EndpointHeaders {
   private readonly baseHeaders: Record<string, string>;
   private readonly tenantHeaders = new Map<string, Record<string, string>>();
 
   constructor(
     private readonly endpoint: ForwardEndpointConfig,
     private readonly userAgent: string,
+    where: string,
   ) {
-    this.url = new URL(endpoint.url);
-    const where = `gateway.forward endpoint ${redactedUrl(this.url)}`;
-    const agentOptions = { keepAlive: true, maxSockets: endpoint.concurrency };
-    if (this.url.protocol === 'https:') {
-      const tls = endpoint.tls;
-      this.agent = new https.Agent({
-        ...agentOptions,
-        ...(tls.ca_file !== undefined ? { ca: readSecret(tls.ca_file, `${where} tls.ca_file`) } : {}),
-        ...(tls.cert_file !== undefined ? { cert: readSecret(tls.cert_file, `${where} tls.cert_file`) } : {}),
-        ...(tls.key_file !== undefined ? { key: readSecret(tls.key_file, `${where} tls.key_file`) } : {}),
-        ...(tls.server_name !== undefined ? { servername: tls.server_name } : {}),
-        rejectUnauthorized: !tls.insecure_skip_verify,
-      });
-    } else {
-      this.agent = new http.Agent(agentOptions);
-    }
     this.baseHeaders = credentialHeaders(endpoint, where);
     for (const [tenant, c] of Object.entries(endpoint.tenant.credentials)) {
       this.tenantHeaders.set(tenant, credentialHeaders(c, `${where} tenant.credentials.${tenant}`));
@@ -80,6 +73,53 @@ export class RemoteClient {
     if (header !== '') out[header.toLowerCase()] = tenant;
     Object.assign(out, this.tenantHeaders.get(tenant) ?? this.baseHeaders);
     return out;
+  }
+}
+
+/** The PEM files of an endpoint's TLS settings, read once at start. */
+export function tlsFiles(endpoint: ForwardEndpointConfig, where: string): { ca?: string; cert?: string; key?: string } {
+  const tls = endpoint.tls;
+  return {
+    ...(tls.ca_file !== undefined ? { ca: readSecret(tls.ca_file, `${where} tls.ca_file`) } : {}),
+    ...(tls.cert_file !== undefined ? { cert: readSecret(tls.cert_file, `${where} tls.cert_file`) } : {}),
+    ...(tls.key_file !== undefined ? { key: readSecret(tls.key_file, `${where} tls.key_file`) } : {}),
+  };
+}
+
+/** Names an endpoint in error messages about its settings. */
+export function endpointWhere(url: URL): string {
+  return `gateway.forward endpoint ${redactedUrl(url)}`;
+}
+
+/**
+ * POSTs batches to one endpoint over keep-alive connections (at most `concurrency` of them), with the endpoint's
+ * TLS settings, its credentials or a tenant's, and the tenant header. Holds no queue of its own.
+ */
+export class RemoteClient implements RemoteTransport {
+  readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly headers: EndpointHeaders;
+
+  constructor(endpoint: ForwardEndpointConfig, userAgent: string) {
+    this.url = new URL(endpoint.url);
+    const where = endpointWhere(this.url);
+    const agentOptions = { keepAlive: true, maxSockets: endpoint.concurrency };
+    if (this.url.protocol === 'https:') {
+      const tls = endpoint.tls;
+      this.agent = new https.Agent({
+        ...agentOptions,
+        ...tlsFiles(endpoint, where),
+        ...(tls.server_name !== undefined ? { servername: tls.server_name } : {}),
+        rejectUnauthorized: !tls.insecure_skip_verify,
+      });
+    } else {
+      this.agent = new http.Agent(agentOptions);
+    }
+    this.headers = new EndpointHeaders(endpoint, userAgent, where);
+  }
+
+  headersFor(tenant: string, computed: Readonly<Record<string, string>>): Record<string, string> {
+    return this.headers.headersFor(tenant, computed);
   }
 
   /** POSTs `body`; rejects on a network error, a TLS failure or `signal` (timeout, shutdown). */

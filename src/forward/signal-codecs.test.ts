@@ -4,10 +4,21 @@ import snappy from 'snappy';
 import { makeSpan, record } from '../../test/support/trace-spans.ts';
 import { decodeLokiPushProtobuf } from '../ingest/loki-push.ts';
 import { decodeOtlpTracesProtobuf } from '../ingest/otlp-traces.ts';
+import { decodePyroscopePush } from '../ingest/pyroscope-push.ts';
 import { decodeRemoteWrite } from '../ingest/remote-write.ts';
 import { STALE_NAN, isStaleNaN } from '../model/index.ts';
-import type { LogRecord, MetricRecord } from '../model/index.ts';
-import { logsQueueCodec, lokiPushWire, metricsQueueCodec, remoteWriteV1Wire, remoteWriteV2Wire, tracesQueueCodec } from './signal-codecs.ts';
+import { profileTypeLabels } from '../model/index.ts';
+import type { LogRecord, MetricRecord, Profile } from '../model/index.ts';
+import {
+  logsQueueCodec,
+  lokiPushWire,
+  metricsQueueCodec,
+  profilesQueueCodec,
+  pyroscopePushWire,
+  remoteWriteV1Wire,
+  remoteWriteV2Wire,
+  tracesQueueCodec,
+} from './signal-codecs.ts';
 
 // Every queued body goes back through the gateway's own decoders (the ones that passed the upstream clients'
 // tests), so what a forwarding gateway sends is what a receiver reads; and two queued bodies laid end to end
@@ -119,4 +130,27 @@ test('traces: OTLP bodies decode to the same spans and resources and concatenate
   assert.equal(decoded.spans, 6);
   assert.deepEqual(decoded.records[0]!.resource, records[0]!.resource);
   assert.deepEqual(decoded.records[0]!.spans, spans);
+});
+
+test('profiles: Pyroscope PushRequest bodies decode to the records (symbols, stacks, spans, time) and concatenate', () => {
+  const cpu = { name: 'process_cpu', sampleType: 'cpu', sampleUnit: 'nanoseconds', periodType: 'cpu', periodUnit: 'nanoseconds' };
+  const profile = (service: string, spanId?: string): Profile => ({
+    labels: { service_name: service, env: 'prod', ...profileTypeLabels(cpu) },
+    timeMs: 1_700_000_000_123,
+    durationNs: 10_000_000_000,
+    functions: [{ name: 'leaf', filename: 'a.go' }, { name: 'main' }, { name: 'mid', filename: 'b.go' }],
+    stacks: [[0, 1], [0, 2, 1]],
+    samples: [{ stack: 0, value: 30 }, { stack: 1, value: 12, ...(spanId ? { spanId } : {}) }],
+    profileId: `id-${service}`,
+  });
+  const a = profilesQueueCodec.encode([profile('api', '00112233aabbccdd')]);
+  const b = profilesQueueCodec.encode([profile('db')]);
+  assert.deepEqual([a.weight, a.stats], [1, { records: 1 }]);
+  const request = pyroscopePushWire.request(concat(a.body, b.body));
+  assert.equal(request.headers['content-type'], 'application/proto');
+  const limits = { maxProfileBytes: 0, maxSamples: 0, maxStackDepth: 0, maxSymbolLength: 0 };
+  const decoded = decodePyroscopePush(Buffer.from(request.body), false, limits, 0);
+  assert.deepEqual(decoded.rejections, []);
+  assert.equal(decoded.malformed, undefined);
+  assert.deepEqual(decoded.records, [profile('api', '00112233aabbccdd'), profile('db')]);
 });

@@ -1,20 +1,22 @@
 import snappy from 'snappy';
 import { encodeLokiPush } from '../ingest/loki-push-encode.ts';
 import { encodeOtlpTraces } from '../ingest/otlp-traces-encode.ts';
+import { encodePyroscopePush } from '../ingest/pyroscope-push-encode.ts';
 import { REMOTE_WRITE_V2_PROTO } from '../ingest/remote-write.ts';
 import { encodeRemoteWriteV1, encodeRemoteWriteV2 } from '../ingest/remote-write-encode.ts';
 import { decodeRemoteWriteV1 } from '../ingest/remote-write-v1.ts';
-import type { LogRecord, MetricRecord, SpanRecord } from '../model/index.ts';
+import type { LogRecord, MetricRecord, Profile, SpanRecord } from '../model/index.ts';
 import type { CommitStats } from '../storage/index.ts';
 
 /**
  * How a signal's records go into a forwarding queue: one protobuf message per commit, of a type whose messages
- * concatenate into one (remote_write 1.0 `WriteRequest`, Loki `PushRequest`, OTLP `ExportTraceServiceRequest`
- * are all lists of repeated fields), so a batch is the queued bodies of one tenant laid end to end.
+ * concatenate into one (remote_write 1.0 `WriteRequest`, Loki `PushRequest`, OTLP `ExportTraceServiceRequest`,
+ * Pyroscope `PushRequest` are all lists of repeated fields), so a batch is the queued bodies of one tenant laid
+ * end to end.
  */
 export interface QueueCodec<R> {
-  readonly signal: 'metrics' | 'logs' | 'traces';
-  /** Records `record` stands for: samples and histograms, log entries, spans. */
+  readonly signal: 'metrics' | 'logs' | 'traces' | 'profiles';
+  /** Records `record` stands for: samples and histograms, log entries, spans, profiles. */
   weigh(record: R): number;
   /** What a commit of `records` queues, the records it stands for (the queue-records gauge) and its commit stats. */
   encode(records: readonly R[]): { readonly body: Uint8Array; readonly weight: number; readonly stats: CommitStats };
@@ -24,6 +26,8 @@ export interface QueueCodec<R> {
 export interface WireFormat {
   /** Names the protocol in logs. */
   readonly protocol: string;
+  /** Sent as unary calls of this gRPC method (e.g. OTLP `Export`) instead of HTTP POSTs to the URL's path. */
+  readonly grpcMethod?: string;
   request(batch: Uint8Array): { readonly body: Uint8Array; readonly headers: Readonly<Record<string, string>> };
 }
 
@@ -61,6 +65,13 @@ export const tracesQueueCodec: QueueCodec<SpanRecord> = {
     for (const r of records) spans += r.spans.length;
     return { body: encodeOtlpTraces(records), weight: spans, stats: { records: spans } };
   },
+};
+
+/** One profile per record (one pprof sample type of one series), as the gateway counts profiles. */
+export const profilesQueueCodec: QueueCodec<Profile> = {
+  signal: 'profiles',
+  weigh: () => 1,
+  encode: (records) => ({ body: encodePyroscopePush(records), weight: records.length, stats: { records: records.length } }),
 };
 
 const PROTOBUF = 'application/x-protobuf';
@@ -104,4 +115,17 @@ export const lokiPushWire: WireFormat = {
 export const otlpHttpWire: WireFormat = {
   protocol: 'otlp_http',
   request: (batch) => ({ body: batch, headers: { 'content-type': PROTOBUF } }),
+};
+
+/** Pyroscope `push.v1.PusherService/Push` over Connect (unary, protobuf): the queued `PushRequest` as is. */
+export const pyroscopePushWire: WireFormat = {
+  protocol: 'pyroscope_push',
+  request: (batch) => ({ body: batch, headers: { 'content-type': 'application/proto', 'connect-protocol-version': '1' } }),
+};
+
+/** OTLP/gRPC: the queued `ExportTraceServiceRequest` as the message of a `TraceService/Export` call. */
+export const otlpGrpcTracesWire: WireFormat = {
+  protocol: 'otlp_grpc',
+  grpcMethod: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  request: (batch) => ({ body: batch, headers: {} }),
 };

@@ -8,7 +8,9 @@ import { DiskQueue } from './disk-queue.ts';
 import { EndpointSender } from './endpoint-sender.ts';
 import type { ForwardMetrics } from './forward-metrics.ts';
 import { encodeQueuePayload } from './queue-payload.ts';
+import { GrpcRemoteClient } from './grpc-client.ts';
 import { RemoteClient, redactedUrl } from './remote-client.ts';
+import type { RemoteTransport } from './remote-client.ts';
 import type { QueueCodec, WireFormat } from './signal-codecs.ts';
 
 /** Largest queue segment file; smaller queues roll over at an eighth of their bound (at least 1 MiB). */
@@ -18,7 +20,7 @@ const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 interface ForwardEndpoint {
   readonly queue: DiskQueue;
   readonly sender: EndpointSender;
-  readonly client: RemoteClient;
+  readonly client: RemoteTransport;
   readonly unwatch: () => void;
 }
 
@@ -28,7 +30,7 @@ export interface ForwarderSettings<R> {
   /** `<data_dir>/forward/<signal>`; each endpoint's queue is a directory under it. */
   readonly dir: string;
   readonly endpoints: readonly ForwardEndpointConfig[];
-  /** The request format each endpoint takes (remote_write 1.0 or 2.0, Loki push, OTLP). */
+  /** The request format each endpoint takes (remote_write 1.0 or 2.0, Loki push, OTLP/HTTP or gRPC, Pyroscope push). */
   wireFor(endpoint: ForwardEndpointConfig): WireFormat;
   readonly metrics: ForwardMetrics;
   readonly logger: Logger;
@@ -61,7 +63,8 @@ export class SignalForwarder<R> implements Appendable<R> {
     const endpoints: ForwardEndpoint[] = [];
     try {
       for (const e of s.endpoints) {
-        const client = new RemoteClient(e, s.userAgent);
+        const wire = s.wireFor(e);
+        const client: RemoteTransport = wire.grpcMethod !== undefined ? new GrpcRemoteClient(e, s.userAgent, wire.grpcMethod) : new RemoteClient(e, s.userAgent);
         const label = e.name ?? redactedUrl(client.url);
         let queue: DiskQueue;
         try {
@@ -87,7 +90,7 @@ export class SignalForwarder<R> implements Appendable<R> {
           },
         });
         const logger = s.logger.child({ forward: s.codec.signal, endpoint: label });
-        const sender = new EndpointSender(queue, client, s.wireFor(e), e, s.metrics, logger, s.codec.signal, label);
+        const sender = new EndpointSender(queue, client, wire, e, s.metrics, logger, s.codec.signal, label);
         endpoints.push({ queue, sender, client, unwatch });
         if (queue.records > 0) logger.info({ records: queue.records, bytes: queue.bytes }, 'resuming forwarding of queued records');
         sender.start();

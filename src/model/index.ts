@@ -90,6 +90,7 @@ export {
   profileTypeOf,
 } from './profile.ts';
 export type { Profile, ProfileFunction, ProfileSample, ProfileType } from './profile.ts';
+export { profilePprof } from './profile-pprof.ts';
 export { GoTemplate } from './go-template.ts';
 export type { TemplateLimits } from './go-template-exec.ts';
 export { TemplateError, outputTooLong } from './go-template-error.ts';

@@ -1,6 +1,6 @@
 // The split deployment: a pure gateway (`--target gateway` with gateway.forward) in front of a second Heimdall
-// that stores metrics, logs and traces, both real processes on loopback. The storage process is killed (kill -9
-// by PID) and restarted mid-stream, and the gateway itself is killed while it holds queued data: every write the
+// that stores metrics, logs, traces and profiles, both real processes on loopback. The storage process is killed
+// (kill -9 by PID) and restarted mid-stream, and the gateway itself is killed while it holds queued data: every write the
 // gateway acknowledged arrives, once, as the query APIs of the storage process count it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
 const TENANT = 'team-a';
-/** Write rounds per phase; each round writes one sample, one log line and one two-span trace. */
+/** Write rounds per phase; each round writes one sample, one log line, one two-span trace and one CPU profile. */
 const ROUNDS = 12;
 const T0_MS = Date.now() - 10 * 60_000;
 
@@ -29,10 +29,15 @@ function gatewayConfig(storageUrl: string): Record<string, unknown> {
         metrics: [{ url: `${storageUrl}/api/v1/push`, name: 'storage', ...FAST }],
         logs: [{ url: `${storageUrl}/loki/api/v1/push`, ...FAST }],
         traces: [{ url: `${storageUrl}/otlp/v1/traces`, ...FAST }],
+        profiles: [{ url: `${storageUrl}/push.v1.PusherService/Push`, ...FAST }],
       },
     },
   };
 }
+
+const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+/** CPU nanoseconds of round `round`'s profile: `round + 1` samples at 100 Hz. */
+const profileNs = (round: number): number => (round + 1) * 10_000_000;
 
 function traceIdOf(round: number): string {
   return createHash('sha256').update(`fw-trace-${round}`).digest('hex').slice(0, 32);
@@ -66,6 +71,25 @@ async function writeRound(gateway: HeimdallProcess, round: number): Promise<void
     body: traceBody(round),
   });
   assert.equal(t.status, 200, `OTLP traces round ${round}: ${await t.text()}`);
+  const from = Math.floor(T0_MS / 1000) + round;
+  const p = await fetch(`${gateway.httpUrl}/ingest?name=fw.cpu&format=folded&sampleRate=100&from=${from}&until=${from + 1}`, {
+    method: 'POST',
+    headers: { 'x-scope-orgid': TENANT },
+    body: `main;work;round${round} ${round + 1}\n`,
+  });
+  assert.equal(p.status, 200, `Pyroscope ingest round ${round}: ${await p.text()}`);
+}
+
+/** The CPU nanoseconds of the `fw` service's profiles that the storage process holds. */
+async function profileTotal(url: string, tenant: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/pyroscope/querier.v1.QuerierService/SelectMergeStacktraces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-scope-orgid': tenant },
+    body: JSON.stringify({ profileTypeID: CPU, labelSelector: '{service_name="fw"}', start: T0_MS - 60_000, end: Date.now() + 60_000 }),
+  });
+  if (res.status !== 200) return undefined;
+  const body = (await res.json()) as { flamegraph?: { total?: string } };
+  return Number(body.flamegraph?.total ?? 0);
 }
 
 async function promValue(url: string, query: string, tenant: string): Promise<number | undefined> {
@@ -135,10 +159,9 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
     const config = gatewayConfig(`http://127.0.0.1:${storagePort}`);
     gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config });
     gatewayDir = gateway.dataDir;
-    // A gateway forwarding metrics, logs and traces opens none of their engines. Profiles cannot be forwarded yet,
-    // so, as any signal not in gateway.forward, they are stored by the local profiles role.
-    assert.match(gateway.output(), /roles profiles,gateway\b/);
-    assert.ok(!existsSync(path.join(gatewayDir, 'metrics')) && !existsSync(path.join(gatewayDir, 'logs')) && !existsSync(path.join(gatewayDir, 'traces')));
+    // A gateway forwarding every signal opens none of their engines (a pure gateway).
+    assert.match(gateway.output(), /roles gateway\b/);
+    for (const engine of ['metrics', 'logs', 'traces', 'profiles']) assert.ok(!existsSync(path.join(gatewayDir, engine)), `no ${engine} directory`);
 
     const queued = async (): Promise<number> => metricValue(await (await fetch(`${gateway!.httpUrl}/metrics`)).text(), /^heimdall_forward_queue_records\{/);
     let round = 0;
@@ -160,6 +183,9 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
     await eventually('samples stored', () => promValue(storage!.httpUrl, 'count_over_time(fw_seq[1h])', TENANT), total);
     await eventually('log lines stored', () => lokiValue(storage!.httpUrl, 'sum(count_over_time({job="fw"}[1h]))', TENANT), total);
     for (let r = 0; r < total; r++) await eventually(`spans of trace ${r}`, () => spansOfTrace(storage!.httpUrl, r, TENANT), 2);
+    let cpuNs = 0;
+    for (let r = 0; r < total; r++) cpuNs += profileNs(r);
+    await eventually('profiles stored (CPU nanoseconds of every round, once)', () => profileTotal(storage!.httpUrl, TENANT), cpuNs);
     // Nothing beyond: the values are exactly the rounds written (a resent batch is deduplicated, never doubled).
     assert.equal(await promValue(storage.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (total * (total - 1)) / 2);
     // The tenant travelled with the data: nothing landed in another tenant.
@@ -171,6 +197,35 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
     assert.ok(metricValue(metrics, /^heimdall_forward_sent_records_total\{signal="metrics",endpoint="storage"\}/) >= ROUNDS);
     assert.match(metrics, /heimdall_forward_send_duration_seconds_count\{signal="logs",endpoint="http:\/\/127\.0\.0\.1:\d+\/loki\/api\/v1\/push"\} [1-9]/);
     assert.equal(metricValue(metrics, /^heimdall_forward_dropped_records_total\{/), 0);
+  });
+});
+
+describe('two gateway replicas sharing nothing, traces over OTLP/gRPC', () => {
+  test('writes spread over both replicas all arrive once, in their tenant', async () => {
+    const storage = await startHeimdall({ args: ['--multitenancy'] });
+    const replicas: HeimdallProcess[] = [];
+    try {
+      const config = gatewayConfig(storage.httpUrl);
+      const forward = (config.gateway as { forward: Record<string, unknown> }).forward;
+      forward.traces = [{ url: `http://${storage.otlpGrpcAddress}`, protocol: 'grpc', ...FAST }];
+      // Each replica has its own data directory (its own queues): nothing is shared but the storage behind them.
+      for (let i = 0; i < 2; i++) replicas.push(await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config }));
+      const rounds = 8;
+      // Round-robin, as a load balancer in front of the replicas spreads a client's writes.
+      for (let round = 0; round < rounds; round++) await writeRound(replicas[round % 2]!, round);
+      await eventually('samples stored', () => promValue(storage.httpUrl, 'count_over_time(fw_seq[1h])', TENANT), rounds);
+      await eventually('log lines stored', () => lokiValue(storage.httpUrl, 'sum(count_over_time({job="fw"}[1h]))', TENANT), rounds);
+      for (let r = 0; r < rounds; r++) await eventually(`spans of trace ${r} (gRPC)`, () => spansOfTrace(storage.httpUrl, r, TENANT), 2);
+      let cpuNs = 0;
+      for (let r = 0; r < rounds; r++) cpuNs += profileNs(r);
+      await eventually('profiles stored', () => profileTotal(storage.httpUrl, TENANT), cpuNs);
+      assert.equal(await promValue(storage.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (rounds * (rounds - 1)) / 2);
+      const metrics = await (await fetch(`${replicas[0]!.httpUrl}/metrics`)).text();
+      assert.ok(metricValue(metrics, /^heimdall_forward_sent_records_total\{signal="traces",endpoint="http:\/\/127\.0\.0\.1:\d+\/"\}/) >= 2);
+    } finally {
+      for (const r of replicas) await r.stop();
+      await storage.stop();
+    }
   });
 });
 

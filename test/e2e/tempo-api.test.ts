@@ -303,7 +303,7 @@ describe('--target subsets with the traces role', () => {
           assert.deepEqual(ready.roles, ['traces']);
           assert.equal((await fetch(`${h.httpUrl}/prometheus/api/v1/labels`)).status, 404, 'metrics role not running');
         } else {
-          // The gateway writes every signal, so it brings the metrics, logs and profiles roles along.
+          // The gateway writes every signal not in gateway.forward locally, so it brings the metrics, logs and profiles roles along.
           assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'profiles', 'traces']);
         }
       } finally {

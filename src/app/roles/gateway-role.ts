@@ -18,7 +18,7 @@ import type { RoleModule } from '../role.ts';
  * The ingest endpoints of every signal (remote_write, OTLP HTTP and gRPC, Loki push, Zipkin, Pyroscope `/ingest` and Push), with one
  * in-flight write budget across them; OTLP profiles answer "not supported yet" until their engine lands.
  * A signal listed in `gateway.forward` is written to an on-disk queue per remote endpoint and sent from there
- * (remote_write, Loki push, OTLP); any other signal goes to its local engine, which the gateway then depends on.
+ * (remote_write, Loki push, OTLP, Pyroscope push); any other signal goes to its local engine, which the gateway then depends on.
  * Committed spans also feed the metrics-generator when traces are stored locally (with traces forwarded, the
  * backend that stores them generates their metrics, as Tempo's generator does).
  */
@@ -53,8 +53,8 @@ export const gatewayRole: RoleModule = {
         limitsFor: (tenant) => limitsForTenant(traces, tenant),
         traceIdleMs: traces.store.trace_idle_period,
       });
-      // Profiles are stored by the local profiles role when it runs here (forwarding profiles is not built).
-      if (ctx.provided.profilesStorage) await registerProfilesIngest(deps, ctx.provided.profilesStorage, ctx.config.profiles);
+      const profiles = forwarders.profiles ?? ctx.provided.profilesStorage;
+      if (profiles) await registerProfilesIngest(deps, profiles, ctx.config.profiles);
       for (const signal of UNSUPPORTED_OTLP_SIGNALS) await registerUnsupportedOtlp(deps, signal);
       return {
         // Stops before the storage roles (it started after them): the generator's last collection is written while
