@@ -17,6 +17,7 @@ import { grpcListenerLimits, httpListenerLimits } from './listener-limits.ts';
 import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
 import { resolveStartOrder, roleNames } from './role-order.ts';
 import { withForwarding } from './forwarding.ts';
+import { boundAddress, formatAddress, splitAddress } from './listen-address.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /** Where the listeners ended up (ports resolved when configured as 0). */
@@ -239,21 +240,6 @@ function uiPages(logger: Logger): NonNullable<HttpServerOptions['pageFallback']>
     if (!site) return reply.code(503).type('text/plain; charset=utf-8').send(`the web UI is not built: run \`npm run build\` (expected ${WEB_DIST_DIR})`);
     return site.serve(request, reply, path);
   };
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  return [host, Number(address.slice(i + 1))];
-}
-
-function boundAddress(app: FastifyInstance, host: string): string {
-  const addr = app.server.address();
-  return formatAddress(host, typeof addr === 'object' && addr ? addr.port : 0);
-}
-
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
