@@ -25,5 +25,6 @@ test('gateway.forward: bad endpoints are refused with the reason', () => {
   assert.match(refused({ traces: [{ url: 'http://a/b' }, { url: 'http://a/b' }] }), /listed twice/);
   assert.match(refused({ metrics: [{ url: 'http://a/b', protocol: 'remote_write_v3' }] }), /remote_write_v1/);
   assert.match(refused({ logs: [{ url: 'http://a/b', tls: { cert_file: '/c' } }] }), /cert_file and key_file go together/);
-  assert.match(refused({ profiles: [] }), /profiles/);
+  assert.match(refused({ traces: [{ url: 'http://a:4317', protocol: 'grpc+web' }] }), /http\/protobuf/);
+  assert.match(refused({ exemplars: [] }), /exemplars/);
 });

@@ -16,3 +16,4 @@ export { parseBytes, parseDurationMs } from './units.ts';
 export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';
 export type { ForwardCredentials, ForwardEndpointConfig, ForwardedSignal, GatewayConfig, MetricsForwardEndpointConfig, TracesForwardEndpointConfig } from './gateway-config.ts';
 export type { RulesConfig } from './rules-config.ts';
+export type { FaroConfig } from './faro-config.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLE_NAMES } from './role-names.ts';
+import { faroConfigSchema } from './faro-config.ts';
 import { gatewayConfigSchema } from './gateway-config.ts';
 import { logsConfigSchema } from './logs-config.ts';
 import { metricsConfigSchema } from './metrics-config.ts';
@@ -118,6 +119,7 @@ export const configSchema = z
     traces: tracesConfigSchema,
     profiles: profilesConfigSchema,
     gateway: gatewayConfigSchema,
+    faro: faroConfigSchema,
     rules: rulesConfigSchema,
     alertmanager: alertmanagerConfigSchema,
   })

@@ -16,3 +16,5 @@ export type { TracesIngestSettings } from './traces-routes.ts';
 export type { TraceIngestLimits } from './trace-admission.ts';
 export { UNSUPPORTED_OTLP_SIGNALS, registerUnsupportedOtlp } from './otlp-unsupported.ts';
 export { registerProfilesIngest } from './profiles-routes.ts';
+export { registerFaroReceiver } from './faro-routes.ts';
+export type { FaroTargets } from './faro-routes.ts';

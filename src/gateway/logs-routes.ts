@@ -57,9 +57,10 @@ function logsIngest(storage: Appendable<LogRecord>, config: LogsConfig): SignalI
  * Registers the log write paths: `POST /loki/api/v1/push` and the legacy `/api/prom/push` (protobuf
  * `PushRequest`, always a snappy block, or JSON, optionally gzip; 204, or 400 with grouped reasons as Loki
  * answers) and OTLP logs on every OTLP transport (`/otlp/v1/logs`, `:4318 /v1/logs`, gRPC
- * `LogsService/Export`), all through the one ingest pipeline. Call once per process, before listening.
+ * `LogsService/Export`), all through the one ingest pipeline. Call once per process, before listening. Returns
+ * the logs pipeline's description, for other receivers that write logs (Faro).
  */
-export async function registerLogsIngest(deps: GatewayDeps, storage: Appendable<LogRecord>, config: LogsConfig): Promise<void> {
+export async function registerLogsIngest(deps: GatewayDeps, storage: Appendable<LogRecord>, config: LogsConfig): Promise<SignalIngest<LogRecord>> {
   const desc = logsIngest(storage, config);
   await registerIngestRoutes(deps.http, deps.inflight, {
     failure: textFailure,
@@ -83,4 +84,5 @@ export async function registerLogsIngest(deps: GatewayDeps, storage: Appendable<
     encodeResponse: (p) => encodeExportLogsResponse(p && { rejectedLogRecords: p.rejected, errorMessage: p.errorMessage }),
     responseJson: (p) => exportLogsResponseJson(p && { rejectedLogRecords: p.rejected, errorMessage: p.errorMessage }),
   });
+  return desc;
 }

@@ -67,9 +67,11 @@ export function tracesIngest(deps: GatewayDeps, settings: TracesIngestSettings):
  * (`/otlp/v1/traces`, `:4318 /v1/traces`, gRPC `TraceService/Export`; `partial_success.rejected_spans` for
  * refused spans) and Zipkin v2 JSON (`POST /api/v2/spans` on the OTLP/HTTP listener and
  * `POST /tempo/api/v2/spans` on the HTTP address: 202 when every span was written, 400 with the grouped
- * reasons when some were refused, the rest committed). Call once per process, before listening.
+ * reasons when some were refused, the rest committed). Call once per process, before listening. Returns the
+ * traces pipeline's description (one per process: it holds the tenants' live-trace state), for other receivers
+ * that write spans (Faro).
  */
-export async function registerTracesIngest(deps: GatewayDeps, settings: TracesIngestSettings): Promise<void> {
+export async function registerTracesIngest(deps: GatewayDeps, settings: TracesIngestSettings): Promise<SignalIngest<SpanRecord>> {
   const desc = tracesIngest(deps, settings);
   await registerOtlpSignal<SpanRecord, SpanDecodeResult>(deps, desc, {
     segment: 'traces',
@@ -102,4 +104,5 @@ export async function registerTracesIngest(deps: GatewayDeps, settings: TracesIn
   for (const [app, path] of [[deps.otlpHttp, ZIPKIN_SPANS_PATH], [deps.http, `/tempo${ZIPKIN_SPANS_PATH}`]] as const) {
     await registerIngestRoutes(app, deps.inflight, { failure: textFailure, register: (scope) => scope.post(path, zipkin) });
   }
+  return desc;
 }

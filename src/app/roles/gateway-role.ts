@@ -4,18 +4,24 @@ import {
   UNSUPPORTED_OTLP_SIGNALS,
   registerLogsIngest,
   registerMetricsIngest,
+  registerFaroReceiver,
   registerProfilesIngest,
   registerTracesIngest,
   registerUnsupportedOtlp,
 } from '../../gateway/index.ts';
 import type { GatewayDeps } from '../../gateway/index.ts';
 import { teeCommittedSpans } from '../../metricsgen/index.ts';
+import type { FastifyInstance } from 'fastify';
 import { openForwarders } from '../forwarding.ts';
+import { createHttpServer } from '../http-server.ts';
+import { boundAddress, splitAddress } from '../listen-address.ts';
+import { httpListenerLimits } from '../listener-limits.ts';
 import { startMetricsGenerator } from '../metrics-generator.ts';
 import type { RoleModule } from '../role.ts';
 
 /**
- * The ingest endpoints of every signal (remote_write, OTLP HTTP and gRPC, Loki push, Zipkin, Pyroscope `/ingest` and Push), with one
+ * The ingest endpoints of every signal (remote_write, OTLP HTTP and gRPC, Loki push, Zipkin, Pyroscope `/ingest` and Push,
+ * Faro `/collect`), with one
  * in-flight write budget across them; OTLP profiles answer "not supported yet" until their engine lands.
  * A signal listed in `gateway.forward` is written to an on-disk queue per remote endpoint and sent from there
  * (remote_write, Loki push, OTLP, Pyroscope push); any other signal goes to its local engine, which the gateway then depends on.
@@ -25,6 +31,7 @@ import type { RoleModule } from '../role.ts';
 export const gatewayRole: RoleModule = {
   async start(ctx) {
     const forwarders = await openForwarders(ctx.config, ctx.selfMetrics, ctx.logger);
+    let faroServer: FastifyInstance | undefined;
     try {
       const metrics = forwarders.metrics ?? ctx.provided.metricsStorage;
       const logs = forwarders.logs ?? ctx.provided.logsStorage;
@@ -46,8 +53,8 @@ export const gatewayRole: RoleModule = {
       const tracesAppendable =
         forwarders.traces ?? teeCommittedSpans(tracesStorage!, (tenant, records) => generator?.consume(tenant, records));
       await registerMetricsIngest(deps, metrics, ctx.config.metrics.max_decompressed_bytes);
-      await registerLogsIngest(deps, logs, ctx.config.logs);
-      await registerTracesIngest(deps, {
+      const logsIngest = await registerLogsIngest(deps, logs, ctx.config.logs);
+      const tracesIngest = await registerTracesIngest(deps, {
         appendable: tracesAppendable,
         maxDecompressedBytes: traces.max_decompressed_bytes,
         limitsFor: (tenant) => limitsForTenant(traces, tenant),
@@ -56,15 +63,35 @@ export const gatewayRole: RoleModule = {
       const profiles = forwarders.profiles ?? ctx.provided.profilesStorage;
       if (profiles) await registerProfilesIngest(deps, profiles, ctx.config.profiles);
       for (const signal of UNSUPPORTED_OTLP_SIGNALS) await registerUnsupportedOtlp(deps, signal);
+      // The Faro receiver answers on the HTTP address and, when configured, on a listener of its own (Alloy's :12347).
+      const faro = ctx.config.faro;
+      if (faro.listen_address !== '') {
+        faroServer = await createHttpServer({
+          name: 'faro',
+          logger: ctx.logger,
+          selfMetrics: ctx.selfMetrics,
+          maxRequestBodyBytes: Math.max(faro.max_allowed_payload_size, 1),
+          limits: httpListenerLimits(ctx.config.server),
+        });
+      }
+      await registerFaroReceiver(deps, faroServer ? [ctx.http, faroServer] : [ctx.http], { logs: logsIngest, traces: tracesIngest }, faro);
+      if (faroServer) {
+        const [host, port] = splitAddress(faro.listen_address);
+        await faroServer.listen({ host, port });
+        ctx.logger.info({ faro: boundAddress(faroServer, host) }, `Faro receiver listening on ${boundAddress(faroServer, host)} (POST /collect)`);
+      }
+      const listener = faroServer;
       return {
         // Stops before the storage roles (it started after them): the generator's last collection is written while
         // the metrics store is open, then the forwarding queues close (what is unsent stays on disk for the next start).
         async stop() {
+          await listener?.close();
           await generator?.stop();
           await forwarders.stop();
         },
       };
     } catch (err) {
+      await faroServer?.close();
       await forwarders.stop();
       throw err;
     }
