@@ -18,7 +18,6 @@ import { grpcListenerLimits, httpListenerLimits } from './listener-limits.ts';
 import type { RoleDefinition, RoleInstance, RoleOutputs } from './role.ts';
 import { resolveStartOrder, roleNames } from './role-order.ts';
 import { withForwarding } from './forwarding.ts';
-import { boundAddress, formatAddress, splitAddress } from './listen-address.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /** Where the listeners ended up (ports resolved when configured as 0). */
