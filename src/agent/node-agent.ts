@@ -3,12 +3,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.ts';
 import { compileRe2 } from '../model/index.ts';
+import type { Labels } from '../model/index.ts';
 import { collectHost, hostRecords } from './host/host-metrics.ts';
 import type { HostEnv } from './host/host-sample.ts';
 import { logTargetDiscovery } from './logs/log-sources.ts';
 import { LogTailer } from './logs/log-tailer.ts';
 import { Positions } from './logs/positions.ts';
 import { runEvery } from './periodic.ts';
+import { KubernetesDiscovery } from './scrape/kubernetes-discovery.ts';
 import { ScrapeManager } from './scrape/scrape-manager.ts';
 import type { RecordSink } from './record-sink.ts';
 
@@ -80,10 +82,29 @@ export class NodeAgent {
           logger.child({ part: 'scrape' }),
         );
         parts.push({ name: 'scrape', stop: () => manager.stop() });
-        for (const sc of config.scrape_configs) await manager.sync(sc.job_name, ScrapeManager.staticGroups(sc));
+        for (const sc of config.scrape_configs) {
+          const staticGroups = ScrapeManager.staticGroups(sc);
+          // The last good list of each discovery: a failed refresh keeps the targets it had.
+          const latest: Labels[][] = sc.kubernetes_sd_configs.map(() => []);
+          const syncJob = (): Promise<void> => manager.sync(sc.job_name, [...staticGroups, ...latest.flat()]);
+          await syncJob();
+          for (const [i, sd] of sc.kubernetes_sd_configs.entries()) {
+            const discovery = new KubernetesDiscovery(sd);
+            const loop = runEvery(
+              sd.refresh_interval,
+              async () => {
+                latest[i] = await discovery.discover();
+                await syncJob();
+              },
+              logger.child({ part: 'discovery', job: sc.job_name, role: sd.role }),
+              `kubernetes discovery (role ${sd.role}) of job ${sc.job_name}`,
+            );
+            parts.push({ name: `kubernetes_sd:${sc.job_name}:${sd.role}`, stop: () => loop.stop() });
+          }
+        }
       }
     } catch (err) {
-      await Promise.allSettled(parts.map((p) => p.stop()));
+      for (const p of parts.reverse()) await p.stop().catch(() => undefined);
       throw err;
     }
     return new NodeAgent(parts, logger);
@@ -94,9 +115,15 @@ export class NodeAgent {
     return this.parts.map((p) => p.name);
   }
 
+  /** Stops the parts in reverse start order (discovery before the scrape loops it feeds). */
   async stop(): Promise<void> {
-    const results = await Promise.allSettled(this.parts.map((p) => p.stop()));
-    for (const r of results) if (r.status === 'rejected') this.logger.error({ err: r.reason as unknown }, 'an agent part failed to stop cleanly');
+    for (const p of [...this.parts].reverse()) {
+      try {
+        await p.stop();
+      } catch (err) {
+        this.logger.error({ err, part: p.name }, 'an agent part failed to stop cleanly');
+      }
+    }
   }
 }
 

@@ -69,32 +69,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`heimdall: unknown command "${command}"\n\n${MAIN_HELP}`);
     return 2;
   }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        config: { type: 'string' },
-        'data-dir': { type: 'string' },
-        target: { type: 'string' },
-        'http-address': { type: 'string' },
-        'otlp-grpc-address': { type: 'string' },
-        'otlp-http-address': { type: 'string' },
-        multitenancy: { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`heimdall start: ${(err as Error).message}\n\n${START_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(START_HELP);
-    return 0;
-  }
+  const values = parseCommandArgs('start', rest, START_HELP, {
+    config: { type: 'string' },
+    'data-dir': { type: 'string' },
+    target: { type: 'string' },
+    'http-address': { type: 'string' },
+    'otlp-grpc-address': { type: 'string' },
+    'otlp-http-address': { type: 'string' },
+    multitenancy: { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
+  if (typeof values === 'number') return values;
   const { ConfigError, loadConfig } = await import('../config/index.ts');
   let config;
   try {
@@ -135,28 +120,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** `heimdall agent`: loads the agent's config and runs it until SIGTERM. */
 async function runAgent(rest: readonly string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        config: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'node-name': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`heimdall agent: ${(err as Error).message}\n\n${AGENT_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(AGENT_HELP);
-    return 0;
-  }
+  const values = parseCommandArgs('agent', rest, AGENT_HELP, {
+    config: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'node-name': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (typeof values === 'number') return values;
   const file = typeof values.config === 'string' ? values.config : process.env.HEIMDALL_CONFIG;
   if (file === undefined || file === '') {
     process.stderr.write(`heimdall agent: --config FILE is required\n\n${AGENT_HELP}`);
@@ -188,6 +158,30 @@ async function runAgent(rest: readonly string[]): Promise<number> {
   logger.info({ parts: agent.parts, dataDir: config.data_dir }, 'Heimdall agent ready');
   stopOnSignals(logger, 'shutting down: stopping collectors, saving positions', () => agent.stop());
   return -1;
+}
+
+/**
+ * Parses a command's flags (plus `-h/--help`); returns them, or the exit code once help or an argument error
+ * was printed.
+ */
+function parseCommandArgs(
+  command: string,
+  rest: readonly string[],
+  help: string,
+  options: Record<string, { type: 'string' | 'boolean' }>,
+): Record<string, string | boolean | undefined> | number {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...rest], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    process.stderr.write(`heimdall ${command}: ${(err as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  return values;
 }
 
 /** SIGTERM or SIGINT stops cleanly through `stop`; a second signal exits at once. */

@@ -45,10 +45,16 @@ const kubernetesSdSchema = z
     /** The API server; absent means in-cluster (service account token and CA under /var/run/secrets). */
     api_server: z.url().optional(),
     namespaces: z.object({ names: z.array(z.string()).default([]) }).strict().prefault({}),
-    /** A token for `api_server` (tests and out-of-cluster use). */
+    /** A token for `api_server` (out-of-cluster use); in-cluster the service account's is used. */
     bearer_token: z.string().optional(),
-    /** With role pod: only the pods of this node (`spec.nodeName`), as a DaemonSet wants. */
-    attach_node_metadata: z.object({ node: z.boolean().default(false) }).strict().optional(),
+    tls_config: z.object({ insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+    /**
+     * Prometheus' selectors: a DaemonSet discovers only its node's pods with
+     * `[{ role: pod, field: "spec.nodeName=<node>" }]`.
+     */
+    selectors: z
+      .array(z.object({ role: z.enum(['pod', 'endpoints', 'node']), label: z.string().optional(), field: z.string().optional() }).strict())
+      .default([]),
     /** How often discovery lists again (Heimdall's addition; Prometheus watches). */
     refresh_interval: durationSchema.prefault('30s'),
   })

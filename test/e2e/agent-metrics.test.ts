@@ -3,6 +3,8 @@
 // relabel_configs, metric_relabel_configs, honor_labels, the `up` and `scrape_*` series and a staleness marker
 // once a series leaves the exposition.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,10 @@ let agent: AgentProcess;
 let target: ScrapeTarget;
 let down: ScrapeTarget;
 let dir: string;
+let kubeApi: http.Server;
+/** The pods the recorded Kubernetes API answers with (a test empties it to make the target go away). */
+let pods: unknown[] = [];
+const apiQueries: string[] = [];
 /** Scrapes from this one on no longer expose `demo_leaving`. */
 let leaveAfter = Infinity;
 
@@ -48,6 +54,20 @@ before(async () => {
     ].join('\n'),
   );
   down = await startScrapeTarget(() => 'not exposition text {{{\n');
+  // A Kubernetes API answering pod lists with a recorded response (no cluster here).
+  kubeApi = http.createServer((req, res) => {
+    apiQueries.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: pods }));
+  });
+  await new Promise<void>((resolve) => kubeApi.listen(0, '127.0.0.1', resolve));
+  pods = [
+    {
+      metadata: { name: 'pay-7d4b9c8f6d-x2x4z', namespace: 'payments', uid: 'u1', labels: { app: 'pay' }, annotations: { 'prometheus.io/scrape': 'true' } },
+      spec: { nodeName: 'node-1', containers: [{ name: 'pay', image: 'pay:1', ports: [{ name: 'http', containerPort: target.port, protocol: 'TCP' }] }] },
+      status: { phase: 'Running', podIP: '127.0.0.1', hostIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+    },
+  ];
   const fast = { batch_max_wait: '50ms', min_backoff: '50ms', max_backoff: '500ms' };
   agent = await startAgent(dir, {
     data_dir: path.join(dir, 'agent-data'),
@@ -67,6 +87,18 @@ before(async () => {
         ],
         metric_relabel_configs: [{ source_labels: ['__name__'], regex: 'demo_debug', action: 'drop' }],
       },
+      {
+        job_name: 'kubernetes-pods',
+        kubernetes_sd_configs: [
+          { role: 'pod', api_server: `http://127.0.0.1:${(kubeApi.address() as AddressInfo).port}`, refresh_interval: '1s', selectors: [{ role: 'pod', field: 'spec.nodeName=node-1' }] },
+        ],
+        relabel_configs: [
+          { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], regex: 'true', action: 'keep' },
+          { regex: '__meta_kubernetes_pod_label_(.+)', action: 'labelmap' },
+          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+        ],
+      },
       { job_name: 'broken', static_configs: [{ targets: [`127.0.0.1:${down.port}`], labels: { namespace: 'shop' } }] },
     ],
   });
@@ -76,6 +108,7 @@ after(async () => {
   await agent.stop();
   await target.close();
   await down.close();
+  await new Promise<void>((resolve) => kubeApi.close(() => resolve()));
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -118,4 +151,15 @@ test('a scraped target: relabeled target labels, honor_labels off, metric relabe
   leaveAfter = 0;
   await waitUntil('demo_leaving marked stale', () => instant('shop', 'demo_leaving'), (v) => v.length === 0);
   assert.equal((await instant('shop', 'demo_requests_total')).length, 1);
+});
+
+test('kubernetes_sd_configs (role pod, recorded API answers): the pod is scraped under its namespace, and goes stale when it leaves', async () => {
+  const up = await waitUntil('up of the discovered pod', () => instant('payments', 'up{job="kubernetes-pods"}'), (v) => v.length === 1);
+  assert.deepEqual(up[0]!.metric, { __name__: 'up', job: 'kubernetes-pods', instance: `127.0.0.1:${target.port}`, namespace: 'payments', pod: 'pay-7d4b9c8f6d-x2x4z', app: 'pay' });
+  assert.equal(up[0]!.value[1], '1');
+  assert.ok(apiQueries.some((q) => q.startsWith('/api/v1/pods') && decodeURIComponent(q).includes('fieldSelector=spec.nodeName=node-1')), apiQueries.join(' '));
+  assert.equal((await instant('payments', 'demo_requests_total{job="kubernetes-pods"}')).length, 1);
+  pods = [];
+  await waitUntil('the removed pod marked stale', () => instant('payments', 'up{job="kubernetes-pods"}'), (v) => v.length === 0);
+  assert.deepEqual(await instant('payments', 'demo_requests_total{job="kubernetes-pods"}'), []);
 });
