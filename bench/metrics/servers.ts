@@ -115,12 +115,13 @@ function launch(name: string, cmd: string, args: string[], dataDir: string, extr
   return { name, child, dataDir, logFile, ...extra };
 }
 
-export async function startPrometheus(workDir: string): Promise<Server> {
+/** Starts Prometheus (`binary`, Debian's `prometheus` on PATH by default) with `config` as its prometheus.yml. */
+export async function startPrometheus(workDir: string, opts: { binary?: string; config?: string } = {}): Promise<Server> {
   const port = await freePort();
   const dataDir = path.join(workDir, 'prometheus-data');
   const cfg = path.join(workDir, 'prometheus.yml');
-  fs.writeFileSync(cfg, 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
-  const s = launch('prometheus', 'prometheus', [
+  fs.writeFileSync(cfg, opts.config ?? 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+  const s = launch('prometheus', opts.binary ?? 'prometheus', [
     `--config.file=${cfg}`,
     `--storage.tsdb.path=${dataDir}`,
     `--web.listen-address=127.0.0.1:${port}`,
@@ -145,14 +146,15 @@ export async function startVictoria(workDir: string): Promise<Server> {
   return s;
 }
 
-export async function startHeimdall(workDir: string, repoDir: string): Promise<Server> {
+/** Starts Heimdall from `repoDir` with `config` as its YAML (by default: Mimir's per-tenant series limit lifted). */
+export async function startHeimdall(workDir: string, repoDir: string, config = 'metrics:\n  limits:\n    max_global_series_per_user: 0\n'): Promise<Server> {
   const port = await freePort();
   const grpc = await freePort();
   const otlp = await freePort();
   const dataDir = path.join(workDir, 'heimdall-data');
   // The load has 210k series: lift Mimir's default per-tenant series limit (150k), as for the peers.
   const cfg = path.join(workDir, 'heimdall.yaml');
-  fs.writeFileSync(cfg, 'metrics:\n  limits:\n    max_global_series_per_user: 0\n');
+  fs.writeFileSync(cfg, config);
   const s = launch('heimdall', process.execPath, [
     path.join(repoDir, 'bin/heimdall.mjs'),
     'start',

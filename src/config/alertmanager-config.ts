@@ -37,4 +37,3 @@ export const alertmanagerConfigSchema = z
   .strict()
   .prefault({});
 
-export type AlertmanagerSettings = z.output<typeof alertmanagerConfigSchema>;

@@ -1,12 +1,12 @@
 export { AlertmanagerNotifier } from './alertmanager-notifier.ts';
 export type { AlertmanagerNotifierOptions } from './alertmanager-notifier.ts';
-export { AlertmanagerConfigError, parseAlertmanagerConfig } from './am-config.ts';
-export type { AlertmanagerConfig, Integration, Receiver, Route } from './am-config.ts';
+export { parseAlertmanagerConfig } from './am-config.ts';
+export type { AlertmanagerConfig } from './am-config.ts';
 export { BuiltinNotifier, defaultAlertmanagerConfig } from './builtin-notifier.ts';
 export type { BuiltinNotifierOptions, DefaultRoutingOptions } from './builtin-notifier.ts';
 export { matchesAll, parseMatchers } from './matchers.ts';
 export type { AmMatcher } from './matchers.ts';
 export { SilenceError } from './silences.ts';
-export type { PostableSilence, Silence } from './silences.ts';
-export { TenantAlertmanager, matchRoutes } from './tenant-alertmanager.ts';
-export type { HeldAlert, PostableAlert } from './tenant-alertmanager.ts';
+export type { PostableSilence } from './silences.ts';
+export { TenantAlertmanager } from './tenant-alertmanager.ts';
+export type { PostableAlert } from './tenant-alertmanager.ts';

@@ -15,7 +15,7 @@ export class DeliveryError extends Error {
 }
 
 /** What one delivery needs besides the alerts: the group key (Alertmanager's, for webhook and PagerDuty). */
-export interface DeliveryContext {
+interface DeliveryContext {
   readonly groupKey: string;
   readonly timeoutMs: number;
 }
@@ -35,7 +35,7 @@ export async function deliver(integration: Integration, data: NotificationData, 
 }
 
 /** Alertmanager's webhook body, version 4; `max_alerts` truncates the list and counts the rest. */
-export function webhookPayload(w: WebhookIntegration, d: NotificationData, groupKey: string): unknown {
+function webhookPayload(w: WebhookIntegration, d: NotificationData, groupKey: string): unknown {
   const alerts = w.maxAlerts > 0 ? d.alerts.slice(0, w.maxAlerts) : d.alerts;
   return {
     receiver: d.receiver,
@@ -52,7 +52,7 @@ export function webhookPayload(w: WebhookIntegration, d: NotificationData, group
 }
 
 /** Slack's incoming-webhook message with one attachment, fields as Alertmanager fills them. */
-export function slackPayload(s: SlackIntegration, d: NotificationData): unknown {
+function slackPayload(s: SlackIntegration, d: NotificationData): unknown {
   const t = (field: keyof SlackIntegration['templates'], dflt: string): string => {
     const src = s.templates[field];
     return src === undefined ? dflt : renderTemplate(src, d);
@@ -86,7 +86,7 @@ export function slackPayload(s: SlackIntegration, d: NotificationData): unknown 
 }
 
 /** A PagerDuty Events API v2 event: trigger while any alert fires, resolve when all resolved; one incident per group. */
-export function pagerdutyPayload(p: PagerdutyIntegration, d: NotificationData, groupKey: string): unknown {
+function pagerdutyPayload(p: PagerdutyIntegration, d: NotificationData, groupKey: string): unknown {
   const t = (field: keyof PagerdutyIntegration['templates'], dflt: string): string => {
     const src = p.templates[field];
     return src === undefined ? dflt : renderTemplate(src, d);
@@ -134,7 +134,7 @@ function goJson(alerts: NotificationData['alerts']): string {
 }
 
 /** Builds the message Alertmanager's email integration sends: the default subject and an HTML and text body. */
-export function emailMessage(e: EmailIntegration, d: NotificationData): { from: string; to: string; subject: string; html: string; text: string; headers: Record<string, string> } {
+function emailMessage(e: EmailIntegration, d: NotificationData): { from: string; to: string; subject: string; html: string; text: string; headers: Record<string, string> } {
   const subject = e.headers['Subject'] === undefined ? defaultTemplates.subject(d) : renderTemplate(e.headers['Subject'], d);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(e.headers)) if (k !== 'Subject' && k !== 'To' && k !== 'From') headers[k] = renderTemplate(v, d);

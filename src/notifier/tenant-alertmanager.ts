@@ -269,7 +269,7 @@ export class TenantAlertmanager {
 }
 
 /** The routes an alert goes to: the deepest matching routes, siblings after a match only with `continue`. */
-export function matchRoutes(route: Route, labels: Readonly<Record<string, string>>): Route[] {
+function matchRoutes(route: Route, labels: Readonly<Record<string, string>>): Route[] {
   if (!matchesAll(route.matchers, labels)) return [];
   const out: Route[] = [];
   for (const child of route.routes) {

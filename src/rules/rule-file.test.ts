@@ -67,3 +67,10 @@ describe('rule files (Prometheus rulefmt)', () => {
     assert.match(parseError('groups: [\n'), /^\d+:\d+: /);
   });
 });
+
+test('query_offset is read and written back in Prometheus duration form', () => {
+  const group = parseRuleGroup('name: late\nquery_offset: 1m30s\nrules:\n  - record: a:b\n    expr: sum(x)\n', 'promql', validate);
+  assert.equal(group.queryOffsetMs, 90_000);
+  assert.match(toYaml(groupToYamlObject(group)), /^query_offset: 1m30s$/m);
+  assert.equal(parseRuleGroup('name: g\nrules: []\n', 'promql', validate).queryOffsetMs, 0);
+});

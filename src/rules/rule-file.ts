@@ -23,6 +23,8 @@ export interface RuleGroupSpec {
   readonly intervalMs: number;
   /** Prometheus' `limit`: more series (recording) or alerts (alerting) than this fails the rule; 0 = none. */
   readonly limit: number;
+  /** Prometheus' `query_offset`: the group evaluates this far in the past (for late-arriving data); 0 = none. */
+  readonly queryOffsetMs: number;
   readonly rules: readonly RuleSpec[];
 }
 
@@ -75,6 +77,7 @@ export function groupToYamlObject(group: RuleGroupSpec): Record<string, unknown>
   const out: Record<string, unknown> = { name: group.name };
   if (group.intervalMs > 0) out.interval = formatPromDuration(group.intervalMs);
   if (group.limit > 0) out.limit = group.limit;
+  if (group.queryOffsetMs > 0) out.query_offset = formatPromDuration(group.queryOffsetMs);
   out.rules = group.rules.map((r) => {
     const rule: Record<string, unknown> = r.record !== undefined ? { record: r.record } : { alert: r.alert };
     rule.expr = r.expr;
@@ -122,6 +125,7 @@ function readGroup(node: YamlNode, language: RuleLanguage, validate: ExpressionV
   const name = optionalString(node, 'name', pos) ?? '';
   if (name.trim() === '') throw new RuleFileError(`${pos(node)}: Groupname must not be empty`);
   const intervalMs = optionalDuration(node, 'interval', pos) ?? 0;
+  const queryOffsetMs = optionalDuration(node, 'query_offset', pos) ?? 0;
   const limitNode = node.get('limit', true) as YamlNode | undefined;
   let limit = 0;
   if (limitNode !== undefined) {
@@ -135,7 +139,7 @@ function readGroup(node: YamlNode, language: RuleLanguage, validate: ExpressionV
     if (!isSeq(rulesNode)) throw new RuleFileError(`${pos(rulesNode)}: group "${name}": "rules" must be a list`);
     rulesNode.items.forEach((r, i) => rules.push(readRule(r as YamlNode, name, i + 1, language, validate, pos)));
   }
-  return { name, intervalMs, limit, rules };
+  return { name, intervalMs, limit, queryOffsetMs, rules };
 }
 
 function readRule(node: YamlNode, group: string, index: number, language: RuleLanguage, validate: ExpressionValidator, pos: Pos): RuleSpec {

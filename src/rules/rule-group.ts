@@ -124,7 +124,8 @@ export class RuleGroup {
     if (this.stopped) return;
     const slot = this.nextSlot(afterMs);
     this.timer = setTimeout(() => {
-      this.running = this.evaluate(slot).finally(() => {
+      // query_offset evaluates the whole group that far in the past (queries, written samples and alert state).
+      this.running = this.evaluate(slot - this.spec.queryOffsetMs).finally(() => {
         this.running = undefined;
         const now = Date.now();
         const missed = Math.floor((now - slot) / this.intervalMs);

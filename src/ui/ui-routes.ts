@@ -5,6 +5,7 @@ import type { HeimdallConfig } from '../config/index.ts';
 import { BUILTIN_DASHBOARDS_DIR, DashboardStore, ProvisionedDashboards } from '../dashboards/index.ts';
 import type { ProvisioningSource } from '../dashboards/index.ts';
 import { registerDashboardRoutes } from './dashboard-routes.ts';
+import { registerAlertmanagerProxy } from './alertmanager-proxy.ts';
 import { registerDatasourceProxy } from './datasource-proxy.ts';
 import { resolveOrgs } from './orgs.ts';
 
@@ -39,6 +40,7 @@ export async function registerUiRoutes(http: FastifyInstance, config: HeimdallCo
   };
   http.get('/api/frontend/settings', async (_request, reply) => reply.header('cache-control', 'no-store').send(settings));
   await registerDatasourceProxy(http, { orgs, datasources: config.ui.datasources, logger });
+  registerAlertmanagerProxy(http, { orgs });
   const store = await DashboardStore.open(path.join(config.data_dir, 'ui', 'dashboards'));
   const sources: ProvisioningSource[] = [];
   if (config.ui.builtin_dashboards) sources.push({ dir: BUILTIN_DASHBOARDS_DIR, folderTitle: 'Heimdall', watch: false });

@@ -7,6 +7,7 @@ import type { FrontendSettings } from './settings.ts';
 const ExplorePage = lazy(() => import('../explore/explore-page.tsx'));
 const DashboardsListPage = lazy(() => import('../dashboards/dashboards-list-page.tsx'));
 const DashboardPage = lazy(() => import('../dashboards/dashboard-page.tsx'));
+const AlertingPage = lazy(() => import('../alerting/alerting-page.tsx'));
 
 const ORG_STORAGE_KEY = 'heimdall.org';
 
@@ -56,6 +57,9 @@ export function App(): React.JSX.Element {
           <a href="/dashboards" className={path === '/dashboards' || path.startsWith('/d/') ? 'active' : ''} onClick={link('/dashboards')}>
             Dashboards
           </a>
+          <a href="/alerting" className={path === '/alerting' ? 'active' : ''} onClick={link('/alerting')}>
+            Alerting
+          </a>
         </nav>
         <div className="spacer" />
         <label className="org-switcher" title={orgInfo ? `tenants: ${orgInfo.tenants.join(' | ')}` : undefined}>
@@ -78,6 +82,8 @@ export function App(): React.JSX.Element {
           ) : path.startsWith('/d/') ? (
             // Grafana's dashboard links: /d/<uid> or /d/<uid>/<slug>.
             <DashboardPage key={`${org}/${path}`} org={org} datasources={settings.datasources} uid={decodeURIComponent(path.split('/')[2] ?? '')} />
+          ) : path === '/alerting' ? (
+            <AlertingPage key={org} org={org} datasources={settings.datasources} />
           ) : path === '/' ? (
             <HomePage settings={settings} org={org} />
           ) : (
