@@ -11,6 +11,8 @@ speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
 
 Usage:
   heimdall start [options]   run Heimdall (every role by default)
+  heimdall grafana-provisioning [options]
+                             write Grafana data-source provisioning YAML per org (--help for options)
   heimdall --help            this text
   heimdall start --help      the options of start
 
@@ -47,6 +49,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'grafana-provisioning') {
+    const { grafanaProvisioningCommand } = await import('./grafana-provisioning.ts');
+    return grafanaProvisioningCommand(rest);
   }
   if (command !== 'start') {
     process.stderr.write(`heimdall: unknown command "${command}"\n\n${MAIN_HELP}`);
