@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import type { UiOrg } from './orgs.ts';
 
 /** The uids the provisioned data sources get; the correlations between them refer to these. */
-export const PROVISIONED_UIDS = { metrics: 'heimdall-metrics', logs: 'heimdall-logs', traces: 'heimdall-traces', profiles: 'heimdall-profiles' } as const;
+const PROVISIONED_UIDS = { metrics: 'heimdall-metrics', logs: 'heimdall-logs', traces: 'heimdall-traces', profiles: 'heimdall-profiles' } as const;
 
 /** One provisioning file: where it goes (a name under Grafana's `provisioning/datasources/`) and its YAML. */
 export interface ProvisioningFile {

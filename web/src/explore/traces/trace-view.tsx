@@ -13,6 +13,7 @@ export interface CorrelationTargets {
   readonly logsUid?: string;
   readonly profilesUid?: string;
   readonly tracesUid?: string;
+  readonly metricsUid?: string;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { SearchResult, TraceSearchHit, TraceSpan } from '../../datasource/t
 import { formatLocal, resolveRange } from '../../time/time-range.ts';
 import type { RawTimeRange } from '../../time/time-range.ts';
 import { QueryInspector } from '../query-inspector.tsx';
+import { ServiceGraph } from './service-graph.tsx';
 import { TraceSearchForm } from './trace-search-form.tsx';
 import type { TagSource } from './traceql-completion.ts';
 import { TraceView } from './trace-view.tsx';
@@ -17,7 +18,7 @@ export interface TracesQueryState {
   readonly limit: number;
   /** The trace open in the trace view, if any. */
   readonly traceId: string;
-  readonly view: 'graph' | 'table' | 'inspect';
+  readonly view: 'table' | 'inspect' | 'servicegraph';
 }
 
 type Outcome<T> = { state: 'idle' } | { state: 'running' } | { state: 'done'; result: T } | { state: 'error'; message: string };
@@ -121,9 +122,9 @@ export default function TracesPane(props: {
           <input type="text" size={4} defaultValue={String(query.limit)} aria-label="Trace limit" onBlur={(e) => props.onQueryChange({ limit: Number(e.target.value) || 20 })} />
         </label>
         <div className="segmented" role="tablist" aria-label="View">
-          {(['table', 'inspect'] as const).map((v) => (
-            <button key={v} type="button" role="tab" aria-selected={(query.view === 'inspect') === (v === 'inspect')} className={(query.view === 'inspect') === (v === 'inspect') ? 'active' : ''} onClick={() => props.onQueryChange({ view: v })}>
-              {v === 'table' ? 'Traces' : 'Query inspector'}
+          {(['table', 'servicegraph', 'inspect'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={query.view === v} className={query.view === v ? 'active' : ''} onClick={() => props.onQueryChange({ view: v })}>
+              {v === 'table' ? 'Traces' : v === 'servicegraph' ? 'Service graph' : 'Query inspector'}
             </button>
           ))}
         </div>
@@ -148,7 +149,10 @@ export default function TracesPane(props: {
         </section>
       )}
       {result && query.view === 'inspect' && <QueryInspector inspection={{ record: result.record, series: result.traces.length, samples: result.traces.reduce((n, t) => n + matchedOf(t), 0), warnings: [], raw: result.traces }} />}
-      {result && query.view !== 'inspect' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
+      {query.view === 'servicegraph' && (
+        <ServiceGraph metricsUid={props.targets.metricsUid} org={org} range={rangeMs} onService={(service) => props.onQueryChange({ expr: `{ resource.service.name = ${JSON.stringify(service)} }`, view: 'table' })} />
+      )}
+      {result && query.view === 'table' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
     </div>
   );
 }
