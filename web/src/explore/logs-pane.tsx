@@ -10,6 +10,7 @@ import { toGraphFrame } from './result-frames.ts';
 import { ResultTable } from './result-table.tsx';
 import { TimeSeriesGraph } from './time-series-graph.tsx';
 import type { GraphSeries } from './time-series-graph.tsx';
+import { toggled } from './toggle-set.ts';
 
 const LogqlEditor = lazy(() => import('./logql-editor.tsx'));
 
@@ -162,12 +163,7 @@ export function LogsPane(props: {
 function LogLines(props: { lines: readonly LogLine[]; org: string }): React.JSX.Element {
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
   if (props.lines.length === 0) return <div className="empty">No log lines in this range</div>;
-  const toggle = (i: number): void => {
-    const next = new Set(open);
-    if (next.has(i)) next.delete(i);
-    else next.add(i);
-    setOpen(next);
-  };
+  const toggle = (i: number): void => setOpen(toggled(open, i));
   return (
     <div className="log-lines" data-testid="log-lines">
       {props.lines.map((l, i) => {

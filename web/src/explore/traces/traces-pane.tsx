@@ -9,6 +9,7 @@ import { TraceSearchForm } from './trace-search-form.tsx';
 import type { TagSource } from './traceql-completion.ts';
 import { TraceView } from './trace-view.tsx';
 import type { CorrelationTargets } from './trace-view.tsx';
+import { toggled } from '../toggle-set.ts';
 
 const TraceqlEditor = lazy(() => import('./traceql-editor.tsx'));
 
@@ -165,12 +166,7 @@ function matchedOf(t: TraceSearchHit): number {
 function TraceTable(props: { traces: readonly TraceSearchHit[]; openId: string; onOpen: (traceId: string) => void }): React.JSX.Element {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   if (props.traces.length === 0) return <div className="empty">No traces match in this range</div>;
-  const toggle = (id: string): void => {
-    const next = new Set(expanded);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setExpanded(next);
-  };
+  const toggle = (id: string): void => setExpanded(toggled(expanded, id));
   return (
     <table className="result-table trace-table" data-testid="trace-results">
       <thead>
