@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceSpan } from '../../web/src/datasource/tempo.ts';
 import { idToHex } from '../../web/src/datasource/tempo.ts';
-import { spanLogsLink, spanProfileLink, traceIdOfLogLine } from '../../web/src/explore/correlations.ts';
+import { spanLogsLink, spanMetricsLink, spanProfileLink, traceIdOfLogLine } from '../../web/src/explore/correlations.ts';
 import { traceqlFromFields, EMPTY_SEARCH } from '../../web/src/explore/traces/trace-search-query.ts';
 import { buildTraceTree, visibleRows } from '../../web/src/explore/traces/trace-tree.ts';
 import { decodeFlameGraph, topTable } from '../../web/src/flamegraph/flame-model.ts';
@@ -79,11 +79,16 @@ test('a log line’s trace id: from its fields first, else from the line; ids in
   assert.equal(idToHex(id), id);
 });
 
-test('a span’s links: its service and pod as labels, the trace id filter, a minute either side; the span id for its profile', () => {
+test('a span’s links: its service and pod as labels, the trace id filter, a minute either side; the span id for its profile; its span metrics', () => {
   const s = span('1111111111111111', undefined, 120_000_000_000, 121_000_000_000);
   const logs = spanLogsLink('team-a', s, true, 'heimdall-logs');
   assert.deepEqual(logs.params, { expr: `{service_name="svc", pod="pod-1"} | trace_id = "${'ab'.repeat(16)}"`, from: '60000', to: '181000' });
   const profile = spanProfileLink('team-a', s, true);
   assert.equal(profile.type, 'pyroscope');
   assert.deepEqual(profile.params, { expr: '{service_name="svc"}', from: '60000', to: '181000', span: '1111111111111111' });
+  assert.deepEqual(spanMetricsLink('team-a', s).params, {
+    expr: 'sum by (span_name, status_code) (rate(traces_spanmetrics_calls_total{service="svc"}[5m]))',
+    from: String(120_000 - 1_800_000),
+    to: String(120_000 + 1_800_000),
+  });
 });
