@@ -138,7 +138,8 @@ export function ServiceGraph(props: { metricsUid: string | undefined; org: strin
             <line x1={x1} y1={y1} x2={x2} y2={y2} stroke={errPct > 0 ? '#e24d42' : '#8e939c'} strokeWidth={1.5} markerEnd="url(#sg-arrow)" />
             <text x={(x1 + x2) / 2} y={(y1 + y2) / 2 - 6} textAnchor="middle">
               {formatRate(e.ratePerS)} req/s{errPct > 0 ? ` · ${errPct.toFixed(1)}% err` : ''}
-              {e.p95S !== undefined ? ` · p95 ${(e.p95S * 1000).toFixed(0)} ms` : ''}
+              {/* With no requests in the window histogram_quantile has nothing to say; 0 would read as "fast". */}
+              {e.p95S !== undefined && e.ratePerS > 0 ? ` · p95 ${(e.p95S * 1000).toFixed(0)} ms` : ''}
             </text>
           </g>
         );
