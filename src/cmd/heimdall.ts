@@ -13,6 +13,8 @@ speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
 Usage:
   heimdall start [options]   run Heimdall (every role by default)
   heimdall agent [options]   run the node agent (the DaemonSet: host metrics, pod logs, scraping)
+  heimdall grafana-provisioning [options]
+                             write Grafana data-source provisioning YAML per org (--help for options)
   heimdall --help            this text
   heimdall start --help      the options of start
 
@@ -65,6 +67,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'agent') return runAgent(rest);
+  if (command === 'grafana-provisioning') {
+    const { grafanaProvisioningCommand } = await import('./grafana-provisioning.ts');
+    return grafanaProvisioningCommand(rest);
+  }
   if (command !== 'start') {
     process.stderr.write(`heimdall: unknown command "${command}"\n\n${MAIN_HELP}`);
     return 2;

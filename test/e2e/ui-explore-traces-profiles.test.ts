@@ -3,7 +3,8 @@
 // carrying the trace id as structured metadata, and a CPU profile of the payment service. The search form finds
 // the trace, the trace view shows its spans in tree order with the error marked, a span's details link to its
 // logs, the log line links back to the trace, a span links to its service's profile whose flame graph names the
-// expected frames, and the previous-period diff renders. Code that runs in the page is written as strings: this
+// expected frames, and the previous-period diff renders. The service graph, from the metrics-generator's series,
+// shows the frontend → payment edge. Code that runs in the page is written as strings: this
 // file is type-checked against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -12,6 +13,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Page } from 'playwright-core';
+import { GENEROUS_MS } from '../support/bounds.ts';
 import { launchBrowser } from '../support/browser.ts';
 import type { TestBrowser } from '../support/browser.ts';
 import { lokiPush } from '../support/write-clients.ts';
@@ -54,7 +56,8 @@ async function sendCheckout(): Promise<string> {
 }
 
 before(async () => {
-  heimdall = await startHeimdall();
+  // The metrics-generator writes the service graph's series every second instead of every 15 s.
+  heimdall = await startHeimdall({ config: { traces: { metrics_generator: { collection_interval: '1s' } } } });
   traceId = await sendCheckout();
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const logs = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'payment' }, nowNs, ['level=error msg="card declined"', 'level=info msg="unrelated"'], {
@@ -171,4 +174,23 @@ test('a span links to its service’s profile: the flame graph and top table nam
   await page.getByTestId('diff-notice').waitFor();
   await page.locator('[data-testid=flame-graph] canvas').waitFor();
   assert.match((await page.getByTestId('flame-graph').textContent()) ?? '', /baseline 0 ns → comparison 450\.00 ms/);
+});
+
+test('the service graph shows the frontend → payment edge from the metrics-generator’s series; a service opens its traces', async () => {
+  const { page } = browser;
+  const edge = page.locator('[data-testid=service-graph-edge][data-client=frontend][data-server=payment]');
+  // rate() needs two samples of the generated counter: reload until the generator has written them.
+  const deadline = Date.now() + GENEROUS_MS;
+  for (;;) {
+    await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-traces&view=servicegraph&from=now-30m&to=now`);
+    await page.locator('[data-testid=service-graph], [data-testid=service-graph-empty]').first().waitFor();
+    if ((await edge.count()) === 1 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.equal(await edge.count(), 1);
+  assert.match((await edge.textContent()) ?? '', /req\/s/);
+  await browser.screenshot('explore-service-graph');
+  await page.locator('[data-testid=service-graph-node][data-service=payment]').click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('expr') === '{ resource.service.name = "payment" }'`);
+  await page.locator(`[data-testid=trace-results] tr[data-trace-id="${traceId}"]`).waitFor();
 });

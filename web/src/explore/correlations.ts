@@ -61,6 +61,24 @@ export function spanProfileLink(org: string, span: TraceSpan, spanOnly: boolean,
   };
 }
 
+/**
+ * The span's service's request rate by operation and status from the metrics-generator's span metrics
+ * (`traces_spanmetrics_calls_total`, labelled `service`), half an hour either side of the span.
+ */
+export function spanMetricsLink(org: string, span: TraceSpan, ds?: string): ExploreLink {
+  const atMs = Number(span.startNs / 1_000_000n);
+  return {
+    org,
+    type: 'prometheus',
+    ...(ds ? { ds } : {}),
+    params: {
+      expr: `sum by (span_name, status_code) (rate(traces_spanmetrics_calls_total{service=${JSON.stringify(span.serviceName)}}[5m]))`,
+      from: String(atMs - 1_800_000),
+      to: String(atMs + 1_800_000),
+    },
+  };
+}
+
 const TRACE_ID_KEYS = ['trace_id', 'traceid', 'traceID', 'traceId', 'trace-id', 'TraceId'];
 const TRACE_ID_IN_LINE = /\btrace[_-]?id["']?\s*[=:]\s*["']?([0-9a-fA-F]{16,32})\b/i;
 

@@ -13,6 +13,7 @@ import { toGraphFrame } from './result-frames.ts';
 import { ResultTable } from './result-table.tsx';
 import { TimeSeriesGraph } from './time-series-graph.tsx';
 import type { GraphSeries } from './time-series-graph.tsx';
+import { toggled } from './toggle-set.ts';
 
 const LogqlEditor = lazy(() => import('./logql-editor.tsx'));
 
@@ -204,12 +205,7 @@ export default function LogsPane(props: PaneProps): React.JSX.Element {
 export function LogLines(props: { lines: readonly LogLine[]; datasourceUid?: string; org?: string; highlight?: LogLine }): React.JSX.Element {
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
   if (props.lines.length === 0) return <div className="empty">No log lines in this range</div>;
-  const toggle = (i: number): void => {
-    const next = new Set(open);
-    if (next.has(i)) next.delete(i);
-    else next.add(i);
-    setOpen(next);
-  };
+  const toggle = (i: number): void => setOpen(toggled(open, i));
   return (
     <div className="log-lines" data-testid="log-lines">
       {props.lines.map((l, i) => {

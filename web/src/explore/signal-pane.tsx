@@ -26,13 +26,13 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
       expr: params.get('expr') ?? '',
       limit: Math.min(500, Math.max(1, Number(params.get('limit')) || 20)),
       traceId: (params.get('trace') ?? '').toLowerCase(),
-      view: params.get('view') === 'inspect' ? 'inspect' : 'table',
+      view: params.get('view') === 'inspect' ? 'inspect' : params.get('view') === 'servicegraph' ? 'servicegraph' : 'table',
     };
     const onChange = (c: Partial<TracesQueryState>): void => {
       const own: Record<string, string | undefined> = {};
       if ('traceId' in c) own.trace = c.traceId;
       if (c.limit !== undefined) own.limit = c.limit === 20 ? undefined : String(c.limit);
-      if (c.view !== undefined) own.view = c.view === 'inspect' ? 'inspect' : undefined;
+      if (c.view !== undefined) own.view = c.view === 'table' ? undefined : c.view;
       if (Object.keys(own).length > 0) params.update(own);
       if (Object.keys(c).length === 0 || 'expr' in c) setExpr(c.expr ?? query.expr, query.expr);
     };
@@ -44,7 +44,7 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
         range={props.range}
         query={query}
         runCount={runCount}
-        targets={{ org: props.org, tracesUid: ds.uid, ...opt('logsUid', first('loki')), ...opt('profilesUid', first('pyroscope')) }}
+        targets={{ org: props.org, tracesUid: ds.uid, ...opt('logsUid', first('loki')), ...opt('profilesUid', first('pyroscope')), ...opt('metricsUid', first('prometheus')) }}
         onQueryChange={onChange}
       />
     );

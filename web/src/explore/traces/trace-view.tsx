@@ -2,10 +2,11 @@ import { useMemo, useState } from 'react';
 import { formatDurationNs } from '../../datasource/tempo.ts';
 import type { TraceSpan } from '../../datasource/tempo.ts';
 import { formatLocal } from '../../time/time-range.ts';
-import { spanLogsLink, spanProfileLink, traceLink } from '../correlations.ts';
+import { spanLogsLink, spanMetricsLink, spanProfileLink, traceLink } from '../correlations.ts';
 import { ExploreAnchor } from '../explore-link.tsx';
 import { FieldTable } from '../logs-pane.tsx';
 import { buildTraceTree, serviceColor, visibleRows } from './trace-tree.ts';
+import { toggled } from '../toggle-set.ts';
 
 /** Where a span's links lead: the org and the data sources to open (the first of each type when absent). */
 export interface CorrelationTargets {
@@ -13,6 +14,7 @@ export interface CorrelationTargets {
   readonly logsUid?: string;
   readonly profilesUid?: string;
   readonly tracesUid?: string;
+  readonly metricsUid?: string;
 }
 
 /**
@@ -37,12 +39,7 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
       s.spanId.includes(needle) ||
       Object.entries({ ...s.attributes, ...s.resource }).some(([k, v]) => k.toLowerCase().includes(needle) || v.toLowerCase().includes(needle)));
   const matchCount = needle ? props.spans.filter(matches).length : 0;
-  const toggle = (id: string): void => {
-    const next = new Set(collapsed);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setCollapsed(next);
-  };
+  const toggle = (id: string): void => setCollapsed(toggled(collapsed, id));
   const ticks = [0, 0.25, 0.5, 0.75, 1];
 
   return (
@@ -179,6 +176,9 @@ export function SpanDetails(props: { span: TraceSpan; traceStartNs: bigint; targ
           Profile of this span
         </ExploreAnchor>
         <ExploreAnchor link={spanProfileLink(t.org, s, false, t.profilesUid)}>Profile of {s.serviceName} around it</ExploreAnchor>
+        <ExploreAnchor link={spanMetricsLink(t.org, s, t.metricsUid)} testId="span-metrics-link">
+          Request rate of {s.serviceName}
+        </ExploreAnchor>
       </div>
       <table className="fields" data-kind="Span">
         <caption>Span</caption>

@@ -4,10 +4,12 @@ import type { SearchResult, TraceSearchHit, TraceSpan } from '../../datasource/t
 import { formatLocal, resolveRange } from '../../time/time-range.ts';
 import type { RawTimeRange } from '../../time/time-range.ts';
 import { QueryInspector } from '../query-inspector.tsx';
+import { ServiceGraph } from './service-graph.tsx';
 import { TraceSearchForm } from './trace-search-form.tsx';
 import type { TagSource } from './traceql-completion.ts';
 import { TraceView } from './trace-view.tsx';
 import type { CorrelationTargets } from './trace-view.tsx';
+import { toggled } from '../toggle-set.ts';
 
 const TraceqlEditor = lazy(() => import('./traceql-editor.tsx'));
 
@@ -17,7 +19,7 @@ export interface TracesQueryState {
   readonly limit: number;
   /** The trace open in the trace view, if any. */
   readonly traceId: string;
-  readonly view: 'graph' | 'table' | 'inspect';
+  readonly view: 'table' | 'inspect' | 'servicegraph';
 }
 
 type Outcome<T> = { state: 'idle' } | { state: 'running' } | { state: 'done'; result: T } | { state: 'error'; message: string };
@@ -121,9 +123,9 @@ export default function TracesPane(props: {
           <input type="text" size={4} defaultValue={String(query.limit)} aria-label="Trace limit" onBlur={(e) => props.onQueryChange({ limit: Number(e.target.value) || 20 })} />
         </label>
         <div className="segmented" role="tablist" aria-label="View">
-          {(['table', 'inspect'] as const).map((v) => (
-            <button key={v} type="button" role="tab" aria-selected={(query.view === 'inspect') === (v === 'inspect')} className={(query.view === 'inspect') === (v === 'inspect') ? 'active' : ''} onClick={() => props.onQueryChange({ view: v })}>
-              {v === 'table' ? 'Traces' : 'Query inspector'}
+          {(['table', 'servicegraph', 'inspect'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={query.view === v} className={query.view === v ? 'active' : ''} onClick={() => props.onQueryChange({ view: v })}>
+              {v === 'table' ? 'Traces' : v === 'servicegraph' ? 'Service graph' : 'Query inspector'}
             </button>
           ))}
         </div>
@@ -148,7 +150,10 @@ export default function TracesPane(props: {
         </section>
       )}
       {result && query.view === 'inspect' && <QueryInspector inspection={{ record: result.record, series: result.traces.length, samples: result.traces.reduce((n, t) => n + matchedOf(t), 0), warnings: [], raw: result.traces }} />}
-      {result && query.view !== 'inspect' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
+      {query.view === 'servicegraph' && (
+        <ServiceGraph metricsUid={props.targets.metricsUid} org={org} range={rangeMs} onService={(service) => props.onQueryChange({ expr: `{ resource.service.name = ${JSON.stringify(service)} }`, view: 'table' })} />
+      )}
+      {result && query.view === 'table' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
     </div>
   );
 }
@@ -161,12 +166,7 @@ function matchedOf(t: TraceSearchHit): number {
 function TraceTable(props: { traces: readonly TraceSearchHit[]; openId: string; onOpen: (traceId: string) => void }): React.JSX.Element {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   if (props.traces.length === 0) return <div className="empty">No traces match in this range</div>;
-  const toggle = (id: string): void => {
-    const next = new Set(expanded);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setExpanded(next);
-  };
+  const toggle = (id: string): void => setExpanded(toggled(expanded, id));
   return (
     <table className="result-table trace-table" data-testid="trace-results">
       <thead>

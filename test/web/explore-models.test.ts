@@ -1,0 +1,94 @@
+// The UI's pure models, run in Node: Pyroscope's flame graph levels decoded (plain and diff) with the top table,
+// the trace waterfall's order, collapse and critical path, the search form's TraceQL, the trace id of a log line,
+// and the links a span gives to its logs and profile. The browser tests cover the same through the page; these pin
+// the edge cases.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TraceSpan } from '../../web/src/datasource/tempo.ts';
+import { idToHex } from '../../web/src/datasource/tempo.ts';
+import { spanLogsLink, spanMetricsLink, spanProfileLink, traceIdOfLogLine } from '../../web/src/explore/correlations.ts';
+import { traceqlFromFields, EMPTY_SEARCH } from '../../web/src/explore/traces/trace-search-query.ts';
+import { buildTraceTree, visibleRows } from '../../web/src/explore/traces/trace-tree.ts';
+import { decodeFlameGraph, topTable } from '../../web/src/flamegraph/flame-model.ts';
+
+test('flame graph levels: offsets from the previous sibling, parents, top table without double-counted recursion', () => {
+  // main;work;hot 10 / main;idle 5 / main;work;work 3 (recursion), as Pyroscope encodes it.
+  const fb = {
+    names: ['total', 'main', 'idle', 'work', 'hot'],
+    levels: [{ values: [0, 18, 0, 0] }, { values: [0, 18, 0, 1] }, { values: [0, 5, 5, 2, 0, 13, 0, 3] }, { values: [5, 10, 10, 4, 0, 3, 3, 3] }, {}],
+    total: '18',
+  };
+  const m = decodeFlameGraph(fb, false);
+  assert.deepEqual(m.levels[3]!.map((n) => [n.name, n.x, n.total, n.parent?.name]), [['hot', 5, 10, 'work'], ['work', 15, 3, 'work']]);
+  assert.equal(m.levels[4]!.length, 0, 'an empty level left out by the JSON codec');
+  const top = Object.fromEntries(topTable(m).map((e) => [e.name, [e.self, e.total]]));
+  assert.deepEqual(top, { main: [0, 18], idle: [5, 5], work: [3, 13], hot: [10, 10] });
+});
+
+test('a diff lays nodes out by both sides and keeps each side; zero ticks left out by the codec read as 0', () => {
+  const m = decodeFlameGraph({ names: ['total', 'a', 'b'], levels: [{ values: [0, 0, 0, 0, 10, 0, 0] }, { values: [0, 0, 0, 0, 4, 4, 1, 0, 0, 0, 0, 6, 6, 2] }], rightTicks: '10' }, true);
+  assert.deepEqual(m.diff, { leftTicks: 0, rightTicks: 10 });
+  assert.deepEqual(m.levels[1]!.map((n) => [n.name, n.x, n.total, n.left?.total, n.right?.total]), [['a', 0, 4, 0, 4], ['b', 4, 6, 0, 6]]);
+});
+
+function span(id: string, parent: string | undefined, start: number, end: number, extra: Partial<TraceSpan> = {}): TraceSpan {
+  return {
+    traceId: 'ab'.repeat(16),
+    spanId: id,
+    ...(parent ? { parentSpanId: parent } : {}),
+    name: `op-${id}`,
+    kind: 'server',
+    serviceName: 'svc',
+    startNs: BigInt(start),
+    endNs: BigInt(end),
+    statusCode: 0,
+    attributes: {},
+    resource: { 'service.name': 'svc', 'k8s.pod.name': 'pod-1' },
+    scope: { name: 'lib' },
+    events: [],
+    links: [],
+    ...extra,
+  };
+}
+
+test('the waterfall: depth-first by start, orphans as roots, collapse hides a subtree, critical path follows the last child', () => {
+  const spans = [span('c', 'a', 50, 90), span('a', undefined, 0, 100), span('b', 'a', 10, 60), span('d', 'b', 20, 30), span('o', 'missing', 5, 6)];
+  const tree = buildTraceTree(spans);
+  assert.deepEqual(tree.rows.map((r) => [r.span.spanId, r.depth]), [['a', 0], ['b', 1], ['d', 2], ['c', 1], ['o', 0]]);
+  assert.deepEqual(tree.rows.filter((r) => r.critical).map((r) => r.span.spanId), ['a', 'c']);
+  assert.deepEqual(visibleRows(tree.rows, new Set(['b'])).map((r) => r.span.spanId), ['a', 'b', 'c', 'o']);
+  assert.equal(tree.startNs, 0n);
+  assert.equal(tree.endNs, 100n);
+});
+
+test('the search form’s TraceQL, and durations that are not durations refused', () => {
+  assert.deepEqual(traceqlFromFields(EMPTY_SEARCH), { query: '{}' });
+  assert.deepEqual(traceqlFromFields({ ...EMPTY_SEARCH, service: 'api', spanName: 'GET /x', minDuration: '100ms', status: 'error', attributes: 'span.http.route=/pay code=500' }), {
+    query: '{ resource.service.name = "api" && name = "GET /x" && duration >= 100ms && status = error && span.http.route = "/pay" && .code = 500 }',
+  });
+  assert.match((traceqlFromFields({ ...EMPTY_SEARCH, maxDuration: 'soon' }) as { error: string }).error, /maximum duration "soon"/);
+});
+
+test('a log line’s trace id: from its fields first, else from the line; ids in base64 or hex', () => {
+  const id = '0af7651916cd43dd8448eb211c80319c';
+  assert.equal(traceIdOfLogLine([{}, { trace_id: id.toUpperCase() }], 'x'), id);
+  assert.equal(traceIdOfLogLine([{}], `level=info traceID=${id} msg=ok`), id);
+  assert.equal(traceIdOfLogLine([{}], `{"traceId":"${id}","msg":"ok"}`), id);
+  assert.equal(traceIdOfLogLine([{ trace_id: 'not-hex' }], 'no id here'), undefined);
+  assert.equal(idToHex('ASNFZ4mrze8BI0VniavN7w=='), '0123456789abcdef0123456789abcdef');
+  assert.equal(idToHex(id), id);
+});
+
+test('a span’s links: its service and pod as labels, the trace id filter, a minute either side; the span id for its profile; its span metrics', () => {
+  const s = span('1111111111111111', undefined, 120_000_000_000, 121_000_000_000);
+  const logs = spanLogsLink('team-a', s, true, 'heimdall-logs');
+  assert.deepEqual(logs.params, { expr: `{service_name="svc", pod="pod-1"} | trace_id = "${'ab'.repeat(16)}"`, from: '60000', to: '181000' });
+  const profile = spanProfileLink('team-a', s, true);
+  assert.equal(profile.type, 'pyroscope');
+  assert.deepEqual(profile.params, { expr: '{service_name="svc"}', from: '60000', to: '181000', span: '1111111111111111' });
+  assert.deepEqual(spanMetricsLink('team-a', s).params, {
+    expr: 'sum by (span_name, status_code) (rate(traces_spanmetrics_calls_total{service="svc"}[5m]))',
+    from: String(120_000 - 1_800_000),
+    to: String(120_000 + 1_800_000),
+  });
+});
