@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import pino from 'pino';
 import { makeSpan, record } from '../../test/support/trace-spans.ts';
+import { openTestForwarder } from '../../test/support/forwarder.ts';
 import { configSchema } from '../config/index.ts';
+import { rawExportService } from '../gateway/index.ts';
 import { decodeOtlpTracesProtobuf } from '../ingest/otlp-traces.ts';
 import type { TenantId } from '../model/index.ts';
-import { SelfMetrics } from '../selfobs/index.ts';
-import { ForwardMetrics } from './forward-metrics.ts';
 import { retryInfoSeconds } from './grpc-client.ts';
 import { otlpGrpcTracesWire, tracesQueueCodec } from './signal-codecs.ts';
-import { SignalForwarder } from './signal-forwarder.ts';
 
 // A traces forwarder with `protocol: grpc` against a real grpc-js server on loopback that answers what a struggling
 // or strict OTLP receiver answers: UNAVAILABLE, RESOURCE_EXHAUSTED with a RetryInfo detail, INVALID_ARGUMENT for one
@@ -42,17 +37,7 @@ test('OTLP/gRPC: retries UNAVAILABLE and RESOURCE_EXHAUSTED, drops INVALID_ARGUM
   let calls = 0;
   const server = new Server();
   server.addService(
-    {
-      Export: {
-        path: EXPORT,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (b: Buffer) => b,
-        requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (b: Buffer) => b,
-        responseDeserialize: (b: Buffer) => b,
-      },
-    },
+    rawExportService(EXPORT),
     {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
         calls++;
@@ -71,8 +56,6 @@ test('OTLP/gRPC: retries UNAVAILABLE and RESOURCE_EXHAUSTED, drops INVALID_ARGUM
     },
   );
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-grpc-'));
-  const self = new SelfMetrics();
   const config = configSchema.parse({
     gateway: {
       forward: {
@@ -88,15 +71,7 @@ test('OTLP/gRPC: retries UNAVAILABLE and RESOURCE_EXHAUSTED, drops INVALID_ARGUM
       },
     },
   });
-  const forwarder = await SignalForwarder.open({
-    codec: tracesQueueCodec,
-    dir,
-    endpoints: config.gateway.forward.traces,
-    wireFor: () => otlpGrpcTracesWire,
-    metrics: new ForwardMetrics(self),
-    logger: pino({ level: 'silent' }),
-    userAgent: 'test',
-  });
+  const { forwarder, metric: value, drained, close } = await openTestForwarder(tracesQueueCodec, otlpGrpcTracesWire, config.gateway.forward.traces);
   try {
     const write = async (tenant: string, name: string): Promise<void> => {
       const app = forwarder.appender(tenant as TenantId);
@@ -106,14 +81,7 @@ test('OTLP/gRPC: retries UNAVAILABLE and RESOURCE_EXHAUSTED, drops INVALID_ARGUM
     await write('team-a', 'a1');
     await write('bad', 'x1');
     await write('team-a', 'a2');
-    const value = async (name: string, labels: string): Promise<number> => {
-      const text = await self.registry.metrics();
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-    };
-    for (let i = 0; i < 1000 && (await value('heimdall_forward_queue_records', 'endpoint="otlp"')) > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await drained('otlp');
     assert.equal(await value('heimdall_forward_queue_records', 'endpoint="otlp"'), 0);
     assert.deepEqual(received.filter((r) => r.tenant === 'team-a').flatMap((r) => r.names).sort(), ['a1', 'a2']);
     assert.ok(received.every((r) => r.authorization === 'Bearer tok' && r.tenant !== 'bad'));
@@ -121,8 +89,7 @@ test('OTLP/gRPC: retries UNAVAILABLE and RESOURCE_EXHAUSTED, drops INVALID_ARGUM
     assert.equal(await value('heimdall_forward_retries_total', 'reason="http_429"'), 1);
     assert.equal(await value('heimdall_forward_dropped_records_total', 'reason="http_4xx"'), 1);
   } finally {
-    await forwarder.stop();
+    await close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import pino from 'pino';
 import snappy from 'snappy';
+import { openTestForwarder } from '../../test/support/forwarder.ts';
 import { configSchema } from '../config/index.ts';
 import { decodeLokiPushProtobuf } from '../ingest/loki-push.ts';
 import type { TenantId } from '../model/index.ts';
-import { SelfMetrics } from '../selfobs/index.ts';
-import { ForwardMetrics } from './forward-metrics.ts';
 import { logsQueueCodec, lokiPushWire } from './signal-codecs.ts';
-import { SignalForwarder } from './signal-forwarder.ts';
 
 // A forwarder against a real HTTP server on loopback that answers what a struggling or strict remote answers:
 // 429 with Retry-After, 503, a network error (a dropped connection), 400 for one tenant. Every acknowledged entry
@@ -51,8 +45,6 @@ test('retries 429 (with Retry-After), 5xx and network errors; drops a 4xx; sends
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/loki/api/v1/push`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-forwarder-'));
-  const self = new SelfMetrics();
   const config = configSchema.parse({
     gateway: {
       forward: {
@@ -69,15 +61,7 @@ test('retries 429 (with Retry-After), 5xx and network errors; drops a 4xx; sends
       },
     },
   });
-  const forwarder = await SignalForwarder.open({
-    codec: logsQueueCodec,
-    dir,
-    endpoints: config.gateway.forward.logs,
-    wireFor: () => lokiPushWire,
-    metrics: new ForwardMetrics(self),
-    logger: pino({ level: 'silent' }),
-    userAgent: 'test',
-  });
+  const { forwarder, metric: value, drained, close } = await openTestForwarder(logsQueueCodec, lokiPushWire, config.gateway.forward.logs);
   try {
     const write = async (tenant: string, line: string): Promise<void> => {
       const app = forwarder.appender(tenant as TenantId);
@@ -88,14 +72,7 @@ test('retries 429 (with Retry-After), 5xx and network errors; drops a 4xx; sends
     await write('team-b', 'b1');
     await write('bad', 'x1');
     await write('team-a', 'a2');
-    const value = async (name: string, labels: string): Promise<number> => {
-      const text = await self.registry.metrics();
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-    };
-    for (let i = 0; i < 1000 && (await value('heimdall_forward_queue_records', 'endpoint="strict"')) > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await drained('strict');
     assert.equal(await value('heimdall_forward_queue_records', 'endpoint="strict"'), 0);
     const lines = (tenant: string): string[] => received.filter((r) => r.tenant === tenant).flatMap((r) => r.lines).sort();
     assert.deepEqual(lines('team-a'), ['a1', 'a2']);
@@ -112,8 +89,7 @@ test('retries 429 (with Retry-After), 5xx and network errors; drops a 4xx; sends
     assert.equal(await value('heimdall_forward_dropped_records_total', 'reason="http_4xx"'), 1);
     assert.equal(await value('heimdall_forward_sent_records_total', 'endpoint="strict"'), 3);
   } finally {
-    await forwarder.stop();
+    await close();
     server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -7,7 +7,7 @@ export { runIngest } from './ingest-pipeline.ts';
 export type { BodyFormat, DecodedBatch, GatewayDeps, IngestCall, IngestOutcome, SignalIngest } from './ingest-pipeline.ts';
 export type { IngestResult } from './ingest-batch.ts';
 export { registerIngestRoutes, headerValue } from './ingest-scope.ts';
-export { registerOtlpSignal } from './otlp-routes.ts';
+export { rawExportService, registerOtlpSignal } from './otlp-routes.ts';
 export type { OtlpSignal } from './otlp-routes.ts';
 export { registerMetricsIngest } from './metrics-routes.ts';
 export { registerLogsIngest } from './logs-routes.ts';

@@ -139,7 +139,7 @@ export type OtlpExportHandler = (call: ServerUnaryCall<Buffer, Uint8Array>, call
  * bytes untouched (decoding and its errors stay with our decoders) and sends an already-encoded response.
  * grpc-js handles `grpc-encoding: gzip` itself, within the server's max receive size.
  */
-function rawExportService(path: string): ServiceDefinition {
+export function rawExportService(path: string): ServiceDefinition {
   return {
     Export: {
       path,

@@ -77,6 +77,14 @@ function exceptionText(e: Json): string {
   return out;
 }
 
+/** An item's first keys, as every kind starts: its time and its kind. */
+function itemKeyVal(kind: string, timestamp: unknown): KeyVal {
+  return new Map([
+    ['timestamp', goTimeString(timestamp)],
+    ['kind', kind],
+  ]);
+}
+
 function metaKeyVal(meta: Json): KeyVal {
   const kv: KeyVal = new Map();
   const sdk = obj(meta.sdk);
@@ -190,9 +198,7 @@ export function decodeFaro(body: Buffer, nowNs: bigint): FaroDecodeResult {
   };
   const logs = list(p.logs);
   for (const l of logs) {
-    const kv: KeyVal = new Map();
-    add(kv, 'timestamp', goTimeString(l.timestamp));
-    add(kv, 'kind', 'log');
+    const kv = itemKeyVal('log', l.timestamp);
     add(kv, 'message', str(l.message));
     add(kv, 'level', str(l.level));
     merge(kv, fromMap(l.context), 'context_');
@@ -201,9 +207,7 @@ export function decodeFaro(body: Buffer, nowNs: bigint): FaroDecodeResult {
   }
   const exceptions = list(p.exceptions);
   for (const e of exceptions) {
-    const kv: KeyVal = new Map();
-    add(kv, 'timestamp', goTimeString(e.timestamp));
-    add(kv, 'kind', 'exception');
+    const kv = itemKeyVal('exception', e.timestamp);
     add(kv, 'type', str(e.type));
     add(kv, 'value', str(e.value));
     add(kv, 'stacktrace', exceptionText(e));
@@ -213,9 +217,7 @@ export function decodeFaro(body: Buffer, nowNs: bigint): FaroDecodeResult {
   }
   const measurements = list(p.measurements);
   for (const m of measurements) {
-    const kv: KeyVal = new Map();
-    add(kv, 'timestamp', goTimeString(m.timestamp));
-    add(kv, 'kind', 'measurement');
+    const kv = itemKeyVal('measurement', m.timestamp);
     add(kv, 'type', str(m.type));
     const values = obj(m.values);
     const names = Object.keys(values).filter((k) => typeof values[k] === 'number').sort();
@@ -227,9 +229,7 @@ export function decodeFaro(body: Buffer, nowNs: bigint): FaroDecodeResult {
   }
   const events = list(p.events);
   for (const e of events) {
-    const kv: KeyVal = new Map();
-    add(kv, 'timestamp', goTimeString(e.timestamp));
-    add(kv, 'kind', 'event');
+    const kv = itemKeyVal('event', e.timestamp);
     add(kv, 'event_name', str(e.name));
     add(kv, 'event_domain', str(e.domain));
     merge(kv, fromMap(e.attributes), 'event_data_');

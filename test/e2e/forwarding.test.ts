@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
-import { findGoTool, freePort, skipUnlessFound, startPrometheus } from './go-tools.ts';
+import { findGoTool, freePort, skipUnlessFound, startPrometheus, startVictoriaLogs } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -276,6 +276,41 @@ describe('gateway forwarding to Prometheus 3 (remote_write 1.0 and 2.0)', { skip
       await gateway?.stop();
       await v1.stop();
       await v2.stop();
+    }
+  });
+});
+
+const VICTORIA_LOGS = findGoTool('victoria-logs');
+
+describe('gateway forwarding to VictoriaLogs (Loki push)', {
+  skip: skipUnlessFound(VICTORIA_LOGS, 'VictoriaLogs', 'go install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@v1.52.2'),
+}, () => {
+  test('log lines pushed to the gateway are stored by VictoriaLogs with their stream labels', async () => {
+    const vl = await startVictoriaLogs(VICTORIA_LOGS!);
+    let gateway: HeimdallProcess | undefined;
+    try {
+      gateway = await startHeimdall({
+        args: ['--target', 'gateway'],
+        // VictoriaLogs reads X-Scope-OrgID as its numeric AccountID (a tenant name is a 400), so none is sent.
+        config: { gateway: { forward: { logs: [{ url: `${vl.url}/insert/loki/api/v1/push`, name: 'victorialogs', tenant: { header: '' }, ...FAST }] } } },
+      });
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      for (let i = 0; i < 3; i++) {
+        const res = await lokiPush(gateway.httpUrl, 'anonymous', { job: 'fw-vl', app: 'shop' }, nowNs + BigInt(i), [`order ${i} placed`]);
+        assert.equal(res.status, 204, res.body);
+      }
+      const query = async (): Promise<{ _msg: string; job?: string; app?: string }[]> => {
+        const res = await fetch(`${vl.url}/select/logsql/query?query=${encodeURIComponent('job:"fw-vl" | sort by (_time)')}`);
+        if (res.status !== 200) return [];
+        return (await res.text()).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { _msg: string; job?: string; app?: string });
+      };
+      let rows: { _msg: string; job?: string; app?: string }[] = [];
+      await eventually('lines in VictoriaLogs', async () => (rows = await query()).length, 3);
+      assert.deepEqual(rows.map((r) => r._msg), ['order 0 placed', 'order 1 placed', 'order 2 placed']);
+      assert.ok(rows.every((r) => r.job === 'fw-vl' && r.app === 'shop'));
+    } finally {
+      await gateway?.stop();
+      await vl.stop();
     }
   });
 });

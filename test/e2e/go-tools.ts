@@ -64,8 +64,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A Prometheus started by {@link startPrometheus}. */
-export interface PrometheusProcess {
+/** A Go peer (Prometheus, VictoriaLogs, ...) started by {@link startGoPeer}. */
+export interface GoPeerProcess {
   /** Its HTTP API, e.g. `http://127.0.0.1:PORT`. */
   readonly url: string;
   readonly child: ChildProcess;
@@ -75,25 +75,17 @@ export interface PrometheusProcess {
   stop(): Promise<void>;
 }
 
+/** A Prometheus started by {@link startPrometheus}. */
+export type PrometheusProcess = GoPeerProcess;
+
 /**
- * Starts the Prometheus binary `bin` on a free loopback port with `config(port)` as its prometheus.yml and its TSDB
- * in a temp directory, plus `args`; resolves once `/-/ready` answers 200 (within {@link GENEROUS_MS}).
+ * Starts the peer binary `bin` named `what` on a free loopback port with `args(dir, port)` (`dir` is a temp
+ * directory for its data, removed on stop); resolves once `readyPath` answers 200 (within {@link GENEROUS_MS}).
  */
-export async function startPrometheus(
-  bin: string,
-  config: (port: number) => Record<string, unknown>,
-  args: readonly string[] = [],
-): Promise<PrometheusProcess> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-prom-'));
+export async function startGoPeer(what: string, bin: string, args: (dir: string, port: number) => readonly string[], readyPath: string): Promise<GoPeerProcess> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `heimdall-${what}-`));
   const port = await freePort();
-  writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config(port)));
-  const child = spawn(bin, [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-    ...args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, [...args(dir, port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -112,20 +104,51 @@ export async function startPrometheus(
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
-      throw new Error(`prometheus exited (${child.exitCode}):\n${out}`);
+      throw new Error(`${what} exited (${child.exitCode}):\n${out}`);
     }
     try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+      if ((await fetch(`${url}${readyPath}`)).status === 200) break;
     } catch {
       /* not listening yet */
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`prometheus not ready within ${GENEROUS_MS / 1000} s:\n${out}`);
+      throw new Error(`${what} not ready within ${GENEROUS_MS / 1000} s:\n${out}`);
     }
     await sleep(200);
   }
   return { url, child, output: () => out, stop };
+}
+
+/**
+ * Starts the Prometheus binary `bin` on a free loopback port with `config(port)` as its prometheus.yml and its TSDB
+ * in a temp directory, plus `args`; resolves once `/-/ready` answers 200 (within {@link GENEROUS_MS}).
+ */
+export function startPrometheus(
+  bin: string,
+  config: (port: number) => Record<string, unknown>,
+  args: readonly string[] = [],
+): Promise<PrometheusProcess> {
+  return startGoPeer(
+    'prometheus',
+    bin,
+    (dir, port) => {
+      writeFileSync(path.join(dir, 'prometheus.yml'), toYaml(config(port)));
+      return [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+        ...args,
+      ];
+    },
+    '/-/ready',
+  );
+}
+
+/** Starts VictoriaLogs (`victoria-logs`) on a free loopback port with its data in a temp directory. */
+export function startVictoriaLogs(bin: string): Promise<GoPeerProcess> {
+  return startGoPeer('victoria-logs', bin, (dir, port) => [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${path.join(dir, 'data')}`, '-loggerLevel=WARN'], '/health');
 }
 
 /** A scrape target started by {@link startScrapeTarget}. */
