@@ -147,7 +147,8 @@ async function settleAllPanels(page: Page, range: string): Promise<{ title: stri
     const stuck = await page.evaluate(`[...document.querySelectorAll('[data-testid=dashboard-panel]')].filter((p) => p.dataset.state === 'loading').map((p) => p.dataset.panelType + ' ' + p.querySelector('.dash-panel-title').textContent)`);
     throw new Error(`panels still loading: ${JSON.stringify(stuck)}`, { cause: err });
   }
-  await browser.screenshot(`dashboard-${range}`);
+  // The first screen only: a full-page capture of 125 panels takes minutes on a loaded machine.
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `dashboard-${range}.png`) });
   return panels.evaluateAll((els) =>
     els.map((el) => ({
       title: el.querySelector('.dash-panel-title')?.textContent ?? '',
@@ -245,7 +246,8 @@ test('built-in logs overview: the log volume and the lines pushed to Loki', asyn
   await page.goto(`${heimdall.httpUrl}/d/heimdall-logs-overview?org=default&from=now-1h&to=now`);
   const logs = page.getByTestId('panel-logs');
   await logs.locator('.log-line', { hasText: 'disk full' }).waitFor();
-  assert.equal(await logs.locator('.log-line').count(), 3);
+  // Other tests' services log too: the three lines of checkout are there.
+  for (const text of ['started', 'disk full', 'served']) assert.equal(await logs.locator('.log-line', { hasText: text }).count(), 1, text);
   const states = await settleAllPanels(page, 'logs-overview');
   assert.deepEqual(states.filter((s) => s.state !== 'done'), []);
   // Typing in the text box variable narrows the lines.
