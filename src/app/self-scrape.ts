@@ -113,7 +113,10 @@ export class SelfScraper {
     ];
     const appender = this.opts.metrics.appender(this.opts.tenant);
     try {
-      for (const r of all) appender.append(r);
+      let refused = 0;
+      for (const r of all) refused += appender.append(r).rejections.length;
+      // A tenant's limits (e.g. max_global_series_per_user) can refuse self-metrics; say so rather than lose them silently.
+      if (refused > 0) this.opts.logger.warn({ refused, tenant: this.opts.tenant }, 'self-scrape: the tenant\'s limits refused some self-metrics series');
       await appender.commit();
       this.previous = current;
     } catch (err) {

@@ -128,3 +128,12 @@ test('live tail: lines pushed after the tail opened arrive; another tenant’s d
   await page.getByTestId('live-toggle').click();
   await page.waitForURL((u) => !u.search.includes('live='));
 });
+
+test('the tail proxy refuses before the upgrade: 400 without an org, 404 for a source that is not Loki', async () => {
+  const base = `${heimdall.httpUrl}/api/datasources/proxy/uid`;
+  const noOrg = await fetch(`${base}/heimdall-logs/loki/api/v1/tail?query=${encodeURIComponent('{app="x"}')}`);
+  assert.equal(noOrg.status, 400);
+  assert.match(await noOrg.text(), /org/);
+  const notLoki = await fetch(`${base}/heimdall-metrics/loki/api/v1/tail?org=team-alpha&query=${encodeURIComponent('{app="x"}')}`);
+  assert.equal(notLoki.status, 404);
+});

@@ -10,6 +10,8 @@ import { allPanels, migrateDashboard } from './dashboard-model.ts';
 import { FolderSelect } from './folder-select.tsx';
 import type { DashboardJson, Panel, VariableModel } from './dashboard-model.ts';
 import { layoutDashboard } from './layout.ts';
+import { loadAnnotations } from './annotations.ts';
+import type { AnnotationEvent, AnnotationQuery } from './annotations.ts';
 import { PanelView } from './panel-view.tsx';
 import { ALL, loadOptions, referencedVariables, variableQueryText } from './variables.ts';
 import type { VariableState } from './variables.ts';
@@ -96,6 +98,14 @@ export default function DashboardPage(props: { org: string; datasources: readonl
   const resolved = useMemo(() => resolveRange(range, Date.now()), [range.from, range.to, tick]);
   const fromMs = 'error' in resolved ? Date.now() - 3_600_000 : resolved.fromMs;
   const toMs = 'error' in resolved ? Date.now() : resolved.toMs;
+  const [annotations, setAnnotations] = useState<readonly AnnotationEvent[]>([]);
+  const annotationList = (model?.annotations as { list?: AnnotationQuery[] } | undefined)?.list;
+  useEffect(() => {
+    if (!varsReady) return undefined;
+    const ctrl = new AbortController();
+    loadAnnotations(annotationList, { org: props.org, datasources: props.datasources, vars, fromMs, toMs, signal: ctrl.signal }).then(setAnnotations, () => undefined);
+    return () => ctrl.abort();
+  }, [annotationList, varsReady, vars, fromMs, toMs, props.org, props.datasources]);
 
   useEffect(() => {
     const s = parseDurationS(refresh);
@@ -260,6 +270,7 @@ export default function DashboardPage(props: { org: string; datasources: readonl
                 widthPx={style.width}
                 heightPx={style.height}
                 onEdit={() => setEditing(p.panel.id)}
+                annotations={annotations}
               />
             </div>
           );

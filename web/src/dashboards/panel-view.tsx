@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DatasourceRef } from '../shell/settings.ts';
 import { SUPPORTED_PANELS } from './dashboard-model.ts';
+import type { AnnotationEvent } from './annotations.ts';
 import type { Panel } from './dashboard-model.ts';
 import { runPanelQueries } from './panel-data.ts';
 import type { PanelData } from './panel-data.ts';
@@ -27,6 +28,7 @@ export function PanelView(props: {
   widthPx: number;
   heightPx: number;
   onEdit?: () => void;
+  annotations?: readonly AnnotationEvent[];
 }): React.JSX.Element {
   const { panel } = props;
   const el = useRef<HTMLDivElement>(null);
@@ -92,7 +94,7 @@ export function PanelView(props: {
             {outcome.message}
           </div>
         ) : Body && (panel.type === 'text' || data) ? (
-          <Body panel={panel} data={data ?? { series: [], logs: [], intervalS: 0 }} width={props.widthPx} height={bodyHeight} text={text} />
+          <Body panel={panel} data={data ?? { series: [], logs: [], intervalS: 0 }} width={props.widthPx} height={bodyHeight} text={text} {...(props.annotations ? { annotations: props.annotations } : {})} />
         ) : null}
       </div>
     </div>

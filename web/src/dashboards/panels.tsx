@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { lineLevel } from '../datasource/loki.ts';
 import { TimeSeriesGraph, seriesColor } from '../explore/time-series-graph.tsx';
+import type { AnnotationEvent } from './annotations.ts';
 import type { GraphSeries } from '../explore/time-series-graph.tsx';
 import { formatLocal } from '../time/time-range.ts';
 import type { FieldDefaults, Panel } from './dashboard-model.ts';
@@ -17,6 +18,8 @@ export interface PanelBodyProps {
   readonly width: number;
   readonly height: number;
   readonly text: (s: string) => string;
+  /** The dashboard's annotation events (time series panels draw them as vertical lines). */
+  readonly annotations?: readonly AnnotationEvent[];
 }
 
 const defaultsOf = (p: Panel): FieldDefaults => p.fieldConfig?.defaults ?? {};
@@ -70,6 +73,7 @@ export function TimeSeriesPanel(props: PanelBodyProps): React.JSX.Element {
       bars={bars}
       formatValue={formatValue}
       hideLegend={hideLegend}
+      {...(props.annotations ? { events: props.annotations } : {})}
       {...(defaults.min !== undefined ? { yMin: defaults.min } : {})}
       {...(defaults.max !== undefined ? { yMax: defaults.max } : {})}
     />

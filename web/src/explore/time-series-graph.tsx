@@ -59,6 +59,8 @@ export function TimeSeriesGraph(props: {
   stacked?: boolean;
   /** Points drawn over the lines (exemplars). */
   markers?: readonly GraphMarker[];
+  /** Vertical lines at event times (a dashboard's annotations), each in its colour. */
+  events?: readonly { readonly timeMs: number; readonly color: string }[];
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
   const onZoom = useRef(props.onZoom);
@@ -70,6 +72,7 @@ export function TimeSeriesGraph(props: {
     const fmt = props.formatValue;
     const stacked = props.stacked ? stackValues(props.series) : undefined;
     const markers = props.markers ?? [];
+    const events = props.events ?? [];
     const opts: uPlot.Options = {
       width: Math.max(120, el.clientWidth),
       height: props.height ?? 320,
@@ -119,6 +122,16 @@ export function TimeSeriesGraph(props: {
               ctx.closePath();
               ctx.fill();
             }
+            for (const e of events) {
+              const x = u.valToPos(e.timeMs / 1000, 'x', true);
+              if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+              ctx.strokeStyle = e.color;
+              ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+            }
             ctx.restore();
           },
         ],
@@ -143,7 +156,7 @@ export function TimeSeriesGraph(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers]);
+  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers, props.events]);
 
-  return <div ref={container} className="graph" data-testid="time-series-graph" data-stacked={props.stacked ? 'true' : undefined} data-markers={props.markers?.length ?? 0} />;
+  return <div ref={container} className="graph" data-testid="time-series-graph" data-stacked={props.stacked ? 'true' : undefined} data-markers={props.markers?.length ?? 0} data-events={props.events?.length ?? 0} />;
 }
