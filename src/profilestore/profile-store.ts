@@ -7,7 +7,7 @@ import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.t
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, ProfileQuerier, ProfilesStorage, StorageHealth, TenantLimits } from '../storage/index.ts';
 import { ProfileAppender } from './appender.ts';
-import { ProfileBlockReader } from './block-reader.ts';
+import { BlockSymbolCache, ProfileBlockReader } from './block-reader.ts';
 import { ProfileBlockWriter } from './block-writer.ts';
 import { removeBlockDir } from './block.ts';
 import type { ProfileBlock } from './block.ts';
@@ -39,6 +39,8 @@ export interface ProfileStoreOptions {
  * segment and the frame's place in it, the same on every replay, so blocks cut from them are recognised.
  */
 const LEGACY_SEGMENT_STRIDE = 1e10;
+/** Estimated bytes of block symbol tables kept for reads. */
+const SYMBOL_CACHE_BYTES = 64 * 1024 * 1024;
 const LEGACY_FRAME_STRIDE = 1e5;
 
 /**
@@ -67,6 +69,8 @@ export class ProfileStore implements ProfilesStorage {
   private readonly bucket: LocalBucket;
   private readonly catalog: BlockCatalog<ProfileBlock>;
   private readonly writer: ProfileBlockWriter;
+  /** Symbol tables of recently read blocks (a day's merge reads every block's). */
+  private readonly symbols = new BlockSymbolCache(SYMBOL_CACHE_BYTES);
   private closed = false;
   private nextSeq = 0;
   private chain: Promise<unknown> = Promise.resolve();
@@ -152,7 +156,7 @@ export class ProfileStore implements ProfilesStorage {
     if (tenants.length !== 1) return Promise.reject(new Error(`a profile store querier reads exactly one tenant, got ${tenants.length}`));
     return Promise.resolve(
       new ProfileStoreQuerier(
-        { head: this.head, acquire: () => this.catalog.acquire(), blocks: () => this.catalog.allBlocks(), connect: () => this.db.connect() },
+        { head: this.head, acquire: () => this.catalog.acquire(), blocks: () => this.catalog.allBlocks(), connect: () => this.db.connect(), symbols: this.symbols },
         tenants[0]!,
       ),
     );
