@@ -25,7 +25,7 @@ export interface BlockPick {
 }
 
 /** A block's symbols as the model has them: functions and stacks (function ids, leaf first). */
-export interface BlockSymbolTable {
+interface BlockSymbolTable {
   readonly functions: readonly ProfileFunction[];
   readonly stacks: readonly (readonly number[])[];
 }
