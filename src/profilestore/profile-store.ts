@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { BlockCatalog, ColumnarDatabase, quoteString } from '../columnar/index.ts';
+import { BlockCatalog, ColumnarDatabase, SerialJobs, quoteString } from '../columnar/index.ts';
 import type { Profile, TenantId } from '../model/index.ts';
 import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
@@ -73,9 +73,8 @@ export class ProfileStore implements ProfilesStorage {
   private readonly symbols = new BlockSymbolCache(SYMBOL_CACHE_BYTES);
   private closed = false;
   private nextSeq = 0;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly jobs = new SerialJobs();
   private timer: NodeJS.Timeout | undefined;
-  private cutKicked = false;
 
   private constructor(
     dir: string,
@@ -179,7 +178,7 @@ export class ProfileStore implements ProfilesStorage {
 
   /** Cuts every window in the head into blocks now, open ones too (tests, benchmarks). */
   flush(): Promise<void> {
-    return this.enqueue(() => this.cut(Date.now(), true));
+    return this.jobs.enqueue(() => this.cut(Date.now(), true));
   }
 
   /**
@@ -188,7 +187,7 @@ export class ProfileStore implements ProfilesStorage {
    * is in. Returns the profiles dropped.
    */
   applyRetention(nowMs: number): Promise<number> {
-    return this.enqueue(async () => {
+    return this.jobs.enqueue(async () => {
       if (this.closed) return 0;
       const cutoff = (tenant: TenantId): number | undefined => {
         const retention = this.limits.forTenant(tenant).retention_period;
@@ -228,7 +227,7 @@ export class ProfileStore implements ProfilesStorage {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await this.jobs.idle();
     // Every queued commit is durable and in the head once a rotation resolves.
     await this.wal.rotate().catch(() => undefined);
     await this.cut(Date.now(), true).catch((err: unknown) => this.logger?.error({ err }, 'profile store: cutting the head at close failed; the WAL keeps it'));
@@ -241,13 +240,6 @@ export class ProfileStore implements ProfilesStorage {
   /** When the WAL's current segment was started (ms), so retention can roll it and free old ones. */
   private segmentStartedMs = Date.now();
 
-  private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(job, job);
-    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
   private startTimer(): void {
     const everyMs = Math.max(1000, Math.min(30_000, Math.floor(this.settings.cutDelayMs / 2)));
     this.timer = setInterval(() => this.kickCut(), everyMs);
@@ -256,12 +248,13 @@ export class ProfileStore implements ProfilesStorage {
 
   /** Schedules a cut of what is due, coalescing repeated kicks. */
   private kickCut(): void {
-    if (this.cutKicked || this.closed) return;
-    this.cutKicked = true;
-    void this.enqueue(async () => {
-      this.cutKicked = false;
-      if (!this.closed) await this.cut(Date.now(), false);
-    }).catch((err: unknown) => this.logger?.error({ err }, 'profile store: cutting blocks failed; it will be retried'));
+    if (this.closed) return;
+    this.jobs.kick(
+      async () => {
+        if (!this.closed) await this.cut(Date.now(), false);
+      },
+      (err: unknown) => this.logger?.error({ err }, 'profile store: cutting blocks failed; it will be retried'),
+    );
   }
 
   /** The windows due at `nowMs` (every one with `force`); over the memory bound, the oldest open ones too. */
