@@ -14,6 +14,7 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { startHeimdall } from '../../test/e2e/harness.ts';
 import { freePort, procStats, stopServer } from '../metrics/servers.ts';
+import { allocatedBytes } from '../shared/allocated-bytes.ts';
 import { KINDS, ProfileFactory } from './corpus.ts';
 
 const PROTO = path.join(path.dirname(new URL(import.meta.url).pathname), '../../proto/pyroscope/push.proto');
@@ -175,16 +176,6 @@ function ingestResult(plan: Plan, r: { wallS: number; cpuS: number; bytes: numbe
     mbPerCpuS: r.bytes / 1e6 / r.cpuS,
     rssMb: procStats(pid).rssBytes / 1e6,
   };
-}
-
-function allocatedBytes(dir: string): number {
-  let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) total += allocatedBytes(p);
-    else if (e.isFile()) total += fs.statSync(p).blocks * 512;
-  }
-  return total;
 }
 
 async function runHeimdall(plan: Plan, a: Args, work: string): Promise<Result> {

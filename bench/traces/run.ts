@@ -16,6 +16,7 @@ import { credentials, Client, Metadata, status as GrpcStatus } from '@grpc/grpc-
 import type { ServiceError } from '@grpc/grpc-js';
 import { startHeimdall } from '../../test/e2e/harness.ts';
 import { freePort, procStats, stopServer } from '../metrics/servers.ts';
+import { allocatedBytes } from '../shared/allocated-bytes.ts';
 import { mulberry32 } from '../shared/prng.ts';
 import { ATTRIBUTE_QUERY, JAEGER_ATTRIBUTE_SEARCH, METRICS_QUERY, STRUCTURAL_QUERY, generateCorpus } from './corpus.ts';
 import type { Batch, Corpus } from './corpus.ts';
@@ -52,17 +53,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${k}: use --spans N, --quick, --batch-spans N, --concurrency N, --ids N, --peer PATH (Jaeger), --no-peer, --tempo PATH, --keep`);
   }
   return a;
-}
-
-/** Bytes a directory occupies on disk (allocated blocks: badger preallocates sparse value logs). */
-function allocatedBytes(dir: string): number {
-  let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) total += allocatedBytes(p);
-    else if (e.isFile()) total += fs.statSync(p).blocks * 512;
-  }
-  return total;
 }
 
 /** The corpus' requests: held in memory when small enough, otherwise generated as they are sent. */

@@ -5,3 +5,4 @@ export type { FormatSpec, FormatStamp, LegacyStamp } from './format-stamp.ts';
 export { quoteString, tenantToken } from './sql.ts';
 export { BlockCatalog } from './block-catalog.ts';
 export type { BlockSnapshot } from './block-catalog.ts';
+export { SerialJobs } from './serial-jobs.ts';

@@ -18,10 +18,48 @@ interface SeriesRun {
   readonly count: number;
 }
 
+/** A block and the ids of its series a read picked. */
+export interface BlockPick {
+  readonly block: ProfileBlock;
+  readonly series: readonly number[];
+}
+
 /** A block's symbols as the model has them: functions and stacks (function ids, leaf first). */
 interface BlockSymbolTable {
   readonly functions: readonly ProfileFunction[];
   readonly stacks: readonly (readonly number[])[];
+}
+
+/**
+ * Block symbol tables recently read, kept up to a byte budget (least recently used out first): blocks are
+ * immutable, and a merge over a day reads the symbols of every block of the day.
+ */
+export class BlockSymbolCache {
+  private readonly entries = new Map<string, { table: BlockSymbolTable; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(dir: string): BlockSymbolTable | undefined {
+    const e = this.entries.get(dir);
+    if (!e) return undefined;
+    this.entries.delete(dir);
+    this.entries.set(dir, e);
+    return e.table;
+  }
+
+  set(dir: string, table: BlockSymbolTable): void {
+    let bytes = 64 * table.functions.length;
+    for (const s of table.stacks) bytes += 32 + 8 * s.length;
+    if (bytes > this.maxBytes) return;
+    this.entries.set(dir, { table, bytes });
+    this.bytes += bytes;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
 }
 
 const parquet = (b: ProfileBlock, t: Parameters<typeof blockFile>[1]): string => `read_parquet(${quoteString(blockFile(b.dir, t))})`;
@@ -46,7 +84,10 @@ function runsCondition(runs: readonly SeriesRun[]): string {
  * Contract: one read at a time per reader (its connection runs one statement at a time).
  */
 export class ProfileBlockReader {
-  constructor(private readonly conn: DuckDBConnection) {}
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly cache?: BlockSymbolCache,
+  ) {}
 
   /** A block's series, in id order. */
   async series(dir: string): Promise<BlockSeries[]> {
@@ -72,13 +113,20 @@ export class ProfileBlockReader {
     return out;
   }
 
-  /** The profiles of `seriesIds` in `range` from one block, in batches, in the shape `read`. */
-  async *select(block: ProfileBlock, seriesIds: readonly number[], range: ProfileTimeRange, read: ProfileReadShape): AsyncIterable<StoredProfile[]> {
-    const runs = await this.runs(block, seriesIds, range);
-    if (runs.length === 0) return;
-    if (read === 'totals') yield* this.totals(block, runs);
-    else if (read === 'merged') yield await this.merged(block, runs);
-    else yield* this.whole(block, runs);
+  /**
+   * The profiles of the picked series in `range` from the blocks, in batches, in the shape `read`. Merges and
+   * totals read every block in one statement (DuckDB scans them in parallel); whole profiles a block at a time.
+   */
+  async *select(picks: readonly BlockPick[], range: ProfileTimeRange, read: ProfileReadShape): AsyncIterable<StoredProfile[]> {
+    const withRuns: { block: ProfileBlock; runs: SeriesRun[] }[] = [];
+    for (const p of picks) {
+      const runs = await this.runs(p.block, p.series, range);
+      if (runs.length > 0) withRuns.push({ block: p.block, runs });
+    }
+    if (withRuns.length === 0) return;
+    if (read === 'totals') yield* this.totals(withRuns);
+    else if (read === 'merged') yield await this.merged(withRuns);
+    else for (const { block, runs } of withRuns) yield* this.whole(block, runs);
   }
 
   /** The run of profile ids of each series in the range (the whole series when the range covers it). */
@@ -105,6 +153,8 @@ export class ProfileBlockReader {
   }
 
   private async symbols(block: ProfileBlock): Promise<BlockSymbolTable> {
+    const cached = this.cache?.get(block.dir);
+    if (cached) return cached;
     const f = await this.conn.runAndReadAll(
       `SELECT n.value, fn.value FROM ${parquet(block, 'functions')} f JOIN ${parquet(block, 'strings')} n ON n.id = f.name
         LEFT JOIN ${parquet(block, 'strings')} fn ON fn.id = f.filename ORDER BY f.id`,
@@ -112,44 +162,55 @@ export class ProfileBlockReader {
     const functions: ProfileFunction[] = f.getRowsJS().map(([name, filename]) => (filename === null ? { name: String(name) } : { name: String(name), filename: String(filename) }));
     const s = await this.conn.runAndReadAll(`SELECT functions FROM ${parquet(block, 'stacks')} ORDER BY id`);
     const stacks = s.getColumnsJS()[0]!.map((list) => (list as number[]).map(Number));
-    return { functions, stacks };
+    const table = { functions, stacks };
+    this.cache?.set(block.dir, table);
+    return table;
   }
 
-  /** One profile per series: the samples of its profiles in the range summed per stack and span. */
-  private async merged(block: ProfileBlock, runs: readonly SeriesRun[]): Promise<StoredProfile[]> {
-    const symbols = await this.symbols(block);
-    const r = await this.conn.runAndReadAll(
-      `SELECT series, stack, span_id, sum(value)::DOUBLE FROM ${parquet(block, 'samples')} WHERE ${runsCondition(runs)} GROUP BY ALL`,
-    );
-    const [seriesCol, stackCol, spanCol, valueCol] = r.getColumnsJS() as [number[], number[], (string | null)[], number[]];
-    const bySeries = new Map<number, ProfileSample[]>();
+  /** One profile per block and series: the samples of its profiles in the range summed per stack and span. */
+  private async merged(picks: readonly { block: ProfileBlock; runs: SeriesRun[] }[]): Promise<StoredProfile[]> {
+    const scans = picks.map(({ block, runs }, i) => `SELECT ${i} AS b, series, stack, span_id, value FROM ${parquet(block, 'samples')} WHERE ${runsCondition(runs)}`);
+    const r = await this.conn.runAndReadAll(`SELECT b, series, stack, span_id, sum(value)::DOUBLE FROM (${scans.join(' UNION ALL ')}) GROUP BY ALL`);
+    const [blockCol, seriesCol, stackCol, spanCol, valueCol] = r.getColumnsJS() as [number[], number[], number[], (string | null)[], number[]];
+    const samples = new Map<string, ProfileSample[]>();
     for (let i = 0; i < seriesCol.length; i++) {
-      let list = bySeries.get(seriesCol[i]!);
-      if (!list) bySeries.set(seriesCol[i]!, (list = []));
+      const key = `${blockCol[i]} ${seriesCol[i]}`;
+      let list = samples.get(key);
+      if (!list) samples.set(key, (list = []));
       const spanId = spanCol[i];
       list.push(spanId === null || spanId === undefined ? { stack: stackCol[i]!, value: valueCol[i]! } : { stack: stackCol[i]!, value: valueCol[i]!, spanId });
     }
-    return runs.map((run) => ({
-      profile: {
-        labels: block.series[run.series]!.labels,
-        timeMs: run.minMs,
-        durationNs: 0,
-        functions: symbols.functions,
-        stacks: symbols.stacks,
-        samples: bySeries.get(run.series) ?? [],
-      },
-      merged: { lastMs: run.maxMs, count: run.count },
-    }));
+    const out: StoredProfile[] = [];
+    for (let b = 0; b < picks.length; b++) {
+      const { block, runs } = picks[b]!;
+      const symbols = await this.symbols(block);
+      for (const run of runs) {
+        out.push({
+          profile: {
+            labels: block.series[run.series]!.labels,
+            timeMs: run.minMs,
+            durationNs: 0,
+            functions: symbols.functions,
+            stacks: symbols.stacks,
+            samples: samples.get(`${b} ${run.series}`) ?? [],
+          },
+          merged: { lastMs: run.maxMs, count: run.count },
+        });
+      }
+    }
+    return out;
   }
 
   /** Each profile with one sample holding its total (no symbols). */
-  private async *totals(block: ProfileBlock, runs: readonly SeriesRun[]): AsyncIterable<StoredProfile[]> {
-    const r = await this.conn.runAndReadAll(
-      `SELECT series, time_ms::DOUBLE, duration_ns::DOUBLE, total::DOUBLE FROM ${parquet(block, 'profiles')} WHERE ${runsCondition(runs)}`,
+  private async *totals(picks: readonly { block: ProfileBlock; runs: SeriesRun[] }[]): AsyncIterable<StoredProfile[]> {
+    const scans = picks.map(
+      ({ block, runs }, i) => `SELECT ${i} AS b, series, time_ms::DOUBLE, duration_ns::DOUBLE, total::DOUBLE FROM ${parquet(block, 'profiles')} WHERE ${runsCondition(runs)}`,
     );
-    const [seriesCol, timeCol, durationCol, totalCol] = r.getColumnsJS() as number[][];
+    const r = await this.conn.runAndReadAll(scans.join(' UNION ALL '));
+    const [blockCol, seriesCol, timeCol, durationCol, totalCol] = r.getColumnsJS() as number[][];
     let batch: StoredProfile[] = [];
     for (let i = 0; i < seriesCol!.length; i++) {
+      const block = picks[blockCol![i]!]!.block;
       batch.push({
         profile: { labels: block.series[seriesCol![i]!]!.labels, timeMs: timeCol![i]!, durationNs: durationCol![i]!, functions: [], stacks: [], samples: [{ stack: 0, value: totalCol![i]! }] },
       });

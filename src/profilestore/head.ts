@@ -11,7 +11,7 @@ export interface HeadProfile {
 }
 
 /** One series' share of a window being cut: the first `profiles.length` of its window list. */
-export interface CutSeries {
+interface CutSeries {
   readonly key: string;
   readonly labels: Labels;
   readonly profiles: readonly HeadProfile[];

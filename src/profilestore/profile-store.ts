@@ -1,13 +1,13 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { BlockCatalog, ColumnarDatabase, quoteString } from '../columnar/index.ts';
+import { BlockCatalog, ColumnarDatabase, SerialJobs, quoteString } from '../columnar/index.ts';
 import type { Profile, TenantId } from '../model/index.ts';
 import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, ProfileQuerier, ProfilesStorage, StorageHealth, TenantLimits } from '../storage/index.ts';
 import { ProfileAppender } from './appender.ts';
-import { ProfileBlockReader } from './block-reader.ts';
+import { BlockSymbolCache, ProfileBlockReader } from './block-reader.ts';
 import { ProfileBlockWriter } from './block-writer.ts';
 import { removeBlockDir } from './block.ts';
 import type { ProfileBlock } from './block.ts';
@@ -39,6 +39,8 @@ export interface ProfileStoreOptions {
  * segment and the frame's place in it, the same on every replay, so blocks cut from them are recognised.
  */
 const LEGACY_SEGMENT_STRIDE = 1e10;
+/** Estimated bytes of block symbol tables kept for reads. */
+const SYMBOL_CACHE_BYTES = 64 * 1024 * 1024;
 const LEGACY_FRAME_STRIDE = 1e5;
 
 /**
@@ -67,11 +69,12 @@ export class ProfileStore implements ProfilesStorage {
   private readonly bucket: LocalBucket;
   private readonly catalog: BlockCatalog<ProfileBlock>;
   private readonly writer: ProfileBlockWriter;
+  /** Symbol tables of recently read blocks (a day's merge reads every block's). */
+  private readonly symbols = new BlockSymbolCache(SYMBOL_CACHE_BYTES);
   private closed = false;
   private nextSeq = 0;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly jobs = new SerialJobs();
   private timer: NodeJS.Timeout | undefined;
-  private cutKicked = false;
 
   private constructor(
     dir: string,
@@ -152,7 +155,7 @@ export class ProfileStore implements ProfilesStorage {
     if (tenants.length !== 1) return Promise.reject(new Error(`a profile store querier reads exactly one tenant, got ${tenants.length}`));
     return Promise.resolve(
       new ProfileStoreQuerier(
-        { head: this.head, acquire: () => this.catalog.acquire(), blocks: () => this.catalog.allBlocks(), connect: () => this.db.connect() },
+        { head: this.head, acquire: () => this.catalog.acquire(), blocks: () => this.catalog.allBlocks(), connect: () => this.db.connect(), symbols: this.symbols },
         tenants[0]!,
       ),
     );
@@ -175,7 +178,7 @@ export class ProfileStore implements ProfilesStorage {
 
   /** Cuts every window in the head into blocks now, open ones too (tests, benchmarks). */
   flush(): Promise<void> {
-    return this.enqueue(() => this.cut(Date.now(), true));
+    return this.jobs.enqueue(() => this.cut(Date.now(), true));
   }
 
   /**
@@ -184,7 +187,7 @@ export class ProfileStore implements ProfilesStorage {
    * is in. Returns the profiles dropped.
    */
   applyRetention(nowMs: number): Promise<number> {
-    return this.enqueue(async () => {
+    return this.jobs.enqueue(async () => {
       if (this.closed) return 0;
       const cutoff = (tenant: TenantId): number | undefined => {
         const retention = this.limits.forTenant(tenant).retention_period;
@@ -224,7 +227,7 @@ export class ProfileStore implements ProfilesStorage {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await this.jobs.idle();
     // Every queued commit is durable and in the head once a rotation resolves.
     await this.wal.rotate().catch(() => undefined);
     await this.cut(Date.now(), true).catch((err: unknown) => this.logger?.error({ err }, 'profile store: cutting the head at close failed; the WAL keeps it'));
@@ -237,13 +240,6 @@ export class ProfileStore implements ProfilesStorage {
   /** When the WAL's current segment was started (ms), so retention can roll it and free old ones. */
   private segmentStartedMs = Date.now();
 
-  private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(job, job);
-    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
   private startTimer(): void {
     const everyMs = Math.max(1000, Math.min(30_000, Math.floor(this.settings.cutDelayMs / 2)));
     this.timer = setInterval(() => this.kickCut(), everyMs);
@@ -252,12 +248,13 @@ export class ProfileStore implements ProfilesStorage {
 
   /** Schedules a cut of what is due, coalescing repeated kicks. */
   private kickCut(): void {
-    if (this.cutKicked || this.closed) return;
-    this.cutKicked = true;
-    void this.enqueue(async () => {
-      this.cutKicked = false;
-      if (!this.closed) await this.cut(Date.now(), false);
-    }).catch((err: unknown) => this.logger?.error({ err }, 'profile store: cutting blocks failed; it will be retried'));
+    if (this.closed) return;
+    this.jobs.kick(
+      async () => {
+        if (!this.closed) await this.cut(Date.now(), false);
+      },
+      (err: unknown) => this.logger?.error({ err }, 'profile store: cutting blocks failed; it will be retried'),
+    );
   }
 
   /** The windows due at `nowMs` (every one with `force`); over the memory bound, the oldest open ones too. */

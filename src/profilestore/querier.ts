@@ -4,6 +4,7 @@ import { compareLabels, compareStrings, compileMatcher, labelsKey } from '../mod
 import type { LabelMatcher, Labels, TenantId, ValuePredicate } from '../model/index.ts';
 import type { ProfileQuerier, ProfileSelectParams, ProfileTimeRange, StoredProfile } from '../storage/index.ts';
 import { ProfileBlockReader } from './block-reader.ts';
+import type { BlockPick, BlockSymbolCache } from './block-reader.ts';
 import type { ProfileBlock } from './block.ts';
 import type { Head, HeadProfile, HeadSeries } from './head.ts';
 
@@ -14,6 +15,8 @@ export interface ProfileSources {
   /** The blocks now, for label reads that finish in one synchronous step. */
   blocks(): readonly ProfileBlock[];
   connect(): Promise<DuckDBConnection>;
+  /** Block symbol tables shared by reads. */
+  readonly symbols: BlockSymbolCache;
 }
 
 type Predicates = readonly (readonly [string, ValuePredicate])[];
@@ -48,15 +51,18 @@ export class ProfileStoreQuerier implements ProfileQuerier {
     let conn: DuckDBConnection | undefined;
     try {
       yield* this.headProfiles(lists, params);
+      const picks: BlockPick[] = [];
       for (const block of snap.blocks) {
         if (block.tenant !== this.tenant || !overlaps(block.minMs, block.maxMs, params)) continue;
-        const ids: number[] = [];
+        const series: number[] = [];
         block.series.forEach((s, i) => {
-          if (overlaps(s.minMs, s.maxMs, params) && matches(preds, s.labels)) ids.push(i);
+          if (overlaps(s.minMs, s.maxMs, params) && matches(preds, s.labels)) series.push(i);
         });
-        if (ids.length === 0) continue;
-        conn ??= await this.sources.connect();
-        for await (const batch of new ProfileBlockReader(conn).select(block, ids, params, params.read ?? 'profiles')) {
+        if (series.length > 0) picks.push({ block, series });
+      }
+      if (picks.length > 0) {
+        conn = await this.sources.connect();
+        for await (const batch of new ProfileBlockReader(conn, this.sources.symbols).select(picks, params, params.read ?? 'profiles')) {
           yield batch;
           params.signal?.throwIfAborted();
         }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { BlockCatalog, ColumnarDatabase, quoteString } from '../columnar/index.ts';
+import { BlockCatalog, ColumnarDatabase, SerialJobs, quoteString } from '../columnar/index.ts';
 import type { SpanRecord, TenantId } from '../model/index.ts';
 import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.ts';
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
@@ -71,9 +71,8 @@ export class TraceStore implements TracesStorage {
   private readonly bucket: LocalBucket;
   private writer: BlockWriter | undefined;
   private writerConn: DuckDBConnection | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly jobs = new SerialJobs();
   private timer: NodeJS.Timeout | undefined;
-  private cutKicked = false;
   private closed = false;
   /** What block reads touched since open (tests read it to check the trace-id index). */
   readonly readStats: BlockReadStats = { blocksRead: 0, rowGroupsRead: 0 };
@@ -173,12 +172,12 @@ export class TraceStore implements TracesStorage {
 
   /** Cuts every trace in the head into blocks now, complete or not (tests; the background cuts by age). */
   flush(): Promise<void> {
-    return this.enqueue(() => this.cut(Date.now(), true));
+    return this.jobs.enqueue(() => this.cut(Date.now(), true));
   }
 
   /** Drops the blocks whose window ended more than the tenant's `block_retention` before `nowMs`. */
   applyRetention(nowMs: number): Promise<{ blocks: number }> {
-    return this.enqueue(async () => {
+    return this.jobs.enqueue(async () => {
       const windowMs = this.settings.blockWindowMs;
       const expired = this.catalog.allBlocks().filter((b) => {
         const keep = this.limits.forTenant(b.tenant).block_retention;
@@ -198,18 +197,11 @@ export class TraceStore implements TracesStorage {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.chain;
+    await this.jobs.idle();
     await this.wal.close();
     this.writerConn?.closeSync();
     this.maintenance.closeSync();
     await this.db.close();
-  }
-
-  private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(job, job);
-    // The job's own error reaches its caller through `run`; the chain only orders the jobs.
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private startTimer(): void {
@@ -220,12 +212,13 @@ export class TraceStore implements TracesStorage {
 
   /** Schedules a cut of what is due, coalescing repeated kicks. */
   private kickCut(): void {
-    if (this.cutKicked || this.closed) return;
-    this.cutKicked = true;
-    void this.enqueue(async () => {
-      this.cutKicked = false;
-      if (!this.closed) await this.cut(Date.now(), false);
-    }).catch((err: unknown) => this.logger?.error({ err }, 'trace store: cutting blocks failed; it will be retried'));
+    if (this.closed) return;
+    this.jobs.kick(
+      async () => {
+        if (!this.closed) await this.cut(Date.now(), false);
+      },
+      (err: unknown) => this.logger?.error({ err }, 'trace store: cutting blocks failed; it will be retried'),
+    );
   }
 
   /** The traces due for a block at `nowMs` (all of them with `force`), oldest-written first. */

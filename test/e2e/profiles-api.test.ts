@@ -201,6 +201,17 @@ test('fixtures through /ingest (multipart, raw) and Connect Push (JSON, protobuf
   });
   assert.equal(render.status, 200);
   assert.equal(((await render.json()) as { flamebearer: { numTicks: number } }).flamebearer.numTicks, 150e6);
+  // render-diff: the folded app against an empty range of itself.
+  const foldedQuery = encodeURIComponent(`${CPU}{service_name="foldedapp"}`);
+  const renderDiff = await fetch(
+    `${base}/pyroscope/render-diff?leftQuery=${foldedQuery}&leftFrom=now-1h&leftUntil=${Date.now() + 60_000}&rightQuery=${foldedQuery}&rightFrom=0&rightUntil=1000&format=json`,
+    { headers: { 'x-scope-orgid': 'fx' } },
+  );
+  assert.equal(renderDiff.status, 200, await renderDiff.clone().text());
+  const diffJson = (await renderDiff.json()) as { flamebearer: { names: string[]; levels: number[][] }; metadata: { format: string }; leftTicks: number; rightTicks: number };
+  assert.deepEqual([diffJson.metadata.format, diffJson.leftTicks, diffJson.rightTicks], ['double', 150e6, 0]);
+  assert.deepEqual(diffJson.flamebearer.levels[0], [0, 150e6, 0, 0, 0, 0, 0], 'a level is [left x, total, self, right x, total, self, name]');
+  assert.ok(diffJson.flamebearer.names.includes('hot'));
   const buildinfo = await fetch(`${base}/api/v1/status/buildinfo`);
   assert.equal(((await buildinfo.json()) as { status: string }).status, 'success');
 });

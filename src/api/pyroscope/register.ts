@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HeimdallError, PROFILE_TYPE_LABEL } from '../../model/index.ts';
-import { DEFAULT_MAX_NODES, MAX_MAX_NODES, StackTree, flameGraphOf } from '../../profiles/index.ts';
+import { DEFAULT_MAX_NODES, MAX_MAX_NODES, StackTree, flameGraphDiffOf, flameGraphOf } from '../../profiles/index.ts';
 import type { ProfileQueryable } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { toApiError } from '../errors.ts';
@@ -43,11 +43,57 @@ function splitLegacyQuery(query: string | undefined): { profileTypeID: string; s
   return brace < 0 ? { profileTypeID: query.trim(), selector: '' } : { profileTypeID: query.slice(0, brace).trim(), selector: query.slice(brace) };
 }
 
+function legacyMaxNodes(text: string | undefined): number {
+  return text ? Math.min(MAX_MAX_NODES, Math.max(1, Number(text) || DEFAULT_MAX_NODES)) : DEFAULT_MAX_NODES;
+}
+
+/** The merged tree of a legacy query (`<profile type id>{selector}`) over a range. */
+async function legacyTree(
+  deps: PyroscopeApiDeps,
+  request: FastifyRequest,
+  query: string | undefined,
+  startMs: number,
+  endMs: number,
+  signal: AbortSignal,
+): Promise<{ profileTypeID: string; tree: StackTree }> {
+  const { profileTypeID, selector } = splitLegacyQuery(query);
+  const tree = new StackTree();
+  const querier = await deps.queryable.querier(readTenants(deps.tenants, request));
+  try {
+    const matchers = [{ name: PROFILE_TYPE_LABEL, op: '=' as const, value: profileTypeID }, ...selectorMatchers(selector)];
+    for await (const batch of querier.select({ startMs, endMs, matchers, read: 'merged', signal })) for (const { profile } of batch) tree.add(profile);
+  } finally {
+    await querier.close();
+  }
+  return { profileTypeID, tree };
+}
+
+/** Answers a legacy render request with `answer`'s JSON, or the mapped error as text (Pyroscope's shape). */
+async function legacyAnswer(
+  deps: PyroscopeApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  what: string,
+  answer: (q: Record<string, string | undefined>, signal: AbortSignal) => Promise<object>,
+): Promise<FastifyReply> {
+  const { signal, dispose } = abortOnClientClose(reply);
+  try {
+    return await reply.type('application/json').send(JSON.stringify(await answer(request.query as Record<string, string | undefined>, signal)));
+  } catch (err) {
+    const mapped = toApiError(err, String(request.id));
+    if (mapped.internal) deps.logger.error({ err, requestId: request.id }, `Pyroscope ${what} internal error`);
+    return reply.code(mapped.status).type('text/plain; charset=utf-8').send(`${mapped.message}\n`);
+  } finally {
+    dispose();
+  }
+}
+
 /**
  * Registers Pyroscope's query API under `/pyroscope`: Connect `querier.v1.QuerierService/*` (ProfileTypes,
  * LabelNames, LabelValues, Series, SelectMergeStacktraces, SelectMergeSpanProfile, SelectMergeProfile,
  * SelectSeries, Diff, GetProfileStats), the legacy `GET /pyroscope/pyroscope/render` (`query`, `from`,
- * `until`, `maxNodes`; flamebearer JSON) and `/pyroscope/pyroscope/label-values`, and
+ * `until`, `maxNodes`; flamebearer JSON), `/pyroscope/pyroscope/render-diff` (`leftQuery`, `leftFrom`,
+ * `leftUntil`, `rightQuery`, ...) and `/pyroscope/pyroscope/label-values`, and
  * `/pyroscope/api/v1/status/buildinfo`. Call before the server listens.
  */
 export async function registerPyroscopeApi(app: FastifyInstance, deps: PyroscopeApiDeps): Promise<void> {
@@ -59,40 +105,34 @@ export async function registerPyroscopeApi(app: FastifyInstance, deps: Pyroscope
           JSON.stringify({ status: 'success', data: { version: PYROSCOPE_COMPATIBLE_VERSION, revision: 'heimdall', branch: 'main', goVersion: '' } }),
         ),
       );
-      scope.get('/pyroscope/render', async (request, reply) => {
-        const { signal, dispose } = abortOnClientClose(reply);
-        try {
-          const q = request.query as Record<string, string | undefined>;
+      scope.get('/pyroscope/render', async (request, reply) =>
+        legacyAnswer(deps, request, reply, 'render', async (q, signal) => {
           const now = Date.now();
-          const { profileTypeID, selector } = splitLegacyQuery(q.query);
-          const from = legacyTimeMs(q.from, now - 3_600_000, now);
-          const until = legacyTimeMs(q.until, now, now);
-          const maxNodes = q.maxNodes ? Math.min(MAX_MAX_NODES, Math.max(1, Number(q.maxNodes) || DEFAULT_MAX_NODES)) : DEFAULT_MAX_NODES;
-          const tree = new StackTree();
-          const querier = await deps.queryable.querier(readTenants(deps.tenants, request));
-          try {
-            const matchers = [{ name: PROFILE_TYPE_LABEL, op: '=' as const, value: profileTypeID }, ...selectorMatchers(selector)];
-            for await (const batch of querier.select({ startMs: from, endMs: until, matchers, read: 'merged', signal })) for (const { profile } of batch) tree.add(profile);
-          } finally {
-            await querier.close();
-          }
-          const fg = flameGraphOf(tree, maxNodes);
-          const units = profileTypeID.split(':')[2] ?? '';
-          return reply.type('application/json').send(
-            JSON.stringify({
-              flamebearer: { names: fg.names, levels: fg.levels, numTicks: fg.total, maxSelf: fg.maxSelf },
-              metadata: { format: 'single', units, name: profileTypeID },
-              timeline: null,
-            }),
-          );
-        } catch (err) {
-          const mapped = toApiError(err, String(request.id));
-          if (mapped.internal) deps.logger.error({ err, requestId: request.id }, 'Pyroscope render internal error');
-          return reply.code(mapped.status).type('text/plain; charset=utf-8').send(`${mapped.message}\n`);
-        } finally {
-          dispose();
-        }
-      });
+          const { profileTypeID, tree } = await legacyTree(deps, request, q.query, legacyTimeMs(q.from, now - 3_600_000, now), legacyTimeMs(q.until, now, now), signal);
+          const fg = flameGraphOf(tree, legacyMaxNodes(q.maxNodes));
+          return {
+            flamebearer: { names: fg.names, levels: fg.levels, numTicks: fg.total, maxSelf: fg.maxSelf },
+            metadata: { format: 'single', units: profileTypeID.split(':')[2] ?? '', name: profileTypeID },
+            timeline: null,
+          };
+        }),
+      );
+      // Pyroscope's legacy diff: two queries over two ranges, one flamebearer in the "double" format.
+      scope.get('/pyroscope/render-diff', async (request, reply) =>
+        legacyAnswer(deps, request, reply, 'render-diff', async (q, signal) => {
+          const now = Date.now();
+          const left = await legacyTree(deps, request, q.leftQuery, legacyTimeMs(q.leftFrom, now - 3_600_000, now), legacyTimeMs(q.leftUntil, now, now), signal);
+          const right = await legacyTree(deps, request, q.rightQuery, legacyTimeMs(q.rightFrom, now - 3_600_000, now), legacyTimeMs(q.rightUntil, now, now), signal);
+          const fg = flameGraphDiffOf(left.tree, right.tree, legacyMaxNodes(q.maxNodes));
+          return {
+            flamebearer: { names: fg.names, levels: fg.levels, numTicks: fg.total, maxSelf: fg.maxSelf },
+            metadata: { format: 'double', units: left.profileTypeID.split(':')[2] ?? '', name: left.profileTypeID },
+            leftTicks: fg.leftTicks,
+            rightTicks: fg.rightTicks,
+            timeline: null,
+          };
+        }),
+      );
       scope.get('/pyroscope/label-values', async (request, reply) => {
         try {
           const q = request.query as Record<string, string | undefined>;
