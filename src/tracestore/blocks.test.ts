@@ -288,3 +288,22 @@ test('compaction never rewrites a big block: late spans for its window stay in a
     await store.close();
   }
 });
+
+test('a newest-first select yields traces exactly by start time, a late earlier span included', async () => {
+  const store = await open(tmpDir());
+  const base = NOW_NS - 2n * HOUR;
+  try {
+    for (let n = 0; n < 100; n++) await commit(store, T, spansOf(n, base + BigInt(n) * SEC));
+    await store.flush();
+    // Trace 99 (the newest by its block) gets a late span starting before every other trace: it is the oldest.
+    await commit(store, T, [makeSpan({ trace: 99, index: 5, parent: 0, startNs: base - SEC, name: 'early' })]);
+    const q = await store.querier([T]);
+    assert.equal(q.newestFirst, true);
+    const order: string[] = [];
+    for await (const batch of q.select({ startNs: base - HOUR, endNs: base + HOUR, order: 'newest' })) order.push(...batch.map((t) => t.traceId));
+    const expected = [...Array.from({ length: 99 }, (_, i) => traceIdOf(98 - i)), traceIdOf(99)];
+    assert.deepEqual(order, expected);
+  } finally {
+    await store.close();
+  }
+});
