@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, Client, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
+import { findGoTool } from '../../test/e2e/go-tools.ts';
 import { startHeimdall } from '../../test/e2e/harness.ts';
 import { freePort, procStats, stopServer } from '../metrics/servers.ts';
 import { allocatedBytes } from '../shared/allocated-bytes.ts';
@@ -32,8 +33,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const defaultPeer = '/work/peers/jaeger';
-  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: fs.existsSync(defaultPeer) ? defaultPeer : undefined, tempo: undefined, keep: false };
+  // The peer by default: a `jaeger` in $(go env GOPATH)/bin or PATH (`.ci/run` builds it there).
+  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: findGoTool('jaeger'), tempo: undefined, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -407,7 +408,9 @@ async function main(): Promise<void> {
   const results = new Map<string, Result>();
   try {
     results.set('Heimdall', await runHeimdall(plan, work));
-    if (args.peer !== undefined) results.set('Jaeger', await runJaeger(args.peer, plan, work));
+    // The peer is looked for when its turn comes (it may still be building when the run starts).
+    if (args.peer !== undefined && fs.existsSync(args.peer)) results.set('Jaeger', await runJaeger(args.peer, plan, work));
+    else if (args.peer !== undefined) console.log(`no Jaeger at ${args.peer}: Heimdall alone`);
     if (args.tempo !== undefined) results.set('Tempo', await runTempo(args.tempo, plan, work));
   } finally {
     if (args.keep) console.log(`data kept in ${work}`);

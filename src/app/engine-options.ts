@@ -45,6 +45,7 @@ export function traceStoreConfigOptions(traces: TracesConfig): Pick<TraceStoreOp
       blockWindowMs: traces.store.block_window,
       headMaxBytes: traces.store.head_max_bytes,
       rowGroupSpans: traces.store.row_group_spans,
+      compactionTargetSpans: traces.store.compaction_target_spans,
     },
   };
 }

@@ -109,6 +109,11 @@ export const tracesConfigSchema = z
         head_max_bytes: bytesSchema.prefault('64MiB'),
         /** Spans per Parquet row group in blocks: the unit a trace-by-id read loads. */
         row_group_spans: z.number().int().positive().default(20_000),
+        /**
+         * Compaction merges a window's small blocks into blocks of up to this many spans (so a trace by id reads
+         * a few row groups of a few blocks); blocks of half of it or more are never rewritten. 0 turns it off.
+         */
+        compaction_target_spans: z.number().int().nonnegative().default(1_000_000),
         /** How often retention runs. */
         retention_interval: durationSchema.prefault('10m'),
       })

@@ -48,6 +48,7 @@ export type StorageOp =
   | 'traces.traceById'
   | 'traces.tagNames'
   | 'traces.tagValues'
+  | 'traces.countSpans'
   | 'next'
   | 'close';
 

@@ -15,6 +15,8 @@ import type {
   StoredTrace,
   TraceQuerier,
   TraceQueryable,
+  SpanCountParams,
+  SpanCountRow,
   TraceSelectParams,
   TraceTimeRange,
 } from '../storage/index.ts';
@@ -110,8 +112,11 @@ export class RemoteTraceQueryable implements TraceQueryable {
 
   async querier(tenants: readonly TenantId[]): Promise<TraceQuerier> {
     const call = this.call;
-    const handle = (await call('traces.open', [tenants])) as number;
-    return {
+    const opened = (await call('traces.open', [tenants])) as { handle: number; newestFirst: boolean; countSpans: boolean };
+    const handle = opened.handle;
+    const querier: TraceQuerier = {
+      // The search stops early only when the store yields newest first; keep what it says.
+      newestFirst: opened.newestFirst,
       select: (params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]> =>
         remoteBatches<readonly StoredTrace[]>(call, call('traces.select', [handle, withoutSignal(params)])),
       traceById: async (traceId: string, range?: TraceTimeRange) => (await call('traces.traceById', [handle, traceId, range])) as StoredTrace | undefined,
@@ -122,5 +127,7 @@ export class RemoteTraceQueryable implements TraceQueryable {
         await call('close', [handle]);
       },
     };
+    if (opened.countSpans) querier.countSpans = async (params: SpanCountParams) => (await call('traces.countSpans', [handle, withoutSignal(params)])) as SpanCountRow[];
+    return querier;
   }
 }

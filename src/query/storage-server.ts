@@ -12,6 +12,7 @@ import type {
   StoredTrace,
   TraceQuerier,
   TraceQueryable,
+  SpanCountParams,
   TraceSelectParams,
   TraceTimeRange,
 } from '../storage/index.ts';
@@ -66,13 +67,18 @@ export class QueryStorageSession {
       }
       case 'traces.open': {
         if (!this.traces) throw new Error('no traces queryable for this query');
-        return plain(this.register(await this.traces.querier(args[0] as TenantId[])));
+        const q = await this.traces.querier(args[0] as TenantId[]);
+        return plain({ handle: this.register(q), newestFirst: q.newestFirst === true, countSpans: q.countSpans !== undefined });
       }
       case 'traces.select': {
         const q = this.querier(args[0]) as TraceQuerier;
         const h = this.iterate(q.select({ ...(args[1] as TraceSelectParams), signal: this.signal }));
         this.plainIterators.add(h);
         return plain(h);
+      }
+      case 'traces.countSpans': {
+        const q = this.querier(args[0]) as TraceQuerier;
+        return plain(await q.countSpans!({ ...(args[1] as SpanCountParams), signal: this.signal }));
       }
       case 'traces.traceById':
         return plain(await (this.querier(args[0]) as TraceQuerier).traceById(args[1] as string, args[2] as TraceTimeRange | undefined));

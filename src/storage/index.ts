@@ -44,6 +44,8 @@ export type {
 export type {
   AttributeScope,
   SpanCondition,
+  SpanCountParams,
+  SpanCountRow,
   StoredSpan,
   StoredTrace,
   TraceQuerier,

@@ -1,4 +1,4 @@
-import type { Attribute, AttributeScalar, Span, SpanRecord, TenantId } from '../model/index.ts';
+import type { Attribute, AttributeScalar, AttributeValue, Span, SpanRecord, TenantId } from '../model/index.ts';
 import type { Appendable } from './append.ts';
 
 /** A span as read back, with its resource (one array shared by the resource's spans). */
@@ -41,7 +41,34 @@ export interface TraceSelectParams {
    */
   readonly conditions?: readonly SpanCondition[];
   readonly conditionsMatch?: 'all' | 'any';
+  /**
+   * `newest`: a querier whose `newestFirst` is true yields traces by start time, newest first (ties by trace id
+   * ascending), so a caller wanting the newest few may stop early. Others ignore it.
+   */
+  readonly order?: 'newest';
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A span count by time interval and attribute values, for TraceQL metrics storage can answer without assembling
+ * traces (`{ } | rate() by (resource.x)`): every span starting in `(fromNs, toNs]` is counted in interval
+ * `(startNs - fromNs - 1) / stepNs` (Tempo's right-closed intervals).
+ */
+export interface SpanCountParams {
+  readonly fromNs: bigint;
+  readonly toNs: bigint;
+  readonly stepNs: bigint;
+  /** The attributes spans are grouped by (the first attribute of that key on the span or its resource). */
+  readonly groupBy: readonly { readonly scope: 'span' | 'resource'; readonly name: string }[];
+  readonly signal?: AbortSignal;
+}
+
+/** One group of a span count: its interval, the group-by values (undefined: absent), the count and one span of it. */
+export interface SpanCountRow {
+  readonly interval: number;
+  readonly values: readonly (AttributeValue | undefined)[];
+  readonly count: number;
+  readonly exemplar: { readonly traceId: string; readonly spanId: string; readonly startNs: bigint };
 }
 
 /** A time range for the tag and trace-by-id reads, in Unix nanoseconds; absent means all retained data. */
@@ -59,7 +86,14 @@ export interface TraceTimeRange {
  * Call `close` when done.
  */
 export interface TraceQuerier {
+  /** Whether `select` with `order: 'newest'` yields traces newest first (see {@link TraceSelectParams.order}). */
+  readonly newestFirst?: boolean;
   select(params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]>;
+  /**
+   * Counts spans per interval and group (optional: a querier without it is read through `select`). A span stored
+   * twice (a client's retry) may count twice here, where `select` keeps one per span id.
+   */
+  countSpans?(params: SpanCountParams): Promise<SpanCountRow[]>;
   /** The trace with this id (lowercase hex), or undefined; `range` narrows where storage looks (Tempo's hints). */
   traceById(traceId: string, range?: TraceTimeRange): Promise<StoredTrace | undefined>;
   /** Attribute names (sorted, distinct) present in `scope` on spans in the range. */

@@ -1,14 +1,14 @@
 import { HeimdallError } from '../model/index.ts';
-import type { QueryDeadline, TraceQuerier } from '../storage/index.ts';
-import type { AttributeRef, MetricsExpr, MetricsFirstStage, RootExpr, SecondStage, Static } from './ast.ts';
+import type { QueryDeadline, SpanCountRow, TraceQuerier } from '../storage/index.ts';
+import type { AttributeRef, MetricsExpr, MetricsFirstStage, Pipeline, RootExpr, SecondStage, Static } from './ast.ts';
 import { pushdownConditions } from './conditions.ts';
 import { evaluateTrace, spanMatches } from './pipeline-eval.ts';
 import { attributeLabel } from './printer.ts';
 import { anyValueJson } from './search.ts';
 import { stoppable, stopError } from './stop.ts';
-import { TraceView } from './trace-view.ts';
+import { TraceView, toStatic } from './trace-view.ts';
 import type { EvalSpan } from './trace-view.ts';
-import { staticKey } from './values.ts';
+import { NIL, staticKey } from './values.ts';
 
 export interface MetricsParams {
   readonly startNs: bigint;
@@ -71,6 +71,12 @@ class Intervals {
     return Number(i);
   }
 
+  /** The intervals as storage's span count takes them: `(fromNs, toNs]` in steps (instant: one of `[start, end]`). */
+  countRange(): { fromNs: bigint; toNs: bigint; stepNs: bigint } {
+    if (this.p.instant) return { fromNs: this.p.startNs - 1n, toNs: this.p.endNs, stepNs: this.p.endNs - this.p.startNs + 1n };
+    return { fromNs: this.alignedStart, toNs: this.alignedEnd, stepNs: this.p.stepNs };
+  }
+
   timestampMs(i: number): number {
     const ts = this.p.instant ? this.p.endNs : this.alignedStart + BigInt(i + 1) * this.p.stepNs;
     return Number(ts / 1_000_000n);
@@ -122,7 +128,7 @@ function log2Quantile(p: number, buckets: readonly [number, number][]): number {
 
 /** Accumulates one first stage over spans, then yields its series. */
 class FirstStage {
-  private readonly groups = new Map<string, { labels: Label[]; acc: number[][]; exemplars: (Exemplar | undefined)[] }>();
+  private readonly groups = new Map<string, { labels: Label[]; acc: number[][]; n: number[]; exemplars: (Exemplar | undefined)[] }>();
   private readonly name: string;
 
   constructor(
@@ -149,11 +155,43 @@ class FirstStage {
       if (v === undefined) return;
       value = v;
     }
-    const labels: Label[] = [];
-    for (const b of f.by) {
-      const v = s.attribute(b);
-      if (v.type !== 'nil') labels.push({ name: attributeLabel(b), value: v });
+    const g = this.group(
+      f.by.map((b) => s.attribute(b)),
+      extra,
+    );
+    g.acc[i]!.push(value);
+    g.n[i]!++;
+    if (this.exemplarLimit > 0 && g.exemplars[i] === undefined) {
+      const ev = f.attr !== undefined && f.fn !== 'histogram_over_time' ? numericValue(s, f.attr) ?? NaN : NaN;
+      g.exemplars[i] = { traceId: s.stored.span.traceId, spanId: s.stored.span.spanId, value: ev, timestampMs: Number(s.startNs / 1_000_000n) };
     }
+  }
+
+  /** Whether storage can count this stage's spans itself (`countSpans`): a span count grouped by span or resource attributes. */
+  countable(): boolean {
+    return (this.f.fn === 'rate' || this.f.fn === 'count_over_time') && this.f.attr === undefined && this.f.by.every((b) => !b.parent && b.intrinsic === undefined && (b.scope === 'span' || b.scope === 'resource'));
+  }
+
+  /** Adds a group storage counted (see `countable`). */
+  observeCount(row: SpanCountRow): void {
+    const g = this.group(
+      row.values.map((v) => (v === undefined ? NIL : toStatic(v))),
+      undefined,
+    );
+    g.n[row.interval] = (g.n[row.interval] ?? 0) + row.count;
+    if (this.exemplarLimit > 0 && g.exemplars[row.interval] === undefined) {
+      g.exemplars[row.interval] = { traceId: row.exemplar.traceId, spanId: row.exemplar.spanId, value: NaN, timestampMs: Number(row.exemplar.startNs / 1_000_000n) };
+    }
+  }
+
+  /** The group of the by() values (one per `by` attribute) and the extra label. */
+  private group(byValues: readonly Static[], extra: Label | undefined): { labels: Label[]; acc: number[][]; n: number[]; exemplars: (Exemplar | undefined)[] } {
+    const f = this.f;
+    const labels: Label[] = [];
+    f.by.forEach((b, k) => {
+      const v = byValues[k]!;
+      if (v.type !== 'nil') labels.push({ name: attributeLabel(b), value: v });
+    });
     if (f.by.length > 0 && labels.length === 0) labels.push({ name: attributeLabel(f.by[0]!), value: { type: 'nil' } });
     if (f.by.length === 0 && extra === undefined) labels.push({ name: '__name__', value: { type: 'string', value: this.name } });
     if (extra !== undefined) labels.push(extra);
@@ -163,14 +201,10 @@ class FirstStage {
       if (this.groups.size >= this.maxSeries) {
         throw new HeimdallError('execution', `the query produces more than ${this.maxSeries} series (traces.query.max_series)`, { code: 'too_many_series' });
       }
-      g = { labels, acc: Array.from({ length: this.iv.count }, () => []), exemplars: new Array<Exemplar | undefined>(this.iv.count) };
+      g = { labels, acc: Array.from({ length: this.iv.count }, () => []), n: new Array<number>(this.iv.count).fill(0), exemplars: new Array<Exemplar | undefined>(this.iv.count) };
       this.groups.set(key, g);
     }
-    g.acc[i]!.push(value);
-    if (this.exemplarLimit > 0 && g.exemplars[i] === undefined) {
-      const ev = f.attr !== undefined && f.fn !== 'histogram_over_time' ? numericValue(s, f.attr) ?? NaN : NaN;
-      g.exemplars[i] = { traceId: s.stored.span.traceId, spanId: s.stored.span.spanId, value: ev, timestampMs: Number(s.startNs / 1_000_000n) };
-    }
+    return g;
   }
 
   series(): Series[] {
@@ -199,13 +233,13 @@ class FirstStage {
       return out.map((s) => ({ ...s, exemplars: this.limitExemplars(s.exemplars, s.values) }));
     }
     for (const g of this.groups.values()) {
-      const values = g.acc.map((vals) => {
+      const values = g.acc.map((vals, i) => {
         switch (f.fn) {
           case 'rate':
-            return vals.length / this.iv.seconds;
+            return g.n[i]! / this.iv.seconds;
           case 'count_over_time':
           case 'histogram_over_time':
-            return vals.length;
+            return g.n[i]!;
           case 'min_over_time':
             return vals.length === 0 ? NaN : vals.reduce((a, b) => (b < a ? b : a));
           case 'max_over_time':
@@ -426,10 +460,24 @@ export async function runMetrics(querier: TraceQuerier, root: Extract<RootExpr, 
     node,
     stage: node.first.kind === 'compare' ? new CompareStage(node.first, iv) : new FirstStage(node.first, iv, p.exemplars, p.maxSeries),
   }));
-  const conditions = ls.length === 1 ? pushdownConditions(ls[0]!.node.pipeline) : [];
   const signal = p.deadline.signal;
   let inspectedTraces = 0;
   let inspectedSpans = 0;
+  const only = ls.length === 1 ? ls[0]! : undefined;
+  if (only && only.stage instanceof FirstStage && only.stage.countable() && selectsEverySpan(only.node.pipeline) && querier.countSpans) {
+    // Every span counts: storage counts them per interval and group (one aggregate query per source, no trace assembled).
+    const groupBy = (only.node.first as Extract<MetricsFirstStage, { kind: 'metricsAggregate' }>).by.map((b) => ({ scope: b.scope as 'span' | 'resource', name: b.name }));
+    const rows = await querier.countSpans({ ...iv.countRange(), groupBy, ...(signal === undefined ? {} : { signal }) }).catch((err: unknown) => {
+      const stop = p.deadline.poll();
+      throw stop !== undefined ? stopError(stop) : err;
+    });
+    for (const row of rows) {
+      only.stage.observeCount(row);
+      inspectedSpans += row.count;
+    }
+    return encodeMetrics(root, ls, iv, p, inspectedTraces, inspectedSpans);
+  }
+  const conditions = only ? pushdownConditions(only.node.pipeline) : [];
   const selection = querier.select({
     startNs: p.startNs - (p.instant ? 0n : p.startNs % p.stepNs),
     endNs: p.endNs + 1n,
@@ -455,6 +503,17 @@ export async function runMetrics(querier: TraceQuerier, root: Extract<RootExpr, 
       }
     }
   }
+  return encodeMetrics(root, ls, iv, p, inspectedTraces, inspectedSpans);
+}
+
+/** Whether a pipeline selects every span: one `{ }` (or `{ true }`) filter. */
+function selectsEverySpan(pipeline: Pipeline): boolean {
+  const [only, ...rest] = pipeline.elements;
+  return rest.length === 0 && only?.kind === 'filter' && only.expr.kind === 'static' && only.expr.value.type === 'bool' && only.expr.value.value;
+}
+
+/** The stages' series through the query's second stages and arithmetic, in Tempo's JSON. */
+function encodeMetrics(root: Extract<RootExpr, { kind: 'metrics' }>, ls: readonly Leaf[], iv: Intervals, p: MetricsParams, inspectedTraces: number, inspectedSpans: number): string {
   const results = new Map<MetricsExpr, Series[]>(ls.map((l) => [l.node, l.stage.series()]));
   const series = evaluateExpr(root.expr, results, iv.count);
   series.sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : labelsKey(a.labels) > labelsKey(b.labels) ? 1 : 0));

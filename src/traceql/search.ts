@@ -45,9 +45,12 @@ export async function runSearch(querier: TraceQuerier, pipeline: Pipeline, param
     startNs: params.startNs,
     endNs: params.endNs,
     ...(conditions.length > 0 ? { conditions, conditionsMatch: 'all' as const } : {}),
+    order: 'newest',
     ...(signal === undefined ? {} : { signal }),
   });
-  for await (const batch of stoppable(selection, params.deadline)) {
+  // Newest first: once `limit` traces matched, no later one can be newer (the loop stops, releasing the select).
+  const ordered = querier.newestFirst === true;
+  outer: for await (const batch of stoppable(selection, params.deadline)) {
     for (const stored of batch) {
       const stop = params.deadline.poll();
       if (stop !== undefined) throw stopError(stop);
@@ -57,6 +60,7 @@ export async function runSearch(querier: TraceQuerier, pipeline: Pipeline, param
       const spansets = evaluateTrace(pipeline, trace);
       if (spansets.length === 0) continue;
       matches.push({ trace, spansets });
+      if (ordered && matches.length >= limit) break outer;
       if (matches.length >= 2 * limit + 64) matches = newest(matches, limit);
     }
   }

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
 import type { Attribute, AttributeScalar, InstrumentationScope, Span, SpanKind, SpanStatusCode, TenantId } from '../model/index.ts';
-import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
 import type { AttrRow } from './block-columns.ts';
 import type { BlockInfo } from './catalog.ts';
@@ -35,8 +35,13 @@ export class BlockSource implements SpanSource {
     private readonly stats: BlockReadStats,
   ) {}
 
-  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
-    return this.ids(this.inRange(tenant, { startNs, endNs }), `start_ns >= ${startNs} AND start_ns < ${endNs}`, signal);
+  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    const blocks = this.inRange(tenant, { startNs, endNs });
+    if (blocks.length === 0) return out;
+    const sql = `SELECT trace_id, min(trace_start_ns) FROM read_parquet(${fileList(blocks)}) WHERE start_ns >= ${startNs} AND start_ns < ${endNs} GROUP BY trace_id`;
+    for (const [id, start] of await this.query(sql, signal, false)) out.set(String(id), start as bigint);
+    return out;
   }
 
   async idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
@@ -81,6 +86,33 @@ export class BlockSource implements SpanSource {
       list.push(s);
     }
     return out;
+  }
+
+  /** The count as one aggregate query over the blocks in range: DuckDB groups, nothing is decoded per span. */
+  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
+    const blocks = this.inRange(tenant, { startNs: p.fromNs + 1n, endNs: p.toNs + 1n });
+    if (blocks.length === 0) return [];
+    const groupCols = p.groupBy.flatMap((g, i) => {
+      const cols = g.scope === 'span' ? SPAN_COLUMNS : RESOURCE_COLUMNS;
+      const dedicated = cols.find((c) => c.key === g.name);
+      const list = `list_filter(${g.scope === 'span' ? 'span_attrs' : 'resource_attrs'}, lambda x: x.k = ${quoteString(g.name)})[1]`;
+      return [`${dedicated ? dedicated.column : 'NULL'} AS d${i}`, `${list} AS l${i}`];
+    });
+    const sql =
+      `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${groupCols.map((c) => `, ${c}`).join('')}, count(*) AS n, ` +
+      `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts ` +
+      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs} GROUP BY ALL`;
+    return (await this.query(sql, p.signal)).map((r) => ({
+      interval: Number(r.iv),
+      values: p.groupBy.map((_g, i) => {
+        const d = r[`d${i}`];
+        if (d !== null && d !== undefined) return typeof d === 'bigint' ? Number(d) : (d as string);
+        const l = r[`l${i}`] as AttrRow | null;
+        return l === null ? undefined : attributesOf([l])[0]!.value;
+      }),
+      count: Number(r.n),
+      exemplar: { traceId: r.xt as string, spanId: idHex(r.xs), startNs: r.xts as bigint },
+    }));
   }
 
   async tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>> {

@@ -17,6 +17,12 @@ interface BlockTrace {
   readonly spans: readonly StoredSpan[];
 }
 
+/** How many spans of one trace a block holds (the block's rows are sorted by trace id). */
+interface TraceSpanCount {
+  readonly traceId: string;
+  readonly spans: number;
+}
+
 /** Where a new block goes and what it records beyond what its spans give. */
 export type BlockTarget = Pick<BlockInfo, 'seq' | 'tenant' | 'windowStartMs' | 'key' | 'path' | 'bloomPath' | 'walSegment' | 'level'>;
 
@@ -89,40 +95,82 @@ export class BlockWriter {
       stats = await this.stage(sorted);
       await fs.mkdir(path.dirname(target.path), { recursive: true });
       await publishFileDurably(target.path, async (tmp) => {
-        await this.conn.run(
-          `COPY (${blockSelect()}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL 3, ` +
-            `ROW_GROUP_SIZE ${this.rowGroupSpans}, KV_METADATA {heimdall_traces_format: '${FORMAT_VERSION}'})`,
-        );
+        await this.conn.run(`COPY (${blockSelect()}) TO ${quoteString(tmp)} (${this.copyOptions()})`);
       });
     } finally {
       await this.clearStage();
     }
     try {
-      const rowGroups = await this.rowGroups(target.path, sorted);
-      const bloom = buildTraceIdBloom(
-        sorted.map((t) => t.traceId),
-        sorted.length,
+      return await this.finish(
+        target,
+        sorted.map((t) => ({ traceId: t.traceId, spans: t.spans.length })),
+        stats,
       );
-      await writeFileDurably(target.bloomPath, bloom);
-      const sizeBytes = (await fs.stat(target.path)).size + bloom.length;
-      return {
-        ...target,
-        ...stats,
-        rowGroups,
-        sizeBytes,
-        bloomBlocks: bloom.readUInt32LE(4),
-        traces: sorted.length,
-        minTraceId: sorted[0]!.traceId,
-        maxTraceId: sorted[sorted.length - 1]!.traceId,
-      };
     } catch (err) {
       await removeBlockFiles(target);
       throw err;
     }
   }
 
+  /**
+   * Merges `inputs` (blocks of one tenant and window) into one block at `target`, rows re-sorted by trace id,
+   * start and span id, so a trace split over several small blocks ends up in one run of row groups. The file
+   * and its bloom filter are durable when this resolves; the inputs are untouched (swapping them out of the
+   * catalog is the caller's). A failure removes what was written.
+   */
+  async merge(target: BlockTarget, inputs: readonly BlockInfo[]): Promise<BlockInfo> {
+    await fs.mkdir(path.dirname(target.path), { recursive: true });
+    try {
+      await publishFileDurably(target.path, async (tmp) => {
+        await this.conn.run(
+          `COPY (SELECT * FROM read_parquet([${inputs.map((b) => quoteString(b.path)).join(', ')}]) ORDER BY trace_id, start_ns, span_id) ` +
+            `TO ${quoteString(tmp)} (${this.copyOptions()})`,
+        );
+      });
+      const file = quoteString(target.path);
+      const counts = (await this.conn.runAndReadAll(`SELECT trace_id, count(*)::INTEGER FROM read_parquet(${file}) GROUP BY trace_id ORDER BY trace_id`))
+        .getRows()
+        .map(([id, n]): TraceSpanCount => ({ traceId: String(id), spans: Number(n) }));
+      const [[spans, minStart, maxStart, maxEnd]] = (
+        await this.conn.runAndReadAll(`SELECT count(*), min(start_ns), max(start_ns), max(start_ns + duration_ns) FROM read_parquet(${file})`)
+      ).getRows() as [[bigint, bigint, bigint, bigint]];
+      return await this.finish(target, counts, { spans: Number(spans), minStartNs: minStart, maxStartNs: maxStart, maxEndNs: maxEnd });
+    } catch (err) {
+      await removeBlockFiles(target);
+      throw err;
+    }
+  }
+
+  private copyOptions(): string {
+    return (
+      `FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL 3, ` +
+      `ROW_GROUP_SIZE ${this.rowGroupSpans}, KV_METADATA {heimdall_traces_format: '${FORMAT_VERSION}'}`
+    );
+  }
+
+  /** Writes the bloom filter of a block whose Parquet file is published, and describes the block. */
+  private async finish(target: BlockTarget, counts: readonly TraceSpanCount[], stats: Omit<BlockStats, 'rowGroups'>): Promise<BlockInfo> {
+    const rowGroups = await this.rowGroups(target.path, counts);
+    const bloom = buildTraceIdBloom(
+      counts.map((t) => t.traceId),
+      counts.length,
+    );
+    await writeFileDurably(target.bloomPath, bloom);
+    const sizeBytes = (await fs.stat(target.path)).size + bloom.length;
+    return {
+      ...target,
+      ...stats,
+      rowGroups,
+      sizeBytes,
+      bloomBlocks: bloom.readUInt32LE(4),
+      traces: counts.length,
+      minTraceId: counts[0]!.traceId,
+      maxTraceId: counts[counts.length - 1]!.traceId,
+    };
+  }
+
   /** The trace ids each row group holds: rows are sorted by trace id, so each covers a contiguous run. */
-  private async rowGroups(file: string, sorted: readonly BlockTrace[]): Promise<RowGroupRange[]> {
+  private async rowGroups(file: string, sorted: readonly TraceSpanCount[]): Promise<RowGroupRange[]> {
     const r = await this.conn.runAndReadAll(
       `SELECT row_group_num_rows FROM parquet_metadata(${quoteString(file)}) WHERE path_in_schema = 'trace_id' ORDER BY row_group_id`,
     );
@@ -136,11 +184,11 @@ export class BlockWriter {
       let last = first;
       while (left > 0) {
         const trace = sorted[t]!;
-        const take = Math.min(left, trace.spans.length - usedOfT);
+        const take = Math.min(left, trace.spans - usedOfT);
         last = trace.traceId;
         left -= take;
         usedOfT += take;
-        if (usedOfT === trace.spans.length) {
+        if (usedOfT === trace.spans) {
           t++;
           usedOfT = 0;
         }

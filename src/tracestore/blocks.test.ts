@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { GENEROUS_MS } from '../../test/support/bounds.ts';
 import { makeSpan, record, traceIdOf } from '../../test/support/trace-spans.ts';
 import { traceStoreConfigOptions } from '../app/engine-options.ts';
 import { configSchema } from '../config/index.ts';
@@ -197,4 +198,112 @@ test('a version-1 directory (WAL only) opens and reads; a newer version is refus
   }
   writeFileSync(stamp, JSON.stringify({ name: 'traces', formatVersion: 99 }));
   await assert.rejects(open(dir), StorageFormatError);
+});
+
+/** Whether `files` are all gone, waiting for it (dropped blocks' files are removed in the background once unread). */
+async function filesGone(files: readonly string[]): Promise<boolean> {
+  const gone = (): boolean => files.every((f) => !existsSync(f));
+  for (const until = Date.now() + GENEROUS_MS; !gone() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  return gone();
+}
+
+test('compaction merges a window’s small blocks: reads identical before and after, crash leftovers removed, retention by whole blocks', async () => {
+  const dir = tmpDir();
+  // Four late deliveries to a window two days old (later spans of the same traces among them) and one recent block.
+  let store = await open(dir, { limits: { block_retention: '1d' } });
+  const old = NOW_NS - 2n * 24n * HOUR;
+  const recent = NOW_NS - HOUR;
+  const read = async (s: TraceStore): Promise<unknown> => {
+    const q = await s.querier([T]);
+    const byId = [];
+    for (let n = 0; n <= 40; n++) byId.push(await q.traceById(traceIdOf(n)));
+    const out = { byId, old: await selectAll(q, old - HOUR, old + HOUR), names: await q.tagValues('intrinsic', 'name') };
+    await q.close();
+    return out;
+  };
+  try {
+    for (let round = 0; round < 4; round++) {
+      const spans: Span[] = [];
+      for (let n = round * 10; n < round * 10 + 10; n++) spans.push(...spansOf(n, old + BigInt(n) * SEC));
+      // A late span of a trace an earlier round already cut.
+      if (round > 0) spans.push(makeSpan({ trace: round - 1, index: 9, parent: 0, startNs: old + BigInt(round) * SEC, name: `late-${round}` }));
+      await commit(store, T, spans);
+      await store.flush();
+    }
+    await commit(store, T, spansOf(40, recent));
+    await store.flush();
+    const before = await read(store);
+    const inputs = store.blocks().filter((b) => b.spans < 100 && b.minStartNs < recent);
+    assert.equal(inputs.length, 4);
+    assert.ok(await store.compact() >= 1);
+    const after = store.blocks();
+    const merged = after.find((b) => b.level === 1)!;
+    assert.ok(merged, 'a level-1 block');
+    assert.equal(merged.spans, inputs.reduce((s, b) => s + b.spans, 0));
+    assert.deepEqual(merged.rowGroups, [{ firstTraceId: merged.minTraceId, lastTraceId: merged.maxTraceId, spans: merged.spans }]);
+    assert.equal(after.filter((b) => b.windowStartMs === merged.windowStartMs).length, 1, 'the window is one block');
+    assert.ok(await filesGone(inputs.flatMap((b) => [b.path, b.bloomPath])), 'input files are removed once unread');
+    assert.deepEqual(await read(store), before);
+    await store.close();
+
+    // A crash after a merge's commit leaves input files behind; one before it leaves the merged file: both are unreferenced.
+    const leftoverInput = inputs[0]!;
+    const leftoverMerged = merged.path.replace(/\/\d+\.parquet$/, '/999999.parquet');
+    writeFileSync(leftoverInput.path, 'stale');
+    writeFileSync(leftoverMerged, 'half-written');
+    store = await open(dir, { limits: { block_retention: '1d' } });
+    assert.ok(!existsSync(leftoverInput.path) && !existsSync(leftoverMerged));
+    assert.deepEqual(await read(store), before);
+    assert.deepEqual(store.blocks().map((b) => b.seq), after.map((b) => b.seq));
+
+    // Retention drops the merged block whole; the recent one stays.
+    assert.deepEqual(await store.applyRetention(Date.now()), { blocks: 1 });
+    assert.ok(await filesGone([merged.path, merged.bloomPath]));
+    assert.equal((await (await store.querier([T])).traceById(traceIdOf(40)))?.spans.length, 3);
+  } finally {
+    await store.close();
+  }
+});
+
+test('compaction never rewrites a big block: late spans for its window stay in a block of their own', async () => {
+  // A target of 40 spans: the merged 4 x 9 spans block is "big" (at least half of it).
+  const store = await open(tmpDir(), { store: { compaction_target_spans: 40 } });
+  const start = NOW_NS - 3n * HOUR;
+  try {
+    for (let round = 0; round < 4; round++) {
+      await commit(store, T, [0, 1, 2].flatMap((i) => spansOf(round * 3 + i, start + BigInt(round * 3 + i) * SEC)));
+      await store.flush();
+    }
+    assert.equal(await store.compact(), 1);
+    const [big] = store.blocks();
+    assert.equal(big?.spans, 36);
+    for (let n = 0; n < 2; n++) {
+      await commit(store, T, [makeSpan({ trace: n, index: 8, parent: 0, startNs: start + SEC, name: 'late' })]);
+      await store.flush();
+    }
+    assert.equal(await store.compact(), 1, 'the two late blocks merge with each other');
+    assert.deepEqual(store.blocks().map((b) => [b.seq, b.spans]), [[big.seq, 36], [store.blocks()[1]!.seq, 2]]);
+    assert.equal((await (await store.querier([T])).traceById(traceIdOf(1)))?.spans.length, 4);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a newest-first select yields traces exactly by start time, a late earlier span included', async () => {
+  const store = await open(tmpDir());
+  const base = NOW_NS - 2n * HOUR;
+  try {
+    for (let n = 0; n < 100; n++) await commit(store, T, spansOf(n, base + BigInt(n) * SEC));
+    await store.flush();
+    // Trace 99 (the newest by its block) gets a late span starting before every other trace: it is the oldest.
+    await commit(store, T, [makeSpan({ trace: 99, index: 5, parent: 0, startNs: base - SEC, name: 'early' })]);
+    const q = await store.querier([T]);
+    assert.equal(q.newestFirst, true);
+    const order: string[] = [];
+    for await (const batch of q.select({ startNs: base - HOUR, endNs: base + HOUR, order: 'newest' })) order.push(...batch.map((t) => t.traceId));
+    const expected = [...Array.from({ length: 99 }, (_, i) => traceIdOf(98 - i)), traceIdOf(99)];
+    assert.deepEqual(order, expected);
+  } finally {
+    await store.close();
+  }
 });

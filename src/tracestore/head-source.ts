@@ -1,5 +1,5 @@
-import type { Attribute, AttributeScalar, TenantId } from '../model/index.ts';
-import type { AttributeScope, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import type { Attribute, AttributeScalar, AttributeValue, TenantId } from '../model/index.ts';
+import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import type { Head, HeadTraceView } from './head.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { IntrinsicTag, Prefilter, SpanSource, TagScope } from './span-source.ts';
@@ -17,8 +17,15 @@ export class HeadSource implements SpanSource {
     private readonly version: number,
   ) {}
 
-  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
-    return Promise.resolve(this.scan(tenant, signal, (t) => t.spans.some((s) => inRange(s, startNs, endNs))));
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    let n = 0;
+    for (const t of this.head.visible(tenant, this.version)) {
+      if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
+      if (t.maxEndNs < startNs || t.minStartNs >= endNs) continue;
+      if (t.spans.some((s) => inRange(s, startNs, endNs))) out.set(t.traceId, t.minStartNs);
+    }
+    return Promise.resolve(out);
   }
 
   idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
@@ -34,6 +41,26 @@ export class HeadSource implements SpanSource {
       if (spans) out.set(id, spans);
     }
     return Promise.resolve(out);
+  }
+
+  countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
+    const groups = new Map<string, { interval: number; values: (AttributeValue | undefined)[]; count: number; exemplar: SpanCountRow['exemplar'] }>();
+    let n = 0;
+    for (const t of this.head.visible(tenant, this.version)) {
+      if (++n % ABORT_CHECK_EVERY === 0) p.signal?.throwIfAborted();
+      if (t.maxEndNs <= p.fromNs || t.minStartNs > p.toNs) continue;
+      for (const s of t.spans) {
+        const ts = s.span.startTimeUnixNs;
+        if (ts <= p.fromNs || ts > p.toNs) continue;
+        const interval = Number((ts - p.fromNs - 1n) / p.stepNs);
+        const values = p.groupBy.map((g) => (g.scope === 'span' ? s.span.attributes : s.resource).find((a) => a.key === g.name)?.value);
+        const key = `${interval}\u0000${JSON.stringify(values)}`;
+        const have = groups.get(key);
+        if (have) have.count++;
+        else groups.set(key, { interval, values, count: 1, exemplar: { traceId: t.traceId, spanId: s.span.spanId, startNs: ts } });
+      }
+    }
+    return Promise.resolve([...groups.values()]);
   }
 
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>> {

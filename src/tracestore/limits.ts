@@ -19,4 +19,9 @@ export interface TraceStoreSettings {
   readonly headMaxBytes: number;
   /** Spans per Parquet row group in blocks. */
   readonly rowGroupSpans: number;
+  /**
+   * Spans a merged block holds at most (compaction merges a window's small blocks up to it; blocks of half of it
+   * or more are never rewritten). 0 turns compaction off. Default 1,000,000.
+   */
+  readonly compactionTargetSpans?: number;
 }

@@ -1,11 +1,13 @@
 import { compareStrings } from '../model/index.ts';
 import type { AttributeScalar, TenantId } from '../model/index.ts';
-import type { AttributeScope, StoredSpan, StoredTrace, TraceQuerier, TraceSelectParams, TraceTimeRange } from '../storage/index.ts';
+import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, StoredTrace, TraceQuerier, TraceSelectParams, TraceTimeRange } from '../storage/index.ts';
 import { compileConditions } from './span-condition.ts';
 import type { SpanSource, TagScope } from './span-source.ts';
 
 /** Traces assembled and yielded per batch of a select. */
 const TRACES_PER_BATCH = 500;
+/** The first batch of a newest-first select (later ones double up to TRACES_PER_BATCH). */
+const FIRST_NEWEST_BATCH = 32;
 /** Default and ceiling of `tagValues`' limit. */
 const DEFAULT_TAG_VALUES_LIMIT = 10_000;
 
@@ -37,17 +39,25 @@ export class TraceStoreQuerier implements TraceQuerier {
     private readonly tenant: TenantId,
   ) {}
 
+  readonly newestFirst = true;
+
   async *select(params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]> {
     this.checkOpen();
     const { startNs, endNs, signal } = params;
     if (endNs <= startNs) return;
     const { sources, release } = this.host.acquire();
     try {
-      const ids = new Set<string>();
-      for (const src of sources) for (const id of await src.idsInRange(this.tenant, startNs, endNs, signal)) ids.add(id);
+      // Each candidate with a bound no earlier than its start: the earliest start any source holds.
+      const bounds = new Map<string, bigint>();
+      for (const src of sources) {
+        for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal)) {
+          const had = bounds.get(id);
+          if (had === undefined || start < had) bounds.set(id, start);
+        }
+      }
       const predicate = compileConditions(params.conditions, params.conditionsMatch);
-      let candidates = [...ids];
-      if (predicate && ids.size > 0) {
+      let candidates = [...bounds.keys()];
+      if (predicate && bounds.size > 0) {
         const filter = { conditions: params.conditions!, match: params.conditionsMatch ?? 'all', predicate };
         const slack = this.host.matchSlackNs;
         const matching = new Set<string>();
@@ -56,17 +66,54 @@ export class TraceStoreQuerier implements TraceQuerier {
         }
         candidates = candidates.filter((id) => matching.has(id));
       }
-      candidates.sort(compareStrings);
-      for (let i = 0; i < candidates.length; i += TRACES_PER_BATCH) {
-        signal?.throwIfAborted();
-        const batch = new Set(candidates.slice(i, i + TRACES_PER_BATCH));
-        // A trace's spans start within its lifetime of the range: blocks farther off are not read.
-        const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
-        const traces = await assemble(sources, this.tenant, batch, near, signal);
-        if (traces.length > 0) yield traces;
+      // A trace's spans start within its lifetime of the range: blocks farther off are not read.
+      const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
+      if (params.order !== 'newest') {
+        candidates.sort(compareStrings);
+        for (let i = 0; i < candidates.length; i += TRACES_PER_BATCH) {
+          signal?.throwIfAborted();
+          const traces = await assemble(sources, this.tenant, new Set(candidates.slice(i, i + TRACES_PER_BATCH)), near, signal);
+          if (traces.length > 0) yield traces;
+        }
+        return;
       }
+      yield* this.newestFirstBatches(sources, candidates, bounds, near, signal);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Candidates assembled in order of their start bound, newest first, in batches growing from a few (a search
+   * for the newest 20 reads little). A trace's true start is known once assembled and is at most its bound, so
+   * a trace is yielded only when no candidate still to be read can start later (or equally late with a smaller
+   * id): the yielded order is exactly by start descending, ties by trace id.
+   */
+  private async *newestFirstBatches(
+    sources: readonly SpanSource[],
+    candidates: string[],
+    bounds: ReadonlyMap<string, bigint>,
+    near: TraceTimeRange,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<readonly StoredTrace[]> {
+    candidates.sort((a, b) => compareNewest(bounds.get(a)!, a, bounds.get(b)!, b));
+    let held: { trace: StoredTrace; startNs: bigint }[] = [];
+    let size = FIRST_NEWEST_BATCH;
+    for (let i = 0; i < candidates.length || held.length > 0; ) {
+      signal?.throwIfAborted();
+      const batch = candidates.slice(i, i + size);
+      i += batch.length;
+      size = Math.min(size * 2, TRACES_PER_BATCH);
+      for (const trace of await assemble(sources, this.tenant, new Set(batch), near, signal)) {
+        held.push({ trace, startNs: trace.spans.length > 0 ? trace.spans[0]!.span.startTimeUnixNs : bounds.get(trace.traceId)! });
+      }
+      held.sort((a, b) => compareNewest(a.startNs, a.trace.traceId, b.startNs, b.trace.traceId));
+      // The next candidate's bound caps every later trace's start.
+      const next = candidates[i];
+      const cut = next === undefined ? held.length : held.findIndex((h) => compareNewest(h.startNs, h.trace.traceId, bounds.get(next)!, next) > 0);
+      const ready = cut < 0 ? held : held.slice(0, cut);
+      held = cut < 0 ? [] : held.slice(cut);
+      if (ready.length > 0) yield ready.map((h) => h.trace);
     }
   }
 
@@ -75,6 +122,24 @@ export class TraceStoreQuerier implements TraceQuerier {
     const { sources, release } = this.host.acquire();
     try {
       return (await assemble(sources, this.tenant, new Set([traceId]), range))[0];
+    } finally {
+      release();
+    }
+  }
+
+  async countSpans(params: SpanCountParams): Promise<SpanCountRow[]> {
+    this.checkOpen();
+    const { sources, release } = this.host.acquire();
+    try {
+      const merged = new Map<string, SpanCountRow>();
+      for (const src of sources) {
+        for (const row of await src.countSpans(this.tenant, params)) {
+          const key = `${row.interval}\u0000${JSON.stringify(row.values)}`;
+          const have = merged.get(key);
+          merged.set(key, have ? { ...have, count: have.count + row.count } : row);
+        }
+      }
+      return [...merged.values()];
     } finally {
       release();
     }
@@ -145,4 +210,9 @@ async function assemble(
     out.push({ traceId, spans: m.spans });
   }
   return out.sort((a, b) => compareStrings(a.traceId, b.traceId));
+}
+
+/** Order of (start, trace id) pairs: later start first, then smaller id. */
+function compareNewest(aStart: bigint, aId: string, bStart: bigint, bId: string): number {
+  return aStart > bStart ? -1 : aStart < bStart ? 1 : compareStrings(aId, bId);
 }

@@ -1,5 +1,5 @@
 import type { AttributeScalar, TenantId } from '../model/index.ts';
-import type { AttributeScope, SpanCondition, StoredSpan, TraceTimeRange } from '../storage/index.ts';
+import type { AttributeScope, SpanCondition, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import type { SpanPredicate } from './span-condition.ts';
 
 /** A tag scope a source lists names for. */
@@ -21,8 +21,11 @@ export interface Prefilter {
  * (after a crash between a cut and the WAL's truncation) and the querier keeps one per span id.
  */
 export interface SpanSource {
-  /** Ids of traces with a span starting in `[startNs, endNs)`. */
-  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>>;
+  /**
+   * Ids of traces with a span starting in `[startNs, endNs)`, each with the earliest start of the trace's spans the
+   * source holds (a bound no earlier than the trace's start: newest-first selects order by it).
+   */
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>>;
   /**
    * Ids of traces with a span that may satisfy the prefilter, looking at spans that started in
    * `[startNs, endNs)` (a wider range than the select's, so a trace's matching span outside it is found).
@@ -31,6 +34,8 @@ export interface SpanSource {
   /** Every span held for each of `ids` (ids the source does not hold are absent). */
   spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
+  /** The span count the seam describes ({@link SpanCountParams}) over the spans this source holds. */
+  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[]>;
   /**
    * Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. With scope `intrinsic`,
    * `name` is one of {@link INTRINSIC_TAGS}; another intrinsic adds nothing.

@@ -12,6 +12,7 @@ import type { BlockReadStats } from './block-source.ts';
 import { BlockWriter, removeBlockFiles } from './block-writer.ts';
 import type { BlockTarget } from './block-writer.ts';
 import type { BlockInfo, RowGroupRange } from './catalog.ts';
+import { nextMerge } from './compaction-plan.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { Head } from './head.ts';
 import type { TraceStoreSettings, TraceStoreTenantLimits } from './limits.ts';
@@ -40,6 +41,9 @@ export interface TraceStoreOptions {
   readonly background?: boolean;
 }
 
+/** Spans a merged block holds at most unless `settings.compactionTargetSpans` says otherwise. */
+const DEFAULT_COMPACTION_TARGET_SPANS = 1_000_000;
+
 /** One trace picked by a cut: its id and the spans the block takes (the first `spans.length` of the live trace). */
 interface CutTrace {
   readonly tenant: TenantId;
@@ -61,7 +65,7 @@ interface CutTrace {
  * Reads merge head and blocks (a reader's catalog version keeps its view consistent while cuts run).
  *
  * Contract: one `TraceStore` per directory and process. Appenders and queriers may be used concurrently;
- * commits are group-committed by the WAL; cuts and retention run one at a time. `close` waits for queued
+ * commits are group-committed by the WAL; cuts, merges (compaction) and retention run one at a time. `close` waits for queued
  * writes and a running cut, then closes.
  */
 export class TraceStore implements TracesStorage {
@@ -74,6 +78,8 @@ export class TraceStore implements TracesStorage {
   private readonly jobs = new SerialJobs();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When each tenant's window last got a block from a cut (`tenant\0windowStartMs`): compaction waits for quiet. */
+  private readonly lastCutMs = new Map<string, number>();
   /** What block reads touched since open (tests read it to check the trace-id index). */
   readonly readStats: BlockReadStats = { blocksRead: 0, rowGroupsRead: 0 };
 
@@ -175,6 +181,18 @@ export class TraceStore implements TracesStorage {
     return this.jobs.enqueue(() => this.cut(Date.now(), true));
   }
 
+  /**
+   * Merges small blocks until no merge is due, treating every window as quiet (tests and benchmarks; the
+   * background merges after cuts). Returns how many merges ran.
+   */
+  compact(): Promise<number> {
+    return this.jobs.enqueue(async () => {
+      let merges = 0;
+      while (await this.compactOnce(true)) merges++;
+      return merges;
+    });
+  }
+
   /** Drops the blocks whose window ended more than the tenant's `block_retention` before `nowMs`. */
   applyRetention(nowMs: number): Promise<{ blocks: number }> {
     return this.jobs.enqueue(async () => {
@@ -216,6 +234,7 @@ export class TraceStore implements TracesStorage {
     this.jobs.kick(
       async () => {
         if (!this.closed) await this.cut(Date.now(), false);
+        if (!this.closed) await this.compactOnce(false);
       },
       (err: unknown) => this.logger?.error({ err }, 'trace store: cutting blocks failed; it will be retried'),
     );
@@ -296,11 +315,61 @@ export class TraceStore implements TracesStorage {
       throw err;
     }
     const version = this.catalog.add(written);
+    for (const b of written) this.lastCutMs.set(`${b.tenant}\u0000${b.windowStartMs}`, nowMs);
     for (const t of due) this.head.cut(t.tenant, t.traceId, t.spans.length, version, segment);
     this.head.prune(this.catalog.oldestReadVersion());
     // Spans that arrive from now on go to a new segment; every older one the head no longer needs goes.
     const next = await this.wal.rotate();
     await this.wal.truncateBefore(Math.min(this.head.minSegment(), next));
+  }
+
+  /**
+   * Runs the next due merge, if any (compaction-plan.ts): the merged block is written and made durable, then one
+   * catalog transaction swaps it for its inputs; their files go once no reader holds them. A crash before the
+   * commit leaves the merged file unreferenced (removed at open); after it, the inputs' files (removed at open).
+   * Returns whether a merge ran.
+   */
+  private async compactOnce(allQuiet: boolean): Promise<boolean> {
+    const target = this.settings.compactionTargetSpans ?? DEFAULT_COMPACTION_TARGET_SPANS;
+    if (target <= 0) return false;
+    const nowMs = Date.now();
+    const quietMs = 2 * this.settings.traceIdlePeriodMs;
+    const inputs = nextMerge(this.catalog.allBlocks(), {
+      targetSpans: target,
+      isQuiet: (tenant, windowStartMs) => allQuiet || nowMs - (this.lastCutMs.get(`${tenant}\u0000${windowStartMs}`) ?? 0) >= quietMs,
+    });
+    if (!inputs) return false;
+    const first = inputs[0]!;
+    const seq = this.catalog.allocateSeq();
+    const key = tenantKey(first.tenant, 'traces', String(first.windowStartMs), `${seq}.parquet`);
+    const merged = await this.writer!.merge(
+      {
+        seq,
+        tenant: first.tenant,
+        windowStartMs: first.windowStartMs,
+        key,
+        path: this.bucket.pathOf(key),
+        bloomPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.bloom')),
+        // Replay leaves out spans of blocks at or after the oldest WAL segment: the newest input's is the safe bound.
+        walSegment: Math.max(...inputs.map((b) => b.walSegment)),
+        level: Math.max(...inputs.map((b) => b.level)) + 1,
+      },
+      inputs,
+    );
+    const seqs = new Set(inputs.map((b) => b.seq));
+    try {
+      await this.maintenance.run('BEGIN TRANSACTION');
+      await this.maintenance.run(`DELETE FROM trace_blocks WHERE seq IN (${[...seqs].join(', ')})`);
+      await this.maintenance.run(`INSERT INTO trace_blocks VALUES ${blockRow(merged)}`);
+      await this.maintenance.run('COMMIT');
+    } catch (err) {
+      await this.maintenance.run('ROLLBACK').catch(() => undefined);
+      await removeBlockFiles(merged).catch(() => undefined);
+      throw err;
+    }
+    this.catalog.remove(seqs, [merged]);
+    this.logger?.debug({ tenant: first.tenant, windowStartMs: first.windowStartMs, inputs: inputs.length, spans: merged.spans, level: merged.level }, 'trace store: merged blocks');
+    return true;
   }
 
   private acquire(): { sources: readonly SpanSource[]; release(): void } {
