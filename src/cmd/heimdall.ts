@@ -7,8 +7,8 @@ import { ROLE_REGISTRY, launchHeimdall } from '../app/index.ts';
 // servers load on `start` (see launchHeimdall), so `heimdall --help` answers without loading them.
 const ROLE_LIST = ROLE_REGISTRY.map((r) => r.name).join(', ');
 
-const MAIN_HELP = `Heimdall: a self-hostable, multi-tenant observability platform (metrics, logs; traces and profiles to come)
-speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
+const MAIN_HELP = `Heimdall: a self-hostable, multi-tenant observability platform (metrics, logs, traces, profiles, alerting,
+collection and a web UI) speaking the Prometheus/Mimir, Loki, Tempo and Pyroscope wire APIs.
 
 Usage:
   heimdall start [options]   run Heimdall (every role by default)
