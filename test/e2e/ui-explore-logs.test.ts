@@ -1,6 +1,6 @@
 // The web UI's Explore for logs in a real browser against the real binary: a LogQL query typed into the editor
 // shows the seeded lines newest first (oldest first on request), coloured by level, with labels and structured
-// metadata on expansion, a volume histogram, and a metric LogQL query drawn as a graph; the label browser, the
+// metadata on expansion, a volume histogram, and a metric LogQL query drawn as a graph; completion in the editor, the label browser, the
 // context around a line, and live tail over the proxied WebSocket (only the org's tenant's lines). Code that runs in the
 // page is written as strings: this file is type-checked against Node's types, not the DOM's.
 import assert from 'node:assert/strict';
@@ -88,6 +88,24 @@ test('a metric LogQL query is drawn as a graph; the other org sees only its own 
 
   await page.goto(`${heimdall.httpUrl}/explore?org=team-beta&ds=heimdall-logs&from=now-30m&to=now&expr=${encodeURIComponent('{app="ui-logs"}')}`);
   assert.deepEqual((await shownLines(page)).map((l) => l.text), ['level=info msg="beta only"']);
+});
+
+test('the LogQL editor completes label names and values from the Loki API and pipeline stages after a pipe', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?org=team-alpha&ds=heimdall-logs&from=now-30m&to=now`);
+  await page.locator('[data-testid=logql-editor] .cm-content').click();
+  await page.keyboard.type('{ap');
+  // Options are picked by click: Enter right after the list opens is the editor's (CodeMirror's interaction delay).
+  const completions = page.locator('.cm-tooltip-autocomplete');
+  await completions.getByText('app', { exact: true }).click();
+  await page.keyboard.type('=');
+  await page.keyboard.press('Control+Space');
+  await completions.getByText('"ui-logs"').click();
+  await page.keyboard.press('End');
+  await page.keyboard.type(' | ');
+  await page.keyboard.press('Control+Space');
+  await completions.getByText('logfmt').click();
+  assert.equal(await page.locator('[data-testid=logql-editor] .cm-content').textContent(), '{app="ui-logs"} | logfmt');
 });
 
 test('the label browser builds a stream selector and runs it', async () => {

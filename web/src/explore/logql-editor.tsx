@@ -1,6 +1,9 @@
+import { autocompletion } from '@codemirror/autocomplete';
 import { LRLanguage } from '@codemirror/language';
 import { parser } from '@grafana/lezer-logql';
 import { styleTags, tags } from '@lezer/highlight';
+import { lokiLabels } from '../datasource/loki.ts';
+import { cachedLabelSource, logqlCompletion } from './logql-completion.ts';
 import { useQueryEditor } from './query-editor-view.ts';
 import type { QueryEditorProps } from './query-editor-view.ts';
 
@@ -24,8 +27,22 @@ const logql = LRLanguage.define({
   languageData: { closeBrackets: { brackets: ['(', '[', '{', '"', '`'] }, commentTokens: { line: '#' } },
 });
 
-/** The LogQL editor: highlighting with Grafana's grammar; Shift+Enter or Ctrl+Enter runs the query. Loaded lazily. */
-export default function LogqlEditor(props: QueryEditorProps): React.JSX.Element {
-  const host = useQueryEditor(props, () => ({ extensions: [logql] }), 'Enter a LogQL query, e.g. {app="api"} |= "error" (Shift+Enter to run)', []);
+/**
+ * The LogQL editor: highlighting with Grafana's grammar, completion of label names and values (from the pane's
+ * Loki source, as its org) and of pipeline stages; Shift+Enter or Ctrl+Enter runs the query. Loaded lazily.
+ */
+export default function LogqlEditor(props: QueryEditorProps & { datasourceUid: string; org: string }): React.JSX.Element {
+  const host = useQueryEditor(
+    props,
+    () => {
+      const labels = cachedLabelSource(
+        () => lokiLabels(props.datasourceUid, props.org),
+        (name) => lokiLabels(props.datasourceUid, props.org, name),
+      );
+      return { extensions: [logql, autocompletion({ override: [logqlCompletion(labels)] })] };
+    },
+    'Enter a LogQL query, e.g. {app="api"} |= "error" (Shift+Enter to run)',
+    [props.datasourceUid, props.org],
+  );
   return <div ref={host} className="query-editor" data-testid="logql-editor" />;
 }

@@ -121,7 +121,7 @@ export default function LogsPane(props: PaneProps): React.JSX.Element {
     <div className="pane">
       <div className="query-row">
         <Suspense fallback={<div className="query-editor loading">Loading editor…</div>}>
-          <LogqlEditor value={draft} onChange={setDraft} onRun={run} />
+          <LogqlEditor value={draft} onChange={setDraft} onRun={run} datasourceUid={uid} org={props.org} />
         </Suspense>
         <button type="button" className="btn primary" data-testid="run-query" onClick={() => (draft === query.expr ? onQueryChange({}) : run(draft))}>
           Run query
