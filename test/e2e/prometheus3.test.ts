@@ -191,7 +191,12 @@ describe('Prometheus 3 remote_write 1.0 and 2.0 into Heimdall', { skip: SKIP, ti
         // (the newer tail). Either way one request's samples come after the other's, never interleaved.
         const allowed = [sequential(a, b), sequential(b, a), JSON.stringify(a), JSON.stringify(b)];
         assert.ok(allowed.includes(got), `${where}, pair ${p}: ${got.split(',').length} points stored interleaved`);
-        assert.ok(responses.some((r, i) => r.status === 400 && /out of order sample/.test(texts[i]!)), `${where} refused the late samples of pair ${p}`);
+        // Heimdall refuses the later request's late samples every time. Prometheus usually does too, but two of its
+        // appenders can both validate against the empty series before either commits; the loser's samples are then
+        // dropped at commit with a 204 (CI saw this once), so its refusal is not asserted.
+        if (where === 'Heimdall') {
+          assert.ok(responses.some((r, i) => r.status === 400 && /out of order sample/.test(texts[i]!)), `${where} refused the late samples of pair ${p}`);
+        }
       }
     }
   });
