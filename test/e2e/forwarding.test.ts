@@ -202,7 +202,9 @@ describe('gateway forwarding to a second Heimdall (split deployment)', () => {
 
 describe('two gateway replicas sharing nothing, traces over OTLP/gRPC', () => {
   test('writes spread over both replicas all arrive once, in their tenant', async () => {
-    const storage = await startHeimdall({ args: ['--multitenancy'] });
+    // Two replicas deliver one series' samples in whatever order their batches leave: the storage side needs an
+    // out-of-order window, as Mimir behind several gateways does (without it a late batch is refused, counted).
+    const storage = await startHeimdall({ args: ['--multitenancy'], config: { metrics: { limits: { out_of_order_time_window: '1h' } } } });
     const replicas: HeimdallProcess[] = [];
     try {
       const config = gatewayConfig(storage.httpUrl);
@@ -222,6 +224,9 @@ describe('two gateway replicas sharing nothing, traces over OTLP/gRPC', () => {
       assert.equal(await promValue(storage.httpUrl, 'sum_over_time(fw_seq[1h])', TENANT), (rounds * (rounds - 1)) / 2);
       const metrics = await (await fetch(`${replicas[0]!.httpUrl}/metrics`)).text();
       assert.ok(metricValue(metrics, /^heimdall_forward_sent_records_total\{signal="traces",endpoint="http:\/\/127\.0\.0\.1:\d+\/"\}/) >= 2);
+      for (const r of replicas) {
+        assert.equal(metricValue(await (await fetch(`${r.httpUrl}/metrics`)).text(), /^heimdall_forward_dropped_records_total\{/), 0);
+      }
     } finally {
       for (const r of replicas) await r.stop();
       await storage.stop();
