@@ -2,6 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { parsePromDuration } from '../model/index.ts';
 import { amMatcher, formatMatchers, parseMatchers } from './matchers.ts';
 import type { AmMatcher } from './matchers.ts';
+import { TimeIntervalError, parseTimeInterval } from './time-intervals.ts';
+import type { TimeInterval } from './time-intervals.ts';
 
 /** A node of the routing tree, with the settings it inherits already filled in. */
 export interface Route {
@@ -13,6 +15,10 @@ export interface Route {
   readonly repeatIntervalMs: number;
   readonly matchers: readonly AmMatcher[];
   readonly continue: boolean;
+  /** Names of time intervals in which this route sends nothing (not inherited by child routes, as in Alertmanager). */
+  readonly muteTimeIntervals: readonly string[];
+  /** Names of time intervals outside of which this route sends nothing; empty = always active. */
+  readonly activeTimeIntervals: readonly string[];
   readonly routes: readonly Route[];
   /** Alertmanager's route key (`{}/{namespace="a"}`), the prefix of group keys. */
   readonly key: string;
@@ -80,6 +86,8 @@ export interface AlertmanagerConfig {
   readonly route: Route;
   readonly receivers: ReadonlyMap<string, Receiver>;
   readonly inhibitRules: readonly InhibitRule[];
+  /** Named time intervals (`time_intervals` and the deprecated `mute_time_intervals` sections). */
+  readonly timeIntervals: ReadonlyMap<string, readonly TimeInterval[]>;
   readonly resolveTimeoutMs: number;
   readonly original: string;
 }
@@ -100,7 +108,7 @@ export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
     throw new AlertmanagerConfigError(`alertmanager config: ${(err as Error).message}`, { cause: err });
   }
   const root = obj(doc, 'the configuration');
-  known(root, ['global', 'route', 'receivers', 'inhibit_rules', 'templates'], 'the configuration');
+  known(root, ['global', 'route', 'receivers', 'inhibit_rules', 'templates', 'time_intervals', 'mute_time_intervals'], 'the configuration');
   const global = root['global'] === undefined ? {} : obj(root['global'], 'global');
   known(
     global,
@@ -119,20 +127,65 @@ export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
     throw new AlertmanagerConfigError('root route must not have any matchers');
   }
   if (typeof top['receiver'] !== 'string' || top['receiver'] === '') throw new AlertmanagerConfigError('root route must specify a default receiver');
+  if (list(top['mute_time_intervals'], 'route.mute_time_intervals').length > 0) throw new AlertmanagerConfigError('root route must not have any mute time intervals');
+  if (list(top['active_time_intervals'], 'route.active_time_intervals').length > 0) throw new AlertmanagerConfigError('root route must not have any active time intervals');
+  const timeIntervals = parseTimeIntervals(root);
   const defaults = { receiver: '', groupBy: [] as readonly string[] | 'all', groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3600_000, key: '' };
-  const route = parseRoute(top, defaults, 'route', receivers);
+  const route = parseRoute(top, defaults, 'route', receivers, timeIntervals);
   const inhibitRules = list(root['inhibit_rules'], 'inhibit_rules').map((r, i) => parseInhibit(obj(r, `inhibit_rules[${i}]`), `inhibit_rules[${i}]`));
   return {
     route,
     receivers,
     inhibitRules,
+    timeIntervals,
     resolveTimeoutMs: duration(global['resolve_timeout'] ?? '5m', 'global.resolve_timeout'),
     original: text,
   };
 }
 
-function parseRoute(r: Obj, parent: Pick<Route, 'receiver' | 'groupBy' | 'groupWaitMs' | 'groupIntervalMs' | 'repeatIntervalMs' | 'key'>, where: string, receivers: Map<string, Receiver>): Route {
-  known(r, ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes'], where);
+/** The named intervals of both sections; a name may appear once across them (Alertmanager's check). */
+function parseTimeIntervals(root: Obj): Map<string, TimeInterval[]> {
+  const out = new Map<string, TimeInterval[]>();
+  for (const section of ['mute_time_intervals', 'time_intervals'] as const) {
+    for (const [i, entry] of list(root[section], section).entries()) {
+      const where = `${section}[${i}]`;
+      const o = obj(entry, where);
+      known(o, ['name', 'time_intervals'], where);
+      const name = str(o['name'], `${where}.name`);
+      if (name === '') throw new AlertmanagerConfigError(`${where}: missing name in ${section === 'time_intervals' ? 'time' : 'mute time'} interval`);
+      if (out.has(name)) throw new AlertmanagerConfigError(`${section === 'time_intervals' ? 'time' : 'mute time'} interval "${name}" is not unique`);
+      out.set(
+        name,
+        list(o['time_intervals'], `${where}.time_intervals`).map((ti, j) => {
+          try {
+            return parseTimeInterval(ti);
+          } catch (err) {
+            if (err instanceof TimeIntervalError) throw new AlertmanagerConfigError(`${where}.time_intervals[${j}]: ${err.message}`, { cause: err });
+            throw err;
+          }
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+function intervalNames(v: unknown, where: string, timeIntervals: ReadonlyMap<string, unknown>): string[] {
+  return list(v, where).map((n, i) => {
+    const name = str(n, `${where}[${i}]`);
+    if (!timeIntervals.has(name)) throw new AlertmanagerConfigError(`undefined time interval "${name}" used in route`);
+    return name;
+  });
+}
+
+function parseRoute(
+  r: Obj,
+  parent: Pick<Route, 'receiver' | 'groupBy' | 'groupWaitMs' | 'groupIntervalMs' | 'repeatIntervalMs' | 'key'>,
+  where: string,
+  receivers: Map<string, Receiver>,
+  timeIntervals: ReadonlyMap<string, unknown>,
+): Route {
+  known(r, ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes', 'mute_time_intervals', 'active_time_intervals'], where);
   const receiver = r['receiver'] === undefined ? parent.receiver : str(r['receiver'], `${where}.receiver`);
   if (!receivers.has(receiver)) throw new AlertmanagerConfigError(`${where}: undefined receiver "${receiver}" used in route`);
   const matchers: AmMatcher[] = [];
@@ -175,14 +228,21 @@ function parseRoute(r: Obj, parent: Pick<Route, 'receiver' | 'groupBy' | 'groupW
   if (self.repeatIntervalMs <= 0) throw new AlertmanagerConfigError(`${where}.repeat_interval cannot be zero`);
   const children = list(r['routes'], `${where}.routes`);
   // Siblings with equal matchers get their index appended, so every route (and group) key is unique.
-  const routes = children.map((c, i) => parseRoute(obj(c, `${where}.routes[${i}]`), self, `${where}.routes[${i}]`, receivers));
+  const routes = children.map((c, i) => parseRoute(obj(c, `${where}.routes[${i}]`), self, `${where}.routes[${i}]`, receivers, timeIntervals));
   const seen = new Map<string, number>();
   const unique = routes.map((child) => {
     const n = seen.get(child.key) ?? 0;
     seen.set(child.key, n + 1);
     return n === 0 ? child : { ...child, key: `${child.key}/${n}` };
   });
-  return { ...self, matchers, continue: r['continue'] === true, routes: unique };
+  return {
+    ...self,
+    matchers,
+    continue: r['continue'] === true,
+    muteTimeIntervals: intervalNames(r['mute_time_intervals'], `${where}.mute_time_intervals`, timeIntervals),
+    activeTimeIntervals: intervalNames(r['active_time_intervals'], `${where}.active_time_intervals`, timeIntervals),
+    routes: unique,
+  };
 }
 
 function parseInhibit(r: Obj, where: string): InhibitRule {

@@ -324,3 +324,69 @@ test('the default configuration routes each namespace to its team and critical a
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, opsgenie_configs: [{}]}]'), /opsgenie_configs is not supported/);
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x, routes: [{matchers: ["a=~\\"(\\""]}]}\nreceivers: [{name: x}]'), /route.routes\[0\].matchers\[0\]/);
 });
+
+test('time intervals: a muted or inactive route sends nothing and shows why; after the mute ends the firing alert is sent', async () => {
+  const http = await startReceiver();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-notifier-ti-'));
+  const config = (mutedRoute: string): string => `
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 100ms
+  group_interval: 300ms
+  repeat_interval: 1h
+  routes:
+    - matchers: ['team="muted"']
+      receiver: hook
+${mutedRoute}
+    - matchers: ['team="inactive"']
+      receiver: hook
+      active_time_intervals: [never]
+    - matchers: ['team="open"']
+      receiver: hook
+      mute_time_intervals: [never]
+time_intervals:
+  - name: always
+    time_intervals: [{}]
+  - name: never
+    time_intervals: [{ years: ['1999'] }]
+receivers:
+  - name: default
+  - name: hook
+    webhook_configs: [{ url: ${http.url}/hook }]
+`;
+  const registry = new Registry();
+  const notifier = new BuiltinNotifier({
+    config: parseAlertmanagerConfig(config('      mute_time_intervals: [always]')),
+    dir,
+    externalUrl: 'http://heimdall:3000/alerting',
+    retentionMs: 3600_000,
+    deliveryTimeoutMs: 10_000,
+    retryInitialMs: 50,
+    logger: pino({ level: 'silent' }),
+    registry,
+  });
+  try {
+    const am = await notifier.tenant('t');
+    am.put([alert({ alertname: 'Muted', team: 'muted' }), alert({ alertname: 'Inactive', team: 'inactive' }), alert({ alertname: 'Open', team: 'open' })]);
+    const sent = (): string[] => http.bodies.map((b) => hook(b).groupLabels['alertname']!);
+    await waitFor('the open route', () => sent().includes('Open') || undefined);
+    // Several group intervals later the muted and inactive groups have flushed without notifying.
+    for (const reason of ['active_time_interval', 'mute_time_interval']) {
+      const counted = new RegExp(`heimdall_alertmanager_alerts_suppressed_total\\{reason="${reason}"\\} [1-9]`);
+      await waitFor(`a flush held back by ${reason}`, async () => counted.test(await registry.metrics()) || undefined);
+    }
+    assert.deepEqual(sent(), ['Open']);
+    const groups = am.alertGroups();
+    const mutedBy = Object.fromEntries(groups.map((g) => [g.labels['alertname'], g.mutedBy]));
+    assert.deepEqual(mutedBy, { Muted: ['always'], Inactive: ['never'], Open: [] });
+    // The mute ends (a reload without it): the still-firing alert is notified at the next flush.
+    am.reconfigure(parseAlertmanagerConfig(config('')));
+    await waitFor('the formerly muted alert', () => sent().includes('Muted') || undefined);
+    assert.ok(!sent().includes('Inactive'));
+  } finally {
+    await notifier.stop();
+    await http.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

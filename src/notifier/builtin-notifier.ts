@@ -81,6 +81,12 @@ export class BuiltinNotifier {
     const failed = new Counter({ name: 'heimdall_alertmanager_notifications_failed_total', help: 'Notifications that failed after every retry.', labelNames: ['integration'], registers });
     const requests = new Counter({ name: 'heimdall_alertmanager_notification_requests_total', help: 'Delivery attempts (each retry counts).', labelNames: ['integration'], registers });
     const requestsFailed = new Counter({ name: 'heimdall_alertmanager_notification_requests_failed_total', help: 'Delivery attempts that failed.', labelNames: ['integration'], registers });
+    const suppressed = new Counter({
+      name: 'heimdall_alertmanager_alerts_suppressed_total',
+      help: 'Alerts a group flush held back from its receiver, by reason (Alertmanager: alertmanager_notifications_suppressed_total).',
+      labelNames: ['reason'],
+      registers,
+    });
     for (const integration of ['webhook', 'slack', 'pagerduty', 'email']) {
       for (const c of [notifications, failed, requests, requestsFailed]) c.inc({ integration }, 0);
     }
@@ -92,6 +98,9 @@ export class BuiltinNotifier {
       request(integration, outcome) {
         requests.inc({ integration });
         if (outcome === 'failed') requestsFailed.inc({ integration });
+      },
+      suppressed(reason, alerts) {
+        suppressed.inc({ reason }, alerts);
       },
     };
   }

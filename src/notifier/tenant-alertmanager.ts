@@ -6,6 +6,7 @@ import { fingerprint, formatLabelSet, matchesAll } from './matchers.ts';
 import { NotificationLog, needsUpdate } from './notification-log.ts';
 import type { AlertData, NotificationData } from './notification-templates.ts';
 import { Silences } from './silences.ts';
+import { routeTimeMutes } from './time-intervals.ts';
 
 /** An alert as a client posts it (Alertmanager's `PostableAlert`). */
 export interface PostableAlert {
@@ -31,6 +32,8 @@ export interface HeldAlert {
 export interface NotifierCounters {
   notification(integration: string, outcome: 'sent' | 'failed'): void;
   request(integration: string, outcome: 'ok' | 'failed'): void;
+  /** Alerts a flush held back, by Alertmanager's reason (`silence`, `inhibition`, `mute_time_interval`, `active_time_interval`). */
+  suppressed(reason: string, alerts: number): void;
 }
 
 /** Settings shared by every tenant's notifier. */
@@ -131,6 +134,21 @@ export class TenantAlertmanager {
     }));
   }
 
+  /**
+   * The aggregation groups with their alerts (for `GET /api/v2/alerts/groups`): each group's route, labels and
+   * the time intervals muting its route now, alerts as {@link list} gives them.
+   */
+  alertGroups(nowMs = Date.now()): { route: Route; labels: Readonly<Record<string, string>>; mutedBy: string[]; alerts: ReturnType<TenantAlertmanager['list']> }[] {
+    const byFingerprint = new Map(this.list(nowMs).map((x) => [x.alert.fingerprint, x]));
+    const out: ReturnType<TenantAlertmanager['alertGroups']> = [];
+    for (const g of this.groups.values()) {
+      const alerts = [...g.alerts.keys()].flatMap((fp) => byFingerprint.get(fp) ?? []);
+      const { inactive, muting } = routeTimeMutes(g.route, this.config.timeIntervals, nowMs);
+      out.push({ route: g.route, labels: g.labels, mutedBy: [...inactive, ...muting], alerts });
+    }
+    return out;
+  }
+
   /** Replaces the configuration: groups are rebuilt from the held alerts (as Alertmanager's reload). */
   reconfigure(config: AlertmanagerConfig): void {
     this.config = config;
@@ -187,7 +205,15 @@ export class TenantAlertmanager {
     group.hasFlushed = true;
     const nowMs = Date.now();
     const snapshot = [...group.alerts.values()].map((a) => this.alerts.get(a.fingerprint) ?? a);
-    const visible = snapshot.filter((a) => this.silences.mutes(a.labels, nowMs).length === 0 && this.inhibitedBy(a, nowMs).length === 0);
+    const live = snapshot.filter((a) => this.inhibitedBy(a, nowMs).length === 0);
+    // Alertmanager's order: inhibition, the route's time intervals, then silences. A muted flush succeeds
+    // without notifying and without logging, so the firing alerts are notified once the mute is over.
+    const { inactive, muting } = routeTimeMutes(group.route, this.config.timeIntervals, nowMs);
+    const muted = inactive.length > 0 || muting.length > 0;
+    if (snapshot.length > live.length) this.options.counters.suppressed('inhibition', snapshot.length - live.length);
+    if (muted && live.length > 0) this.options.counters.suppressed(inactive.length > 0 ? 'active_time_interval' : 'mute_time_interval', live.length);
+    const visible = muted ? [] : live.filter((a) => this.silences.mutes(a.labels, nowMs).length === 0);
+    if (!muted && live.length > visible.length) this.options.counters.suppressed('silence', live.length - visible.length);
     const receiver = this.config.receivers.get(group.route.receiver);
     let allDelivered = true;
     if (receiver && visible.length > 0) {

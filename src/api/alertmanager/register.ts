@@ -20,7 +20,7 @@ class BadRequest extends Error {}
 /**
  * Alertmanager's API v2 for the built-in notifier, under Mimir's prefix `/alertmanager/api/v2`, per tenant
  * (`X-Scope-OrgID`): `status`, `receivers`, `alerts` (GET with `active`, `silenced`, `inhibited`,
- * `unprocessed`, `filter`, `receiver`; POST), `silences` (GET with `filter`; POST creates or updates) and
+ * `unprocessed`, `filter`, `receiver`; POST), `alerts/groups` (the same filters and `muted`), `silences` (GET with `filter`; POST creates or updates) and
  * `silence/{id}` (GET, DELETE expires). Errors are Alertmanager's: the message as a JSON string.
  */
 export async function registerAlertmanagerApi(app: FastifyInstance, deps: AlertmanagerApiDeps): Promise<void> {
@@ -57,35 +57,35 @@ export async function registerAlertmanagerApi(app: FastifyInstance, deps: Alertm
       scope.get(
         '/alerts',
         handle(async (am, req) => {
-          const q = req.query as Record<string, string | string[] | undefined>;
-          const flag = (name: string): boolean => {
-            const v = q[name];
-            return v === undefined || String(v) !== 'false';
-          };
-          const filter = filterMatchers(q['filter']);
-          const receiverRe = q['receiver'] === undefined ? undefined : anchored(String(q['receiver']));
+          const keep = alertFilter(req);
           const now = Date.now();
           return am
             .list(now)
-            .filter(({ alert }) => alert.endsAtMs > now && matchesAll(filter, alert.labels))
-            .filter(({ receivers }) => receiverRe === undefined || receivers.some((r) => receiverRe.test(r)))
-            .filter(({ silencedBy, inhibitedBy }) => {
-              const state = silencedBy.length > 0 || inhibitedBy.length > 0 ? 'suppressed' : 'active';
-              if (state === 'active') return flag('active');
-              return (silencedBy.length > 0 && flag('silenced')) || (inhibitedBy.length > 0 && flag('inhibited'));
-            })
-            .map(({ alert, receivers, silencedBy, inhibitedBy }) => ({
-              labels: alert.labels,
-              annotations: alert.annotations,
-              startsAt: new Date(alert.startsAtMs).toISOString(),
-              endsAt: new Date(alert.endsAtMs).toISOString(),
-              updatedAt: new Date(alert.updatedAtMs).toISOString(),
-              generatorURL: alert.generatorURL,
-              fingerprint: alert.fingerprint,
-              receivers: receivers.map((name) => ({ name })),
-              status: { state: silencedBy.length > 0 || inhibitedBy.length > 0 ? 'suppressed' : 'active', silencedBy, inhibitedBy, mutedBy: [] },
-            }))
+            .filter((x) => x.alert.endsAtMs > now && keep(x))
+            .map((x) => gettableAlert(x, []))
             .sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+        }),
+      );
+      scope.get(
+        '/alerts/groups',
+        handle(async (am, req) => {
+          const keep = alertFilter(req);
+          const showMuted = flagOf(req, 'muted');
+          const now = Date.now();
+          const out = [];
+          for (const g of am.alertGroups(now)) {
+            if (g.mutedBy.length > 0 && !showMuted) continue;
+            // The receiver filter applies to the group's own receiver here (Alertmanager filters routes).
+            const alerts = g.alerts.filter((x) => x.alert.endsAtMs > now && keep({ ...x, receivers: [g.route.receiver] }));
+            if (alerts.length === 0) continue;
+            out.push({
+              labels: g.labels,
+              routeLabels: {},
+              receiver: { name: g.route.receiver },
+              alerts: alerts.map((x) => gettableAlert(x, g.mutedBy)).sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)),
+            });
+          }
+          return out.sort((a, b) => compareLabelSets(a.labels, b.labels) || (a.receiver.name < b.receiver.name ? -1 : a.receiver.name > b.receiver.name ? 1 : 0));
         }),
       );
       scope.post(
@@ -135,6 +135,57 @@ export async function registerAlertmanagerApi(app: FastifyInstance, deps: Alertm
     },
     { prefix: '/alertmanager/api/v2' },
   );
+}
+
+type ListedAlert = ReturnType<TenantAlertmanager['list']>[number];
+
+/** A boolean query flag of Alertmanager's API: true unless given as `false`. */
+function flagOf(req: FastifyRequest, name: string): boolean {
+  const v = (req.query as Record<string, string | string[] | undefined>)[name];
+  return v === undefined || String(v) !== 'false';
+}
+
+/** The `filter`, `receiver`, `active`, `silenced` and `inhibited` parameters as one predicate. */
+function alertFilter(req: FastifyRequest): (x: Pick<ListedAlert, 'alert' | 'receivers' | 'silencedBy' | 'inhibitedBy'>) => boolean {
+  const q = req.query as Record<string, string | string[] | undefined>;
+  const filter = filterMatchers(q['filter']);
+  const receiverRe = q['receiver'] === undefined ? undefined : anchored(String(q['receiver']));
+  const [active, silenced, inhibited] = [flagOf(req, 'active'), flagOf(req, 'silenced'), flagOf(req, 'inhibited')];
+  return ({ alert, receivers, silencedBy, inhibitedBy }) => {
+    if (!matchesAll(filter, alert.labels)) return false;
+    if (receiverRe !== undefined && !receivers.some((r) => receiverRe.test(r))) return false;
+    if (silencedBy.length === 0 && inhibitedBy.length === 0) return active;
+    return (silencedBy.length > 0 && silenced) || (inhibitedBy.length > 0 && inhibited);
+  };
+}
+
+/** Alertmanager's `gettableAlert`; an alert of a muted group is `suppressed` with the intervals in `mutedBy`. */
+function gettableAlert({ alert, receivers, silencedBy, inhibitedBy }: ListedAlert, mutedBy: readonly string[]): Record<string, unknown> & { fingerprint: string } {
+  const suppressed = silencedBy.length > 0 || inhibitedBy.length > 0 || mutedBy.length > 0;
+  return {
+    labels: alert.labels,
+    annotations: alert.annotations,
+    startsAt: new Date(alert.startsAtMs).toISOString(),
+    endsAt: new Date(alert.endsAtMs).toISOString(),
+    updatedAt: new Date(alert.updatedAtMs).toISOString(),
+    generatorURL: alert.generatorURL,
+    fingerprint: alert.fingerprint,
+    receivers: receivers.map((name) => ({ name })),
+    status: { state: suppressed ? 'suppressed' : 'active', silencedBy, inhibitedBy, mutedBy: [...mutedBy] },
+  };
+}
+
+/** Alertmanager's order of label sets: by sorted names, then values, then size. */
+function compareLabelSets(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): number {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    const na = ka[i]!;
+    const nb = kb[i]!;
+    if (na !== nb) return na < nb ? -1 : 1;
+    if (a[na] !== b[nb]) return a[na]! < b[nb]! ? -1 : 1;
+  }
+  return ka.length - kb.length;
 }
 
 function filterMatchers(v: string | string[] | undefined): AmMatcher[] {

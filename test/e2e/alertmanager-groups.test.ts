@@ -1,0 +1,108 @@
+// Heimdall's built-in notifier beside a real Alertmanager v0.35 on one configuration with time intervals (fixed
+// ones and ones computed from the current time in other time zones): the same alerts posted to both give the same
+// `GET /api/v2/alerts/groups` — groups, receivers, states and the time intervals muting each group.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../support/loopback-receiver.ts';
+import { executable, findGoTool, skipUnlessFound, startGoPeer } from './go-tools.ts';
+import type { GoPeerProcess } from './go-tools.ts';
+import { startHeimdall } from './harness.ts';
+import type { HeimdallProcess } from './harness.ts';
+
+const ALERTMANAGER = process.env.ALERTMANAGER_BIN ?? findGoTool('alertmanager');
+const SKIP = skipUnlessFound(ALERTMANAGER && executable(ALERTMANAGER) ? ALERTMANAGER : undefined, 'Alertmanager v0.35.0', 'see .ci/run');
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+/** Today's weekday in `zone`, so an interval naming it holds now there (and only there, most days). */
+function weekdayIn(zone: string): string {
+  return new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'long' }).format(Date.now()).toLowerCase();
+}
+const otherDay = (day: string): string => WEEKDAYS[(WEEKDAYS.indexOf(day) + 3) % 7]!;
+
+const CONFIG = `
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1h
+  routes:
+    - { matchers: ['case="always"'], receiver: muted, mute_time_intervals: [always] }
+    - { matchers: ['case="never"'], receiver: muted, mute_time_intervals: [never] }
+    - { matchers: ['case="inactive"'], receiver: active, active_time_intervals: [never] }
+    - { matchers: ['case="active"'], receiver: active, active_time_intervals: [always, never] }
+    - { matchers: ['case="tokyo"'], receiver: muted, mute_time_intervals: [today-in-tokyo, other-day-in-la] }
+    - { matchers: ['case="both"'], receiver: both, active_time_intervals: [never], mute_time_intervals: [always, end-of-month] }
+time_intervals:
+  - name: always
+    time_intervals: [{}]
+  - name: today-in-tokyo
+    time_intervals: [{ location: Asia/Tokyo, weekdays: ['${weekdayIn('Asia/Tokyo')}'] }]
+  - name: other-day-in-la
+    time_intervals: [{ location: America/Los_Angeles, weekdays: ['${otherDay(weekdayIn('America/Los_Angeles'))}'] }]
+  - name: end-of-month
+    time_intervals: [{ days_of_month: ['-3:-1'], times: [{ start_time: '00:00', end_time: '24:00' }] }]
+mute_time_intervals:
+  - name: never
+    time_intervals: [{ years: ['1999:2001'] }]
+receivers: [{ name: default }, { name: muted }, { name: active }, { name: both }]
+`;
+
+interface Group {
+  labels: Record<string, string>;
+  receiver: { name: string };
+  alerts: { labels: Record<string, string>; fingerprint: string; status: { state: string; mutedBy: string[]; silencedBy: string[]; inhibitedBy: string[] } }[];
+}
+
+/** A group as both servers should describe it (order-free). */
+function summary(groups: Group[]): string[] {
+  return groups
+    .map((g) => JSON.stringify([g.receiver.name, g.labels, g.alerts.map((a) => [a.labels['case'], a.fingerprint, a.status.state, a.status.mutedBy.slice().sort()])]))
+    .sort();
+}
+
+describe('GET /api/v2/alerts/groups with time intervals, beside Alertmanager v0.35', { skip: SKIP }, () => {
+  let am: GoPeerProcess | undefined;
+  let heimdall: HeimdallProcess | undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'heimdall-am-groups-'));
+  const file = path.join(dir, 'alertmanager.yml');
+
+  before(async () => {
+    writeFileSync(file, CONFIG);
+    am = await startGoPeer('alertmanager', ALERTMANAGER!, (d, port) => [`--config.file=${file}`, `--storage.path=${d}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], '/-/ready');
+    heimdall = await startHeimdall({ config: { alertmanager: { config_file: file } } });
+  });
+  after(async () => {
+    await heimdall?.stop();
+    await am?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the same groups, receivers, states and mutedBy', async () => {
+    const cases = ['always', 'never', 'inactive', 'active', 'tokyo', 'both', 'unrouted'];
+    const alerts = cases.map((c) => ({ labels: { alertname: `A-${c}`, case: c }, annotations: { summary: c } }));
+    const urls = { alertmanager: `${am!.url}/api/v2`, heimdall: `${heimdall!.httpUrl}/alertmanager/api/v2` };
+    for (const base of Object.values(urls)) {
+      const res = await fetch(`${base}/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const groupsOf = async (base: string, query = ''): Promise<Group[] | undefined> => {
+      const groups = (await (await fetch(`${base}/alerts/groups${query}`)).json()) as Group[];
+      return groups.length === cases.length ? groups : undefined;
+    };
+    const theirs = await waitFor('Alertmanager groups every alert', () => groupsOf(urls.alertmanager));
+    const ours = await waitFor('Heimdall groups every alert', () => groupsOf(urls.heimdall));
+    assert.deepEqual(summary(ours), summary(theirs));
+    // The case this test is about actually varies: some groups are muted and some are not.
+    const muted = theirs.filter((g) => g.alerts[0]!.status.mutedBy.length > 0).map((g) => g.labels['alertname']);
+    assert.ok(muted.includes('A-always') && muted.includes('A-inactive') && muted.includes('A-tokyo') && !muted.includes('A-never'), muted.join());
+
+    // `muted=false` leaves the muted groups out, a filter and a receiver narrow the rest, on both.
+    for (const query of ['?muted=false', '?filter=case%3D~%22(always|never)%22', '?receiver=active']) {
+      const a = (await (await fetch(`${urls.alertmanager}/alerts/groups${query}`)).json()) as Group[];
+      const h = (await (await fetch(`${urls.heimdall}/alerts/groups${query}`)).json()) as Group[];
+      assert.deepEqual(summary(h), summary(a), query);
+    }
+  });
+});
