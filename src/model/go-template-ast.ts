@@ -6,7 +6,9 @@ export type Node =
   | { t: 'action'; pipe: Pipe; line: number }
   | { t: 'if' | 'with'; pipe: Pipe; list: Node[]; elseList?: Node[]; line: number }
   | { t: 'range'; pipe: Pipe; list: Node[]; elseList?: Node[]; line: number }
-  | { t: 'break' | 'continue'; line: number };
+  | { t: 'break' | 'continue'; line: number }
+  /** `{{template "name" pipeline}}` (and the call half of `{{block}}`): runs a named template with the pipeline as dot. */
+  | { t: 'template'; name: string; pipe?: Pipe; line: number };
 
 export interface Pipe {
   decl: string[];

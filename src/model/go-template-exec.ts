@@ -4,7 +4,7 @@ import type { Arg, Node, Pipe } from './go-template-ast.ts';
 import { BUILTINS } from './go-template-builtins.ts';
 import { TemplateError, outputTooLong } from './go-template-error.ts';
 import { goTypeName, truth } from './go-template-value.ts';
-import type { GoValue, TemplateFunc } from './go-template-value.ts';
+import type { GoValue, MethodLookup, TemplateFunc } from './go-template-value.ts';
 
 class BreakSignal {}
 class ContinueSignal {}
@@ -17,9 +17,22 @@ export interface TemplateLimits {
   readonly tick?: () => void;
 }
 
+/** Named templates and methods an execution can reach besides its own nodes. */
+export interface TemplateScope {
+  /** Templates `{{template "name"}}` runs: those the set's `define`s and `block`s named. */
+  readonly defines?: ReadonlyMap<string, Node[]>;
+  /** Named templates written in TypeScript (a caller's built-in defaults), used when no `define` has the name. */
+  readonly natives?: Readonly<Record<string, (dot: GoValue) => string>>;
+  readonly methods?: MethodLookup;
+}
+
+/** Go's bound on nested `{{template}}` calls. */
+const MAX_TEMPLATE_DEPTH = 100;
+
 /** One execution of a template: variables in scope, the step budget and the output budget. */
 export class ExecState {
   private vars: { name: string; value: GoValue }[] = [];
+  private depth = 0;
   private steps = 0;
   private outputLength = 0;
   private readonly maxOutput: number;
@@ -29,6 +42,7 @@ export class ExecState {
     private readonly funcs: Readonly<Record<string, TemplateFunc>>,
     root: GoValue,
     limits: TemplateLimits = {},
+    private readonly scope: TemplateScope = {},
   ) {
     this.vars.push({ name: '$', value: root });
     this.maxOutput = limits.maxOutputBytes ?? Infinity;
@@ -107,6 +121,28 @@ export class ExecState {
         }
         return;
       }
+      case 'template': {
+        const body = this.scope.defines?.get(n.name);
+        const native = body ? undefined : this.scope.natives?.[n.name];
+        if (!body && !native) throw this.err(n.line, `executing ${quoteGo(this.name)} at <{{template ${quoteGo(n.name)}}}>: template ${quoteGo(n.name)} not defined`);
+        const newDot = n.pipe ? this.evalPipe(n.pipe, dot, n.line) : undefined;
+        if (native) {
+          this.emit(out, native(newDot));
+          return;
+        }
+        if (this.depth >= MAX_TEMPLATE_DEPTH) throw this.err(n.line, `exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+        // A called template sees only its dot: `$` is the dot it was given, no variable of the caller.
+        const saved = this.vars;
+        this.vars = [{ name: '$', value: newDot }];
+        this.depth++;
+        try {
+          this.walkList(body!, newDot, out);
+        } finally {
+          this.vars = saved;
+          this.depth--;
+        }
+        return;
+      }
       case 'break':
         throw new BreakSignal();
       case 'continue':
@@ -143,6 +179,12 @@ export class ExecState {
       return this.callFunc(head.name, args, dot, line, piped);
     }
     if (cmd.length > 1 || piped) {
+      const method = this.methodCall(head, dot, line);
+      if (method) {
+        const args = cmd.slice(1).map((a) => this.evalArg(a, dot, line));
+        if (piped) args.push(piped.value);
+        return this.invoke(method.name, method.fn, args, line);
+      }
       if (head.t === 'field' || head.t === 'var') {
         throw this.err(line, `can't give argument to non-function ${describeArg(head)}`);
       }
@@ -171,10 +213,34 @@ export class ExecState {
     }
   }
 
+  /** The method a field or variable chain ends in (`.Labels.Remove`), when the caller's data has one there. */
+  private methodCall(head: Arg, dot: GoValue, line: number): { name: string; fn: TemplateFunc } | undefined {
+    if (!this.scope.methods || (head.t !== 'field' && head.t !== 'var') || head.names.length === 0) return undefined;
+    const name = head.names.at(-1)!;
+    const base = head.t === 'field' ? dot : this.evalArg({ t: 'var', name: head.name, names: [] }, dot, line);
+    const receiver = this.fieldChain(base, head.names.slice(0, -1), line);
+    const fn = this.scope.methods(receiver, name);
+    return fn ? { name, fn } : undefined;
+  }
+
+  private invoke(name: string, fn: TemplateFunc, args: GoValue[], line: number): GoValue {
+    try {
+      return fn(...args);
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      throw this.err(line, `executing ${quoteGo(this.name)} at <${name}>: error calling ${name}: ${(e as Error).message}`);
+    }
+  }
+
   private fieldChain(v: GoValue, names: string[], line: number): GoValue {
     let cur = v;
     for (const name of names) {
       if (cur === null || cur === undefined) return undefined;
+      const method = this.scope.methods?.(cur, name);
+      if (method) {
+        cur = this.invoke(name, method, [], line);
+        continue;
+      }
       if (typeof cur === 'object' && !Array.isArray(cur) && !(cur instanceof Date)) {
         const rec = cur as Record<string, GoValue>;
         cur = Object.prototype.hasOwnProperty.call(rec, name) ? rec[name] : '';

@@ -19,10 +19,15 @@ const BUILTIN_NAMES = new Set([
 export class TemplateParser {
   private pos = 0;
   private line = 1;
+  /**
+   * @param defines where `{{define}}` and `{{block}}` put the templates they name (shared by the files of one
+   *   template set, so a later file's `define` replaces an earlier one, as in Go).
+   */
   constructor(
     private readonly name: string,
     private readonly src: string,
     private readonly funcs: Readonly<Record<string, TemplateFunc>>,
+    private readonly defines: Map<string, Node[]> = new Map(),
   ) {}
 
   private err(msg: string, line = this.line): TemplateError {
@@ -93,9 +98,26 @@ export class TemplateParser {
             list.push({ t: first.v, line: actionLine });
             continue;
           case 'define':
-          case 'template':
-          case 'block':
-            throw this.err(`${first.v} is not supported`, actionLine);
+          case 'block': {
+            const name = toks[1];
+            if (name?.k !== 'string') throw this.err(`${first.v} clause: expected a template name string`, actionLine);
+            const templateName = unquoteTemplateString(name.v, (m) => this.err(m, actionLine));
+            if (first.v === 'define' && toks.length > 2) throw this.err('define clause: unexpected text after the name', actionLine);
+            const pipe = first.v === 'block' ? this.parsePipe(toks.slice(2), actionLine) : undefined;
+            const body = this.parseList();
+            if (body.end !== 'end') throw this.err(`unexpected ${body.end ? `{{${body.end}}}` : 'EOF'} in ${first.v}`, actionLine);
+            // A `block` is a default: a `define` of the same name (before or after it) wins, as Go's AddParseTree does for empty bodies.
+            if (first.v === 'define' || !this.defines.has(templateName)) this.defines.set(templateName, body.list);
+            if (pipe) list.push({ t: 'template', name: templateName, pipe, line: actionLine });
+            continue;
+          }
+          case 'template': {
+            const name = toks[1];
+            if (name?.k !== 'string') throw this.err('template clause: expected a template name string', actionLine);
+            const rest = toks.slice(2);
+            list.push({ t: 'template', name: unquoteTemplateString(name.v, (m) => this.err(m, actionLine)), ...(rest.length > 0 ? { pipe: this.parsePipe(rest, actionLine) } : {}), line: actionLine });
+            continue;
+          }
         }
       }
       list.push({ t: 'action', pipe: this.parsePipe(toks, actionLine), line: actionLine });

@@ -7,6 +7,13 @@ export type GoValue = string | number | bigint | boolean | null | undefined | Go
 /** A template function. Throwing an Error aborts execution with that message. */
 export type TemplateFunc = (...args: GoValue[]) => GoValue;
 
+/**
+ * The methods of the caller's data types, as Go templates call them (`.Alerts.Firing`, `.Labels.SortedPairs`,
+ * `.CommonLabels.Remove .GroupLabels.Names`): the method `name` of `receiver`, or undefined when it has none.
+ * A method wins over a map key of the same name, as in Go.
+ */
+export type MethodLookup = (receiver: GoValue, name: string) => TemplateFunc | undefined;
+
 /** Go's truth: false, 0, nil, and empty strings/slices/maps are false. */
 export function truth(v: GoValue): boolean {
   if (v === null || v === undefined || v === false) return false;

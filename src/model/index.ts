@@ -91,10 +91,10 @@ export {
 } from './profile.ts';
 export type { Profile, ProfileFunction, ProfileSample, ProfileType } from './profile.ts';
 export { profilePprof } from './profile-pprof.ts';
-export { GoTemplate } from './go-template.ts';
+export { GoTemplate, GoTemplateSet } from './go-template.ts';
 export type { TemplateLimits } from './go-template-exec.ts';
 export { TemplateError, outputTooLong } from './go-template-error.ts';
 export { goTypeName, truth } from './go-template-value.ts';
-export type { GoValue, TemplateFunc } from './go-template-value.ts';
+export type { GoValue, MethodLookup, TemplateFunc } from './go-template-value.ts';
 export { formatFloatG, goSprint, goSprintf, printValue } from './go-format.ts';
 export type { NotifiableAlert } from './alert.ts';

@@ -1,7 +1,10 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parsePromDuration } from '../model/index.ts';
 import { amMatcher, formatMatchers, parseMatchers } from './matchers.ts';
 import type { AmMatcher } from './matchers.ts';
+import { NotificationTemplates } from './notification-templates.ts';
 import { TimeIntervalError, parseTimeInterval } from './time-intervals.ts';
 import type { TimeInterval } from './time-intervals.ts';
 
@@ -88,6 +91,8 @@ export interface AlertmanagerConfig {
   readonly inhibitRules: readonly InhibitRule[];
   /** Named time intervals (`time_intervals` and the deprecated `mute_time_intervals` sections). */
   readonly timeIntervals: ReadonlyMap<string, readonly TimeInterval[]>;
+  /** Alertmanager's default templates plus the `define`s of the `templates:` files. */
+  readonly templates: NotificationTemplates;
   readonly resolveTimeoutMs: number;
   readonly original: string;
 }
@@ -99,8 +104,11 @@ type Obj = Record<string, unknown>;
 
 const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs'];
 
-/** Parses Alertmanager's YAML configuration. Throws {@link AlertmanagerConfigError} naming the problem. */
-export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
+/**
+ * Parses Alertmanager's YAML configuration. Throws {@link AlertmanagerConfigError} naming the problem.
+ * `baseDir` is where relative `templates:` paths start (the config file's directory, as in Alertmanager).
+ */
+export function parseAlertmanagerConfig(text: string, baseDir = process.cwd()): AlertmanagerConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -130,6 +138,16 @@ export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
   if (list(top['mute_time_intervals'], 'route.mute_time_intervals').length > 0) throw new AlertmanagerConfigError('root route must not have any mute time intervals');
   if (list(top['active_time_intervals'], 'route.active_time_intervals').length > 0) throw new AlertmanagerConfigError('root route must not have any active time intervals');
   const timeIntervals = parseTimeIntervals(root);
+  const templates = new NotificationTemplates();
+  for (const [i, pattern] of list(root['templates'], 'templates').entries()) {
+    for (const file of globFiles(str(pattern, `templates[${i}]`), baseDir)) {
+      try {
+        templates.addFile(path.basename(file), readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new AlertmanagerConfigError(`templates[${i}] ${file}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
   const defaults = { receiver: '', groupBy: [] as readonly string[] | 'all', groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3600_000, key: '' };
   const route = parseRoute(top, defaults, 'route', receivers, timeIntervals);
   const inhibitRules = list(root['inhibit_rules'], 'inhibit_rules').map((r, i) => parseInhibit(obj(r, `inhibit_rules[${i}]`), `inhibit_rules[${i}]`));
@@ -138,6 +156,7 @@ export function parseAlertmanagerConfig(text: string): AlertmanagerConfig {
     receivers,
     inhibitRules,
     timeIntervals,
+    templates,
     resolveTimeoutMs: duration(global['resolve_timeout'] ?? '5m', 'global.resolve_timeout'),
     original: text,
   };
@@ -366,6 +385,31 @@ function httpAuth(v: unknown, where: string): HttpAuth {
   }
   if (o['bearer_token'] !== undefined) return { authorization: `Bearer ${String(o['bearer_token'])}` };
   return {};
+}
+
+/**
+ * The files a `templates:` entry names, sorted: a path, or a pattern with `*`, `?` and `[...]` in its file
+ * name (Go's `filepath.Glob`; a pattern that matches nothing is no error, as in Alertmanager). Wildcards in
+ * directory names are refused with a message that says so.
+ */
+function globFiles(pattern: string, baseDir: string): string[] {
+  const full = path.resolve(baseDir, pattern);
+  const dir = path.dirname(full);
+  const name = path.basename(full);
+  if (/[*?[]/.test(dir)) throw new AlertmanagerConfigError(`templates: ${pattern}: wildcards are supported in the file name only`);
+  if (!/[*?[]/.test(name)) {
+    // Alertmanager ignores a missing file; a path without wildcards that names nothing is surely a mistake.
+    if (!existsSync(full)) throw new AlertmanagerConfigError(`templates: ${pattern}: no such file (${full})`);
+    return [full];
+  }
+  const re = new RegExp(`^${name.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => re.test(e)).sort().map((e) => path.join(dir, e));
 }
 
 function obj(v: unknown, where: string): Obj {

@@ -1,5 +1,5 @@
-import { GoTemplate } from '../model/index.ts';
-import type { GoValue, TemplateFunc } from '../model/index.ts';
+import { GoTemplate, GoTemplateSet } from '../model/index.ts';
+import type { GoValue, MethodLookup, TemplateFunc } from '../model/index.ts';
 
 /** One alert as notification templates and payloads see it (Alertmanager's `template.Alert`). */
 export interface AlertData {
@@ -21,6 +21,8 @@ export interface NotificationData {
   readonly commonLabels: Readonly<Record<string, string>>;
   readonly commonAnnotations: Readonly<Record<string, string>>;
   readonly externalURL: string;
+  /** The configuration's template set (its `templates:` files); undefined = Alertmanager's defaults only. */
+  readonly templates?: NotificationTemplates;
 }
 
 const sortedValues = (labels: Readonly<Record<string, string>>): string[] =>
@@ -62,7 +64,7 @@ export const defaultTemplates = {
   },
 };
 
-/** The named default templates a config may call with `{{ template "NAME" . }}`. */
+/** The named default templates a config may call with `{{ template "NAME" . }}` (a user `define` replaces one). */
 const NAMED: Record<string, (d: NotificationData) => string> = {
   __alertmanager: () => 'Alertmanager',
   __alertmanagerURL: (d) => defaultTemplates.alertmanagerURL(d),
@@ -91,53 +93,156 @@ const FUNCS: Record<string, TemplateFunc> = {
   title: (s) => String(s).replace(/\b\w/g, (c) => c.toUpperCase()),
   trimSpace: (s) => String(s).trim(),
   join: (sep, items) => (Array.isArray(items) ? items.map(String).join(String(sep)) : ''),
+  match: (pattern, text) => new RegExp(String(pattern)).test(String(text)),
   safeHtml: (s) => s ?? '',
+  safeUrl: (s) => s ?? '',
+  urlUnescape: (s) => decodeURIComponent(String(s).replace(/\+/g, ' ')),
+  stringSlice: (...items) => items.map(String),
   toJson: (v) => JSON.stringify(v),
   reReplaceAll: (pattern, repl, text) => String(text).replace(new RegExp(String(pattern), 'g'), String(repl).replace(/\$(\d+)/g, '$$$1')),
 };
 
-const TEMPLATE_CALL = /\{\{-?\s*template\s+"([^"]+)"\s+\.\s*-?\}\}/g;
-const cache = new Map<string, GoTemplate>();
+/*
+ * Alertmanager's data types have methods templates call: `Alerts.Firing`/`.Resolved`, and on label and
+ * annotation sets (`KV`) `.SortedPairs` (a list of `.Name`/`.Value`), `.Names`, `.Values` and `.Remove NAMES`.
+ * The objects built here are marked so the methods apply to them only, never to a user's map with such a key.
+ */
+const ALERT_LISTS = new WeakSet<object>();
+const KV_SETS = new WeakSet<object>();
+const PAIR_LISTS = new WeakSet<object>();
+
+function kv(labels: Readonly<Record<string, string>>): GoValue {
+  const out: Record<string, GoValue> = { ...labels };
+  KV_SETS.add(out);
+  return out;
+}
+
+const sortedKeys = (o: object): string[] => Object.keys(o).sort();
+
+const METHODS: MethodLookup = (receiver, name) => {
+  if (receiver === null || typeof receiver !== 'object') return undefined;
+  if (ALERT_LISTS.has(receiver) && (name === 'Firing' || name === 'Resolved')) {
+    const status = name.toLowerCase();
+    return () => alertList((receiver as GoValue[]).filter((a) => (a as Record<string, GoValue>)['Status'] === status));
+  }
+  if (PAIR_LISTS.has(receiver) && (name === 'Names' || name === 'Values')) {
+    const field = name === 'Names' ? 'Name' : 'Value';
+    return () => (receiver as Record<string, GoValue>[]).map((p) => p[field]);
+  }
+  if (!KV_SETS.has(receiver)) return undefined;
+  const set = receiver as Record<string, GoValue>;
+  switch (name) {
+    case 'SortedPairs':
+      return () => {
+        const pairs = sortedKeys(set).map((k) => ({ Name: k, Value: set[k] }));
+        PAIR_LISTS.add(pairs);
+        return pairs;
+      };
+    case 'Names':
+      return () => sortedKeys(set);
+    case 'Values':
+      return () => sortedKeys(set).map((k) => set[k]);
+    case 'Remove':
+      return (names) => {
+        const drop = new Set(Array.isArray(names) ? names.map(String) : []);
+        const kept: Record<string, string> = {};
+        for (const k of Object.keys(set)) if (!drop.has(k)) kept[k] = String(set[k]);
+        return kv(kept);
+      };
+  }
+  return undefined;
+};
+
+function alertList(alerts: GoValue[]): GoValue {
+  ALERT_LISTS.add(alerts);
+  return alerts;
+}
+
+/** The configuration's templates: Alertmanager's defaults plus the `define`s of its `templates:` files. */
+export class NotificationTemplates {
+  private readonly set = new GoTemplateSet(
+    FUNCS,
+    {
+      ...Object.fromEntries(Object.entries(NAMED).map(([k, fn]) => [k, (dot: GoValue) => fn(dataOf(dot))])),
+      // Its dot is a list of alerts (`{{ template "__text_alert_list" .Alerts.Firing }}`), not the whole data.
+      __text_alert_list: (dot: GoValue) => defaultTemplates.textAlertList(dataOf({ Alerts: dot }).alerts),
+    },
+    METHODS,
+  );
+  private readonly cache = new Map<string, GoTemplate>();
+
+  /** Adds a template file; throws the Go-style parse error naming the file and line. */
+  addFile(name: string, source: string): void {
+    this.set.addFile(name, source);
+  }
+
+  /** Parses (once) a receiver field's template; throws the parse error. */
+  compile(source: string): GoTemplate {
+    let t = this.cache.get(source);
+    if (!t) {
+      t = new GoTemplate('notification', source, FUNCS, this.set);
+      if (this.cache.size > 1000) this.cache.clear();
+      this.cache.set(source, t);
+    }
+    return t;
+  }
+}
+
+const DEFAULTS = new NotificationTemplates();
 
 /**
- * Renders a template string from a receiver's config. `{{ template "NAME" . }}` of Alertmanager's default
- * templates is replaced by their output; the rest runs on the Go template interpreter with dot holding
- * Alertmanager's data fields (`.Status`, `.Receiver`, `.GroupLabels.x`, `.CommonLabels`, `.CommonAnnotations`,
- * `.Alerts` (a list of `.Labels`, `.Annotations`, `.Status`, `.StartsAt`, ...), `.ExternalURL`).
+ * Renders a template string from a receiver's config on the Go template interpreter, with dot holding
+ * Alertmanager's data (`.Status`, `.Receiver`, `.GroupLabels.x`, `.CommonLabels`, `.CommonAnnotations`,
+ * `.Alerts` (`.Labels`, `.Annotations`, `.Status`, `.StartsAt`, ...; `.Alerts.Firing`), `.ExternalURL`), and
+ * the named templates of Alertmanager's defaults and of the config's `templates:` files.
  */
 export function renderTemplate(source: string, d: NotificationData): string {
-  const expanded = source.replace(TEMPLATE_CALL, (whole, name: string) => {
-    const fn = NAMED[name];
-    if (!fn) throw new Error(`template "${name}" is not one of Alertmanager's default templates the built-in notifier knows`);
-    const out = fn(d);
-    return out.includes('`') ? `{{ ${JSON.stringify(out)} }}` : `{{\`${out}\`}}`;
-  });
-  if (!expanded.includes('{{')) return expanded;
-  let t = cache.get(expanded);
-  if (!t) {
-    t = new GoTemplate('notification', expanded, FUNCS);
-    if (cache.size > 1000) cache.clear();
-    cache.set(expanded, t);
-  }
-  return t.execute(goData(d));
+  if (!source.includes('{{')) return source;
+  return (d.templates ?? DEFAULTS).compile(source).execute(goData(d));
 }
 
 function goData(d: NotificationData): GoValue {
   return {
     Receiver: d.receiver,
     Status: d.status,
-    Alerts: d.alerts.map((a) => ({
-      Status: a.status,
-      Labels: { ...a.labels },
-      Annotations: { ...a.annotations },
-      StartsAt: a.startsAt,
-      EndsAt: a.endsAt,
-      GeneratorURL: a.generatorURL,
-      Fingerprint: a.fingerprint,
-    })),
-    GroupLabels: { ...d.groupLabels },
-    CommonLabels: { ...d.commonLabels },
-    CommonAnnotations: { ...d.commonAnnotations },
+    Alerts: alertList(
+      d.alerts.map((a) => ({
+        Status: a.status,
+        Labels: kv(a.labels),
+        Annotations: kv(a.annotations),
+        StartsAt: a.startsAt,
+        EndsAt: a.endsAt,
+        GeneratorURL: a.generatorURL,
+        Fingerprint: a.fingerprint,
+      })),
+    ),
+    GroupLabels: kv(d.groupLabels),
+    CommonLabels: kv(d.commonLabels),
+    CommonAnnotations: kv(d.commonAnnotations),
     ExternalURL: d.externalURL,
+  };
+}
+
+/** The inverse of {@link goData}, for the defaults written in TypeScript when a template calls them. */
+function dataOf(dot: GoValue): NotificationData {
+  const o = (dot ?? {}) as Record<string, GoValue>;
+  const labels = (v: GoValue): Record<string, string> => Object.fromEntries(Object.entries((v ?? {}) as Record<string, GoValue>).map(([k, x]) => [k, String(x)]));
+  const alerts = (Array.isArray(o['Alerts']) ? o['Alerts'] : []) as Record<string, GoValue>[];
+  return {
+    receiver: String(o['Receiver'] ?? ''),
+    status: o['Status'] === 'resolved' ? 'resolved' : 'firing',
+    alerts: alerts.map((a) => ({
+      status: a['Status'] === 'resolved' ? 'resolved' : 'firing',
+      labels: labels(a['Labels']),
+      annotations: labels(a['Annotations']),
+      startsAt: String(a['StartsAt'] ?? ''),
+      endsAt: String(a['EndsAt'] ?? ''),
+      generatorURL: String(a['GeneratorURL'] ?? ''),
+      fingerprint: String(a['Fingerprint'] ?? ''),
+    })),
+    groupLabels: labels(o['GroupLabels']),
+    commonLabels: labels(o['CommonLabels']),
+    commonAnnotations: labels(o['CommonAnnotations']),
+    externalURL: String(o['ExternalURL'] ?? ''),
   };
 }

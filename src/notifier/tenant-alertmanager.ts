@@ -4,7 +4,7 @@ import type { AlertmanagerConfig, Integration, Route } from './am-config.ts';
 import { DeliveryError, deliver } from './integrations.ts';
 import { fingerprint, formatLabelSet, matchesAll } from './matchers.ts';
 import { NotificationLog, needsUpdate } from './notification-log.ts';
-import type { AlertData, NotificationData } from './notification-templates.ts';
+import type { AlertData, NotificationData, NotificationTemplates } from './notification-templates.ts';
 import { Silences } from './silences.ts';
 import { routeTimeMutes } from './time-intervals.ts';
 
@@ -238,7 +238,7 @@ export class TenantAlertmanager {
     if (!needsUpdate(entry, firing, resolved, integration.sendResolved, group.route.repeatIntervalMs, nowMs)) return true;
     const toSend = integration.sendResolved ? alerts : alerts.filter((a) => firing.has(a.fingerprint));
     if (toSend.length > 0) {
-      const data = notificationData(receiver, group.labels, toSend, nowMs, this.options.externalUrl);
+      const data = notificationData(receiver, group.labels, toSend, nowMs, this.options.externalUrl, this.config.templates);
       const ok = await this.deliverWithRetry(integration, data, group);
       this.options.counters.notification(integration.kind, ok ? 'sent' : 'failed');
       if (!ok) return false;
@@ -306,7 +306,14 @@ function matchRoutes(route: Route, labels: Readonly<Record<string, string>>): Ro
   return out.length > 0 ? out : [route];
 }
 
-function notificationData(receiver: string, groupLabels: Readonly<Record<string, string>>, alerts: readonly HeldAlert[], nowMs: number, externalUrl: string): NotificationData {
+function notificationData(
+  receiver: string,
+  groupLabels: Readonly<Record<string, string>>,
+  alerts: readonly HeldAlert[],
+  nowMs: number,
+  externalUrl: string,
+  templates: NotificationTemplates,
+): NotificationData {
   const data: AlertData[] = alerts.map((a) => ({
     status: a.endsAtMs <= nowMs ? 'resolved' : 'firing',
     labels: a.labels,
@@ -329,6 +336,7 @@ function notificationData(receiver: string, groupLabels: Readonly<Record<string,
     commonLabels: common((a) => a.labels),
     commonAnnotations: common((a) => a.annotations),
     externalURL: externalUrl,
+    templates,
   };
 }
 

@@ -1,6 +1,6 @@
 // Alertmanager's time-interval semantics (its `timeinterval` package), case by case: half-open times of day,
 // inclusive weekday/day/month/year ranges, negative days from the month's end, week wrap-around, time zones; and
-// the validation messages of Alertmanager's loader. test/e2e/alertmanager-groups.test.ts compares the routes'
+// the validation messages of Alertmanager's loader. test/e2e/alertmanager-compat.test.ts compares the routes'
 // mutes with a real Alertmanager.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

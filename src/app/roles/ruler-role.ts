@@ -139,7 +139,7 @@ async function startBuiltinNotifier(ctx: Parameters<RoleModule['start']>[0]): Pr
       });
   let parsed;
   try {
-    parsed = parseAlertmanagerConfig(text);
+    parsed = parseAlertmanagerConfig(text, am.config_file ? path.dirname(path.resolve(am.config_file)) : undefined);
   } catch (err) {
     throw new Error(`alertmanager.${am.config_file ? `config_file ${am.config_file}` : 'teams (the default routing)'}: ${(err as Error).message}`, { cause: err });
   }
