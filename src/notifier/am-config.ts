@@ -106,9 +106,10 @@ const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs',
 
 /**
  * Parses Alertmanager's YAML configuration. Throws {@link AlertmanagerConfigError} naming the problem.
- * `baseDir` is where relative `templates:` paths start (the config file's directory, as in Alertmanager).
+ * `templates:` entries name files under `baseDir` (the config file's directory, as in Alertmanager), or, when
+ * `templateFiles` is given (a tenant's configuration from Mimir's API), entries of that map by name.
  */
-export function parseAlertmanagerConfig(text: string, baseDir = process.cwd()): AlertmanagerConfig {
+export function parseAlertmanagerConfig(text: string, source: { readonly baseDir?: string; readonly templateFiles?: Readonly<Record<string, string>> } = {}): AlertmanagerConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -140,11 +141,14 @@ export function parseAlertmanagerConfig(text: string, baseDir = process.cwd()): 
   const timeIntervals = parseTimeIntervals(root);
   const templates = new NotificationTemplates();
   for (const [i, pattern] of list(root['templates'], 'templates').entries()) {
-    for (const file of globFiles(str(pattern, `templates[${i}]`), baseDir)) {
+    const files = source.templateFiles
+      ? templateFilesNamed(str(pattern, `templates[${i}]`), source.templateFiles)
+      : globFiles(str(pattern, `templates[${i}]`), source.baseDir ?? process.cwd()).map((file) => ({ name: path.basename(file), read: () => readFileSync(file, 'utf8') }));
+    for (const { name, read } of files) {
       try {
-        templates.addFile(path.basename(file), readFileSync(file, 'utf8'));
+        templates.addFile(name, read());
       } catch (err) {
-        throw new AlertmanagerConfigError(`templates[${i}] ${file}: ${(err as Error).message}`, { cause: err });
+        throw new AlertmanagerConfigError(`templates[${i}] ${name}: ${(err as Error).message}`, { cause: err });
       }
     }
   }
@@ -387,6 +391,21 @@ function httpAuth(v: unknown, where: string): HttpAuth {
   return {};
 }
 
+/** The entries of a tenant's `template_files` a `templates:` entry names (a name, or a pattern over names). */
+function templateFilesNamed(pattern: string, files: Readonly<Record<string, string>>): { name: string; read: () => string }[] {
+  // Mimir stores the files in a directory of their own: a path in the entry means the file name.
+  const name = path.basename(pattern);
+  const re = fileNamePattern(name);
+  const hits = Object.keys(files).filter((n) => re.test(n)).sort();
+  if (hits.length === 0 && !/[*?[]/.test(name)) throw new AlertmanagerConfigError(`templates: ${pattern}: no such entry in template_files`);
+  return hits.map((n) => ({ name: n, read: () => files[n]! }));
+}
+
+/** A file-name pattern of Go's `filepath.Match` (`*`, `?`, `[...]`) as a regular expression. */
+function fileNamePattern(name: string): RegExp {
+  return new RegExp(`^${name.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+}
+
 /**
  * The files a `templates:` entry names, sorted: a path, or a pattern with `*`, `?` and `[...]` in its file
  * name (Go's `filepath.Glob`; a pattern that matches nothing is no error, as in Alertmanager). Wildcards in
@@ -402,7 +421,7 @@ function globFiles(pattern: string, baseDir: string): string[] {
     if (!existsSync(full)) throw new AlertmanagerConfigError(`templates: ${pattern}: no such file (${full})`);
     return [full];
   }
-  const re = new RegExp(`^${name.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const re = fileNamePattern(name);
   let entries: string[];
   try {
     entries = readdirSync(dir);

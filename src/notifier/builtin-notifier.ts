@@ -5,13 +5,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { stringify } from 'yaml';
 import type { NotifiableAlert } from '../model/index.ts';
+import { parseAlertmanagerConfig } from './am-config.ts';
 import type { AlertmanagerConfig } from './am-config.ts';
+import { JsonStateFile } from './state-file.ts';
 import { TenantAlertmanager } from './tenant-alertmanager.ts';
 import type { NotifierCounters } from './tenant-alertmanager.ts';
 
 /** Settings of the built-in notifier (`notifier.*` config). */
 export interface BuiltinNotifierOptions {
-  /** The Alertmanager configuration every tenant runs. */
+  /** The Alertmanager configuration a tenant runs until it sets its own (Mimir's fallback configuration). */
   readonly config: AlertmanagerConfig;
   /** State lives under `<dir>/<tenant>/` (silences and the notification log). */
   readonly dir: string;
@@ -65,9 +67,16 @@ export function defaultAlertmanagerConfig(o: DefaultRoutingOptions): string {
   });
 }
 
+/** A tenant's own configuration as Mimir's `/api/v1/alerts` takes and returns it. */
+export interface TenantAlertmanagerConfig {
+  readonly alertmanager_config: string;
+  readonly template_files: Readonly<Record<string, string>>;
+}
+
 /**
  * Alertmanager inside Heimdall: one {@link TenantAlertmanager} per tenant (opened on first use, state under
- * `dir/<tenant>`), all running the same configuration. The ruler hands it alerts with {@link send}; the
+ * `dir/<tenant>`), each running its own configuration when it set one through Mimir's API (durable in
+ * `dir/<tenant>/config.json`), else the configuration of the options. The ruler hands it alerts with {@link send}; the
  * Alertmanager v2 API under `/alertmanager/api/v2` reaches tenants through {@link tenant}.
  */
 export class BuiltinNotifier {
@@ -113,18 +122,59 @@ export class BuiltinNotifier {
   tenant(tenant: string): Promise<TenantAlertmanager> {
     let t = this.tenants.get(tenant);
     if (!t) {
-      t = TenantAlertmanager.open(tenant, path.join(this.options.dir, encodeURIComponent(tenant)), this.options.config, {
-        externalUrl: this.options.externalUrl,
-        retentionMs: this.options.retentionMs,
-        deliveryTimeoutMs: this.options.deliveryTimeoutMs,
-        retryInitialMs: this.options.retryInitialMs,
-        logger: this.options.logger,
-        counters: this.counters,
-      });
+      t = this.open(tenant);
       this.tenants.set(tenant, t);
       t.catch(() => this.tenants.delete(tenant));
     }
     return t;
+  }
+
+  /** The tenant's own configuration, or undefined when it runs the fallback one. */
+  async userConfig(tenant: string): Promise<TenantAlertmanagerConfig | undefined> {
+    return this.configFile(tenant).load();
+  }
+
+  /**
+   * Validates and stores the tenant's own configuration, then runs it. Throws {@link AlertmanagerConfigError}
+   * (nothing stored) when it does not parse.
+   */
+  async setUserConfig(tenant: string, config: TenantAlertmanagerConfig): Promise<void> {
+    const parsed = parseAlertmanagerConfig(config.alertmanager_config, { templateFiles: config.template_files });
+    const am = await this.tenant(tenant);
+    await this.configFile(tenant).save(() => config);
+    am.reconfigure(parsed);
+  }
+
+  /** Forgets the tenant's own configuration: it runs the fallback one again. */
+  async deleteUserConfig(tenant: string): Promise<void> {
+    const am = await this.tenant(tenant);
+    await fsp.rm(this.configFile(tenant).file, { force: true });
+    am.reconfigure(this.options.config);
+  }
+
+  private configFile(tenant: string): JsonStateFile<TenantAlertmanagerConfig> {
+    return new JsonStateFile(path.join(this.options.dir, encodeURIComponent(tenant), 'config.json'));
+  }
+
+  private async open(tenant: string): Promise<TenantAlertmanager> {
+    const own = await this.userConfig(tenant);
+    let config = this.options.config;
+    if (own) {
+      try {
+        config = parseAlertmanagerConfig(own.alertmanager_config, { templateFiles: own.template_files });
+      } catch (err) {
+        // It parsed when it was stored; a newer Heimdall may refuse it. The tenant keeps being notified.
+        this.options.logger.error({ tenant, err: (err as Error).message }, 'the tenant\'s Alertmanager configuration no longer loads; running the fallback configuration');
+      }
+    }
+    return TenantAlertmanager.open(tenant, path.join(this.options.dir, encodeURIComponent(tenant)), config, {
+      externalUrl: this.options.externalUrl,
+      retentionMs: this.options.retentionMs,
+      deliveryTimeoutMs: this.options.deliveryTimeoutMs,
+      retryInitialMs: this.options.retryInitialMs,
+      logger: this.options.logger,
+      counters: this.counters,
+    });
   }
 
   /** Opens the tenants that have state on disk, so their silences apply before the first alert. */

@@ -1,9 +1,9 @@
 export { AlertmanagerNotifier } from './alertmanager-notifier.ts';
 export type { AlertmanagerNotifierOptions } from './alertmanager-notifier.ts';
-export { parseAlertmanagerConfig } from './am-config.ts';
+export { AlertmanagerConfigError, parseAlertmanagerConfig } from './am-config.ts';
 export type { AlertmanagerConfig } from './am-config.ts';
 export { BuiltinNotifier, defaultAlertmanagerConfig } from './builtin-notifier.ts';
-export type { BuiltinNotifierOptions, DefaultRoutingOptions } from './builtin-notifier.ts';
+export type { BuiltinNotifierOptions, DefaultRoutingOptions, TenantAlertmanagerConfig } from './builtin-notifier.ts';
 export { matchesAll, parseMatchers } from './matchers.ts';
 export type { AmMatcher } from './matchers.ts';
 export { SilenceError } from './silences.ts';

@@ -182,3 +182,53 @@ test('pending → firing → resolved through the built-in notifier, with a sile
   const metrics = await (await fetch(`${heimdall.httpUrl}/metrics`)).text();
   assert.match(metrics, /^heimdall_alertmanager_notifications_total\{integration="webhook"\} [1-9]/m);
 });
+
+test("a tenant's own Alertmanager configuration through Mimir's /api/v1/alerts: validated, run with its template files, kept across a restart, deleted", async () => {
+  // The restart below moves Heimdall to a new port: the URL is taken each time.
+  const configApi = (): string => `${heimdall.httpUrl}/api/v1/alerts`;
+  assert.equal((await fetch(configApi())).status, 404);
+  const bad = await fetch(configApi(), { method: 'POST', body: 'alertmanager_config: |\n  route: { receiver: nobody }\n  receivers: [{ name: somebody }]\n' });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /undefined receiver "nobody" used in route/);
+  assert.equal((await fetch(configApi())).status, 404, 'a refused configuration is not stored');
+
+  const own = `route:
+  receiver: own
+  group_by: [alertname]
+  group_wait: 200ms
+  group_interval: 1s
+templates: [own.tmpl]
+receivers:
+  - name: own
+    slack_configs:
+      - api_url: ${receiver.url}/slack-own
+        channel: '#own'
+        title: '{{ template "own.title" . }}'
+`;
+  const body = `template_files:\n  own.tmpl: '{{ define "own.title" }}{{ .Alerts.Firing | len }} firing in {{ .CommonLabels.namespace }}{{ end }}'\nalertmanager_config: |\n${own.replace(/^/gm, '  ')}`;
+  const posted = await fetch(configApi(), { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
+  assert.equal(posted.status, 201, await posted.text());
+
+  // The tenant now runs its own routing: an alert goes to its Slack receiver with its template.
+  const alert = [{ labels: { alertname: 'OwnConfig', namespace: 'team-own' }, annotations: {} }];
+  assert.equal((await fetch(`${heimdall.httpUrl}/alertmanager/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert) })).status, 200);
+  const message = await waitFor('the Slack message of the own configuration', () => receiver.bodies.find((b) => b.path === '/slack-own'));
+  assert.equal((message.body as { attachments: { title: string }[] }).attachments[0]!.title, '1 firing in team-own');
+
+  // Kept across a restart, and shown by the status API.
+  await heimdall.stop({ keepData: true });
+  heimdall = await start();
+  const got = await fetch(configApi());
+  assert.equal(got.status, 200);
+  const text = await got.text();
+  assert.match(text, /alertmanager_config: \|/);
+  assert.match(text, /own\.tmpl:/);
+  const status = (await (await fetch(`${heimdall.httpUrl}/alertmanager/api/v2/status`)).json()) as { config: { original: string } };
+  assert.match(status.config.original, /slack-own/);
+
+  // Deleted: the fallback configuration (the file's) runs again.
+  assert.equal((await fetch(configApi(), { method: 'DELETE' })).status, 200);
+  assert.equal((await fetch(configApi())).status, 404);
+  const after = (await (await fetch(`${heimdall.httpUrl}/alertmanager/api/v2/status`)).json()) as { config: { original: string } };
+  assert.doesNotMatch(after.config.original, /slack-own/);
+});

@@ -12,7 +12,7 @@ test('starts every role, logs one ready line naming the listeners, serves /ready
     assert.equal(readyLines.length, 1);
     const ready = JSON.parse(readyLines[0]!) as { roles: string[]; apis: string[]; http: string; otlpHttp: string; otlpGrpc: string; msg: string };
     assert.deepEqual([...ready.roles].sort(), ['gateway', 'logs', 'metrics', 'profiles', 'ruler', 'traces']);
-    const apis = ['Prometheus API /prometheus/api/v1', 'Loki API /loki/api/v1', 'Tempo API /tempo', 'Pyroscope API /pyroscope', 'Mimir ruler API /prometheus/config/v1/rules', 'Loki ruler API /loki/api/v1/rules', 'Alertmanager API /alertmanager/api/v2'];
+    const apis = ['Prometheus API /prometheus/api/v1', 'Loki API /loki/api/v1', 'Tempo API /tempo', 'Pyroscope API /pyroscope', 'Mimir ruler API /prometheus/config/v1/rules', 'Loki ruler API /loki/api/v1/rules', 'Alertmanager API /alertmanager/api/v2', 'Alertmanager config API /api/v1/alerts'];
     assert.deepEqual(ready.apis, apis);
     assert.ok(ready.msg.endsWith(`; serving ${apis.join(", ")}`), ready.msg);
     assert.match(ready.otlpGrpc, /^127\.0\.0\.1:\d+$/);

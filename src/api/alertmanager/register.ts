@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
-import { SilenceError, matchesAll, parseMatchers } from '../../notifier/index.ts';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { AlertmanagerConfigError, SilenceError, matchesAll, parseMatchers } from '../../notifier/index.ts';
 import type { AmMatcher, BuiltinNotifier, PostableAlert, PostableSilence, TenantAlertmanager } from '../../notifier/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { ApiError, toApiError } from '../errors.ts';
@@ -135,6 +136,75 @@ export async function registerAlertmanagerApi(app: FastifyInstance, deps: Alertm
     },
     { prefix: '/alertmanager/api/v2' },
   );
+  await registerConfigApi(app, deps);
+}
+
+/**
+ * Mimir's Alertmanager configuration API (what `mimirtool alertmanager load/get/delete` calls), per tenant:
+ * `GET /api/v1/alerts` answers the tenant's YAML (`template_files`, `alertmanager_config`) or 404 while it runs
+ * the fallback configuration, `POST` validates and stores one (201; 400 with the parse error, nothing
+ * stored), `DELETE` returns the tenant to the fallback configuration.
+ */
+async function registerConfigApi(app: FastifyInstance, deps: AlertmanagerApiDeps): Promise<void> {
+  const tenantOf = (req: FastifyRequest): TenantId => {
+    const ids = readTenants(deps.tenants, req);
+    if (ids.length !== 1) throw new ApiError('bad_data', 'the Alertmanager configuration API takes exactly one tenant in X-Scope-OrgID');
+    return ids[0] as TenantId;
+  };
+  const fail = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
+    if (err instanceof BadRequest || err instanceof AlertmanagerConfigError) return reply.code(400).type('text/plain').send(`error validating Alertmanager config: ${err.message}`);
+    const mapped = toApiError(err, req.id);
+    if (mapped.internal) deps.logger.error({ err, url: req.url }, 'Alertmanager configuration request failed');
+    return reply.code(mapped.status).type('text/plain').send(mapped.message);
+  };
+  await app.register(async (scope) => {
+    // The body is YAML (mimirtool sends it without a useful content type): read every body as text.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.get('/api/v1/alerts', async (req, reply) => {
+      try {
+        const own = await deps.notifier.userConfig(tenantOf(req));
+        if (!own) return reply.code(404).type('text/plain').send('alertmanager storage object not found');
+        return reply.code(200).type('application/yaml').send(toYaml({ template_files: own.template_files, alertmanager_config: own.alertmanager_config }));
+      } catch (err) {
+        return fail(req, reply, err);
+      }
+    });
+    scope.post('/api/v1/alerts', async (req, reply) => {
+      try {
+        const tenant = tenantOf(req);
+        let doc: unknown;
+        try {
+          doc = parseYaml(String(req.body ?? ''));
+        } catch (err) {
+          throw new BadRequest(`the body is not YAML: ${(err as Error).message}`);
+        }
+        if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new BadRequest('the body must be a YAML mapping with alertmanager_config and template_files');
+        const body = doc as Record<string, unknown>;
+        if (typeof body['alertmanager_config'] !== 'string' || body['alertmanager_config'].trim() === '') throw new BadRequest('configuration provided is empty, if you\'d like to remove your configuration please use the delete configuration endpoint');
+        const files: Record<string, string> = {};
+        const given = body['template_files'] ?? {};
+        if (given === null || typeof given !== 'object' || Array.isArray(given)) throw new BadRequest('template_files must be a mapping of file names to templates');
+        for (const [name, text] of Object.entries(given)) {
+          if (typeof text !== 'string') throw new BadRequest(`template_files.${name} must be a string`);
+          if (name.includes('/') || name === '.' || name === '..') throw new BadRequest(`template_files: ${JSON.stringify(name)} is not a valid file name`);
+          files[name] = text;
+        }
+        await deps.notifier.setUserConfig(tenant, { alertmanager_config: body['alertmanager_config'], template_files: files });
+        return reply.code(201).send('');
+      } catch (err) {
+        return fail(req, reply, err);
+      }
+    });
+    scope.delete('/api/v1/alerts', async (req, reply) => {
+      try {
+        await deps.notifier.deleteUserConfig(tenantOf(req));
+        return reply.code(200).send('');
+      } catch (err) {
+        return fail(req, reply, err);
+      }
+    });
+  });
 }
 
 type ListedAlert = ReturnType<TenantAlertmanager['list']>[number];

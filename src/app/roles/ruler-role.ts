@@ -105,7 +105,7 @@ export const rulerRole: RoleModule = {
       serves: [
         'Mimir ruler API /prometheus/config/v1/rules',
         ...(loki ? ['Loki ruler API /loki/api/v1/rules'] : []),
-        ...(builtin ? ['Alertmanager API /alertmanager/api/v2'] : []),
+        ...(builtin ? ['Alertmanager API /alertmanager/api/v2', 'Alertmanager config API /api/v1/alerts'] : []),
       ],
       async stop() {
         await dirs.stop();
@@ -139,7 +139,7 @@ async function startBuiltinNotifier(ctx: Parameters<RoleModule['start']>[0]): Pr
       });
   let parsed;
   try {
-    parsed = parseAlertmanagerConfig(text, am.config_file ? path.dirname(path.resolve(am.config_file)) : undefined);
+    parsed = parseAlertmanagerConfig(text, am.config_file ? { baseDir: path.dirname(path.resolve(am.config_file)) } : {});
   } catch (err) {
     throw new Error(`alertmanager.${am.config_file ? `config_file ${am.config_file}` : 'teams (the default routing)'}: ${(err as Error).message}`, { cause: err });
   }
