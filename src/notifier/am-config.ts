@@ -71,7 +71,20 @@ export interface EmailIntegration {
   readonly html?: string;
   readonly text?: string;
 }
-export type Integration = WebhookIntegration | SlackIntegration | PagerdutyIntegration | EmailIntegration;
+/** Discord, Microsoft Teams (Office 365 connector, `msteams`) and Teams Workflows (`msteamsv2`): a webhook URL and message templates. */
+export interface ChatIntegration {
+  readonly kind: 'discord' | 'msteams' | 'msteamsv2';
+  readonly sendResolved: boolean;
+  /** The URL, or the file it is read from at each send (`webhook_url_file`). */
+  readonly webhookUrl: { readonly url: string } | { readonly file: string };
+  /** Field templates; every one has a default (`discord.default.title`, `msteams.default.text`, ...). */
+  readonly templates: Readonly<Record<string, string>>;
+  /** Discord's `username` and `avatar_url` (plain strings, not templates, as in Alertmanager). */
+  readonly username?: string;
+  readonly avatarUrl?: string;
+  readonly http: HttpAuth;
+}
+export type Integration = WebhookIntegration | SlackIntegration | PagerdutyIntegration | EmailIntegration | ChatIntegration;
 
 export interface Receiver {
   readonly name: string;
@@ -102,7 +115,14 @@ export class AlertmanagerConfigError extends Error {}
 
 type Obj = Record<string, unknown>;
 
-const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs'];
+const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs', 'discord_configs', 'msteams_configs', 'msteamsv2_configs'];
+
+/** The message fields of the chat receivers and their default templates (Alertmanager's). */
+const CHAT_FIELDS = {
+  discord: { title: '{{ template "discord.default.title" . }}', message: '{{ template "discord.default.message" . }}', content: '{{ template "discord.default.content" . }}' },
+  msteams: { title: '{{ template "msteams.default.title" . }}', summary: '{{ template "msteams.default.summary" . }}', text: '{{ template "msteams.default.text" . }}' },
+  msteamsv2: { title: '{{ template "msteamsv2.default.title" . }}', text: '{{ template "msteamsv2.default.text" . }}' },
+} as const;
 
 /**
  * Parses Alertmanager's YAML configuration. Throws {@link AlertmanagerConfigError} naming the problem.
@@ -372,6 +392,27 @@ function parseReceiver(r: Obj, global: Obj): Receiver {
       ...(o['html'] !== undefined ? { html: str(o['html'], `${w}.html`) } : {}),
       ...(o['text'] !== undefined ? { text: str(o['text'], `${w}.text`) } : {}),
     });
+  }
+  for (const kind of ['discord', 'msteams', 'msteamsv2'] as const) {
+    for (const [i, c] of list(r[`${kind}_configs`], where).entries()) {
+      const w = `${where} ${kind}_configs[${i}]`;
+      const o = obj(c, w);
+      const fields = CHAT_FIELDS[kind];
+      known(o, ['webhook_url', 'webhook_url_file', 'send_resolved', 'http_config', ...Object.keys(fields), ...(kind === 'discord' ? ['username', 'avatar_url'] : [])], w);
+      if (o['webhook_url'] === undefined && o['webhook_url_file'] === undefined) throw new AlertmanagerConfigError(`${w}: one of webhook_url or webhook_url_file must be configured`);
+      if (o['webhook_url'] !== undefined && o['webhook_url_file'] !== undefined) throw new AlertmanagerConfigError(`${w}: at most one of webhook_url & webhook_url_file must be configured`);
+      const templates: Record<string, string> = { ...fields };
+      for (const f of Object.keys(fields)) if (o[f] !== undefined) templates[f] = str(o[f], `${w}.${f}`);
+      integrations.push({
+        kind,
+        sendResolved: bool(o['send_resolved'], true),
+        webhookUrl: o['webhook_url'] !== undefined ? { url: url(o['webhook_url'], `${w}.webhook_url`) } : { file: str(o['webhook_url_file'], `${w}.webhook_url_file`) },
+        templates,
+        ...(o['username'] !== undefined ? { username: str(o['username'], `${w}.username`) } : {}),
+        ...(o['avatar_url'] !== undefined ? { avatarUrl: str(o['avatar_url'], `${w}.avatar_url`) } : {}),
+        http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
+      });
+    }
   }
   return { name, integrations };
 }

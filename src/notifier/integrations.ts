@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import nodemailer from 'nodemailer';
-import type { EmailIntegration, HttpAuth, Integration, PagerdutyIntegration, SlackIntegration, WebhookIntegration } from './am-config.ts';
+import type { ChatIntegration, EmailIntegration, HttpAuth, Integration, PagerdutyIntegration, SlackIntegration, WebhookIntegration } from './am-config.ts';
 import { defaultTemplates, renderTemplate } from './notification-templates.ts';
 import type { NotificationData } from './notification-templates.ts';
 
@@ -31,6 +32,63 @@ export async function deliver(integration: Integration, data: NotificationData, 
       return postJson(integration.url, pagerdutyPayload(integration, data, ctx.groupKey), integration.http, ctx.timeoutMs);
     case 'email':
       return sendEmail(integration, data, ctx.timeoutMs);
+    case 'discord':
+    case 'msteams':
+    case 'msteamsv2':
+      return postJson(await chatUrl(integration), chatPayload(integration, data), integration.http, ctx.timeoutMs);
+  }
+}
+
+async function chatUrl(c: ChatIntegration): Promise<string> {
+  if ('url' in c.webhookUrl) return c.webhookUrl.url;
+  try {
+    return (await readFile(c.webhookUrl.file, 'utf8')).trim();
+  } catch (err) {
+    throw new DeliveryError(`read webhook_url_file: ${(err as Error).message}`, false);
+  }
+}
+
+/** Alertmanager's `TruncateInRunes`: at most `n` code points, the last one `…` when cut. */
+function truncateRunes(s: string, n: number): string {
+  const runes = [...s];
+  if (runes.length <= n) return s;
+  return n <= 3 ? runes.slice(0, n).join('') : `${runes.slice(0, n - 1).join('')}…`;
+}
+
+/** The message Alertmanager's Discord, MS Teams (MessageCard) and Teams Workflows (Adaptive Card) notifiers post. */
+function chatPayload(c: ChatIntegration, d: NotificationData): unknown {
+  const t = (field: string): string => renderTemplate(c.templates[field] ?? '', d);
+  const firing = d.alerts.some((a) => a.status === 'firing');
+  switch (c.kind) {
+    case 'discord':
+      return {
+        content: truncateRunes(t('content'), 2000),
+        embeds: [{ title: truncateRunes(t('title'), 256), description: truncateRunes(t('message'), 4096), color: firing ? 0x992d22 : 0x2ecc71 }],
+        ...(c.username ? { username: c.username } : {}),
+        ...(c.avatarUrl && URL.canParse(c.avatarUrl) ? { avatar_url: c.avatarUrl } : {}),
+      };
+    case 'msteams':
+      return { '@context': 'http://schema.org/extensions', type: 'MessageCard', title: t('title'), summary: t('summary'), text: t('text'), themeColor: firing ? '8C1A1A' : '2DC72D' };
+    case 'msteamsv2':
+      return {
+        type: 'message',
+        attachments: [
+          {
+            contentType: 'application/vnd.microsoft.card.adaptive',
+            contentUrl: null,
+            content: {
+              $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+              type: 'AdaptiveCard',
+              version: '1.2',
+              body: [
+                { type: 'TextBlock', text: t('title'), weight: 'Bolder', size: 'Medium', wrap: true, style: 'heading', color: firing ? 'Attention' : 'Good' },
+                { type: 'TextBlock', text: t('text'), wrap: true },
+              ],
+              msteams: { width: 'full' },
+            },
+          },
+        ],
+      };
   }
 }
 

@@ -158,6 +158,51 @@ function alertList(alerts: GoValue[]): GoValue {
   return alerts;
 }
 
+/*
+ * Defaults of the chat receivers, as Go templates over the named defaults above (their output matches
+ * Alertmanager v0.35's template/default.tmpl, Apache-2.0, whose names they keep so user files can override them).
+ */
+const CHAT_DEFAULTS = `
+{{ define "__text_alert_list_markdown" }}{{ range . }}
+Labels:
+{{ range .Labels.SortedPairs }}  - {{ .Name }} = {{ .Value }}
+{{ end }}
+Annotations:
+{{ range .Annotations.SortedPairs }}  - {{ .Name }} = {{ .Value }}
+{{ end }}
+Source: {{ .GeneratorURL }}
+{{ end }}
+{{ end }}
+{{ define "__firing_resolved_text" }}
+{{ if gt (len .Alerts.Firing) 0 }}
+Alerts Firing:
+{{ template "__text_alert_list" .Alerts.Firing }}
+{{ end }}
+{{ if gt (len .Alerts.Resolved) 0 }}
+Alerts Resolved:
+{{ template "__text_alert_list" .Alerts.Resolved }}
+{{ end }}
+{{ end }}
+{{ define "__firing_resolved_markdown" }}
+{{ if gt (len .Alerts.Firing) 0 }}
+# Alerts Firing:
+{{ template "__text_alert_list_markdown" .Alerts.Firing }}
+{{ end }}
+{{ if gt (len .Alerts.Resolved) 0 }}
+# Alerts Resolved:
+{{ template "__text_alert_list_markdown" .Alerts.Resolved }}
+{{ end }}
+{{ end }}
+{{ define "discord.default.content" }}{{ end }}
+{{ define "discord.default.title" }}{{ template "__subject" . }}{{ end }}
+{{ define "discord.default.message" }}{{ template "__firing_resolved_text" . }}{{ end }}
+{{ define "msteams.default.summary" }}{{ template "__subject" . }}{{ end }}
+{{ define "msteams.default.title" }}{{ template "__subject" . }}{{ end }}
+{{ define "msteams.default.text" }}{{ template "__firing_resolved_markdown" . }}{{ end }}
+{{ define "msteamsv2.default.title" }}{{ template "__subject" . }}{{ end }}
+{{ define "msteamsv2.default.text" }}{{ template "__firing_resolved_markdown" . }}{{ end }}
+`;
+
 /** The configuration's templates: Alertmanager's defaults plus the `define`s of its `templates:` files. */
 export class NotificationTemplates {
   private readonly set = new GoTemplateSet(
@@ -170,6 +215,10 @@ export class NotificationTemplates {
     METHODS,
   );
   private readonly cache = new Map<string, GoTemplate>();
+
+  constructor() {
+    this.set.addFile('default.tmpl', CHAT_DEFAULTS);
+  }
 
   /** Adds a template file; throws the Go-style parse error naming the file and line. */
   addFile(name: string, source: string): void {

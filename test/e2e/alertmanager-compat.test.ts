@@ -35,7 +35,7 @@ const TEMPLATES = `
 {{ define "team.footer" }}{{ len .Alerts }} alert(s) for {{ .Receiver }}{{ end }}
 `;
 
-const config = (slackUrl: string): string => `
+const config = (base: string): string => `
 templates: ['templates/*.tmpl']
 route:
   receiver: default
@@ -48,7 +48,7 @@ route:
     - { matchers: ['case="active"'], receiver: active, active_time_intervals: [always, never] }
     - { matchers: ['case="tokyo"'], receiver: muted, mute_time_intervals: [today-in-tokyo, other-day-in-la] }
     - { matchers: ['case="both"'], receiver: both, active_time_intervals: [never], mute_time_intervals: [always, end-of-month] }
-    - { matchers: ['case="slack"'], receiver: slack, group_by: [alertname, cluster], group_wait: 200ms }
+    - { matchers: ['case="slack"'], receiver: slack, group_by: [alertname, cluster], group_wait: 200ms, group_interval: 1s }
 time_intervals:
   - name: always
     time_intervals: [{}]
@@ -68,12 +68,22 @@ receivers:
   - { name: both }
   - name: slack
     slack_configs:
-      - api_url: ${slackUrl}
+      - api_url: ${base}/slack
         channel: '#team'
         title: '{{ template "team.title" . }}'
         text: '{{ template "team.text" . }}'
         pretext: '{{ template "__subject" . }}'
         fallback: '{{ template "slack.default.fallback" . }}'
+    discord_configs:
+      - webhook_url: ${base}/discord
+        username: heimdall-bot
+      - webhook_url: ${base}/discord-custom
+        title: '{{ template "team.title" . }}'
+        content: 'on call: {{ .CommonLabels.team }}'
+    msteams_configs:
+      - webhook_url: ${base}/msteams
+    msteamsv2_configs:
+      - webhook_url: ${base}/msteamsv2
 `;
 
 interface Group {
@@ -118,7 +128,7 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a Slack message from user templates and default templates is the same, character for character', async () => {
+  test('Slack, Discord, MS Teams and Teams Workflows messages from user and default templates are the same, character for character, firing and resolved', async () => {
     const alerts = [
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'critical', instance: 'api-1', team: 'payments' }, annotations: { summary: 'p99 above 2s' } },
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'warning', instance: 'api-2', team: 'payments' }, annotations: { summary: 'p99 above 1s' } },
@@ -128,7 +138,9 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
       assert.equal(res.status, 200, await res.text());
     }
     type Slack = { channel: string; username: string; attachments: Record<string, unknown>[] };
-    const message = (from: string): Promise<Slack> => waitFor(`the Slack message ${from}`, () => slack!.bodies.find((b) => b.path === `/from-${from}`)?.body as Slack | undefined);
+    const sent = (from: string, receiver: string, nth = 0): Promise<unknown> =>
+      waitFor(`message ${nth + 1} to ${receiver} from ${from}`, () => slack!.bodies.filter((b) => b.path === `/from-${from}/${receiver}`)[nth]?.body);
+    const message = async (from: string): Promise<Slack> => (await sent(from, 'slack')) as Slack;
     const theirs = await message('alertmanager');
     const ours = await message('heimdall');
     const fields = (m: Slack): Record<string, unknown> => {
@@ -137,6 +149,18 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     };
     assert.deepEqual(fields(ours), fields(theirs));
     assert.match(String(theirs.attachments[0]!['text']), /\*CRITICAL\* p99 above 2s\n {2}alertname=HighLatency/);
+    // The other receivers' whole payloads, defaults and overrides.
+    const chat = ['discord', 'discord-custom', 'msteams', 'msteamsv2'];
+    for (const r of chat) assert.deepEqual(await sent('heimdall', r), await sent('alertmanager', r), r);
+
+    // Resolved: both send the resolved messages (send_resolved is on by default for these receivers).
+    const resolved = alerts.map((a) => ({ ...a, endsAt: new Date(Date.now() - 1000).toISOString() }));
+    for (const base of [`${am!.url}/api/v2`, `${heimdall!.httpUrl}/alertmanager/api/v2`]) {
+      const res = await fetch(`${base}/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(resolved) });
+      assert.equal(res.status, 200, await res.text());
+    }
+    for (const r of chat) assert.deepEqual(await sent('heimdall', r, 1), await sent('alertmanager', r, 1), `${r} resolved`);
+    assert.match(JSON.stringify(await sent('alertmanager', 'msteams', 1)), /# Alerts Resolved:/);
   });
 
   test('GET /api/v2/alerts/groups with time intervals: the same groups, receivers, states and mutedBy', async () => {
