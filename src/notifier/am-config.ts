@@ -84,7 +84,21 @@ export interface ChatIntegration {
   readonly avatarUrl?: string;
   readonly http: HttpAuth;
 }
-export type Integration = WebhookIntegration | SlackIntegration | PagerdutyIntegration | EmailIntegration | ChatIntegration;
+/** Opsgenie's Alert API v2: create while any alert fires (alias = the group key's hash), close when all resolved. */
+export interface OpsgenieIntegration {
+  readonly kind: 'opsgenie';
+  readonly sendResolved: boolean;
+  /** Base URL ending in `/` (`https://api.opsgenie.com/`). */
+  readonly apiUrl: string;
+  readonly apiKey: { readonly key: string } | { readonly file: string };
+  /** Field templates: message, description, source (with defaults), entity, actions, tags, note, priority. */
+  readonly templates: Readonly<Record<string, string>>;
+  readonly details: Readonly<Record<string, string>>;
+  readonly responders: readonly { readonly id?: string; readonly name?: string; readonly username?: string; readonly type: string }[];
+  readonly updateAlerts: boolean;
+  readonly http: HttpAuth;
+}
+export type Integration = WebhookIntegration | SlackIntegration | PagerdutyIntegration | EmailIntegration | ChatIntegration | OpsgenieIntegration;
 
 export interface Receiver {
   readonly name: string;
@@ -115,7 +129,7 @@ export class AlertmanagerConfigError extends Error {}
 
 type Obj = Record<string, unknown>;
 
-const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs', 'discord_configs', 'msteams_configs', 'msteamsv2_configs'];
+const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs', 'discord_configs', 'msteams_configs', 'msteamsv2_configs', 'opsgenie_configs'];
 
 /** The message fields of the chat receivers and their default templates (Alertmanager's). */
 const CHAT_FIELDS = {
@@ -141,7 +155,7 @@ export function parseAlertmanagerConfig(text: string, source: { readonly baseDir
   const global = root['global'] === undefined ? {} : obj(root['global'], 'global');
   known(
     global,
-    ['resolve_timeout', 'slack_api_url', 'pagerduty_url', 'smtp_from', 'smtp_smarthost', 'smtp_hello', 'smtp_auth_username', 'smtp_auth_password', 'smtp_require_tls', 'http_config'],
+    ['resolve_timeout', 'slack_api_url', 'pagerduty_url', 'opsgenie_api_url', 'opsgenie_api_key', 'opsgenie_api_key_file', 'smtp_from', 'smtp_smarthost', 'smtp_hello', 'smtp_auth_username', 'smtp_auth_password', 'smtp_require_tls', 'http_config'],
     'global',
   );
   const receivers = new Map<string, Receiver>();
@@ -413,6 +427,51 @@ function parseReceiver(r: Obj, global: Obj): Receiver {
         http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
       });
     }
+  }
+  for (const [i, c] of list(r['opsgenie_configs'], where).entries()) {
+    const w = `${where} opsgenie_configs[${i}]`;
+    const o = obj(c, w);
+    const fields = ['message', 'description', 'source', 'entity', 'actions', 'tags', 'note', 'priority'];
+    known(o, ['api_key', 'api_key_file', 'api_url', 'details', 'responders', 'update_alerts', 'send_resolved', 'http_config', ...fields], w);
+    if (o['api_key'] !== undefined && o['api_key_file'] !== undefined) throw new AlertmanagerConfigError(`${w}: at most one of api_key & api_key_file must be configured`);
+    const key = o['api_key'] ?? (o['api_key_file'] === undefined ? global['opsgenie_api_key'] : undefined);
+    const keyFile = o['api_key_file'] ?? (key === undefined ? global['opsgenie_api_key_file'] : undefined);
+    if (key === undefined && keyFile === undefined) throw new AlertmanagerConfigError(`${w}: no global OpsGenie API Key set either inline or in a file`);
+    const apiUrl = new URL(url(o['api_url'] ?? global['opsgenie_api_url'] ?? 'https://api.opsgenie.com/', `${w}.api_url`));
+    if (!apiUrl.pathname.endsWith('/')) apiUrl.pathname += '/';
+    const templates: Record<string, string> = {
+      message: '{{ template "opsgenie.default.message" . }}',
+      description: '{{ template "opsgenie.default.description" . }}',
+      source: '{{ template "opsgenie.default.source" . }}',
+    };
+    for (const f of fields) if (o[f] !== undefined) templates[f] = str(o[f], `${w}.${f}`);
+    const details: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o['details'] === undefined ? {} : obj(o['details'], `${w}.details`))) details[k] = String(v);
+    const responders = list(o['responders'], `${w}.responders`).map((x, j) => {
+      const rr = obj(x, `${w}.responders[${j}]`);
+      known(rr, ['id', 'name', 'username', 'type'], `${w}.responders[${j}]`);
+      const id = rr['id'] === undefined ? undefined : str(rr['id'], `${w}.responders[${j}].id`);
+      const nm = rr['name'] === undefined ? undefined : str(rr['name'], `${w}.responders[${j}].name`);
+      const username = rr['username'] === undefined ? undefined : str(rr['username'], `${w}.responders[${j}].username`);
+      if (!id && !nm && !username) throw new AlertmanagerConfigError(`${w}.responders[${j}]: has to have at least one of id, username or name specified`);
+      // Checked case-insensitively but sent as written (Alertmanager lower-cases a copy while validating).
+      const type = str(rr['type'] ?? '', `${w}.responders[${j}].type`);
+      if (!type.includes('{{')) {
+        if (!/^(team|teams|user|escalation|schedule)$/.test(type.toLowerCase())) throw new AlertmanagerConfigError(`${w}.responders[${j}]: type does not match valid options ^(team|teams|user|escalation|schedule)$`);
+      }
+      return { ...(id ? { id } : {}), ...(nm ? { name: nm } : {}), ...(username ? { username } : {}), type };
+    });
+    integrations.push({
+      kind: 'opsgenie',
+      sendResolved: bool(o['send_resolved'], true),
+      apiUrl: apiUrl.toString(),
+      apiKey: key !== undefined ? { key: String(key) } : { file: String(keyFile) },
+      templates,
+      details,
+      responders,
+      updateAlerts: o['update_alerts'] === true,
+      http: o['http_config'] === undefined ? globalAuth : httpAuth(o['http_config'], `${w}.http_config`),
+    });
   }
   return { name, integrations };
 }

@@ -321,7 +321,9 @@ test('the default configuration routes each namespace to its team and critical a
   );
   assert.deepEqual([...cfg.receivers.keys()], ['default', 'pagerduty', 'payments', 'search']);
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: y}]'), /undefined receiver "x"/);
-  assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, opsgenie_configs: [{}]}]'), /opsgenie_configs is not supported/);
+  assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, telegram_configs: [{}]}]'), /telegram_configs is not supported/);
+  assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, opsgenie_configs: [{}]}]'), /no global OpsGenie API Key set/);
+  assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, opsgenie_configs: [{api_key: k, responders: [{type: team}]}]}]'), /at least one of id, username or name/);
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, discord_configs: [{}]}]'), /discord_configs\[0\]: one of webhook_url or webhook_url_file must be configured/);
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x}\nreceivers: [{name: x, msteams_configs: [{webhook_url: "http://a", webhook_url_file: "/f"}]}]'), /at most one of webhook_url & webhook_url_file/);
   assert.throws(() => parseAlertmanagerConfig('route: {receiver: x, routes: [{matchers: ["a=~\\"(\\""]}]}\nreceivers: [{name: x}]'), /route.routes\[0\].matchers\[0\]/);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import nodemailer from 'nodemailer';
-import type { ChatIntegration, EmailIntegration, HttpAuth, Integration, PagerdutyIntegration, SlackIntegration, WebhookIntegration } from './am-config.ts';
+import type { ChatIntegration, EmailIntegration, HttpAuth, Integration, OpsgenieIntegration, PagerdutyIntegration, SlackIntegration, WebhookIntegration } from './am-config.ts';
 import { defaultTemplates, renderTemplate } from './notification-templates.ts';
 import type { NotificationData } from './notification-templates.ts';
 
@@ -36,7 +36,63 @@ export async function deliver(integration: Integration, data: NotificationData, 
     case 'msteams':
     case 'msteamsv2':
       return postJson(await chatUrl(integration), chatPayload(integration, data), integration.http, ctx.timeoutMs);
+    case 'opsgenie':
+      for (const req of await opsgenieRequests(integration, data, ctx.groupKey)) {
+        await postJson(req.url, req.body, { authorization: req.authorization }, ctx.timeoutMs, req.method);
+      }
+      return;
   }
+}
+
+/** Alertmanager's requests to Opsgenie's Alert API: close by alias when resolved; else create (and update message and description with `update_alerts`). */
+async function opsgenieRequests(o: OpsgenieIntegration, d: NotificationData, groupKey: string): Promise<{ method: 'POST' | 'PUT'; url: string; body: unknown; authorization: string }[]> {
+  const t = (field: string): string => (o.templates[field] === undefined ? '' : renderTemplate(o.templates[field], d));
+  const split = (s: string): string[] => s.trim().split(',').filter((x) => x !== '');
+  const alias = createHash('sha256').update(groupKey).digest('hex');
+  let key: string;
+  if ('key' in o.apiKey) key = renderTemplate(o.apiKey.key, d);
+  else {
+    try {
+      key = renderTemplate(await readFile(o.apiKey.file, 'utf8'), d).trim();
+    } catch (err) {
+      throw new DeliveryError(`read key_file error: ${(err as Error).message}`, false);
+    }
+  }
+  const authorization = `GenieKey ${key}`;
+  const byAlias = (suffix: string): string => `${o.apiUrl}v2/alerts/${alias}/${suffix}?identifierType=alias`;
+  if (!d.alerts.some((a) => a.status === 'firing')) return [{ method: 'POST', url: byAlias('close'), body: { source: t('source') }, authorization }];
+  const details: Record<string, string> = { ...d.commonLabels };
+  for (const [k, v] of Object.entries(o.details)) details[k] = renderTemplate(v, d);
+  const responders: Record<string, string>[] = [];
+  for (const r of o.responders) {
+    const one = omitEmpty({ id: renderTemplate(r.id ?? '', d), name: renderTemplate(r.name ?? '', d), username: renderTemplate(r.username ?? '', d), type: renderTemplate(r.type, d) }, ['type']) as Record<string, string>;
+    if (Object.values(one).every((v) => v === '')) continue;
+    // `teams` names several teams, comma-separated: one responder each.
+    if (one['type'] === 'teams') for (const team of split(one['name'] ?? '')) responders.push({ name: renderTemplate(team, d), type: 'team' });
+    else responders.push(one);
+  }
+  const create = omitEmpty(
+    {
+      alias,
+      message: truncateRunes(t('message'), 130),
+      description: t('description'),
+      details,
+      source: t('source'),
+      responders: responders.length > 0 ? responders : undefined,
+      tags: split(t('tags')).length > 0 ? split(t('tags')) : undefined,
+      note: t('note'),
+      priority: t('priority'),
+      entity: t('entity'),
+      actions: split(t('actions')).length > 0 ? split(t('actions')) : undefined,
+    },
+    ['alias', 'message', 'details', 'source'],
+  );
+  const out: { method: 'POST' | 'PUT'; url: string; body: unknown; authorization: string }[] = [{ method: 'POST', url: `${o.apiUrl}v2/alerts`, body: create, authorization }];
+  if (o.updateAlerts) {
+    out.push({ method: 'PUT', url: byAlias('message'), body: omitEmpty({ message: create.message }, []), authorization });
+    out.push({ method: 'PUT', url: byAlias('description'), body: omitEmpty({ description: create.description }, []), authorization });
+  }
+  return out;
 }
 
 async function chatUrl(c: ChatIntegration): Promise<string> {
@@ -245,22 +301,22 @@ async function sendEmail(e: EmailIntegration, d: NotificationData, timeoutMs: nu
   }
 }
 
-async function postJson(url: string, body: unknown, auth: HttpAuth, timeoutMs: number): Promise<void> {
+async function postJson(url: string, body: unknown, auth: HttpAuth, timeoutMs: number, method: 'POST' | 'PUT' = 'POST'): Promise<void> {
   let res: Response;
   try {
     res = await fetch(url, {
-      method: 'POST',
+      method,
       headers: { 'content-type': 'application/json', 'user-agent': 'Alertmanager/0.35.0 (Heimdall)', ...(auth.authorization ? { authorization: auth.authorization } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    throw new DeliveryError(`POST ${redact(url)}: ${(err as Error).message}`, true);
+    throw new DeliveryError(`${method} ${redact(url)}: ${(err as Error).message}`, true);
   }
   const text = await res.text().catch(() => '');
   if (res.ok) return;
   // As Alertmanager: 5xx and 429 are retried, other 4xx are not.
-  throw new DeliveryError(`POST ${redact(url)}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status >= 500 || res.status === 429);
+  throw new DeliveryError(`${method} ${redact(url)}: HTTP ${res.status} ${text.slice(0, 200)}`, res.status >= 500 || res.status === 429);
 }
 
 /** Slack and similar URLs carry their secret in the path: log only scheme and host. */

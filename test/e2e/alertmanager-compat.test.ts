@@ -84,6 +84,16 @@ receivers:
       - webhook_url: ${base}/msteams
     msteamsv2_configs:
       - webhook_url: ${base}/msteamsv2
+    opsgenie_configs:
+      - api_url: ${base}/opsgenie
+        api_key: 'key-{{ .CommonLabels.team }}'
+        update_alerts: true
+        priority: '{{ if eq .CommonLabels.severity "critical" }}P1{{ else }}P3{{ end }}'
+        tags: 'latency, {{ .CommonLabels.team }},'
+        details: { cluster: '{{ .CommonLabels.cluster }}', runbook: 'https://runbooks.example/latency' }
+        responders:
+          - { name: 'sre,{{ .CommonLabels.team }}', type: teams }
+          - { username: oncall@example.com, type: User }
 `;
 
 interface Group {
@@ -128,7 +138,7 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('Slack, Discord, MS Teams and Teams Workflows messages from user and default templates are the same, character for character, firing and resolved', async () => {
+  test('Slack, Discord, MS Teams, Teams Workflows and Opsgenie messages from user and default templates are the same, character for character, firing and resolved', async () => {
     const alerts = [
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'critical', instance: 'api-1', team: 'payments' }, annotations: { summary: 'p99 above 2s' } },
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'warning', instance: 'api-2', team: 'payments' }, annotations: { summary: 'p99 above 1s' } },
@@ -152,6 +162,15 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     // The other receivers' whole payloads, defaults and overrides.
     const chat = ['discord', 'discord-custom', 'msteams', 'msteamsv2'];
     for (const r of chat) assert.deepEqual(await sent('heimdall', r), await sent('alertmanager', r), r);
+    // Opsgenie: a create and, with update_alerts, two updates by alias; the same paths, keys and bodies.
+    const opsgenie = async (from: string, count: number): Promise<unknown[]> => {
+      const calls = await waitFor(`${count} Opsgenie calls from ${from}`, () => {
+        const got = slack!.bodies.filter((b) => b.path.startsWith(`/from-${from}/opsgenie/`));
+        return got.length >= count ? got : undefined;
+      });
+      return calls.map((c) => [c.path.slice(`/from-${from}`.length), c.headers['authorization'], c.body]);
+    };
+    assert.deepEqual(await opsgenie('heimdall', 3), await opsgenie('alertmanager', 3));
 
     // Resolved: both send the resolved messages (send_resolved is on by default for these receivers).
     const resolved = alerts.map((a) => ({ ...a, endsAt: new Date(Date.now() - 1000).toISOString() }));
@@ -160,6 +179,8 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
       assert.equal(res.status, 200, await res.text());
     }
     for (const r of chat) assert.deepEqual(await sent('heimdall', r, 1), await sent('alertmanager', r, 1), `${r} resolved`);
+    // Resolved closes the Opsgenie alert by alias.
+    assert.deepEqual(await opsgenie('heimdall', 4), await opsgenie('alertmanager', 4));
     assert.match(JSON.stringify(await sent('alertmanager', 'msteams', 1)), /# Alerts Resolved:/);
   });
 
