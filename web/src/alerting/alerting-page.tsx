@@ -180,6 +180,8 @@ function RouteView(props: { route: RouteNode }): React.JSX.Element {
       <span className="tag">{matchers.length === 0 ? 'every alert' : matchers.join(', ')}</span> → <b>{r.receiver ?? '(inherited)'}</b>
       {r.group_by && <span className="muted"> grouped by {r.group_by.join(', ')}</span>}
       {r.continue && <span className="muted"> (continue)</span>}
+      {(r.mute_time_intervals ?? []).length > 0 && <span className="muted"> muted during {r.mute_time_intervals!.join(', ')}</span>}
+      {(r.active_time_intervals ?? []).length > 0 && <span className="muted"> active only during {r.active_time_intervals!.join(', ')}</span>}
       {(r.routes ?? []).length > 0 && (
         <ul>
           {(r.routes ?? []).map((c, i) => (

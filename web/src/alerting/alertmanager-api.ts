@@ -86,6 +86,8 @@ export interface RouteNode {
   readonly group_wait?: string;
   readonly group_interval?: string;
   readonly repeat_interval?: string;
+  readonly mute_time_intervals?: string[];
+  readonly active_time_intervals?: string[];
   readonly routes?: RouteNode[];
 }
 export interface ContactPoint {
@@ -111,7 +113,7 @@ export async function fetchNotifierConfig(org: string): Promise<{ route: RouteNo
       .flatMap(([k, list]) =>
         (list as Record<string, unknown>[]).map((c) => ({
           kind: k.replace(/_configs$/, ''),
-          target: String(c['channel'] ?? c['to'] ?? hostOf(c['url'] ?? c['api_url']) ?? ''),
+          target: String(c['channel'] ?? c['to'] ?? hostOf(c['url'] ?? c['api_url'] ?? c['webhook_url']) ?? ''),
         })),
       ),
   }));
