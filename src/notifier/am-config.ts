@@ -71,9 +71,9 @@ export interface EmailIntegration {
   readonly html?: string;
   readonly text?: string;
 }
-/** Discord, Microsoft Teams (Office 365 connector, `msteams`) and Teams Workflows (`msteamsv2`): a webhook URL and message templates. */
+/** Discord, Microsoft Teams (Office 365 connector, `msteams`), Teams Workflows (`msteamsv2`) and Webex: a URL and message templates. */
 export interface ChatIntegration {
-  readonly kind: 'discord' | 'msteams' | 'msteamsv2';
+  readonly kind: 'discord' | 'msteams' | 'msteamsv2' | 'webex';
   readonly sendResolved: boolean;
   /** The URL, or the file it is read from at each send (`webhook_url_file`). */
   readonly webhookUrl: { readonly url: string } | { readonly file: string };
@@ -129,13 +129,14 @@ export class AlertmanagerConfigError extends Error {}
 
 type Obj = Record<string, unknown>;
 
-const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs', 'discord_configs', 'msteams_configs', 'msteamsv2_configs', 'opsgenie_configs'];
+const RECEIVER_KINDS = ['webhook_configs', 'slack_configs', 'pagerduty_configs', 'email_configs', 'discord_configs', 'msteams_configs', 'msteamsv2_configs', 'opsgenie_configs', 'webex_configs'];
 
 /** The message fields of the chat receivers and their default templates (Alertmanager's). */
 const CHAT_FIELDS = {
   discord: { title: '{{ template "discord.default.title" . }}', message: '{{ template "discord.default.message" . }}', content: '{{ template "discord.default.content" . }}' },
   msteams: { title: '{{ template "msteams.default.title" . }}', summary: '{{ template "msteams.default.summary" . }}', text: '{{ template "msteams.default.text" . }}' },
   msteamsv2: { title: '{{ template "msteamsv2.default.title" . }}', text: '{{ template "msteamsv2.default.text" . }}' },
+  webex: { message: '{{ template "webex.default.message" . }}', room_id: '' },
 } as const;
 
 /**
@@ -155,7 +156,7 @@ export function parseAlertmanagerConfig(text: string, source: { readonly baseDir
   const global = root['global'] === undefined ? {} : obj(root['global'], 'global');
   known(
     global,
-    ['resolve_timeout', 'slack_api_url', 'pagerduty_url', 'opsgenie_api_url', 'opsgenie_api_key', 'opsgenie_api_key_file', 'smtp_from', 'smtp_smarthost', 'smtp_hello', 'smtp_auth_username', 'smtp_auth_password', 'smtp_require_tls', 'http_config'],
+    ['resolve_timeout', 'slack_api_url', 'pagerduty_url', 'opsgenie_api_url', 'opsgenie_api_key', 'opsgenie_api_key_file', 'webex_api_url', 'smtp_from', 'smtp_smarthost', 'smtp_hello', 'smtp_auth_username', 'smtp_auth_password', 'smtp_require_tls', 'http_config'],
     'global',
   );
   const receivers = new Map<string, Receiver>();
@@ -407,20 +408,30 @@ function parseReceiver(r: Obj, global: Obj): Receiver {
       ...(o['text'] !== undefined ? { text: str(o['text'], `${w}.text`) } : {}),
     });
   }
-  for (const kind of ['discord', 'msteams', 'msteamsv2'] as const) {
+  for (const kind of ['discord', 'msteams', 'msteamsv2', 'webex'] as const) {
     for (const [i, c] of list(r[`${kind}_configs`], where).entries()) {
       const w = `${where} ${kind}_configs[${i}]`;
       const o = obj(c, w);
       const fields = CHAT_FIELDS[kind];
-      known(o, ['webhook_url', 'webhook_url_file', 'send_resolved', 'http_config', ...Object.keys(fields), ...(kind === 'discord' ? ['username', 'avatar_url'] : [])], w);
-      if (o['webhook_url'] === undefined && o['webhook_url_file'] === undefined) throw new AlertmanagerConfigError(`${w}: one of webhook_url or webhook_url_file must be configured`);
-      if (o['webhook_url'] !== undefined && o['webhook_url_file'] !== undefined) throw new AlertmanagerConfigError(`${w}: at most one of webhook_url & webhook_url_file must be configured`);
+      const webex = kind === 'webex';
+      known(o, [...(webex ? ['api_url'] : ['webhook_url', 'webhook_url_file']), 'send_resolved', 'http_config', ...Object.keys(fields), ...(kind === 'discord' ? ['username', 'avatar_url'] : [])], w);
+      if (webex) {
+        if (o['room_id'] === undefined || o['room_id'] === '') throw new AlertmanagerConfigError(`${w}: missing room_id on webex_config`);
+        if (o['http_config'] === undefined || obj(o['http_config'], `${w}.http_config`)['authorization'] === undefined) throw new AlertmanagerConfigError(`${w}: missing webex_configs.http_config.authorization`);
+      } else {
+        if (o['webhook_url'] === undefined && o['webhook_url_file'] === undefined) throw new AlertmanagerConfigError(`${w}: one of webhook_url or webhook_url_file must be configured`);
+        if (o['webhook_url'] !== undefined && o['webhook_url_file'] !== undefined) throw new AlertmanagerConfigError(`${w}: at most one of webhook_url & webhook_url_file must be configured`);
+      }
       const templates: Record<string, string> = { ...fields };
       for (const f of Object.keys(fields)) if (o[f] !== undefined) templates[f] = str(o[f], `${w}.${f}`);
       integrations.push({
         kind,
         sendResolved: bool(o['send_resolved'], true),
-        webhookUrl: o['webhook_url'] !== undefined ? { url: url(o['webhook_url'], `${w}.webhook_url`) } : { file: str(o['webhook_url_file'], `${w}.webhook_url_file`) },
+        webhookUrl: webex
+          ? { url: url(o['api_url'] ?? global['webex_api_url'] ?? 'https://webexapis.com/v1/messages', `${w}.api_url`) }
+          : o['webhook_url'] !== undefined
+            ? { url: url(o['webhook_url'], `${w}.webhook_url`) }
+            : { file: str(o['webhook_url_file'], `${w}.webhook_url_file`) },
         templates,
         ...(o['username'] !== undefined ? { username: str(o['username'], `${w}.username`) } : {}),
         ...(o['avatar_url'] !== undefined ? { avatarUrl: str(o['avatar_url'], `${w}.avatar_url`) } : {}),

@@ -96,7 +96,7 @@ export class BuiltinNotifier {
       labelNames: ['reason'],
       registers,
     });
-    for (const integration of ['webhook', 'slack', 'pagerduty', 'email', 'discord', 'msteams', 'msteamsv2', 'opsgenie']) {
+    for (const integration of ['webhook', 'slack', 'pagerduty', 'email', 'discord', 'msteams', 'msteamsv2', 'opsgenie', 'webex']) {
       for (const c of [notifications, failed, requests, requestsFailed]) c.inc({ integration }, 0);
     }
     this.counters = {

@@ -35,6 +35,7 @@ export async function deliver(integration: Integration, data: NotificationData, 
     case 'discord':
     case 'msteams':
     case 'msteamsv2':
+    case 'webex':
       return postJson(await chatUrl(integration), chatPayload(integration, data), integration.http, ctx.timeoutMs);
     case 'opsgenie':
       for (const req of await opsgenieRequests(integration, data, ctx.groupKey)) {
@@ -111,7 +112,16 @@ function truncateRunes(s: string, n: number): string {
   return n <= 3 ? runes.slice(0, n).join('') : `${runes.slice(0, n - 1).join('')}…`;
 }
 
-/** The message Alertmanager's Discord, MS Teams (MessageCard) and Teams Workflows (Adaptive Card) notifiers post. */
+/** Alertmanager's `TruncateInBytes`: at most `n` UTF-8 bytes, ending in `…` when cut, never splitting a character. */
+function truncateBytes(s: string, n: number): string {
+  if (Buffer.byteLength(s) <= n) return s;
+  if (n <= 3) return n === 3 ? '…' : '.'.repeat(n);
+  let runes = [...s].slice(0, n - 3);
+  while (Buffer.byteLength(runes.join('')) > n - 3) runes = runes.slice(0, -1);
+  return `${runes.join('')}…`;
+}
+
+/** The message Alertmanager's Discord, MS Teams (MessageCard), Teams Workflows (Adaptive Card) and Webex notifiers post. */
 function chatPayload(c: ChatIntegration, d: NotificationData): unknown {
   const t = (field: string): string => renderTemplate(c.templates[field] ?? '', d);
   const firing = d.alerts.some((a) => a.status === 'firing');
@@ -123,6 +133,8 @@ function chatPayload(c: ChatIntegration, d: NotificationData): unknown {
         ...(c.username ? { username: c.username } : {}),
         ...(c.avatarUrl && URL.canParse(c.avatarUrl) ? { avatar_url: c.avatarUrl } : {}),
       };
+    case 'webex':
+      return omitEmpty({ markdown: truncateBytes(t('message'), 7439), roomId: t('room_id') }, ['markdown']);
     case 'msteams':
       return { '@context': 'http://schema.org/extensions', type: 'MessageCard', title: t('title'), summary: t('summary'), text: t('text'), themeColor: firing ? '8C1A1A' : '2DC72D' };
     case 'msteamsv2':

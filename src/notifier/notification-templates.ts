@@ -205,6 +205,7 @@ Alerts Resolved:
 {{- end }}
 {{- end }}
 {{ define "opsgenie.default.source" }}{{ template "__alertmanagerURL" . }}{{ end }}
+{{ define "webex.default.message" }}{{ .CommonAnnotations.SortedPairs.Values | join " " }}{{ template "__firing_resolved_text" . }}{{ end }}
 {{ define "discord.default.content" }}{{ end }}
 {{ define "discord.default.title" }}{{ template "__subject" . }}{{ end }}
 {{ define "discord.default.message" }}{{ template "__firing_resolved_text" . }}{{ end }}

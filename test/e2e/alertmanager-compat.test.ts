@@ -84,6 +84,10 @@ receivers:
       - webhook_url: ${base}/msteams
     msteamsv2_configs:
       - webhook_url: ${base}/msteamsv2
+    webex_configs:
+      - api_url: ${base}/webex
+        room_id: 'room-{{ .CommonLabels.team }}'
+        http_config: { authorization: { credentials: webex-token } }
     opsgenie_configs:
       - api_url: ${base}/opsgenie
         api_key: 'key-{{ .CommonLabels.team }}'
@@ -138,7 +142,7 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('Slack, Discord, MS Teams, Teams Workflows and Opsgenie messages from user and default templates are the same, character for character, firing and resolved', async () => {
+  test('Slack, Discord, MS Teams, Teams Workflows, Webex and Opsgenie messages from user and default templates are the same, character for character, firing and resolved', async () => {
     const alerts = [
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'critical', instance: 'api-1', team: 'payments' }, annotations: { summary: 'p99 above 2s' } },
       { labels: { alertname: 'HighLatency', cluster: 'eu-1', case: 'slack', severity: 'warning', instance: 'api-2', team: 'payments' }, annotations: { summary: 'p99 above 1s' } },
@@ -160,7 +164,7 @@ describe('the built-in notifier beside Alertmanager v0.35', { skip: SKIP }, () =
     assert.deepEqual(fields(ours), fields(theirs));
     assert.match(String(theirs.attachments[0]!['text']), /\*CRITICAL\* p99 above 2s\n {2}alertname=HighLatency/);
     // The other receivers' whole payloads, defaults and overrides.
-    const chat = ['discord', 'discord-custom', 'msteams', 'msteamsv2'];
+    const chat = ['discord', 'discord-custom', 'msteams', 'msteamsv2', 'webex'];
     for (const r of chat) assert.deepEqual(await sent('heimdall', r), await sent('alertmanager', r), r);
     // Opsgenie: a create and, with update_alerts, two updates by alias; the same paths, keys and bodies.
     const opsgenie = async (from: string, count: number): Promise<unknown[]> => {
