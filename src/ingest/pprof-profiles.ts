@@ -131,18 +131,26 @@ function mergeSamples(
   spanOf: readonly (string | undefined)[],
   maxSamples: number,
 ): ProfileSample[] {
-  const merged = new Map<string, { stack: number; value: number; spanId?: string }>();
+  // Samples without a span (nearly all) are keyed by the stack index alone; no key string is built for them.
+  const byStack = new Map<number, { stack: number; value: number }>();
+  const bySpan = new Map<string, { stack: number; value: number; spanId: string }>();
   for (let j = 0; j < samples.length; j++) {
     const value = samples[j]!.values[typeIndex]!;
     if (value === 0) continue;
     const stack = stackOf[j]!;
     const spanId = spanOf[j];
-    const key = spanId === undefined ? String(stack) : `${stack}/${spanId}`;
-    const have = merged.get(key);
-    if (have) have.value += value;
-    else merged.set(key, spanId === undefined ? { stack, value } : { stack, value, spanId });
+    if (spanId === undefined) {
+      const have = byStack.get(stack);
+      if (have) have.value += value;
+      else byStack.set(stack, { stack, value });
+    } else {
+      const key = `${stack}/${spanId}`;
+      const have = bySpan.get(key);
+      if (have) have.value += value;
+      else bySpan.set(key, { stack, value, spanId });
+    }
   }
-  let out: ProfileSample[] = [...merged.values()];
+  let out: ProfileSample[] = [...byStack.values(), ...bySpan.values()];
   if (maxSamples > 0 && out.length > maxSamples) out = out.sort((a, b) => b.value - a.value).slice(0, maxSamples);
   return out;
 }
@@ -151,8 +159,10 @@ function mergeSamples(
 class SymbolTable {
   readonly functions: ProfileFunction[] = [];
   readonly stacks: number[][] = [];
-  private readonly functionIndex = new Map<string, number>();
-  private readonly stackIndex = new Map<string, number>();
+  /** Function name → file name → function index (two levels: no key string is built per lookup). */
+  private readonly functionIndex = new Map<string, Map<string, number>>();
+  /** Hash of a stack's function indexes → the stack indexes with that hash (compared element by element). */
+  private readonly stackIndex = new Map<number, number[]>();
   /** Location id → the function indexes of its lines, innermost first. */
   private readonly locationFrames = new Map<number, number[]>();
 
@@ -164,16 +174,20 @@ class SymbolTable {
   /** The stack index of a sample's locations (leaf first). */
   stack(locationIds: readonly number[]): number {
     let frames: number[] = [];
-    for (const id of locationIds) frames.push(...this.frames(id));
+    for (const id of locationIds) for (const f of this.frames(id)) frames.push(f);
     const max = this.limits.maxStackDepth;
     if (max > 0 && frames.length > max) frames = [this.fn('other', ''), ...frames.slice(frames.length - max + 1)];
-    const key = frames.join(',');
-    let i = this.stackIndex.get(key);
-    if (i === undefined) {
-      i = this.stacks.length;
-      this.stacks.push(frames);
-      this.stackIndex.set(key, i);
+    // FNV-1a over the indexes; equal hashes are told apart by comparing the stacks.
+    let h = 0x811c9dc5;
+    for (const f of frames) h = Math.imul(h ^ f, 0x01000193);
+    const bucket = this.stackIndex.get(h);
+    if (bucket) {
+      for (const i of bucket) if (sameFrames(this.stacks[i]!, frames)) return i;
     }
+    const i = this.stacks.length;
+    this.stacks.push(frames);
+    if (bucket) bucket.push(i);
+    else this.stackIndex.set(h, [i]);
     return i;
   }
 
@@ -205,13 +219,20 @@ class SymbolTable {
       if (name.length > max) name = name.slice(0, max);
       if (filename.length > max) filename = filename.slice(0, max);
     }
-    const key = `${name}\u0000${filename}`;
-    let i = this.functionIndex.get(key);
+    let byFile = this.functionIndex.get(name);
+    if (!byFile) this.functionIndex.set(name, (byFile = new Map()));
+    let i = byFile.get(filename);
     if (i === undefined) {
       i = this.functions.length;
       this.functions.push(filename === '' ? { name } : { name, filename });
-      this.functionIndex.set(key, i);
+      byFile.set(filename, i);
     }
     return i;
   }
+}
+
+function sameFrames(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
