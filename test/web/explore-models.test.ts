@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TraceSpan } from '../../web/src/datasource/tempo.ts';
 import { idToHex } from '../../web/src/datasource/tempo.ts';
-import { spanLogsLink, spanMetricsLink, spanProfileLink, traceIdOfLogLine } from '../../web/src/explore/correlations.ts';
+import { encodeMergeProfileRequest } from '../../web/src/datasource/pyroscope.ts';
+import { pyroscopeProtoRoot } from '../../src/ingest/pyroscope-proto.ts';
+import { servicesOfSeries, spanLogsLink, spanMetricsLink, spanProfileLink, splitViewHref, traceIdOfLogLine, traceLink } from '../../web/src/explore/correlations.ts';
 import { traceqlFromFields, EMPTY_SEARCH } from '../../web/src/explore/traces/trace-search-query.ts';
 import { buildTraceTree, visibleRows } from '../../web/src/explore/traces/trace-tree.ts';
-import { decodeFlameGraph, topTable } from '../../web/src/flamegraph/flame-model.ts';
+import { decodeFlameGraph, sandwich, topTable } from '../../web/src/flamegraph/flame-model.ts';
 
 test('flame graph levels: offsets from the previous sibling, parents, top table without double-counted recursion', () => {
   // main;work;hot 10 / main;idle 5 / main;work;work 3 (recursion), as Pyroscope encodes it.
@@ -90,5 +92,48 @@ test('a span’s links: its service and pod as labels, the trace id filter, a mi
     expr: 'sum by (span_name, status_code) (rate(traces_spanmetrics_calls_total{service="svc"}[5m]))',
     from: String(120_000 - 1_800_000),
     to: String(120_000 + 1_800_000),
+  });
+});
+
+test('a link opens in the split view beside its pane, keeping the page’s range: from the right pane, the right moves left', () => {
+  const link = traceLink('team-a', 'abc', { from: '1000', to: '2000' }, 'traces');
+  const fromLeft = new URLSearchParams(splitViewHref(new URLSearchParams('org=team-a&ds=prom&expr=up&from=now-30m&to=now&r.ds=old&r.expr=x'), '', link).split('?')[1]);
+  assert.deepEqual([...fromLeft], [['org', 'team-a'], ['from', 'now-30m'], ['to', 'now'], ['ds', 'prom'], ['expr', 'up'], ['r.ds', 'traces'], ['r.trace', 'abc']]);
+  const fromRight = new URLSearchParams(splitViewHref(fromLeft, 'r.', { org: 'team-a', type: 'loki', params: { expr: '{a="b"}', from: '5', to: '6' } }).split('?')[1]);
+  assert.deepEqual([...fromRight], [['org', 'team-a'], ['from', 'now-30m'], ['to', 'now'], ['ds', 'traces'], ['trace', 'abc'], ['r.type', 'loki'], ['r.expr', '{a="b"}']]);
+  // A page without a range of its own takes the link's.
+  const bare = new URLSearchParams(splitViewHref(new URLSearchParams('ds=prom'), '', link).split('?')[1]);
+  assert.equal(bare.get('from'), '1000');
+});
+
+test('the services a query’s series name: service_name, else service, else job', () => {
+  assert.deepEqual(servicesOfSeries([{ service_name: 'b', job: 'x' }, { service: 'a' }, { job: 'ns/app' }, { instance: 'i' }, { service_name: 'b' }]), ['a', 'b', 'ns/app']);
+});
+
+test('the sandwich of a function: callers inverted and callees merged over every place it appears, recursion once', () => {
+  // main;a;f;g 4 / main;b;f 2 / main;f;f;h 3 (recursion) / main;x 7.
+  const fb = {
+    names: ['total', 'main', 'a', 'b', 'f', 'x', 'g', 'h'],
+    levels: [{ values: [0, 16, 0, 0] }, { values: [0, 16, 0, 1] }, { values: [0, 4, 0, 2, 0, 2, 0, 3, 0, 3, 0, 4, 0, 7, 7, 5] }, { values: [0, 4, 0, 4, 0, 2, 2, 4, 0, 3, 0, 4] }, { values: [0, 4, 4, 6, 2, 3, 3, 7] }, {}],
+  };
+  const m = decodeFlameGraph(fb, false);
+  const { callers, callees } = sandwich(m, 'f');
+  const row = (model: typeof m, level: number): [string, number][] => model.levels[level]!.map((n) => [n.name, n.total]);
+  assert.equal(callers.total, 9);
+  assert.deepEqual(row(callers, 1), [['a', 4], ['b', 2], ['main', 3]]);
+  assert.deepEqual(row(callers, 2), [['main', 4], ['main', 2]]);
+  assert.equal(callees.total, 9);
+  assert.deepEqual(row(callees, 1), [['f', 3], ['g', 4]]);
+  assert.deepEqual(row(callees, 2), [['h', 3]]);
+});
+
+test('the SelectMergeProfile request encoded by hand decodes as Pyroscope’s message', () => {
+  const bytes = encodeMergeProfileRequest('process_cpu:cpu:nanoseconds:cpu:nanoseconds', '{service_name="é"}', { startMs: 1_700_000_000_123, endMs: 1_700_000_360_000 });
+  const msg = pyroscopeProtoRoot.lookupType('querier.v1.SelectMergeProfileRequest').decode(bytes);
+  assert.deepEqual(pyroscopeProtoRoot.lookupType('querier.v1.SelectMergeProfileRequest').toObject(msg, { longs: Number }), {
+    profileTypeID: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+    labelSelector: '{service_name="é"}',
+    start: 1_700_000_000_123,
+    end: 1_700_000_360_000,
   });
 });

@@ -17,6 +17,37 @@ export function exploreHref(link: ExploreLink): string {
   return `/explore?${p.toString()}`;
 }
 
+/** The panes of Explore's split view, by the URL prefix of their keys: the left pane's keys are bare. */
+export const PANE_PREFIXES = ['', 'r.'] as const;
+export type PanePrefix = (typeof PANE_PREFIXES)[number];
+
+/** URL keys of the page, not of a pane. */
+const PAGE_KEYS = new Set(['org', 'from', 'to']);
+
+/**
+ * `link` opened in Explore's split view beside the pane it was clicked in (`from`), keeping the page's time range
+ * (the link's own `from`/`to` are only for a link opened on its own). From the left pane the target replaces the
+ * right pane; from the right pane the right pane moves left and the target opens on the right, so each step of a
+ * chain (exemplar → trace → logs → profile) stays beside the one it came from.
+ */
+export function splitViewHref(current: URLSearchParams, from: PanePrefix, link: ExploreLink): string {
+  const out = new URLSearchParams();
+  out.set('org', link.org);
+  for (const k of ['from', 'to']) {
+    const v = current.get(k) ?? link.params[k];
+    if (v !== undefined) out.set(k, v);
+  }
+  for (const [k, v] of current) {
+    if (PAGE_KEYS.has(k)) continue;
+    const isRight = k.startsWith('r.');
+    if (from === '' && !isRight) out.append(k, v);
+    if (from === 'r.' && isRight) out.append(k.slice(2), v);
+  }
+  out.set(link.ds ? 'r.ds' : 'r.type', link.ds ?? link.type);
+  for (const [k, v] of Object.entries(link.params)) if (!PAGE_KEYS.has(k)) out.set(`r.${k}`, v);
+  return `/explore?${out.toString()}`;
+}
+
 /** Resource attributes of a span mapped to the log/profile labels that carry the same thing (tracesToLogsV2 tags). */
 export const ATTRIBUTE_TO_LABEL: readonly (readonly [string, string])[] = [
   ['service.name', 'service_name'],
@@ -87,11 +118,37 @@ const TRACE_ID_IN_LINE = /\btrace[_-]?id["']?\s*[=:]\s*["']?([0-9a-fA-F]{16,32})
  * with matcherType label), else a `trace_id=<hex>` / `"traceId":"<hex>"` in the line (the regex matcher).
  */
 export function traceIdOfLogLine(fields: readonly Readonly<Record<string, string>>[], line: string): string | undefined {
+  return traceIdOfFields(fields) ?? TRACE_ID_IN_LINE.exec(line)?.[1]?.toLowerCase();
+}
+
+/** The trace id among labels or fields (`trace_id`, `traceID`, …: an exemplar's labels, a log line's fields). */
+export function traceIdOfFields(fields: readonly Readonly<Record<string, string>>[]): string | undefined {
   for (const f of fields) {
     for (const k of TRACE_ID_KEYS) {
       const v = f[k];
       if (v && /^[0-9a-fA-F]{1,32}$/.test(v)) return v.toLowerCase();
     }
   }
-  return TRACE_ID_IN_LINE.exec(line)?.[1]?.toLowerCase();
+  return undefined;
+}
+
+/**
+ * Series labels that name a service, in order of preference: `service_name` (OpenTelemetry, Pyroscope), `service`
+ * (span metrics), `job` (a Prometheus scrape, `namespace/app` in Kubernetes as Alloy names it).
+ */
+export const SERVICE_LABELS: readonly string[] = ['service_name', 'service', 'job'];
+
+/** The services a query's series name (the first of `serviceLabels` each series has), sorted, at most 10. */
+export function servicesOfSeries(series: readonly Readonly<Record<string, string>>[], serviceLabels: readonly string[] = SERVICE_LABELS): string[] {
+  const out = new Set<string>();
+  for (const labels of series) {
+    const label = serviceLabels.find((l) => labels[l]);
+    if (label) out.add(labels[label]!);
+  }
+  return [...out].sort().slice(0, 10);
+}
+
+/** The profiles of `service` (Pyroscope's `service_name`) over `range`: metrics → profiles. */
+export function serviceProfileLink(org: string, service: string, range: { from: string; to: string }, ds?: string): ExploreLink {
+  return { org, type: 'pyroscope', ...(ds ? { ds } : {}), params: { expr: `{service_name=${JSON.stringify(service)}}`, ...range } };
 }

@@ -9,7 +9,7 @@ import type { TracesQueryState } from './traces/traces-pane.tsx';
 /**
  * Explore's traces and profiles panes (Tempo and Pyroscope sources), a chunk of their own: each keeps its
  * query in its pane's URL keys (`expr`, `view`, `limit`, `trace` for traces; `expr`, `ptype`, `span`, `diff`
- * for profiles), so a split view and a link between signals both reproduce it.
+ * and `base` for profiles), so a split view and a link between signals both reproduce it.
  */
 export default function SignalPane(props: PaneProps): React.JSX.Element {
   const { params } = props;
@@ -54,12 +54,14 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
     profileType: params.get('ptype') ?? '',
     spanId: params.get('span') ?? '',
     diff: params.get('diff') ?? '',
+    baseSelector: params.get('base') ?? '',
   };
   const onChange = (c: Partial<ProfilesQueryState>): void => {
     const own: Record<string, string | undefined> = {};
     if ('profileType' in c) own.ptype = c.profileType;
     if ('spanId' in c) own.span = c.spanId;
     if ('diff' in c) own.diff = c.diff;
+    if ('baseSelector' in c) own.base = c.baseSelector;
     if (Object.keys(own).length > 0) params.update(own);
     if ('expr' in c) setExpr(c.expr ?? '', query.expr);
   };

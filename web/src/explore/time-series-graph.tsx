@@ -15,7 +15,12 @@ export interface GraphMarker {
   readonly timeS: number;
   readonly value: number;
   readonly title: string;
+  /** The trace the exemplar names, if any: a click on the point opens it. */
+  readonly traceId?: string;
 }
+
+/** At most this many exemplar points are drawn (each is a DOM element, hoverable and clickable). */
+const MAX_MARKERS = 1000;
 
 /** Running sums of the series, bottom first: what a stacked graph draws (a gap counts as 0 below others). */
 export function stackValues(series: readonly GraphSeries[]): (number | null)[][] {
@@ -57,21 +62,39 @@ export function TimeSeriesGraph(props: {
   yMax?: number;
   /** Stack the series (each drawn on top of the ones before it, filled); the legend keeps each own value. */
   stacked?: boolean;
-  /** Points drawn over the lines (exemplars). */
+  /** Points drawn over the lines (exemplars): each names its labels on hover. */
   markers?: readonly GraphMarker[];
+  /** A click on a point (an exemplar naming a trace opens it). */
+  onMarkerClick?: (marker: GraphMarker) => void;
   /** Vertical lines at event times (a dashboard's annotations), each in its colour. */
   events?: readonly { readonly timeMs: number; readonly color: string }[];
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
   const onZoom = useRef(props.onZoom);
   onZoom.current = props.onZoom;
+  const onMarkerClick = useRef(props.onMarkerClick);
+  onMarkerClick.current = props.onMarkerClick;
 
   useEffect(() => {
     const el = container.current;
     if (!el) return undefined;
     const fmt = props.formatValue;
     const stacked = props.stacked ? stackValues(props.series) : undefined;
-    const markers = props.markers ?? [];
+    const markers = (props.markers ?? []).slice(0, MAX_MARKERS);
+    // Exemplars are elements over the plot (uPlot's `over` layer, in CSS pixels of the plotting area), so a
+    // hover names them and a click opens their trace; the draw hook keeps them where their time and value are.
+    const points: HTMLElement[] = [];
+    const placePoints = (u: uPlot): void => {
+      points.forEach((el, i) => {
+        const m = markers[i]!;
+        const x = u.valToPos(m.timeS, 'x');
+        const y = u.valToPos(m.value, 'y');
+        const inside = Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0 && x <= u.over.clientWidth && y <= u.over.clientHeight;
+        el.style.display = inside ? '' : 'none';
+        el.style.left = `${x}px`;
+        el.style.top = `${y}px`;
+      });
+    };
     const events = props.events ?? [];
     const opts: uPlot.Options = {
       width: Math.max(120, el.clientWidth),
@@ -105,23 +128,9 @@ export function TimeSeriesGraph(props: {
       hooks: {
         draw: [
           (u) => {
-            // Exemplars: small diamonds at their time and value, in the plot's own pixel space.
+            placePoints(u);
             const ctx = u.ctx;
             ctx.save();
-            ctx.fillStyle = '#f2cc0c';
-            const r = 4 * devicePixelRatio;
-            for (const m of markers) {
-              const x = u.valToPos(m.timeS, 'x', true);
-              const y = u.valToPos(m.value, 'y', true);
-              if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-              ctx.beginPath();
-              ctx.moveTo(x, y - r);
-              ctx.lineTo(x + r, y);
-              ctx.lineTo(x, y + r);
-              ctx.lineTo(x - r, y);
-              ctx.closePath();
-              ctx.fill();
-            }
             for (const e of events) {
               const x = u.valToPos(e.timeMs / 1000, 'x', true);
               if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
@@ -148,6 +157,20 @@ export function TimeSeriesGraph(props: {
     };
     const data = [props.timesS as number[], ...(stacked ?? props.series.map((s) => s.values as (number | null)[]))] as uPlot.AlignedData;
     const plot = new uPlot(opts, data, el);
+    for (const m of markers) {
+      const point = document.createElement('button');
+      point.type = 'button';
+      point.className = m.traceId ? 'exemplar-point has-trace' : 'exemplar-point';
+      point.title = m.traceId ? `${m.title}\n(click: open the trace)` : m.title;
+      point.dataset.testid = 'exemplar-point';
+      if (m.traceId) point.dataset.traceId = m.traceId;
+      // uPlot starts a drag selection on mousedown in its layer; a click on a point is not a zoom.
+      point.addEventListener('mousedown', (e) => e.stopPropagation());
+      point.addEventListener('click', () => onMarkerClick.current?.(m));
+      plot.over.appendChild(point);
+      points.push(point);
+    }
+    placePoints(plot);
     // Zooming is the URL's job (onZoom sets the range and the query re-runs); keep uPlot's own scale.
     plot.over.addEventListener('dblclick', (e) => e.stopPropagation(), true);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(120, el.clientWidth), height: props.height ?? 320 }));

@@ -5,6 +5,8 @@ import { formatLocal } from '../../time/time-range.ts';
 import { spanLogsLink, spanMetricsLink, spanProfileLink, traceLink } from '../correlations.ts';
 import { ExploreAnchor } from '../explore-link.tsx';
 import { FieldTable } from '../logs-pane.tsx';
+import { FlameGraph } from '../../flamegraph/flame-graph.tsx';
+import { traceFlameGraph } from './trace-flame.ts';
 import { buildTraceTree, serviceColor, visibleRows } from './trace-tree.ts';
 import { toggled } from '../toggle-set.ts';
 
@@ -28,6 +30,8 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = useState<string | undefined>();
   const [search, setSearch] = useState('');
+  const [asFlameGraph, setAsFlameGraph] = useState(false);
+  const flame = useMemo(() => (asFlameGraph ? traceFlameGraph(tree.rows) : undefined), [asFlameGraph, tree]);
   const rows = visibleRows(tree.rows, collapsed);
   const totalNs = Number(tree.endNs - tree.startNs) || 1;
   const root = tree.rows[0]?.span;
@@ -60,6 +64,13 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
           {tree.services.length} services
         </span>
         <div className="spacer" />
+        <div className="segmented" role="tablist" aria-label="Trace view">
+          {(['Waterfall', 'Flame graph'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={(v === 'Flame graph') === asFlameGraph} className={(v === 'Flame graph') === asFlameGraph ? 'active' : ''} onClick={() => setAsFlameGraph(v === 'Flame graph')}>
+              {v}
+            </button>
+          ))}
+        </div>
         <input type="search" placeholder="Find in trace" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Find in trace" data-testid="trace-search" />
         {needle && <span className="muted">{matchCount} found</span>}
         {props.onClose && (
@@ -69,7 +80,12 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
         )}
       </div>
       <TraceMinimap rows={tree.rows.map((r) => r.span)} startNs={tree.startNs} totalNs={totalNs} />
-      <div className="waterfall" role="tree">
+      {flame && (
+        <div className="trace-flamegraph" data-testid="trace-flame-graph">
+          <FlameGraph model={flame} unit="nanoseconds" />
+        </div>
+      )}
+      <div className="waterfall" role="tree" hidden={asFlameGraph}>
         <div className="waterfall-axis">
           <div className="waterfall-name">Service &amp; operation</div>
           <div className="waterfall-timeline">
