@@ -134,6 +134,14 @@ test('search form → results → trace view with the spans in tree order; a spa
   assert.match(text, /nameshop-payment/);
   await browser.screenshot('explore-trace-view');
 
+  // The span-level flame graph of the trace: a frame per service and operation, self time in the table.
+  await page.getByRole('tab', { name: 'Flame graph' }).click();
+  const traceFlame = page.getByTestId('trace-flame-graph');
+  const frames = await traceFlame.locator('[data-testid=flame-top-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-symbol')));
+  assert.deepEqual([...frames].sort(), ['frontend: GET /checkout', 'frontend: POST /pay', 'payment: POST /pay', 'payment: SELECT cards']);
+  await browser.screenshot('explore-trace-flamegraph');
+  await page.getByRole('tab', { name: 'Waterfall' }).click();
+
   // Span → its logs, in the split view beside the trace over the same range: the payment service's lines that
   // carry this trace id.
   await details.getByTestId('span-logs-link').click();
@@ -231,6 +239,18 @@ test('an exemplar on a metrics graph opens its trace in the split view over the 
   assert.equal(await top.getAttribute('data-symbol'), 'chargeCard');
 });
 
+test('a TraceQL metrics query is drawn as a graph whose exemplars open their trace', async () => {
+  const { page } = browser;
+  const q = encodeURIComponent('{ resource.service.name = "payment" } | count_over_time()');
+  await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-traces&from=now-30m&to=now&expr=${q}`);
+  await page.getByTestId('time-series-graph').waitFor();
+  const point = page.locator(`[data-testid=exemplar-point][data-trace-id="${traceId}"]`).first();
+  await point.click();
+  await page.waitForFunction(`new URL(location.href).searchParams.get('trace') === '${traceId}'`);
+  assert.equal((await spanRows(page)).length, 4);
+  await browser.screenshot('explore-traceql-metrics');
+});
+
 test('the service graph shows the frontend → payment edge from the metrics-generator’s series; a service opens its traces', async () => {
   const { page } = browser;
   const edge = page.locator('[data-testid=service-graph-edge][data-client=frontend][data-server=payment]');
@@ -245,6 +265,12 @@ test('the service graph shows the frontend → payment edge from the metrics-gen
   assert.equal(await edge.count(), 1);
   assert.match((await edge.textContent()) ?? '', /req\/s/);
   await browser.screenshot('explore-service-graph');
+  // RED panels of a service from the span metrics, by operation.
+  await page.getByTestId('red-service').selectOption('payment');
+  await page.waitForFunction(`new URL(location.href).searchParams.get('red') === 'payment'`);
+  for (const title of ['Rate', 'Errors', 'Duration (p95)']) await page.locator(`[data-testid=red-panel][data-title="${title}"]`).waitFor();
+  assert.equal(await page.locator('[data-testid=red-panels][data-service=payment] [data-testid=red-panel][data-title=Rate] [data-testid=time-series-graph]').count(), 1);
+  await browser.screenshot('explore-red-panels');
   await page.locator('[data-testid=service-graph-node][data-service=payment]').click();
   await page.waitForFunction(`new URL(location.href).searchParams.get('expr') === '{ resource.service.name = "payment" }'`);
   await page.locator(`[data-testid=trace-results] tr[data-trace-id="${traceId}"]`).waitFor();

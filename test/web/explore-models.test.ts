@@ -10,6 +10,8 @@ import { encodeMergeProfileRequest } from '../../web/src/datasource/pyroscope.ts
 import { pyroscopeProtoRoot } from '../../src/ingest/pyroscope-proto.ts';
 import { servicesOfSeries, spanLogsLink, spanMetricsLink, spanProfileLink, splitViewHref, traceIdOfLogLine, traceLink } from '../../web/src/explore/correlations.ts';
 import { traceqlFromFields, EMPTY_SEARCH } from '../../web/src/explore/traces/trace-search-query.ts';
+import { traceFlameGraph } from '../../web/src/explore/traces/trace-flame.ts';
+import { isTraceqlMetricsQuery, traceMetricsFrame } from '../../web/src/explore/traces/trace-metrics.ts';
 import { buildTraceTree, visibleRows } from '../../web/src/explore/traces/trace-tree.ts';
 import { decodeFlameGraph, sandwich, topTable } from '../../web/src/flamegraph/flame-model.ts';
 
@@ -136,4 +138,30 @@ test('the SelectMergeProfile request encoded by hand decodes as Pyroscope’s me
     start: 1_700_000_000_123,
     end: 1_700_000_360_000,
   });
+});
+
+test('the span flame graph: self time is the span less what its children cover (overlaps once), same paths merged', () => {
+  // a 0–100 calls b 10–60 and c 50–90 (overlapping: 10–90 covered), c calls d 55–65, and b again as b2 70–80.
+  const spans = [span('a', undefined, 0, 100), span('b', 'a', 10, 60), span('c', 'a', 50, 90), span('d', 'c', 55, 65, { name: 'op-d', serviceName: 'db' }), span('b2', 'a', 70, 80, { name: 'op-b' })];
+  const m = traceFlameGraph(buildTraceTree(spans).rows);
+  const row = (level: number): [string, number, number][] => m.levels[level]!.map((n) => [n.name, n.total, n.self]);
+  assert.deepEqual(row(0), [['trace', 120, 0]]);
+  assert.deepEqual(row(1), [['svc: op-a', 120, 20]]);
+  // op-b twice (50 + 10) merged; op-c 40 less op-d's 10.
+  assert.deepEqual(row(2), [['svc: op-b', 60, 60], ['svc: op-c', 40, 30]]);
+  assert.deepEqual(row(3), [['db: op-d', 10, 10]]);
+});
+
+test('TraceQL metrics: queries told from searches; series as a matrix, exemplars on their line naming their trace', () => {
+  assert.equal(isTraceqlMetricsQuery('{ status = error } | rate() by (resource.service.name)'), true);
+  assert.equal(isTraceqlMetricsQuery('{ span.rate = 3 }'), false);
+  const { data, markers } = traceMetricsFrame([
+    {
+      labels: [{ key: 'resource.service.name', value: { stringValue: 'api' } }],
+      samples: [{ timestampMs: '60000', value: 0.5 }, { timestampMs: '120000', value: 2 }],
+      exemplars: [{ labels: [{ key: 'trace:id', value: { stringValue: 'ABC' } }], value: 'NaN', timestampMs: '115000' }],
+    },
+  ]);
+  assert.deepEqual(data, { resultType: 'matrix', result: [{ metric: { 'resource.service.name': 'api' }, values: [[60, '0.5'], [120, '2']] }] });
+  assert.deepEqual(markers, [{ timeS: 115, value: 2, title: 'trace:id=ABC', traceId: '00000000000000000000000000000abc' }]);
 });

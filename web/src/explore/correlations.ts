@@ -110,6 +110,11 @@ export function spanMetricsLink(org: string, span: TraceSpan, ds?: string): Expl
   };
 }
 
+/** The RED panels (rate, errors, duration from the span metrics) of the span's service, beside the service graph. */
+export function spanRedLink(org: string, span: TraceSpan, ds?: string): ExploreLink {
+  return { org, type: 'tempo', ...(ds ? { ds } : {}), params: { view: 'servicegraph', red: span.serviceName, ...spanWindow(span) } };
+}
+
 const TRACE_ID_KEYS = ['trace_id', 'traceid', 'traceID', 'traceId', 'trace-id', 'TraceId'];
 const TRACE_ID_IN_LINE = /\btrace[_-]?id["']?\s*[=:]\s*["']?([0-9a-fA-F]{16,32})\b/i;
 

@@ -8,7 +8,7 @@ import type { TracesQueryState } from './traces/traces-pane.tsx';
 
 /**
  * Explore's traces and profiles panes (Tempo and Pyroscope sources), a chunk of their own: each keeps its
- * query in its pane's URL keys (`expr`, `view`, `limit`, `trace` for traces; `expr`, `ptype`, `span`, `diff`
+ * query in its pane's URL keys (`expr`, `view`, `limit`, `trace`, `red` for traces; `expr`, `ptype`, `span`, `diff`
  * and `base` for profiles), so a split view and a link between signals both reproduce it.
  */
 export default function SignalPane(props: PaneProps): React.JSX.Element {
@@ -27,12 +27,14 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
       limit: Math.min(500, Math.max(1, Number(params.get('limit')) || 20)),
       traceId: (params.get('trace') ?? '').toLowerCase(),
       view: params.get('view') === 'inspect' ? 'inspect' : params.get('view') === 'servicegraph' ? 'servicegraph' : 'table',
+      redService: params.get('red') ?? '',
     };
     const onChange = (c: Partial<TracesQueryState>): void => {
       const own: Record<string, string | undefined> = {};
       if ('traceId' in c) own.trace = c.traceId;
       if (c.limit !== undefined) own.limit = c.limit === 20 ? undefined : String(c.limit);
       if (c.view !== undefined) own.view = c.view === 'table' ? undefined : c.view;
+      if ('redService' in c) own.red = c.redService;
       if (Object.keys(own).length > 0) params.update(own);
       if (Object.keys(c).length === 0 || 'expr' in c) setExpr(c.expr ?? query.expr, query.expr);
     };

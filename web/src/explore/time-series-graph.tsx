@@ -1,23 +1,9 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import type { GraphMarker, GraphSeries } from './graph-types.ts';
 
-/** One line of the graph: its legend name and a value (or null for a gap) per timestamp of the x axis. */
-export interface GraphSeries {
-  readonly name: string;
-  readonly values: readonly (number | null)[];
-  /** Overrides the palette colour (e.g. a log level's colour). */
-  readonly color?: string;
-}
-
-/** A point drawn over the lines: an exemplar (its time, value, and what a hover names, e.g. its trace id). */
-export interface GraphMarker {
-  readonly timeS: number;
-  readonly value: number;
-  readonly title: string;
-  /** The trace the exemplar names, if any: a click on the point opens it. */
-  readonly traceId?: string;
-}
+export type { GraphMarker, GraphSeries } from './graph-types.ts';
 
 /** At most this many exemplar points are drawn (each is a DOM element, hoverable and clickable). */
 const MAX_MARKERS = 1000;

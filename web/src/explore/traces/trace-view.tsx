@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { formatDurationNs } from '../../datasource/tempo.ts';
 import type { TraceSpan } from '../../datasource/tempo.ts';
 import { formatLocal } from '../../time/time-range.ts';
-import { spanLogsLink, spanMetricsLink, spanProfileLink, traceLink } from '../correlations.ts';
+import { spanLogsLink, spanMetricsLink, spanProfileLink, spanRedLink, traceLink } from '../correlations.ts';
 import { ExploreAnchor } from '../explore-link.tsx';
 import { FieldTable } from '../logs-pane.tsx';
 import { FlameGraph } from '../../flamegraph/flame-graph.tsx';
@@ -194,6 +194,9 @@ export function SpanDetails(props: { span: TraceSpan; traceStartNs: bigint; targ
         <ExploreAnchor link={spanProfileLink(t.org, s, false, t.profilesUid)}>Profile of {s.serviceName} around it</ExploreAnchor>
         <ExploreAnchor link={spanMetricsLink(t.org, s, t.metricsUid)} testId="span-metrics-link">
           Request rate of {s.serviceName}
+        </ExploreAnchor>
+        <ExploreAnchor link={spanRedLink(t.org, s, t.tracesUid)} testId="span-red-link">
+          RED metrics of {s.serviceName}
         </ExploreAnchor>
       </div>
       <table className="fields" data-kind="Span">
