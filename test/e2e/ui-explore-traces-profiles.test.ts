@@ -275,3 +275,36 @@ test('the service graph shows the frontend → payment edge from the metrics-gen
   await page.waitForFunction(`new URL(location.href).searchParams.get('expr') === '{ resource.service.name = "payment" }'`);
   await page.locator(`[data-testid=trace-results] tr[data-trace-id="${traceId}"]`).waitFor();
 });
+
+test('a dashboard draws the flamegraph, traces and nodeGraph panel types from Grafana JSON', async () => {
+  const { page } = browser;
+  const dashboard = {
+    uid: 'signals',
+    title: 'Signals',
+    schemaVersion: 41,
+    time: { from: 'now-30m', to: 'now' },
+    panels: [
+      {
+        id: 1,
+        type: 'flamegraph',
+        title: 'Payment CPU',
+        gridPos: { x: 0, y: 0, w: 24, h: 10 },
+        datasource: { type: 'grafana-pyroscope-datasource', uid: 'pyro' },
+        targets: [{ refId: 'A', queryType: 'profile', profileTypeId: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds', labelSelector: '{service_name="payment"}' }],
+      },
+      { id: 2, type: 'traces', title: 'Checkout trace', gridPos: { x: 0, y: 10, w: 24, h: 10 }, datasource: { type: 'tempo', uid: 'tempo' }, targets: [{ refId: 'A', queryType: 'traceql', query: traceId }] },
+      { id: 3, type: 'nodeGraph', title: 'Service map', gridPos: { x: 0, y: 20, w: 24, h: 8 }, datasource: { type: 'tempo', uid: 'tempo' }, targets: [{ refId: 'A', queryType: 'serviceMap' }] },
+    ],
+  };
+  const saved = await fetch(`${heimdall.httpUrl}/api/dashboards/db`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dashboard, overwrite: true }) });
+  assert.equal(saved.status, 200, await saved.text());
+  await page.goto(`${heimdall.httpUrl}/d/signals`);
+  const panel = (type: string): ReturnType<Page['locator']> => page.locator(`[data-testid=dashboard-panel][data-panel-type=${type}]`);
+  await panel('flamegraph').locator('[data-testid=flame-top-table] tr[data-symbol=chargeCard]').waitFor();
+  await panel('traces').scrollIntoViewIfNeeded();
+  await panel('traces').getByTestId('trace-view').waitFor();
+  assert.equal(await panel('traces').getByTestId('span-row').count(), 4);
+  await panel('nodeGraph').scrollIntoViewIfNeeded();
+  await panel('nodeGraph').locator('[data-testid=service-graph-edge][data-client=frontend][data-server=payment]').waitFor();
+  await browser.screenshot('dashboard-signal-panels');
+});
