@@ -59,13 +59,23 @@ async function sendCheckout(): Promise<string> {
 
 before(async () => {
   // The metrics-generator writes the service graph's series every second instead of every 15 s.
-  heimdall = await startHeimdall({ config: { traces: { metrics_generator: { collection_interval: '1s' } } } });
+  // The logs source finds trace ids in lines with a regex of its own (ui.datasources[].correlations); the
+  // other sources keep the default correlations.
+  const datasources = [
+    { uid: 'heimdall-metrics', name: 'Heimdall metrics', type: 'prometheus' },
+    { uid: 'heimdall-logs', name: 'Heimdall logs', type: 'loki', correlations: { trace_id_regex: 'txn=([0-9a-f]{32})' } },
+    { uid: 'heimdall-traces', name: 'Heimdall traces', type: 'tempo' },
+    { uid: 'heimdall-profiles', name: 'Heimdall profiles', type: 'pyroscope' },
+  ];
+  heimdall = await startHeimdall({ config: { traces: { metrics_generator: { collection_interval: '1s' } }, ui: { datasources } } });
   traceId = await sendCheckout();
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const logs = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'payment' }, nowNs, ['level=error msg="card declined"', 'level=info msg="unrelated"'], {
     metadata: [{ trace_id: traceId }, { trace_id: 'ffffffffffffffffffffffffffffffff' }],
   });
   assert.equal(logs.status, 204, logs.body);
+  const txnLog = await lokiPush(heimdall.httpUrl, 'anonymous', { service_name: 'billing' }, nowNs, [`charged txn=${traceId} ok`]);
+  assert.equal(txnLog.status, 204, txnLog.body);
   const now = Math.floor(Date.now() / 1000);
   const profile = await fetch(`${heimdall.httpUrl}/ingest?name=payment.cpu&sampleRate=100&from=${now}&until=${now + 10}`, {
     method: 'POST',
@@ -155,6 +165,15 @@ test('search form → results → trace view with the spans in tree order; a spa
   await right.locator('[data-testid=log-lines] .log-line').first().click();
   await right.getByTestId('log-trace-link').click();
   await page.waitForFunction(`(() => { const p = new URL(location.href).searchParams; return p.get('r.trace') === '${traceId}' && p.get('ds') === 'heimdall-logs'; })()`);
+  assert.equal((await spanRows(page)).length, 4);
+});
+
+test('a log source’s own trace id regex (its correlation settings) links a line to its trace', async () => {
+  const { page } = browser;
+  await page.goto(`${heimdall.httpUrl}/explore?ds=heimdall-logs&from=now-30m&to=now&expr=${encodeURIComponent('{service_name="billing"}')}`);
+  await page.locator('[data-testid=log-lines] .log-line').first().click();
+  await page.getByTestId('log-trace-link').click();
+  await page.waitForFunction(`(() => { const p = new URL(location.href).searchParams; return p.get('r.trace') === '${traceId}' && p.get('r.ds') === 'heimdall-traces'; })()`);
   assert.equal((await spanRows(page)).length, 4);
 });
 

@@ -8,7 +8,9 @@ import type { TraceSpan } from '../../web/src/datasource/tempo.ts';
 import { idToHex } from '../../web/src/datasource/tempo.ts';
 import { encodeMergeProfileRequest } from '../../web/src/datasource/pyroscope.ts';
 import { pyroscopeProtoRoot } from '../../src/ingest/pyroscope-proto.ts';
-import { servicesOfSeries, spanLogsLink, spanMetricsLink, spanProfileLink, splitViewHref, traceIdOfLogLine, traceLink } from '../../web/src/explore/correlations.ts';
+import { uiConfigSchema } from '../../src/config/ui-config.ts';
+import { resolveCorrelations } from '../../src/ui/correlations.ts';
+import { correlationTargets, servicesOfSeries, spanLogsLink, spanMetricsLink, spanProfileLink, splitViewHref, traceIdOfLogLine, traceLink } from '../../web/src/explore/correlations.ts';
 import { traceqlFromFields, EMPTY_SEARCH } from '../../web/src/explore/traces/trace-search-query.ts';
 import { traceFlameGraph } from '../../web/src/explore/traces/trace-flame.ts';
 import { isTraceqlMetricsQuery, traceMetricsFrame } from '../../web/src/explore/traces/trace-metrics.ts';
@@ -73,24 +75,37 @@ test('the search form’s TraceQL, and durations that are not durations refused'
   assert.match((traceqlFromFields({ ...EMPTY_SEARCH, maxDuration: 'soon' }) as { error: string }).error, /maximum duration "soon"/);
 });
 
-test('a log line’s trace id: from its fields first, else from the line; ids in base64 or hex', () => {
+/** The correlation settings the server gives each default data source: the configuration's defaults, uids filled in. */
+const DEFAULT_SOURCES = uiConfigSchema.parse({}).datasources;
+const DEFAULTS = resolveCorrelations(DEFAULT_SOURCES[0]!, DEFAULT_SOURCES);
+
+test('a log line’s trace id: from its fields first, else from the line; ids in base64 or hex; fields and regex configurable', () => {
   const id = '0af7651916cd43dd8448eb211c80319c';
-  assert.equal(traceIdOfLogLine([{}, { trace_id: id.toUpperCase() }], 'x'), id);
-  assert.equal(traceIdOfLogLine([{}], `level=info traceID=${id} msg=ok`), id);
-  assert.equal(traceIdOfLogLine([{}], `{"traceId":"${id}","msg":"ok"}`), id);
-  assert.equal(traceIdOfLogLine([{ trace_id: 'not-hex' }], 'no id here'), undefined);
+  assert.equal(traceIdOfLogLine([{}, { trace_id: id.toUpperCase() }], 'x', DEFAULTS), id);
+  assert.equal(traceIdOfLogLine([{}], `level=info traceID=${id} msg=ok`, DEFAULTS), id);
+  assert.equal(traceIdOfLogLine([{}], `{"traceId":"${id}","msg":"ok"}`, DEFAULTS), id);
+  assert.equal(traceIdOfLogLine([{ trace_id: 'not-hex' }], 'no id here', DEFAULTS), undefined);
+  const custom = { trace_id_fields: ['tid'], trace_id_regex: 'req=\\w+/([0-9a-f]{32})' };
+  assert.equal(traceIdOfLogLine([{ trace_id: 'abc' }], `req=GET/${id}`, custom), id);
+  assert.equal(traceIdOfLogLine([{ tid: 'abc' }], 'x', custom), 'abc');
+  assert.equal(DEFAULTS.traces_uid, 'heimdall-traces');
   assert.equal(idToHex('ASNFZ4mrze8BI0VniavN7w=='), '0123456789abcdef0123456789abcdef');
   assert.equal(idToHex(id), id);
 });
 
 test('a span’s links: its service and pod as labels, the trace id filter, a minute either side; the span id for its profile; its span metrics', () => {
   const s = span('1111111111111111', undefined, 120_000_000_000, 121_000_000_000);
-  const logs = spanLogsLink('team-a', s, true, 'heimdall-logs');
+  const t = correlationTargets('team-a', 'heimdall-traces', DEFAULTS);
+  const logs = spanLogsLink(t, s, true);
+  assert.equal(logs.ds, 'heimdall-logs');
   assert.deepEqual(logs.params, { expr: `{service_name="svc", pod="pod-1"} | trace_id = "${'ab'.repeat(16)}"`, from: '60000', to: '181000' });
-  const profile = spanProfileLink('team-a', s, true);
+  const profile = spanProfileLink(t, s, true);
   assert.equal(profile.type, 'pyroscope');
   assert.deepEqual(profile.params, { expr: '{service_name="svc"}', from: '60000', to: '181000', span: '1111111111111111' });
-  assert.deepEqual(spanMetricsLink('team-a', s).params, {
+  // Another mapping, and no trace id filter: the source's correlation settings.
+  const mapped = correlationTargets('team-a', 'heimdall-traces', { ...DEFAULTS, attribute_labels: { 'service.name': 'app' }, filter_logs_by_trace_id: false });
+  assert.equal(spanLogsLink(mapped, s, true).params.expr, '{app="svc"}');
+  assert.deepEqual(spanMetricsLink(t, s).params, {
     expr: 'sum by (span_name, status_code) (rate(traces_spanmetrics_calls_total{service="svc"}[5m]))',
     from: String(120_000 - 1_800_000),
     to: String(120_000 + 1_800_000),
@@ -109,7 +124,8 @@ test('a link opens in the split view beside its pane, keeping the page’s range
 });
 
 test('the services a query’s series name: service_name, else service, else job', () => {
-  assert.deepEqual(servicesOfSeries([{ service_name: 'b', job: 'x' }, { service: 'a' }, { job: 'ns/app' }, { instance: 'i' }, { service_name: 'b' }]), ['a', 'b', 'ns/app']);
+  assert.deepEqual(servicesOfSeries([{ service_name: 'b', job: 'x' }, { service: 'a' }, { job: 'ns/app' }, { instance: 'i' }, { service_name: 'b' }], DEFAULTS.service_labels), ['a', 'b', 'ns/app']);
+  assert.deepEqual(servicesOfSeries([{ service_name: 'b', app: 'x' }], ['app']), ['x']);
 });
 
 test('the sandwich of a function: callers inverted and callees merged over every place it appears, recursion once', () => {

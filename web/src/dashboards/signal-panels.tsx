@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { profileTypes, selectFlameGraph } from '../datasource/pyroscope.ts';
 import { fetchTrace, formatDurationNs, normalizeTraceId, searchTraces } from '../datasource/tempo.ts';
 import type { TraceSearchHit, TraceSpan } from '../datasource/tempo.ts';
-import { traceLink } from '../explore/correlations.ts';
+import { correlationTargets, traceLink } from '../explore/correlations.ts';
 import { ExploreAnchor } from '../explore/explore-link.tsx';
 import '../explore/signal-pane.css';
 import { ServiceGraph } from '../explore/traces/service-graph.tsx';
@@ -94,10 +94,10 @@ function TracesPanel(props: SignalPanelProps): React.JSX.Element {
     <Shown outcome={outcome}>
       {(r) =>
         'spans' in r ? (
-          r.spans.length === 0 ? (
+          r.spans.length === 0 || !ds ? (
             <div className="panel-empty">trace {query} not found</div>
           ) : (
-            <TraceView traceId={normalizeTraceId(query)} spans={r.spans} targets={{ org: props.org, ...(ds ? { tracesUid: ds.uid } : {}) }} />
+            <TraceView traceId={normalizeTraceId(query)} spans={r.spans} targets={correlationTargets(props.org, ds.uid, ds.correlations)} />
           )
         ) : (
           <table className="result-table trace-table" data-testid="trace-results">
@@ -122,7 +122,8 @@ function TracesPanel(props: SignalPanelProps): React.JSX.Element {
 
 /** `nodeGraph`: the service graph (a Tempo `serviceMap` target) from the metrics-generator's series. */
 function NodeGraphPanel(props: SignalPanelProps): React.JSX.Element {
-  const metricsUid = props.datasources.find((d) => d.type === 'prometheus')?.uid;
+  const { ds } = targetOf(props, 'tempo');
+  const metricsUid = ds?.correlations.metrics_uid ?? props.datasources.find((d) => d.type === 'prometheus')?.uid;
   return <ServiceGraph metricsUid={metricsUid} org={props.org} range={{ startMs: props.fromMs, endMs: props.toMs }} onService={() => undefined} />;
 }
 

@@ -102,25 +102,26 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
   }, [uid, props.org, props.range, committed, mode, step, showExemplars, props.runCount, runCount]);
 
   const frame = useMemo(() => (outcome.state === 'done' ? toGraphFrame(outcome.data) : undefined), [outcome]);
+  const correlations = props.datasource.correlations;
   const markers = useMemo<GraphMarker[]>(
     () =>
       outcome.state === 'done'
         ? outcome.exemplars.map((e) => {
-          const traceId = traceIdOfFields([e.labels]);
+          const traceId = traceIdOfFields([e.labels], [correlations.exemplar_trace_id_label]);
           return { timeS: e.timeS, value: e.value, title: Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(' '), ...(traceId ? { traceId } : {}) };
         })
         : [],
-    [outcome],
+    [outcome, correlations],
   );
   const exploreHref = useExploreHref();
-  const tracesUid = props.datasources.find((d) => d.type === 'tempo')?.uid;
-  const profilesUid = props.datasources.find((d) => d.type === 'pyroscope')?.uid;
+  const tracesUid = correlations.traces_uid;
+  const profilesUid = correlations.profiles_uid;
   // An exemplar's trace, the graph's range around it (the split view keeps the page's range instead).
   const exemplarTrace = (m: GraphMarker): ReturnType<typeof traceLink> =>
     traceLink(props.org, m.traceId!, { from: String(Math.round(m.timeS * 1000) - 3_600_000), to: String(Math.round(m.timeS * 1000) + 3_600_000) }, tracesUid);
   const services = useMemo(
-    () => (outcome.state === 'done' && outcome.data.resultType === 'matrix' ? servicesOfSeries(outcome.data.result.map((r) => r.metric)) : []),
-    [outcome],
+    () => (outcome.state === 'done' && outcome.data.resultType === 'matrix' ? servicesOfSeries(outcome.data.result.map((r) => r.metric), correlations.service_labels) : []),
+    [outcome, correlations],
   );
   const inspection: Inspection | undefined =
     outcome.state === 'done'

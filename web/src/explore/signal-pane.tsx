@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import './signal-pane.css';
+import { correlationTargets } from './correlations.ts';
 import type { PaneProps } from './pane-kinds.ts';
 import ProfilesPane from './profiles/profiles-pane.tsx';
 import type { ProfilesQueryState } from './profiles/profiles-pane.tsx';
@@ -38,7 +39,6 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
       if (Object.keys(own).length > 0) params.update(own);
       if (Object.keys(c).length === 0 || 'expr' in c) setExpr(c.expr ?? query.expr, query.expr);
     };
-    const first = (type: string): string | undefined => props.datasources.find((d) => d.type === type)?.uid;
     return (
       <TracesPane
         datasourceUid={ds.uid}
@@ -46,7 +46,7 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
         range={props.range}
         query={query}
         runCount={runCount}
-        targets={{ org: props.org, tracesUid: ds.uid, ...opt('logsUid', first('loki')), ...opt('profilesUid', first('pyroscope')), ...opt('metricsUid', first('prometheus')) }}
+        targets={correlationTargets(props.org, ds.uid, ds.correlations)}
         onQueryChange={onChange}
       />
     );
@@ -68,8 +68,4 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
     if ('expr' in c) setExpr(c.expr ?? '', query.expr);
   };
   return <ProfilesPane datasourceUid={ds.uid} org={props.org} range={props.range} query={query} runCount={runCount} onQueryChange={onChange} onZoom={props.onZoom} />;
-}
-
-function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }

@@ -3,21 +3,13 @@ import { formatDurationNs } from '../../datasource/tempo.ts';
 import type { TraceSpan } from '../../datasource/tempo.ts';
 import { formatLocal } from '../../time/time-range.ts';
 import { spanLogsLink, spanMetricsLink, spanProfileLink, spanRedLink, traceLink } from '../correlations.ts';
+import type { CorrelationTargets } from '../correlations.ts';
 import { ExploreAnchor } from '../explore-link.tsx';
 import { FieldTable } from '../logs-pane.tsx';
 import { FlameGraph } from '../../flamegraph/flame-graph.tsx';
 import { traceFlameGraph } from './trace-flame.ts';
 import { buildTraceTree, serviceColor, visibleRows } from './trace-tree.ts';
 import { toggled } from '../toggle-set.ts';
-
-/** Where a span's links lead: the org and the data sources to open (the first of each type when absent). */
-export interface CorrelationTargets {
-  readonly org: string;
-  readonly logsUid?: string;
-  readonly profilesUid?: string;
-  readonly tracesUid?: string;
-  readonly metricsUid?: string;
-}
 
 /**
  * The trace view: a header (root, duration, services), a search that highlights matching spans, and the waterfall:
@@ -184,18 +176,18 @@ export function SpanDetails(props: { span: TraceSpan; traceStartNs: bigint; targ
   return (
     <div className="span-details" data-testid="span-details">
       <div className="span-links">
-        <ExploreAnchor link={spanLogsLink(t.org, s, true, t.logsUid)} testId="span-logs-link">
+        <ExploreAnchor link={spanLogsLink(t, s, true)} testId="span-logs-link">
           Logs for this span
         </ExploreAnchor>
-        <ExploreAnchor link={spanLogsLink(t.org, s, false, t.logsUid)}>Logs of {s.serviceName} around it</ExploreAnchor>
-        <ExploreAnchor link={spanProfileLink(t.org, s, true, t.profilesUid)} testId="span-profile-link">
+        <ExploreAnchor link={spanLogsLink(t, s, false)}>Logs of {s.serviceName} around it</ExploreAnchor>
+        <ExploreAnchor link={spanProfileLink(t, s, true)} testId="span-profile-link">
           Profile of this span
         </ExploreAnchor>
-        <ExploreAnchor link={spanProfileLink(t.org, s, false, t.profilesUid)}>Profile of {s.serviceName} around it</ExploreAnchor>
-        <ExploreAnchor link={spanMetricsLink(t.org, s, t.metricsUid)} testId="span-metrics-link">
+        <ExploreAnchor link={spanProfileLink(t, s, false)}>Profile of {s.serviceName} around it</ExploreAnchor>
+        <ExploreAnchor link={spanMetricsLink(t, s)} testId="span-metrics-link">
           Request rate of {s.serviceName}
         </ExploreAnchor>
-        <ExploreAnchor link={spanRedLink(t.org, s, t.tracesUid)} testId="span-red-link">
+        <ExploreAnchor link={spanRedLink(t, s)} testId="span-red-link">
           RED metrics of {s.serviceName}
         </ExploreAnchor>
       </div>

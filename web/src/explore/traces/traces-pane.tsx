@@ -13,7 +13,7 @@ import { ServiceGraph } from './service-graph.tsx';
 import { TraceSearchForm } from './trace-search-form.tsx';
 import type { TagSource } from './traceql-completion.ts';
 import { TraceView } from './trace-view.tsx';
-import type { CorrelationTargets } from './trace-view.tsx';
+import type { CorrelationTargets } from '../correlations.ts';
 import { toggled } from '../toggle-set.ts';
 
 const TraceqlEditor = lazy(() => import('./traceql-editor.tsx'));
