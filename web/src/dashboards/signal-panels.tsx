@@ -16,7 +16,7 @@ import { resolveDatasource } from './variables.ts';
 import type { VariableState } from './variables.ts';
 
 /** What a traces or profiles panel needs: it queries its own source (these answers are not series). */
-export interface SignalPanelProps {
+interface SignalPanelProps {
   readonly panel: Panel;
   readonly org: string;
   readonly datasources: readonly DatasourceRef[];

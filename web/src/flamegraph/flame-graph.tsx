@@ -94,7 +94,7 @@ export function FlameGraph(props: { model: FlameGraphModel; unit: string; toolba
 }
 
 /** The canvas of a flame graph with its hover details; a click focuses a frame (when `onFocus` is given). */
-export function FlameCanvas(props: {
+function FlameCanvas(props: {
   model: FlameGraphModel;
   unit: string;
   search: string;

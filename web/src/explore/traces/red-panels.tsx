@@ -6,7 +6,7 @@ import { TimeSeriesGraph } from '../time-series-graph.tsx';
 import type { GraphSeries } from '../time-series-graph.tsx';
 
 /** The RED queries of a service over the metrics-generator's span metrics (Tempo's names), by operation. */
-export function redQueries(service: string, rateWindowS: number): { title: string; expr: string; unit: 'reqps' | 's' }[] {
+function redQueries(service: string, rateWindowS: number): { title: string; expr: string; unit: 'reqps' | 's' }[] {
   const sel = `service=${JSON.stringify(service)}`;
   const w = `${rateWindowS}s`;
   return [

@@ -4,7 +4,7 @@ import type { FlameGraphModel } from '../../flamegraph/flame-model.ts';
 import type { TreeRow } from './trace-tree.ts';
 
 /** A span's frame in the trace's flame graph: its service and operation. */
-export function spanFrameName(s: TraceSpan): string {
+function spanFrameName(s: TraceSpan): string {
   return `${s.serviceName}: ${s.name}`;
 }
 
