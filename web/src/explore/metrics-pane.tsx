@@ -22,7 +22,7 @@ type View = 'graph' | 'table' | 'inspect';
 type Outcome =
   | { state: 'idle' }
   | { state: 'running' }
-  | { state: 'done'; results: QueryResult[]; data: QueryData; stepS?: number; exemplars: ExemplarPoint[] }
+  | { state: 'done'; results: QueryResult[]; data: QueryData; stepS?: number; exemplars: ExemplarPoint[]; rangeS: readonly [number, number] }
   | { state: 'error'; message: string; inspection?: Inspection };
 
 /** The answers of several queries as one: matrices (or vectors) side by side, as one graph or table shows them. */
@@ -88,7 +88,7 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
       ? Promise.all(active.map((q) => queryExemplars(uid, props.org, q.expr, startS, endS, abort.signal).catch(() => []))).then((e) => e.flat())
       : Promise.resolve([]);
     Promise.all([Promise.all(runs), exemplars]).then(
-      ([results, ex]) => setOutcome({ state: 'done', results, data: mergeData(results), exemplars: ex, ...(stepS !== undefined ? { stepS } : {}) }),
+      ([results, ex]) => setOutcome({ state: 'done', results, data: mergeData(results), exemplars: ex, rangeS: [startS, endS], ...(stepS !== undefined ? { stepS } : {}) }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
         setOutcome({
@@ -247,6 +247,7 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
             series={frame.series}
             stacked={stacked}
             markers={markers}
+            xRange={outcome.rangeS}
             onMarkerClick={(m) => {
               if (m.traceId) navigate(exploreHref(exemplarTrace(m)));
             }}

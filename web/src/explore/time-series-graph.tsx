@@ -43,6 +43,8 @@ export function TimeSeriesGraph(props: {
   formatValue?: (v: number) => string;
   /** Hide the legend (a dashboard panel's `legend.showLegend: false`). */
   hideLegend?: boolean;
+  /** The x axis' ends in unix seconds (the query's range), so points between the last sample and the range's end show. */
+  xRange?: readonly [number, number];
   /** Fixed y range ends (a panel's min/max). */
   yMin?: number;
   yMax?: number;
@@ -107,9 +109,12 @@ export function TimeSeriesGraph(props: {
       ],
       axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70, ...(fmt ? { values: (_u: uPlot, splits: number[]) => splits.map(fmt) } : {}) }],
       legend: { live: true, show: !props.hideLegend },
-      ...(props.yMin !== undefined || props.yMax !== undefined
-        ? { scales: { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } } }
-        : {}),
+      scales: {
+        ...(props.xRange ? { x: { time: true, range: (): uPlot.Range.MinMax => [props.xRange![0], props.xRange![1]] } } : {}),
+        ...(props.yMin !== undefined || props.yMax !== undefined
+          ? { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } }
+          : {}),
+      },
       cursor: { drag: { x: true, y: false } },
       hooks: {
         draw: [
@@ -165,7 +170,7 @@ export function TimeSeriesGraph(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers, props.events]);
+  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers, props.events, props.xRange]);
 
   return <div ref={container} className="graph" data-testid="time-series-graph" data-stacked={props.stacked ? 'true' : undefined} data-markers={props.markers?.length ?? 0} data-events={props.events?.length ?? 0} />;
 }
