@@ -28,6 +28,17 @@ async function getJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** A Pyroscope query method with the JSON codec over the last ten minutes. */
+async function pyroscope(method: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const res = await fetch(`${heimdall.httpUrl}/pyroscope/querier.v1.QuerierService/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ start: Date.now() - 600_000, end: Date.now() + 60_000, ...body }),
+  });
+  assert.equal(res.status, 200, `${method}: ${await res.clone().text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
 before(async () => {
   // The metrics-generator writes its series (and their exemplars) every second instead of every 15 s.
   heimdall = await startHeimdall({ config: { traces: { metrics_generator: { collection_interval: '1s' } } } });
@@ -42,15 +53,7 @@ before(async () => {
     const r = await getJson<{ data: { result: unknown[] } }>(`/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="shop"}')}&${range()}&limit=1`);
     return r.data.result.length > 0 ? true : undefined;
   });
-  await waitFor('a profile of the shop', async () => {
-    const res = await fetch(`${heimdall.httpUrl}/pyroscope/querier.v1.QuerierService/LabelValues`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'service_name', start: Date.now() - 600_000, end: Date.now() + 60_000 }),
-    });
-    const names = ((await res.json()) as { names?: string[] }).names ?? [];
-    return names.includes('shop') ? true : undefined;
-  });
+  await waitFor('a profile of the shop', async () => (((await pyroscope('LabelValues', { name: 'service_name' })).names as string[] | undefined)?.includes('shop') ? true : undefined));
   browser = await launchBrowser();
 });
 
@@ -67,8 +70,8 @@ test('exemplar → trace → span logs → trace again → span profile, each op
   // The p95 latency of chargeCard, its exemplars (span-metrics observations naming their trace) on the line.
   const p95 = `histogram_quantile(0.95, sum by (le) (rate(${LATENCY}[1m])))`;
   await page.goto(`${heimdall.httpUrl}/explore?from=now-15m&to=now&exemplars=1&expr=${encodeURIComponent(p95)}`);
-  // Exemplars newer than the graph's last step are outside the plot (hidden): click one that is drawn.
-  const point = page.locator('[data-testid=exemplar-point].has-trace:visible').first();
+  // Points close in time overlap; the last one drawn is on top.
+  const point = page.locator('[data-testid=exemplar-point].has-trace:visible').last();
   const traceId = (await point.getAttribute('data-trace-id'))!;
   await point.click();
   await page.waitForFunction(params(`p.get('r.trace') === '${traceId}' && p.get('from') === 'now-15m' && p.get('expr') === ${JSON.stringify(p95)}`));
@@ -96,7 +99,15 @@ test('exemplar → trace → span logs → trace again → span profile, each op
   await page.waitForFunction(params(`p.get('r.trace') === '${traceId}' && p.get('ds') === 'heimdall-logs'`));
   await right.getByTestId('trace-view').waitFor();
 
-  // Span → its own profile (the samples the Pyroscope SDK labelled with its span id).
+  // Span → its own profile (the samples the Pyroscope SDK labelled with its span id). The SDK pushes every second:
+  // wait until the span's samples are in before asking the page.
+  await waitFor(`the profile of span ${spanId}`, async () => {
+    const types = ((await pyroscope('ProfileTypes', {})).profileTypes ?? []) as { ID: string }[];
+    const cpu = types.find((t) => /cpu/.test(t.ID));
+    if (!cpu) return undefined;
+    const fg = (await pyroscope('SelectMergeSpanProfile', { profileTypeID: cpu.ID, labelSelector: '{service_name="shop"}', spanSelector: [spanId] })).flamegraph as { names?: string[] } | undefined;
+    return fg?.names?.some((n) => n.includes('chargeCard')) ? true : undefined;
+  });
   await right.locator('[data-testid=span-row]', { hasText: 'chargeCard' }).click();
   await right.getByTestId('span-profile-link').click();
   await page.waitForFunction(params(`p.get('r.span') === '${spanId}' && p.get('r.ds') === 'heimdall-profiles' && p.get('trace') === '${traceId}'`));

@@ -113,7 +113,20 @@ export function TimeSeriesGraph(props: {
         ...(props.xRange ? { x: { time: true, range: (): uPlot.Range.MinMax => [props.xRange![0], props.xRange![1]] } } : {}),
         ...(props.yMin !== undefined || props.yMax !== undefined
           ? { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } }
-          : {}),
+          : markers.length > 0
+            ? {
+              // Exemplars outside the lines' values (a latency beside a quantile) widen the y axis to show.
+              y: {
+                range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => {
+                  const values = markers.map((m) => m.value).filter(Number.isFinite);
+                  const min = Math.min(lo, ...values);
+                  const max = Math.max(hi, ...values);
+                  const pad = (max - min) * 0.05 || Math.abs(max) * 0.05 || 1;
+                  return [min - pad, max + pad];
+                },
+              },
+            }
+            : {}),
       },
       cursor: { drag: { x: true, y: false } },
       hooks: {
