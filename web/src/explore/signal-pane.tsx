@@ -48,6 +48,7 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
         runCount={runCount}
         targets={correlationTargets(props.org, ds.uid, ds.correlations)}
         onQueryChange={onChange}
+        onZoom={props.onZoom}
       />
     );
   }

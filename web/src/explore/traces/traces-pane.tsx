@@ -43,6 +43,8 @@ export default function TracesPane(props: {
   runCount: number;
   targets: CorrelationTargets;
   onQueryChange: (change: Partial<TracesQueryState>) => void;
+  /** A drag across the TraceQL metrics graph: the page sets the (shared) time range. */
+  onZoom: (range: RawTimeRange) => void;
 }): React.JSX.Element {
   const { query, datasourceUid, org } = props;
   const [draft, setDraft] = useState(query.expr);
@@ -57,6 +59,8 @@ export default function TracesPane(props: {
     return 'error' in r ? undefined : { startMs: r.fromMs, endMs: r.toMs };
     // runCount re-resolves a relative range ("now") on every run.
   }, [props.range, props.runCount]);
+  // The metrics graph's x axis (one array per range, so the graph is not redrawn on every render).
+  const graphRangeS = useMemo(() => (rangeMs ? ([rangeMs.startMs / 1000, rangeMs.endMs / 1000] as const) : undefined), [rangeMs]);
 
   // One cache per data source and org: completions and the form's choices ask each tag once.
   const tags = useMemo<TagSource>(() => {
@@ -183,6 +187,8 @@ export default function TracesPane(props: {
             timesS={metrics.result.timesS}
             series={metrics.result.series}
             markers={metrics.result.markers}
+            {...(graphRangeS ? { xRange: graphRangeS } : {})}
+            onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })}
             onMarkerClick={(m) => {
               if (m.traceId) props.onQueryChange({ traceId: m.traceId });
             }}
