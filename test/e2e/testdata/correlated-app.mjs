@@ -36,7 +36,8 @@ for (let order = 1; ; order++) {
   const root = tracer.startSpan('GET /checkout', { kind: SpanKind.SERVER, attributes: { 'http.route': '/checkout' } });
   const charge = tracer.startSpan('chargeCard', { kind: SpanKind.INTERNAL }, trace.setSpan(ROOT_CONTEXT, root));
   const { traceId, spanId } = charge.spanContext();
-  Pyroscope.wrapWithLabels({ span_id: spanId }, () => chargeCard(40));
+  // 150 ms of work: the wall profiler samples every 10 ms, so even a loaded machine labels some samples with the span.
+  Pyroscope.wrapWithLabels({ span_id: spanId }, () => chargeCard(150));
   logger.info({ meta: { trace_id: traceId, span_id: spanId } }, `charged card for order ${order}`);
   charge.end();
   root.end();
