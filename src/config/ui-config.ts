@@ -16,6 +16,49 @@ const orgSchema = z
   })
   .strict();
 
+/** A regular expression (JavaScript's, as the browser runs it) with a capture group: the trace id. */
+const traceIdRegexSchema = z.string().refine((s) => {
+  try {
+    new RegExp(s);
+  } catch {
+    return false;
+  }
+  return /\((?!\?)/.test(s);
+}, 'a valid regular expression with a capture group (the trace id)');
+
+/**
+ * The links from a data source to the other signals (Grafana's exemplarTraceIdDestinations, derivedFields,
+ * tracesToLogsV2, tracesToProfiles, tracesToMetrics), each with a default that works with OpenTelemetry data as
+ * Heimdall stores it. A target uid left out is the first data source of the type it needs.
+ */
+const correlationsSchema = z
+  .object({
+    /** The Tempo source exemplars and log lines' trace ids open. */
+    traces_uid: z.string().min(1).optional(),
+    /** The Loki source a span's logs open in. */
+    logs_uid: z.string().min(1).optional(),
+    /** The Pyroscope source a span's or a graph's profiles open in. */
+    profiles_uid: z.string().min(1).optional(),
+    /** The Prometheus source of a span's RED metrics and the service graph. */
+    metrics_uid: z.string().min(1).optional(),
+    /** Prometheus: the exemplar label that carries the trace id. */
+    exemplar_trace_id_label: z.string().min(1).default('trace_id'),
+    /** Prometheus: series labels naming the service whose profiles a graph links to (the first one present wins). */
+    service_labels: z.array(z.string().min(1)).min(1).default(['service_name', 'service', 'job']),
+    /** Loki: the stream labels, structured metadata or parsed fields that carry a trace id. */
+    trace_id_fields: z.array(z.string().min(1)).default(['trace_id', 'traceid', 'traceID', 'traceId', 'trace-id', 'TraceId']),
+    /** Loki: where a trace id is in the line when no field carries it (the first capture group). */
+    trace_id_regex: traceIdRegexSchema.default('\\b[tT]race[_-]?[iI][dD]["\']?\\s*[=:]\\s*["\']?([0-9a-fA-F]{16,32})\\b'),
+    /** Tempo: span resource attributes → the log and profile labels that carry the same thing. */
+    attribute_labels: z.record(z.string().min(1), z.string().min(1)).default({ 'service.name': 'service_name', 'k8s.namespace.name': 'namespace', 'k8s.pod.name': 'pod' }),
+    /** Tempo: a span's logs are only the lines naming its trace id. */
+    filter_logs_by_trace_id: z.boolean().default(true),
+  })
+  .strict();
+
+/** The correlation settings of a data source that sets none. */
+export const DEFAULT_CORRELATIONS = correlationsSchema.parse({});
+
 /**
  * A data source of the UI, as Grafana has them. Without `url` it is Heimdall's own engine of that type, reached
  * in process; with `url` requests go to that Prometheus/Mimir or Loki server through Heimdall's proxy, which adds
@@ -40,6 +83,8 @@ const datasourceSchema = z
     basic_auth: z.object({ username: z.string(), password: z.string() }).strict().optional(),
     /** How long a proxied request may take before it is answered 504. */
     timeout: durationSchema.prefault('2m'),
+    /** Links to the other signals (which keys matter depends on the type). */
+    correlations: correlationsSchema.prefault({}),
   })
   .strict();
 
@@ -84,9 +129,21 @@ export const uiConfigSchema = z
       if (uids.has(d.uid)) ctx.addIssue({ code: 'custom', path: ['datasources', i, 'uid'], message: `duplicate data source uid "${d.uid}"` });
       uids.add(d.uid);
     });
+    // A correlation names a data source of the type it opens.
+    const typeOf = new Map(ui.datasources.map((d) => [d.uid, d.type]));
+    const wanted = { traces_uid: 'tempo', logs_uid: 'loki', profiles_uid: 'pyroscope', metrics_uid: 'prometheus' } as const;
+    ui.datasources.forEach((d, i) => {
+      for (const [key, type] of Object.entries(wanted) as [keyof typeof wanted, string][]) {
+        const uid = d.correlations[key];
+        if (uid !== undefined && typeOf.get(uid) !== type) {
+          ctx.addIssue({ code: 'custom', path: ['datasources', i, 'correlations', key], message: `"${uid}" is not a ${type} data source of ui.datasources` });
+        }
+      }
+    });
   })
   .prefault({});
 
 export type UiConfig = z.output<typeof uiConfigSchema>;
 export type UiOrgConfig = UiConfig['orgs'][number];
 export type UiDatasourceConfig = UiConfig['datasources'][number];
+export type UiCorrelationsConfig = UiDatasourceConfig['correlations'];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { grafanaProvisioningCommand } from '../cmd/grafana-provisioning.ts';
+import { uiConfigSchema } from '../config/ui-config.ts';
 import { grafanaProvisioning } from './grafana-provisioning.ts';
 
 interface Ds {
@@ -63,8 +64,9 @@ test('one file per org: four data sources with the org’s tenant header and cor
     const prom = byType.prometheus!.jsonData as { exemplarTraceIdDestinations: { name: string; datasourceUid: string }[] };
     assert.deepEqual(prom.exemplarTraceIdDestinations.map((e) => [e.name, uidType.get(e.datasourceUid)]), [['trace_id', 'tempo']]);
     const loki = byType.loki!.jsonData as { derivedFields: { matcherType: string; matcherRegex: string; datasourceUid: string }[] };
-    assert.deepEqual(loki.derivedFields.map((f) => [f.matcherType, uidType.get(f.datasourceUid)]), [['label', 'tempo'], ['regex', 'tempo']]);
-    const regex = new RegExp(loki.derivedFields[1]!.matcherRegex.replace('(?i)', ''), 'i');
+    assert.deepEqual([...new Set(loki.derivedFields.map((f) => `${f.matcherType} ${uidType.get(f.datasourceUid)}`))], ['label tempo', 'regex tempo']);
+    assert.equal(loki.derivedFields[0]!.matcherRegex, 'trace_id');
+    const regex = new RegExp(loki.derivedFields.at(-1)!.matcherRegex);
     assert.equal(regex.exec('level=info traceID=0af7651916cd43dd8448eb211c80319c msg=x')?.[1], '0af7651916cd43dd8448eb211c80319c');
     const tempo = byType.tempo!.jsonData as Record<string, { datasourceUid: string; tags?: { key: string; value: string }[] }>;
     assert.equal(uidType.get(tempo.tracesToLogsV2!.datasourceUid), 'loki');
@@ -73,6 +75,28 @@ test('one file per org: four data sources with the org’s tenant header and cor
     assert.equal(uidType.get(tempo.tracesToProfiles!.datasourceUid), 'grafana-pyroscope-datasource');
     assert.equal(uidType.get(tempo.serviceMap!.datasourceUid), 'prometheus');
   }
+});
+
+test('the sources’ correlation settings shape the provisioning: exemplar label, log fields and regex, attribute mapping', () => {
+  const base = uiConfigSchema.parse({}).datasources[0]!.correlations;
+  const [file] = grafanaProvisioning(ORGS.slice(0, 1), 'http://h', {}, {
+    metrics: { ...base, exemplar_trace_id_label: 'traceID' },
+    logs: { ...base, trace_id_fields: ['tid'], trace_id_regex: 'tid=(\\w+)' },
+    traces: { ...base, attribute_labels: { 'service.name': 'app' }, filter_logs_by_trace_id: false },
+  });
+  const byType = Object.fromEntries((parse(file!.yaml) as { datasources: Ds[] }).datasources.map((d) => [d.type, d.jsonData]));
+  assert.deepEqual(byType.prometheus!.exemplarTraceIdDestinations, [{ name: 'traceID', datasourceUid: 'heimdall-traces' }]);
+  assert.deepEqual((byType.loki!.derivedFields as { matcherRegex: string }[]).map((f) => f.matcherRegex), ['tid', 'tid=(\\w+)']);
+  const logs = byType.tempo!.tracesToLogsV2 as { tags: unknown; filterByTraceID: boolean };
+  assert.deepEqual([logs.tags, logs.filterByTraceID], [[{ key: 'service.name', value: 'app' }], false]);
+});
+
+test('a correlation naming a missing source or one of the wrong type is refused with the path', () => {
+  const bad = uiConfigSchema.safeParse({ datasources: [{ uid: 'm', name: 'M', type: 'prometheus', correlations: { traces_uid: 'm' } }] });
+  assert.equal(bad.success, false);
+  assert.deepEqual(bad.error?.issues.map((i) => [i.path.join('.'), i.message]), [['datasources.0.correlations.traces_uid', '"m" is not a tempo data source of ui.datasources']]);
+  const regex = uiConfigSchema.safeParse({ datasources: [{ uid: 'l', name: 'L', type: 'loki', correlations: { trace_id_regex: 'no group' } }] });
+  assert.match(JSON.stringify(regex.error?.issues), /capture group/);
 });
 
 test('the command writes the files of the configured orgs, or prints them; bad flags are refused', async () => {

@@ -1,4 +1,6 @@
 import { stringify } from 'yaml';
+import { DEFAULT_CORRELATIONS } from '../config/index.ts';
+import type { UiCorrelationsConfig } from '../config/index.ts';
 import type { UiOrg } from './orgs.ts';
 
 /** The uids the provisioned data sources get; the correlations between them refer to these. */
@@ -10,21 +12,39 @@ export interface ProvisioningFile {
   readonly yaml: string;
 }
 
+/** The correlation settings of the metrics, logs and traces sources (`ui.datasources[].correlations`). */
+export interface ProvisionedCorrelations {
+  readonly metrics: UiCorrelationsConfig;
+  readonly logs: UiCorrelationsConfig;
+  readonly traces: UiCorrelationsConfig;
+}
+
+const DEFAULTS: ProvisionedCorrelations = { metrics: DEFAULT_CORRELATIONS, logs: DEFAULT_CORRELATIONS, traces: DEFAULT_CORRELATIONS };
+
 /**
  * Grafana data-source provisioning for each org: Heimdall's four APIs as Prometheus, Loki, Tempo and Pyroscope data
  * sources sending the org's tenants as `X-Scope-OrgID`, wired with the same correlations as Heimdall's own UI:
  * exemplars and log trace ids open the trace (exemplarTraceIdDestinations, derivedFields), a span opens its logs,
  * its service's RED metrics and its profile (tracesToLogsV2, tracesToMetrics, tracesToProfiles), and the service map
  * reads the metrics-generator's series (serviceMap). `grafanaOrgIds` maps Heimdall org names to Grafana's numeric
- * org ids (default: position + 1, so the first org is Grafana's Main Org.).
+ * org ids (default: position + 1, so the first org is Grafana's Main Org.). The exemplar label, the log fields and
+ * regex that carry trace ids and the attribute → label mapping are the configured sources' `correlations`.
  */
-export function grafanaProvisioning(orgs: readonly UiOrg[], heimdallUrl: string, grafanaOrgIds: Readonly<Record<string, number>> = {}): ProvisioningFile[] {
+export function grafanaProvisioning(
+  orgs: readonly UiOrg[],
+  heimdallUrl: string,
+  grafanaOrgIds: Readonly<Record<string, number>> = {},
+  correlations: ProvisionedCorrelations = DEFAULTS,
+): ProvisioningFile[] {
   const base = heimdallUrl.replace(/\/+$/, '');
   return orgs.map((org, i) => {
     const orgId = grafanaOrgIds[org.name] ?? i + 1;
     const tenant = { jsonData: { httpHeaderName1: 'X-Scope-OrgID' }, secureJsonData: { httpHeaderValue1: org.tenants.join('|') } };
     const withTenant = (jsonData: Record<string, unknown>): Record<string, unknown> => ({ jsonData: { ...tenant.jsonData, ...jsonData }, secureJsonData: tenant.secureJsonData });
-    const serviceTag = (label: string): { key: string; value: string }[] => [{ key: 'service.name', value: label }];
+    const mapped = Object.entries(correlations.traces.attribute_labels).map(([key, value]) => ({ key, value }));
+    // Profiles and span metrics name the service only; the span metrics' label is `service`.
+    const serviceAttr = mapped.find((m) => m.value === 'service_name')?.key ?? 'service.name';
+    const serviceTag = (label: string): { key: string; value: string }[] => [{ key: serviceAttr, value: label }];
     const datasources = [
       {
         name: 'Heimdall metrics',
@@ -34,7 +54,7 @@ export function grafanaProvisioning(orgs: readonly UiOrg[], heimdallUrl: string,
         access: 'proxy',
         url: `${base}/prometheus`,
         isDefault: true,
-        ...withTenant({ httpMethod: 'POST', exemplarTraceIdDestinations: [{ name: 'trace_id', datasourceUid: PROVISIONED_UIDS.traces }] }),
+        ...withTenant({ httpMethod: 'POST', exemplarTraceIdDestinations: [{ name: correlations.metrics.exemplar_trace_id_label, datasourceUid: PROVISIONED_UIDS.traces }] }),
       },
       {
         name: 'Heimdall logs',
@@ -46,8 +66,8 @@ export function grafanaProvisioning(orgs: readonly UiOrg[], heimdallUrl: string,
         ...withTenant({
           derivedFields: [
             // OpenTelemetry logs carry the id as structured metadata; other loggers write it in the line.
-            { name: 'trace_id', matcherType: 'label', matcherRegex: 'trace_id', datasourceUid: PROVISIONED_UIDS.traces, url: '${__value.raw}', urlDisplayLabel: 'Open trace' },
-            { name: 'TraceID', matcherType: 'regex', matcherRegex: '(?i)trace_?id["\']?\\s*[=:]\\s*["\']?([0-9a-f]{16,32})', datasourceUid: PROVISIONED_UIDS.traces, url: '${__value.raw}', urlDisplayLabel: 'Open trace' },
+            ...correlations.logs.trace_id_fields.map((field) => ({ name: field, matcherType: 'label', matcherRegex: field, datasourceUid: PROVISIONED_UIDS.traces, url: '${__value.raw}', urlDisplayLabel: 'Open trace' })),
+            { name: 'TraceID in line', matcherType: 'regex', matcherRegex: correlations.logs.trace_id_regex, datasourceUid: PROVISIONED_UIDS.traces, url: '${__value.raw}', urlDisplayLabel: 'Open trace' },
           ],
         }),
       },
@@ -68,8 +88,8 @@ export function grafanaProvisioning(orgs: readonly UiOrg[], heimdallUrl: string,
             datasourceUid: PROVISIONED_UIDS.logs,
             spanStartTimeShift: '-1m',
             spanEndTimeShift: '1m',
-            tags: [...serviceTag('service_name'), { key: 'k8s.namespace.name', value: 'namespace' }, { key: 'k8s.pod.name', value: 'pod' }],
-            filterByTraceID: true,
+            tags: mapped,
+            filterByTraceID: correlations.traces.filter_logs_by_trace_id,
             filterBySpanID: false,
           },
           tracesToMetrics: {

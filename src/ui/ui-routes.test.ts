@@ -93,9 +93,14 @@ test('settings list orgs and data sources without URLs or credentials', async ()
   try {
     const text = await (await fetch(`${base(app)}/api/frontend/settings`)).text();
     assert.doesNotMatch(text, /s3cret|127\.0\.0\.1/);
-    const settings = JSON.parse(text) as { orgs: unknown; datasources: unknown };
+    const settings = JSON.parse(text) as { orgs: unknown; datasources: { correlations: Record<string, unknown> }[] };
     assert.deepEqual(settings.orgs, ORGS);
-    assert.deepEqual(settings.datasources, [{ uid: 'mimir', name: 'Mimir', type: 'prometheus', embedded: false }]);
+    const [{ correlations, ...mimir }] = settings.datasources as [{ correlations: Record<string, unknown> }];
+    assert.deepEqual(mimir, { uid: 'mimir', name: 'Mimir', type: 'prometheus', embedded: false });
+    // Its correlations with the defaults, the target uids of the types configured filled in (only metrics here).
+    assert.equal(correlations.metrics_uid, 'mimir');
+    assert.equal(correlations.traces_uid, undefined);
+    assert.equal(correlations.exemplar_trace_id_label, 'trace_id');
   } finally {
     await app.close();
   }

@@ -6,6 +6,8 @@ import { BUILTIN_DASHBOARDS_DIR, DashboardStore, ProvisionedDashboards } from '.
 import type { ProvisioningSource } from '../dashboards/index.ts';
 import { registerDashboardRoutes } from './dashboard-routes.ts';
 import { registerAlertmanagerProxy } from './alertmanager-proxy.ts';
+import { resolveCorrelations } from './correlations.ts';
+import type { ResolvedCorrelations } from './correlations.ts';
 import { registerDatasourceProxy } from './datasource-proxy.ts';
 import { resolveOrgs } from './orgs.ts';
 
@@ -15,7 +17,7 @@ export interface FrontendSettings {
   readonly multitenancy: boolean;
   readonly orgs: readonly { name: string; tenants: readonly string[] }[];
   /** Data sources without their URL or credentials: the browser reaches them only through the proxy. */
-  readonly datasources: readonly { uid: string; name: string; type: string; embedded: boolean }[];
+  readonly datasources: readonly { uid: string; name: string; type: string; embedded: boolean; correlations: ResolvedCorrelations }[];
 }
 
 const VERSION = process.env.npm_package_version ?? '0.1.0';
@@ -36,7 +38,7 @@ export async function registerUiRoutes(http: FastifyInstance, config: HeimdallCo
     version: VERSION,
     multitenancy: config.multitenancy,
     orgs,
-    datasources: config.ui.datasources.map((d) => ({ uid: d.uid, name: d.name, type: d.type, embedded: d.url === undefined })),
+    datasources: config.ui.datasources.map((d) => ({ uid: d.uid, name: d.name, type: d.type, embedded: d.url === undefined, correlations: resolveCorrelations(d, config.ui.datasources) })),
   };
   http.get('/api/frontend/settings', async (_request, reply) => reply.header('cache-control', 'no-store').send(settings));
   await registerDatasourceProxy(http, { orgs, datasources: config.ui.datasources, logger });

@@ -21,6 +21,12 @@ export interface Target {
   maxLines?: number;
   datasource?: DatasourceRefJson | string | null;
   queryType?: string;
+  /** Tempo: a trace id or a TraceQL query. */
+  query?: string;
+  limit?: number;
+  /** Pyroscope: the profile type and the label selector. */
+  profileTypeId?: string;
+  labelSelector?: string;
 }
 
 export interface Threshold {
@@ -110,7 +116,10 @@ export interface DashboardJson {
 }
 
 /** Panel types this renderer draws; anything else says so in place. */
-export const SUPPORTED_PANELS = new Set(['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'logs', 'heatmap', 'barchart', 'piechart', 'state-timeline', 'row']);
+export const SUPPORTED_PANELS = new Set(['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'logs', 'heatmap', 'barchart', 'piechart', 'state-timeline', 'row', 'flamegraph', 'traces', 'nodeGraph']);
+
+/** Panels of traces and profiles: they query their Tempo or Pyroscope source themselves (a chunk of their own). */
+export const SIGNAL_PANELS = new Set(['flamegraph', 'traces', 'nodeGraph']);
 
 /** Old panel types and what they became in Grafana. */
 const PANEL_MIGRATIONS: Record<string, string> = { graph: 'timeseries', singlestat: 'stat', 'grafana-singlestat-panel': 'stat', 'table-old': 'table', 'grafana-piechart-panel': 'piechart' };

@@ -1,6 +1,6 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useEffect, useMemo, useRef, useState } from 'react';
 import type { DatasourceRef } from '../shell/settings.ts';
-import { SUPPORTED_PANELS } from './dashboard-model.ts';
+import { SIGNAL_PANELS, SUPPORTED_PANELS } from './dashboard-model.ts';
 import type { AnnotationEvent } from './annotations.ts';
 import type { Panel } from './dashboard-model.ts';
 import { runPanelQueries } from './panel-data.ts';
@@ -8,6 +8,8 @@ import type { PanelData } from './panel-data.ts';
 import { PANEL_BODIES } from './panels.tsx';
 import { interpolate } from './variables.ts';
 import type { VariableState } from './variables.ts';
+
+const SignalPanel = lazy(() => import('./signal-panels.tsx'));
 
 type Outcome = { state: 'waiting' } | { state: 'loading'; data?: PanelData } | { state: 'done'; data: PanelData } | { state: 'error'; message: string };
 
@@ -36,7 +38,8 @@ export function PanelView(props: {
   const [outcome, setOutcome] = useState<Outcome>({ state: 'waiting' });
   const text = useMemo(() => (s: string) => interpolate(s, props.vars, { fromMs: props.fromMs, toMs: props.toMs, intervalS: 15 }, props.scoped), [props.vars, props.fromMs, props.toMs, props.scoped]);
   const supported = SUPPORTED_PANELS.has(panel.type);
-  const needsData = supported && panel.type !== 'text';
+  const isSignal = SIGNAL_PANELS.has(panel.type);
+  const needsData = supported && panel.type !== 'text' && !isSignal;
 
   useEffect(() => {
     const node = el.current;
@@ -72,7 +75,7 @@ export function PanelView(props: {
   const data = outcome.state === 'done' ? outcome.data : outcome.state === 'loading' ? outcome.data : undefined;
   const bodyHeight = props.heightPx - 28;
   // A refresh keeps what was drawn on screen (the spinner says it is re-running): the panel stays 'done'.
-  const state = !supported ? 'unsupported' : outcome.state === 'error' ? 'error' : panel.type === 'text' || data !== undefined ? 'done' : 'loading';
+  const state = !supported ? 'unsupported' : outcome.state === 'error' ? 'error' : panel.type === 'text' || isSignal || data !== undefined ? 'done' : 'loading';
   return (
     <div ref={el} className="dash-panel" data-testid="dashboard-panel" data-panel-type={panel.type} data-state={state} data-panel-id={panel.id}>
       <div className="dash-panel-header">
@@ -89,6 +92,12 @@ export function PanelView(props: {
       <div className="dash-panel-body" style={{ height: bodyHeight }}>
         {!supported ? (
           <div className="panel-unsupported">panel type {panel.type} is not supported</div>
+        ) : isSignal ? (
+          visible && (
+            <Suspense fallback={<div className="panel-empty">Loading…</div>}>
+              <SignalPanel panel={panel} org={props.org} datasources={props.datasources} vars={props.vars} text={text} fromMs={props.fromMs} toMs={props.toMs} tick={props.tick} />
+            </Suspense>
+          )
         ) : outcome.state === 'error' ? (
           <div className="panel-error" data-testid="panel-error">
             {outcome.message}

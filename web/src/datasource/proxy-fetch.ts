@@ -52,6 +52,22 @@ export async function proxyPostJson<T>(uid: string, org: string, path: string, b
   return proxySend<T>('POST', `${proxyBase(uid)}/${path}`, org, JSON.stringify(body), signal, { 'content-type': 'application/json' });
 }
 
+/**
+ * POSTs protobuf `body` to `path` through the proxy as `org` (a Connect method answering binary protobuf, e.g.
+ * Pyroscope's SelectMergeProfile, whose answer is a pprof) and returns the answer's bytes.
+ */
+export async function proxyPostProto(uid: string, org: string, path: string, body: Uint8Array<ArrayBuffer>, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  const url = `${proxyBase(uid)}/${path}`;
+  const started = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/proto', [ORG_HEADER]: org }, body, ...(signal ? { signal } : {}) });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (!res.ok) {
+    const record: RequestRecord = { method: 'POST', url, org, status: res.status, durationMs: Math.round(performance.now() - started), responseBytes: bytes.length };
+    throw new DatasourceError(errorMessage(new TextDecoder().decode(bytes), res.status), res.status, record);
+  }
+  return bytes;
+}
+
 async function proxySend<T>(
   method: 'GET' | 'POST',
   url: string,

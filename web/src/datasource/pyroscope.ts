@@ -1,4 +1,4 @@
-import { proxyPostJson } from './proxy-fetch.ts';
+import { proxyPostJson, proxyPostProto } from './proxy-fetch.ts';
 import type { RequestRecord } from './proxy-fetch.ts';
 
 const QUERIER = 'querier.v1.QuerierService';
@@ -83,4 +83,39 @@ export async function diffFlameGraph(
   const side = (s: typeof left): Record<string, unknown> => ({ profileTypeID: s.profileTypeID, labelSelector: s.labelSelector, start: s.startMs, end: s.endMs, maxNodes });
   const { body, record } = await proxyPostJson<{ flamegraph?: FlamebearerData }>(uid, org, `${QUERIER}/Diff`, { left: side(left), right: side(right) }, signal);
   return { flamegraph: body.flamegraph, record };
+}
+
+/** A protobuf varint of a non-negative integer up to 2^53 (int64 fields of a request). */
+function varint(n: number, out: number[]): void {
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+/** `querier.v1.SelectMergeProfileRequest` in protobuf: the method answers pprof only in the binary codec. */
+export function encodeMergeProfileRequest(profileTypeID: string, labelSelector: string, range: Range): Uint8Array<ArrayBuffer> {
+  const out: number[] = [];
+  const text = (field: number, s: string): void => {
+    const bytes = new TextEncoder().encode(s);
+    out.push((field << 3) | 2);
+    varint(bytes.length, out);
+    out.push(...bytes);
+  };
+  text(1, profileTypeID);
+  text(2, labelSelector);
+  out.push((3 << 3) | 0);
+  varint(range.startMs, out);
+  out.push((4 << 3) | 0);
+  varint(range.endMs, out);
+  return new Uint8Array(out);
+}
+
+/** The merged profile of a selection as a gzipped pprof (`go tool pprof` reads it), Pyroscope's export. */
+export async function exportPprof(uid: string, org: string, profileTypeID: string, labelSelector: string, range: Range, signal?: AbortSignal): Promise<Blob> {
+  const pprof = await proxyPostProto(uid, org, `${QUERIER}/SelectMergeProfile`, encodeMergeProfileRequest(profileTypeID, labelSelector, range), signal);
+  const gzipped = new Blob([pprof]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Response(gzipped).blob();
 }

@@ -65,6 +65,37 @@ export async function searchTraces(uid: string, org: string, q: string, opts: { 
   return { traces: body.traces ?? [], record };
 }
 
+/** A label of a TraceQL metrics series: an OTLP AnyValue as Tempo's JSON writes it. */
+export interface TempoLabel {
+  readonly key: string;
+  readonly value?: { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+}
+
+/** One series of a TraceQL metrics answer: samples (`timestampMs` as a string) and exemplars naming spans. */
+export interface TempoMetricsSeries {
+  readonly labels?: TempoLabel[];
+  readonly samples?: { timestampMs: string | number; value?: number | string }[];
+  readonly exemplars?: { labels?: TempoLabel[]; value?: number | string; timestampMs: string | number }[];
+}
+
+/** `GET /api/metrics/query_range`: a TraceQL metrics query over the range at `stepS`, with up to 100 exemplars. */
+export async function traceMetricsRange(
+  uid: string,
+  org: string,
+  q: string,
+  range: { startMs: number; endMs: number; stepS: number },
+  signal?: AbortSignal,
+): Promise<{ series: TempoMetricsSeries[]; record: RequestRecord }> {
+  const { body, record } = await proxyGet<{ series?: TempoMetricsSeries[] }>(
+    uid,
+    org,
+    'api/metrics/query_range',
+    { q, start: String(Math.floor(range.startMs / 1000)), end: String(Math.ceil(range.endMs / 1000)), step: `${range.stepS}s`, exemplars: '100' },
+    signal,
+  );
+  return { series: body.series ?? [], record };
+}
+
 /** Tempo drops leading zeros of trace ids in search answers; ids are compared and linked as 32 hex digits. */
 export function normalizeTraceId(id: string): string {
   return id.toLowerCase().padStart(32, '0');

@@ -3,10 +3,10 @@ import { updateParams, useLocation } from '../shell/router.ts';
 import type { DatasourceRef } from '../shell/settings.ts';
 import { TimeRangePicker } from '../time/time-range-picker.tsx';
 import type { RawTimeRange } from '../time/time-range.ts';
+import { PANE_PREFIXES } from './correlations.ts';
+import type { PanePrefix } from './correlations.ts';
+import { PaneContext } from './explore-link.tsx';
 import { PANE_KINDS, paneParams } from './pane-kinds.ts';
-
-/** The URL prefix of each pane's parameters: the left pane's are bare (so older links keep working). */
-const PANE_PREFIXES = ['', 'r.'] as const;
 
 /**
  * Explore: pick a data source, write queries, see the answers; "Split" opens a second pane beside the first
@@ -20,7 +20,8 @@ export default function ExplorePage(props: { org: string; datasources: readonly 
   const to = params.get('to') ?? 'now';
   const range = useMemo<RawTimeRange>(() => ({ from, to }), [from, to]);
   const setRange = (r: RawTimeRange): void => updateParams({ from: r.from, to: r.to });
-  const split = params.has('r.ds');
+  // A link between signals may name the right pane's source by type only (`r.type=tempo`).
+  const split = [...params.keys()].some((k) => k.startsWith('r.'));
 
   if (props.datasources.length === 0) return <div className="page empty">No data sources are configured (ui.datasources).</div>;
   const closeRight = (): void => updateParams(Object.fromEntries([...params.keys()].filter((k) => k.startsWith('r.')).map((k) => [k, undefined])));
@@ -67,7 +68,7 @@ function datasourceOf(uid: string | null, datasources: readonly DatasourceRef[],
 
 /** One pane: its data source picker and the pane kind of that source's type. */
 function ExplorePane(props: {
-  prefix: string;
+  prefix: PanePrefix;
   params: URLSearchParams;
   org: string;
   datasources: readonly DatasourceRef[];
@@ -98,9 +99,11 @@ function ExplorePane(props: {
         </select>
       </label>
       {Kind ? (
-        <Suspense fallback={<div className="empty">Loading…</div>}>
-          <Kind key={ds.uid} datasource={ds} datasources={props.datasources} org={props.org} range={props.range} params={pane} runCount={props.runCount} onZoom={props.onZoom} />
-        </Suspense>
+        <PaneContext.Provider value={prefix}>
+          <Suspense fallback={<div className="empty">Loading…</div>}>
+            <Kind key={ds.uid} datasource={ds} datasources={props.datasources} org={props.org} range={props.range} params={pane} runCount={props.runCount} onZoom={props.onZoom} />
+          </Suspense>
+        </PaneContext.Provider>
       ) : (
         <div className="empty">Explore for {ds.type} data sources is not built yet.</div>
       )}

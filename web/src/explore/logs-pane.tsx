@@ -2,6 +2,7 @@ import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react
 import { lineLevel, lokiLabels, lokiQueryRange } from '../datasource/loki.ts';
 import type { LogLine, LogsResult } from '../datasource/loki.ts';
 import { countResult } from '../datasource/prometheus.ts';
+import type { DatasourceCorrelations } from '../shell/settings.ts';
 import { autoStepS, formatLocal, resolveRange } from '../time/time-range.ts';
 import { LabelBrowser } from './label-browser.tsx';
 import { LiveTail } from './live-tail.tsx';
@@ -191,7 +192,7 @@ export default function LogsPane(props: PaneProps): React.JSX.Element {
               <TimeSeriesGraph timesS={volumeTimes} series={volume} height={140} bars onZoom={(f, t) => props.onZoom({ from: String(f), to: String(t) })} />
             </div>
           )}
-          <LogLines lines={result.lines} datasourceUid={uid} org={props.org} />
+          <LogLines lines={result.lines} datasourceUid={uid} org={props.org} correlations={props.datasource.correlations} />
         </>
       )}
     </div>
@@ -202,7 +203,7 @@ export default function LogsPane(props: PaneProps): React.JSX.Element {
  * The lines, each with its level's colour; a click shows its labels, structured metadata and parsed fields,
  * and a "Show context" button (given a data source) for the lines of its stream around it.
  */
-export function LogLines(props: { lines: readonly LogLine[]; datasourceUid?: string; org?: string; highlight?: LogLine }): React.JSX.Element {
+export function LogLines(props: { lines: readonly LogLine[]; datasourceUid?: string; org?: string; correlations?: DatasourceCorrelations; highlight?: LogLine }): React.JSX.Element {
   const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
   if (props.lines.length === 0) return <div className="empty">No log lines in this range</div>;
   const toggle = (i: number): void => setOpen(toggled(open, i));
@@ -219,7 +220,7 @@ export function LogLines(props: { lines: readonly LogLine[]; datasourceUid?: str
             </button>
             {open.has(i) && (
               <div className="log-details" data-testid="log-details">
-                {props.org !== undefined && <LogTraceLink line={l} org={props.org} />}
+                {props.org !== undefined && props.correlations && <LogTraceLink line={l} org={props.org} correlations={props.correlations} />}
                 <FieldTable title="Labels" fields={l.stream} />
                 <FieldTable title="Structured metadata" fields={l.structuredMetadata} />
                 <FieldTable title="Parsed fields" fields={l.parsed} />

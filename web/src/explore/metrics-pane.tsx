@@ -2,7 +2,10 @@ import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react
 import { countResult, promLabels, queryExemplars, queryInstant, queryRange } from '../datasource/prometheus.ts';
 import type { ExemplarPoint, QueryData, QueryResult } from '../datasource/prometheus.ts';
 import { DatasourceError } from '../datasource/proxy-fetch.ts';
+import { navigate } from '../shell/router.ts';
 import { autoStepS, parseDurationS, resolveRange } from '../time/time-range.ts';
+import { serviceProfileLink, servicesOfSeries, traceIdOfFields, traceLink } from './correlations.ts';
+import { ExploreAnchor, useExploreHref } from './explore-link.tsx';
 import { LabelBrowser } from './label-browser.tsx';
 import type { PaneProps } from './pane-kinds.ts';
 import { QueryInspector } from './query-inspector.tsx';
@@ -19,7 +22,7 @@ type View = 'graph' | 'table' | 'inspect';
 type Outcome =
   | { state: 'idle' }
   | { state: 'running' }
-  | { state: 'done'; results: QueryResult[]; data: QueryData; stepS?: number; exemplars: ExemplarPoint[] }
+  | { state: 'done'; results: QueryResult[]; data: QueryData; stepS?: number; exemplars: ExemplarPoint[]; rangeS: readonly [number, number] }
   | { state: 'error'; message: string; inspection?: Inspection };
 
 /** The answers of several queries as one: matrices (or vectors) side by side, as one graph or table shows them. */
@@ -85,7 +88,7 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
       ? Promise.all(active.map((q) => queryExemplars(uid, props.org, q.expr, startS, endS, abort.signal).catch(() => []))).then((e) => e.flat())
       : Promise.resolve([]);
     Promise.all([Promise.all(runs), exemplars]).then(
-      ([results, ex]) => setOutcome({ state: 'done', results, data: mergeData(results), exemplars: ex, ...(stepS !== undefined ? { stepS } : {}) }),
+      ([results, ex]) => setOutcome({ state: 'done', results, data: mergeData(results), exemplars: ex, rangeS: [startS, endS], ...(stepS !== undefined ? { stepS } : {}) }),
       (err: unknown) => {
         if (abort.signal.aborted) return;
         setOutcome({
@@ -99,9 +102,26 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
   }, [uid, props.org, props.range, committed, mode, step, showExemplars, props.runCount, runCount]);
 
   const frame = useMemo(() => (outcome.state === 'done' ? toGraphFrame(outcome.data) : undefined), [outcome]);
+  const correlations = props.datasource.correlations;
   const markers = useMemo<GraphMarker[]>(
-    () => (outcome.state === 'done' ? outcome.exemplars.map((e) => ({ timeS: e.timeS, value: e.value, title: Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(' ') })) : []),
-    [outcome],
+    () =>
+      outcome.state === 'done'
+        ? outcome.exemplars.map((e) => {
+          const traceId = traceIdOfFields([e.labels], [correlations.exemplar_trace_id_label]);
+          return { timeS: e.timeS, value: e.value, title: Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(' '), ...(traceId ? { traceId } : {}) };
+        })
+        : [],
+    [outcome, correlations],
+  );
+  const exploreHref = useExploreHref();
+  const tracesUid = correlations.traces_uid;
+  const profilesUid = correlations.profiles_uid;
+  // An exemplar's trace, the graph's range around it (the split view keeps the page's range instead).
+  const exemplarTrace = (m: GraphMarker): ReturnType<typeof traceLink> =>
+    traceLink(props.org, m.traceId!, { from: String(Math.round(m.timeS * 1000) - 3_600_000), to: String(Math.round(m.timeS * 1000) + 3_600_000) }, tracesUid);
+  const services = useMemo(
+    () => (outcome.state === 'done' && outcome.data.resultType === 'matrix' ? servicesOfSeries(outcome.data.result.map((r) => r.metric), correlations.service_labels) : []),
+    [outcome, correlations],
   );
   const inspection: Inspection | undefined =
     outcome.state === 'done'
@@ -222,14 +242,39 @@ export default function MetricsPane(props: PaneProps): React.JSX.Element {
       {outcome.state === 'done' && view === 'table' && <ResultTable data={outcome.data} />}
       {outcome.state === 'done' && view === 'graph' && frame && (frame.series.length === 0 ? <div className="empty">No data</div> : (
         <>
-          <TimeSeriesGraph timesS={frame.timesS} series={frame.series} stacked={stacked} markers={markers} onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })} />
+          <TimeSeriesGraph
+            timesS={frame.timesS}
+            series={frame.series}
+            stacked={stacked}
+            markers={markers}
+            xRange={outcome.rangeS}
+            onMarkerClick={(m) => {
+              if (m.traceId) navigate(exploreHref(exemplarTrace(m)));
+            }}
+            onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })}
+          />
+          {services.length > 0 && (
+            <div className="correlation-row" data-testid="series-profiles">
+              Profiles of{' '}
+              {services.map((svc) => (
+                <ExploreAnchor key={svc} link={serviceProfileLink(props.org, svc, { from: props.range.from, to: props.range.to }, profilesUid)} className="btn correlation-link" testId="series-profile-link">
+                  {svc}
+                </ExploreAnchor>
+              ))}
+            </div>
+          )}
           {markers.length > 0 && (
             <details className="exemplars" data-testid="exemplars">
               <summary>{markers.length} exemplars</summary>
               <ul>
                 {markers.slice(0, 200).map((m, i) => (
                   <li key={i}>
-                    {new Date(m.timeS * 1000).toISOString()} {m.value} {m.title}
+                    {new Date(m.timeS * 1000).toISOString()} {m.value} {m.title}{' '}
+                    {m.traceId && (
+                      <ExploreAnchor link={exemplarTrace(m)} testId="exemplar-trace-link">
+                        Open trace
+                      </ExploreAnchor>
+                    )}
                   </li>
                 ))}
               </ul>

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import './signal-pane.css';
+import { correlationTargets } from './correlations.ts';
 import type { PaneProps } from './pane-kinds.ts';
 import ProfilesPane from './profiles/profiles-pane.tsx';
 import type { ProfilesQueryState } from './profiles/profiles-pane.tsx';
@@ -8,8 +9,8 @@ import type { TracesQueryState } from './traces/traces-pane.tsx';
 
 /**
  * Explore's traces and profiles panes (Tempo and Pyroscope sources), a chunk of their own: each keeps its
- * query in its pane's URL keys (`expr`, `view`, `limit`, `trace` for traces; `expr`, `ptype`, `span`, `diff`
- * for profiles), so a split view and a link between signals both reproduce it.
+ * query in its pane's URL keys (`expr`, `view`, `limit`, `trace`, `red` for traces; `expr`, `ptype`, `span`, `diff`
+ * and `base` for profiles), so a split view and a link between signals both reproduce it.
  */
 export default function SignalPane(props: PaneProps): React.JSX.Element {
   const { params } = props;
@@ -27,16 +28,17 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
       limit: Math.min(500, Math.max(1, Number(params.get('limit')) || 20)),
       traceId: (params.get('trace') ?? '').toLowerCase(),
       view: params.get('view') === 'inspect' ? 'inspect' : params.get('view') === 'servicegraph' ? 'servicegraph' : 'table',
+      redService: params.get('red') ?? '',
     };
     const onChange = (c: Partial<TracesQueryState>): void => {
       const own: Record<string, string | undefined> = {};
       if ('traceId' in c) own.trace = c.traceId;
       if (c.limit !== undefined) own.limit = c.limit === 20 ? undefined : String(c.limit);
       if (c.view !== undefined) own.view = c.view === 'table' ? undefined : c.view;
+      if ('redService' in c) own.red = c.redService;
       if (Object.keys(own).length > 0) params.update(own);
       if (Object.keys(c).length === 0 || 'expr' in c) setExpr(c.expr ?? query.expr, query.expr);
     };
-    const first = (type: string): string | undefined => props.datasources.find((d) => d.type === type)?.uid;
     return (
       <TracesPane
         datasourceUid={ds.uid}
@@ -44,8 +46,9 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
         range={props.range}
         query={query}
         runCount={runCount}
-        targets={{ org: props.org, tracesUid: ds.uid, ...opt('logsUid', first('loki')), ...opt('profilesUid', first('pyroscope')), ...opt('metricsUid', first('prometheus')) }}
+        targets={correlationTargets(props.org, ds.uid, ds.correlations)}
         onQueryChange={onChange}
+        onZoom={props.onZoom}
       />
     );
   }
@@ -54,18 +57,16 @@ export default function SignalPane(props: PaneProps): React.JSX.Element {
     profileType: params.get('ptype') ?? '',
     spanId: params.get('span') ?? '',
     diff: params.get('diff') ?? '',
+    baseSelector: params.get('base') ?? '',
   };
   const onChange = (c: Partial<ProfilesQueryState>): void => {
     const own: Record<string, string | undefined> = {};
     if ('profileType' in c) own.ptype = c.profileType;
     if ('spanId' in c) own.span = c.spanId;
     if ('diff' in c) own.diff = c.diff;
+    if ('baseSelector' in c) own.base = c.baseSelector;
     if (Object.keys(own).length > 0) params.update(own);
     if ('expr' in c) setExpr(c.expr ?? '', query.expr);
   };
   return <ProfilesPane datasourceUid={ds.uid} org={props.org} range={props.range} query={query} runCount={runCount} onQueryChange={onChange} onZoom={props.onZoom} />;
-}
-
-function opt<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }

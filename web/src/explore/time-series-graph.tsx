@@ -1,21 +1,12 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import type { GraphMarker, GraphSeries } from './graph-types.ts';
 
-/** One line of the graph: its legend name and a value (or null for a gap) per timestamp of the x axis. */
-export interface GraphSeries {
-  readonly name: string;
-  readonly values: readonly (number | null)[];
-  /** Overrides the palette colour (e.g. a log level's colour). */
-  readonly color?: string;
-}
+export type { GraphMarker, GraphSeries } from './graph-types.ts';
 
-/** A point drawn over the lines: an exemplar (its time, value, and what a hover names, e.g. its trace id). */
-export interface GraphMarker {
-  readonly timeS: number;
-  readonly value: number;
-  readonly title: string;
-}
+/** At most this many exemplar points are drawn (each is a DOM element, hoverable and clickable). */
+const MAX_MARKERS = 1000;
 
 /** Running sums of the series, bottom first: what a stacked graph draws (a gap counts as 0 below others). */
 export function stackValues(series: readonly GraphSeries[]): (number | null)[][] {
@@ -52,26 +43,46 @@ export function TimeSeriesGraph(props: {
   formatValue?: (v: number) => string;
   /** Hide the legend (a dashboard panel's `legend.showLegend: false`). */
   hideLegend?: boolean;
+  /** The x axis' ends in unix seconds (the query's range), so points between the last sample and the range's end show. */
+  xRange?: readonly [number, number];
   /** Fixed y range ends (a panel's min/max). */
   yMin?: number;
   yMax?: number;
   /** Stack the series (each drawn on top of the ones before it, filled); the legend keeps each own value. */
   stacked?: boolean;
-  /** Points drawn over the lines (exemplars). */
+  /** Points drawn over the lines (exemplars): each names its labels on hover. */
   markers?: readonly GraphMarker[];
+  /** A click on a point (an exemplar naming a trace opens it). */
+  onMarkerClick?: (marker: GraphMarker) => void;
   /** Vertical lines at event times (a dashboard's annotations), each in its colour. */
   events?: readonly { readonly timeMs: number; readonly color: string }[];
 }): React.JSX.Element {
   const container = useRef<HTMLDivElement>(null);
   const onZoom = useRef(props.onZoom);
   onZoom.current = props.onZoom;
+  const onMarkerClick = useRef(props.onMarkerClick);
+  onMarkerClick.current = props.onMarkerClick;
 
   useEffect(() => {
     const el = container.current;
     if (!el) return undefined;
     const fmt = props.formatValue;
     const stacked = props.stacked ? stackValues(props.series) : undefined;
-    const markers = props.markers ?? [];
+    const markers = (props.markers ?? []).slice(0, MAX_MARKERS);
+    // Exemplars are elements over the plot (uPlot's `over` layer, in CSS pixels of the plotting area), so a
+    // hover names them and a click opens their trace; the draw hook keeps them where their time and value are.
+    const points: HTMLElement[] = [];
+    const placePoints = (u: uPlot): void => {
+      points.forEach((el, i) => {
+        const m = markers[i]!;
+        const x = u.valToPos(m.timeS, 'x');
+        const y = u.valToPos(m.value, 'y');
+        const inside = Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0 && x <= u.over.clientWidth && y <= u.over.clientHeight;
+        el.style.display = inside ? '' : 'none';
+        el.style.left = `${x}px`;
+        el.style.top = `${y}px`;
+      });
+    };
     const events = props.events ?? [];
     const opts: uPlot.Options = {
       width: Math.max(120, el.clientWidth),
@@ -98,30 +109,32 @@ export function TimeSeriesGraph(props: {
       ],
       axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70, ...(fmt ? { values: (_u: uPlot, splits: number[]) => splits.map(fmt) } : {}) }],
       legend: { live: true, show: !props.hideLegend },
-      ...(props.yMin !== undefined || props.yMax !== undefined
-        ? { scales: { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } } }
-        : {}),
+      scales: {
+        ...(props.xRange ? { x: { time: true, range: (): uPlot.Range.MinMax => [props.xRange![0], props.xRange![1]] } } : {}),
+        ...(props.yMin !== undefined || props.yMax !== undefined
+          ? { y: { range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => [props.yMin ?? Math.min(0, lo), props.yMax ?? hi] } }
+          : markers.length > 0
+            ? {
+              // Exemplars outside the lines' values (a latency beside a quantile) widen the y axis to show.
+              y: {
+                range: (_u: uPlot, lo: number, hi: number): uPlot.Range.MinMax => {
+                  const values = markers.map((m) => m.value).filter(Number.isFinite);
+                  const min = Math.min(lo, ...values);
+                  const max = Math.max(hi, ...values);
+                  const pad = (max - min) * 0.05 || Math.abs(max) * 0.05 || 1;
+                  return [min - pad, max + pad];
+                },
+              },
+            }
+            : {}),
+      },
       cursor: { drag: { x: true, y: false } },
       hooks: {
         draw: [
           (u) => {
-            // Exemplars: small diamonds at their time and value, in the plot's own pixel space.
+            placePoints(u);
             const ctx = u.ctx;
             ctx.save();
-            ctx.fillStyle = '#f2cc0c';
-            const r = 4 * devicePixelRatio;
-            for (const m of markers) {
-              const x = u.valToPos(m.timeS, 'x', true);
-              const y = u.valToPos(m.value, 'y', true);
-              if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-              ctx.beginPath();
-              ctx.moveTo(x, y - r);
-              ctx.lineTo(x + r, y);
-              ctx.lineTo(x, y + r);
-              ctx.lineTo(x - r, y);
-              ctx.closePath();
-              ctx.fill();
-            }
             for (const e of events) {
               const x = u.valToPos(e.timeMs / 1000, 'x', true);
               if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
@@ -148,6 +161,20 @@ export function TimeSeriesGraph(props: {
     };
     const data = [props.timesS as number[], ...(stacked ?? props.series.map((s) => s.values as (number | null)[]))] as uPlot.AlignedData;
     const plot = new uPlot(opts, data, el);
+    for (const m of markers) {
+      const point = document.createElement('button');
+      point.type = 'button';
+      point.className = m.traceId ? 'exemplar-point has-trace' : 'exemplar-point';
+      point.title = m.traceId ? `${m.title}\n(click: open the trace)` : m.title;
+      point.dataset.testid = 'exemplar-point';
+      if (m.traceId) point.dataset.traceId = m.traceId;
+      // uPlot starts a drag selection on mousedown in its layer; a click on a point is not a zoom.
+      point.addEventListener('mousedown', (e) => e.stopPropagation());
+      point.addEventListener('click', () => onMarkerClick.current?.(m));
+      plot.over.appendChild(point);
+      points.push(point);
+    }
+    placePoints(plot);
     // Zooming is the URL's job (onZoom sets the range and the query re-runs); keep uPlot's own scale.
     plot.over.addEventListener('dblclick', (e) => e.stopPropagation(), true);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(120, el.clientWidth), height: props.height ?? 320 }));
@@ -156,7 +183,7 @@ export function TimeSeriesGraph(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers, props.events]);
+  }, [props.timesS, props.series, props.height, props.bars, props.formatValue, props.hideLegend, props.yMin, props.yMax, props.stacked, props.markers, props.events, props.xRange]);
 
   return <div ref={container} className="graph" data-testid="time-series-graph" data-stacked={props.stacked ? 'true' : undefined} data-markers={props.markers?.length ?? 0} data-events={props.events?.length ?? 0} />;
 }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { formatProfileValue, topTable } from './flame-model.ts';
+import { formatProfileValue, sandwich, topTable } from './flame-model.ts';
 import type { FlameGraphModel, FlameNode, TopEntry } from './flame-model.ts';
 
 const ROW_PX = 20;
@@ -26,21 +26,89 @@ function diffColor(n: FlameNode, ticks: { leftTicks: number; rightTicks: number 
 
 /**
  * A flame graph on a canvas beside its top table. Click a frame (or a table row) to focus on it, search to
- * highlight frames by name, sort the table by self or total. In a diff (`model.diff`) frames are coloured by how
- * their share changed from the baseline.
+ * highlight frames by name, sort the table by self or total; "Sandwich" shows the focused function's callers and
+ * callees. In a diff (`model.diff`) frames are coloured by how their share changed from the baseline.
  */
-export function FlameGraph(props: { model: FlameGraphModel; unit: string }): React.JSX.Element {
+export function FlameGraph(props: { model: FlameGraphModel; unit: string; toolbar?: React.ReactNode }): React.JSX.Element {
   const { model, unit } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
   const [focus, setFocus] = useState<FlameNode | undefined>();
+  const [sandwichOf, setSandwichOf] = useState<string | undefined>();
   const [search, setSearch] = useState('');
+  useEffect(() => {
+    setFocus(undefined);
+    setSandwichOf(undefined);
+  }, [model]);
+  const needle = search.trim().toLowerCase();
+  const sandwiched = useMemo(() => (sandwichOf ? sandwich(model, sandwichOf) : undefined), [model, sandwichOf]);
+
+  const focusByName = (name: string): void => {
+    // The widest frame of that name.
+    let best: FlameNode | undefined;
+    for (const level of model.levels) for (const n of level) if (n.name === name && (!best || n.total > best.total)) best = n;
+    setFocus(best);
+    if (sandwichOf) setSandwichOf(name);
+  };
+
+  return (
+    <div className="flamegraph" data-testid="flame-graph" data-focus={focus?.name ?? ''} data-sandwich={sandwichOf ?? ''}>
+      <div className="options-row">
+        <input type="search" placeholder="Search frames" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search frames" data-testid="flame-search" />
+        {focus && (
+          <button type="button" className="btn" onClick={() => setFocus(undefined)} data-testid="flame-reset">
+            Reset focus ({focus.name})
+          </button>
+        )}
+        {sandwichOf ? (
+          <button type="button" className="btn active" onClick={() => setSandwichOf(undefined)} data-testid="flame-sandwich-off">
+            Back to the flame graph
+          </button>
+        ) : (
+          focus &&
+          !model.diff && (
+            <button type="button" className="btn" onClick={() => setSandwichOf(focus.name)} data-testid="flame-sandwich">
+              Sandwich view of {focus.name}
+            </button>
+          )
+        )}
+        {props.toolbar}
+        <span className="muted">
+          total {formatProfileValue(model.total, unit)}
+          {model.diff && ` · baseline ${formatProfileValue(model.diff.leftTicks, unit)} → comparison ${formatProfileValue(model.diff.rightTicks, unit)} (red: more, green: less)`}
+        </span>
+      </div>
+      <div className="flamegraph-body">
+        <TopTable entries={useMemo(() => topTable(model), [model])} unit={unit} search={needle} onFocus={focusByName} focused={sandwichOf ?? focus?.name} />
+        {sandwiched ? (
+          <div className="flamegraph-sandwich">
+            <div className="muted">Callers of {sandwichOf} (each caller below the function it called)</div>
+            <FlameCanvas model={sandwiched.callers} unit={unit} search={needle} testId="flame-callers" />
+            <div className="muted">Callees of {sandwichOf}</div>
+            <FlameCanvas model={sandwiched.callees} unit={unit} search={needle} testId="flame-callees" />
+          </div>
+        ) : (
+          <FlameCanvas model={model} unit={unit} search={needle} focus={focus} onFocus={setFocus} />
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The canvas of a flame graph with its hover details; a click focuses a frame (when `onFocus` is given). */
+function FlameCanvas(props: {
+  model: FlameGraphModel;
+  unit: string;
+  search: string;
+  focus?: FlameNode | undefined;
+  onFocus?: (node: FlameNode | undefined) => void;
+  testId?: string;
+}): React.JSX.Element {
+  const { model, unit, focus } = props;
+  const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ node: FlameNode; x: number; y: number } | undefined>();
   const [width, setWidth] = useState(800);
-  useEffect(() => setFocus(undefined), [model]);
-
   const viewX = focus?.x ?? 0;
   const viewW = focus?.total ?? model.total;
-  const needle = search.trim().toLowerCase();
+  const needle = props.search;
 
   useEffect(() => {
     const el = canvas.current;
@@ -103,49 +171,25 @@ export function FlameGraph(props: { model: FlameGraphModel; unit: string }): Rea
   const onClick = (e: React.MouseEvent<HTMLCanvasElement>): void => {
     const r = e.currentTarget.getBoundingClientRect();
     const node = nodeAt(e.clientX - r.left, e.clientY - r.top);
-    setFocus(node && node.level > 0 ? node : undefined);
-  };
-  const focusByName = (name: string): void => {
-    // The widest frame of that name.
-    let best: FlameNode | undefined;
-    for (const level of model.levels) for (const n of level) if (n.name === name && (!best || n.total > best.total)) best = n;
-    setFocus(best);
+    props.onFocus?.(node && node.level > 0 ? node : undefined);
   };
   const pct = (v: number): string => `${((v / (model.total || 1)) * 100).toFixed(2)}%`;
-
   return (
-    <div className="flamegraph" data-testid="flame-graph" data-focus={focus?.name ?? ''}>
-      <div className="options-row">
-        <input type="search" placeholder="Search frames" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search frames" data-testid="flame-search" />
-        {focus && (
-          <button type="button" className="btn" onClick={() => setFocus(undefined)} data-testid="flame-reset">
-            Reset focus ({focus.name})
-          </button>
-        )}
-        <span className="muted">
-          total {formatProfileValue(model.total, unit)}
-          {model.diff && ` · baseline ${formatProfileValue(model.diff.leftTicks, unit)} → comparison ${formatProfileValue(model.diff.rightTicks, unit)} (red: more, green: less)`}
-        </span>
-      </div>
-      <div className="flamegraph-body">
-        <TopTable entries={useMemo(() => topTable(model), [model])} unit={unit} search={needle} onFocus={focusByName} focused={focus?.name} />
-        <div className="flamegraph-canvas">
-          <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={() => setHover(undefined)} onClick={onClick} role="img" aria-label="Flame graph" />
-          {hover && (
-            <div className="flame-tooltip" style={{ left: Math.min(hover.x + 12, width - 260), top: hover.y + 16 }} data-testid="flame-tooltip">
-              <strong>{hover.node.name}</strong>
-              <div>
-                total {formatProfileValue(hover.node.total, unit)} ({pct(hover.node.total)}), self {formatProfileValue(hover.node.self, unit)}
-              </div>
-              {hover.node.left && hover.node.right && model.diff && (
-                <div>
-                  baseline {formatProfileValue(hover.node.left.total, unit)} → {formatProfileValue(hover.node.right.total, unit)}
-                </div>
-              )}
+    <div className="flamegraph-canvas" data-testid={props.testId} data-total={model.total}>
+      <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={() => setHover(undefined)} onClick={onClick} role="img" aria-label="Flame graph" />
+      {hover && (
+        <div className="flame-tooltip" style={{ left: Math.min(hover.x + 12, width - 260), top: hover.y + 16 }} data-testid="flame-tooltip">
+          <strong>{hover.node.name}</strong>
+          <div>
+            total {formatProfileValue(hover.node.total, unit)} ({pct(hover.node.total)}), self {formatProfileValue(hover.node.self, unit)}
+          </div>
+          {hover.node.left && hover.node.right && model.diff && (
+            <div>
+              baseline {formatProfileValue(hover.node.left.total, unit)} → {formatProfileValue(hover.node.right.total, unit)}
             </div>
           )}
         </div>
-      </div>
+      )}
     </div>
   );
 }

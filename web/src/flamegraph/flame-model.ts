@@ -105,3 +105,83 @@ export function formatProfileValue(v: number, unit: string): string {
   }
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} k` : String(v);
 }
+
+/** A call tree being built: a frame, its own (self) value and its callees by name. */
+export interface CallTree {
+  readonly name: string;
+  self: number;
+  readonly children: Map<string, CallTree>;
+}
+
+export function newCallTree(name: string): CallTree {
+  return { name, self: 0, children: new Map() };
+}
+
+/** Adds `value` as the self value of the frame at `stack` (callee last) below `root`. */
+export function addStack(root: CallTree, stack: readonly string[], value: number): void {
+  let node = root;
+  for (const name of stack) {
+    let child = node.children.get(name);
+    if (!child) {
+      child = newCallTree(name);
+      node.children.set(name, child);
+    }
+    node = child;
+  }
+  node.self += value;
+}
+
+/** A call tree as a flame graph (the root at level 0, callees sorted by name as Pyroscope lays them out). */
+export function modelFromTree(root: CallTree): FlameGraphModel {
+  const levels: FlameNode[][] = [];
+  const totals = new Map<CallTree, number>();
+  const totalOf = (t: CallTree): number => {
+    let sum = t.self;
+    for (const c of t.children.values()) sum += totalOf(c);
+    totals.set(t, sum);
+    return sum;
+  };
+  totalOf(root);
+  const place = (t: CallTree, level: number, x: number, parent: FlameNode | undefined): void => {
+    const node: FlameNode = { level, x, total: totals.get(t)!, self: t.self, name: t.name, parent };
+    (levels[level] ??= []).push(node);
+    let cx = x;
+    for (const c of [...t.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (totals.get(c)! <= 0) continue;
+      place(c, level + 1, cx, node);
+      cx += totals.get(c)!;
+    }
+  };
+  place(root, 0, 0, undefined);
+  // Levels are filled depth-first; the drawing and the lookups want each level ordered by x.
+  for (const l of levels) l.sort((a, b) => a.x - b.x);
+  return { levels, total: totals.get(root)! };
+}
+
+/** The names from the root's child down to `n` (the root, "total", left out). */
+function stackOf(n: FlameNode): string[] {
+  const out: string[] = [];
+  for (let a: FlameNode | undefined = n; a && a.parent; a = a.parent) out.push(a.name);
+  return out.reverse();
+}
+
+/**
+ * The sandwich view of `name`: its callers (`name` on top, the functions that called it below, inverted) and its
+ * callees (`name` on top, what it called below), merged over every place it appears. Self values are summed, so
+ * both sides total the function's own total, recursion counted once (from its outermost call).
+ */
+export function sandwich(model: FlameGraphModel, name: string): { callers: FlameGraphModel; callees: FlameGraphModel } {
+  const callers = newCallTree(name);
+  const callees = newCallTree(name);
+  for (const level of model.levels.slice(1)) {
+    for (const n of level) {
+      if (n.self <= 0) continue;
+      const stack = stackOf(n);
+      const outer = stack.indexOf(name);
+      if (outer < 0) continue;
+      addStack(callees, stack.slice(outer + 1), n.self);
+      addStack(callers, stack.slice(0, outer).reverse(), n.self);
+    }
+  }
+  return { callers: modelFromTree(callers), callees: modelFromTree(callees) };
+}

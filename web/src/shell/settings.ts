@@ -18,6 +18,22 @@ export interface DatasourceRef {
   readonly name: string;
   readonly type: 'prometheus' | 'loki' | string;
   readonly embedded: boolean;
+  /** Its links to the other signals (`ui.datasources[].correlations`, defaults and target uids filled in by the server). */
+  readonly correlations: DatasourceCorrelations;
+}
+
+/** A data source's correlation settings; see `correlations` in the configuration reference. */
+export interface DatasourceCorrelations {
+  readonly traces_uid?: string;
+  readonly logs_uid?: string;
+  readonly profiles_uid?: string;
+  readonly metrics_uid?: string;
+  readonly exemplar_trace_id_label: string;
+  readonly service_labels: readonly string[];
+  readonly trace_id_fields: readonly string[];
+  readonly trace_id_regex: string;
+  readonly attribute_labels: Readonly<Record<string, string>>;
+  readonly filter_logs_by_trace_id: boolean;
 }
 
 export async function loadSettings(): Promise<FrontendSettings> {

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { diffFlameGraph, profileLabelValues, profileTypes, selectFlameGraph, selectSeries } from '../../datasource/pyroscope.ts';
+import { diffFlameGraph, exportPprof, profileLabelValues, profileTypes, selectFlameGraph, selectSeries } from '../../datasource/pyroscope.ts';
 import type { ProfileSeries, ProfileType } from '../../datasource/pyroscope.ts';
 import { FlameGraph } from '../../flamegraph/flame-graph.tsx';
 import { decodeFlameGraph, formatProfileValue } from '../../flamegraph/flame-model.ts';
@@ -16,8 +16,10 @@ export interface ProfilesQueryState {
   readonly profileType: string;
   /** Only the samples of this span (a span profile, linked from a trace). */
   readonly spanId: string;
-  /** The baseline range of a diff as `fromMs,toMs`; empty: no diff. */
+  /** The baseline range of a diff as `fromMs,toMs`; empty: the selected range. */
   readonly diff: string;
+  /** The baseline label selector of a diff; empty: the same selector. A diff runs when either is set. */
+  readonly baseSelector: string;
 }
 
 const MAX_NODES = 2048;
@@ -42,9 +44,12 @@ export default function ProfilesPane(props: {
   const [types, setTypes] = useState<ProfileType[] | undefined>();
   const [services, setServices] = useState<string[]>([]);
   const [draft, setDraft] = useState(query.expr);
+  const [baseDraft, setBaseDraft] = useState(query.baseSelector);
+  const [exportError, setExportError] = useState<string | undefined>();
   const [series, setSeries] = useState<{ timesS: number[]; series: GraphSeries[] } | undefined>();
   const [flame, setFlame] = useState<Outcome<FlameGraphModel | undefined>>({ state: 'idle' });
   useEffect(() => setDraft(query.expr), [query.expr]);
+  useEffect(() => setBaseDraft(query.baseSelector), [query.baseSelector]);
 
   const range = useMemo(() => {
     const r = resolveRange(props.range, Date.now());
@@ -76,9 +81,9 @@ export default function ProfilesPane(props: {
       (r) => setSeries(alignSeries(r.series, range)),
       () => setSeries({ timesS: [], series: [] }),
     );
-    const baseline = parseDiff(query.diff);
+    const baseline = baselineOf(query, selector, range);
     const request = baseline
-      ? diffFlameGraph(datasourceUid, org, { profileTypeID: type.ID, labelSelector: selector, ...baseline }, { profileTypeID: type.ID, labelSelector: selector, ...range }, MAX_NODES, abort.signal)
+      ? diffFlameGraph(datasourceUid, org, { profileTypeID: type.ID, ...baseline }, { profileTypeID: type.ID, labelSelector: selector, ...range }, MAX_NODES, abort.signal)
       : selectFlameGraph(datasourceUid, org, { profileTypeID: type.ID, labelSelector: selector, ...range, maxNodes: MAX_NODES, ...(query.spanId ? { spanIds: [query.spanId] } : {}) }, abort.signal);
     request.then(
       (r) => setFlame({ state: 'done', result: r.flamegraph?.levels?.length ? decodeFlameGraph(r.flamegraph, baseline !== undefined) : undefined }),
@@ -87,12 +92,26 @@ export default function ProfilesPane(props: {
       },
     );
     return () => abort.abort();
-  }, [datasourceUid, org, type?.ID, selector, range, query.diff, query.spanId]);
+  }, [datasourceUid, org, type?.ID, selector, range, query.diff, query.baseSelector, query.spanId]);
 
   const previousPeriod = (): void => {
     if (range) props.onQueryChange({ diff: `${2 * range.startMs - range.endMs},${range.startMs}` });
   };
-  const baseline = parseDiff(query.diff);
+  const baseline = range ? baselineOf(query, selector, range) : undefined;
+  const exportProfile = (): void => {
+    if (!type || !range) return;
+    setExportError(undefined);
+    exportPprof(datasourceUid, org, type.ID, selector, range).then(
+      (blob) => {
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(blob);
+        a.download = `${/service_name="([^"]+)"/.exec(selector)?.[1] ?? 'profile'}.${type.name}.pb.gz`.replace(/[^\w.-]+/g, '_');
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+      },
+      (err: unknown) => setExportError(`export failed: ${(err as Error).message}`),
+    );
+  };
 
   return (
     <div className="pane profiles-pane">
@@ -134,7 +153,7 @@ export default function ProfilesPane(props: {
           </button>
         </form>
         {baseline ? (
-          <button type="button" className="btn" onClick={() => props.onQueryChange({ diff: '' })} data-testid="diff-off">
+          <button type="button" className="btn" onClick={() => props.onQueryChange({ diff: '', baseSelector: '' })} data-testid="diff-off">
             Stop comparing
           </button>
         ) : (
@@ -142,6 +161,21 @@ export default function ProfilesPane(props: {
             Compare with the previous period
           </button>
         )}
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            props.onQueryChange({ baseSelector: baseDraft.trim() });
+          }}
+        >
+          <input type="text" className="label-selector" size={28} value={baseDraft} onChange={(e) => setBaseDraft(e.target.value)} aria-label="Baseline selector" placeholder="baseline {…}" data-testid="diff-base-selector" />
+          <button type="submit" className="btn" data-testid="diff-selectors">
+            Compare selections
+          </button>
+        </form>
+        <button type="button" className="btn" onClick={exportProfile} disabled={!type || query.spanId !== ''} title={query.spanId ? 'a span profile cannot be exported yet' : 'the merged profile as a gzipped pprof'} data-testid="export-pprof">
+          Export pprof
+        </button>
         <span className="status" data-testid="query-status" data-state={flame.state} data-org={org}>
           {flame.state === 'running' ? 'Running…' : ''}
         </span>
@@ -156,7 +190,12 @@ export default function ProfilesPane(props: {
       )}
       {baseline && (
         <div className="notice" data-testid="diff-notice">
-          Diff: baseline {formatLocal(baseline.startMs)} to {formatLocal(baseline.endMs)} against the selected range.
+          Diff: baseline <code>{baseline.labelSelector}</code> from {formatLocal(baseline.startMs)} to {formatLocal(baseline.endMs)} against <code>{selector}</code> over the selected range.
+        </div>
+      )}
+      {exportError && (
+        <div className="error-box" role="alert">
+          {exportError}
         </div>
       )}
       {series && series.series.length > 0 && (
@@ -175,6 +214,13 @@ export default function ProfilesPane(props: {
 function parseDiff(text: string): { startMs: number; endMs: number } | undefined {
   const m = /^(\d+),(\d+)$/.exec(text);
   return m ? { startMs: Number(m[1]), endMs: Number(m[2]) } : undefined;
+}
+
+/** The baseline of a diff: another range, another selector, or both; undefined when neither is asked. */
+function baselineOf(query: ProfilesQueryState, selector: string, range: { startMs: number; endMs: number }): { labelSelector: string; startMs: number; endMs: number } | undefined {
+  const other = parseDiff(query.diff);
+  if (!other && !query.baseSelector) return undefined;
+  return { labelSelector: query.baseSelector || selector, ...(other ?? range) };
 }
 
 /** SelectSeries' points on one time axis (uPlot's aligned data), one graph series per label set. */

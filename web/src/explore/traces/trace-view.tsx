@@ -2,20 +2,14 @@ import { useMemo, useState } from 'react';
 import { formatDurationNs } from '../../datasource/tempo.ts';
 import type { TraceSpan } from '../../datasource/tempo.ts';
 import { formatLocal } from '../../time/time-range.ts';
-import { spanLogsLink, spanMetricsLink, spanProfileLink, traceLink } from '../correlations.ts';
+import { spanLogsLink, spanMetricsLink, spanProfileLink, spanRedLink, traceLink } from '../correlations.ts';
+import type { CorrelationTargets } from '../correlations.ts';
 import { ExploreAnchor } from '../explore-link.tsx';
 import { FieldTable } from '../logs-pane.tsx';
+import { FlameGraph } from '../../flamegraph/flame-graph.tsx';
+import { traceFlameGraph } from './trace-flame.ts';
 import { buildTraceTree, serviceColor, visibleRows } from './trace-tree.ts';
 import { toggled } from '../toggle-set.ts';
-
-/** Where a span's links lead: the org and the data sources to open (the first of each type when absent). */
-export interface CorrelationTargets {
-  readonly org: string;
-  readonly logsUid?: string;
-  readonly profilesUid?: string;
-  readonly tracesUid?: string;
-  readonly metricsUid?: string;
-}
 
 /**
  * The trace view: a header (root, duration, services), a search that highlights matching spans, and the waterfall:
@@ -28,6 +22,8 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [selected, setSelected] = useState<string | undefined>();
   const [search, setSearch] = useState('');
+  const [asFlameGraph, setAsFlameGraph] = useState(false);
+  const flame = useMemo(() => (asFlameGraph ? traceFlameGraph(tree.rows) : undefined), [asFlameGraph, tree]);
   const rows = visibleRows(tree.rows, collapsed);
   const totalNs = Number(tree.endNs - tree.startNs) || 1;
   const root = tree.rows[0]?.span;
@@ -60,6 +56,13 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
           {tree.services.length} services
         </span>
         <div className="spacer" />
+        <div className="segmented" role="tablist" aria-label="Trace view">
+          {(['Waterfall', 'Flame graph'] as const).map((v) => (
+            <button key={v} type="button" role="tab" aria-selected={(v === 'Flame graph') === asFlameGraph} className={(v === 'Flame graph') === asFlameGraph ? 'active' : ''} onClick={() => setAsFlameGraph(v === 'Flame graph')}>
+              {v}
+            </button>
+          ))}
+        </div>
         <input type="search" placeholder="Find in trace" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Find in trace" data-testid="trace-search" />
         {needle && <span className="muted">{matchCount} found</span>}
         {props.onClose && (
@@ -69,7 +72,12 @@ export function TraceView(props: { traceId: string; spans: readonly TraceSpan[];
         )}
       </div>
       <TraceMinimap rows={tree.rows.map((r) => r.span)} startNs={tree.startNs} totalNs={totalNs} />
-      <div className="waterfall" role="tree">
+      {flame && (
+        <div className="trace-flamegraph" data-testid="trace-flame-graph">
+          <FlameGraph model={flame} unit="nanoseconds" />
+        </div>
+      )}
+      <div className="waterfall" role="tree" hidden={asFlameGraph}>
         <div className="waterfall-axis">
           <div className="waterfall-name">Service &amp; operation</div>
           <div className="waterfall-timeline">
@@ -168,16 +176,19 @@ export function SpanDetails(props: { span: TraceSpan; traceStartNs: bigint; targ
   return (
     <div className="span-details" data-testid="span-details">
       <div className="span-links">
-        <ExploreAnchor link={spanLogsLink(t.org, s, true, t.logsUid)} testId="span-logs-link">
+        <ExploreAnchor link={spanLogsLink(t, s, true)} testId="span-logs-link">
           Logs for this span
         </ExploreAnchor>
-        <ExploreAnchor link={spanLogsLink(t.org, s, false, t.logsUid)}>Logs of {s.serviceName} around it</ExploreAnchor>
-        <ExploreAnchor link={spanProfileLink(t.org, s, true, t.profilesUid)} testId="span-profile-link">
+        <ExploreAnchor link={spanLogsLink(t, s, false)}>Logs of {s.serviceName} around it</ExploreAnchor>
+        <ExploreAnchor link={spanProfileLink(t, s, true)} testId="span-profile-link">
           Profile of this span
         </ExploreAnchor>
-        <ExploreAnchor link={spanProfileLink(t.org, s, false, t.profilesUid)}>Profile of {s.serviceName} around it</ExploreAnchor>
-        <ExploreAnchor link={spanMetricsLink(t.org, s, t.metricsUid)} testId="span-metrics-link">
+        <ExploreAnchor link={spanProfileLink(t, s, false)}>Profile of {s.serviceName} around it</ExploreAnchor>
+        <ExploreAnchor link={spanMetricsLink(t, s)} testId="span-metrics-link">
           Request rate of {s.serviceName}
+        </ExploreAnchor>
+        <ExploreAnchor link={spanRedLink(t, s)} testId="span-red-link">
+          RED metrics of {s.serviceName}
         </ExploreAnchor>
       </div>
       <table className="fields" data-kind="Span">

@@ -1,14 +1,19 @@
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
-import { fetchTrace, formatDurationNs, normalizeTraceId, searchTraces, traceTagNames, traceTagValues } from '../../datasource/tempo.ts';
+import { fetchTrace, formatDurationNs, normalizeTraceId, searchTraces, traceMetricsRange, traceTagNames, traceTagValues } from '../../datasource/tempo.ts';
 import type { SearchResult, TraceSearchHit, TraceSpan } from '../../datasource/tempo.ts';
-import { formatLocal, resolveRange } from '../../time/time-range.ts';
+import { autoStepS, formatLocal, resolveRange } from '../../time/time-range.ts';
 import type { RawTimeRange } from '../../time/time-range.ts';
 import { QueryInspector } from '../query-inspector.tsx';
+import { toGraphFrame } from '../result-frames.ts';
+import { TimeSeriesGraph } from '../time-series-graph.tsx';
+import type { GraphMarker, GraphSeries } from '../time-series-graph.tsx';
+import { isTraceqlMetricsQuery, traceMetricsFrame } from './trace-metrics.ts';
+import { RedPanels } from './red-panels.tsx';
 import { ServiceGraph } from './service-graph.tsx';
 import { TraceSearchForm } from './trace-search-form.tsx';
 import type { TagSource } from './traceql-completion.ts';
 import { TraceView } from './trace-view.tsx';
-import type { CorrelationTargets } from './trace-view.tsx';
+import type { CorrelationTargets } from '../correlations.ts';
 import { toggled } from '../toggle-set.ts';
 
 const TraceqlEditor = lazy(() => import('./traceql-editor.tsx'));
@@ -20,6 +25,8 @@ export interface TracesQueryState {
   /** The trace open in the trace view, if any. */
   readonly traceId: string;
   readonly view: 'table' | 'inspect' | 'servicegraph';
+  /** The service of the RED panels beside the service graph (empty: the first one). */
+  readonly redService: string;
 }
 
 type Outcome<T> = { state: 'idle' } | { state: 'running' } | { state: 'done'; result: T } | { state: 'error'; message: string };
@@ -36,11 +43,15 @@ export default function TracesPane(props: {
   runCount: number;
   targets: CorrelationTargets;
   onQueryChange: (change: Partial<TracesQueryState>) => void;
+  /** A drag across the TraceQL metrics graph: the page sets the (shared) time range. */
+  onZoom: (range: RawTimeRange) => void;
 }): React.JSX.Element {
   const { query, datasourceUid, org } = props;
   const [draft, setDraft] = useState(query.expr);
   const [search, setSearch] = useState<Outcome<SearchResult>>({ state: 'idle' });
   const [trace, setTrace] = useState<Outcome<TraceSpan[]>>({ state: 'idle' });
+  const [metrics, setMetrics] = useState<Outcome<{ timesS: number[]; series: GraphSeries[]; markers: GraphMarker[]; durationMs: number }>>({ state: 'idle' });
+  const isMetrics = isTraceqlMetricsQuery(query.expr);
   useEffect(() => setDraft(query.expr), [query.expr]);
 
   const rangeMs = useMemo(() => {
@@ -48,6 +59,8 @@ export default function TracesPane(props: {
     return 'error' in r ? undefined : { startMs: r.fromMs, endMs: r.toMs };
     // runCount re-resolves a relative range ("now") on every run.
   }, [props.range, props.runCount]);
+  // The metrics graph's x axis (one array per range, so the graph is not redrawn on every render).
+  const graphRangeS = useMemo(() => (rangeMs ? ([rangeMs.startMs / 1000, rangeMs.endMs / 1000] as const) : undefined), [rangeMs]);
 
   // One cache per data source and org: completions and the form's choices ask each tag once.
   const tags = useMemo<TagSource>(() => {
@@ -67,8 +80,29 @@ export default function TracesPane(props: {
   }, [datasourceUid, org]);
   const loadValues = useCallback(async (tag: string) => (await tags.tagValues(tag)).map((v) => v.value).sort(), [tags]);
 
+  // A TraceQL metrics query is drawn as a graph, its exemplars as points that open their trace.
   useEffect(() => {
-    if (query.expr.trim() === '') {
+    if (!isMetrics || !rangeMs) {
+      setMetrics({ state: 'idle' });
+      return undefined;
+    }
+    const abort = new AbortController();
+    setMetrics({ state: 'running' });
+    const stepS = autoStepS(rangeMs.startMs, rangeMs.endMs, window.innerWidth - 48);
+    traceMetricsRange(datasourceUid, org, query.expr, { ...rangeMs, stepS }, abort.signal).then(
+      ({ series, record }) => {
+        const { data, markers } = traceMetricsFrame(series);
+        setMetrics({ state: 'done', result: { ...toGraphFrame(data), markers, durationMs: record.durationMs } });
+      },
+      (err: unknown) => {
+        if (!abort.signal.aborted) setMetrics({ state: 'error', message: (err as Error).message });
+      },
+    );
+    return () => abort.abort();
+  }, [datasourceUid, org, rangeMs, query.expr, isMetrics]);
+
+  useEffect(() => {
+    if (query.expr.trim() === '' || isMetrics) {
       setSearch({ state: 'idle' });
       return undefined;
     }
@@ -129,15 +163,37 @@ export default function TracesPane(props: {
             </button>
           ))}
         </div>
-        <span className="status" data-testid="query-status" data-state={search.state} data-org={org}>
-          {search.state === 'running' ? 'Searching…' : result ? `${result.traces.length} traces, ${result.record.durationMs} ms` : ''}
+        <span className="status" data-testid="query-status" data-state={isMetrics ? metrics.state : search.state} data-org={org}>
+          {search.state === 'running' || metrics.state === 'running'
+            ? 'Searching…'
+            : result
+              ? `${result.traces.length} traces, ${result.record.durationMs} ms`
+              : metrics.state === 'done'
+                ? `${metrics.result.series.length} series, ${metrics.result.durationMs} ms`
+                : ''}
         </span>
       </div>
-      {search.state === 'error' && (
+      {(search.state === 'error' || metrics.state === 'error') && (
         <div className="error-box" role="alert" data-testid="query-error">
-          {search.message}
+          {search.state === 'error' ? search.message : metrics.state === 'error' ? metrics.message : ''}
         </div>
       )}
+      {metrics.state === 'done' &&
+        query.view !== 'servicegraph' &&
+        (metrics.result.series.length === 0 ? (
+          <div className="empty">No data</div>
+        ) : (
+          <TimeSeriesGraph
+            timesS={metrics.result.timesS}
+            series={metrics.result.series}
+            markers={metrics.result.markers}
+            {...(graphRangeS ? { xRange: graphRangeS } : {})}
+            onZoom={(fromMs, toMs) => props.onZoom({ from: String(fromMs), to: String(toMs) })}
+            onMarkerClick={(m) => {
+              if (m.traceId) props.onQueryChange({ traceId: m.traceId });
+            }}
+          />
+        ))}
       {query.traceId && (
         <section className="trace-section">
           {trace.state === 'running' && <div className="loading-page">Loading trace {query.traceId}…</div>}
@@ -151,7 +207,10 @@ export default function TracesPane(props: {
       )}
       {result && query.view === 'inspect' && <QueryInspector inspection={{ record: result.record, series: result.traces.length, samples: result.traces.reduce((n, t) => n + matchedOf(t), 0), warnings: [], raw: result.traces }} />}
       {query.view === 'servicegraph' && (
-        <ServiceGraph metricsUid={props.targets.metricsUid} org={org} range={rangeMs} onService={(service) => props.onQueryChange({ expr: `{ resource.service.name = ${JSON.stringify(service)} }`, view: 'table' })} />
+        <>
+          <ServiceGraph metricsUid={props.targets.metricsUid} org={org} range={rangeMs} onService={(service) => props.onQueryChange({ expr: `{ resource.service.name = ${JSON.stringify(service)} }`, view: 'table' })} />
+          <RedPanels metricsUid={props.targets.metricsUid} org={org} range={rangeMs} service={query.redService} onService={(redService) => props.onQueryChange({ redService })} />
+        </>
       )}
       {result && query.view === 'table' && <TraceTable traces={result.traces} openId={query.traceId} onOpen={(id) => props.onQueryChange({ traceId: id })} />}
     </div>
