@@ -17,7 +17,7 @@ export interface RunningAgent {
  */
 export async function launchAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
   const selfMetrics = new SelfMetrics();
-  const forwarders = await openForwarders({ data_dir: config.data_dir, gateway: { forward: config.forward } }, selfMetrics, logger);
+  const forwarders = await openForwarders({ data_dir: config.data_dir, gateway: { forward: config.forward } }, selfMetrics, logger, 'forward');
   const tenants = new TenantResolver({
     multitenancy: true,
     fromNamespace: true,

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
-import { findGoTool, freePort, skipUnlessFound, startPrometheus, startVictoriaLogs } from './go-tools.ts';
+import { findGoTool, freePort, skipUnlessFound, startJaeger, startPrometheus, startVictoriaLogs } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -316,6 +316,42 @@ describe('gateway forwarding to VictoriaLogs (Loki push)', {
     } finally {
       await gateway?.stop();
       await vl.stop();
+    }
+  });
+});
+
+const JAEGER = findGoTool('jaeger');
+
+describe('gateway forwarding to Jaeger v2 (OTLP/gRPC)', {
+  skip: skipUnlessFound(JAEGER, 'Jaeger v1.75.0', 'go build of github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0 in a temp module'),
+}, () => {
+  test('spans sent to the gateway are stored by Jaeger and read back through its HTTP API', async () => {
+    const jaeger = await startJaeger(JAEGER!);
+    let gateway: HeimdallProcess | undefined;
+    try {
+      gateway = await startHeimdall({
+        args: ['--target', 'gateway'],
+        config: { gateway: { forward: { traces: [{ url: jaeger.otlpGrpcUrl, name: 'jaeger', protocol: 'grpc', ...FAST }] } } },
+      });
+      for (const round of [0, 1]) {
+        const res = await fetch(`${gateway.httpUrl}/otlp/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-scope-orgid': TENANT }, body: traceBody(round) });
+        assert.equal(res.status, 200, await res.text());
+      }
+      type JaegerTrace = { spans: { spanID: string; operationName: string; processID: string }[]; processes: Record<string, { serviceName: string }> };
+      for (const round of [0, 1]) {
+        let trace: JaegerTrace | undefined;
+        await eventually(`trace ${round} in Jaeger`, async () => {
+          const res = await fetch(`${jaeger.url}/api/traces/${traceIdOf(round)}`);
+          if (res.status !== 200) return 0;
+          trace = ((await res.json()) as { data: JaegerTrace[] }).data[0];
+          return trace?.spans.length ?? 0;
+        }, 2);
+        assert.deepEqual(trace!.spans.map((s) => s.operationName).sort(), ['op-0', 'op-1']);
+        assert.ok(trace!.spans.every((s) => trace!.processes[s.processID]?.serviceName === 'fw'), JSON.stringify(trace!.processes));
+      }
+    } finally {
+      await gateway?.stop();
+      await jaeger.stop();
     }
   });
 });
