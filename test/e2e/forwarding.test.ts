@@ -4,7 +4,7 @@
 // gateway acknowledged arrives, once, as the query APIs of the storage process count it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, rmSync, closeSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -352,6 +352,47 @@ describe('gateway forwarding to Jaeger v2 (OTLP/gRPC)', {
     } finally {
       await gateway?.stop();
       await jaeger.stop();
+    }
+  });
+});
+
+describe('a corrupt frame in a forwarding queue', () => {
+  test('is skipped after a restart, logged once and counted; the lines around it are delivered', async () => {
+    const storagePort = await freePort();
+    const config = { gateway: { forward: { logs: [{ url: `http://127.0.0.1:${storagePort}/loki/api/v1/push`, name: 'storage', ...FAST }] } } };
+    // The storage process is not up yet: the three pushes stay in the gateway's queue, one frame each.
+    let gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config });
+    const gatewayDir = gateway.dataDir;
+    let storage: HeimdallProcess | undefined;
+    try {
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      for (const [i, line] of ['before', 'garbled', 'after'].entries()) {
+        const res = await lokiPush(gateway.httpUrl, TENANT, { job: 'fw-corrupt' }, nowNs + BigInt(i), [line]);
+        assert.equal(res.status, 204, res.body);
+      }
+      await gateway.stop({ signal: 'SIGKILL', keepData: true });
+      // Garble the payload of the second frame on disk (frames are `[u32 length][u32 crc32][payload]`).
+      const queueDir = path.join(gatewayDir, 'forward', 'logs', 'storage');
+      const file = readdirSync(queueDir).filter((n) => /^\d{8}$/.test(n)).map((n) => path.join(queueDir, n)).find((f) => readFileSync(f).length > 0)!;
+      const buf = readFileSync(file);
+      const second = 8 + buf.readUInt32LE(0);
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.from('garbage!'), 0, 8, second + 8 + 12);
+      closeSync(fd);
+
+      storage = await startHeimdall({ args: ['--http-address', `127.0.0.1:${storagePort}`, '--multitenancy'] });
+      gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config, dataDir: gatewayDir });
+      await eventually('the good lines delivered', () => lokiValue(storage!.httpUrl, 'sum(count_over_time({job="fw-corrupt"}[1h]))', TENANT), 2);
+      const res = await fetch(`${storage.httpUrl}/loki/api/v1/query_range?query=${encodeURIComponent('{job="fw-corrupt"}')}&direction=forward`, { headers: { 'x-scope-orgid': TENANT } });
+      const body = (await res.json()) as { data: { result: { values: [string, string][] }[] } };
+      assert.deepEqual(body.data.result.flatMap((r) => r.values.map((v) => v[1])), ['before', 'after']);
+      const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+      assert.ok(metricValue(text, /^heimdall_forward_queue_corrupt_bytes_total\{signal="logs",endpoint="storage"\}/) > 0, text);
+      assert.equal(gateway.output().match(/skipping corrupt bytes in the forwarding queue/g)?.length, 1, gateway.output());
+    } finally {
+      await gateway.stop();
+      await storage?.stop();
+      rmSync(gatewayDir, { recursive: true, force: true });
     }
   });
 });
