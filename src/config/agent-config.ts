@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { gatewayConfigSchema } from './gateway-config.ts';
-import { durationSchema } from './units.ts';
+import { gatewayConfigSchema, tlsSchema } from './gateway-config.ts';
+import { addressSchema, durationSchema } from './units.ts';
 
 /**
  * The node agent's configuration (`heimdall agent --config FILE`): one YAML file per DaemonSet, validated like
@@ -72,7 +72,17 @@ const scrapeConfigSchema = z
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     bearer_token: z.string().optional(),
+    /** Read before every scrape, so a rotated service account token is picked up (kubelet's `/metrics/cadvisor`). */
+    bearer_token_file: z.string().optional(),
     basic_auth: z.object({ username: z.string(), password: z.string().default('') }).strict().optional(),
+    /** Prometheus' `authorization`: `Authorization: <type> <credentials>`, the credentials inline or from a file read before every scrape. */
+    authorization: z
+      .object({ type: z.string().default('Bearer'), credentials: z.string().optional(), credentials_file: z.string().optional() })
+      .strict()
+      .refine((a) => (a.credentials === undefined) !== (a.credentials_file === undefined), 'give one of credentials and credentials_file')
+      .optional(),
+    /** For `scheme: https`: the CA to verify the target with, a client certificate, the server name, or no verification. */
+    tls_config: tlsSchema,
     /** Samples per scrape after metric relabeling; past it the scrape fails (`up` 0), as in Prometheus. 0 = no limit. */
     sample_limit: z.number().int().nonnegative().default(0),
     static_configs: z.array(staticConfigSchema).default([]),
@@ -80,7 +90,11 @@ const scrapeConfigSchema = z
     relabel_configs: z.array(relabelSchema).default([]),
     metric_relabel_configs: z.array(relabelSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const given = (['basic_auth', 'bearer_token', 'bearer_token_file', 'authorization'] as const).filter((k) => c[k] !== undefined);
+    if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `at most one of ${given.join(', ')} (as in Prometheus)` });
+  });
 
 /** node_exporter's collectors that the agent implements, by node_exporter's names. */
 export const HOST_COLLECTORS = ['cpu', 'meminfo', 'loadavg', 'filesystem', 'diskstats', 'netdev', 'stat', 'pressure', 'vmstat', 'time'] as const;
@@ -95,6 +109,11 @@ export const agentConfigSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where records go: `metrics` (remote_write) and `logs` (Loki push) endpoints, as the gateway's `gateway.forward`. */
     forward: forwardSchema,
+    /** The agent's own `/metrics` (forwarding queues, sends, process): off unless given, e.g. `0.0.0.0:9101` in a DaemonSet. */
+    self_metrics: z
+      .object({ listen_address: z.union([z.literal(''), addressSchema]).default('') })
+      .strict()
+      .prefault({}),
     tenancy: z
       .object({
         /** The tenant of records without a namespace (host metrics, node system logs, cluster-wide targets). */

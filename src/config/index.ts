@@ -14,6 +14,7 @@ export type { TracesConfig, TracesLimits } from './traces-config.ts';
 export type { ProfilesConfig, ProfilesLimits } from './profiles-config.ts';
 export { parseBytes, parseDurationMs } from './units.ts';
 export type { UiConfig, UiDatasourceConfig, UiOrgConfig } from './ui-config.ts';
-export type { ForwardCredentials, ForwardEndpointConfig, ForwardedSignal, GatewayConfig, MetricsForwardEndpointConfig, TracesForwardEndpointConfig } from './gateway-config.ts';
+export type { ForwardCredentials, ForwardEndpointConfig, ForwardedSignal, GatewayConfig, MetricsForwardEndpointConfig, TlsConfig, TracesForwardEndpointConfig } from './gateway-config.ts';
 export type { RulesConfig } from './rules-config.ts';
+export { readSecret, tlsFiles } from './secret-files.ts';
 export type { FaroConfig } from './faro-config.ts';
