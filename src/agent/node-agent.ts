@@ -6,6 +6,7 @@ import { compileRe2 } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import { collectHost, hostRecords } from './host/host-metrics.ts';
 import type { HostEnv } from './host/host-sample.ts';
+import { KubernetesEvents } from './events/kubernetes-events.ts';
 import { logTargetDiscovery } from './logs/log-sources.ts';
 import { LogTailer } from './logs/log-tailer.ts';
 import { Positions } from './logs/positions.ts';
@@ -57,6 +58,11 @@ export class NodeAgent {
         });
         tailer.start();
         parts.push({ name: 'logs', stop: () => tailer.stop() });
+      }
+      if (sink.sendsLogs && config.kubernetes_events.enabled) {
+        const events = new KubernetesEvents(config.kubernetes_events, (records) => sink.writeLogs(records), logger.child({ part: 'kubernetes_events' }));
+        events.start();
+        parts.push({ name: 'kubernetes_events', stop: () => events.stop() });
       }
       if (sink.sendsMetrics && config.host_metrics.enabled) {
         const h = config.host_metrics;

@@ -38,16 +38,21 @@ const staticConfigSchema = z
   })
   .strict();
 
+/** How the agent reaches the Kubernetes API (discovery, events). */
+const kubeApiFields = {
+  /** The API server; absent means in-cluster (service account token and CA under /var/run/secrets). */
+  api_server: z.url().optional(),
+  /** A token for `api_server` (out-of-cluster use); in-cluster the service account's is used. */
+  bearer_token: z.string().optional(),
+  tls_config: z.object({ insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+};
+
 /** Prometheus' `kubernetes_sd_config` (the roles the agent discovers). */
 const kubernetesSdSchema = z
   .object({
     role: z.enum(['pod', 'endpoints', 'node']),
-    /** The API server; absent means in-cluster (service account token and CA under /var/run/secrets). */
-    api_server: z.url().optional(),
     namespaces: z.object({ names: z.array(z.string()).default([]) }).strict().prefault({}),
-    /** A token for `api_server` (out-of-cluster use); in-cluster the service account's is used. */
-    bearer_token: z.string().optional(),
-    tls_config: z.object({ insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+    ...kubeApiFields,
     /**
      * Prometheus' selectors: a DaemonSet discovers only its node's pods with
      * `[{ role: pod, field: "spec.nodeName=<node>" }]`.
@@ -109,6 +114,22 @@ export const agentConfigSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where records go: `metrics` (remote_write) and `logs` (Loki push) endpoints, as the gateway's `gateway.forward`. */
     forward: forwardSchema,
+    /**
+     * Kubernetes events as log lines (the eventrouter role, Alloy's `loki.source.kubernetes_events`): listed, then
+     * watched. Every agent that enables it ships every event, so enable it on one (a Deployment of one agent, or
+     * one node's config); re-listed events after a restart are identical entries, which the log store drops.
+     */
+    kubernetes_events: z
+      .object({
+        enabled: z.boolean().default(false),
+        ...kubeApiFields,
+        /** Namespaces to watch; empty watches all. */
+        namespaces: z.array(z.string()).default([]),
+        /** The `job` label (Grafana's Kubernetes monitoring selects `integrations/kubernetes/eventhandler`). */
+        job: z.string().default('integrations/kubernetes/eventhandler'),
+      })
+      .strict()
+      .prefault({}),
     /** The agent's own `/metrics` (forwarding queues, sends, process): off unless given, e.g. `0.0.0.0:9101` in a DaemonSet. */
     self_metrics: z
       .object({ listen_address: z.union([z.literal(''), addressSchema]).default('') })
@@ -207,3 +228,5 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
 export type RelabelConfig = z.output<typeof relabelSchema>;
 export type KubernetesSdConfig = z.output<typeof kubernetesSdSchema>;
+/** Where the Kubernetes API is and how to authenticate (the fields discovery and events share). */
+export type KubeApiConfig = Pick<KubernetesSdConfig, 'api_server' | 'bearer_token' | 'tls_config'>;
