@@ -176,6 +176,20 @@ export const agentConfigSchema = z
         pods_dir: z.string().default('/var/log/pods'),
         /** `log_source` of pods that name none (the retention tier of the seeds). */
         default_log_source: z.string().default('cdt'),
+        /**
+         * Pod labels from the Kubernetes API (this node's pods, listed every `refresh_interval`): `app` from the first
+         * of `app_labels` the pod has, `log_source` from its `log_source_label`. Off: both come from the path and the default.
+         */
+        kubernetes_api: z
+          .object({
+            enabled: z.boolean().default(false),
+            ...kubeApiFields,
+            refresh_interval: durationSchema.prefault('30s'),
+            app_labels: z.array(z.string()).default(['app.kubernetes.io/name', 'app', 'k8s-app']),
+            log_source_label: z.string().default('log_source'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -229,4 +243,5 @@ export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
 export type RelabelConfig = z.output<typeof relabelSchema>;
 export type KubernetesSdConfig = z.output<typeof kubernetesSdSchema>;
 /** Where the Kubernetes API is and how to authenticate (the fields discovery and events share). */
+export type PodLabelsConfig = AgentConfig['pod_logs']['kubernetes_api'];
 export type KubeApiConfig = Pick<KubernetesSdConfig, 'api_server' | 'bearer_token' | 'tls_config'>;

@@ -4,7 +4,7 @@ export { ROLE_NAMES } from './role-names.ts';
 export type { RoleName } from './role-names.ts';
 export { loadAgentConfig, loadConfig, ConfigError } from './load.ts';
 export { HOST_COLLECTORS, agentConfigSchema } from './agent-config.ts';
-export type { AgentConfig, HostCollectorName, KubeApiConfig, KubernetesSdConfig, RelabelConfig, ScrapeConfig } from './agent-config.ts';
+export type { AgentConfig, HostCollectorName, KubeApiConfig, PodLabelsConfig, KubernetesSdConfig, RelabelConfig, ScrapeConfig } from './agent-config.ts';
 export type { ConfigSources } from './load.ts';
 export type { MetricsConfig, MetricsLimits } from './metrics-config.ts';
 export type { LogsConfig, LogsLimits, RetentionStreamRule } from './logs-config.ts';

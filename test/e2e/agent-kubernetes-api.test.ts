@@ -1,11 +1,12 @@
-// Kubernetes events as logs (the eventrouter role): the agent lists the events of a Kubernetes API, then watches
-// from the list's resource version, and each event reaches a real Heimdall over Loki push under its namespace's
-// tenant. No cluster here: the API is recorded answers (an EventList, then a watch stream of JSON lines) served
+// The agent's Kubernetes API-fed log parts. Events as logs (the eventrouter role): the agent lists the events of a
+// Kubernetes API, then watches from the list's resource version, and each event reaches a real Heimdall over Loki
+// push under its namespace's tenant. Pod labels: a pod's log lines carry `app` and `log_source` from its labels.
+// No cluster here: the API is recorded answers (an EventList, then a watch stream of JSON lines) served
 // over HTTP on loopback, through the agent's real @kubernetes/client-node.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -42,6 +43,11 @@ before(async () => {
   api = http.createServer((req, res) => {
     requests.push(req.url ?? '');
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/v1/pods') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const pod = { metadata: { name: 'checkout-5f6d7c8b9-abcde', namespace: 'payments', uid: 'uid-pay', labels: { 'app.kubernetes.io/name': 'checkout-svc', log_source: 'audit' } }, spec: { nodeName: 'node-1' } };
+      return void res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '7' }, items: [pod] }));
+    }
     if (url.pathname !== '/api/v1/events') return void res.writeHead(404).end();
     if (url.searchParams.get('watch') === 'true') {
       // A watch stream: one event now, the stream left open (the API closes it after minutes).
@@ -63,14 +69,21 @@ before(async () => {
     );
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const apiServer = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  // Two pods' logs: one the API knows (its labels name app and log_source), one it does not (path-derived labels).
+  const criLine = (text: string): string => `${new Date().toISOString()} stdout F ${text}\n`;
+  for (const [podDir, text] of [['payments_checkout-5f6d7c8b9-abcde_uid-pay', 'checkout line'], ['payments_other-0_uid-other', 'other line']] as const) {
+    mkdirSync(path.join(dir, 'pods', podDir, 'web'), { recursive: true });
+    writeFileSync(path.join(dir, 'pods', podDir, 'web', '0.log'), criLine(text));
+  }
   agent = await startAgent(dir, {
     data_dir: path.join(dir, 'agent-data'),
     node_name: 'node-1',
     forward: { logs: [{ url: `${server.httpUrl}/loki/api/v1/push`, batch_max_wait: '50ms' }] },
     host_metrics: { enabled: false },
-    pod_logs: { enabled: false },
+    pod_logs: { pods_dir: path.join(dir, 'pods'), kubernetes_api: { enabled: true, api_server: apiServer } },
     system_logs: { paths: [] },
-    kubernetes_events: { enabled: true, api_server: `http://127.0.0.1:${(api.address() as AddressInfo).port}` },
+    kubernetes_events: { enabled: true, api_server: apiServer },
   });
 });
 
@@ -104,4 +117,21 @@ test('listed and watched events arrive as logfmt lines, each in its namespace te
   assert.match(system[0]!.line, /reason=BackOff type=Warning count=5 msg="Back-off restarting failed container"$/);
   // The watch started where the list ended.
   assert.ok(requests.some((r) => r.includes('watch=true') && r.includes('resourceVersion=101')), requests.join(' '));
+});
+
+test("pod log lines carry app and log_source from the pod's labels in the API, path-derived ones otherwise", async () => {
+  const params = new URLSearchParams({ query: '{namespace="payments", container="web"}', start: String(BigInt(NOW - 3_600_000) * 1_000_000n) });
+  const streams = await waitUntil(
+    'both pods\' lines',
+    async () => {
+      const res = await fetch(`${server.httpUrl}/loki/api/v1/query_range?${params}`, { headers: { 'X-Scope-OrgID': 'payments' } });
+      const body = (await res.json()) as { data: { result: { stream: Record<string, string>; values: [string, string][] }[] } };
+      return body.data.result;
+    },
+    (r) => r.length === 2,
+  );
+  const byPod = Object.fromEntries(streams.map((r) => [r.stream.pod, { app: r.stream.app, log_source: r.stream.log_source, line: r.values[0]![1] }]));
+  assert.deepEqual(byPod['checkout-5f6d7c8b9-abcde'], { app: 'checkout-svc', log_source: 'audit', line: 'checkout line' });
+  assert.deepEqual(byPod['other-0'], { app: 'other', log_source: 'cdt', line: 'other line' });
+  assert.ok(requests.some((r) => r.startsWith('/api/v1/pods') && decodeURIComponent(r).includes('fieldSelector=spec.nodeName=node-1')), requests.join(' '));
 });
