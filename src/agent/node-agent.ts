@@ -6,8 +6,10 @@ import { compileRe2 } from '../model/index.ts';
 import type { Labels } from '../model/index.ts';
 import { collectHost, hostRecords } from './host/host-metrics.ts';
 import type { HostEnv } from './host/host-sample.ts';
+import { KubernetesEvents } from './events/kubernetes-events.ts';
 import { logTargetDiscovery } from './logs/log-sources.ts';
 import { LogTailer } from './logs/log-tailer.ts';
+import { PodLabels } from './logs/pod-labels.ts';
 import { Positions } from './logs/positions.ts';
 import { runEvery } from './periodic.ts';
 import { KubernetesDiscovery } from './scrape/kubernetes-discovery.ts';
@@ -41,6 +43,17 @@ export class NodeAgent {
     try {
       if (sink.sendsLogs && (config.pod_logs.enabled || config.system_logs.paths.length > 0)) {
         const positions = await Positions.load(path.join(config.data_dir, 'positions.json'));
+        let podLabels: PodLabels | undefined;
+        const api = config.pod_logs.kubernetes_api;
+        if (config.pod_logs.enabled && api.enabled) {
+          const labels = new PodLabels(api, node);
+          podLabels = labels;
+          const labelsLogger = logger.child({ part: 'pod_labels' });
+          // The first answer comes before tailing starts, so a pod's streams carry its API labels from its first line.
+          await labels.refresh().catch((err: unknown) => labelsLogger.warn({ err }, `listing this node's pods failed (labels from the path until it works): ${(err as Error).message}`));
+          const loop = runEvery(api.refresh_interval, () => labels.refresh(), labelsLogger, "listing this node's pods for their labels", api.refresh_interval);
+          parts.push({ name: 'pod_labels', stop: () => loop.stop() });
+        }
         const tailer = new LogTailer({
           discover: logTargetDiscovery({
             podsDir: config.pod_logs.enabled ? config.pod_logs.pods_dir : path.join(config.data_dir, 'no-pod-logs'),
@@ -48,6 +61,7 @@ export class NodeAgent {
             defaultLogSource: config.pod_logs.default_log_source,
             systemLogPaths: config.system_logs.paths,
             maxLineBytes: config.tailing.max_line_bytes,
+            ...(podLabels !== undefined ? { podLabels: (uid: string) => podLabels.get(uid) } : {}),
           }),
           send: (records) => sink.writeLogs(records),
           positions,
@@ -57,6 +71,11 @@ export class NodeAgent {
         });
         tailer.start();
         parts.push({ name: 'logs', stop: () => tailer.stop() });
+      }
+      if (sink.sendsLogs && config.kubernetes_events.enabled) {
+        const events = new KubernetesEvents(config.kubernetes_events, (records) => sink.writeLogs(records), logger.child({ part: 'kubernetes_events' }));
+        events.start();
+        parts.push({ name: 'kubernetes_events', stop: () => events.stop() });
       }
       if (sink.sendsMetrics && config.host_metrics.enabled) {
         const h = config.host_metrics;

@@ -5,8 +5,8 @@ export interface Periodic {
   stop(): Promise<void>;
 }
 
-/** Runs `task` now and then every `intervalMs`; a failure is logged and the schedule goes on. */
-export function runEvery(intervalMs: number, task: () => Promise<void>, logger: Logger, what: string): Periodic {
+/** Runs `task` after `firstDelayMs` (now by default), then every `intervalMs`; a failure is logged and the schedule goes on. */
+export function runEvery(intervalMs: number, task: () => Promise<void>, logger: Logger, what: string, firstDelayMs = 0): Periodic {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -17,7 +17,8 @@ export function runEvery(intervalMs: number, task: () => Promise<void>, logger: 
         if (!stopped) timer = setTimeout(loop, intervalMs);
       });
   };
-  loop();
+  if (firstDelayMs > 0) timer = setTimeout(loop, firstDelayMs);
+  else loop();
   return {
     async stop() {
       stopped = true;

@@ -59,8 +59,11 @@ function tracesWire(e: ForwardEndpointConfig): WireFormat {
 /** What forwarding reads of a config: the server's and the node agent's both have these keys. */
 export type ForwardingConfig = Pick<HeimdallConfig, 'data_dir'> & { readonly gateway: Pick<HeimdallConfig['gateway'], 'forward'> };
 
-/** Opens a forwarder (queues under `<data_dir>/forward/<signal>/`, one sender per endpoint) for each forwarded signal. */
-export async function openForwarders(config: ForwardingConfig, selfMetrics: SelfMetrics, logger: Logger): Promise<Forwarders> {
+/**
+ * Opens a forwarder (queues under `<data_dir>/forward/<signal>/`, one sender per endpoint) for each forwarded
+ * signal; `configKey` is where the endpoints were configured (`forward` in the agent's file), for messages.
+ */
+export async function openForwarders(config: ForwardingConfig, selfMetrics: SelfMetrics, logger: Logger, configKey = 'gateway.forward'): Promise<Forwarders> {
   const signals = forwardedSignals(config);
   if (signals.length === 0) return { stop: async () => {} };
   const metrics = new ForwardMetrics(selfMetrics);
@@ -72,6 +75,7 @@ export async function openForwarders(config: ForwardingConfig, selfMetrics: Self
       codec,
       dir: path.join(config.data_dir, 'forward', signal),
       endpoints,
+      configKey,
       wireFor,
       metrics,
       logger,
@@ -88,7 +92,7 @@ export async function openForwarders(config: ForwardingConfig, selfMetrics: Self
     const l = await open('logs', logsQueueCodec, () => lokiPushWire);
     const t = await open('traces', tracesQueueCodec, tracesWire);
     const p = await open('profiles', profilesQueueCodec, () => pyroscopePushWire);
-    logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (gateway.forward)`);
+    logger.info({ signals }, `forwarding ${signals.join(', ')} to remote endpoints (${configKey})`);
     return { ...(m ? { metrics: m } : {}), ...(l ? { logs: l } : {}), ...(t ? { traces: t } : {}), ...(p ? { profiles: p } : {}), stop };
   } catch (err) {
     await stop();

@@ -161,7 +161,7 @@ async function runAgent(rest: readonly string[]): Promise<number> {
     process.stderr.write(`heimdall agent: start-up failed: ${(err as Error).message}\n`);
     return 1;
   }
-  logger.info({ parts: agent.parts, dataDir: config.data_dir }, 'Heimdall agent ready');
+  logger.info({ parts: agent.parts, dataDir: config.data_dir, ...(agent.selfMetricsAddress !== undefined ? { selfMetrics: `http://${agent.selfMetricsAddress}/metrics` } : {}) }, 'Heimdall agent ready');
   stopOnSignals(logger, 'shutting down: stopping collectors, saving positions', () => agent.stop());
   return -1;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { gatewayConfigSchema } from './gateway-config.ts';
-import { durationSchema } from './units.ts';
+import { gatewayConfigSchema, tlsSchema } from './gateway-config.ts';
+import { addressSchema, durationSchema } from './units.ts';
 
 /**
  * The node agent's configuration (`heimdall agent --config FILE`): one YAML file per DaemonSet, validated like
@@ -38,16 +38,21 @@ const staticConfigSchema = z
   })
   .strict();
 
+/** How the agent reaches the Kubernetes API (discovery, events). */
+const kubeApiFields = {
+  /** The API server; absent means in-cluster (service account token and CA under /var/run/secrets). */
+  api_server: z.url().optional(),
+  /** A token for `api_server` (out-of-cluster use); in-cluster the service account's is used. */
+  bearer_token: z.string().optional(),
+  tls_config: z.object({ insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+};
+
 /** Prometheus' `kubernetes_sd_config` (the roles the agent discovers). */
 const kubernetesSdSchema = z
   .object({
     role: z.enum(['pod', 'endpoints', 'node']),
-    /** The API server; absent means in-cluster (service account token and CA under /var/run/secrets). */
-    api_server: z.url().optional(),
     namespaces: z.object({ names: z.array(z.string()).default([]) }).strict().prefault({}),
-    /** A token for `api_server` (out-of-cluster use); in-cluster the service account's is used. */
-    bearer_token: z.string().optional(),
-    tls_config: z.object({ insecure_skip_verify: z.boolean().default(false) }).strict().prefault({}),
+    ...kubeApiFields,
     /**
      * Prometheus' selectors: a DaemonSet discovers only its node's pods with
      * `[{ role: pod, field: "spec.nodeName=<node>" }]`.
@@ -72,7 +77,17 @@ const scrapeConfigSchema = z
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     bearer_token: z.string().optional(),
+    /** Read before every scrape, so a rotated service account token is picked up (kubelet's `/metrics/cadvisor`). */
+    bearer_token_file: z.string().optional(),
     basic_auth: z.object({ username: z.string(), password: z.string().default('') }).strict().optional(),
+    /** Prometheus' `authorization`: `Authorization: <type> <credentials>`, the credentials inline or from a file read before every scrape. */
+    authorization: z
+      .object({ type: z.string().default('Bearer'), credentials: z.string().optional(), credentials_file: z.string().optional() })
+      .strict()
+      .refine((a) => (a.credentials === undefined) !== (a.credentials_file === undefined), 'give one of credentials and credentials_file')
+      .optional(),
+    /** For `scheme: https`: the CA to verify the target with, a client certificate, the server name, or no verification. */
+    tls_config: tlsSchema,
     /** Samples per scrape after metric relabeling; past it the scrape fails (`up` 0), as in Prometheus. 0 = no limit. */
     sample_limit: z.number().int().nonnegative().default(0),
     static_configs: z.array(staticConfigSchema).default([]),
@@ -80,7 +95,11 @@ const scrapeConfigSchema = z
     relabel_configs: z.array(relabelSchema).default([]),
     metric_relabel_configs: z.array(relabelSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const given = (['basic_auth', 'bearer_token', 'bearer_token_file', 'authorization'] as const).filter((k) => c[k] !== undefined);
+    if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `at most one of ${given.join(', ')} (as in Prometheus)` });
+  });
 
 /** node_exporter's collectors that the agent implements, by node_exporter's names. */
 export const HOST_COLLECTORS = ['cpu', 'meminfo', 'loadavg', 'filesystem', 'diskstats', 'netdev', 'stat', 'pressure', 'vmstat', 'time'] as const;
@@ -95,6 +114,27 @@ export const agentConfigSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where records go: `metrics` (remote_write) and `logs` (Loki push) endpoints, as the gateway's `gateway.forward`. */
     forward: forwardSchema,
+    /**
+     * Kubernetes events as log lines (the eventrouter role, Alloy's `loki.source.kubernetes_events`): listed, then
+     * watched. Every agent that enables it ships every event, so enable it on one (a Deployment of one agent, or
+     * one node's config); re-listed events after a restart are identical entries, which the log store drops.
+     */
+    kubernetes_events: z
+      .object({
+        enabled: z.boolean().default(false),
+        ...kubeApiFields,
+        /** Namespaces to watch; empty watches all. */
+        namespaces: z.array(z.string()).default([]),
+        /** The `job` label (Grafana's Kubernetes monitoring selects `integrations/kubernetes/eventhandler`). */
+        job: z.string().default('integrations/kubernetes/eventhandler'),
+      })
+      .strict()
+      .prefault({}),
+    /** The agent's own `/metrics` (forwarding queues, sends, process): off unless given, e.g. `0.0.0.0:9101` in a DaemonSet. */
+    self_metrics: z
+      .object({ listen_address: z.union([z.literal(''), addressSchema]).default('') })
+      .strict()
+      .prefault({}),
     tenancy: z
       .object({
         /** The tenant of records without a namespace (host metrics, node system logs, cluster-wide targets). */
@@ -136,6 +176,20 @@ export const agentConfigSchema = z
         pods_dir: z.string().default('/var/log/pods'),
         /** `log_source` of pods that name none (the retention tier of the seeds). */
         default_log_source: z.string().default('cdt'),
+        /**
+         * Pod labels from the Kubernetes API (this node's pods, listed every `refresh_interval`): `app` from the first
+         * of `app_labels` the pod has, `log_source` from its `log_source_label`. Off: both come from the path and the default.
+         */
+        kubernetes_api: z
+          .object({
+            enabled: z.boolean().default(false),
+            ...kubeApiFields,
+            refresh_interval: durationSchema.prefault('30s'),
+            app_labels: z.array(z.string()).default(['app.kubernetes.io/name', 'app', 'k8s-app']),
+            log_source_label: z.string().default('log_source'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -188,3 +242,6 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
 export type RelabelConfig = z.output<typeof relabelSchema>;
 export type KubernetesSdConfig = z.output<typeof kubernetesSdSchema>;
+/** Where the Kubernetes API is and how to authenticate (the fields discovery and events share). */
+export type PodLabelsConfig = AgentConfig['pod_logs']['kubernetes_api'];
+export type KubeApiConfig = Pick<KubernetesSdConfig, 'api_server' | 'bearer_token' | 'tls_config'>;

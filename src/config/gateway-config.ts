@@ -31,7 +31,8 @@ function checkOneAuth(c: { basic_auth?: unknown; bearer_token?: unknown; bearer_
 const credentialsSchema = z.object(credentialFields).strict().superRefine(checkOneAuth);
 
 /** TLS options of an `https://` endpoint (files in PEM). */
-const tlsSchema = z
+/** TLS settings of an HTTPS client (Prometheus' `tls_config`): forwarding endpoints and the agent's scrapes. */
+export const tlsSchema = z
   .object({
     ca_file: z.string().optional(),
     cert_file: z.string().optional(),
@@ -155,5 +156,6 @@ export type ForwardEndpointConfig = z.output<typeof endpointSchema>;
 export type MetricsForwardEndpointConfig = z.output<typeof metricsEndpointSchema>;
 export type TracesForwardEndpointConfig = z.output<typeof tracesEndpointSchema>;
 export type ForwardCredentials = z.output<typeof credentialsSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
 /** The signals the gateway can forward. */
 export type ForwardedSignal = keyof GatewayConfig['forward'];

@@ -126,3 +126,61 @@ test('waitForData wakes the reader when a push becomes durable', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Byte offsets of the frames in a segment file (`[u32 length][u32 crc][payload]` each). */
+function frameOffsets(file: string): number[] {
+  const buf = fs.readFileSync(file);
+  const out: number[] = [];
+  for (let pos = 0; pos + 8 <= buf.length; pos += 8 + buf.readUInt32LE(pos)) out.push(pos);
+  return out;
+}
+
+/** Overwrites `bytes` at `offset` of `file` (what a bad disk or a stray write leaves). */
+function garble(file: string, offset: number, bytes: Buffer): void {
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, bytes, 0, bytes.length, offset);
+  fs.closeSync(fd);
+}
+
+test('a corrupt frame is skipped, reported and its records counted lost; the items around it are read', async () => {
+  const dir = tempDir();
+  const corrupt: { offset: number; bytes: number }[] = [];
+  let lost = 0;
+  const opts = { dir, maxBytes: 1 << 20, segmentBytes: 1 << 20, name: 'test', setting: 'queue_max_bytes', onCorrupt: (b: { offset: number; bytes: number }) => corrupt.push(b), onLost: (n: number) => (lost += n) };
+  let q = await DiskQueue.open(opts);
+  try {
+    for (const [i, s] of ['first', 'second', 'third'].entries()) await q.push(Buffer.from(s), i + 1);
+    const [seg] = segmentFiles(dir).filter((f) => fs.statSync(path.join(dir, f)).size > 0);
+    const file = path.join(dir, seg!);
+    const offsets = frameOffsets(file);
+    // The payload of the second frame garbled while the queue is open: its checksum fails when it is read.
+    garble(file, offsets[1]! + 10, Buffer.from('XX'));
+    const items = await drain(q);
+    assert.deepEqual(items.map(text), ['first', 'third']);
+    assert.deepEqual(corrupt, [{ segment: Number(seg), offset: offsets[1], bytes: offsets[2]! - offsets[1]! }]);
+    for (const item of items) await q.ack(item);
+    assert.equal(lost, 2, 'the skipped frame stood for 2 records');
+    assert.equal(q.records, 0);
+    await q.close();
+
+    // At open: a garbled length (no frame boundary to trust) is skipped up to the next good frame.
+    corrupt.length = 0;
+    q = await DiskQueue.open(opts);
+    for (const s of ['a', 'b', 'c']) await q.push(Buffer.from(`${s}-${'y'.repeat(30)}`), 1);
+    await q.close();
+    const [seg2] = segmentFiles(dir).filter((f) => fs.statSync(path.join(dir, f)).size > 0);
+    const file2 = path.join(dir, seg2!);
+    const offsets2 = frameOffsets(file2);
+    garble(file2, offsets2[1]!, Buffer.from([0xff, 0xff, 0x00, 0x10]));
+    q = await DiskQueue.open(opts);
+    assert.equal(corrupt.length, 1);
+    assert.equal(corrupt[0]!.offset, offsets2[1]);
+    assert.equal(corrupt[0]!.bytes, offsets2[2]! - offsets2[1]!);
+    // The reader meets the kept bad bytes again and skips them the same way, without reporting them twice.
+    assert.deepEqual((await drain(q)).map((i) => text(i)[0]), ['a', 'c']);
+    assert.equal(corrupt.length, 1);
+  } finally {
+    await q.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

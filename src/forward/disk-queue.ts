@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Wal } from '../objstore/index.ts';
+import { Wal, resumeAfterBadFrame } from '../objstore/index.ts';
 import { RetryableStorageError } from '../storage/index.ts';
 
 /** The WAL's frame header: `[u32 payload length][u32 crc32]`. */
@@ -9,16 +9,32 @@ const FRAME_HEADER_BYTES = 8;
 /** Each queued payload starts with its weight (records it stands for), for the queue-records gauge. */
 const WEIGHT_BYTES = 4;
 
-/** One queued payload as the reader hands it out; pass it back to {@link DiskQueue.ack} once it is done with. */
-export interface QueueItem {
+/**
+ * Where a queued payload is and what it stands for, without the payload itself: what a sender keeps of items it
+ * cannot send yet (their payloads are read again with {@link DiskQueue.read}), and what {@link DiskQueue.ack} takes.
+ */
+export interface QueueRef {
   readonly segment: number;
+  /** Byte offset of the item's frame in its segment. */
+  readonly offset: number;
   /** Records this payload stands for (what `push` was given). */
   readonly weight: number;
-  readonly payload: Buffer;
   /** Bytes the item occupies on disk. */
   readonly diskBytes: number;
   /** Read order, for the acknowledged-prefix bookkeeping. */
   readonly seq: number;
+}
+
+/** One queued payload as the reader hands it out; pass it back to {@link DiskQueue.ack} once it is done with. */
+export interface QueueItem extends QueueRef {
+  readonly payload: Buffer;
+}
+
+/** Bytes of a queue segment that failed their length or checksum and were skipped. */
+export interface QueueCorruption {
+  readonly segment: number;
+  readonly offset: number;
+  readonly bytes: number;
 }
 
 /** Where the acknowledged prefix ends: every item before this position was acknowledged. */
@@ -53,6 +69,13 @@ export interface DiskQueueOptions {
   readonly name: string;
   /** The config setting that bounds it, named in the 429's message. */
   readonly setting: string;
+  /**
+   * Called when bytes on disk fail their frame length or checksum (at open or while reading) and are skipped, so
+   * one bad frame never stops the reader; the records they held are reported to `onLost` when their segment goes.
+   */
+  readonly onCorrupt?: (bad: QueueCorruption) => void;
+  /** Records pushed by this process that were never handed out (their frames were skipped as corrupt). */
+  readonly onLost?: (records: number) => void;
 }
 
 /**
@@ -89,6 +112,8 @@ export class DiskQueue {
   private ackedPrefix: AckPosition | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** Bad bytes found at open and left in place (`segment:offset`): reported then, skipped silently when read. */
+  private readonly reportedCorrupt = new Set<string>();
 
   private constructor(
     private readonly wal: Wal,
@@ -105,16 +130,28 @@ export class DiskQueue {
     const acked = await readAckPosition(opts.dir);
     // Segments wholly before the acknowledged prefix were sent; the crash came before they were deleted.
     if (acked !== undefined) await wal.truncateBefore(acked.segment);
-    await wal.replay(0, (frame) => {
-      const st = q.segment(frame.segment);
-      const bytes = FRAME_HEADER_BYTES + frame.payload.length;
-      st.durableEnd += bytes;
-      q.diskBytes += bytes;
-      if (acked !== undefined && frame.segment === acked.segment && st.durableEnd <= acked.offset) return;
-      const w = frame.payload.length >= WEIGHT_BYTES ? frame.payload.readUInt32LE(0) : 0;
-      st.weight += w;
-      q.weight += w;
-    });
+    await wal.replay(
+      0,
+      (frame) => {
+        const st = q.segment(frame.segment);
+        const bytes = FRAME_HEADER_BYTES + frame.payload.length;
+        st.durableEnd += bytes;
+        q.diskBytes += bytes;
+        if (acked !== undefined && frame.segment === acked.segment && st.durableEnd <= acked.offset) return;
+        const w = frame.payload.length >= WEIGHT_BYTES ? frame.payload.readUInt32LE(0) : 0;
+        st.weight += w;
+        q.weight += w;
+      },
+      (bad) => {
+        // Bad bytes with good frames after them stay in the file (the reader skips them again); their records are unknown.
+        if (bad.kept) {
+          q.segment(bad.segment).durableEnd += bad.bytes;
+          q.diskBytes += bad.bytes;
+          q.reportedCorrupt.add(`${bad.segment}:${bad.offset}`);
+        }
+        opts.onCorrupt?.({ segment: bad.segment, offset: bad.offset, bytes: bad.bytes });
+      },
+    );
     q.cursorSeg = Math.min(...q.segs.keys(), wal.currentSegment);
     // Resume after the acknowledged prefix, so what was sent before a crash is not sent again.
     const st = acked === undefined ? undefined : q.segs.get(acked.segment);
@@ -199,7 +236,11 @@ export class DiskQueue {
         this.moveCursor(Math.min(...later));
         continue;
       }
-      if (this.cursorOff < st.durableEnd) return this.readFrame(st);
+      if (this.cursorOff < st.durableEnd) {
+        const item = await this.readFrame(st);
+        if (item !== undefined) return item;
+        continue; // a corrupt frame was skipped
+      }
       if (this.cursorSeg >= this.wal.currentSegment) return undefined;
       // The WAL moved past this segment and every frame of it was read.
       st.fullyRead = true;
@@ -222,8 +263,27 @@ export class DiskQueue {
     });
   }
 
+  /**
+   * Reads the payload of an item handed out earlier (its segment stays until the item is acknowledged). Rejects
+   * when the bytes no longer check out.
+   */
+  async read(ref: QueueRef): Promise<Buffer> {
+    const fh = await fsp.open(this.segmentPath(ref.segment), 'r');
+    try {
+      const frame = Buffer.allocUnsafe(ref.diskBytes);
+      await readExactly(fh, frame, ref.offset);
+      const len = frame.readUInt32LE(0);
+      if (len !== ref.diskBytes - FRAME_HEADER_BYTES || crc32(frame.subarray(FRAME_HEADER_BYTES)) !== frame.readUInt32LE(4)) {
+        throw new Error(`forward queue ${this.opts.name}: segment ${ref.segment} no longer checks out at byte ${ref.offset}`);
+      }
+      return frame.subarray(FRAME_HEADER_BYTES + WEIGHT_BYTES);
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Marks `item` done. Deletes its segment once nothing of it is left; rolls the queue over when it drained. */
-  async ack(item: QueueItem): Promise<void> {
+  async ack(item: QueueRef): Promise<void> {
     this.advanceAckedPrefix(item.seq);
     const st = this.segs.get(item.segment);
     if (st === undefined) return;
@@ -275,6 +335,7 @@ export class DiskQueue {
     for (const w of waiters) w();
   }
 
+  /** Reads the frame at the cursor; undefined when it was corrupt and skipped (the cursor moved past it). */
   private async readFrame(st: SegmentState): Promise<QueueItem | undefined> {
     const seg = this.cursorSeg;
     if (this.readFh?.seg !== seg) {
@@ -283,24 +344,34 @@ export class DiskQueue {
       this.readFh = { seg, fh: await fsp.open(this.segmentPath(seg), 'r') };
     }
     const fh = this.readFh.fh;
+    const offset = this.cursorOff;
+    if (offset + FRAME_HEADER_BYTES > st.durableEnd) return this.skipCorrupt(st, fh);
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    await readExactly(fh, header, this.cursorOff);
+    await readExactly(fh, header, offset);
     const len = header.readUInt32LE(0);
-    const sum = header.readUInt32LE(4);
     const frameBytes = FRAME_HEADER_BYTES + len;
-    if (len < WEIGHT_BYTES || this.cursorOff + frameBytes > st.durableEnd) {
-      throw new Error(`forward queue ${this.opts.name}: segment ${seg} has a bad frame at byte ${this.cursorOff}`);
-    }
+    if (len < WEIGHT_BYTES || offset + frameBytes > st.durableEnd) return this.skipCorrupt(st, fh);
     const frame = Buffer.allocUnsafe(len);
-    await readExactly(fh, frame, this.cursorOff + FRAME_HEADER_BYTES);
-    if (crc32(frame) !== sum) {
-      throw new Error(`forward queue ${this.opts.name}: segment ${seg} fails its checksum at byte ${this.cursorOff}`);
-    }
+    await readExactly(fh, frame, offset + FRAME_HEADER_BYTES);
+    if (crc32(frame) !== header.readUInt32LE(4)) return this.skipCorrupt(st, fh);
     this.cursorOff += frameBytes;
     st.outstanding++;
     const seq = this.nextSeq++;
     this.readLog.push({ segment: seg, end: this.cursorOff, acked: false });
-    return { segment: seg, weight: frame.readUInt32LE(0), payload: frame.subarray(WEIGHT_BYTES), diskBytes: frameBytes, seq };
+    return { segment: seg, offset, weight: frame.readUInt32LE(0), payload: frame.subarray(WEIGHT_BYTES), diskBytes: frameBytes, seq };
+  }
+
+  /**
+   * Moves the cursor past the bad frame at it, to the next good frame of the segment (or its end), and reports
+   * the skipped bytes: bytes garbled on disk lose what they held, not the queue.
+   */
+  private async skipCorrupt(st: SegmentState, fh: fsp.FileHandle): Promise<undefined> {
+    const rest = Buffer.allocUnsafe(st.durableEnd - this.cursorOff);
+    await readExactly(fh, rest, this.cursorOff);
+    const bytes = resumeAfterBadFrame(rest, 0);
+    if (!this.reportedCorrupt.delete(`${this.cursorSeg}:${this.cursorOff}`)) this.opts.onCorrupt?.({ segment: this.cursorSeg, offset: this.cursorOff, bytes });
+    this.cursorOff += bytes;
+    return undefined;
   }
 
   /** Marks item `seq` acknowledged and moves the acknowledged prefix past every leading acknowledged item. */
@@ -344,6 +415,8 @@ export class DiskQueue {
     this.segs.delete(seg);
     this.diskBytes -= st.durableEnd;
     this.weight -= st.weight;
+    // Every item handed out was acknowledged, so what is left was in frames skipped as corrupt.
+    if (st.weight > 0) this.opts.onLost?.(st.weight);
     if (this.readFh?.seg === seg) {
       await this.readFh.fh.close();
       this.readFh = undefined;

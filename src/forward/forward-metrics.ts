@@ -3,8 +3,12 @@ import type { SelfMetrics } from '../selfobs/index.ts';
 
 /** Why a forwarded batch was sent again. */
 export type RetryReason = 'http_429' | 'http_5xx' | 'network';
-/** Why forwarded records were given up on: the remote refused them for good (a 4xx but 429), or the queue could not be read back. */
-export type ForwardDropReason = 'http_4xx' | 'unreadable_queue';
+/**
+ * Why forwarded records were given up on: the remote refused them for good (a 4xx but 429), a queued item could
+ * not be decoded or read back, its frame on disk was corrupt (skipped), or this endpoint's queue was full while
+ * another endpoint of the signal took the batch.
+ */
+export type ForwardDropReason = 'http_4xx' | 'unreadable_queue' | 'corrupt_queue' | 'queue_full';
 
 /** What the gauges read from each endpoint's queue at scrape time. */
 export interface QueueGaugeSource {
@@ -24,6 +28,7 @@ export class ForwardMetrics {
   readonly retries: Counter<'signal' | 'endpoint' | 'reason'>;
   readonly droppedRecords: Counter<'signal' | 'endpoint' | 'reason'>;
   readonly sendDuration: Histogram<'signal' | 'endpoint'>;
+  readonly corruptBytes: Counter<'signal' | 'endpoint'>;
   private readonly sources = new Set<QueueGaugeSource>();
 
   constructor(self: SelfMetrics) {
@@ -70,8 +75,14 @@ export class ForwardMetrics {
     });
     this.droppedRecords = new Counter({
       name: 'heimdall_forward_dropped_records_total',
-      help: 'Records given up on: refused by the remote with a 4xx other than 429 (http_4xx), or unreadable from the queue (unreadable_queue).',
+      help: 'Records given up on: refused by the remote with a 4xx other than 429 (http_4xx), unreadable from the queue (unreadable_queue), in a corrupt queue frame (corrupt_queue), or refused by a full queue while other endpoints took them (queue_full).',
       labelNames: ['signal', 'endpoint', 'reason'],
+      registers,
+    });
+    this.corruptBytes = new Counter({
+      name: 'heimdall_forward_queue_corrupt_bytes_total',
+      help: 'Bytes of the on-disk forwarding queue that failed their frame length or checksum and were skipped (the records in them are counted as dropped, reason corrupt_queue, when known).',
+      labelNames,
       registers,
     });
     this.sendDuration = new Histogram({

@@ -2,7 +2,8 @@ import { Client, Metadata, credentials, status } from '@grpc/grpc-js';
 import type { ChannelOptions, ServiceError } from '@grpc/grpc-js';
 import type { ForwardEndpointConfig } from '../config/index.ts';
 import { WIRE_LEN, WIRE_VARINT, WireReader } from '../model/index.ts';
-import { EndpointHeaders, endpointWhere, tlsFiles } from './remote-client.ts';
+import { tlsFiles } from '../config/index.ts';
+import { EndpointHeaders, endpointWhere } from './remote-client.ts';
 import type { RemoteResponse, RemoteTransport } from './remote-client.ts';
 
 const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
@@ -106,7 +107,7 @@ export class GrpcRemoteClient implements RemoteTransport {
     const where = endpointWhere(this.url);
     const secure = this.url.protocol === 'https:';
     const tls = endpoint.tls;
-    const files = secure ? tlsFiles(endpoint, where) : {};
+    const files = secure ? tlsFiles(endpoint.tls, where) : {};
     const channelCredentials = secure
       ? credentials.createSsl(
           files.ca !== undefined ? Buffer.from(files.ca) : null,

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { readSecret, tlsFiles } from '../config/index.ts';
 import type { ForwardCredentials, ForwardEndpointConfig } from '../config/index.ts';
 
 /** What one POST answered: a status and at most {@link MAX_ERROR_BODY_BYTES} of its body (for the log line). */
@@ -13,14 +13,6 @@ export interface RemoteResponse {
 
 /** Bytes of an error answer kept for the log line; the rest is read and discarded. */
 const MAX_ERROR_BODY_BYTES = 1024;
-
-function readSecret(file: string, what: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    throw new Error(`cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
 
 /** The headers a set of credentials adds: its own headers and its `Authorization`. Secret files are read once, here. */
 function credentialHeaders(c: ForwardCredentials, where: string): Record<string, string> {
@@ -76,16 +68,6 @@ export class EndpointHeaders {
   }
 }
 
-/** The PEM files of an endpoint's TLS settings, read once at start. */
-export function tlsFiles(endpoint: ForwardEndpointConfig, where: string): { ca?: string; cert?: string; key?: string } {
-  const tls = endpoint.tls;
-  return {
-    ...(tls.ca_file !== undefined ? { ca: readSecret(tls.ca_file, `${where} tls.ca_file`) } : {}),
-    ...(tls.cert_file !== undefined ? { cert: readSecret(tls.cert_file, `${where} tls.cert_file`) } : {}),
-    ...(tls.key_file !== undefined ? { key: readSecret(tls.key_file, `${where} tls.key_file`) } : {}),
-  };
-}
-
 /** Names an endpoint in error messages about its settings. */
 export function endpointWhere(url: URL): string {
   return `gateway.forward endpoint ${redactedUrl(url)}`;
@@ -108,7 +90,7 @@ export class RemoteClient implements RemoteTransport {
       const tls = endpoint.tls;
       this.agent = new https.Agent({
         ...agentOptions,
-        ...tlsFiles(endpoint, where),
+        ...tlsFiles(tls, where),
         ...(tls.server_name !== undefined ? { servername: tls.server_name } : {}),
         rejectUnauthorized: !tls.insecure_skip_verify,
       });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ForwardEndpointConfig } from '../config/index.ts';
 import type { TenantId } from '../model/index.ts';
+import { RetryableStorageError } from '../storage/index.ts';
 import type { Appendable, Appender, AppendOutcome, CommitStats } from '../storage/index.ts';
 import { DiskQueue } from './disk-queue.ts';
 import { EndpointSender } from './endpoint-sender.ts';
@@ -19,6 +20,8 @@ const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** One endpoint's part of a forwarder: its queue and the sender draining it. */
 interface ForwardEndpoint {
   readonly queue: DiskQueue;
+  /** Counts and logs a batch this endpoint's full queue refused while another endpoint took it. */
+  readonly refused: (records: number, err: Error) => void;
   readonly sender: EndpointSender;
   readonly client: RemoteTransport;
   readonly unwatch: () => void;
@@ -30,6 +33,8 @@ export interface ForwarderSettings<R> {
   /** `<data_dir>/forward/<signal>`; each endpoint's queue is a directory under it. */
   readonly dir: string;
   readonly endpoints: readonly ForwardEndpointConfig[];
+  /** Where the endpoints are configured (`gateway.forward` on the server, `forward` in the agent), for messages. */
+  readonly configKey: string;
   /** The request format each endpoint takes (remote_write 1.0 or 2.0, Loki push, OTLP/HTTP or gRPC, Pyroscope push). */
   wireFor(endpoint: ForwardEndpointConfig): WireFormat;
   readonly metrics: ForwardMetrics;
@@ -66,6 +71,8 @@ export class SignalForwarder<R> implements Appendable<R> {
         const wire = s.wireFor(e);
         const client: RemoteTransport = wire.grpcMethod !== undefined ? new GrpcRemoteClient(e, s.userAgent, wire.grpcMethod) : new RemoteClient(e, s.userAgent);
         const label = e.name ?? redactedUrl(client.url);
+        const labels = { signal: s.codec.signal, endpoint: label };
+        const logger = s.logger.child({ forward: s.codec.signal, endpoint: label });
         let queue: DiskQueue;
         try {
           queue = await DiskQueue.open({
@@ -73,7 +80,13 @@ export class SignalForwarder<R> implements Appendable<R> {
             maxBytes: e.queue_max_bytes,
             segmentBytes: Math.min(MAX_SEGMENT_BYTES, Math.max(1 << 20, Math.floor(e.queue_max_bytes / 8))),
             name: `${s.codec.signal} → ${label}`,
-            setting: `gateway.forward.${s.codec.signal}[].queue_max_bytes`,
+            setting: `${s.configKey}.${s.codec.signal}[].queue_max_bytes`,
+            // Each stretch of bad bytes is logged once, when it is skipped; its records are counted when its segment goes.
+            onCorrupt: (bad) => {
+              s.metrics.corruptBytes.inc(labels, bad.bytes);
+              logger.error(bad, 'skipping corrupt bytes in the forwarding queue: what they held is lost, the rest is sent');
+            },
+            onLost: (records) => s.metrics.droppedRecords.inc({ ...labels, reason: 'corrupt_queue' }, records),
           });
         } catch (err) {
           client.close();
@@ -89,9 +102,8 @@ export class SignalForwarder<R> implements Appendable<R> {
             return queue.records;
           },
         });
-        const logger = s.logger.child({ forward: s.codec.signal, endpoint: label });
         const sender = new EndpointSender(queue, client, wire, e, s.metrics, logger, s.codec.signal, label);
-        endpoints.push({ queue, sender, client, unwatch });
+        endpoints.push({ queue, sender, client, unwatch, refused: refusalReporter(s.metrics, labels, logger) });
         if (queue.records > 0) logger.info({ records: queue.records, bytes: queue.bytes }, 'resuming forwarding of queued records');
         sender.start();
       }
@@ -103,7 +115,7 @@ export class SignalForwarder<R> implements Appendable<R> {
   }
 
   appender(tenant: TenantId): Appender<R> {
-    return new ForwardingAppender(tenant, this.codec, this.endpoints.map((e) => e.queue));
+    return new ForwardingAppender(tenant, this.codec, this.endpoints);
   }
 
   /** Stops the senders (requests in flight are canceled; their items stay queued) and closes the queues. */
@@ -121,13 +133,31 @@ async function stopEndpoints(endpoints: readonly ForwardEndpoint[]): Promise<voi
   }
 }
 
+/** How often a full queue's refusals are logged at most (each is counted). */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+function refusalReporter(metrics: ForwardMetrics, labels: { signal: string; endpoint: string }, logger: Logger): (records: number, err: Error) => void {
+  let loggedAt = -Infinity;
+  return (records, err) => {
+    metrics.droppedRecords.inc({ ...labels, reason: 'queue_full' }, records);
+    if (Date.now() - loggedAt < REFUSAL_LOG_INTERVAL_MS) return;
+    loggedAt = Date.now();
+    logger.warn({ records }, `${err.message}; the signal's other endpoints took the batch, so it is dropped for this one (reason queue_full, logged at most once a minute)`);
+  };
+}
+
+/**
+ * Writes a tenant's batch to every endpoint's queue. An endpoint whose queue is full is left out (its loss counted)
+ * as long as another endpoint takes the batch, so one endpoint that is down or slow never stops delivery to the
+ * others; when every queue is full the writer gets the retryable error (429 with `Retry-After`).
+ */
 class ForwardingAppender<R> implements Appender<R> {
   private records: R[] = [];
 
   constructor(
     private readonly tenant: TenantId,
     private readonly codec: QueueCodec<R>,
-    private readonly queues: readonly DiskQueue[],
+    private readonly endpoints: readonly ForwardEndpoint[],
   ) {}
 
   append(record: R): AppendOutcome {
@@ -141,9 +171,21 @@ class ForwardingAppender<R> implements Appender<R> {
     if (records.length === 0) return { records: 0 };
     const { body, weight, stats } = this.codec.encode(records);
     const payload = encodeQueuePayload(this.tenant, body);
-    // Every queue must have room before any takes the batch, so a refused batch is in none of them.
-    for (const q of this.queues) q.checkRoom(payload.length);
-    await Promise.all(this.queues.map((q) => q.push(payload, weight)));
+    // Room is checked in every queue before any takes the batch (synchronously), so a refused batch is in none.
+    const open: DiskQueue[] = [];
+    const full: { endpoint: ForwardEndpoint; err: Error }[] = [];
+    for (const e of this.endpoints) {
+      try {
+        e.queue.checkRoom(payload.length);
+        open.push(e.queue);
+      } catch (err) {
+        if (!(err instanceof RetryableStorageError) || err.reason !== 'overloaded') throw err;
+        full.push({ endpoint: e, err });
+      }
+    }
+    if (open.length === 0) throw full[0]!.err;
+    await Promise.all(open.map((q) => q.push(payload, weight)));
+    for (const f of full) f.endpoint.refused(weight, f.err);
     return stats;
   }
 

@@ -29,6 +29,46 @@ export interface WalFrame {
   readonly payload: Buffer;
 }
 
+/** Bad bytes that {@link Wal.replay} skipped: `kept` when they stay in the file (a good frame follows them). */
+export interface WalCorruption {
+  readonly segment: number;
+  readonly offset: number;
+  readonly bytes: number;
+  readonly kept: boolean;
+}
+
+/** Checksum work a resynchronisation may spend looking for the next good frame before it gives up the rest. */
+const RESYNC_CRC_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** The payload length of the whole frame with a matching checksum at `pos` of `buf` (bytes before `end`), or undefined. */
+export function frameAt(buf: Buffer, pos: number, end = buf.length): number | undefined {
+  if (pos + FRAME_HEADER_BYTES > end) return undefined;
+  const len = buf.readUInt32LE(pos);
+  if (len > MAX_FRAME_BYTES || pos + FRAME_HEADER_BYTES + len > end) return undefined;
+  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + len)) === buf.readUInt32LE(pos + 4) ? len : undefined;
+}
+
+/**
+ * Where reading can go on after the bad frame at `pos` (a garbled length or checksum): right after it when its
+ * length is believable (it ends exactly at `end`, or a good frame follows), otherwise at the next position where
+ * a good frame starts (a CRC-32 match by chance is one in four billion), or `end` when none is found within
+ * a bounded amount of checksum work.
+ */
+export function resumeAfterBadFrame(buf: Buffer, pos: number, end = buf.length): number {
+  if (pos + FRAME_HEADER_BYTES <= end) {
+    const next = pos + FRAME_HEADER_BYTES + buf.readUInt32LE(pos);
+    if (next === end || (next < end && frameAt(buf, next, end) !== undefined)) return next;
+  }
+  let budget = RESYNC_CRC_BUDGET_BYTES;
+  for (let p = pos + 1; p + FRAME_HEADER_BYTES <= end && budget > 0; p++) {
+    const len = buf.readUInt32LE(p);
+    if (len > MAX_FRAME_BYTES || p + FRAME_HEADER_BYTES + len > end) continue;
+    budget -= len + 1;
+    if (frameAt(buf, p, end) !== undefined) return p;
+  }
+  return end;
+}
+
 /**
  * A segmented write-ahead log with group commit.
  *
@@ -95,8 +135,13 @@ export class Wal {
    * segment for appending. Cuts a torn tail off any segment (a frame that runs past the end of its file was
    * never acknowledged: a crash or a failed write of an older version left it); a frame that is complete
    * but fails its checksum is corruption, refused unless it is in the last segment.
+   *
+   * With `onCorrupt` (a log whose frames stand alone, like a forwarding queue), corruption anywhere is skipped
+   * instead: the bad bytes are reported and left in the file (readers skip them again with
+   * {@link resumeAfterBadFrame}), and reading goes on at the next good frame; bad bytes that no good frame
+   * follows are cut off (after being reported, unless they are the last segment's torn tail).
    */
-  async replay(fromSegment: number, onFrame: (frame: WalFrame) => void): Promise<void> {
+  async replay(fromSegment: number, onFrame: (frame: WalFrame) => void, onCorrupt?: (bad: WalCorruption) => void): Promise<void> {
     const segs = (await this.segments()).filter((s) => s >= fromSegment);
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
@@ -105,27 +150,26 @@ export class Wal {
       let pos = 0;
       let tornTail = false;
       while (pos < buf.length) {
-        if (pos + FRAME_HEADER_BYTES > buf.length) {
-          tornTail = true;
-          break;
+        const len = frameAt(buf, pos);
+        if (len !== undefined) {
+          onFrame({ segment: seg, payload: buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + len) });
+          pos += FRAME_HEADER_BYTES + len;
+          continue;
         }
-        const len = buf.readUInt32LE(pos);
-        const sum = buf.readUInt32LE(pos + 4);
-        if (len > MAX_FRAME_BYTES) break;
-        if (pos + FRAME_HEADER_BYTES + len > buf.length) {
-          tornTail = true;
-          break;
-        }
-        const payload = buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + len);
-        if (crc32(payload) !== sum) break;
-        onFrame({ segment: seg, payload });
-        pos += FRAME_HEADER_BYTES + len;
+        const badLen = pos + FRAME_HEADER_BYTES > buf.length ? undefined : buf.readUInt32LE(pos);
+        tornTail = badLen === undefined || (badLen <= MAX_FRAME_BYTES && pos + FRAME_HEADER_BYTES + badLen > buf.length);
+        if (onCorrupt === undefined) break;
+        const resume = resumeAfterBadFrame(buf, pos);
+        if (resume === buf.length && tornTail && i === segs.length - 1) break;
+        onCorrupt({ segment: seg, offset: pos, bytes: resume - pos, kept: resume < buf.length });
+        if (resume === buf.length) break;
+        pos = resume;
       }
       if (pos < buf.length) {
-        if (!tornTail && i !== segs.length - 1) {
+        if (onCorrupt === undefined && !tornTail && i !== segs.length - 1) {
           throw new Error(`WAL segment ${file} is corrupt at byte ${pos} and is not the last segment`);
         }
-        // A partial frame was never acknowledged: drop it.
+        // A partial frame was never acknowledged (or, with onCorrupt, nothing good follows the bad bytes): drop it.
         await fsp.truncate(file, pos);
       }
     }

@@ -4,8 +4,9 @@
 // once a series leaves the exposition.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,6 +23,11 @@ let target: ScrapeTarget;
 let down: ScrapeTarget;
 let dir: string;
 let kubeApi: http.Server;
+/** A kubelet-like HTTPS target: mutual TLS with the test CA and a bearer token (as `/metrics/cadvisor` wants). */
+let kubelet: https.Server;
+let kubeletToken = 'token-1';
+const kubeletAuth: string[] = [];
+const TLS_DIR = path.join(import.meta.dirname, 'testdata', 'tls');
 /** The pods the recorded Kubernetes API answers with (a test empties it to make the target go away). */
 let pods: unknown[] = [];
 const apiQueries: string[] = [];
@@ -61,6 +67,16 @@ before(async () => {
     res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: pods }));
   });
   await new Promise<void>((resolve) => kubeApi.listen(0, '127.0.0.1', resolve));
+  const pem = (name: string): Buffer => readFileSync(path.join(TLS_DIR, name));
+  kubelet = https.createServer({ key: pem('server-key.pem'), cert: pem('server.pem'), ca: pem('ca.pem'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    kubeletAuth.push(req.headers.authorization ?? '');
+    if (req.url !== '/metrics/cadvisor') return void res.writeHead(404).end();
+    if (req.headers.authorization !== `Bearer ${kubeletToken}`) return void res.writeHead(401).end('Unauthorized');
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end('# TYPE container_cpu_usage_seconds_total counter\ncontainer_cpu_usage_seconds_total{container="coredns",namespace="kube-system",pod="coredns-1"} 12.5\n');
+  });
+  await new Promise<void>((resolve) => kubelet.listen(0, '127.0.0.1', resolve));
+  writeFileSync(path.join(dir, 'token'), `${kubeletToken}\n`);
   pods = [
     {
       metadata: { name: 'pay-7d4b9c8f6d-x2x4z', namespace: 'payments', uid: 'u1', labels: { app: 'pay' }, annotations: { 'prometheus.io/scrape': 'true' } },
@@ -76,6 +92,7 @@ before(async () => {
     host_metrics: { interval: '1s', proc_root: proc, sys_root: path.join(dir, 'sys'), collectors: ['loadavg', 'meminfo'] },
     pod_logs: { enabled: false },
     system_logs: { paths: [] },
+    self_metrics: { listen_address: '127.0.0.1:0' },
     global: { scrape_interval: '1s', scrape_timeout: '1s' },
     scrape_configs: [
       {
@@ -99,6 +116,15 @@ before(async () => {
           { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
         ],
       },
+      {
+        job_name: 'kubelet-cadvisor',
+        scheme: 'https',
+        metrics_path: '/metrics/cadvisor',
+        bearer_token_file: path.join(dir, 'token'),
+        // The certificate names kubelet.node-1.test (and 127.0.0.1); server_name makes the agent verify that name.
+        tls_config: { ca_file: path.join(TLS_DIR, 'ca.pem'), cert_file: path.join(TLS_DIR, 'client.pem'), key_file: path.join(TLS_DIR, 'client-key.pem'), server_name: 'kubelet.node-1.test' },
+        static_configs: [{ targets: [`127.0.0.1:${(kubelet.address() as AddressInfo).port}`] }],
+      },
       { job_name: 'broken', static_configs: [{ targets: [`127.0.0.1:${down.port}`], labels: { namespace: 'shop' } }] },
     ],
   });
@@ -109,6 +135,8 @@ after(async () => {
   await target.close();
   await down.close();
   await new Promise<void>((resolve) => kubeApi.close(() => resolve()));
+  kubelet.closeAllConnections();
+  await new Promise<void>((resolve) => kubelet.close(() => resolve()));
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -162,4 +190,25 @@ test('kubernetes_sd_configs (role pod, recorded API answers): the pod is scraped
   pods = [];
   await waitUntil('the removed pod marked stale', () => instant('payments', 'up{job="kubernetes-pods"}'), (v) => v.length === 0);
   assert.deepEqual(await instant('payments', 'demo_requests_total{job="kubernetes-pods"}'), []);
+});
+
+test('an HTTPS target with mutual TLS and a bearer token file (kubelet /metrics/cadvisor); a rotated token is read again', async () => {
+  const cpu = await waitUntil('cadvisor series', () => instant('kube-system', 'container_cpu_usage_seconds_total'), (v) => v.length === 1);
+  assert.equal(cpu[0]!.metric.job, 'kubelet-cadvisor');
+  assert.equal(cpu[0]!.value[1], '12.5');
+  // The token rotates (projected service account tokens do, hourly): the next scrapes send the new one.
+  kubeletToken = 'token-2';
+  writeFileSync(path.join(dir, 'token'), 'token-2\n');
+  await waitUntil('the rotated token sent', async () => kubeletAuth.at(-1), (v) => v === 'Bearer token-2');
+  const up = await waitUntil('up of the kubelet job after the rotation', () => instant('default', 'up{job="kubelet-cadvisor"}'), (v) => v.length === 1 && v[0]!.value[1] === '1');
+  assert.equal(up[0]!.value[1], '1');
+});
+
+test("the agent's own /metrics: forwarding self-metrics on self_metrics.listen_address", async () => {
+  const url = /"selfMetrics":"(http:[^"]+)"/.exec(agent.output())?.[1];
+  assert.ok(url, agent.output());
+  const text = await waitUntil('metrics sent counted', async () => (await fetch(url)).text(), (t) => /^heimdall_forward_sent_records_total\{signal="metrics",endpoint="[^"]+"\} [1-9]/m.test(t));
+  assert.match(text, /^heimdall_forward_queue_bytes\{signal="metrics"/m);
+  assert.match(text, /^process_cpu_seconds_total /m);
+  assert.equal((await fetch(url.replace('/metrics', '/'))).status, 404);
 });

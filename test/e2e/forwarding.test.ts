@@ -4,13 +4,13 @@
 // gateway acknowledged arrives, once, as the query APIs of the storage process count it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, rmSync, closeSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GENEROUS_MS } from '../support/bounds.ts';
 import { lokiPush, remoteWrite } from '../support/write-clients.ts';
-import { findGoTool, freePort, skipUnlessFound, startPrometheus, startVictoriaLogs } from './go-tools.ts';
+import { findGoTool, freePort, skipUnlessFound, startJaeger, startPrometheus, startVictoriaLogs } from './go-tools.ts';
 import { startHeimdall } from './harness.ts';
 import type { HeimdallProcess } from './harness.ts';
 
@@ -316,6 +316,83 @@ describe('gateway forwarding to VictoriaLogs (Loki push)', {
     } finally {
       await gateway?.stop();
       await vl.stop();
+    }
+  });
+});
+
+const JAEGER = findGoTool('jaeger');
+
+describe('gateway forwarding to Jaeger v2 (OTLP/gRPC)', {
+  skip: skipUnlessFound(JAEGER, 'Jaeger v1.75.0', 'go build of github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0 in a temp module'),
+}, () => {
+  test('spans sent to the gateway are stored by Jaeger and read back through its HTTP API', async () => {
+    const jaeger = await startJaeger(JAEGER!);
+    let gateway: HeimdallProcess | undefined;
+    try {
+      gateway = await startHeimdall({
+        args: ['--target', 'gateway'],
+        config: { gateway: { forward: { traces: [{ url: jaeger.otlpGrpcUrl, name: 'jaeger', protocol: 'grpc', ...FAST }] } } },
+      });
+      for (const round of [0, 1]) {
+        const res = await fetch(`${gateway.httpUrl}/otlp/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-scope-orgid': TENANT }, body: traceBody(round) });
+        assert.equal(res.status, 200, await res.text());
+      }
+      type JaegerTrace = { spans: { spanID: string; operationName: string; processID: string }[]; processes: Record<string, { serviceName: string }> };
+      for (const round of [0, 1]) {
+        let trace: JaegerTrace | undefined;
+        await eventually(`trace ${round} in Jaeger`, async () => {
+          const res = await fetch(`${jaeger.url}/api/traces/${traceIdOf(round)}`);
+          if (res.status !== 200) return 0;
+          trace = ((await res.json()) as { data: JaegerTrace[] }).data[0];
+          return trace?.spans.length ?? 0;
+        }, 2);
+        assert.deepEqual(trace!.spans.map((s) => s.operationName).sort(), ['op-0', 'op-1']);
+        assert.ok(trace!.spans.every((s) => trace!.processes[s.processID]?.serviceName === 'fw'), JSON.stringify(trace!.processes));
+      }
+    } finally {
+      await gateway?.stop();
+      await jaeger.stop();
+    }
+  });
+});
+
+describe('a corrupt frame in a forwarding queue', () => {
+  test('is skipped after a restart, logged once and counted; the lines around it are delivered', async () => {
+    const storagePort = await freePort();
+    const config = { gateway: { forward: { logs: [{ url: `http://127.0.0.1:${storagePort}/loki/api/v1/push`, name: 'storage', ...FAST }] } } };
+    // The storage process is not up yet: the three pushes stay in the gateway's queue, one frame each.
+    let gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config });
+    const gatewayDir = gateway.dataDir;
+    let storage: HeimdallProcess | undefined;
+    try {
+      const nowNs = BigInt(Date.now()) * 1_000_000n;
+      for (const [i, line] of ['before', 'garbled', 'after'].entries()) {
+        const res = await lokiPush(gateway.httpUrl, TENANT, { job: 'fw-corrupt' }, nowNs + BigInt(i), [line]);
+        assert.equal(res.status, 204, res.body);
+      }
+      await gateway.stop({ signal: 'SIGKILL', keepData: true });
+      // Garble the payload of the second frame on disk (frames are `[u32 length][u32 crc32][payload]`).
+      const queueDir = path.join(gatewayDir, 'forward', 'logs', 'storage');
+      const file = readdirSync(queueDir).filter((n) => /^\d{8}$/.test(n)).map((n) => path.join(queueDir, n)).find((f) => readFileSync(f).length > 0)!;
+      const buf = readFileSync(file);
+      const second = 8 + buf.readUInt32LE(0);
+      const fd = openSync(file, 'r+');
+      writeSync(fd, Buffer.from('garbage!'), 0, 8, second + 8 + 12);
+      closeSync(fd);
+
+      storage = await startHeimdall({ args: ['--http-address', `127.0.0.1:${storagePort}`, '--multitenancy'] });
+      gateway = await startHeimdall({ args: ['--target', 'gateway', '--multitenancy'], config, dataDir: gatewayDir });
+      await eventually('the good lines delivered', () => lokiValue(storage!.httpUrl, 'sum(count_over_time({job="fw-corrupt"}[1h]))', TENANT), 2);
+      const res = await fetch(`${storage.httpUrl}/loki/api/v1/query_range?query=${encodeURIComponent('{job="fw-corrupt"}')}&direction=forward`, { headers: { 'x-scope-orgid': TENANT } });
+      const body = (await res.json()) as { data: { result: { values: [string, string][] }[] } };
+      assert.deepEqual(body.data.result.flatMap((r) => r.values.map((v) => v[1])), ['before', 'after']);
+      const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
+      assert.ok(metricValue(text, /^heimdall_forward_queue_corrupt_bytes_total\{signal="logs",endpoint="storage"\}/) > 0, text);
+      assert.equal(gateway.output().match(/skipping corrupt bytes in the forwarding queue/g)?.length, 1, gateway.output());
+    } finally {
+      await gateway.stop();
+      await storage?.stop();
+      rmSync(gatewayDir, { recursive: true, force: true });
     }
   });
 });

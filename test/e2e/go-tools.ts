@@ -178,3 +178,43 @@ export function startScrapeTarget(render: (scrape: number) => string): Promise<S
     }),
   );
 }
+
+/** A Jaeger v2 started by {@link startJaeger}: `url` is its query service (HTTP API and UI). */
+export interface JaegerProcess extends GoPeerProcess {
+  /** Its OTLP/gRPC receiver, `http://127.0.0.1:PORT`. */
+  readonly otlpGrpcUrl: string;
+  /** Its OTLP/HTTP receiver's traces path. */
+  readonly otlpHttpUrl: string;
+}
+
+/**
+ * Starts Jaeger v2 (`jaeger`, the OpenTelemetry-Collector-based binary) as all-in-one with in-memory storage: OTLP
+ * receivers and the query service on free loopback ports, no self-metrics listener (its default :8888 would clash).
+ */
+export async function startJaeger(bin: string): Promise<JaegerProcess> {
+  const [grpcPort, httpPort, queryGrpcPort, healthPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const peer = await startGoPeer(
+    'jaeger',
+    bin,
+    (dir, port) => {
+      const config = {
+        service: {
+          extensions: ['jaeger_storage', 'jaeger_query', 'healthcheckv2'],
+          pipelines: { traces: { receivers: ['otlp'], processors: [], exporters: ['jaeger_storage_exporter'] } },
+          telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+        },
+        extensions: {
+          healthcheckv2: { use_v2: true, http: { endpoint: `127.0.0.1:${healthPort}` } },
+          jaeger_query: { storage: { traces: 'memstore' }, http: { endpoint: `127.0.0.1:${port}` }, grpc: { endpoint: `127.0.0.1:${queryGrpcPort}` } },
+          jaeger_storage: { backends: { memstore: { memory: { max_traces: 10_000 } } } },
+        },
+        receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpcPort}` }, http: { endpoint: `127.0.0.1:${httpPort}` } } } },
+        exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
+      };
+      writeFileSync(path.join(dir, 'jaeger.yaml'), toYaml(config));
+      return [`--config=${path.join(dir, 'jaeger.yaml')}`];
+    },
+    '/api/services',
+  );
+  return { ...peer, otlpGrpcUrl: `http://127.0.0.1:${grpcPort}`, otlpHttpUrl: `http://127.0.0.1:${httpPort}/v1/traces` };
+}

@@ -20,13 +20,19 @@ export interface TestForwarder<R> {
   close(): Promise<void>;
 }
 
-export async function openTestForwarder<R>(codec: QueueCodec<R>, wire: WireFormat, endpoints: readonly ForwardEndpointConfig[]): Promise<TestForwarder<R>> {
+export async function openTestForwarder<R>(
+  codec: QueueCodec<R>,
+  wire: WireFormat,
+  endpoints: readonly ForwardEndpointConfig[],
+  configKey = 'gateway.forward',
+): Promise<TestForwarder<R>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fw-${codec.signal}-`));
   const self = new SelfMetrics();
   const forwarder = await SignalForwarder.open({
     codec,
     dir,
     endpoints,
+    configKey,
     wireFor: () => wire,
     metrics: new ForwardMetrics(self),
     logger: pino({ level: 'silent' }),

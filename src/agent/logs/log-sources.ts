@@ -37,6 +37,8 @@ export interface LogSourceSettings {
   readonly defaultLogSource: string;
   readonly systemLogPaths: readonly string[];
   readonly maxLineBytes: number;
+  /** The pod's labels from the Kubernetes API by UID, when the agent asks the API (`pod_logs.kubernetes_api`). */
+  readonly podLabels?: (uid: string) => { readonly app: string | undefined; readonly logSource: string | undefined } | undefined;
 }
 
 async function dirEntries(dir: string): Promise<string[]> {
@@ -61,7 +63,8 @@ function lineClock(): () => bigint {
 /**
  * Lists what the agent tails: every `<pods_dir>/<namespace>_<pod>_<uid>/<container>/*.log` (the kubelet's
  * layout; rotated `*.log.<time>` and `.gz` files are not new targets) with labels `namespace`, `pod`,
- * `container`, `node`, `app` and `log_source`, and the node's system logs that exist, with `job="node/syslog"`.
+ * `container`, `node`, `app` and `log_source` (from the pod's labels in the API when known, else from the pod name
+ * and the default), and the node's system logs that exist, with `job="node/syslog"`.
  */
 export function logTargetDiscovery(s: LogSourceSettings): () => Promise<TailTarget[]> {
   const now = lineClock();
@@ -76,13 +79,14 @@ export function logTargetDiscovery(s: LogSourceSettings): () => Promise<TailTarg
         const dir = path.join(s.podsDir, podDir, container);
         for (const file of await dirEntries(dir)) {
           if (!file.endsWith('.log')) continue;
+          const fromApi = s.podLabels?.(pod.uid);
           const labels: Labels = {
             namespace: pod.namespace,
             pod: pod.pod,
             container,
             node: s.node,
-            app: appFromPodName(pod.pod),
-            log_source: s.defaultLogSource,
+            app: fromApi?.app ?? appFromPodName(pod.pod),
+            log_source: fromApi?.logSource ?? s.defaultLogSource,
           };
           targets.push({ path: path.join(dir, file), labels, decode: containerDecode, startAtEnd: false });
         }

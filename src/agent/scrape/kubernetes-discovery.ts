@@ -1,6 +1,6 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1Endpoints, V1Node, V1Pod } from '@kubernetes/client-node';
-import type { KubernetesSdConfig } from '../../config/index.ts';
+import type { KubeApiConfig, KubernetesSdConfig } from '../../config/index.ts';
 import type { Labels } from '../../model/index.ts';
 
 /** Prometheus' label name sanitising of Kubernetes label and annotation keys: anything but `[a-zA-Z0-9_]` becomes `_`. */
@@ -114,6 +114,23 @@ export function nodeTargets(node: V1Node): Labels[] {
   return [t];
 }
 
+/** The client configuration for the API: in-cluster credentials unless `api_server` is given. */
+export function kubeConfigFor(api: KubeApiConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (api.api_server === undefined) kc.loadFromCluster();
+  else {
+    // The client refuses plain http:// unless told to skip TLS verification, which there is none of then.
+    const plain = api.api_server.startsWith('http://');
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: api.api_server, skipTLSVerify: plain || api.tls_config.insecure_skip_verify }],
+      users: [{ name: 'u', ...(api.bearer_token !== undefined ? { token: api.bearer_token } : {}) }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+  }
+  return kc;
+}
+
 /**
  * Lists one `kubernetes_sd_config`'s objects through the Kubernetes API (`@kubernetes/client-node`; in-cluster
  * credentials unless `api_server` is given) and turns them into Prometheus' discovered label sets. The agent
@@ -123,19 +140,7 @@ export class KubernetesDiscovery {
   private readonly api: CoreV1Api;
 
   constructor(private readonly sd: KubernetesSdConfig) {
-    const kc = new KubeConfig();
-    if (sd.api_server === undefined) kc.loadFromCluster();
-    else {
-      // The client refuses plain http:// unless told to skip TLS verification, which there is none of then.
-      const plain = sd.api_server.startsWith('http://');
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: sd.api_server, skipTLSVerify: plain || sd.tls_config.insecure_skip_verify }],
-        users: [{ name: 'u', ...(sd.bearer_token !== undefined ? { token: sd.bearer_token } : {}) }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
-    }
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = kubeConfigFor(sd).makeApiClient(CoreV1Api);
   }
 
   private selector(kind: 'label' | 'field'): string | undefined {

@@ -8,6 +8,7 @@ import type { RecordSink } from '../record-sink.ts';
 import { familyMetadata, parseExposition } from './exposition-parser.ts';
 import { relabel } from './relabel.ts';
 import type { CompiledRelabel } from './relabel.ts';
+import type { ScrapeClient } from './scrape-client.ts';
 import type { ScrapeTarget } from './scrape-target.ts';
 
 /** What Prometheus asks for: OpenMetrics first, then the text format. */
@@ -22,6 +23,8 @@ export interface ScrapeLoopSettings {
   readonly externalLabels: Labels;
   readonly sink: RecordSink;
   readonly logger: Logger;
+  /** The job's HTTP(S) client (TLS settings and credentials). */
+  readonly client: ScrapeClient;
 }
 
 /** The labels of a scraped series: its own merged with the target's as `honor_labels` says. */
@@ -73,13 +76,10 @@ export class ScrapeLoop {
     let up = 1;
     try {
       const headers: Record<string, string> = { accept: ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(this.s.timeoutMs / 1000), 'user-agent': 'Heimdall-agent' };
-      if (cfg.bearer_token !== undefined) headers.authorization = `Bearer ${cfg.bearer_token}`;
-      if (cfg.basic_auth !== undefined) headers.authorization = `Basic ${Buffer.from(`${cfg.basic_auth.username}:${cfg.basic_auth.password}`).toString('base64')}`;
-      const res = await fetch(this.target.url, { headers, signal: AbortSignal.timeout(this.s.timeoutMs) });
-      const body = await res.text();
+      const res = await this.s.client.get(this.target.url, headers, this.s.timeoutMs);
       if (res.status !== 200) throw new Error(`server returned HTTP status ${res.status}`);
-      const openMetrics = (res.headers.get('content-type') ?? '').startsWith('application/openmetrics-text');
-      const parsed = parseExposition(body, openMetrics);
+      const openMetrics = res.contentType.startsWith('application/openmetrics-text');
+      const parsed = parseExposition(res.body, openMetrics);
       scraped = parsed.samples.length;
       for (const smp of parsed.samples) {
         const merged = mergeTargetLabels(smp.labels, this.target.labels, cfg.honor_labels);

@@ -4,6 +4,7 @@ import type { Labels } from '../../model/index.ts';
 import type { RecordSink } from '../record-sink.ts';
 import { compileRelabels } from './relabel.ts';
 import type { CompiledRelabel } from './relabel.ts';
+import { ScrapeClient } from './scrape-client.ts';
 import { ScrapeLoop } from './scrape-loop.ts';
 import { populateTarget } from './scrape-target.ts';
 
@@ -16,6 +17,7 @@ interface Job {
   readonly metricRelabels: readonly CompiledRelabel[];
   /** Running loops by target key. */
   readonly loops: Map<string, ScrapeLoop>;
+  readonly client: ScrapeClient;
 }
 
 export interface ScrapeDefaults {
@@ -48,6 +50,7 @@ export class ScrapeManager {
         relabels: compileRelabels(config.relabel_configs),
         metricRelabels: compileRelabels(config.metric_relabel_configs),
         loops: new Map(),
+        client: new ScrapeClient(config),
       });
     }
   }
@@ -80,6 +83,7 @@ export class ScrapeManager {
           externalLabels: this.defaults.externalLabels,
           sink: this.sink,
           logger: this.logger,
+          client: job.client,
         }),
       );
     }
@@ -95,5 +99,6 @@ export class ScrapeManager {
     const loops = [...this.jobs.values()].flatMap((j) => [...j.loops.values()]);
     for (const j of this.jobs.values()) j.loops.clear();
     await Promise.allSettled(loops.map((l) => l.stop(false)));
+    for (const j of this.jobs.values()) j.client.close();
   }
 }
