@@ -298,6 +298,8 @@ async function createSchema(conn: DuckDBConnection): Promise<void> {
     seq BIGINT PRIMARY KEY, pid INTEGER NOT NULL, key VARCHAR NOT NULL, row_count BIGINT NOT NULL,
     raw_bytes BIGINT NOT NULL, size_bytes BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL,
     level INTEGER NOT NULL, zstd_level INTEGER NOT NULL)`);
+  // Format 2 (docs/formats/logstore.md): the block's format; rows of a format-1 catalog are format-1 blocks.
+  await conn.run('ALTER TABLE log_blocks ADD COLUMN IF NOT EXISTS format INTEGER DEFAULT 1');
   await conn.run('CREATE TABLE IF NOT EXISTS log_heads (gen BIGINT PRIMARY KEY, created_ms BIGINT NOT NULL)');
   await conn.run(`CREATE TABLE IF NOT EXISTS log_streams (
     tenant VARCHAR NOT NULL, stream_id BIGINT NOT NULL, labels MAP(VARCHAR, VARCHAR) NOT NULL)`);
@@ -321,9 +323,9 @@ async function loadCatalog(
     });
   }
   const blocks: BlockInfo[] = [];
-  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level, zstdLevel] of (
+  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level, zstdLevel, format] of (
     await conn.runAndReadAll(
-      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level, zstd_level FROM log_blocks ORDER BY seq',
+      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level, zstd_level, format FROM log_blocks ORDER BY seq',
     )
   ).getRows()) {
     blocks.push({
@@ -338,6 +340,7 @@ async function loadCatalog(
       maxTs: maxTs as bigint,
       level: Number(level),
       zstdLevel: Number(zstdLevel),
+      format: Number(format),
     });
   }
   const heads: HeadInfo[] = [];
