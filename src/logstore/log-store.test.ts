@@ -398,6 +398,24 @@ test('format-1 blocks (no nbytes column) stay readable and merge with format-2 b
   }
 });
 
+test('a query sees streams created since the previous one (the stream label cache follows the index)', async () => {
+  const store = await open(tmpDir());
+  try {
+    await write(store, T, { app: 'a' }, [{ timestampNs: NOW_NS - 5n * SEC, line: 'one' }]);
+    const range = { startMs: Number((NOW_NS - 60n * SEC) / 1_000_000n), endMs: Number(NOW_NS / 1_000_000n) };
+    let q = await store.querier([T]);
+    assert.deepEqual(await q.labelValues('app', range), ['a']);
+    await q.close();
+    await write(store, T, { app: 'b' }, [{ timestampNs: NOW_NS - 4n * SEC, line: 'two' }]);
+    q = await store.querier([T]);
+    assert.deepEqual(await q.labelValues('app', range), ['a', 'b']);
+    assert.deepEqual((await rows(q, { matchers: [{ name: 'app', op: '=~', value: 'b|c' }] })).map((r) => r.line), ['two']);
+    await q.close();
+  } finally {
+    await store.close();
+  }
+});
+
 test('data survives close and reopen, and blocks carry on after restart', async () => {
   const dir = tmpDir();
   let store = await open(dir);

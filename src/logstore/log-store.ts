@@ -10,6 +10,7 @@ import { LogAppender } from './appender.ts';
 import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
 import { Compactor } from './compactor.ts';
+import { StreamLabelCache } from './stream-labels.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { HeadWriter, attachHead, headInfo } from './head-writer.ts';
 import type { WriteBatch } from './head-writer.ts';
@@ -65,6 +66,8 @@ export class LogStore implements LogsStorage {
   private readonly maintenance: DuckDBConnection;
   private readonly logger: Logger | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Every queried tenant's stream labels, kept until the stream index changes. */
+  private readonly streamLabels = new StreamLabelCache(() => this.writer.streamsVersion);
   private readonly classCache = new Map<string, string>();
   private readonly limits = new Map<string, LogStoreTenantLimits>();
   private closed = false;
@@ -188,7 +191,7 @@ export class LogStore implements LogsStorage {
     // Federated reads (`a|b`) are storage/federation.ts's: it opens one querier per tenant.
     if (tenants.length !== 1) throw new Error(`a log store querier reads exactly one tenant, got ${tenants.length}`);
     return new LogStoreQuerier(
-      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs },
+      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs, streams: this.streamLabels },
       tenants,
     );
   }

@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBMapValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
 import { compareStrings, labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
@@ -12,12 +12,14 @@ import type {
 } from '../storage/index.ts';
 import type { Snapshot } from './catalog.ts';
 import { blocksSql, lineFiltersSql, matchersSql } from './sql.ts';
+import type { StreamLabelCache } from './stream-labels.ts';
 
 /** What a querier needs from the store. */
 export interface QuerierHost {
   connect(): Promise<DuckDBConnection>;
   acquire(): Snapshot;
   readonly windowMs: number;
+  readonly streams: StreamLabelCache;
 }
 
 /** Rows per yielded slice of `select` when DuckDB hands over bigger chunks. */
@@ -39,7 +41,7 @@ export class LogStoreQuerier implements LogQuerier {
    * Stream sets that hold every stream of their tenant: their reads skip the stream filter (a semi-join per
    * row), and rows of streams created since (absent from the set) are dropped when read.
    */
-  private readonly allMatched = new WeakSet<Map<bigint, Labels>>();
+  private readonly allMatched = new WeakSet<ReadonlyMap<bigint, Labels>>();
 
   constructor(host: QuerierHost, tenants: readonly TenantId[]) {
     this.host = host;
@@ -274,25 +276,17 @@ export class LogStoreQuerier implements LogQuerier {
     }
   }
 
-  /** Per tenant, the matching streams' ids and labels. */
+  /** Per tenant, the matching streams' ids and labels (from the store's stream label cache). */
   private async matchStreams(
     conn: DuckDBConnection,
     tenants: readonly TenantId[],
     matchers: readonly LabelMatcher[],
-  ): Promise<Map<bigint, Labels>[]> {
-    const where = matchersSql(matchers);
-    const out: Map<bigint, Labels>[] = [];
+  ): Promise<ReadonlyMap<bigint, Labels>[]> {
+    const out: ReadonlyMap<bigint, Labels>[] = [];
     for (const tenant of tenants) {
-      const r = await conn.runAndReadAll(
-        `SELECT stream_id, labels FROM log_streams WHERE tenant = ${quoteString(tenant)} AND (${where})`,
-      );
-      const m = new Map<bigint, Labels>();
-      for (const [sid, labels] of r.getRows()) m.set(sid as bigint, mapToLabels(labels as DuckDBMapValue));
-      if (matchers.length > 0 && m.size > 0) {
-        const total = await conn.runAndReadAll(`SELECT count(*) FROM log_streams WHERE tenant = ${quoteString(tenant)}`);
-        if (Number(total.getRows()[0]![0]) === m.size) this.allMatched.add(m);
-      }
-      out.push(m);
+      const { streams, all } = await this.host.streams.matching(conn, tenant, matchers);
+      if (all) this.allMatched.add(streams);
+      out.push(streams);
     }
     return out;
   }
@@ -301,7 +295,7 @@ export class LogStoreQuerier implements LogQuerier {
   private branches(
     snap: Snapshot,
     tenants: readonly TenantId[],
-    streamSets: readonly Map<bigint, Labels>[],
+    streamSets: readonly ReadonlyMap<bigint, Labels>[],
     matchers: readonly LabelMatcher[],
     startNs: bigint,
     endNs: bigint,
@@ -386,9 +380,3 @@ function floorDiv(a: bigint, b: bigint): bigint {
 function rangeNs(range: TimeRange): [bigint, bigint] {
   return [BigInt(Math.floor(range.startMs)) * 1_000_000n, (BigInt(Math.floor(range.endMs)) + 1n) * 1_000_000n];
 }
-
-function mapToLabels(m: DuckDBMapValue): Labels {
-  // fromEntries defines own properties: a `__proto__` label stays a label.
-  return Object.fromEntries(m.entries.map(({ key, value }) => [String(key), String(value)]));
-}
-
