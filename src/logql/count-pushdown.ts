@@ -46,7 +46,7 @@ export async function sumOfCountsPushdown(ctx: EvalContext, e: Extract<SampleExp
     const q = await ctx.queryable.querier(ctx.tenants);
     try {
       if (!q.counts) return undefined;
-      const rows = await q.counts({ matchers, lineFilters: plan.lineFilters, startNs: origin, endNs: origin + spanNs, stepNs: width, signal: ctx.signal });
+      const rows = await q.counts({ matchers, lineFilters: plan.lineFilters, startNs: origin, endNs: origin + spanNs, stepNs: width, groupBy: byLabels, signal: ctx.signal });
       for (const r of rows) {
         const labels = r.labels;
         if (byLabels.some((l) => !Object.hasOwn(labels, l))) return undefined;

@@ -27,6 +27,8 @@ export interface BlockInfo {
   readonly level: number;
   /** The zstd level it was written with: fast for fresh blocks, higher once its window closed. */
   readonly zstdLevel: number;
+  /** Block format (format.ts `BLOCK_FORMAT`): 2 and later carry each line's byte length in `nbytes`. */
+  readonly format: number;
 }
 
 /**

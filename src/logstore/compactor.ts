@@ -7,8 +7,8 @@ import type { LocalBucket } from '../objstore/index.ts';
 import { publishFileDurably, tenantKey } from '../objstore/index.ts';
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
 import type { RetentionPolicy } from './retention.ts';
-import { stringList } from './sql.ts';
-import { FORMAT_VERSION } from './format.ts';
+import { blocksSql } from './sql.ts';
+import { BLOCK_FORMAT, FORMAT_VERSION } from './format.ts';
 
 export interface CompactorOptions {
   /** Blocks of a partition are merged while their total line bytes stay under this. */
@@ -109,7 +109,7 @@ export class Compactor {
         if (!p) continue; // dropped by retention meanwhile: its rows go with the head table
         const block = await this.writeBlock(
           p,
-          `SELECT stream_id, ts, line, md FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts`,
+          `SELECT stream_id, ts, line, md, strlen(line)::INTEGER AS nbytes FROM ${table} WHERE pid = ${p.pid} ORDER BY stream_id, ts`,
           { rows: Number(rowsV), minTs: minV as bigint, maxTs: maxV as bigint, rawBytes: Number(rawV), level: 0 },
           this.opts.zstdLevel,
         );
@@ -193,7 +193,7 @@ export class Compactor {
     }
     const merged = await this.writeBlock(
       p,
-      `SELECT stream_id, ts, line, md FROM read_parquet(${stringList(blocks.map((b) => b.path))}) ORDER BY stream_id, ts`,
+      `SELECT stream_id, ts, line, md, nbytes FROM (${blocksSql(blocks, 'stream_id, ts, line, md, nbytes')}) ORDER BY stream_id, ts`,
       { rows, minTs, maxTs, rawBytes, level },
       zstdLevel,
     );
@@ -294,12 +294,12 @@ export class Compactor {
       ).then(() => undefined),
     );
     const sizeBytes = (await fs.stat(target)).size;
-    return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, ...stats };
+    return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, format: BLOCK_FORMAT, ...stats };
   }
 }
 
 function blockValues(b: BlockInfo): string {
-  return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level}, ${b.zstdLevel})`;
+  return `(${b.seq}, ${b.pid}, ${quoteString(b.key)}, ${b.rows}, ${b.rawBytes}, ${b.sizeBytes}, ${b.minTs}, ${b.maxTs}, ${b.level}, ${b.zstdLevel}, ${b.format})`;
 }
 
 /**

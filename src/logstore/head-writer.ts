@@ -106,6 +106,8 @@ export class HeadWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private stageAppender: DuckDBAppender | undefined;
   private readonly known = new Set<string>();
+  /** Bumped after every committed change of `log_streams` (`streamsVersion`). */
+  private streamsChanged = 0;
   private readonly duplicates = new DuplicateEntryFilter();
   private closing = false;
   /** Rows, line bytes and first write time of the active head. */
@@ -218,6 +220,12 @@ export class HeadWriter {
   /** Forgets which streams are known to be in the index (after retention removed some). */
   forgetKnownStreams(): void {
     this.known.clear();
+    this.streamsChanged++;
+  }
+
+  /** Changes after every committed change of `log_streams` (see stream-labels.ts). */
+  get streamsVersion(): number {
+    return this.streamsChanged;
   }
 
   /** Refuses new batches, waits for queued ones and commits in flight, and closes the connections. */
@@ -315,6 +323,7 @@ export class HeadWriter {
           await conn.run('DELETE FROM log_stream_stage');
         }
         await conn.run('COMMIT');
+        if (newStreams.length > 0) this.streamsChanged++;
       } catch (err) {
         try {
           await conn.run('ROLLBACK');

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { configSchema } from '../config/index.ts';
 import type { HeimdallConfigInput } from '../config/index.ts';
 import { labelsKey } from '../model/index.ts';
@@ -233,6 +234,19 @@ test('labels, values, series, counts and stats over head and blocks', async () =
       // buckets (−60,−40], (−40,−20], (−20,0] seconds: the entry at exactly −30 s falls in the second
       assert.deepEqual([...counts[0]!.counts], [1, 2, 0]);
       assert.deepEqual([...counts[0]!.bytes], [3, 10, 0]);
+      // grouped: streams agreeing on the labels are summed; a stream lacking one comes back alone
+      const byApp = await q.counts!({ matchers: ALL, startNs: NOW_NS - 60n * SEC, endNs: NOW_NS, stepNs: 20n * SEC, groupBy: ['app'] });
+      assert.deepEqual(byApp.map((c) => [labelsKey(c.labels), [...c.counts], [...c.bytes]]).sort(), [
+        ['{app="api"}', [1, 2, 0], [3, 10, 0]],
+        ['{app="web"}', [0, 0, 1], [0, 0, 2]],
+      ]);
+      const byRegion = await q.counts!({ matchers: ALL, startNs: NOW_NS - 60n * SEC, endNs: NOW_NS, stepNs: 60n * SEC, groupBy: ['region'] });
+      assert.deepEqual(byRegion.map((c) => [labelsKey(c.labels), [...c.counts]]).sort(), [
+        ['{app="api", env="prod"}', [3]],
+        ['{region="eu"}', [1]],
+      ]);
+      const total = await q.counts!({ matchers: ALL, startNs: NOW_NS - 60n * SEC, endNs: NOW_NS, stepNs: 60n * SEC, groupBy: [] });
+      assert.deepEqual(total.map((c) => [c.labels, [...c.counts], [...c.bytes]]), [[{}, [4], [15]]]);
       const stats = await q.stats!(range, ALL);
       assert.equal(stats.streams, 2);
       assert.equal(stats.entries, 4);
@@ -314,6 +328,7 @@ test('differential: the same selects over fresh (head) and compacted (Parquet) d
     let q = await store.querier([T]);
     for (const p of queries) fresh.push(await rows(q, p));
     const counts = await q.counts!({ matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs: 60n * SEC, lineFilters: [{ op: '|=', value: 'o' }] });
+    const grouped = await q.counts!({ matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs: 60n * SEC, lineFilters: [{ op: '|=', value: 'o' }], groupBy: ['app'] });
     await q.close();
     await store.flush();
     q = await store.querier([T]);
@@ -326,6 +341,75 @@ test('differential: the same selects over fresh (head) and compacted (Parquet) d
     const counts2 = await q.counts!({ matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs: 60n * SEC, lineFilters: [{ op: '|=', value: 'o' }] });
     const norm = (c: typeof counts) => c.map((s) => [labelsKey(s.labels), [...s.counts], [...s.bytes]]).sort();
     assert.deepEqual(norm(counts2), norm(counts));
+    const grouped2 = await q.counts!({ matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs: 60n * SEC, lineFilters: [{ op: '|=', value: 'o' }], groupBy: ['app'] });
+    assert.deepEqual(norm(grouped2), norm(grouped));
+    // the groups are the sums of their streams
+    const summed = new Map<string, number[]>();
+    for (const s of counts) {
+      const key = labelsKey({ app: s.labels.app! });
+      const acc = summed.get(key) ?? new Array<number>(s.counts.length * 2).fill(0);
+      s.counts.forEach((v, k) => (acc[k]! += v));
+      s.bytes.forEach((v, k) => (acc[s.counts.length + k]! += v));
+      summed.set(key, acc);
+    }
+    assert.deepEqual(norm(grouped).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]), [...summed].sort());
+    await q.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('format-1 blocks (no nbytes column) stay readable and merge with format-2 blocks', async () => {
+  const dir = tmpDir();
+  let store = await open(dir);
+  await write(store, T, { app: 'a' }, [
+    { timestampNs: NOW_NS - 9n * SEC, line: 'old ä' },
+    { timestampNs: NOW_NS - 8n * SEC, line: 'old two' },
+  ]);
+  await store.flush();
+  await store.close();
+  // Turn the block into what format 1 wrote: no `nbytes` column, catalogued as format 1.
+  const db = await DuckDBInstance.create(path.join(dir, 'logs.duckdb'));
+  const conn = await db.connect();
+  const files = (await conn.runAndReadAll('SELECT key FROM log_blocks')).getRows().map(([k]) => path.join(dir, 'blocks', String(k)));
+  assert.equal(files.length, 1);
+  await conn.run(`COPY (SELECT stream_id, ts, line, md FROM read_parquet('${files[0]}')) TO '${files[0]}.v1' (FORMAT parquet)`);
+  renameSync(`${files[0]}.v1`, files[0]!);
+  await conn.run('UPDATE log_blocks SET format = 1');
+  conn.closeSync();
+  db.closeSync();
+  store = await open(dir);
+  try {
+    await write(store, T, { app: 'a' }, [{ timestampNs: NOW_NS - 7n * SEC, line: 'new' }]);
+    // First the format-1 block and the head; then (flush: the head's block merged with the format-1 one) one
+    // format-2 block.
+    for (const phase of ['format-1 block and head', 'merged']) {
+      const q = await store.querier([T]);
+      assert.deepEqual(sorted(await rows(q, { matchers: ALL })).map((r) => r.line), ['old ä', 'old two', 'new'], phase);
+      const c = await q.counts!({ matchers: ALL, startNs: NOW_NS - 60n * SEC, endNs: NOW_NS, stepNs: 60n * SEC });
+      assert.deepEqual(c.map((s) => [[...s.counts], [...s.bytes]]), [[[3], [6 + 7 + 3]]], phase);
+      const range = { startMs: Number((NOW_NS - 60n * SEC) / 1_000_000n), endMs: Number(NOW_NS / 1_000_000n) };
+      assert.equal((await q.stats!(range, ALL)).bytes, 16, phase);
+      await q.close();
+      await store.flush();
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test('a query sees streams created since the previous one (the stream label cache follows the index)', async () => {
+  const store = await open(tmpDir());
+  try {
+    await write(store, T, { app: 'a' }, [{ timestampNs: NOW_NS - 5n * SEC, line: 'one' }]);
+    const range = { startMs: Number((NOW_NS - 60n * SEC) / 1_000_000n), endMs: Number(NOW_NS / 1_000_000n) };
+    let q = await store.querier([T]);
+    assert.deepEqual(await q.labelValues('app', range), ['a']);
+    await q.close();
+    await write(store, T, { app: 'b' }, [{ timestampNs: NOW_NS - 4n * SEC, line: 'two' }]);
+    q = await store.querier([T]);
+    assert.deepEqual(await q.labelValues('app', range), ['a', 'b']);
+    assert.deepEqual((await rows(q, { matchers: [{ name: 'app', op: '=~', value: 'b|c' }] })).map((r) => r.line), ['two']);
     await q.close();
   } finally {
     await store.close();

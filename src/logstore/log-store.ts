@@ -10,6 +10,7 @@ import { LogAppender } from './appender.ts';
 import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
 import { Compactor } from './compactor.ts';
+import { StreamLabelCache } from './stream-labels.ts';
 import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
 import { HeadWriter, attachHead, headInfo } from './head-writer.ts';
 import type { WriteBatch } from './head-writer.ts';
@@ -65,6 +66,8 @@ export class LogStore implements LogsStorage {
   private readonly maintenance: DuckDBConnection;
   private readonly logger: Logger | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Every queried tenant's stream labels, kept until the stream index changes. */
+  private readonly streamLabels = new StreamLabelCache(() => this.writer.streamsVersion);
   private readonly classCache = new Map<string, string>();
   private readonly limits = new Map<string, LogStoreTenantLimits>();
   private closed = false;
@@ -188,7 +191,7 @@ export class LogStore implements LogsStorage {
     // Federated reads (`a|b`) are storage/federation.ts's: it opens one querier per tenant.
     if (tenants.length !== 1) throw new Error(`a log store querier reads exactly one tenant, got ${tenants.length}`);
     return new LogStoreQuerier(
-      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs },
+      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs, streams: this.streamLabels },
       tenants,
     );
   }
@@ -298,6 +301,8 @@ async function createSchema(conn: DuckDBConnection): Promise<void> {
     seq BIGINT PRIMARY KEY, pid INTEGER NOT NULL, key VARCHAR NOT NULL, row_count BIGINT NOT NULL,
     raw_bytes BIGINT NOT NULL, size_bytes BIGINT NOT NULL, min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL,
     level INTEGER NOT NULL, zstd_level INTEGER NOT NULL)`);
+  // Format 2 (docs/formats/logstore.md): the block's format; rows of a format-1 catalog are format-1 blocks.
+  await conn.run('ALTER TABLE log_blocks ADD COLUMN IF NOT EXISTS format INTEGER DEFAULT 1');
   await conn.run('CREATE TABLE IF NOT EXISTS log_heads (gen BIGINT PRIMARY KEY, created_ms BIGINT NOT NULL)');
   await conn.run(`CREATE TABLE IF NOT EXISTS log_streams (
     tenant VARCHAR NOT NULL, stream_id BIGINT NOT NULL, labels MAP(VARCHAR, VARCHAR) NOT NULL)`);
@@ -321,9 +326,9 @@ async function loadCatalog(
     });
   }
   const blocks: BlockInfo[] = [];
-  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level, zstdLevel] of (
+  for (const [seq, pid, key, rows, raw, size, minTs, maxTs, level, zstdLevel, format] of (
     await conn.runAndReadAll(
-      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level, zstd_level FROM log_blocks ORDER BY seq',
+      'SELECT seq, pid, key, row_count, raw_bytes, size_bytes, min_ts, max_ts, level, zstd_level, format FROM log_blocks ORDER BY seq',
     )
   ).getRows()) {
     blocks.push({
@@ -338,6 +343,7 @@ async function loadCatalog(
       maxTs: maxTs as bigint,
       level: Number(level),
       zstdLevel: Number(zstdLevel),
+      format: Number(format),
     });
   }
   const heads: HeadInfo[] = [];

@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBMapValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
 import { compareStrings, labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, TenantId, TimeRange } from '../model/index.ts';
@@ -11,13 +11,15 @@ import type {
   LogStreamCounts,
 } from '../storage/index.ts';
 import type { Snapshot } from './catalog.ts';
-import { lineFiltersSql, matchersSql, stringList } from './sql.ts';
+import { blocksSql, lineFiltersSql, matchersSql } from './sql.ts';
+import type { StreamLabelCache } from './stream-labels.ts';
 
 /** What a querier needs from the store. */
 export interface QuerierHost {
   connect(): Promise<DuckDBConnection>;
   acquire(): Snapshot;
   readonly windowMs: number;
+  readonly streams: StreamLabelCache;
 }
 
 /** Rows per yielded slice of `select` when DuckDB hands over bigger chunks. */
@@ -39,7 +41,7 @@ export class LogStoreQuerier implements LogQuerier {
    * Stream sets that hold every stream of their tenant: their reads skip the stream filter (a semi-join per
    * row), and rows of streams created since (absent from the set) are dropped when read.
    */
-  private readonly allMatched = new WeakSet<Map<bigint, Labels>>();
+  private readonly allMatched = new WeakSet<ReadonlyMap<bigint, Labels>>();
 
   constructor(host: QuerierHost, tenants: readonly TenantId[]) {
     this.host = host;
@@ -164,27 +166,47 @@ export class LogStoreQuerier implements LogQuerier {
       const streamSets = await this.matchStreams(conn, tenants, matchers);
       if (streamSets.every((s) => s.size === 0)) return [];
       // Buckets are left-open: (start + k·step, start + (k+1)·step]; the scan range is [start+1, end+1).
-      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, strlen(line) AS nbytes', true);
+      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, nbytes', true);
       if (branches.length === 0) return [];
-      const sql =
-        `SELECT t, stream_id, (ts - ${start} - 1) // ${params.stepNs} AS k, count(*)::DOUBLE, sum(nbytes)::DOUBLE ` +
-        `FROM (${branches.join(' UNION ALL ')}) GROUP BY ALL`;
+      const bucket = `(ts - ${start} - 1) // ${params.stepNs} AS k`;
+      const data = `(${branches.join(' UNION ALL ')})`;
+      const groupBy = params.groupBy;
+      // Without grouping: one row per stream and bucket; `lone` names the stream.
+      let sql = `SELECT t, stream_id AS lone, ${bucket}, count(*)::DOUBLE, sum(nbytes)::DOUBLE FROM ${data} GROUP BY ALL`;
+      if (groupBy) {
+        // Grouped inside DuckDB by the label values (a join with the stream index): a row per group and
+        // bucket instead of per stream, so thousands of streams cost no more than their groups. A stream
+        // lacking one of the labels is its own group (`lone`), as the contract says.
+        const values = groupBy.map((l, i) => `labels[${quoteString(l)}] AS g${i}`);
+        const lone = groupBy.length === 0 ? 'NULL' : `CASE WHEN ${groupBy.map((l) => `labels[${quoteString(l)}] IS NULL`).join(' OR ')} THEN stream_id END`;
+        const index = tenants
+          .map((tenant, ti) => `SELECT ${ti} AS t, stream_id, ${[...values, `${lone} AS lone`].join(', ')} FROM log_streams WHERE tenant = ${quoteString(tenant)} AND (${matchersSql(matchers)})`)
+          .join(' UNION ALL ');
+        const gs = groupBy.map((_, i) => `s.g${i}`);
+        sql =
+          `SELECT b.t, s.lone, ${[...gs, `(b.ts - ${start} - 1) // ${params.stepNs} AS k`].join(', ')}, count(*)::DOUBLE, sum(b.nbytes)::DOUBLE ` +
+          `FROM ${data} b JOIN (${index}) s ON b.t = s.t AND b.stream_id = s.stream_id GROUP BY ALL`;
+      }
       params.signal?.throwIfAborted();
       const reader = await conn.runAndReadAll(sql);
       const out = new Map<string, { labels: Labels; counts: Float64Array; bytes: Float64Array }>();
-      for (const [t, sid, k, c, b] of reader.getRows()) {
-        const ti = Number(t);
-        const key = `${ti}:${sid}`;
+      const width = groupBy?.length ?? 0;
+      for (const row of reader.getRows()) {
+        const ti = Number(row[0]);
+        const sid = row[1] as bigint | null;
+        const key = sid === null ? `${ti}:g${JSON.stringify(row.slice(2, 2 + width))}` : `${ti}:${sid}`;
         let s = out.get(key);
         if (!s) {
-          const labels = streamSets[ti]!.get(sid as bigint);
+          let labels: Labels | undefined;
+          if (sid !== null) labels = streamSets[ti]!.get(sid);
+          else labels = Object.fromEntries(groupBy!.map((l, i) => [l, String(row[2 + i])])); // own properties, even `__proto__`
           if (labels === undefined) continue; // a stream created after the match
-          s = { labels: labels, counts: new Float64Array(n), bytes: new Float64Array(n) };
+          s = { labels, counts: new Float64Array(n), bytes: new Float64Array(n) };
           out.set(key, s);
         }
-        const idx = Number(k);
-        s.counts[idx] = c as number;
-        s.bytes[idx] = b as number;
+        const idx = Number(row[2 + width]);
+        s.counts[idx] = row[3 + width] as number;
+        s.bytes[idx] = row[4 + width] as number;
       }
       return [...out.values()];
     } finally {
@@ -203,7 +225,7 @@ export class LogStoreQuerier implements LogQuerier {
       const streamSets = await this.matchStreams(conn, tenants, rest);
       if (streamSets.every((s) => s.size === 0)) return empty;
       const [s, e] = rangeNs(range);
-      const branches = this.branches(snap, tenants, streamSets, rest, s, e, 'TRUE', 't, stream_id, strlen(line) AS nbytes');
+      const branches = this.branches(snap, tenants, streamSets, rest, s, e, 'TRUE', 't, stream_id, nbytes');
       if (branches.length === 0) return empty;
       const r = await conn.runAndReadAll(
         `SELECT count(DISTINCT (t, stream_id)), count(*), coalesce(sum(nbytes), 0) FROM (${branches.join(' UNION ALL ')})`,
@@ -254,25 +276,17 @@ export class LogStoreQuerier implements LogQuerier {
     }
   }
 
-  /** Per tenant, the matching streams' ids and labels. */
+  /** Per tenant, the matching streams' ids and labels (from the store's stream label cache). */
   private async matchStreams(
     conn: DuckDBConnection,
     tenants: readonly TenantId[],
     matchers: readonly LabelMatcher[],
-  ): Promise<Map<bigint, Labels>[]> {
-    const where = matchersSql(matchers);
-    const out: Map<bigint, Labels>[] = [];
+  ): Promise<ReadonlyMap<bigint, Labels>[]> {
+    const out: ReadonlyMap<bigint, Labels>[] = [];
     for (const tenant of tenants) {
-      const r = await conn.runAndReadAll(
-        `SELECT stream_id, labels FROM log_streams WHERE tenant = ${quoteString(tenant)} AND (${where})`,
-      );
-      const m = new Map<bigint, Labels>();
-      for (const [sid, labels] of r.getRows()) m.set(sid as bigint, mapToLabels(labels as DuckDBMapValue));
-      if (matchers.length > 0 && m.size > 0) {
-        const total = await conn.runAndReadAll(`SELECT count(*) FROM log_streams WHERE tenant = ${quoteString(tenant)}`);
-        if (Number(total.getRows()[0]![0]) === m.size) this.allMatched.add(m);
-      }
-      out.push(m);
+      const { streams, all } = await this.host.streams.matching(conn, tenant, matchers);
+      if (all) this.allMatched.add(streams);
+      out.push(streams);
     }
     return out;
   }
@@ -281,7 +295,7 @@ export class LogStoreQuerier implements LogQuerier {
   private branches(
     snap: Snapshot,
     tenants: readonly TenantId[],
-    streamSets: readonly Map<bigint, Labels>[],
+    streamSets: readonly ReadonlyMap<bigint, Labels>[],
     matchers: readonly LabelMatcher[],
     startNs: bigint,
     endNs: bigint,
@@ -307,18 +321,19 @@ export class LogStoreQuerier implements LogQuerier {
         : `stream_id IN (SELECT stream_id FROM log_streams WHERE tenant = ${quoteString(tenant)} AND (${matchersSql(matchers)}))`;
       const sel = columns.replace(/^DISTINCT /, '');
       const distinct = columns.startsWith('DISTINCT ') ? 'DISTINCT ' : '';
-      const inner = `SELECT ${ti} AS t, stream_id, ts, line, md FROM`;
+      // `nbytes`: each line's UTF-8 byte length (computed only where an outer column uses it).
+      const inner = `SELECT ${ti} AS t, stream_id, ts, line, md, nbytes FROM`;
       for (const h of snap.heads) {
         out.push(
-          `SELECT ${distinct}${sel} FROM (${inner} ${h.table} WHERE pid IN (${pids.join(', ')}) AND ${tsWhere}) ` +
+          `SELECT ${distinct}${sel} FROM (${inner} (SELECT *, strlen(line)::INTEGER AS nbytes FROM ${h.table}) WHERE pid IN (${pids.join(', ')}) AND ${tsWhere}) ` +
             `WHERE ${streamWhere} AND ${filters}`,
         );
       }
       const pidSet = new Set(pids);
-      const files = snap.blocks.filter((b) => pidSet.has(b.pid) && b.minTs < endNs && b.maxTs >= startNs).map((b) => b.path);
-      if (files.length > 0) {
+      const blocks = snap.blocks.filter((b) => pidSet.has(b.pid) && b.minTs < endNs && b.maxTs >= startNs);
+      if (blocks.length > 0) {
         out.push(
-          `SELECT ${distinct}${sel} FROM (${inner} read_parquet(${stringList(files)}) WHERE ${tsWhere}) ` +
+          `SELECT ${distinct}${sel} FROM (${inner} (${blocksSql(blocks, 'stream_id, ts, line, md, nbytes')}) WHERE ${tsWhere}) ` +
             `WHERE ${streamWhere} AND ${filters}`,
         );
       }
@@ -365,9 +380,3 @@ function floorDiv(a: bigint, b: bigint): bigint {
 function rangeNs(range: TimeRange): [bigint, bigint] {
   return [BigInt(Math.floor(range.startMs)) * 1_000_000n, (BigInt(Math.floor(range.endMs)) + 1n) * 1_000_000n];
 }
-
-function mapToLabels(m: DuckDBMapValue): Labels {
-  // fromEntries defines own properties: a `__proto__` label stays a label.
-  return Object.fromEntries(m.entries.map(({ key, value }) => [String(key), String(value)]));
-}
-

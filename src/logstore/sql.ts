@@ -65,6 +65,20 @@ export function lineFiltersSql(filters: readonly LineFilter[] | undefined): stri
   return filters.map((f) => `(${lineFilterSql(f)})`).join(' AND ');
 }
 
+/**
+ * A `SELECT <columns>` over block files, one `read_parquet` per block format: `nbytes` (each line's UTF-8
+ * byte length) is a stored column from format 2 on and computed from the line for format-1 blocks. The
+ * columns may name `stream_id, ts, line, md, nbytes`; DuckDB reads only the ones used further out.
+ */
+export function blocksSql(blocks: readonly { readonly path: string; readonly format: number }[], columns: string): string {
+  const old = blocks.filter((b) => b.format < 2).map((b) => b.path);
+  const current = blocks.filter((b) => b.format >= 2).map((b) => b.path);
+  const out: string[] = [];
+  if (current.length > 0) out.push(`SELECT ${columns} FROM (SELECT stream_id, ts, line, md, nbytes FROM read_parquet(${stringList(current)}))`);
+  if (old.length > 0) out.push(`SELECT ${columns} FROM (SELECT stream_id, ts, line, md, strlen(line)::INTEGER AS nbytes FROM read_parquet(${stringList(old)}))`);
+  return out.join(' UNION ALL ');
+}
+
 /** A list of SQL string literals, for `read_parquet([...])`. */
 export function stringList(values: readonly string[]): string {
   return `[${values.map(quoteString).join(', ')}]`;

@@ -329,8 +329,10 @@ class FederatedLogQuerier implements LogQuerier {
   private async countsOf(params: LogCountParams): Promise<LogStreamCounts[]> {
     const { picked, rest } = this.pick(params.matchers);
     const out: LogStreamCounts[] = [];
+    // Engines know no `__tenant_id__`: it is added here, to each tenant's rows (a group per tenant).
+    const groupBy = params.groupBy?.filter((l) => l !== TENANT_ID_LABEL);
     for (const [tenant, q] of picked) {
-      for (const r of await q.counts!({ ...params, matchers: rest })) out.push({ ...r, labels: this.label(r.labels, tenant) });
+      for (const r of await q.counts!({ ...params, matchers: rest, ...(groupBy ? { groupBy } : {}) })) out.push({ ...r, labels: this.label(r.labels, tenant) });
     }
     return out;
   }

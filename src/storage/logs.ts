@@ -59,10 +59,17 @@ export interface LogCountParams {
   readonly startNs: bigint;
   readonly endNs: bigint;
   readonly stepNs: bigint;
+  /**
+   * When set, the store may sum the buckets of streams that carry every one of these labels and agree on
+   * their values: such a row's labels are exactly those labels. A stream lacking one of them comes back
+   * alone, with all its labels. Without it, one row per stream. (The caller's `sum by` needs no more, and
+   * a store with thousands of streams then returns a row per group instead of per stream.)
+   */
+  readonly groupBy?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
-/** One stream's buckets from {@link LogQuerier.counts}: `counts[k]` entries and `bytes[k]` line bytes. */
+/** One stream's (or, with `groupBy`, one group's) buckets from {@link LogQuerier.counts}: `counts[k]` entries and `bytes[k]` line bytes. */
 export interface LogStreamCounts {
   readonly labels: Labels;
   readonly counts: Float64Array;

@@ -24,6 +24,8 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** Run as this user and group (the test must be root), e.g. to make a directory unwritable for it. */
   readonly user?: { readonly uid: number; readonly gid: number };
+  /** Options for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** A running Heimdall child process on free loopback ports. */
@@ -75,6 +77,7 @@ export async function startHeimdall(opts: StartOptions = {}): Promise<HeimdallPr
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'heimdall-e2e-'));
   const args = [
+    ...(opts.nodeArgs ?? []),
     HEIMDALL_BIN,
     'start',
     '--data-dir', dataDir,
