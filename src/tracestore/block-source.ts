@@ -4,36 +4,51 @@ import type { Attribute, AttributeScalar, InstrumentationScope, Span, SpanKind, 
 import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
 import type { AttrRow } from './block-columns.ts';
+import type { BlockIndexCache } from './block-index-cache.ts';
 import type { BlockInfo } from './catalog.ts';
 import { conditionsSql } from './condition-sql.ts';
 import { valueKey } from './head-source.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
 import { bloomMayContain } from './trace-id-bloom.ts';
+import { readTraceRecords } from './trace-records.ts';
 
 /** Counters of what block reads touched (tests assert the trace-id index keeps trace-by-id narrow). */
 export interface BlockReadStats {
-  /** Blocks a trace-by-id-style read (few ids) opened. */
+  /** Blocks a trace-by-id-style read (few ids) read spans from. */
   blocksRead: number;
-  /** Row groups whose trace-id range admits a requested id, in the blocks read. */
+  /** Trace records regions (one per trace and block) such reads read. */
+  recordsRead: number;
+  /** Row groups whose trace-id range admits a requested id, in the blocks without trace records such reads read. */
   rowGroupsRead: number;
 }
 
-/** Id sets up to this size are checked against each block's bloom filter before it is opened. */
+/** Id sets up to this size are checked against each block's bloom filter before its index or file is read. */
 const BLOOM_MAX_IDS = 16;
 
 /**
- * The blocks of one catalog snapshot as a {@link SpanSource}, read with DuckDB straight from the Parquet files:
- * time ranges and the prefilter are pushed into SQL, blocks are chosen by their time bounds, trace-id range,
- * row-group ranges and (for a few ids) bloom filter, and DuckDB skips row groups by their trace-id statistics.
- * Each call opens its own connection, so reads of one querier run independently of cuts.
+ * The blocks of one catalog snapshot as a {@link SpanSource}. Spans of given traces come from the blocks' trace
+ * records (blocks chosen by trace-id range, bloom filter and records index, all cached); everything else is read
+ * with DuckDB straight from the Parquet files: time ranges and the prefilter are pushed into SQL and blocks are
+ * chosen by their time bounds. One DuckDB connection per source (one read of a querier), opened when first needed
+ * and closed by `close`, so a read runs independently of cuts.
  */
 export class BlockSource implements SpanSource {
+  private conn: Promise<DuckDBConnection> | undefined;
+
   constructor(
     private readonly blocks: readonly BlockInfo[],
     private readonly connect: () => Promise<DuckDBConnection>,
+    private readonly indexes: BlockIndexCache,
     private readonly stats: BlockReadStats,
   ) {}
+
+  /** Closes the connection, if one was opened (no read of this source may be running). */
+  async close(): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) (await conn).closeSync();
+  }
 
   async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
@@ -55,36 +70,59 @@ export class BlockSource implements SpanSource {
     const sorted = [...ids].sort();
     const lo = sorted[0]!;
     const hi = sorted[sorted.length - 1]!;
-    const chosen: BlockInfo[] = [];
+    const few = sorted.length <= BLOOM_MAX_IDS;
+    const add = (spans: readonly StoredSpan[]): void => {
+      for (const s of spans) {
+        let list = out.get(s.span.traceId);
+        if (!list) out.set(s.span.traceId, (list = []));
+        list.push(s);
+      }
+    };
+    const viaParquet: BlockInfo[] = [];
     for (const b of this.blocks) {
       if (b.tenant !== tenant || b.maxTraceId < lo || b.minTraceId > hi) continue;
       if (range && (b.maxEndNs < range.startNs || b.minStartNs >= range.endNs)) continue;
-      // Row groups whose id range holds a requested id (one per id, two when a trace straddles a boundary).
+      signal?.throwIfAborted();
+      let wanted = sorted.filter((id) => id >= b.minTraceId && id <= b.maxTraceId);
+      // The bloom filter (12 bits a trace) spares loading a bigger index for blocks that hold none of a few ids.
+      if (few) {
+        const bloom = await this.indexes.bloom(b);
+        wanted = wanted.filter((id) => bloomMayContain(bloom, id));
+      }
+      if (wanted.length === 0) continue;
+      if (b.recordsBytes > 0) {
+        // The records index knows exactly which traces the block holds: one region read per trace it has.
+        const index = await this.indexes.records(b);
+        let regions = 0;
+        for (const id of wanted) {
+          const region = index.find(id);
+          if (region === undefined) continue;
+          add(await readTraceRecords(b.recordsPath, region));
+          regions++;
+        }
+        if (few && regions > 0) {
+          this.stats.blocksRead++;
+          this.stats.recordsRead += regions;
+        }
+        continue;
+      }
+      // A block without trace records (format 2): the row groups whose id range holds a requested id.
       let groups = 0;
-      for (const g of b.rowGroups) if (g.lastTraceId >= lo && g.firstTraceId <= hi && sorted.some((id) => id >= g.firstTraceId && id <= g.lastTraceId)) groups++;
+      for (const g of b.rowGroups) if (g.lastTraceId >= lo && g.firstTraceId <= hi && wanted.some((id) => id >= g.firstTraceId && id <= g.lastTraceId)) groups++;
       if (groups === 0) continue;
-      if (sorted.length <= BLOOM_MAX_IDS) {
-        signal?.throwIfAborted();
-        let any = false;
-        for (const id of sorted) if (await bloomMayContain(b.bloomPath, b.bloomBlocks, id)) any = true;
-        if (!any) continue;
+      if (few) {
         this.stats.blocksRead++;
         this.stats.rowGroupsRead += groups;
       }
-      chosen.push(b);
+      viaParquet.push(b);
     }
-    if (chosen.length === 0) return out;
+    if (viaParquet.length === 0) return out;
     const idList = sorted.map(quoteString).join(', ');
     const sql =
-      `SELECT * FROM read_parquet(${fileList(chosen)}) ` +
+      `SELECT * FROM read_parquet(${fileList(viaParquet)}) ` +
       `WHERE trace_id BETWEEN ${quoteString(lo)} AND ${quoteString(hi)} AND trace_id IN (${idList})`;
     const shared = new SharedParts();
-    for (const row of await this.query(sql, signal)) {
-      const s = decodeSpan(row, shared);
-      let list = out.get(s.span.traceId);
-      if (!list) out.set(s.span.traceId, (list = []));
-      list.push(s);
-    }
+    add((await this.query(sql, signal)).map((row) => decodeSpan(row, shared)));
     return out;
   }
 
@@ -209,12 +247,13 @@ export class BlockSource implements SpanSource {
     return out;
   }
 
-  /** Runs a read on a connection of its own; `objects` returns row objects (column name → value). */
+  /** Runs a read on the source's connection; `objects` returns row objects (column name → value). */
   private async query(sql: string, signal: AbortSignal | undefined, objects?: true): Promise<Record<string, unknown>[]>;
   private async query(sql: string, signal: AbortSignal | undefined, objects: false): Promise<unknown[][]>;
   private async query(sql: string, signal: AbortSignal | undefined, objects = true): Promise<Record<string, unknown>[] | unknown[][]> {
     signal?.throwIfAborted();
-    const conn = await this.connect();
+    this.conn ??= this.connect();
+    const conn = await this.conn;
     const onAbort = (): void => conn.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -223,7 +262,6 @@ export class BlockSource implements SpanSource {
       return objects ? (r.getRowObjectsJS()) : (r.getRowsJS());
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      conn.closeSync();
     }
   }
 }
