@@ -126,8 +126,12 @@ export class BlockSource implements SpanSource {
     return out;
   }
 
-  /** The count as one aggregate query over the blocks in range: DuckDB groups, nothing is decoded per span. */
-  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
+  /**
+   * The count as one aggregate query over the blocks in range: DuckDB groups, nothing is decoded per span. A span
+   * stored in several blocks (a client's retry after a cut) counts once. The conditions' SQL is exact for scalar
+   * values; a span with an array value under a key they name makes the answer undefined (the engine reads traces).
+   */
+  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[] | undefined> {
     const blocks = this.inRange(tenant, { startNs: p.fromNs + 1n, endNs: p.toNs + 1n });
     if (blocks.length === 0) return [];
     const groupCols = p.groupBy.flatMap((g, i) => {
@@ -136,11 +140,22 @@ export class BlockSource implements SpanSource {
       const list = `list_filter(${g.scope === 'span' ? 'span_attrs' : 'resource_attrs'}, lambda x: x.k = ${quoteString(g.name)})[1]`;
       return [`${dedicated ? dedicated.column : 'NULL'} AS d${i}`, `${list} AS l${i}`];
     });
+    const conditions = p.conditions ?? [];
+    const arrays = conditions.flatMap((c) =>
+      c.scope === 'span' || c.scope === 'resource' ? [`len(list_filter(${c.scope}_attrs, lambda x: x.k = ${quoteString(c.name)} AND x.a IS NOT NULL)) > 0`] : [],
+    );
+    const arrayFlag = arrays.length > 0 ? `(${arrays.join(' OR ')})` : 'FALSE';
+    const where = conditions.length > 0 ? ` AND (${conditionsSql(conditions, 'all')} OR ${arrayFlag})` : '';
+    // One row per (trace id, span id) first: a retried span cut into two blocks counts once.
+    const spans =
+      `SELECT DISTINCT ON (trace_id, span_id) trace_id, span_id, start_ns, ${arrayFlag} AS arr${groupCols.map((c) => `, ${c}`).join('')} ` +
+      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs}${where}`;
     const sql =
-      `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${groupCols.map((c) => `, ${c}`).join('')}, count(*) AS n, ` +
-      `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts ` +
-      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs} GROUP BY ALL`;
-    return (await this.query(sql, p.signal)).map((r) => ({
+      `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${p.groupBy.map((_g, i) => `, d${i}, l${i}`).join('')}, count(*) AS n, bool_or(arr) AS arr, ` +
+      `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts FROM (${spans}) GROUP BY ALL`;
+    const rows = await this.query(sql, p.signal);
+    if (rows.some((r) => r.arr === true)) return undefined;
+    return rows.map((r) => ({
       interval: Number(r.iv),
       values: p.groupBy.map((_g, i) => {
         const d = r[`d${i}`];

@@ -325,6 +325,25 @@ test('compaction never rewrites a big block: late spans for its window stay in a
   }
 });
 
+test('a span count keeps one span per trace id and span id when a retry stored it in two blocks', async () => {
+  const store = await open(tmpDir());
+  const start = NOW_NS - HOUR;
+  try {
+    // The same request twice, its trace cut in between (the head no longer knows it): two blocks hold the spans.
+    for (let round = 0; round < 2; round++) {
+      await commit(store, T, spansOf(1, start));
+      await store.flush();
+    }
+    assert.equal(store.blocks().reduce((n, b) => n + b.spans, 0), 6);
+    const q = await store.querier([T]);
+    const rows = await q.countSpans!({ fromNs: start - SEC, toNs: start + HOUR, stepNs: 2n * HOUR, groupBy: [] });
+    assert.deepEqual(rows?.map((r) => r.count), [3]);
+    assert.equal((await q.traceById(traceIdOf(1)))?.spans.length, 3);
+  } finally {
+    await store.close();
+  }
+});
+
 test('a newest-first select yields traces exactly by start time, a late earlier span included', async () => {
   const store = await open(tmpDir());
   const base = NOW_NS - 2n * HOUR;

@@ -127,13 +127,15 @@ export class TraceStoreQuerier implements TraceQuerier {
     }
   }
 
-  async countSpans(params: SpanCountParams): Promise<SpanCountRow[]> {
+  async countSpans(params: SpanCountParams): Promise<SpanCountRow[] | undefined> {
     this.checkOpen();
     const { sources, release } = this.host.acquire();
     try {
       const merged = new Map<string, SpanCountRow>();
       for (const src of sources) {
-        for (const row of await src.countSpans(this.tenant, params)) {
+        const rows = await src.countSpans(this.tenant, params);
+        if (rows === undefined) return undefined;
+        for (const row of rows) {
           const key = `${row.interval}\u0000${JSON.stringify(row.values)}`;
           const have = merged.get(key);
           merged.set(key, have ? { ...have, count: have.count + row.count } : row);

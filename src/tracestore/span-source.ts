@@ -34,8 +34,11 @@ export interface SpanSource {
   /** Every span held for each of `ids` (ids the source does not hold are absent). */
   spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
-  /** The span count the seam describes ({@link SpanCountParams}) over the spans this source holds. */
-  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[]>;
+  /**
+   * The span count the seam describes ({@link SpanCountParams}) over the spans this source holds, one per trace id
+   * and span id; undefined when the source cannot apply `params.conditions` exactly.
+   */
+  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[] | undefined>;
   /**
    * Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. With scope `intrinsic`,
    * `name` is one of {@link INTRINSIC_TAGS}; another intrinsic adds nothing.
