@@ -23,6 +23,9 @@ export interface BlockReadStats {
   rowGroupsRead: number;
 }
 
+/** Id sets up to this size are listed in a search's SQL; larger ones are filtered after reading. */
+const MAX_LISTED_IDS = 5000;
+
 /** Id sets up to this size are checked against each block's bloom filter before its index or file is read. */
 const BLOOM_MAX_IDS = 16;
 
@@ -50,12 +53,18 @@ export class BlockSource implements SpanSource {
     if (conn) (await conn).closeSync();
   }
 
-  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
+    if (only?.size === 0) return out;
     const blocks = this.inRange(tenant, { startNs, endNs });
     if (blocks.length === 0) return out;
-    const sql = `SELECT trace_id, min(trace_start_ns) FROM read_parquet(${fileList(blocks)}) WHERE start_ns >= ${startNs} AND start_ns < ${endNs} GROUP BY trace_id`;
-    for (const [id, start] of await this.query(sql, signal, false)) out.set(String(id), start as bigint);
+    // A few ids go into the SQL (DuckDB skips row groups by their id statistics); many are filtered here.
+    const listed = only !== undefined && only.size <= MAX_LISTED_IDS ? [...only].sort() : undefined;
+    const ids = listed ? ` AND trace_id BETWEEN ${quoteString(listed[0]!)} AND ${quoteString(listed.at(-1)!)} AND trace_id IN (${listed.map(quoteString).join(', ')})` : '';
+    const sql = `SELECT trace_id, min(trace_start_ns) FROM read_parquet(${fileList(blocks)}) WHERE start_ns >= ${startNs} AND start_ns < ${endNs}${ids} GROUP BY trace_id`;
+    for (const [id, start] of await this.query(sql, signal, false)) {
+      if (only === undefined || only.has(String(id))) out.set(String(id), start as bigint);
+    }
     return out;
   }
 

@@ -18,12 +18,12 @@ export class HeadSource implements SpanSource {
     private readonly version: number,
   ) {}
 
-  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
     let n = 0;
     for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
-      if (t.maxEndNs < startNs || t.minStartNs >= endNs) continue;
+      if (t.maxEndNs < startNs || t.minStartNs >= endNs || (only && !only.has(t.traceId))) continue;
       if (t.spans.some((s) => inRange(s, startNs, endNs))) out.set(t.traceId, t.minStartNs);
     }
     return Promise.resolve(out);
