@@ -3,7 +3,7 @@ import { readTraceIdBloom } from './trace-id-bloom.ts';
 import { TraceRecordsIndex } from './trace-records.ts';
 
 /** Bytes the cache holds unless told otherwise: a week of a busy tenant's bloom filters and many records indexes. */
-export const DEFAULT_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
 
 type Entry = { readonly bytes: number; readonly value: Buffer | TraceRecordsIndex };
 
