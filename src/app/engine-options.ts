@@ -46,6 +46,7 @@ export function traceStoreConfigOptions(traces: TracesConfig): Pick<TraceStoreOp
       headMaxBytes: traces.store.head_max_bytes,
       rowGroupSpans: traces.store.row_group_spans,
       compactionTargetSpans: traces.store.compaction_target_spans,
+      indexCacheBytes: traces.store.index_cache_bytes,
     },
   };
 }

@@ -107,11 +107,13 @@ export const tracesConfigSchema = z
          * early; at twice this, commits are refused with a retryable 429 until a cut catches up. The memory bound.
          */
         head_max_bytes: bytesSchema.prefault('64MiB'),
-        /** Spans per Parquet row group in blocks: the unit a trace-by-id read loads. */
+        /** Spans per Parquet row group in blocks: the unit a search's read of a block loads. */
         row_group_spans: z.number().int().positive().default(20_000),
+        /** Memory for blocks' trace-id indexes (bloom filters, trace records indexes), least recently used dropped first. */
+        index_cache_bytes: bytesSchema.prefault('64MiB'),
         /**
-         * Compaction merges a window's small blocks into blocks of up to this many spans (so a trace by id reads
-         * a few row groups of a few blocks); blocks of half of it or more are never rewritten. 0 turns it off.
+         * Compaction merges a window's small blocks into blocks of up to this many spans (so a search reads few
+         * blocks); blocks of half of it or more are never rewritten. 0 turns it off.
          */
         compaction_target_spans: z.number().int().nonnegative().default(1_000_000),
         /** How often retention runs. */

@@ -12,6 +12,8 @@ interface CounterSeries {
   readonly labels: Labels;
   value: number;
   lastUpdateMs: number;
+  /** Not collected yet: its first collection writes a 0 before the value (see `collect`). */
+  fresh: boolean;
   exemplar?: PendingExemplar;
 }
 
@@ -23,6 +25,7 @@ interface HistogramSeries {
   sum: number;
   count: number;
   lastUpdateMs: number;
+  fresh: boolean;
   /** Per bucket: the last observation that fell in it. */
   readonly exemplars: (PendingExemplar | undefined)[];
 }
@@ -53,7 +56,7 @@ export class SeriesRegistry {
     const full = withName(name, labels);
     const key = labelsKey(full);
     let s = this.counters.get(key);
-    if (!s) this.counters.set(key, (s = { labels: full, value: 0, lastUpdateMs: nowMs }));
+    if (!s) this.counters.set(key, (s = { labels: full, value: 0, lastUpdateMs: nowMs, fresh: true }));
     s.value += by;
     s.lastUpdateMs = nowMs;
     if (exemplar) s.exemplar = exemplar;
@@ -66,7 +69,7 @@ export class SeriesRegistry {
     let h = this.histograms.get(key);
     if (!h || h.bounds !== bounds) {
       // A changed bucket layout (a new per-tenant setting) starts the series over.
-      h = { labels: withName(name, labels), bounds, buckets: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0, lastUpdateMs: nowMs, exemplars: [] };
+      h = { labels: withName(name, labels), bounds, buckets: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0, lastUpdateMs: nowMs, fresh: true, exemplars: [] };
       this.histograms.set(key, h);
     }
     let i = 0;
@@ -80,10 +83,13 @@ export class SeriesRegistry {
 
   /**
    * The current value of every series as metric records stamped `nowMs` (exemplars since the last collection
-   * attached and then cleared), after dropping the stale ones.
+   * attached and then cleared), after dropping the stale ones. A series collected for the first time gets a 0 sample
+   * first, at the end of the minute before `nowMs`, as Tempo's generator writes one: without it a series whose first
+   * value is already 1 (an edge or span seen once) shows no increase, so `rate()` and `increase()` say 0.
    */
   collect(nowMs: number): MetricRecord[] {
     const out: MetricRecord[] = [];
+    const zeroMs = Math.floor(nowMs / 60_000) * 60_000 - 1;
     for (const [family, meta] of this.metadata) {
       if (this.metadataSent.has(family)) continue;
       this.metadataSent.add(family);
@@ -94,8 +100,9 @@ export class SeriesRegistry {
         this.counters.delete(key);
         continue;
       }
-      out.push(record(s.labels, s.value, nowMs, s.exemplar));
+      out.push(record(s.labels, s.value, nowMs, s.exemplar, s.fresh ? zeroMs : undefined));
       s.exemplar = undefined;
+      s.fresh = false;
     }
     for (const [key, h] of this.histograms) {
       if (nowMs - h.lastUpdateMs > this.staleMs) {
@@ -106,11 +113,12 @@ export class SeriesRegistry {
       for (let i = 0; i < h.buckets.length; i++) {
         const le = i < h.bounds.length ? formatBound(h.bounds[i]!) : '+Inf';
         const labels = withName(`${name}_bucket`, { ...h.labels, le });
-        out.push(record(labels, h.buckets[i]!, nowMs, h.exemplars[i]));
+        out.push(record(labels, h.buckets[i]!, nowMs, h.exemplars[i], h.fresh ? zeroMs : undefined));
         h.exemplars[i] = undefined;
       }
-      out.push(record(withName(`${name}_sum`, h.labels), h.sum, nowMs));
-      out.push(record(withName(`${name}_count`, h.labels), h.count, nowMs));
+      out.push(record(withName(`${name}_sum`, h.labels), h.sum, nowMs, undefined, h.fresh ? zeroMs : undefined));
+      out.push(record(withName(`${name}_count`, h.labels), h.count, nowMs, undefined, h.fresh ? zeroMs : undefined));
+      h.fresh = false;
     }
     return out;
   }
@@ -123,9 +131,11 @@ function withName(name: string, labels: Labels): Labels {
   return out;
 }
 
-function record(labels: Labels, value: number, nowMs: number, ex?: PendingExemplar): MetricRecord {
+/** A series' sample at `nowMs`, preceded by a 0 at `zeroMs` when given (its first collection). */
+function record(labels: Labels, value: number, nowMs: number, ex?: PendingExemplar, zeroMs?: number): MetricRecord {
   const exemplars: Exemplar[] | undefined = ex && [{ labels: { trace_id: ex.traceId }, value: ex.value, timestampMs: ex.timestampMs }];
-  return { labels, samples: [{ timestampMs: nowMs, value }], ...(exemplars ? { exemplars } : {}) };
+  const samples = zeroMs === undefined ? [{ timestampMs: nowMs, value }] : [{ timestampMs: zeroMs, value: 0 }, { timestampMs: nowMs, value }];
+  return { labels, samples, ...(exemplars ? { exemplars } : {}) };
 }
 
 /** A bucket bound as Prometheus' client libraries print `le` (Go's %g-like shortest form). */

@@ -127,7 +127,7 @@ export class RemoteTraceQueryable implements TraceQueryable {
         await call('close', [handle]);
       },
     };
-    if (opened.countSpans) querier.countSpans = async (params: SpanCountParams) => (await call('traces.countSpans', [handle, withoutSignal(params)])) as SpanCountRow[];
+    if (opened.countSpans) querier.countSpans = async (params: SpanCountParams) => (await call('traces.countSpans', [handle, withoutSignal(params)])) as SpanCountRow[] | undefined;
     return querier;
   }
 }

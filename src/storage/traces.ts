@@ -60,6 +60,11 @@ export interface SpanCountParams {
   readonly stepNs: bigint;
   /** The attributes spans are grouped by (the first attribute of that key on the span or its resource). */
   readonly groupBy: readonly { readonly scope: 'span' | 'resource'; readonly name: string }[];
+  /**
+   * Only spans satisfying every one of these are counted, exactly (not a prefilter). The query engine passes only
+   * conditions whose TraceQL meaning storage computes exactly (see traceql's `exactCountConditions`).
+   */
+  readonly conditions?: readonly SpanCondition[];
   readonly signal?: AbortSignal;
 }
 
@@ -90,10 +95,11 @@ export interface TraceQuerier {
   readonly newestFirst?: boolean;
   select(params: TraceSelectParams): AsyncIterable<readonly StoredTrace[]>;
   /**
-   * Counts spans per interval and group (optional: a querier without it is read through `select`). A span stored
-   * twice (a client's retry) may count twice here, where `select` keeps one per span id.
+   * Counts spans per interval and group (optional: a querier without it is read through `select`), one per trace
+   * id and span id, as `select` keeps them. Undefined when storage cannot count `params.conditions` exactly over the
+   * range (an attribute they name holds an array there): the caller reads through `select` instead.
    */
-  countSpans?(params: SpanCountParams): Promise<SpanCountRow[]>;
+  countSpans?(params: SpanCountParams): Promise<SpanCountRow[] | undefined>;
   /** The trace with this id (lowercase hex), or undefined; `range` narrows where storage looks (Tempo's hints). */
   traceById(traceId: string, range?: TraceTimeRange): Promise<StoredTrace | undefined>;
   /** Attribute names (sorted, distinct) present in `scope` on spans in the range. */

@@ -80,3 +80,36 @@ function simpleCondition(e: FieldExpr): SpanCondition | undefined {
   }
   return undefined;
 }
+
+/** Intrinsics whose values storage compares as TraceQL does. */
+const EXACT_INTRINSICS = new Set(['name', 'statusMessage', 'status', 'kind']);
+
+/**
+ * The spans a pipeline selects as conditions storage can apply exactly (a span count instead of assembling traces):
+ * [] for `{ }` (or `{ true }`), the conditions when the pipeline is one spanset filter made only of `&&`-joined
+ * comparisons of span or resource attributes and the intrinsics `name`, `statusMessage`, `status`, `kind` with a
+ * literal by `=`, `=~`, `!= nil`, or a number by `<`, `<=`, `>`, `>=` (an array attribute matches when any element
+ * does, as in TraceQL; the negated forms need every element and are left to the evaluator); otherwise undefined.
+ */
+export function exactCountConditions(p: Pipeline): SpanCondition[] | undefined {
+  const [only, ...rest] = p.elements;
+  if (rest.length > 0 || only?.kind !== 'filter') return undefined;
+  const e = only.expr;
+  if (e.kind === 'static' && e.value.type === 'bool' && e.value.value) return [];
+  const out: SpanCondition[] = [];
+  return exactLeaves(e, out) ? out : undefined;
+}
+
+function exactLeaves(e: FieldExpr, out: SpanCondition[]): boolean {
+  if (e.kind === 'binary' && e.op === '&&') return exactLeaves(e.lhs, out) && exactLeaves(e.rhs, out);
+  const c = simpleCondition(e);
+  if (c === undefined) return false;
+  if (c.scope === 'intrinsic' ? !EXACT_INTRINSICS.has(c.name) : c.scope !== 'span' && c.scope !== 'resource') return false;
+  const exact =
+    c.op === 'exists' ||
+    (c.op === '=' && c.value !== undefined) ||
+    (c.op === '=~' && typeof c.value === 'string') ||
+    ((c.op === '<' || c.op === '<=' || c.op === '>' || c.op === '>=') && typeof c.value === 'number' && c.scope !== 'intrinsic');
+  if (exact) out.push(c);
+  return exact;
+}

@@ -1,7 +1,7 @@
 import { HeimdallError } from '../model/index.ts';
 import type { QueryDeadline, SpanCountRow, TraceQuerier } from '../storage/index.ts';
-import type { AttributeRef, MetricsExpr, MetricsFirstStage, Pipeline, RootExpr, SecondStage, Static } from './ast.ts';
-import { pushdownConditions } from './conditions.ts';
+import type { AttributeRef, MetricsExpr, MetricsFirstStage, RootExpr, SecondStage, Static } from './ast.ts';
+import { exactCountConditions, pushdownConditions } from './conditions.ts';
 import { evaluateTrace, spanMatches } from './pipeline-eval.ts';
 import { attributeLabel } from './printer.ts';
 import { anyValueJson } from './search.ts';
@@ -464,18 +464,24 @@ export async function runMetrics(querier: TraceQuerier, root: Extract<RootExpr, 
   let inspectedTraces = 0;
   let inspectedSpans = 0;
   const only = ls.length === 1 ? ls[0]! : undefined;
-  if (only && only.stage instanceof FirstStage && only.stage.countable() && selectsEverySpan(only.node.pipeline) && querier.countSpans) {
-    // Every span counts: storage counts them per interval and group (one aggregate query per source, no trace assembled).
+  const countConditions = only && only.stage instanceof FirstStage && only.stage.countable() ? exactCountConditions(only.node.pipeline) : undefined;
+  if (only && countConditions !== undefined && querier.countSpans) {
+    // The selected spans are what storage can count itself: per interval and group (one aggregate query per source,
+    // no trace assembled). Undefined when it cannot count these conditions exactly over the range.
     const groupBy = (only.node.first as Extract<MetricsFirstStage, { kind: 'metricsAggregate' }>).by.map((b) => ({ scope: b.scope as 'span' | 'resource', name: b.name }));
-    const rows = await querier.countSpans({ ...iv.countRange(), groupBy, ...(signal === undefined ? {} : { signal }) }).catch((err: unknown) => {
-      const stop = p.deadline.poll();
-      throw stop !== undefined ? stopError(stop) : err;
-    });
-    for (const row of rows) {
-      only.stage.observeCount(row);
-      inspectedSpans += row.count;
+    const rows = await querier
+      .countSpans({ ...iv.countRange(), groupBy, ...(countConditions.length > 0 ? { conditions: countConditions } : {}), ...(signal === undefined ? {} : { signal }) })
+      .catch((err: unknown) => {
+        const stop = p.deadline.poll();
+        throw stop !== undefined ? stopError(stop) : err;
+      });
+    if (rows !== undefined) {
+      for (const row of rows) {
+        (only.stage as FirstStage).observeCount(row);
+        inspectedSpans += row.count;
+      }
+      return encodeMetrics(root, ls, iv, p, inspectedTraces, inspectedSpans);
     }
-    return encodeMetrics(root, ls, iv, p, inspectedTraces, inspectedSpans);
   }
   const conditions = only ? pushdownConditions(only.node.pipeline) : [];
   const selection = querier.select({
@@ -504,12 +510,6 @@ export async function runMetrics(querier: TraceQuerier, root: Extract<RootExpr, 
     }
   }
   return encodeMetrics(root, ls, iv, p, inspectedTraces, inspectedSpans);
-}
-
-/** Whether a pipeline selects every span: one `{ }` (or `{ true }`) filter. */
-function selectsEverySpan(pipeline: Pipeline): boolean {
-  const [only, ...rest] = pipeline.elements;
-  return rest.length === 0 && only?.kind === 'filter' && only.expr.kind === 'static' && only.expr.value.type === 'bool' && only.expr.value.value;
 }
 
 /** The stages' series through the query's second stages and arithmetic, in Tempo's JSON. */

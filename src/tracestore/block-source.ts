@@ -4,43 +4,67 @@ import type { Attribute, AttributeScalar, InstrumentationScope, Span, SpanKind, 
 import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
 import type { AttrRow } from './block-columns.ts';
+import type { BlockIndexCache } from './block-index-cache.ts';
 import type { BlockInfo } from './catalog.ts';
 import { conditionsSql } from './condition-sql.ts';
 import { valueKey } from './head-source.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
 import { bloomMayContain } from './trace-id-bloom.ts';
+import { readTraceRecords } from './trace-records.ts';
 
 /** Counters of what block reads touched (tests assert the trace-id index keeps trace-by-id narrow). */
 export interface BlockReadStats {
-  /** Blocks a trace-by-id-style read (few ids) opened. */
+  /** Blocks a trace-by-id-style read (few ids) read spans from. */
   blocksRead: number;
-  /** Row groups whose trace-id range admits a requested id, in the blocks read. */
+  /** Trace records regions (one per trace and block) such reads read. */
+  recordsRead: number;
+  /** Row groups whose trace-id range admits a requested id, in the blocks without trace records such reads read. */
   rowGroupsRead: number;
 }
 
-/** Id sets up to this size are checked against each block's bloom filter before it is opened. */
+/** Id sets up to this size are listed in a search's SQL; larger ones are filtered after reading. */
+const MAX_LISTED_IDS = 5000;
+
+/** Id sets up to this size are checked against each block's bloom filter before its index or file is read. */
 const BLOOM_MAX_IDS = 16;
 
 /**
- * The blocks of one catalog snapshot as a {@link SpanSource}, read with DuckDB straight from the Parquet files:
- * time ranges and the prefilter are pushed into SQL, blocks are chosen by their time bounds, trace-id range,
- * row-group ranges and (for a few ids) bloom filter, and DuckDB skips row groups by their trace-id statistics.
- * Each call opens its own connection, so reads of one querier run independently of cuts.
+ * The blocks of one catalog snapshot as a {@link SpanSource}. Spans of given traces come from the blocks' trace
+ * records (blocks chosen by trace-id range, bloom filter and records index, all cached); everything else is read
+ * with DuckDB straight from the Parquet files: time ranges and the prefilter are pushed into SQL and blocks are
+ * chosen by their time bounds. One DuckDB connection per source (one read of a querier), opened when first needed
+ * and closed by `close`, so a read runs independently of cuts.
  */
 export class BlockSource implements SpanSource {
+  private conn: Promise<DuckDBConnection> | undefined;
+
   constructor(
     private readonly blocks: readonly BlockInfo[],
     private readonly connect: () => Promise<DuckDBConnection>,
+    private readonly indexes: BlockIndexCache,
     private readonly stats: BlockReadStats,
   ) {}
 
-  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+  /** Closes the connection, if one was opened (no read of this source may be running). */
+  async close(): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) (await conn).closeSync();
+  }
+
+  async idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
+    if (only?.size === 0) return out;
     const blocks = this.inRange(tenant, { startNs, endNs });
     if (blocks.length === 0) return out;
-    const sql = `SELECT trace_id, min(trace_start_ns) FROM read_parquet(${fileList(blocks)}) WHERE start_ns >= ${startNs} AND start_ns < ${endNs} GROUP BY trace_id`;
-    for (const [id, start] of await this.query(sql, signal, false)) out.set(String(id), start as bigint);
+    // A few ids go into the SQL (DuckDB skips row groups by their id statistics); many are filtered here.
+    const listed = only !== undefined && only.size <= MAX_LISTED_IDS ? [...only].sort() : undefined;
+    const ids = listed ? ` AND trace_id BETWEEN ${quoteString(listed[0]!)} AND ${quoteString(listed.at(-1)!)} AND trace_id IN (${listed.map(quoteString).join(', ')})` : '';
+    const sql = `SELECT trace_id, min(trace_start_ns) FROM read_parquet(${fileList(blocks)}) WHERE start_ns >= ${startNs} AND start_ns < ${endNs}${ids} GROUP BY trace_id`;
+    for (const [id, start] of await this.query(sql, signal, false)) {
+      if (only === undefined || only.has(String(id))) out.set(String(id), start as bigint);
+    }
     return out;
   }
 
@@ -55,41 +79,68 @@ export class BlockSource implements SpanSource {
     const sorted = [...ids].sort();
     const lo = sorted[0]!;
     const hi = sorted[sorted.length - 1]!;
-    const chosen: BlockInfo[] = [];
+    const few = sorted.length <= BLOOM_MAX_IDS;
+    const add = (spans: readonly StoredSpan[]): void => {
+      for (const s of spans) {
+        let list = out.get(s.span.traceId);
+        if (!list) out.set(s.span.traceId, (list = []));
+        list.push(s);
+      }
+    };
+    const viaParquet: BlockInfo[] = [];
     for (const b of this.blocks) {
       if (b.tenant !== tenant || b.maxTraceId < lo || b.minTraceId > hi) continue;
       if (range && (b.maxEndNs < range.startNs || b.minStartNs >= range.endNs)) continue;
-      // Row groups whose id range holds a requested id (one per id, two when a trace straddles a boundary).
+      signal?.throwIfAborted();
+      let wanted = sorted.filter((id) => id >= b.minTraceId && id <= b.maxTraceId);
+      // The bloom filter (12 bits a trace) spares loading a bigger index for blocks that hold none of a few ids.
+      if (few) {
+        const bloom = await this.indexes.bloom(b);
+        wanted = wanted.filter((id) => bloomMayContain(bloom, id));
+      }
+      if (wanted.length === 0) continue;
+      if (b.recordsBytes > 0) {
+        // The records index knows exactly which traces the block holds: one region read per trace it has.
+        const index = await this.indexes.records(b);
+        let regions = 0;
+        for (const id of wanted) {
+          const region = index.find(id);
+          if (region === undefined) continue;
+          add(await readTraceRecords(b.recordsPath, region));
+          regions++;
+        }
+        if (few && regions > 0) {
+          this.stats.blocksRead++;
+          this.stats.recordsRead += regions;
+        }
+        continue;
+      }
+      // A block without trace records (format 2): the row groups whose id range holds a requested id.
       let groups = 0;
-      for (const g of b.rowGroups) if (g.lastTraceId >= lo && g.firstTraceId <= hi && sorted.some((id) => id >= g.firstTraceId && id <= g.lastTraceId)) groups++;
+      for (const g of b.rowGroups) if (g.lastTraceId >= lo && g.firstTraceId <= hi && wanted.some((id) => id >= g.firstTraceId && id <= g.lastTraceId)) groups++;
       if (groups === 0) continue;
-      if (sorted.length <= BLOOM_MAX_IDS) {
-        signal?.throwIfAborted();
-        let any = false;
-        for (const id of sorted) if (await bloomMayContain(b.bloomPath, b.bloomBlocks, id)) any = true;
-        if (!any) continue;
+      if (few) {
         this.stats.blocksRead++;
         this.stats.rowGroupsRead += groups;
       }
-      chosen.push(b);
+      viaParquet.push(b);
     }
-    if (chosen.length === 0) return out;
+    if (viaParquet.length === 0) return out;
     const idList = sorted.map(quoteString).join(', ');
     const sql =
-      `SELECT * FROM read_parquet(${fileList(chosen)}) ` +
+      `SELECT * FROM read_parquet(${fileList(viaParquet)}) ` +
       `WHERE trace_id BETWEEN ${quoteString(lo)} AND ${quoteString(hi)} AND trace_id IN (${idList})`;
     const shared = new SharedParts();
-    for (const row of await this.query(sql, signal)) {
-      const s = decodeSpan(row, shared);
-      let list = out.get(s.span.traceId);
-      if (!list) out.set(s.span.traceId, (list = []));
-      list.push(s);
-    }
+    add((await this.query(sql, signal)).map((row) => decodeSpan(row, shared)));
     return out;
   }
 
-  /** The count as one aggregate query over the blocks in range: DuckDB groups, nothing is decoded per span. */
-  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
+  /**
+   * The count as one aggregate query over the blocks in range: DuckDB groups, nothing is decoded per span. A span
+   * stored in several blocks (a client's retry after a cut) counts once. The conditions' SQL is exact for scalar
+   * values; a span with an array value under a key they name makes the answer undefined (the engine reads traces).
+   */
+  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[] | undefined> {
     const blocks = this.inRange(tenant, { startNs: p.fromNs + 1n, endNs: p.toNs + 1n });
     if (blocks.length === 0) return [];
     const groupCols = p.groupBy.flatMap((g, i) => {
@@ -98,11 +149,22 @@ export class BlockSource implements SpanSource {
       const list = `list_filter(${g.scope === 'span' ? 'span_attrs' : 'resource_attrs'}, lambda x: x.k = ${quoteString(g.name)})[1]`;
       return [`${dedicated ? dedicated.column : 'NULL'} AS d${i}`, `${list} AS l${i}`];
     });
+    const conditions = p.conditions ?? [];
+    const arrays = conditions.flatMap((c) =>
+      c.scope === 'span' || c.scope === 'resource' ? [`len(list_filter(${c.scope}_attrs, lambda x: x.k = ${quoteString(c.name)} AND x.a IS NOT NULL)) > 0`] : [],
+    );
+    const arrayFlag = arrays.length > 0 ? `(${arrays.join(' OR ')})` : 'FALSE';
+    const where = conditions.length > 0 ? ` AND (${conditionsSql(conditions, 'all')} OR ${arrayFlag})` : '';
+    // One row per (trace id, span id) first: a retried span cut into two blocks counts once.
+    const spans =
+      `SELECT DISTINCT ON (trace_id, span_id) trace_id, span_id, start_ns, ${arrayFlag} AS arr${groupCols.map((c) => `, ${c}`).join('')} ` +
+      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs}${where}`;
     const sql =
-      `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${groupCols.map((c) => `, ${c}`).join('')}, count(*) AS n, ` +
-      `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts ` +
-      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs} GROUP BY ALL`;
-    return (await this.query(sql, p.signal)).map((r) => ({
+      `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${p.groupBy.map((_g, i) => `, d${i}, l${i}`).join('')}, count(*) AS n, bool_or(arr) AS arr, ` +
+      `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts FROM (${spans}) GROUP BY ALL`;
+    const rows = await this.query(sql, p.signal);
+    if (rows.some((r) => r.arr === true)) return undefined;
+    return rows.map((r) => ({
       interval: Number(r.iv),
       values: p.groupBy.map((_g, i) => {
         const d = r[`d${i}`];
@@ -209,12 +271,13 @@ export class BlockSource implements SpanSource {
     return out;
   }
 
-  /** Runs a read on a connection of its own; `objects` returns row objects (column name → value). */
+  /** Runs a read on the source's connection; `objects` returns row objects (column name → value). */
   private async query(sql: string, signal: AbortSignal | undefined, objects?: true): Promise<Record<string, unknown>[]>;
   private async query(sql: string, signal: AbortSignal | undefined, objects: false): Promise<unknown[][]>;
   private async query(sql: string, signal: AbortSignal | undefined, objects = true): Promise<Record<string, unknown>[] | unknown[][]> {
     signal?.throwIfAborted();
-    const conn = await this.connect();
+    this.conn ??= this.connect();
+    const conn = await this.conn;
     const onAbort = (): void => conn.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -223,7 +286,6 @@ export class BlockSource implements SpanSource {
       return objects ? (r.getRowObjectsJS()) : (r.getRowsJS());
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      conn.closeSync();
     }
   }
 }

@@ -10,6 +10,7 @@ import type { BlockInfo, RowGroupRange } from './catalog.ts';
 import { FORMAT_VERSION } from './format.ts';
 import { rootSpan, serviceName } from './head-source.ts';
 import { buildTraceIdBloom } from './trace-id-bloom.ts';
+import { TraceRecordsIndex, mergeTraceRecords, writeTraceRecords } from './trace-records.ts';
 
 /** One trace's spans going into a block. */
 interface BlockTrace {
@@ -24,7 +25,7 @@ interface TraceSpanCount {
 }
 
 /** Where a new block goes and what it records beyond what its spans give. */
-export type BlockTarget = Pick<BlockInfo, 'seq' | 'tenant' | 'windowStartMs' | 'key' | 'path' | 'bloomPath' | 'walSegment' | 'level'>;
+export type BlockTarget = Pick<BlockInfo, 'seq' | 'tenant' | 'windowStartMs' | 'key' | 'path' | 'bloomPath' | 'recordsPath' | 'walSegment' | 'level'>;
 
 const RESOURCE_INDEX = columnIndex(RESOURCE_COLUMNS);
 const SPAN_INDEX = columnIndex(SPAN_COLUMNS);
@@ -80,7 +81,7 @@ export class BlockWriter {
   ) {}
 
   /**
-   * Writes `traces` into a block at `target`: the Parquet file and its trace-id bloom filter, each durable
+   * Writes `traces` into a block at `target`: the Parquet file, its trace-id bloom filter and trace records, each durable
    * (temp file, fsync, rename, directory fsync) when this resolves; registering it is the caller's. A failure
    * removes what was written.
    */
@@ -101,10 +102,12 @@ export class BlockWriter {
       await this.clearStage();
     }
     try {
+      const recordsBytes = await writeTraceRecords(target.recordsPath, sorted);
       return await this.finish(
         target,
         sorted.map((t) => ({ traceId: t.traceId, spans: t.spans.length })),
         stats,
+        recordsBytes,
       );
     } catch (err) {
       await removeBlockFiles(target);
@@ -114,8 +117,9 @@ export class BlockWriter {
 
   /**
    * Merges `inputs` (blocks of one tenant and window) into one block at `target`, rows re-sorted by trace id,
-   * start and span id, so a trace split over several small blocks ends up in one run of row groups. The file
-   * and its bloom filter are durable when this resolves; the inputs are untouched (swapping them out of the
+   * start and span id, so a trace split over several small blocks ends up in one run of row groups; its trace
+   * records are the inputs' regions of each trace put together (none when an input has none). The files are
+   * durable when this resolves; the inputs are untouched (swapping them out of the
    * catalog is the caller's). A failure removes what was written.
    */
   async merge(target: BlockTarget, inputs: readonly BlockInfo[]): Promise<BlockInfo> {
@@ -134,7 +138,13 @@ export class BlockWriter {
       const [[spans, minStart, maxStart, maxEnd]] = (
         await this.conn.runAndReadAll(`SELECT count(*), min(start_ns), max(start_ns), max(start_ns + duration_ns) FROM read_parquet(${file})`)
       ).getRows() as [[bigint, bigint, bigint, bigint]];
-      return await this.finish(target, counts, { spans: Number(spans), minStartNs: minStart, maxStartNs: maxStart, maxEndNs: maxEnd });
+      let recordsBytes = 0;
+      if (inputs.every((b) => b.recordsBytes > 0)) {
+        const indexed = [];
+        for (const b of inputs) indexed.push({ path: b.recordsPath, index: await TraceRecordsIndex.read(b.recordsPath) });
+        recordsBytes = await mergeTraceRecords(target.recordsPath, indexed);
+      }
+      return await this.finish(target, counts, { spans: Number(spans), minStartNs: minStart, maxStartNs: maxStart, maxEndNs: maxEnd }, recordsBytes);
     } catch (err) {
       await removeBlockFiles(target);
       throw err;
@@ -148,17 +158,18 @@ export class BlockWriter {
     );
   }
 
-  /** Writes the bloom filter of a block whose Parquet file is published, and describes the block. */
-  private async finish(target: BlockTarget, counts: readonly TraceSpanCount[], stats: Omit<BlockStats, 'rowGroups'>): Promise<BlockInfo> {
+  /** Writes the bloom filter of a block whose Parquet file (and records) are published, and describes the block. */
+  private async finish(target: BlockTarget, counts: readonly TraceSpanCount[], stats: Omit<BlockStats, 'rowGroups'>, recordsBytes: number): Promise<BlockInfo> {
     const rowGroups = await this.rowGroups(target.path, counts);
     const bloom = buildTraceIdBloom(
       counts.map((t) => t.traceId),
       counts.length,
     );
     await writeFileDurably(target.bloomPath, bloom);
-    const sizeBytes = (await fs.stat(target.path)).size + bloom.length;
+    const sizeBytes = (await fs.stat(target.path)).size + bloom.length + recordsBytes;
     return {
       ...target,
+      recordsBytes,
       ...stats,
       rowGroups,
       sizeBytes,
@@ -300,8 +311,11 @@ export class BlockWriter {
 type BlockStats = Pick<BlockInfo, 'spans' | 'minStartNs' | 'maxStartNs' | 'maxEndNs' | 'rowGroups'>;
 
 /** Removes a block's files (a failed or crashed write's leftovers, or a dropped block). */
-export async function removeBlockFiles(b: Pick<BlockInfo, 'path' | 'bloomPath'>): Promise<void> {
-  for (const f of [b.path, b.bloomPath, `${b.path}.tmp`, `${b.bloomPath}.tmp`]) await fs.rm(f, { force: true });
+export async function removeBlockFiles(b: Pick<BlockInfo, 'path' | 'bloomPath' | 'recordsPath'>): Promise<void> {
+  for (const f of [b.path, b.bloomPath, b.recordsPath]) {
+    await fs.rm(f, { force: true });
+    await fs.rm(`${f}.tmp`, { force: true });
+  }
 }
 
 function appendNullable(app: DuckDBAppender, v: string | bigint | Uint8Array | null): void {

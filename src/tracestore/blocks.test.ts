@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { GENEROUS_MS } from '../../test/support/bounds.ts';
 import { makeSpan, record, traceIdOf } from '../../test/support/trace-spans.ts';
 import { traceStoreConfigOptions } from '../app/engine-options.ts';
@@ -52,9 +53,28 @@ async function selectAll(q: TraceQuerier, startNs: bigint, endNs: bigint): Promi
   return out;
 }
 
-test('trace by id over a week of blocks reads the blocks its bloom filter admits and a row group in each', async (t) => {
+/** Probes trace by id for `ids` (3 spans each) and an absent id; returns what each lookup read. */
+async function probeById(store: TraceStore, ids: readonly number[]): Promise<{ blocks: number; records: number; rowGroups: number }[]> {
+  const q = await store.querier([T]);
+  const out = [];
+  for (const id of [...ids, -1]) {
+    const before = { ...store.readStats };
+    const trace = await q.traceById(id < 0 ? 'f'.repeat(32) : traceIdOf(id));
+    assert.equal(trace?.spans.length, id < 0 ? undefined : 3, `trace ${id}`);
+    out.push({
+      blocks: store.readStats.blocksRead - before.blocksRead,
+      records: store.readStats.recordsRead - before.recordsRead,
+      rowGroups: store.readStats.rowGroupsRead - before.rowGroupsRead,
+    });
+  }
+  await q.close();
+  return out;
+}
+
+test('trace by id over a week of blocks reads one trace records region (format 2 blocks: a row group of the blocks the bloom filter admits)', async (t) => {
   // Six-hour windows over seven days (28 blocks); one busy window holds 3,000 traces over several row groups.
-  const store = await open(tmpDir(), { store: { block_window: '6h', row_group_spans: 2048 } });
+  const dir = tmpDir();
+  let store = await open(dir, { store: { block_window: '6h', row_group_spans: 2048 } });
   try {
     const weekAgo = NOW_NS - 7n * 24n * HOUR;
     let n = 0;
@@ -75,33 +95,45 @@ test('trace by id over a week of blocks reads the blocks its bloom filter admits
     assert.equal(store.headBytes, 0);
     const blocks = store.blocks();
     assert.ok(blocks.length >= 28, `${blocks.length} blocks`);
+    assert.ok(blocks.every((b) => b.recordsBytes > 0 && existsSync(b.recordsPath)), 'every block has its trace records');
     const busy = blocks.reduce((a, b) => (b.spans > a.spans ? b : a));
     assert.ok(busy.rowGroups.length >= 4, `the busy block has ${busy.rowGroups.length} row groups`);
     const spans = blocks.reduce((s, b) => s + b.spans, 0);
     const bytes = blocks.reduce((s, b) => s + b.sizeBytes, 0);
     assert.equal(spans, n * 3);
-    t.diagnostic(`${blocks.length} blocks, ${spans} spans, ${(bytes / spans).toFixed(1)} bytes per span (Parquet + bloom)`);
+    t.diagnostic(`${blocks.length} blocks, ${spans} spans, ${(bytes / spans).toFixed(1)} bytes per span (Parquet + bloom + records)`);
 
-    const q = await store.querier([T]);
     const probes = [busyFirst, busyFirst + 1234, n - 1, 5, 300, 555];
-    for (const id of probes) {
-      const before = { ...store.readStats };
-      const trace = await q.traceById(traceIdOf(id));
-      assert.equal(trace?.spans.length, 3, `trace ${id}`);
-      const blocksRead = store.readStats.blocksRead - before.blocksRead;
-      const rowGroupsRead = store.readStats.rowGroupsRead - before.rowGroupsRead;
-      t.diagnostic(`trace ${id}: ${blocksRead} block(s), ${rowGroupsRead} row group(s) of ${blocks.reduce((s, b) => s + b.rowGroups.length, 0)}`);
-      // The one block holding it, plus at most one bloom false positive; one row group each (two if the trace straddles a boundary).
-      assert.ok(blocksRead >= 1 && blocksRead <= 2, `trace ${id}: ${blocksRead} blocks read`);
-      assert.ok(rowGroupsRead <= blocksRead + 1, `trace ${id}: ${rowGroupsRead} row groups read`);
-    }
-    const before = store.readStats.blocksRead;
-    assert.equal(await q.traceById('f'.repeat(32)), undefined);
-    assert.ok(store.readStats.blocksRead - before <= 1, 'an absent id opens no block (bar a false positive)');
+    // The records index knows which block holds a trace: one block, one region; an absent id reads nothing.
+    assert.deepEqual(await probeById(store, probes), [...probes.map(() => ({ blocks: 1, records: 1, rowGroups: 0 })), { blocks: 0, records: 0, rowGroups: 0 }]);
     // A search over the busy window reads the same spans back.
+    let q = await store.querier([T]);
     const found = await selectAll(q, busyBase, busyBase + HOUR);
     assert.equal(found.length, 3000);
     assert.ok(found.every((tr) => tr.spans.length === 3));
+    await q.close();
+    await store.close();
+
+    // The same blocks as format 2 wrote them (no trace records): read from the Parquet row groups the index admits.
+    const db = await DuckDBInstance.create(path.join(dir, 'traces.duckdb'));
+    const conn = await db.connect();
+    await conn.run('UPDATE trace_blocks SET records_bytes = 0');
+    conn.closeSync();
+    db.closeSync();
+    for (const b of blocks) rmSync(b.recordsPath);
+    store = await open(dir, { store: { block_window: '6h', row_group_spans: 2048 } });
+    const reads = await probeById(store, probes);
+    t.diagnostic(`format 2 blocks: ${JSON.stringify(reads)}`);
+    for (const r of reads.slice(0, -1)) {
+      // The one block holding it, plus at most one bloom false positive; one row group each (two if the trace straddles a boundary).
+      assert.ok(r.blocks >= 1 && r.blocks <= 2 && r.records === 0 && r.rowGroups <= r.blocks + 1, JSON.stringify(r));
+    }
+    assert.ok(reads.at(-1)!.blocks <= 1, 'an absent id opens no block (bar a false positive)');
+    q = await store.querier([T]);
+    assert.deepEqual(
+      (await selectAll(q, busyBase, busyBase + HOUR)).map((tr) => tr.traceId),
+      found.map((tr) => tr.traceId),
+    );
     await q.close();
   } finally {
     await store.close();
@@ -159,6 +191,13 @@ test('a read that began before a cut still sees the spans the cut moved', async 
   }
 });
 
+/** Whether `files` are all gone, waiting for it (dropped blocks' files are removed in the background once unread). */
+async function filesGone(files: readonly string[]): Promise<boolean> {
+  const gone = (): boolean => files.every((f) => !existsSync(f));
+  for (const until = Date.now() + GENEROUS_MS; !gone() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  return gone();
+}
+
 test('retention drops whole blocks past the tenant block_retention, files included', async () => {
   const U = 'keeps-longer' as TenantId;
   const store = await open(tmpDir(), { limits: { block_retention: '2d' }, overrides: { [U]: { block_retention: '30d' } } });
@@ -169,14 +208,17 @@ test('retention drops whole blocks past the tenant block_retention, files includ
     await commit(store, T, spansOf(2, recent));
     await commit(store, U, spansOf(3, old));
     await store.flush();
-    const files = store.blocks().map((b) => b.path);
-    assert.equal(files.length, 3);
+    const blocks = store.blocks();
+    assert.equal(blocks.length, 3);
+    const dropped = blocks.find((b) => b.tenant === T && b.minStartNs === old)!;
     assert.deepEqual(await store.applyRetention(Date.now()), { blocks: 1 });
     const q = await store.querier([T]);
     assert.equal(await q.traceById(traceIdOf(1)), undefined);
     assert.equal((await q.traceById(traceIdOf(2)))?.spans.length, 3);
     assert.equal((await (await store.querier([U])).traceById(traceIdOf(3)))?.spans.length, 3, 'the override keeps it');
-    assert.equal(files.filter((f) => existsSync(f)).length, 2);
+    // The dropped block's files go in the background once no read uses them: wait for that, not a fixed time.
+    assert.ok(await filesGone([dropped.path, dropped.bloomPath, dropped.recordsPath]), 'the dropped block’s files are removed');
+    assert.ok(blocks.filter((b) => b !== dropped).every((b) => existsSync(b.path) && existsSync(b.bloomPath) && existsSync(b.recordsPath)));
     assert.deepEqual(await store.applyRetention(Date.now()), { blocks: 0 });
   } finally {
     await store.close();
@@ -199,13 +241,6 @@ test('a version-1 directory (WAL only) opens and reads; a newer version is refus
   writeFileSync(stamp, JSON.stringify({ name: 'traces', formatVersion: 99 }));
   await assert.rejects(open(dir), StorageFormatError);
 });
-
-/** Whether `files` are all gone, waiting for it (dropped blocks' files are removed in the background once unread). */
-async function filesGone(files: readonly string[]): Promise<boolean> {
-  const gone = (): boolean => files.every((f) => !existsSync(f));
-  for (const until = Date.now() + GENEROUS_MS; !gone() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
-  return gone();
-}
 
 test('compaction merges a window’s small blocks: reads identical before and after, crash leftovers removed, retention by whole blocks', async () => {
   const dir = tmpDir();
@@ -242,7 +277,8 @@ test('compaction merges a window’s small blocks: reads identical before and af
     assert.equal(merged.spans, inputs.reduce((s, b) => s + b.spans, 0));
     assert.deepEqual(merged.rowGroups, [{ firstTraceId: merged.minTraceId, lastTraceId: merged.maxTraceId, spans: merged.spans }]);
     assert.equal(after.filter((b) => b.windowStartMs === merged.windowStartMs).length, 1, 'the window is one block');
-    assert.ok(await filesGone(inputs.flatMap((b) => [b.path, b.bloomPath])), 'input files are removed once unread');
+    assert.ok(merged.recordsBytes > 0, 'the merged block has trace records');
+    assert.ok(await filesGone(inputs.flatMap((b) => [b.path, b.bloomPath, b.recordsPath])), 'input files are removed once unread');
     assert.deepEqual(await read(store), before);
     await store.close();
 
@@ -258,7 +294,7 @@ test('compaction merges a window’s small blocks: reads identical before and af
 
     // Retention drops the merged block whole; the recent one stays.
     assert.deepEqual(await store.applyRetention(Date.now()), { blocks: 1 });
-    assert.ok(await filesGone([merged.path, merged.bloomPath]));
+    assert.ok(await filesGone([merged.path, merged.bloomPath, merged.recordsPath]));
     assert.equal((await (await store.querier([T])).traceById(traceIdOf(40)))?.spans.length, 3);
   } finally {
     await store.close();
@@ -284,6 +320,25 @@ test('compaction never rewrites a big block: late spans for its window stay in a
     assert.equal(await store.compact(), 1, 'the two late blocks merge with each other');
     assert.deepEqual(store.blocks().map((b) => [b.seq, b.spans]), [[big.seq, 36], [store.blocks()[1]!.seq, 2]]);
     assert.equal((await (await store.querier([T])).traceById(traceIdOf(1)))?.spans.length, 4);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a span count keeps one span per trace id and span id when a retry stored it in two blocks', async () => {
+  const store = await open(tmpDir());
+  const start = NOW_NS - HOUR;
+  try {
+    // The same request twice, its trace cut in between (the head no longer knows it): two blocks hold the spans.
+    for (let round = 0; round < 2; round++) {
+      await commit(store, T, spansOf(1, start));
+      await store.flush();
+    }
+    assert.equal(store.blocks().reduce((n, b) => n + b.spans, 0), 6);
+    const q = await store.querier([T]);
+    const rows = await q.countSpans!({ fromNs: start - SEC, toNs: start + HOUR, stepNs: 2n * HOUR, groupBy: [] });
+    assert.deepEqual(rows?.map((r) => r.count), [3]);
+    assert.equal((await q.traceById(traceIdOf(1)))?.spans.length, 3);
   } finally {
     await store.close();
   }

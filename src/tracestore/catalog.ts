@@ -13,15 +13,19 @@ export interface BlockInfo {
   readonly seq: number;
   readonly tenant: TenantId;
   readonly windowStartMs: number;
-  /** Bucket key `<tenant>/traces/<windowStartMs>/<seq>.parquet`; the bloom filter is the same with `.bloom`. */
+  /** Bucket key `<tenant>/traces/<windowStartMs>/<seq>.parquet`; the bloom filter and trace records are the same with `.bloom`, `.records`. */
   readonly key: string;
   readonly path: string;
   readonly bloomPath: string;
+  /** The block's trace records file (`<seq>.records`), when `recordsBytes > 0`. */
+  readonly recordsPath: string;
+  /** Size of the trace records file; 0 when the block has none (written by format version 2, or merged from such blocks). */
+  readonly recordsBytes: number;
   /** 32-byte blocks of the bloom filter. */
   readonly bloomBlocks: number;
   readonly spans: number;
   readonly traces: number;
-  /** Bytes of the Parquet file and the bloom filter. */
+  /** Bytes of the Parquet file, the bloom filter and the trace records. */
   readonly sizeBytes: number;
   readonly minStartNs: bigint;
   readonly maxStartNs: bigint;

@@ -1,6 +1,7 @@
 import type { Attribute, AttributeScalar, AttributeValue, TenantId } from '../model/index.ts';
 import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import type { Head, HeadTraceView } from './head.ts';
+import { compileConditions } from './span-condition.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { IntrinsicTag, Prefilter, SpanSource, TagScope } from './span-source.ts';
 
@@ -17,12 +18,12 @@ export class HeadSource implements SpanSource {
     private readonly version: number,
   ) {}
 
-  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>> {
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
     let n = 0;
     for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
-      if (t.maxEndNs < startNs || t.minStartNs >= endNs) continue;
+      if (t.maxEndNs < startNs || t.minStartNs >= endNs || (only && !only.has(t.traceId))) continue;
       if (t.spans.some((s) => inRange(s, startNs, endNs))) out.set(t.traceId, t.minStartNs);
     }
     return Promise.resolve(out);
@@ -43,15 +44,17 @@ export class HeadSource implements SpanSource {
     return Promise.resolve(out);
   }
 
+  /** Exact for the engine's count conditions: the compiled predicate follows TraceQL for them, arrays included. */
   countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
     const groups = new Map<string, { interval: number; values: (AttributeValue | undefined)[]; count: number; exemplar: SpanCountRow['exemplar'] }>();
+    const keep = compileConditions(p.conditions);
     let n = 0;
     for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) p.signal?.throwIfAborted();
       if (t.maxEndNs <= p.fromNs || t.minStartNs > p.toNs) continue;
       for (const s of t.spans) {
         const ts = s.span.startTimeUnixNs;
-        if (ts <= p.fromNs || ts > p.toNs) continue;
+        if (ts <= p.fromNs || ts > p.toNs || (keep && !keep(s))) continue;
         const interval = Number((ts - p.fromNs - 1n) / p.stepNs);
         const values = p.groupBy.map((g) => (g.scope === 'span' ? s.span.attributes : s.resource).find((a) => a.key === g.name)?.value);
         const key = `${interval}\u0000${JSON.stringify(values)}`;

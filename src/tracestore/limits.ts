@@ -24,4 +24,6 @@ export interface TraceStoreSettings {
    * or more are never rewritten). 0 turns compaction off. Default 1,000,000.
    */
   readonly compactionTargetSpans?: number;
+  /** Bytes of blocks' trace-id indexes (bloom filters, trace records indexes) kept in memory. Default 64 MiB. */
+  readonly indexCacheBytes?: number;
 }

@@ -27,9 +27,8 @@ export interface QuerierHost {
  * A querier over one tenant of the trace store. Every read asks all sources (head and blocks) and assembles
  * a trace's spans from all of them, keeping one span per span id.
  *
- * `select` finds the ids of traces with a span in the range (every source), intersects them with the ids of
- * traces with a span that may satisfy the prefilter (pushed into each source), then loads the candidates'
- * spans in batches. Not safe for concurrent selects (the seam's contract); `close` is cheap.
+ * `select` finds the ids of traces with a span that may satisfy the prefilter (pushed into each source), then
+ * those of them with a span in the range (every source), then loads the candidates' spans in batches. Not safe for concurrent selects (the seam's contract); `close` is cheap.
  */
 export class TraceStoreQuerier implements TraceQuerier {
   private closed = false;
@@ -47,25 +46,26 @@ export class TraceStoreQuerier implements TraceQuerier {
     if (endNs <= startNs) return;
     const { sources, release } = this.host.acquire();
     try {
+      // With a prefilter, the traces that may match come first (usually few), so only their bounds are read.
+      const predicate = compileConditions(params.conditions, params.conditionsMatch);
+      let matching: Set<string> | undefined;
+      if (predicate) {
+        const filter = { conditions: params.conditions!, match: params.conditionsMatch ?? 'all', predicate };
+        const slack = this.host.matchSlackNs;
+        matching = new Set<string>();
+        for (const src of sources) {
+          for (const id of await src.idsMatching(this.tenant, filter, startNs - slack, endNs + slack, signal)) matching.add(id);
+        }
+      }
       // Each candidate with a bound no earlier than its start: the earliest start any source holds.
       const bounds = new Map<string, bigint>();
       for (const src of sources) {
-        for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal)) {
+        for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal, matching)) {
           const had = bounds.get(id);
           if (had === undefined || start < had) bounds.set(id, start);
         }
       }
-      const predicate = compileConditions(params.conditions, params.conditionsMatch);
-      let candidates = [...bounds.keys()];
-      if (predicate && bounds.size > 0) {
-        const filter = { conditions: params.conditions!, match: params.conditionsMatch ?? 'all', predicate };
-        const slack = this.host.matchSlackNs;
-        const matching = new Set<string>();
-        for (const src of sources) {
-          for (const id of await src.idsMatching(this.tenant, filter, startNs - slack, endNs + slack, signal)) matching.add(id);
-        }
-        candidates = candidates.filter((id) => matching.has(id));
-      }
+      const candidates = [...bounds.keys()];
       // A trace's spans start within its lifetime of the range: blocks farther off are not read.
       const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
       if (params.order !== 'newest') {
@@ -127,13 +127,15 @@ export class TraceStoreQuerier implements TraceQuerier {
     }
   }
 
-  async countSpans(params: SpanCountParams): Promise<SpanCountRow[]> {
+  async countSpans(params: SpanCountParams): Promise<SpanCountRow[] | undefined> {
     this.checkOpen();
     const { sources, release } = this.host.acquire();
     try {
       const merged = new Map<string, SpanCountRow>();
       for (const src of sources) {
-        for (const row of await src.countSpans(this.tenant, params)) {
+        const rows = await src.countSpans(this.tenant, params);
+        if (rows === undefined) return undefined;
+        for (const row of rows) {
           const key = `${row.interval}\u0000${JSON.stringify(row.values)}`;
           const have = merged.get(key);
           merged.set(key, have ? { ...have, count: have.count + row.count } : row);

@@ -23,9 +23,10 @@ export interface Prefilter {
 export interface SpanSource {
   /**
    * Ids of traces with a span starting in `[startNs, endNs)`, each with the earliest start of the trace's spans the
-   * source holds (a bound no earlier than the trace's start: newest-first selects order by it).
+   * source holds (a bound no earlier than the trace's start: newest-first selects order by it). With `only`, just
+   * those among `only` (the prefilter's matches), so a selective search does not list every trace of the range.
    */
-  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Map<string, bigint>>;
+  idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>>;
   /**
    * Ids of traces with a span that may satisfy the prefilter, looking at spans that started in
    * `[startNs, endNs)` (a wider range than the select's, so a trace's matching span outside it is found).
@@ -34,8 +35,11 @@ export interface SpanSource {
   /** Every span held for each of `ids` (ids the source does not hold are absent). */
   spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
-  /** The span count the seam describes ({@link SpanCountParams}) over the spans this source holds. */
-  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[]>;
+  /**
+   * The span count the seam describes ({@link SpanCountParams}) over the spans this source holds, one per trace id
+   * and span id; undefined when the source cannot apply `params.conditions` exactly.
+   */
+  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[] | undefined>;
   /**
    * Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. With scope `intrinsic`,
    * `name` is one of {@link INTRINSIC_TAGS}; another intrinsic adds nothing.

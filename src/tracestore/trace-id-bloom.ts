@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 
 /*
  * A block's trace-id bloom filter (docs/formats/tracestore.md, "Trace-id index"): a split-block filter as in
- * Parquet's (SBBF), so probing one id reads one 32-byte block of the file and nothing else. The file is
+ * Parquet's (SBBF), so probing one id touches one 32-byte block. The file is
  * `HTB1` + u32 little-endian block count + the blocks; each block is eight u32 words, and an id sets one bit
  * in each word, chosen by the word's salt from a 32-bit hash (the other 32 bits choose the block).
  */
@@ -60,23 +60,22 @@ export function buildTraceIdBloom(traceIds: Iterable<string>, count: number): Bu
   return buf;
 }
 
-/**
- * Whether the bloom file at `file` (of `blocks` blocks, recorded in the catalog) may hold `traceId`: reads
- * its one 32-byte block. False means certainly absent.
- */
-export async function bloomMayContain(file: string, blocks: number, traceId: string): Promise<boolean> {
-  const [hb, hw] = hashes(traceId);
-  const buf = Buffer.alloc(BLOCK_BYTES);
-  const fh = await fs.open(file, 'r');
-  try {
-    const { bytesRead } = await fh.read(buf, 0, BLOCK_BYTES, HEADER_BYTES + blockOf(hb, blocks) * BLOCK_BYTES);
-    if (bytesRead !== BLOCK_BYTES) throw new Error(`trace-id bloom ${file} is truncated`);
-  } finally {
-    await fh.close();
+/** Reads a bloom filter file whole (a block's filter is cached in memory: 12 bits per trace). */
+export async function readTraceIdBloom(file: string): Promise<Buffer> {
+  const buf = await fs.readFile(file);
+  if (buf.length < HEADER_BYTES || buf.toString('latin1', 0, 4) !== MAGIC || buf.length !== HEADER_BYTES + buf.readUInt32LE(4) * BLOCK_BYTES) {
+    throw new Error(`trace-id bloom ${file} is truncated or not a bloom filter`);
   }
+  return buf;
+}
+
+/** Whether the bloom filter `bloom` (a whole file, see {@link readTraceIdBloom}) may hold `traceId`. False means certainly absent. */
+export function bloomMayContain(bloom: Buffer, traceId: string): boolean {
+  const [hb, hw] = hashes(traceId);
+  const base = HEADER_BYTES + blockOf(hb, bloom.readUInt32LE(4)) * BLOCK_BYTES;
   for (let w = 0; w < 8; w++) {
     const bit = Math.imul(hw, SALT[w]!) >>> 27;
-    if ((buf.readUInt32LE(w * 4) & (1 << bit)) === 0) return false;
+    if ((bloom.readUInt32LE(base + w * 4) & (1 << bit)) === 0) return false;
   }
   return true;
 }

@@ -7,6 +7,7 @@ import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.t
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, StorageHealth, StoredSpan, TenantLimits, TraceQuerier, TracesStorage } from '../storage/index.ts';
 import { TraceAppender } from './appender.ts';
+import { BlockIndexCache } from './block-index-cache.ts';
 import { BlockSource } from './block-source.ts';
 import type { BlockReadStats } from './block-source.ts';
 import { BlockWriter, removeBlockFiles } from './block-writer.ts';
@@ -72,6 +73,8 @@ export class TraceStore implements TracesStorage {
   readonly dir: string;
   private readonly head = new Head();
   private readonly catalog: BlockCatalog<BlockInfo>;
+  /** Blocks' bloom filters and trace records indexes, read once (dropped with the block's files). */
+  private readonly indexCache: BlockIndexCache;
   private readonly bucket: LocalBucket;
   private writer: BlockWriter | undefined;
   private writerConn: DuckDBConnection | undefined;
@@ -81,7 +84,7 @@ export class TraceStore implements TracesStorage {
   /** When each tenant's window last got a block from a cut (`tenant\0windowStartMs`): compaction waits for quiet. */
   private readonly lastCutMs = new Map<string, number>();
   /** What block reads touched since open (tests read it to check the trace-id index). */
-  readonly readStats: BlockReadStats = { blocksRead: 0, rowGroupsRead: 0 };
+  readonly readStats: BlockReadStats = { blocksRead: 0, recordsRead: 0, rowGroupsRead: 0 };
 
   private constructor(
     dir: string,
@@ -95,8 +98,10 @@ export class TraceStore implements TracesStorage {
   ) {
     this.dir = dir;
     this.bucket = new LocalBucket(path.join(dir, 'blocks'));
+    this.indexCache = new BlockIndexCache(settings.indexCacheBytes);
     this.catalog = new BlockCatalog<BlockInfo>(
       (b) => {
+        this.indexCache.drop(b.seq);
         void removeBlockFiles(b).catch((err: unknown) => this.logger?.warn({ err, key: b.key }, 'trace store: removing a dropped block failed; it is removed at next open'));
       },
       (oldest) => this.head.prune(oldest),
@@ -126,7 +131,9 @@ export class TraceStore implements TracesStorage {
         bloom_blocks INTEGER NOT NULL, spans BIGINT NOT NULL, traces BIGINT NOT NULL, size_bytes BIGINT NOT NULL,
         min_start_ns BIGINT NOT NULL, max_start_ns BIGINT NOT NULL, max_end_ns BIGINT NOT NULL,
         min_trace_id VARCHAR NOT NULL, max_trace_id VARCHAR NOT NULL, wal_segment BIGINT NOT NULL,
-        level INTEGER NOT NULL, row_groups VARCHAR NOT NULL)`);
+        level INTEGER NOT NULL, row_groups VARCHAR NOT NULL, records_bytes BIGINT NOT NULL DEFAULT 0)`);
+      // Format 2 catalogs have no records column: their blocks have no trace records (reads use the Parquet file).
+      await maintenance.run('ALTER TABLE trace_blocks ADD COLUMN IF NOT EXISTS records_bytes BIGINT DEFAULT 0');
       wal = await Wal.open(path.join(opts.dir, 'wal'), undefined, 'traces');
       const store = new TraceStore(opts.dir, opts.settings, opts.limits, db, maintenance, wal, opts.logger, opts.health);
       const blocks = await store.loadBlocks();
@@ -302,8 +309,7 @@ export class TraceStore implements TracesStorage {
           tenant: g.tenant,
           windowStartMs: g.windowStartMs,
           key,
-          path: this.bucket.pathOf(key),
-          bloomPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.bloom')),
+          ...this.blockPaths(key),
           walSegment: segment,
           level: 0,
         };
@@ -348,8 +354,7 @@ export class TraceStore implements TracesStorage {
         tenant: first.tenant,
         windowStartMs: first.windowStartMs,
         key,
-        path: this.bucket.pathOf(key),
-        bloomPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.bloom')),
+        ...this.blockPaths(key),
         // Replay leaves out spans of blocks at or after the oldest WAL segment: the newest input's is the safe bound.
         walSegment: Math.max(...inputs.map((b) => b.walSegment)),
         level: Math.max(...inputs.map((b) => b.level)) + 1,
@@ -374,9 +379,13 @@ export class TraceStore implements TracesStorage {
 
   private acquire(): { sources: readonly SpanSource[]; release(): void } {
     const snap = this.catalog.acquire();
+    const blocks = new BlockSource(snap.blocks, () => this.db.connect(), this.indexCache, this.readStats);
     return {
-      sources: [new HeadSource(this.head, snap.version), new BlockSource(snap.blocks, () => this.db.connect(), this.readStats)],
-      release: () => snap.release(),
+      sources: [new HeadSource(this.head, snap.version), blocks],
+      release: () => {
+        snap.release();
+        void blocks.close().catch((err: unknown) => this.logger?.warn({ err }, 'trace store: closing a read connection failed'));
+      },
     };
   }
 
@@ -410,15 +419,15 @@ export class TraceStore implements TracesStorage {
   private async loadBlocks(): Promise<BlockInfo[]> {
     const r = await this.maintenance.runAndReadAll(
       `SELECT seq, tenant, window_start_ms, key, bloom_blocks, spans, traces, size_bytes, min_start_ns, max_start_ns, max_end_ns,
-        min_trace_id, max_trace_id, wal_segment, level, row_groups FROM trace_blocks ORDER BY seq`,
+        min_trace_id, max_trace_id, wal_segment, level, row_groups, records_bytes FROM trace_blocks ORDER BY seq`,
     );
-    return r.getRows().map(([seq, tenant, win, key, bloomBlocks, spans, traces, size, minStart, maxStart, maxEnd, minId, maxId, seg, level, rgs]) => ({
+    return r.getRows().map(([seq, tenant, win, key, bloomBlocks, spans, traces, size, minStart, maxStart, maxEnd, minId, maxId, seg, level, rgs, recordsBytes]) => ({
       seq: Number(seq),
       tenant: String(tenant) as TenantId,
       windowStartMs: Number(win),
       key: String(key),
-      path: this.bucket.pathOf(String(key)),
-      bloomPath: this.bucket.pathOf(String(key).replace(/\.parquet$/, '.bloom')),
+      ...this.blockPaths(String(key)),
+      recordsBytes: Number(recordsBytes),
       bloomBlocks: Number(bloomBlocks),
       spans: Number(spans),
       traces: Number(traces),
@@ -434,12 +443,22 @@ export class TraceStore implements TracesStorage {
     }));
   }
 
+  /** A block's file paths from its bucket key (`<seq>.parquet`; `.bloom` and `.records` beside it). */
+  private blockPaths(key: string): Pick<BlockInfo, 'path' | 'bloomPath' | 'recordsPath'> {
+    return {
+      path: this.bucket.pathOf(key),
+      bloomPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.bloom')),
+      recordsPath: this.bucket.pathOf(key.replace(/\.parquet$/, '.records')),
+    };
+  }
+
   /** Deletes block files (and temp files) no catalog row names: leftovers of a crash mid-cut. */
   private async removeOrphans(blocks: readonly BlockInfo[]): Promise<void> {
     const live = new Set<string>();
     for (const b of blocks) {
       live.add(b.key);
       live.add(b.key.replace(/\.parquet$/, '.bloom'));
+      if (b.recordsBytes > 0) live.add(b.key.replace(/\.parquet$/, '.records'));
     }
     for (const o of await this.bucket.list('')) {
       if (live.has(o.key) || !o.key.split('/').includes('traces')) continue;
@@ -480,6 +499,6 @@ function blockRow(b: BlockInfo): string {
   return (
     `(${b.seq}, ${quoteString(b.tenant)}, ${b.windowStartMs}, ${quoteString(b.key)}, ${b.bloomBlocks}, ${b.spans}, ${b.traces}, ` +
     `${b.sizeBytes}, ${b.minStartNs}, ${b.maxStartNs}, ${b.maxEndNs}, ${quoteString(b.minTraceId)}, ${quoteString(b.maxTraceId)}, ` +
-    `${b.walSegment}, ${b.level}, ${quoteString(rgs)})`
+    `${b.walSegment}, ${b.level}, ${quoteString(rgs)}, ${b.recordsBytes})`
   );
 }

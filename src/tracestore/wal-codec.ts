@@ -18,6 +18,18 @@ export function encodeWalBatch(batch: WalBatch): Buffer {
   return Buffer.from(JSON.stringify({ t: batch.tenant, r: batch.records }, replacer), 'utf8');
 }
 
+/** Span records as the JSON a WAL frame's `r` holds (a block's trace records use the same form). */
+export function encodeSpanRecords(records: readonly SpanRecord[]): Buffer {
+  return Buffer.from(JSON.stringify(records, replacer), 'utf8');
+}
+
+/** Decodes JSON written by {@link encodeSpanRecords}. Throws on anything else. */
+export function decodeSpanRecords(json: Uint8Array): SpanRecord[] {
+  const raw = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8')) as RawRecord[];
+  if (!Array.isArray(raw)) throw new Error('not a list of span records');
+  return raw.map(record);
+}
+
 function replacer(this: unknown, _key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number' && !Number.isFinite(value)) return { $f: String(value) };
@@ -26,15 +38,15 @@ function replacer(this: unknown, _key: string, value: unknown): unknown {
 
 /** Decodes a frame payload written by {@link encodeWalBatch}. Throws on a payload that is not one. */
 export function decodeWalBatch(payload: Uint8Array): WalBatch {
-  const raw = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as {
-    t: string;
-    r: { resource: RawAttribute[]; spans: RawSpan[] }[];
-  };
+  const raw = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as { t: string; r: RawRecord[] };
   if (typeof raw.t !== 'string' || !Array.isArray(raw.r)) throw new Error('not a trace WAL batch');
-  return {
-    tenant: raw.t as TenantId,
-    records: raw.r.map((r) => ({ resource: attrs(r.resource)!, spans: r.spans.map(span) })),
-  };
+  return { tenant: raw.t as TenantId, records: raw.r.map(record) };
+}
+
+type RawRecord = { resource: RawAttribute[]; spans: RawSpan[] };
+
+function record(r: RawRecord): SpanRecord {
+  return { resource: attrs(r.resource)!, spans: r.spans.map(span) };
 }
 
 type RawAttribute = { key: string; value: unknown };

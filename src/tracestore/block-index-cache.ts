@@ -1,0 +1,88 @@
+import type { BlockInfo } from './catalog.ts';
+import { readTraceIdBloom } from './trace-id-bloom.ts';
+import { TraceRecordsIndex } from './trace-records.ts';
+
+/** Bytes the cache holds unless told otherwise: a week of a busy tenant's bloom filters and many records indexes. */
+const DEFAULT_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
+
+type Entry = { readonly bytes: number; readonly value: Buffer | TraceRecordsIndex };
+
+/**
+ * The trace-id indexes of blocks (bloom filter, trace records index), read from their files once and kept in
+ * memory, least recently used dropped first past `maxBytes`. Blocks are immutable, so an entry is valid until its
+ * block leaves the catalog (a merge or retention), when the store calls `drop`.
+ *
+ * Contract: single-threaded (the event loop); concurrent misses of one entry share one read.
+ */
+export class BlockIndexCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Buffer | TraceRecordsIndex>>();
+  private held = 0;
+
+  constructor(private readonly maxBytes: number = DEFAULT_INDEX_CACHE_BYTES) {}
+
+  /** Bytes held now. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  bloom(b: BlockInfo): Promise<Buffer> {
+    return this.get<Buffer>(`${b.seq}:bloom`, () => readTraceIdBloom(b.bloomPath), (v) => v.length);
+  }
+
+  /** The records index of a block that has a records file (`recordsBytes > 0`). */
+  records(b: BlockInfo): Promise<TraceRecordsIndex> {
+    return this.get<TraceRecordsIndex>(`${b.seq}:records`, () => TraceRecordsIndex.read(b.recordsPath), (v) => v.bytes);
+  }
+
+  /** Forgets a block's entries (it left the catalog). */
+  drop(seq: number): void {
+    for (const kind of ['bloom', 'records']) {
+      const k = `${seq}:${kind}`;
+      const e = this.entries.get(k);
+      if (e) {
+        this.entries.delete(k);
+        this.held -= e.bytes;
+      }
+      this.loading.delete(k);
+    }
+  }
+
+  private async get<T extends Buffer | TraceRecordsIndex>(k: string, load: () => Promise<T>, size: (v: T) => number): Promise<T> {
+    const hit = this.entries.get(k);
+    if (hit) {
+      // Re-inserting moves it to the end: the Map's order is least recently used first.
+      this.entries.delete(k);
+      this.entries.set(k, hit);
+      return hit.value as T;
+    }
+    let pending = this.loading.get(k) as Promise<T> | undefined;
+    if (!pending) {
+      pending = load();
+      this.loading.set(k, pending);
+      pending.then(
+        (value) => {
+          // Dropped meanwhile (the block left the catalog): not kept.
+          if (this.loading.get(k) !== pending) return;
+          this.loading.delete(k);
+          this.put(k, { bytes: size(value), value });
+        },
+        () => {
+          if (this.loading.get(k) === pending) this.loading.delete(k);
+        },
+      );
+    }
+    return pending;
+  }
+
+  private put(k: string, e: Entry): void {
+    if (e.bytes > this.maxBytes) return;
+    this.entries.set(k, e);
+    this.held += e.bytes;
+    for (const [old, oe] of this.entries) {
+      if (this.held <= this.maxBytes) break;
+      this.entries.delete(old);
+      this.held -= oe.bytes;
+    }
+  }
+}

@@ -1,0 +1,249 @@
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { Attribute, Span, SpanRecord } from '../model/index.ts';
+import { publishFileDurably } from '../objstore/index.ts';
+import type { StoredSpan } from '../storage/index.ts';
+import { decodeSpanRecords, encodeSpanRecords } from './wal-codec.ts';
+
+/*
+ * A block's trace records (docs/formats/tracestore.md, "Trace records"): every trace of the block as one
+ * compressed chunk of span records, found by a sorted trace-id index at the end of the file, so trace by id
+ * reads one region of one file instead of a Parquet row group of every column.
+ *
+ *   "HTR1"
+ *   regions, in trace-id order: a trace's region is one or more chunks [u32 LE length][raw deflate of the
+ *     JSON span records (wal-codec's encodeSpanRecords)]; a merged block's region holds its inputs' chunks
+ *   index: per trace [16-byte id][u64 LE region offset][u32 LE region length], sorted by id
+ *   footer: [u64 LE index offset][u32 LE trace count]["HTR1"]
+ */
+
+const MAGIC = 'HTR1';
+const FOOTER_BYTES = 16;
+const ENTRY_BYTES = 28;
+/** Traces compressed at once (zlib's thread pool does the work; the event loop stays free). */
+const COMPRESS_CONCURRENCY = 16;
+/** Output buffered before a write. */
+const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+const deflateRaw = promisify(zlib.deflateRaw);
+const inflateRaw = promisify(zlib.inflateRaw);
+
+/** The index of a trace records file: finds a trace's region by binary search over the sorted ids. */
+export class TraceRecordsIndex {
+  private constructor(
+    /** Entries only (count × ENTRY_BYTES). */
+    private readonly entries: Buffer,
+    readonly count: number,
+  ) {}
+
+  /** Bytes this index holds in memory. */
+  get bytes(): number {
+    return this.entries.length;
+  }
+
+  /** The region of `traceId` (lowercase hex), or undefined when the block has no such trace. */
+  find(traceId: string): { offset: number; length: number } | undefined {
+    const id = Buffer.from(traceId, 'hex');
+    if (id.length !== 16) return undefined;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = mid * ENTRY_BYTES;
+      const c = this.entries.compare(id, 0, 16, at, at + 16);
+      if (c === 0) return this.region(mid);
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** Every entry in id order (merges). */
+  *all(): Iterable<{ traceId: string; offset: number; length: number }> {
+    for (let i = 0; i < this.count; i++) {
+      yield { traceId: this.entries.toString('hex', i * ENTRY_BYTES, i * ENTRY_BYTES + 16), ...this.region(i) };
+    }
+  }
+
+  private region(i: number): { offset: number; length: number } {
+    const at = i * ENTRY_BYTES;
+    return { offset: Number(this.entries.readBigUInt64LE(at + 16)), length: this.entries.readUInt32LE(at + 24) };
+  }
+
+  /** Reads the index of the file at `path`: the footer, then the entries (two reads). */
+  static async read(path: string): Promise<TraceRecordsIndex> {
+    const fh = await fs.open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size < 4 + FOOTER_BYTES) throw new Error(`trace records ${path} is truncated`);
+      const footer = await readExactly(fh, size - FOOTER_BYTES, FOOTER_BYTES, path);
+      if (footer.toString('latin1', 12, 16) !== MAGIC) throw new Error(`trace records ${path} has no footer`);
+      const offset = Number(footer.readBigUInt64LE(0));
+      const count = footer.readUInt32LE(8);
+      if (offset + count * ENTRY_BYTES !== size - FOOTER_BYTES) throw new Error(`trace records ${path}: the index does not fit the file`);
+      return new TraceRecordsIndex(await readExactly(fh, offset, count * ENTRY_BYTES, path), count);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** The spans of the region at `region` of the records file at `path`. */
+export async function readTraceRecords(path: string, region: { offset: number; length: number }): Promise<StoredSpan[]> {
+  const fh = await fs.open(path, 'r');
+  let buf: Buffer;
+  try {
+    buf = await readExactly(fh, region.offset, region.length, path);
+  } finally {
+    await fh.close();
+  }
+  const out: StoredSpan[] = [];
+  for (let at = 0; at < buf.length; ) {
+    const n = buf.readUInt32LE(at);
+    if (at + 4 + n > buf.length) throw new Error(`trace records ${path}: a chunk overruns its region`);
+    const records = decodeSpanRecords(await inflateRaw(buf.subarray(at + 4, at + 4 + n)));
+    for (const r of records) for (const span of r.spans) out.push({ span, resource: r.resource });
+    at += 4 + n;
+  }
+  return out;
+}
+
+/** Writes the records file of a cut's traces (sorted by id) durably at `path`; returns its size. */
+export async function writeTraceRecords(path: string, traces: readonly { readonly traceId: string; readonly spans: readonly StoredSpan[] }[]): Promise<number> {
+  const out = new RecordsOutput();
+  await publishFileDurably(path, async (tmp) => {
+    await out.open(tmp);
+    try {
+      for (let i = 0; i < traces.length; i += COMPRESS_CONCURRENCY) {
+        const group = traces.slice(i, i + COMPRESS_CONCURRENCY);
+        const chunks = await Promise.all(group.map((t) => deflateRaw(encodeSpanRecords(recordsOf(t.spans)))));
+        for (let k = 0; k < group.length; k++) {
+          const len = Buffer.alloc(4);
+          len.writeUInt32LE(chunks[k]!.length);
+          await out.region(group[k]!.traceId, [len, chunks[k]!]);
+        }
+      }
+      await out.finish();
+    } finally {
+      await out.close();
+    }
+  });
+  return out.size;
+}
+
+/**
+ * Writes the records file of a merge at `path`: each trace's region is its regions in the inputs, in input
+ * order, copied without decompressing. Returns its size.
+ */
+export async function mergeTraceRecords(path: string, inputs: readonly { readonly path: string; readonly index: TraceRecordsIndex }[]): Promise<number> {
+  const entries: { traceId: string; input: number; offset: number; length: number }[] = [];
+  inputs.forEach((inp, input) => {
+    for (const e of inp.index.all()) entries.push({ ...e, input });
+  });
+  entries.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.input - b.input));
+  const handles: FileHandle[] = [];
+  const out = new RecordsOutput();
+  try {
+    for (const inp of inputs) handles.push(await fs.open(inp.path, 'r'));
+    await publishFileDurably(path, async (tmp) => {
+      await out.open(tmp);
+      try {
+        for (let i = 0; i < entries.length; ) {
+          const traceId = entries[i]!.traceId;
+          const parts: Buffer[] = [];
+          for (; i < entries.length && entries[i]!.traceId === traceId; i++) {
+            const e = entries[i]!;
+            parts.push(await readExactly(handles[e.input]!, e.offset, e.length, inputs[e.input]!.path));
+          }
+          await out.region(traceId, parts);
+          if (i % 1024 === 0) await yieldToLoop();
+        }
+        await out.finish();
+      } finally {
+        await out.close();
+      }
+    });
+  } finally {
+    for (const h of handles) await h.close();
+  }
+  return out.size;
+}
+
+/** A trace's spans as span records: spans sharing a resource (one array, as the head and reads hold them) go together. */
+function recordsOf(spans: readonly StoredSpan[]): SpanRecord[] {
+  const byResource = new Map<readonly Attribute[], Span[]>();
+  for (const s of spans) {
+    let list = byResource.get(s.resource);
+    if (!list) byResource.set(s.resource, (list = []));
+    list.push(s.span);
+  }
+  return [...byResource].map(([resource, list]) => ({ resource, spans: list }));
+}
+
+/** A records file being written: regions in id order, then the index and footer. */
+class RecordsOutput {
+  private fh: FileHandle | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly index: Buffer[] = [];
+  size = 0;
+
+  async open(file: string): Promise<void> {
+    this.fh = await fs.open(file, 'w');
+    await this.push(Buffer.from(MAGIC, 'latin1'));
+  }
+
+  async region(traceId: string, parts: readonly Buffer[]): Promise<void> {
+    const entry = Buffer.alloc(ENTRY_BYTES);
+    if (entry.write(traceId, 0, 16, 'hex') !== 16) throw new Error(`trace id ${traceId} is not 32 hex digits`);
+    entry.writeBigUInt64LE(BigInt(this.size), 16);
+    let length = 0;
+    for (const p of parts) length += p.length;
+    entry.writeUInt32LE(length, 24);
+    this.index.push(entry);
+    for (const p of parts) await this.push(p);
+  }
+
+  async finish(): Promise<void> {
+    const footer = Buffer.alloc(FOOTER_BYTES);
+    footer.writeBigUInt64LE(BigInt(this.size), 0);
+    footer.writeUInt32LE(this.index.length, 8);
+    footer.write(MAGIC, 12, 'latin1');
+    for (const e of this.index) await this.push(e);
+    await this.push(footer);
+    await this.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+
+  private async push(b: Buffer): Promise<void> {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.size += b.length;
+    if (this.pendingBytes >= WRITE_CHUNK_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.fh!.writev(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+async function readExactly(fh: FileHandle, position: number, length: number, path: string): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`trace records ${path} is truncated`);
+    done += bytesRead;
+  }
+  return buf;
+}
