@@ -166,18 +166,7 @@ export class ValueAggregation {
     this.pos = e.expr.pos;
     this.n = steps.n;
     if (this.op === 'quantile') {
-      const q = fp!;
-      let anyNaN = false;
-      let max = -Infinity;
-      let min = Infinity;
-      for (let k = 0; k < q.length; k++) {
-        const v = q[k]!;
-        if (Number.isNaN(v)) anyNaN = true;
-        else {
-          if (v > max) max = v;
-          if (v < min) min = v;
-        }
-      }
+      const { anyNaN, max, min } = paramRange(fp!);
       const ppos = e.param!.pos;
       if (anyNaN) env.annos.warn(`quantile value should be between 0 and 1, got NaN`, ppos);
       if (max > 1) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(max)}`, ppos);
@@ -424,6 +413,22 @@ export class ValueAggregation {
   }
 }
 
+/** Whether a per-step parameter (k, q, ratio) is NaN at some step, and its largest and smallest other values. */
+function paramRange(fp: Float64Array): { anyNaN: boolean; max: number; min: number } {
+  let anyNaN = false;
+  let max = -Infinity;
+  let min = Infinity;
+  for (let k = 0; k < fp.length; k++) {
+    const v = fp[k]!;
+    if (Number.isNaN(v)) anyNaN = true;
+    else {
+      if (v > max) max = v;
+      if (v < min) min = v;
+    }
+  }
+  return { anyNaN, max, min };
+}
+
 /** Aggregations `ValueAggregation` computes (the rest select series: topk, bottomk, limitk, limit_ratio; or count_values). */
 export function isValueAggregation(op: AggregateExpr['op']): boolean {
   return op !== 'topk' && op !== 'bottomk' && op !== 'limitk' && op !== 'limit_ratio' && op !== 'count_values';
@@ -458,17 +463,7 @@ function aggregateK(
 ): StepSeries[] {
   const op = e.op;
   const n = steps.n;
-  let anyNaN = false;
-  let max = -Infinity;
-  let min = Infinity;
-  for (let k = 0; k < fp.length; k++) {
-    const v = fp[k]!;
-    if (Number.isNaN(v)) anyNaN = true;
-    else {
-      if (v > max) max = v;
-      if (v < min) min = v;
-    }
-  }
+  const { anyNaN, max, min } = paramRange(fp);
   if (op === 'limit_ratio') {
     if (max === 0 && min === 0) return [];
     if (anyNaN) throw execError('Ratio value is NaN');
