@@ -62,13 +62,18 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** A Prometheus 3.x binary (Debian ships 2.x), in `$(go env GOPATH)/bin` or PATH, or undefined. */
+/**
+ * A Prometheus 3.x binary (Debian ships 2.x), in `$(go env GOPATH)/bin` or PATH, or undefined. A `go install`
+ * build prints no version number, so 3.x is told by a flag 2.x lacks (`--web.enable-otlp-receiver`, 3.0).
+ */
 function prometheus3Binary(): string | undefined {
   return findGoTool('prometheus', (file) => {
     try {
-      return /^prometheus, version 3\./m.test(execFileSync(file, ['--version'], { encoding: 'utf8', timeout: 20_000 }));
-    } catch {
-      return false;
+      return execFileSync(file, ['--help'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).includes('web.enable-otlp-receiver');
+    } catch (err) {
+      // Prometheus prints its usage on stderr.
+      const e = err as { stdout?: string; stderr?: string };
+      return `${e.stdout ?? ''}${e.stderr ?? ''}`.includes('web.enable-otlp-receiver');
     }
   });
 }
