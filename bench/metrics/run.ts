@@ -1,5 +1,5 @@
 // Metrics benchmark: Heimdall beside Prometheus and VictoriaMetrics under the same remote_write load.
-// Usage: npm run bench:metrics [-- --quick] [-- --servers heimdall,prometheus,victoria] [-- --heimdall inprocess]
+// Usage: npm run bench:metrics [-- --quick] [-- --servers heimdall,prometheus,prometheus3,victoria] [-- --heimdall inprocess]
 // See bench/README.md. Bounded: fixed request counts, every server stopped by PID.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +12,9 @@ import type { EncodedLoad, Entropy } from './load.ts';
 import { dirBytes, httpRequest, procStats, startHeimdall, startPrometheus, startVictoria, stopServer } from './servers.ts';
 import type { Server } from './servers.ts';
 import { InProcessHeimdall } from './in-process.ts';
+import { QUERIES } from './queries.ts';
 import { tsdbConfigOptions } from '../../src/app/engine-options.ts';
+import { findGoTool } from '../../test/e2e/go-tools.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STEP_MS = 15_000;
@@ -32,7 +34,8 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    servers: ['heimdall', 'prometheus', 'victoria'],
+    // Prometheus 3 (a second peer) only when its binary is at hand: $(go env GOPATH)/bin, where `go install` puts it.
+    servers: prometheus3Binary() ? ['heimdall', 'prometheus', 'prometheus3', 'victoria'] : ['heimdall', 'prometheus', 'victoria'],
     targets: 100,
     steps: 360,
     churnTargets: 2000,
@@ -57,6 +60,22 @@ function parseArgs(argv: string[]): Options {
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
+}
+
+/**
+ * A Prometheus 3.x binary (Debian ships 2.x), in `$(go env GOPATH)/bin` or PATH, or undefined. A `go install`
+ * build prints no version number, so 3.x is told by a flag 2.x lacks (`--web.enable-otlp-receiver`, 3.0).
+ */
+function prometheus3Binary(): string | undefined {
+  return findGoTool('prometheus', (file) => {
+    try {
+      return execFileSync(file, ['--help'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).includes('web.enable-otlp-receiver');
+    } catch (err) {
+      // Prometheus prints its usage on stderr.
+      const e = err as { stdout?: string; stderr?: string };
+      return `${e.stdout ?? ''}${e.stderr ?? ''}`.includes('web.enable-otlp-receiver');
+    }
+  });
 }
 
 /** Installs a Debian package if its binary is missing. */
@@ -199,7 +218,13 @@ async function heimdallMemory(s: Server): Promise<string> {
 async function startTarget(kind: string, workDir: string, opts: Options): Promise<Target> {
   switch (kind) {
     case 'prometheus':
-      return new HttpTarget(await startPrometheus(workDir));
+      // Debian's 2.x from PATH, not the 3.x that `go install` may have put first in PATH.
+      return new HttpTarget(await startPrometheus(workDir, { binary: '/usr/bin/prometheus' }));
+    case 'prometheus3': {
+      const binary = prometheus3Binary();
+      if (!binary) throw new Error('no Prometheus 3.x binary in $(go env GOPATH)/bin or PATH');
+      return new HttpTarget(await startPrometheus(workDir, { binary }));
+    }
     case 'victoria':
       return new HttpTarget(await startVictoria(workDir));
     case 'heimdall':
@@ -220,15 +245,6 @@ interface Result {
   notes: string[];
 }
 
-const QUERIES: Record<string, string> = {
-  rate: 'rate(node_network_receive_bytes_total[5m])',
-  'sum by rate': 'sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))',
-  histogram_quantile: 'histogram_quantile(0.9, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))',
-  'regex selector': 'node_filesystem_avail_bytes{mountpoint=~"/var.*|/home", instance=~"host-0000[0-4].*"}',
-  // The PromQL engine's own cases (issue 4): a topk and a subquery over the node series.
-  topk: 'topk(10, rate(node_cpu_seconds_total[5m]))',
-  subquery: 'max_over_time(rate(node_network_receive_bytes_total[1m])[10m:1m])',
-};
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -351,8 +367,6 @@ function ratio(a: number | undefined, b: number | undefined): string {
 
 function printTable(results: Record<string, Result>, opts: Options): void {
   const h = results['heimdall'];
-  const p = results['prometheus'];
-  const v = results['victoria'];
   const rows: [string, (r: Result | undefined) => number | undefined, string][] = [
     ['samples/s (higher is better)', (r) => r?.samplesPerSec, 'hi'],
     ['samples per server CPU-second (higher)', (r) => r?.samplesPerCpuSec, 'hi'],
@@ -361,8 +375,19 @@ function printTable(results: Record<string, Result>, opts: Options): void {
     ['disk bytes/sample, high entropy (lower)', (r) => r?.bytesPerSampleHigh, 'lo'],
   ];
   for (const name of Object.keys(QUERIES)) rows.push([`query ms: ${name} (lower)`, (r) => r?.queries[name]?.ms, 'lo']);
-  const header = ['metric', 'Heimdall', 'Prometheus', 'VictoriaMetrics', 'Heimdall/Prometheus', 'Heimdall/VictoriaMetrics'];
-  const lines = [header, ...rows.map(([label, get]) => [label, fmt(get(h)), fmt(get(p)), fmt(get(v)), ratio(get(h), get(p)), ratio(get(h), get(v))])];
+  // One value column and one ratio column per peer that ran.
+  const peers: [string, string][] = [['prometheus', 'Prometheus 2'], ['prometheus3', 'Prometheus 3'], ['victoria', 'VictoriaMetrics']];
+  const ran = peers.filter(([kind]) => results[kind] !== undefined);
+  const header = ['metric', 'Heimdall', ...ran.map(([, label]) => label), ...ran.map(([, label]) => `Heimdall/${label}`)];
+  const lines = [
+    header,
+    ...rows.map(([label, get]) => [
+      label,
+      fmt(get(h)),
+      ...ran.map(([kind]) => fmt(get(results[kind]))),
+      ...ran.map(([kind]) => ratio(get(h), get(results[kind]))),
+    ]),
+  ];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   console.log('');
   console.log(`Heimdall mode: ${opts.heimdallMode}`);

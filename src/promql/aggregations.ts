@@ -68,6 +68,40 @@ interface Group {
   dropName: boolean;
 }
 
+/** Assigns series to aggregation groups by their labels, numbering the groups in order of first appearance. */
+export class Grouper {
+  readonly groups: Group[] = [];
+  private readonly index = new Map<string, number>();
+
+  /** `grouping` sorted, as `aggregate` sorts it. */
+  constructor(
+    private readonly grouping: readonly string[],
+    private readonly without: boolean,
+  ) {}
+
+  /** The group of a series labelled `labels`. */
+  groupOf(labels: Labels): number {
+    let key: string;
+    if (this.without) key = keyOf(groupingLabels(labels, this.grouping, true));
+    else {
+      // `by`: the grouping labels' values name the group (missing and empty alike leave a label out), so
+      // the group's label set is built only for a new group. Length-prefixed: values may hold any character.
+      key = '';
+      for (const g of this.grouping) {
+        const v = labels[g] ?? '';
+        key += `${v.length}:${v}`;
+      }
+    }
+    let gi = this.index.get(key);
+    if (gi === undefined) {
+      gi = this.groups.length;
+      this.index.set(key, gi);
+      this.groups.push({ labels: groupingLabels(labels, this.grouping, this.without), dropName: false });
+    }
+    return gi;
+  }
+}
+
 /**
  * Evaluates an aggregation over all steps. `param` holds the per-step scalar parameter (k, q, ratio) or
  * the `count_values` label name.
@@ -85,22 +119,10 @@ export function aggregate(
     return countValues(e, input, p, grouping, steps, env);
   }
   const fp = param instanceof Float64Array ? param : undefined;
-  // Map input series to groups, in order of first appearance.
-  const groupIndex = new Map<string, number>();
-  const groups: Group[] = [];
+  const grouper = new Grouper(grouping, e.without);
   const seriesGroup = new Int32Array(input.length);
-  for (let si = 0; si < input.length; si++) {
-    const s = input[si]!;
-    const gl = groupingLabels(s.labels, grouping, e.without);
-    const key = keyOf(gl);
-    let gi = groupIndex.get(key);
-    if (gi === undefined) {
-      gi = groups.length;
-      groupIndex.set(key, gi);
-      groups.push({ labels: gl, dropName: false });
-    }
-    seriesGroup[si] = gi;
-  }
+  for (let si = 0; si < input.length; si++) seriesGroup[si] = grouper.groupOf(input[si]!.labels);
+  const groups = grouper.groups;
   switch (e.op) {
     case 'topk':
     case 'bottomk':
@@ -112,56 +134,76 @@ export function aggregate(
   }
 }
 
-function aggregateValues(
-  e: AggregateExpr,
-  input: StepSeries[],
-  fp: Float64Array | undefined,
-  seriesGroup: Int32Array,
-  groups: Group[],
-  steps: Steps,
-  env: EvalEnv,
-): StepSeries[] {
-  const n = steps.n;
-  const G = groups.length;
-  const size = G * n;
-  const op = e.op;
-  const pos = e.expr.pos;
-  const value = new Float64Array(size);
-  const comp = new Float64Array(size);
-  const mean = new Float64Array(size);
-  const count = new Float64Array(size);
-  const seen = new Uint8Array(size);
+/**
+ * The per-(group, step) accumulators of the value aggregations (sum, avg, count, min, max, group, stddev,
+ * stdvar, quantile), fed one series at a time: an input can be streamed through it (a range function's
+ * series, each evaluated into one reused buffer) instead of being held whole. Groups are numbered from 0 in
+ * order of first appearance; `reserve` makes room for more as they appear.
+ */
+export class ValueAggregation {
+  private readonly op: AggregateExpr['op'];
+  private readonly pos: AggregateExpr['pos'];
+  private readonly n: number;
+  private cap = 0;
+  private value = new Float64Array(0);
+  private comp = new Float64Array(0);
+  private mean = new Float64Array(0);
+  private count = new Float64Array(0);
+  private seen = new Uint8Array(0);
   // Bit flags: 1 hasFloat, 2 hasHist, 4 incompatible, 8 incremental mean, 16 reset seen, 32 not-reset seen.
-  const flags = new Uint8Array(size);
-  const dropName = new Uint8Array(size);
-  let hists: (HistogramMean | undefined)[] | undefined;
-  let heaps: number[][] | undefined;
-  if (op === 'quantile') {
-    const q = fp!;
-    let anyNaN = false;
-    let max = -Infinity;
-    let min = Infinity;
-    for (let k = 0; k < q.length; k++) {
-      const v = q[k]!;
-      if (Number.isNaN(v)) anyNaN = true;
-      else {
-        if (v > max) max = v;
-        if (v < min) min = v;
-      }
+  private flags = new Uint8Array(0);
+  private dropName = new Uint8Array(0);
+  private hists: (HistogramMean | undefined)[] | undefined;
+  private heaps: number[][] | undefined;
+
+  constructor(
+    private readonly e: AggregateExpr,
+    private readonly fp: Float64Array | undefined,
+    steps: Steps,
+    private readonly env: EvalEnv,
+  ) {
+    this.op = e.op;
+    this.pos = e.expr.pos;
+    this.n = steps.n;
+    if (this.op === 'quantile') {
+      const { anyNaN, max, min } = paramRange(fp!);
+      const ppos = e.param!.pos;
+      if (anyNaN) env.annos.warn(`quantile value should be between 0 and 1, got NaN`, ppos);
+      if (max > 1) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(max)}`, ppos);
+      if (min < 0) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(min)}`, ppos);
+      this.heaps = [];
     }
-    const ppos = e.param!.pos;
-    if (anyNaN) env.annos.warn(`quantile value should be between 0 and 1, got NaN`, ppos);
-    if (max > 1) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(max)}`, ppos);
-    if (min < 0) env.annos.warn(`quantile value should be between 0 and 1, got ${goFloatG(min)}`, ppos);
-    heaps = new Array<number[]>(size);
   }
-  for (let si = 0; si < input.length; si++) {
-    if ((si & 1023) === 0) env.checkDeadline();
-    const s = input[si]!;
-    const g = seriesGroup[si]!;
+
+  /** Makes room for groups `[0, groups)`; the layout (`g * n + k`) stays, so reserving again keeps what was added. */
+  reserve(groups: number): void {
+    if (groups <= this.cap) return;
+    const cap = Math.max(groups, this.cap * 2);
+    const size = cap * this.n;
+    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (len: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.value = grow(this.value, (l) => new Float64Array(l));
+    this.comp = grow(this.comp, (l) => new Float64Array(l));
+    this.mean = grow(this.mean, (l) => new Float64Array(l));
+    this.count = grow(this.count, (l) => new Float64Array(l));
+    this.seen = grow(this.seen, (l) => new Uint8Array(l));
+    this.flags = grow(this.flags, (l) => new Uint8Array(l));
+    this.dropName = grow(this.dropName, (l) => new Uint8Array(l));
+    if (this.hists) this.hists.length = size;
+    if (this.heaps) this.heaps.length = size;
+    this.cap = cap;
+  }
+
+  /** Adds series `s` to group `g` (reserved), at steps `[kLo, kHi)` (where `s` may be present). */
+  add(s: StepSeries, g: number, kLo = 0, kHi = this.n): void {
+    const { op, pos, env, n, value, comp, mean, count, seen, flags, dropName, heaps } = this;
+    let hists = this.hists;
     const base = g * n;
     const sDrop = s.dropName;
-    for (let k = 0; k < n; k++) {
+    for (let k = kLo; k < kHi; k++) {
       const p = s.pres[k]!;
       if (p === ABSENT) continue;
       const idx = base + k;
@@ -180,7 +222,7 @@ function aggregateValues(
           case 'avg':
             if (!h) flags[idx] |= 1;
             else {
-              hists ??= new Array<HistogramMean | undefined>(size);
+              hists = this.hists ??= new Array<HistogramMean | undefined>(this.cap * n);
               const acc = new HistogramMean(op === 'avg');
               acc.add(h);
               hists[idx] = acc;
@@ -301,68 +343,113 @@ function aggregateValues(
       }
     }
   }
-  const out: StepSeries[] = [];
-  for (let g = 0; g < G; g++) {
-    const grp = groups[g]!;
-    const series = newStepSeries(grp.labels, n);
-    let any = false;
-    let drop = false;
-    for (let k = 0; k < n; k++) {
-      const idx = g * n + k;
-      if (!seen[idx]) continue;
-      let f = value[idx]!;
-      let h: FloatHistogram | undefined;
-      const fl = flags[idx]!;
-      switch (op) {
-        case 'avg':
-        case 'sum':
-          if (fl & 1 && fl & 2) {
-            env.annos.warn(MIXED_AGG, e.expr.pos);
-            continue;
-          }
-          if (fl & 4) continue;
-          if (fl & 2) {
-            const acc = hists![idx]!;
-            h = acc.result()!.compact();
-            if (acc.reconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
-            if (acc.counterResetSeen && acc.notCounterResetSeen) {
-              env.annos.warn('conflicting counter resets during histogram aggregation', e.expr.pos);
+
+  /** The aggregated series of `groups` (group `g` is `groups[g]`), in group order, those with any value. */
+  finish(groups: readonly Group[]): StepSeries[] {
+    const { op, pos, env, n, e, value, comp, mean, count, seen, flags, dropName, hists, heaps, fp } = this;
+    const G = groups.length;
+    const out: StepSeries[] = [];
+    for (let g = 0; g < G; g++) {
+      const grp = groups[g]!;
+      const series = newStepSeries(grp.labels, n);
+      let any = false;
+      let drop = false;
+      for (let k = 0; k < n; k++) {
+        const idx = g * n + k;
+        if (!seen[idx]) continue;
+        let f = value[idx]!;
+        let h: FloatHistogram | undefined;
+        const fl = flags[idx]!;
+        switch (op) {
+          case 'avg':
+          case 'sum':
+            if (fl & 1 && fl & 2) {
+              env.annos.warn(MIXED_AGG, e.expr.pos);
+              continue;
             }
-          } else if (op === 'avg') {
-            f = fl & 8 ? mean[idx]! + comp[idx]! : value[idx]! / count[idx]! + comp[idx]! / count[idx]!;
-          } else {
-            f = value[idx]! + comp[idx]!;
-          }
-          break;
-        case 'count':
-          f = count[idx]!;
-          break;
-        case 'stdvar':
-          f = value[idx]! / count[idx]!;
-          break;
-        case 'stddev':
-          f = Math.sqrt(value[idx]! / count[idx]!);
-          break;
-        case 'quantile':
-          f = quantile(fp![k]!, heaps![idx]!);
-          break;
-        default:
-          break;
+            if (fl & 4) continue;
+            if (fl & 2) {
+              const acc = hists![idx]!;
+              h = acc.result()!.compact();
+              if (acc.reconciled) env.annos.info('mismatched custom buckets were reconciled during aggregation', pos);
+              if (acc.counterResetSeen && acc.notCounterResetSeen) {
+                env.annos.warn('conflicting counter resets during histogram aggregation', e.expr.pos);
+              }
+            } else if (op === 'avg') {
+              f = fl & 8 ? mean[idx]! + comp[idx]! : value[idx]! / count[idx]! + comp[idx]! / count[idx]!;
+            } else {
+              f = value[idx]! + comp[idx]!;
+            }
+            break;
+          case 'count':
+            f = count[idx]!;
+            break;
+          case 'stdvar':
+            f = value[idx]! / count[idx]!;
+            break;
+          case 'stddev':
+            f = Math.sqrt(value[idx]! / count[idx]!);
+            break;
+          case 'quantile':
+            f = quantile(fp![k]!, heaps![idx]!);
+            break;
+          default:
+            break;
+        }
+        if (dropName[idx]) drop = true;
+        any = true;
+        if (h) setHist(series, k, h, n);
+        else {
+          series.vals[k] = f;
+          series.pres[k] = FLOAT;
+        }
       }
-      if (dropName[idx]) drop = true;
-      any = true;
-      if (h) setHist(series, k, h, n);
-      else {
-        series.vals[k] = f;
-        series.pres[k] = FLOAT;
+      if (any) {
+        series.dropName = drop;
+        out.push(series);
       }
     }
-    if (any) {
-      series.dropName = drop;
-      out.push(series);
+    return out;
+  }
+}
+
+/** Whether a per-step parameter (k, q, ratio) is NaN at some step, and its largest and smallest other values. */
+function paramRange(fp: Float64Array): { anyNaN: boolean; max: number; min: number } {
+  let anyNaN = false;
+  let max = -Infinity;
+  let min = Infinity;
+  for (let k = 0; k < fp.length; k++) {
+    const v = fp[k]!;
+    if (Number.isNaN(v)) anyNaN = true;
+    else {
+      if (v > max) max = v;
+      if (v < min) min = v;
     }
   }
-  return out;
+  return { anyNaN, max, min };
+}
+
+/** Aggregations `ValueAggregation` computes (the rest select series: topk, bottomk, limitk, limit_ratio; or count_values). */
+export function isValueAggregation(op: AggregateExpr['op']): boolean {
+  return op !== 'topk' && op !== 'bottomk' && op !== 'limitk' && op !== 'limit_ratio' && op !== 'count_values';
+}
+
+function aggregateValues(
+  e: AggregateExpr,
+  input: StepSeries[],
+  fp: Float64Array | undefined,
+  seriesGroup: Int32Array,
+  groups: Group[],
+  steps: Steps,
+  env: EvalEnv,
+): StepSeries[] {
+  const agg = new ValueAggregation(e, fp, steps, env);
+  agg.reserve(groups.length);
+  for (let si = 0; si < input.length; si++) {
+    if ((si & 1023) === 0) env.checkDeadline();
+    agg.add(input[si]!, seriesGroup[si]!);
+  }
+  return agg.finish(groups);
 }
 
 function aggregateK(
@@ -376,17 +463,7 @@ function aggregateK(
 ): StepSeries[] {
   const op = e.op;
   const n = steps.n;
-  let anyNaN = false;
-  let max = -Infinity;
-  let min = Infinity;
-  for (let k = 0; k < fp.length; k++) {
-    const v = fp[k]!;
-    if (Number.isNaN(v)) anyNaN = true;
-    else {
-      if (v > max) max = v;
-      if (v < min) min = v;
-    }
-  }
+  const { anyNaN, max, min } = paramRange(fp);
   if (op === 'limit_ratio') {
     if (max === 0 && min === 0) return [];
     if (anyNaN) throw execError('Ratio value is NaN');

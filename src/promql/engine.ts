@@ -19,7 +19,7 @@ import {
 } from './histogram.ts';
 import { parseExpr } from './parser.ts';
 import { estimateResultBytes } from './result-size.ts';
-import { ABSENT, FLOAT, HIST, dropMetricName, keyOf } from './value.ts';
+import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
 
 /** Engine-wide settings; each can be overridden per query where noted. */
@@ -291,15 +291,12 @@ export class PromqlEngine {
 }
 
 function toLoaded(s: SeriesData): LoadedSeries {
-  const hv = s.histograms ? s.histograms.map((h) => FloatHistogram.fromModel(h)) : [];
+  if (!s.histograms || s.histograms.length === 0) {
+    return { labels: s.labels, ft: s.timestampsMs, fv: s.values, ht: s.histogramTimestampsMs ?? NO_SAMPLES, hv: NO_HISTOGRAMS };
+  }
+  const hv = s.histograms.map((h) => FloatHistogram.fromModel(h));
   deriveCounterResetHints(hv);
-  return {
-    labels: s.labels,
-    ft: s.timestampsMs,
-    fv: s.values,
-    ht: s.histogramTimestampsMs ?? new Float64Array(0),
-    hv,
-  };
+  return { labels: s.labels, ft: s.timestampsMs, fv: s.values, ht: s.histogramTimestampsMs ?? NO_SAMPLES, hv };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { METRIC_NAME_LABEL, compileMatcher, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import { QueryDeadline } from '../storage/index.ts';
-import { aggregate } from './aggregations.ts';
+import { Grouper, ValueAggregation, aggregate, isValueAggregation } from './aggregations.ts';
 import type { StringParam } from './aggregations.ts';
 import { Annotations } from './annotations.ts';
 import { exprType, unwrapParens } from './ast.ts';
@@ -50,7 +50,7 @@ import {
 } from './extended-range.ts';
 import { RANGE_FUNCTIONS, RangeFunctionError } from './range-functions.ts';
 import type { RangeFnContext, RangeOut, RangeWindow } from './range-functions.ts';
-import { ABSENT, FLOAT, HIST, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
+import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
 
 /** Labels that identify the target an info metric describes. */
 const IDENTIFYING_LABELS = ['instance', 'job'] as const;
@@ -423,7 +423,8 @@ export class Evaluator implements EvalEnv {
       ht = Float64Array.from(keep, ([, t]) => t);
       hv = keep.map(([h]) => h);
     }
-    s.clean = { labels: s.labels, ft, fv, ht, hv };
+    // Without stale markers the loaded series is its own clean copy (one object fewer per series).
+    s.clean = stale === 0 && hStale === 0 ? s : { labels: s.labels, ft, fv, ht, hv };
     return s.clean;
   }
 
@@ -917,7 +918,12 @@ export class Evaluator implements EvalEnv {
     return x.val;
   }
 
-  private rangeFunction(e: Call, matrixIdx: number, steps: Steps): EvalValue {
+  /**
+   * A range-vector function over all steps. With `sink`, each series with a value goes to `sink` as it is
+   * evaluated (in one buffer reused for every series, valid only during the call, present at steps
+   * `[kLo, kHi)` at most) and nothing is returned or held: the fused path of an aggregation over it.
+   */
+  private rangeFunction(e: Call, matrixIdx: number, steps: Steps, sink?: RangeSeriesSink): EvalValue {
     const name = e.func.name;
     const fn = RANGE_FUNCTIONS.get(name);
     if (!fn) throw new Error(`unsupported function ${name}`);
@@ -952,26 +958,45 @@ export class Evaluator implements EvalEnv {
     const result: RangeOut = { f: 0, h: undefined };
     let total = 0;
     const paramVals: number[] = new Array<number>(params.length).fill(0);
+    const scratch = sink ? newStepSeries({}, n) : undefined;
+    let notCounterChecked: string | undefined;
+    // One window object for all series (the kernels keep no reference to it).
+    const w: RangeWindow = {
+      ft: NO_SAMPLES,
+      fv: NO_SAMPLES,
+      flo: 0,
+      fhi: 0,
+      ht: NO_SAMPLES,
+      hv: NO_HISTOGRAMS,
+      hlo: 0,
+      hhi: 0,
+      ts: 0,
+      rangeStart: 0,
+      rangeEnd: 0,
+      rangeMs,
+      labels: {},
+      params: paramVals,
+    };
     for (let si = 0; si < input.series.length; si++) {
       if ((si & 63) === 0) this.checkDeadline();
       const s = input.series[si]!;
-      const o = newStepSeries(s.labels, n, keepName ? (s.dropName ?? false) : true);
-      const w: RangeWindow = {
-        ft: s.ft,
-        fv: s.fv,
-        flo: 0,
-        fhi: 0,
-        ht: s.ht,
-        hv: s.hv,
-        hlo: 0,
-        hhi: 0,
-        ts: 0,
-        rangeStart: 0,
-        rangeEnd: 0,
-        rangeMs,
-        labels: s.labels,
-        params: paramVals,
-      };
+      const dropName = keepName ? (s.dropName ?? false) : true;
+      let o: StepSeries;
+      if (scratch) {
+        o = scratch;
+        o.labels = s.labels;
+        o.dropName = dropName;
+      } else {
+        o = newStepSeries(s.labels, n, dropName);
+      }
+      let kLo = n;
+      let kHi = 0;
+      w.ft = s.ft;
+      w.fv = s.fv;
+      w.ht = s.ht;
+      w.hv = s.hv;
+      w.labels = s.labels;
+      w.flo = w.fhi = w.hlo = w.hhi = 0;
       let anyFloat = false;
       let any = false;
       let window = 0;
@@ -1016,19 +1041,33 @@ export class Evaluator implements EvalEnv {
           o.pres[k] = FLOAT;
           anyFloat = true;
         }
+        if (!any) kLo = k;
+        kHi = k + 1;
         any = true;
         total++;
       }
       this.release(window);
-      if (any && !isAbsent) out.push(o);
+      if (scratch) {
+        if (any) {
+          sink!(scratch, kLo, kHi);
+          scratch.pres.fill(ABSENT, kLo, kHi);
+          if (scratch.hists) scratch.hists.fill(undefined, kLo, kHi);
+        }
+        // Values handed to the sink are not held here.
+        total = 0;
+      } else if (any && !isAbsent) out.push(o);
       if (total >= 4096) {
         this.track(total);
         total = 0;
       }
       if (checkCounter && anyFloat) {
         const metric = s.labels[METRIC_NAME_LABEL] ?? '';
-        if (metric !== '' && !/(_total|_sum|_count|_bucket)$/.test(metric)) {
-          this.annos.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`, args0.pos);
+        // Series of one metric follow each other: test a name once per run (annotations are a set).
+        if (metric !== notCounterChecked) {
+          notCounterChecked = metric;
+          if (metric !== '' && !/(_total|_sum|_count|_bucket)$/.test(metric)) {
+            this.annos.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`, args0.pos);
+          }
         }
       }
     }
@@ -1132,12 +1171,65 @@ export class Evaluator implements EvalEnv {
         param = this.scalar(p, steps);
       }
     }
+    const fused = this.fusedAggregation(e, param, steps);
+    if (fused) {
+      this.track(this.countPoints(fused));
+      return { kind: 'vector', series: fused };
+    }
     const input = this.vector(e.expr, steps);
     const before = this.countPoints(input);
     const out = aggregate(e, input, param, steps, this);
     this.release(before);
     this.track(this.countPoints(out));
     return { kind: 'vector', series: out };
+  }
+
+  /**
+   * `sum by (…) (rate(m[5m]))` and the other value aggregations over a range function of a plain range
+   * selector, fused: each series' values go straight into the group accumulators, in one reused buffer,
+   * instead of a step array per input series held until the aggregation runs (most of such a query's
+   * allocations and GC when the selector matches many short-lived series). The same values, groups, order and
+   * annotations as the unfused path; undefined where it does not apply.
+   */
+  private fusedAggregation(e: AggregateExpr, param: Float64Array | StringParam | undefined, steps: Steps): StepSeries[] | undefined {
+    if (!isValueAggregation(e.op) || steps.n === 0) return undefined;
+    const inner = unwrapParens(e.expr);
+    if (inner.type !== 'Call' || inner.func.name === 'absent_over_time') return undefined;
+    const matrixIdx = inner.func.argTypes.indexOf('matrix');
+    const arg = matrixIdx >= 0 ? inner.args[matrixIdx] : undefined;
+    const sel = arg ? unwrapParens(arg) : undefined;
+    if (!sel || sel.type !== 'MatrixSelector' || sel.vs.anchored || sel.vs.smoothed) return undefined;
+    const keepName = inner.func.name === 'last_over_time' || inner.func.name === 'first_over_time';
+    // Without delayed name removal the function's output loses its name at once, and series left with one
+    // label set would merge or fail: fuse only when that cannot happen (one name, type and unit in all).
+    const removeName = !keepName && !this.opts.delayedNameRemoval;
+    const loaded = this.data.get(sel.vs) ?? [];
+    if (removeName && loaded.length > 0) {
+      const first = loaded[0]!.labels;
+      for (const s of loaded) {
+        const l = s.labels;
+        if (l[METRIC_NAME_LABEL] !== first[METRIC_NAME_LABEL] || l.__type__ !== first.__type__ || l.__unit__ !== first.__unit__) return undefined;
+      }
+    }
+    const grouping = [...e.grouping].sort();
+    const grouper = new Grouper(grouping, e.without);
+    const fp = param instanceof Float64Array ? param : undefined;
+    const agg = new ValueAggregation(e, fp, steps, this);
+    // The name (and `__type__`, `__unit__`) matter to grouping only where a grouping could keep them.
+    const byMeta = !e.without && grouping.some((g) => g === METRIC_NAME_LABEL || g === '__type__' || g === '__unit__');
+    let seriesCount = 0;
+    this.rangeFunction(inner, matrixIdx, steps, (s, kLo, kHi) => {
+      if ((++seriesCount & 1023) === 0) this.checkDeadline();
+      let labels = s.labels;
+      if (removeName) {
+        if (byMeta || (e.without && ('__type__' in labels || '__unit__' in labels))) labels = dropMetricName(labels);
+        s.dropName = false;
+      }
+      const g = grouper.groupOf(labels);
+      agg.reserve(grouper.groups.length);
+      agg.add(s, g, kLo, kHi);
+    });
+    return agg.finish(grouper.groups);
   }
 
   private binary(e: BinaryExpr, steps: Steps): EvalValue {
@@ -1295,6 +1387,9 @@ export function infoReference(
 }
 
 /** A range-vector function's input. */
+/** Receives a range function's series one at a time (see `Evaluator.rangeFunction`). */
+type RangeSeriesSink = (s: StepSeries, kLo: number, kHi: number) => void;
+
 interface RangeInput {
   readonly series: RawSeries[];
   readonly rangeMs: number;

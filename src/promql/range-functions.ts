@@ -24,12 +24,12 @@ export function kahanInc(inc: number, sum: number, c: number): [number, number] 
  * `ht/hv[hlo..hhi)`, both in time order without stale markers.
  */
 export interface RangeWindow {
-  readonly ft: Float64Array;
-  readonly fv: Float64Array;
+  ft: Float64Array;
+  fv: Float64Array;
   flo: number;
   fhi: number;
-  readonly ht: Float64Array;
-  readonly hv: readonly FloatHistogram[];
+  ht: Float64Array;
+  hv: readonly FloatHistogram[];
   hlo: number;
   hhi: number;
   /** The evaluation timestamp of the step. */
@@ -37,7 +37,7 @@ export interface RangeWindow {
   rangeStart: number;
   rangeEnd: number;
   readonly rangeMs: number;
-  readonly labels: Labels;
+  labels: Labels;
   /** Scalar arguments at this step, in argument order (the range vector excluded). */
   params: number[];
 }

@@ -21,6 +21,11 @@ export interface StepSeries {
   hists: (FloatHistogram | undefined)[] | undefined;
 }
 
+/** An empty sample array shared by every series without samples of a kind (it has nothing to write to). */
+export const NO_SAMPLES = new Float64Array(0);
+/** The histograms of a series without any (shared; never appended to). */
+export const NO_HISTOGRAMS: readonly FloatHistogram[] = Object.freeze([]);
+
 /** One series' raw samples in time order (a range vector element), stale markers removed. */
 export interface RawSeries {
   readonly labels: Labels;
