@@ -63,6 +63,29 @@ after(async () => {
   await heimdall?.stop();
 });
 
+/** Whether the span's own profile (samples the SDK labelled with its id) names chargeCard. */
+async function spanHasProfile(spanId: string): Promise<boolean> {
+  const types = ((await pyroscope('ProfileTypes', {})).profileTypes ?? []) as { ID: string }[];
+  const cpu = types.find((t) => /cpu/.test(t.ID));
+  if (!cpu) return false;
+  const fg = (await pyroscope('SelectMergeSpanProfile', { profileTypeID: cpu.ID, labelSelector: '{service_name="shop"}', spanSelector: [spanId] })).flamegraph as { names?: string[] } | undefined;
+  return fg?.names?.some((n) => n.includes('chargeCard')) ?? false;
+}
+
+/** The id of the chargeCard span of a trace, from the Tempo API (OTLP JSON, ids in hex or base64). */
+async function chargeCardSpan(traceId: string): Promise<string | undefined> {
+  const res = await fetch(`${heimdall.httpUrl}/tempo/api/v2/traces/${traceId}`);
+  if (res.status !== 200) return undefined;
+  const body = (await res.json()) as { trace?: { resourceSpans?: { scopeSpans?: { spans?: { name: string; spanId: string }[] }[] }[] } };
+  for (const rs of body.trace?.resourceSpans ?? []) {
+    for (const ss of rs.scopeSpans ?? []) {
+      const span = ss.spans?.find((x) => x.name === 'chargeCard');
+      if (span) return /^[0-9a-f]{16}$/.test(span.spanId) ? span.spanId : Buffer.from(span.spanId, 'base64').toString('hex');
+    }
+  }
+  return undefined;
+}
+
 const params = (cond: string): string => `(() => { const p = new URL(location.href).searchParams; return ${cond}; })()`;
 
 test('exemplar → trace → span logs → trace again → span profile, each opening beside the last over the same range', async () => {
@@ -70,10 +93,21 @@ test('exemplar → trace → span logs → trace again → span profile, each op
   // The p95 latency of chargeCard, its exemplars (span-metrics observations naming their trace) on the line.
   const p95 = `histogram_quantile(0.95, sum by (le) (rate(${LATENCY}[1m])))`;
   await page.goto(`${heimdall.httpUrl}/explore?from=now-15m&to=now&exemplars=1&expr=${encodeURIComponent(p95)}`);
-  // Points close in time overlap; the last one drawn is on top.
-  const point = page.locator('[data-testid=exemplar-point].has-trace:visible').last();
-  const traceId = (await point.getAttribute('data-trace-id'))!;
-  await point.click();
+  // The chain ends at the clicked span's own profile: a span whose profile push was lost (the SDK pushes every
+  // second and a loaded machine can time one out) cannot end it, so the test clicks an exemplar whose chargeCard
+  // span has profile samples (found through the APIs; the page is not asked until one has).
+  const points = page.locator('[data-testid=exemplar-point].has-trace');
+  await points.first().waitFor();
+  const traceId = await waitFor('an exemplar whose span has a profile', async () => {
+    const ids = new Set((await points.evaluateAll((els) => els.map((e) => e.getAttribute('data-trace-id') ?? ''))).filter((id) => id !== ''));
+    for (const id of [...ids].reverse()) {
+      const span = await chargeCardSpan(id);
+      if (span !== undefined && (await spanHasProfile(span))) return id;
+    }
+    return undefined;
+  });
+  // Points close in time overlap: the chosen one gets the click itself, wherever it is drawn.
+  await points.and(page.locator(`[data-trace-id="${traceId}"]`)).first().dispatchEvent('click');
   await page.waitForFunction(params(`p.get('r.trace') === '${traceId}' && p.get('from') === 'now-15m' && p.get('expr') === ${JSON.stringify(p95)}`));
   const right = page.getByTestId('pane-right');
   await right.getByTestId('trace-view').waitFor();
@@ -101,13 +135,7 @@ test('exemplar → trace → span logs → trace again → span profile, each op
 
   // Span → its own profile (the samples the Pyroscope SDK labelled with its span id). The SDK pushes every second:
   // wait until the span's samples are in before asking the page.
-  await waitFor(`the profile of span ${spanId}`, async () => {
-    const types = ((await pyroscope('ProfileTypes', {})).profileTypes ?? []) as { ID: string }[];
-    const cpu = types.find((t) => /cpu/.test(t.ID));
-    if (!cpu) return undefined;
-    const fg = (await pyroscope('SelectMergeSpanProfile', { profileTypeID: cpu.ID, labelSelector: '{service_name="shop"}', spanSelector: [spanId] })).flamegraph as { names?: string[] } | undefined;
-    return fg?.names?.some((n) => n.includes('chargeCard')) ? true : undefined;
-  });
+  assert.ok(await spanHasProfile(spanId), `span ${spanId} has profile samples`);
   await right.locator('[data-testid=span-row]', { hasText: 'chargeCard' }).click();
   await right.getByTestId('span-profile-link').click();
   await page.waitForFunction(params(`p.get('r.span') === '${spanId}' && p.get('r.ds') === 'heimdall-profiles' && p.get('trace') === '${traceId}'`));
