@@ -81,6 +81,7 @@ export interface TenantAlertmanagerConfig {
  */
 export class BuiltinNotifier {
   private readonly tenants = new Map<string, Promise<TenantAlertmanager>>();
+  private readonly configFiles = new Map<string, JsonStateFile<TenantAlertmanagerConfig>>();
   private readonly counters: NotifierCounters;
   private stopped = false;
 
@@ -152,8 +153,11 @@ export class BuiltinNotifier {
     am.reconfigure(this.options.config);
   }
 
+  /** One state file per tenant, so its saves are serialized (two POSTs at once never race on the file). */
   private configFile(tenant: string): JsonStateFile<TenantAlertmanagerConfig> {
-    return new JsonStateFile(path.join(this.options.dir, encodeURIComponent(tenant), 'config.json'));
+    let f = this.configFiles.get(tenant);
+    if (!f) this.configFiles.set(tenant, (f = new JsonStateFile(path.join(this.options.dir, encodeURIComponent(tenant), 'config.json'))));
+    return f;
   }
 
   private async open(tenant: string): Promise<TenantAlertmanager> {

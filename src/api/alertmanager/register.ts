@@ -29,9 +29,7 @@ export async function registerAlertmanagerApi(app: FastifyInstance, deps: Alertm
   const handle = (fn: (am: TenantAlertmanager, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
     async (req: FastifyRequest, reply: FastifyReply) => {
       try {
-        const ids = readTenants(deps.tenants, req);
-        if (ids.length !== 1) throw new ApiError('bad_data', 'the Alertmanager API takes exactly one tenant in X-Scope-OrgID');
-        const am = await deps.notifier.tenant(ids[0] as TenantId);
+        const am = await deps.notifier.tenant(singleTenant(deps, req));
         const out = await fn(am, req, reply);
         if (!reply.sent) return reply.code(200).send(out ?? '');
         return reply;
@@ -146,11 +144,6 @@ export async function registerAlertmanagerApi(app: FastifyInstance, deps: Alertm
  * stored), `DELETE` returns the tenant to the fallback configuration.
  */
 async function registerConfigApi(app: FastifyInstance, deps: AlertmanagerApiDeps): Promise<void> {
-  const tenantOf = (req: FastifyRequest): TenantId => {
-    const ids = readTenants(deps.tenants, req);
-    if (ids.length !== 1) throw new ApiError('bad_data', 'the Alertmanager configuration API takes exactly one tenant in X-Scope-OrgID');
-    return ids[0] as TenantId;
-  };
   const fail = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
     if (err instanceof BadRequest || err instanceof AlertmanagerConfigError) return reply.code(400).type('text/plain').send(`error validating Alertmanager config: ${err.message}`);
     const mapped = toApiError(err, req.id);
@@ -163,7 +156,7 @@ async function registerConfigApi(app: FastifyInstance, deps: AlertmanagerApiDeps
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.get('/api/v1/alerts', async (req, reply) => {
       try {
-        const own = await deps.notifier.userConfig(tenantOf(req));
+        const own = await deps.notifier.userConfig(singleTenant(deps, req));
         if (!own) return reply.code(404).type('text/plain').send('alertmanager storage object not found');
         return reply.code(200).type('application/yaml').send(toYaml({ template_files: own.template_files, alertmanager_config: own.alertmanager_config }));
       } catch (err) {
@@ -172,7 +165,7 @@ async function registerConfigApi(app: FastifyInstance, deps: AlertmanagerApiDeps
     });
     scope.post('/api/v1/alerts', async (req, reply) => {
       try {
-        const tenant = tenantOf(req);
+        const tenant = singleTenant(deps, req);
         let doc: unknown;
         try {
           doc = parseYaml(String(req.body ?? ''));
@@ -198,13 +191,20 @@ async function registerConfigApi(app: FastifyInstance, deps: AlertmanagerApiDeps
     });
     scope.delete('/api/v1/alerts', async (req, reply) => {
       try {
-        await deps.notifier.deleteUserConfig(tenantOf(req));
+        await deps.notifier.deleteUserConfig(singleTenant(deps, req));
         return reply.code(200).send('');
       } catch (err) {
         return fail(req, reply, err);
       }
     });
   });
+}
+
+/** The one tenant of the request: the Alertmanager APIs are per tenant (no federated reads). */
+function singleTenant(deps: AlertmanagerApiDeps, req: FastifyRequest): TenantId {
+  const ids = readTenants(deps.tenants, req);
+  if (ids.length !== 1) throw new ApiError('bad_data', 'the Alertmanager APIs take exactly one tenant in X-Scope-OrgID');
+  return ids[0] as TenantId;
 }
 
 type ListedAlert = ReturnType<TenantAlertmanager['list']>[number];
