@@ -20,6 +20,23 @@ export function stackValues(series: readonly GraphSeries[]): (number | null)[][]
   return out;
 }
 
+/**
+ * The y axis' width from its longest label, so formatted values ("512.00 MiB", "1.25 ms") are never cut off at
+ * the graph's left edge. uPlot calls it on each layout cycle; after the second it keeps the size it has, as its
+ * own auto-size demo does, so labels and size cannot feed back into each other forever.
+ */
+function yAxisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx]!;
+  if (cycleNum > 1) return (axis as { _size?: number })._size ?? 50;
+  const longest = (values ?? []).reduce((acc, v) => (v.length > acc.length ? v : acc), '');
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 8;
+  if (longest !== '') {
+    u.ctx.font = (axis.font as unknown as [string] | undefined)?.[0] ?? u.ctx.font;
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.max(40, Math.ceil(size));
+}
+
 const PALETTE = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
 
 /** A colour per series index, the same on every render (Grafana's classic palette). */
@@ -107,7 +124,7 @@ export function TimeSeriesGraph(props: {
           ...(props.bars ? { fill: s.color ?? seriesColor(i), paths: uPlot.paths.bars!({ size: [0.8, 40] }), points: { show: false } } : { points: { show: props.timesS.length < 60 } }),
         })),
       ],
-      axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: 70, ...(fmt ? { values: (_u: uPlot, splits: number[]) => splits.map(fmt) } : {}) }],
+      axes: [{ stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' } }, { stroke: '#9aa0a6', grid: { stroke: '#2a2e35' }, ticks: { stroke: '#2a2e35' }, size: yAxisSize, ...(fmt ? { values: (_u: uPlot, splits: number[]) => splits.map(fmt) } : {}) }],
       legend: { live: true, show: !props.hideLegend },
       scales: {
         ...(props.xRange ? { x: { time: true, range: (): uPlot.Range.MinMax => [props.xRange![0], props.xRange![1]] } } : {}),
