@@ -73,7 +73,7 @@ const hex = (id: string): Buffer => Buffer.from(id, 'hex');
  * Spans staged between yields to the event loop: a cut of the whole head (tens of thousands of spans) would
  * otherwise hold it for a second, stalling every request meanwhile (trace by id's slowest answers under ingest).
  */
-const STAGE_YIELD_SPANS = 1024;
+const STAGE_YIELD_SPANS = 256;
 
 /**
  * Writes blocks on one DuckDB connection (its temporary staging tables are the connection's own). Not for

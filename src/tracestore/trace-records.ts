@@ -29,7 +29,7 @@ const ENTRY_BYTES = 28;
  * asynchronous calls cost more main-thread CPU per trace (a stream and a thread-pool round trip each) than
  * deflating a trace's few kilobytes does.
  */
-const YIELD_EVERY_BYTES = 512 * 1024;
+const YIELD_EVERY_BYTES = 128 * 1024;
 /** zlib level of trace records: 6 (the default) costs ~20% more CPU than 3 for ~2% smaller chunks. */
 const DEFLATE_LEVEL = 3;
 /** Output buffered before a write. */
