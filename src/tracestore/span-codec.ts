@@ -1,5 +1,5 @@
 import type { Attribute, AttributeScalar, AttributeValue, InstrumentationScope, Span, SpanEvent, SpanKind, SpanLink, SpanRecord, SpanStatusCode } from '../model/index.ts';
-import { ByteReader, ByteWriter } from '../objstore/index.ts';
+import type { ByteReader, ByteWriter } from '../objstore/index.ts';
 
 /*
  * The binary form of span records (docs/formats/tracestore.md, "Span records"), written by the WAL (a frame's

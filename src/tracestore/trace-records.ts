@@ -105,7 +105,7 @@ export function readTraceRecords(path: string, region: { offset: number; length:
   try {
     return Promise.resolve(readTraceRecordsSync(path, region));
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err);
   }
 }
 
