@@ -30,11 +30,13 @@ interface Args {
   peer: string | undefined;
   tempo: string | undefined;
   keep: boolean;
+  /** Directory for `node --cpu-prof` profiles of the Heimdall process (all its threads). */
+  cpuProf: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
   // The peer by default: a `jaeger` in $(go env GOPATH)/bin or PATH (`.ci/run` builds it there).
-  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: findGoTool('jaeger'), tempo: undefined, keep: false };
+  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: findGoTool('jaeger'), tempo: undefined, keep: false, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -51,7 +53,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-peer') a.peer = undefined;
     else if (k === '--tempo') a.tempo = v();
     else if (k === '--keep') a.keep = true;
-    else throw new Error(`unknown argument ${k}: use --spans N, --quick, --batch-spans N, --concurrency N, --ids N, --peer PATH (Jaeger), --no-peer, --tempo PATH, --keep`);
+    else if (k === '--cpu-prof') a.cpuProf = path.resolve(v());
+    else throw new Error(`unknown argument ${k}: use --spans N, --quick, --batch-spans N, --concurrency N, --ids N, --peer PATH (Jaeger), --no-peer, --tempo PATH, --keep, --cpu-prof DIR`);
   }
   return a;
 }
@@ -225,6 +228,7 @@ async function runHeimdall(plan: Plan, work: string): Promise<Result> {
   const h = await startHeimdall({
     dataDir,
     timeoutMs: 120_000,
+    ...(plan.args.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${plan.args.cpuProf}`] } : {}),
     config: {
       // The bench's one tenant sends far beyond Tempo's default per-tenant ingest limits (as the peers have none);
       // the metrics-generator is off so both servers do the same work (store and index spans).

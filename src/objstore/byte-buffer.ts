@@ -48,6 +48,13 @@ export class ByteWriter {
     this.length += 4;
   }
 
+  /** An unsigned 64-bit integer in [0, 2^64) (nanosecond times). */
+  u64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigUint64(this.length, v, true);
+    this.length += 8;
+  }
+
   f64(v: number): void {
     this.ensure(8);
     this.view.setFloat64(this.length, v, true);
@@ -143,6 +150,14 @@ export class ByteReader extends WireReader {
 
   f64(): number {
     return this.double();
+  }
+
+  /** An unsigned 64-bit integer written by {@link ByteWriter.u64}. */
+  u64(): bigint {
+    if (this.pos + 8 > this.end) throw new WireFormatError('unexpected end of record');
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return v;
   }
 
   /** An unsigned varint written by {@link ByteWriter.uvarint}. */

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { quoteString } from '../columnar/index.ts';
 import type { Attribute } from '../model/index.ts';
@@ -67,6 +68,12 @@ function blockSelect(): string {
 }
 
 const hex = (id: string): Buffer => Buffer.from(id, 'hex');
+
+/**
+ * Spans staged between yields to the event loop: a cut of the whole head (tens of thousands of spans) would
+ * otherwise hold it for a second, stalling every request meanwhile (trace by id's slowest answers under ingest).
+ */
+const STAGE_YIELD_SPANS = 256;
 
 /**
  * Writes blocks on one DuckDB connection (its temporary staging tables are the connection's own). Not for
@@ -215,10 +222,15 @@ export class BlockWriter {
     try {
       const resources = new Map<readonly Attribute[], number>();
       let row = 0;
+      let lastYield = 0;
       let minStartNs = sorted[0]!.spans[0]!.span.startTimeUnixNs;
       let maxStartNs = minStartNs;
       let maxEndNs = sorted[0]!.spans[0]!.span.endTimeUnixNs;
       for (const trace of sorted) {
+        if (row - lastYield >= STAGE_YIELD_SPANS) {
+          lastYield = row;
+          await yieldToLoop();
+        }
         const root = rootSpan(trace.spans);
         // Rows go in block order: by trace id (the caller sorted), then start, then span id.
         const spans = [...trace.spans].sort((x, y) =>

@@ -1,12 +1,12 @@
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Attribute, Span, SpanRecord } from '../model/index.ts';
-import { publishFileDurably } from '../objstore/index.ts';
+import { ByteReader, ByteWriter, publishFileDurably } from '../objstore/index.ts';
 import type { StoredSpan } from '../storage/index.ts';
-import { decodeSpanRecords, encodeSpanRecords } from './wal-codec.ts';
+import { SPAN_RECORDS_MAGIC, decodeSpanRecordsBinary, encodeSpanRecordsBinary } from './span-codec.ts';
+import { decodeSpanRecordsJson } from './wal-codec.ts';
 
 /*
  * A block's trace records (docs/formats/tracestore.md, "Trace records"): every trace of the block as one
@@ -15,7 +15,8 @@ import { decodeSpanRecords, encodeSpanRecords } from './wal-codec.ts';
  *
  *   "HTR1"
  *   regions, in trace-id order: a trace's region is one or more chunks [u32 LE length][raw deflate of the
- *     JSON span records (wal-codec's encodeSpanRecords)]; a merged block's region holds its inputs' chunks
+ *     trace's span records: binary (span-codec.ts, format 4) or JSON (format 3; the first byte tells)]; a merged
+ *     block's region holds its inputs' chunks, whatever their form
  *   index: per trace [16-byte id][u64 LE region offset][u32 LE region length], sorted by id
  *   footer: [u64 LE index offset][u32 LE trace count]["HTR1"]
  */
@@ -23,13 +24,17 @@ import { decodeSpanRecords, encodeSpanRecords } from './wal-codec.ts';
 const MAGIC = 'HTR1';
 const FOOTER_BYTES = 16;
 const ENTRY_BYTES = 28;
-/** Traces compressed at once (zlib's thread pool does the work; the event loop stays free). */
-const COMPRESS_CONCURRENCY = 16;
+/**
+ * Span records encoded and compressed between yields to the event loop. Compression is synchronous: zlib's
+ * asynchronous calls cost more main-thread CPU per trace (a stream and a thread-pool round trip each) than
+ * deflating a trace's few kilobytes does.
+ */
+const YIELD_EVERY_BYTES = 128 * 1024;
+/** zlib level of trace records: 6 (the default) costs ~20% more CPU than 3 for ~2% smaller chunks. */
+const DEFLATE_LEVEL = 3;
 /** Output buffered before a write. */
 const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
 
-const deflateRaw = promisify(zlib.deflateRaw);
-const inflateRaw = promisify(zlib.inflateRaw);
 
 /** The index of a trace records file: finds a trace's region by binary search over the sorted ids. */
 export class TraceRecordsIndex {
@@ -91,20 +96,36 @@ export class TraceRecordsIndex {
   }
 }
 
-/** The spans of the region at `region` of the records file at `path`. */
-export async function readTraceRecords(path: string, region: { offset: number; length: number }): Promise<StoredSpan[]> {
-  const fh = await fs.open(path, 'r');
-  let buf: Buffer;
+/**
+ * The spans of the region at `region` of the records file at `path`. The read and the inflate are synchronous:
+ * a region is a few kilobytes in the page cache (microseconds), while the thread pool they would otherwise queue on
+ * is shared with the WAL's and the cuts' fsyncs, whose waits were trace by id's slowest answers.
+ */
+export function readTraceRecords(path: string, region: { offset: number; length: number }): Promise<StoredSpan[]> {
   try {
-    buf = await readExactly(fh, region.offset, region.length, path);
+    return Promise.resolve(readTraceRecordsSync(path, region));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function readTraceRecordsSync(path: string, region: { offset: number; length: number }): StoredSpan[] {
+  const buf = Buffer.allocUnsafe(region.length);
+  const fd = fsSync.openSync(path, 'r');
+  try {
+    for (let done = 0; done < region.length; ) {
+      const n = fsSync.readSync(fd, buf, done, region.length - done, region.offset + done);
+      if (n === 0) throw new Error(`trace records ${path} is truncated`);
+      done += n;
+    }
   } finally {
-    await fh.close();
+    fsSync.closeSync(fd);
   }
   const out: StoredSpan[] = [];
   for (let at = 0; at < buf.length; ) {
     const n = buf.readUInt32LE(at);
     if (at + 4 + n > buf.length) throw new Error(`trace records ${path}: a chunk overruns its region`);
-    const records = decodeSpanRecords(await inflateRaw(buf.subarray(at + 4, at + 4 + n)));
+    const records = decodeChunk(zlib.inflateRawSync(buf.subarray(at + 4, at + 4 + n)));
     for (const r of records) for (const span of r.spans) out.push({ span, resource: r.resource });
     at += 4 + n;
   }
@@ -117,13 +138,19 @@ export async function writeTraceRecords(path: string, traces: readonly { readonl
   await publishFileDurably(path, async (tmp) => {
     await out.open(tmp);
     try {
-      for (let i = 0; i < traces.length; i += COMPRESS_CONCURRENCY) {
-        const group = traces.slice(i, i + COMPRESS_CONCURRENCY);
-        const chunks = await Promise.all(group.map((t) => deflateRaw(encodeSpanRecords(recordsOf(t.spans)))));
-        for (let k = 0; k < group.length; k++) {
-          const len = Buffer.alloc(4);
-          len.writeUInt32LE(chunks[k]!.length);
-          await out.region(group[k]!.traceId, [len, chunks[k]!]);
+      const w = new ByteWriter(64 * 1024);
+      let sinceYield = 0;
+      for (const t of traces) {
+        w.reset();
+        encodeSpanRecordsBinary(w, recordsOf(t.spans));
+        sinceYield += w.length;
+        const chunk = zlib.deflateRawSync(w.view_(), { level: DEFLATE_LEVEL });
+        const len = Buffer.allocUnsafe(4);
+        len.writeUInt32LE(chunk.length);
+        await out.region(t.traceId, [len, chunk]);
+        if (sinceYield >= YIELD_EVERY_BYTES) {
+          sinceYield = 0;
+          await yieldToLoop();
         }
       }
       await out.finish();
@@ -170,6 +197,11 @@ export async function mergeTraceRecords(path: string, inputs: readonly { readonl
     for (const h of handles) await h.close();
   }
   return out.size;
+}
+
+/** A chunk's span records, inflated: binary (format 4) or JSON (format 3, which starts with `[`). */
+function decodeChunk(raw: Buffer): SpanRecord[] {
+  return raw[0] === SPAN_RECORDS_MAGIC ? decodeSpanRecordsBinary(new ByteReader(raw)) : decodeSpanRecordsJson(raw);
 }
 
 /** A trace's spans as span records: spans sharing a resource (one array, as the head and reads hold them) go together. */
