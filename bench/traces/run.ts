@@ -30,13 +30,15 @@ interface Args {
   peer: string | undefined;
   tempo: string | undefined;
   keep: boolean;
-  /** Directory for `node --cpu-prof` profiles of the Heimdall process (all its threads). */
+  /** A data dir kept by an earlier `--keep` run: Heimdall is started on it and only the queries run. */
+  reuse: string | undefined;
+  /** Directory for `node --cpu-prof` profiles of the Heimdall process. */
   cpuProf: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
   // The peer by default: a `jaeger` in $(go env GOPATH)/bin or PATH (`.ci/run` builds it there).
-  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: findGoTool('jaeger'), tempo: undefined, keep: false, cpuProf: undefined };
+  const a: Args = { spans: 5_000_000, batchSpans: 2000, concurrency: 4, ids: 1000, peer: findGoTool('jaeger'), tempo: undefined, keep: false, reuse: undefined, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -53,8 +55,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-peer') a.peer = undefined;
     else if (k === '--tempo') a.tempo = v();
     else if (k === '--keep') a.keep = true;
+    else if (k === '--reuse') a.reuse = path.resolve(v());
     else if (k === '--cpu-prof') a.cpuProf = path.resolve(v());
-    else throw new Error(`unknown argument ${k}: use --spans N, --quick, --batch-spans N, --concurrency N, --ids N, --peer PATH (Jaeger), --no-peer, --tempo PATH, --keep, --cpu-prof DIR`);
+    else throw new Error(`unknown argument ${k}: use --spans N, --quick, --batch-spans N, --concurrency N, --ids N, --peer PATH (Jaeger), --no-peer, --tempo PATH, --keep, --reuse DIR (a kept Heimdall data dir: queries only), --cpu-prof DIR`);
   }
   return a;
 }
@@ -196,7 +199,7 @@ function ingestResult(plan: Plan, ingest: Ingest, pid: number): Pick<Result, 'sp
 }
 
 /** Queries of the Tempo HTTP API at `base` (Heimdall's `/tempo`, or a Tempo binary's root). */
-async function tempoQueries(base: string, plan: Plan): Promise<Pick<Result, 'byIdP50' | 'byIdP99' | 'byIdFound' | 'attribute' | 'structural' | 'metrics'>> {
+async function tempoQueries(base: string, plan: Pick<Plan, 'ids' | 'startS' | 'endS'>): Promise<Pick<Result, 'byIdP50' | 'byIdP99' | 'byIdFound' | 'attribute' | 'structural' | 'metrics'>> {
   const range = `start=${plan.startS}&end=${plan.endS}`;
   const byId = await traceByIdLatency((id) => `${base}/api/v2/traces/${id}?${range}`, plan.ids, { Accept: 'application/protobuf' }, (b) => b.length > 0);
   const search = (q: string): string => `${base}/api/search?q=${encodeURIComponent(q)}&limit=20&${range}`;
@@ -222,19 +225,52 @@ async function waitForBlocks(walDir: string): Promise<void> {
   console.log(`the trace WAL still holds ${(allocatedBytes(walDir) / 1e6).toFixed(1)} MB after 3 minutes: disk per span includes it`);
 }
 
-async function runHeimdall(plan: Plan, work: string): Promise<Result> {
-  const dataDir = path.join(work, 'heimdall-data');
-  fs.mkdirSync(dataDir);
-  const h = await startHeimdall({
+/** What a `--reuse` run needs of the run that ingested the data dir (the corpus' time range depends on when it ran). */
+interface SavedPlan {
+  spans: number;
+  ids: string[];
+  startS: number;
+  endS: number;
+}
+const SAVED_PLAN = 'bench-plan.json';
+
+/** Heimdall on a fresh data dir in `work`, or on `args.reuse`. */
+function startBenchHeimdall(dataDir: string, args: Args): ReturnType<typeof startHeimdall> {
+  return startHeimdall({
     dataDir,
     timeoutMs: 120_000,
-    ...(plan.args.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${plan.args.cpuProf}`] } : {}),
     config: {
       // The bench's one tenant sends far beyond Tempo's default per-tenant ingest limits (as the peers have none);
       // the metrics-generator is off so both servers do the same work (store and index spans).
       traces: { limits: { ingestion_rate_limit_bytes: 0, ingestion_burst_size_bytes: 0, max_traces_per_user: 0, metrics_generator_processors: [] } },
     },
+    ...(args.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] } : {}),
   });
+}
+
+/** Only the queries, on a data dir an earlier `--keep` run left (its plan saved there): iterate on the read path in a minute. */
+async function reuseHeimdall(args: Args, dataDir: string): Promise<void> {
+  const saved = JSON.parse(fs.readFileSync(path.join(dataDir, SAVED_PLAN), 'utf8')) as SavedPlan;
+  console.log(`bench/traces: reusing ${dataDir} (${saved.spans.toLocaleString('en-US')} spans), ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const h = await startBenchHeimdall(dataDir, args);
+  try {
+    const plan = { ids: saved.ids.slice(0, args.ids), startS: saved.startS, endS: saved.endS };
+    const q = await tempoQueries(`${h.httpUrl}/tempo`, plan);
+    console.log(`\n| metric | Heimdall |\n|---|---:|`);
+    console.log(`| trace by id p50 (ms) | ${fmt(q.byIdP50, 1)} |\n| trace by id p99 (ms) | ${fmt(q.byIdP99, 1)} |`);
+    console.log(`| attribute search (ms) | ${fmt(q.attribute?.ms)} |\n| structural query (ms) | ${fmt(q.structural?.ms)} |\n| rate() by service over 1 h (ms) | ${fmt(q.metrics?.ms)} |`);
+    console.log(`\nanswers: by id ${q.byIdFound}; attribute ${q.attribute?.result}; structural ${q.structural?.result}; rate ${q.metrics?.result}; load ${os.loadavg()[0]!.toFixed(2)}`);
+  } finally {
+    await h.stop({ keepData: true });
+  }
+}
+
+async function runHeimdall(plan: Plan, work: string): Promise<Result> {
+  const dataDir = path.join(work, 'heimdall-data');
+  fs.mkdirSync(dataDir);
+  const saved: SavedPlan = { spans: plan.spans, ids: plan.ids, startS: plan.startS, endS: plan.endS };
+  fs.writeFileSync(path.join(dataDir, SAVED_PLAN), JSON.stringify(saved));
+  const h = await startBenchHeimdall(dataDir, plan.args);
   const pid = h.child.pid!;
   try {
     const ingest = await pushGrpc(h.otlpGrpcAddress, plan.corpus.batches, plan.batch, plan.args.concurrency, pid);
@@ -399,6 +435,7 @@ function printTable(results: Map<string, Result>): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.reuse !== undefined) return reuseHeimdall(args, args.reuse);
   const endMs = Date.now() - 60_000;
   const corpus = generateCorpus({ spans: args.spans, batchSpans: args.batchSpans, endMs, spanMs: 3600_000, seed: 20261205 });
   const tGen = performance.now();
@@ -430,7 +467,7 @@ async function main(): Promise<void> {
     else if (args.peer !== undefined) console.log(`no Jaeger at ${args.peer}: Heimdall alone`);
     if (args.tempo !== undefined) results.set('Tempo', await runTempo(args.tempo, plan, work));
   } finally {
-    if (args.keep) console.log(`data kept in ${work}`);
+    if (args.keep) console.log(`data kept in ${work} (query it again with --reuse ${path.join(work, 'heimdall-data')})`);
     else fs.rmSync(work, { recursive: true, force: true });
   }
   printTable(results);

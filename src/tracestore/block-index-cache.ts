@@ -5,7 +5,14 @@ import { TraceRecordsIndex } from './trace-records.ts';
 /** Bytes the cache holds unless told otherwise: a week of a busy tenant's bloom filters and many records indexes. */
 const DEFAULT_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
 
-type Entry = { readonly bytes: number; readonly value: Buffer | TraceRecordsIndex };
+/** The attribute keys a block's span and resource lists hold (keys kept in dedicated columns are absent unless a value missed its column). */
+export interface ListKeys {
+  readonly span: ReadonlySet<string>;
+  readonly resource: ReadonlySet<string>;
+}
+
+type Value = Buffer | TraceRecordsIndex | ListKeys;
+type Entry = { readonly bytes: number; readonly value: Value };
 
 /**
  * The trace-id indexes of blocks (bloom filter, trace records index), read from their files once and kept in
@@ -16,7 +23,7 @@ type Entry = { readonly bytes: number; readonly value: Buffer | TraceRecordsInde
  */
 export class BlockIndexCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Buffer | TraceRecordsIndex>>();
+  private readonly loading = new Map<string, Promise<Value>>();
   private held = 0;
 
   constructor(private readonly maxBytes: number = DEFAULT_INDEX_CACHE_BYTES) {}
@@ -35,9 +42,15 @@ export class BlockIndexCache {
     return this.get<TraceRecordsIndex>(`${b.seq}:records`, () => TraceRecordsIndex.read(b.recordsPath), (v) => v.bytes);
   }
 
+  /** The keys of a block's attribute lists, computed by `load` on a miss (a scan of the lists, once per block). */
+  listKeys(b: BlockInfo, load: () => Promise<ListKeys>): Promise<ListKeys> {
+    const size = (v: ListKeys): number => 64 + [...v.span, ...v.resource].reduce((n, k) => n + 2 * k.length + 32, 0);
+    return this.get<ListKeys>(`${b.seq}:keys`, load, size);
+  }
+
   /** Forgets a block's entries (it left the catalog). */
   drop(seq: number): void {
-    for (const kind of ['bloom', 'records']) {
+    for (const kind of ['bloom', 'records', 'keys']) {
       const k = `${seq}:${kind}`;
       const e = this.entries.get(k);
       if (e) {
@@ -48,7 +61,7 @@ export class BlockIndexCache {
     }
   }
 
-  private async get<T extends Buffer | TraceRecordsIndex>(k: string, load: () => Promise<T>, size: (v: T) => number): Promise<T> {
+  private async get<T extends Value>(k: string, load: () => Promise<T>, size: (v: T) => number): Promise<T> {
     const hit = this.entries.get(k);
     if (hit) {
       // Re-inserting moves it to the end: the Map's order is least recently used first.

@@ -3,6 +3,7 @@ import { anchoredRegexSource } from '../model/index.ts';
 import type { SpanCondition } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS } from './block-columns.ts';
 import type { DedicatedColumn } from './block-columns.ts';
+import type { ListKeys } from './block-index-cache.ts';
 
 /** SQL expressions for one attribute value's cells (absent cells cannot hold the value). */
 interface Cells {
@@ -19,20 +20,26 @@ const STATUS_NAMES = ['unset', 'ok', 'error'];
  * The select prefilter as SQL over a block's columns, with the semantics of `compileConditions`
  * (span-condition.ts): it may over-match, never under-match, so whatever it cannot express exactly (arrays,
  * order comparisons on text, unknown intrinsics) is `TRUE`.
+ *
+ * With `listKeys` (every key the span and resource lists of the blocks read hold), a key absent from them is
+ * looked for in its dedicated column only: the per-row list scans are most of a search's cost, and a block's
+ * lists rarely hold a dedicated key (only a value of another type, or a repeated key).
  */
-export function conditionsSql(conditions: readonly SpanCondition[], match: 'all' | 'any'): string {
-  const parts = conditions.map((c) => `(${conditionSql(c)})`);
+export function conditionsSql(conditions: readonly SpanCondition[], match: 'all' | 'any', listKeys?: ListKeys): string {
+  const parts = conditions.map((c) => `(${conditionSql(c, listKeys)})`);
   return parts.join(match === 'all' ? ' AND ' : ' OR ');
 }
 
-function conditionSql(c: SpanCondition): string {
+function conditionSql(c: SpanCondition, keys: ListKeys | undefined): string {
+  const span = (): string => scopedSql(c, SPAN_COLUMNS, 'span_attrs', keys?.span);
+  const resource = (): string => scopedSql(c, RESOURCE_COLUMNS, 'resource_attrs', keys?.resource);
   switch (c.scope) {
     case 'span':
-      return scopedSql(c, SPAN_COLUMNS, 'span_attrs');
+      return span();
     case 'resource':
-      return scopedSql(c, RESOURCE_COLUMNS, 'resource_attrs');
+      return resource();
     case 'any':
-      return `${scopedSql(c, SPAN_COLUMNS, 'span_attrs')} OR ${scopedSql(c, RESOURCE_COLUMNS, 'resource_attrs')}`;
+      return `${span()} OR ${resource()}`;
     case 'instrumentation':
       return listSql(c, 'scope_attrs');
     case 'event':
@@ -44,9 +51,9 @@ function conditionSql(c: SpanCondition): string {
   }
 }
 
-function scopedSql(c: SpanCondition, columns: readonly DedicatedColumn[], list: string): string {
+function scopedSql(c: SpanCondition, columns: readonly DedicatedColumn[], list: string, listKeys: ReadonlySet<string> | undefined): string {
   const col = columns.find((d) => d.key === c.name);
-  const inList = listSql(c, list);
+  const inList = listKeys === undefined || listKeys.has(c.name) ? listSql(c, list) : 'FALSE';
   if (!col) return inList;
   const cells: Cells = col.type === 'VARCHAR' ? { s: col.column } : { n: `${col.column}::DOUBLE` };
   return `(${col.column} IS NOT NULL AND (${valueSql(c, cells)})) OR ${inList}`;

@@ -181,6 +181,17 @@ variants('the prefilter never leaves out a matching trace and does leave out the
     );
     // Something storage does not understand matches (over-matching is allowed, under-matching is not).
     assert.deepEqual(await ids([{ scope: 'intrinsic', name: 'trace:rootService', op: '=', value: 'x' }]), everything);
+    await q.close();
+
+    // Dedicated keys whose values missed their column (another type) are in the attribute list: still found.
+    const odd16 = makeSpan({ trace: 16, index: 0, startNs: T0, attributes: [{ key: 'http.status_code', value: 503.5 }, { key: 'http.method', value: 7 }] });
+    await commit(store, T, 'api', [odd16]);
+    const q2 = await store.querier([T]);
+    const ids2 = async (c: SpanCondition) => (await selectAll(q2, { conditions: [c] })).map((t) => t.traceId).sort();
+    assert.deepEqual(await ids2({ scope: 'span', name: 'http.status_code', op: '>', value: 503 }), idsOf([16]));
+    assert.deepEqual(await ids2({ scope: 'span', name: 'http.method', op: '=', value: 7 }), idsOf([16]));
+    assert.deepEqual(await ids2({ scope: 'any', name: 'http.method', op: '=', value: 'GET' }), idsOf([...Array(16).keys()]));
+    await q2.close();
   } finally {
     await store.close();
   }
