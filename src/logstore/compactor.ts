@@ -289,11 +289,8 @@ export class Compactor {
       const rows = chunk.getColumnVector(0);
       const lines = chunk.getColumnVector(1);
       const n = chunk.rowCount;
-      const first = Number(rows.getItem(0) as bigint);
-      const last = Number(rows.getItem(n - 1) as bigint);
-      // A chunk is one contiguous run of rows (checked cheaply at its ends), else each row says where it is.
-      const contiguous = last - first === n - 1;
-      for (let i = 0; i < n; i++) builder.add(contiguous ? first + i : Number(rows.getItem(i) as bigint), lines.getItem(i) as string);
+      // Each row says where it is: the builder needs no particular order.
+      for (let i = 0; i < n; i++) builder.add(Number(rows.getItem(i)), lines.getItem(i) as string);
     }
     return builder.serialize();
   }

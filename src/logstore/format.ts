@@ -12,7 +12,7 @@ export const FORMAT_VERSION = 3;
 export const BLOCK_FORMAT = 3;
 
 /** Rows per Parquet row group of a format-3 block, and per token bloom filter in its sidecar. */
-export const BLOOM_GROUP_ROWS = 8192;
+export const BLOOM_GROUP_ROWS = 16_384;
 
 /** The token bloom sidecar of a format-3 block file or key: `<class>-<seq>.bloom` beside the `.parquet`. */
 export function bloomPath(block: string): string {

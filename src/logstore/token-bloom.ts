@@ -246,7 +246,7 @@ function innerTokens(text: string, asciiOnly: boolean): string[] {
       // Bounded on the left by a non-word character of `text` (start > 0) and on the right (i < length).
       if (start > 0 && i < text.length && i - start <= MAX_TOKEN_LENGTH) {
         const t = text.slice(start, i);
-        if (!asciiOnly || /^[\x00-\x7f]*$/.test(t)) out.push(t.replace(/[A-Z\u212a\u017f]/g, (c) => String.fromCharCode(foldUnit(c.charCodeAt(0)))));
+        if (!asciiOnly || !/[^\p{ASCII}]/u.test(t)) out.push(t.replace(/[A-Z\u212a\u017f]/g, (c) => String.fromCharCode(foldUnit(c.charCodeAt(0)))));
       }
       start = -1;
     }
