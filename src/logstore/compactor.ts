@@ -8,7 +8,7 @@ import { publishFileDurably, tenantKey, writeFileDurably } from '../objstore/ind
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { blocksSql } from './sql.ts';
-import { BLOCK_FORMAT, BLOOM_GROUP_ROWS, FORMAT_VERSION, bloomPath } from './format.ts';
+import { BLOCK_FORMAT, BLOOM_GROUP_ROWS, FORMAT_VERSION, ROW_GROUP_ROWS, bloomPath } from './format.ts';
 import { TokenBloomBuilder } from './token-bloom.ts';
 
 export interface CompactorOptions {
@@ -307,10 +307,10 @@ export class Compactor {
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
     await publishFileDurably(target, async (tmp) => {
-      // Row groups as small as the bloom groups, so a query reads only the groups its blooms let through.
+      // Small row groups, so a query reads only the groups its blooms let through.
       await this.conn.run(
         `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
-          `ROW_GROUP_SIZE ${BLOOM_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
+          `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
       );
       // The sidecar is durable before the block is: a crash in between leaves files the orphan sweep removes.
       await writeFileDurably(bloomPath(target), await this.buildBlooms(tmp));

@@ -11,8 +11,14 @@ export const FORMAT_VERSION = 3;
  */
 export const BLOCK_FORMAT = 3;
 
-/** Rows per Parquet row group of a format-3 block, and per token bloom filter in its sidecar. */
-export const BLOOM_GROUP_ROWS = 16_384;
+/** Rows per Parquet row group of a format-3 block (8,192 made count queries ~1.5× slower). */
+export const ROW_GROUP_ROWS = 16_384;
+
+/**
+ * Rows per token bloom filter in a format-3 block's sidecar: a quarter of a row group, since DuckDB also
+ * skips the pages of a row group outside a query's `file_row_number` ranges.
+ */
+export const BLOOM_GROUP_ROWS = 4096;
 
 /** The token bloom sidecar of a format-3 block file or key: `<class>-<seq>.bloom` beside the `.parquet`. */
 export function bloomPath(block: string): string {
