@@ -191,6 +191,7 @@ test('token blooms skip row groups of compacted blocks without changing answers 
       );
       const got = (await rows(q, { matchers: [{ name: 'app', op: '=', value: 'a' }], lineFilters })).map((r) => r.line);
       assert.deepEqual(got, want, JSON.stringify(lineFilters));
+      assert.ok(q.counts);
       const counts = await q.counts({ matchers: ALL, lineFilters, startNs: NOW_NS - 3600n * SEC, endNs: NOW_NS + 60n * SEC, stepNs: 3660n * SEC });
       assert.equal(counts.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0), 2 * want.length, `counts of ${JSON.stringify(lineFilters)}`);
     }
