@@ -4,11 +4,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { quoteString } from '../columnar/index.ts';
 import type { LocalBucket } from '../objstore/index.ts';
-import { publishFileDurably, tenantKey } from '../objstore/index.ts';
+import { publishFileDurably, tenantKey, writeFileDurably } from '../objstore/index.ts';
 import type { BlockInfo, Catalog, HeadInfo, PartitionInfo, Reclaim } from './catalog.ts';
 import type { RetentionPolicy } from './retention.ts';
 import { blocksSql } from './sql.ts';
-import { BLOCK_FORMAT, FORMAT_VERSION } from './format.ts';
+import { BLOCK_FORMAT, BLOOM_GROUP_ROWS, FORMAT_VERSION, ROW_GROUP_ROWS, bloomPath } from './format.ts';
+import { TokenBloomBuilder } from './token-bloom.ts';
 
 export interface CompactorOptions {
   /** Blocks of a partition are merged while their total line bytes stay under this. */
@@ -29,8 +30,6 @@ export interface CompactorOptions {
   readonly logger?: Logger;
 }
 
-/** Rows per Parquet row group: ~one DuckDB vector multiple, small enough for stream-id pruning. */
-const ROW_GROUP_ROWS = 122_880;
 
 /**
  * Turns sealed head generations into Parquet blocks (one per partition, rows sorted by stream then time,
@@ -257,6 +256,7 @@ export class Compactor {
       await fs.rm(`${r.head.file}.wal`, { force: true });
     } else {
       await this.bucket.delete(r.block.key);
+      if (r.block.format >= 3) await this.bucket.delete(bloomPath(r.block.key));
     }
   }
 
@@ -276,6 +276,25 @@ export class Compactor {
     }
   }
 
+  /**
+   * The token blooms of a written block file, from its lines read back in row order (tokenizing in JavaScript
+   * costs a fraction of what splitting lines in SQL does).
+   */
+  private async buildBlooms(file: string): Promise<Uint8Array> {
+    const builder = new TokenBloomBuilder(BLOOM_GROUP_ROWS);
+    const result = await this.conn.stream(`SELECT file_row_number, line FROM read_parquet(${quoteString(file)}, file_row_number = true)`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const rows = chunk.getColumnVector(0);
+      const lines = chunk.getColumnVector(1);
+      const n = chunk.rowCount;
+      // Each row says where it is: the builder needs no particular order.
+      for (let i = 0; i < n; i++) builder.add(Number(rows.getItem(i)), lines.getItem(i) as string);
+    }
+    return builder.serialize();
+  }
+
   private async writeBlock(
     p: PartitionInfo,
     select: string,
@@ -287,12 +306,15 @@ export class Compactor {
     const target = this.bucket.pathOf(key);
     const dir = path.dirname(target);
     await fs.mkdir(dir, { recursive: true });
-    await publishFileDurably(target, (tmp) =>
-      this.conn.run(
+    await publishFileDurably(target, async (tmp) => {
+      // Small row groups, so a query reads only the groups its blooms let through.
+      await this.conn.run(
         `COPY (${select}) TO ${quoteString(tmp)} (FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, COMPRESSION_LEVEL ${zstdLevel}, ` +
           `ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {heimdall_logs_format: '${FORMAT_VERSION}'})`,
-      ).then(() => undefined),
-    );
+      );
+      // The sidecar is durable before the block is: a crash in between leaves files the orphan sweep removes.
+      await writeFileDurably(bloomPath(target), await this.buildBlooms(tmp));
+    });
     const sizeBytes = (await fs.stat(target)).size;
     return { seq, pid: p.pid, key, path: target, sizeBytes, zstdLevel, format: BLOCK_FORMAT, ...stats };
   }
@@ -308,5 +330,8 @@ function blockValues(b: BlockInfo): string {
  */
 async function removeUnrecorded(blocks: readonly BlockInfo[]): Promise<void> {
   // Best effort after a failure already reported: a file left behind is removed by the orphan sweep at open.
-  for (const b of blocks) await fs.rm(b.path, { force: true }).catch(() => undefined);
+  for (const b of blocks) {
+    await fs.rm(b.path, { force: true }).catch(() => undefined);
+    await fs.rm(bloomPath(b.path), { force: true }).catch(() => undefined);
+  }
 }

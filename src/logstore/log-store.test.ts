@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { configSchema } from '../config/index.ts';
 import type { HeimdallConfigInput } from '../config/index.ts';
-import { labelsKey } from '../model/index.ts';
+import { compileRe2, labelsKey } from '../model/index.ts';
 import type { LabelMatcher, Labels, LogEntry, TenantId } from '../model/index.ts';
 import { federatedLogsStorage } from '../storage/index.ts';
 import type { LineFilter, LogQuerier, LogSelectParams } from '../storage/index.ts';
@@ -145,6 +145,56 @@ test('line filters have Loki semantics: substring, RE2 search, negations, empty 
     assert.deepEqual(await run([{ op: '|~', value: 'req' }, { op: '!~', value: 'id=1' }]), ['req id=2 ok']);
     assert.deepEqual(await run([{ op: '!=', value: 'req' }, { op: '!=', value: 'code' }, { op: '!=', value: 'CODE' }]), ['multi\nline err', 'a.b', 'axb']);
     await assert.rejects(run([{ op: '|~', value: '(' }]), /error parsing regexp/);
+    await q.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test('token blooms skip row groups of compacted blocks without changing answers (|=, |~, (?i), counts)', async () => {
+  const dir = tmpDir();
+  const store = await open(dir);
+  try {
+    // 40k lines in two streams: blocks of three 16,384-row groups; rare lines sit in one group only.
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      if (i === 20_000) lines.push('unexpected state quux-7f3a-needle in reconciler');
+      else if (i === 20_001) lines.push('deadlock detected on table orders tx=9123');
+      else if (i === 20_002) lines.push('DEADLOCK Detected ON TABLE orders TX=9124 \u212Aey=1');
+      else lines.push(`GET /api/v1/items/${i} 200 took ${i % 977}ms id=${(i * 2654435761) >>> 0}`);
+    }
+    for (const app of ['a', 'b']) {
+      await write(store, T, { app }, lines.map((line, i) => ({ timestampNs: NOW_NS - BigInt(40_000 - i) * 1_000_000n, line })));
+    }
+    await store.flush();
+    const blooms = readdirSync(path.join(dir, 'blocks'), { recursive: true }).filter((f) => String(f).endsWith('.bloom'));
+    assert.ok(blooms.length > 0, 'compacted blocks have token bloom sidecars');
+    const q = await store.querier([T]);
+    const filters: LineFilter[][] = [
+      [{ op: '|=', value: 'quux-7f3a-needle' }],
+      [{ op: '|=', value: 'state quux-7f3a-needle in' }],
+      [{ op: '|=', value: 'x-7f3a-n' }],
+      [{ op: '|=', value: ' absent-token-zzz ' }],
+      [{ op: '|~', value: 'deadlock detected on table [a-z]+ tx=9\\d{3}' }],
+      [{ op: '|~', value: '(?i)deadlock detected on table [a-z]+ tx=9\\d{3}' }],
+      [{ op: '|~', value: '(?i) key=1' }],
+      [{ op: '|=', value: ' took 5ms ' }],
+      [{ op: '|=', value: '7f3a' }, { op: '!=', value: 'GET' }],
+    ];
+    for (const lineFilters of filters) {
+      const want = lines.filter((l) =>
+        lineFilters.every((f) => {
+          if (f.op === '|=') return l.includes(f.value);
+          if (f.op === '!=') return !l.includes(f.value);
+          return compileRe2(f.value).matcher(l).find() === (f.op === '|~');
+        }),
+      );
+      const got = (await rows(q, { matchers: [{ name: 'app', op: '=', value: 'a' }], lineFilters })).map((r) => r.line);
+      assert.deepEqual(got, want, JSON.stringify(lineFilters));
+      assert.ok(q.counts);
+      const counts = await q.counts({ matchers: ALL, lineFilters, startNs: NOW_NS - 3600n * SEC, endNs: NOW_NS + 60n * SEC, stepNs: 3660n * SEC });
+      assert.equal(counts.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0), 2 * want.length, `counts of ${JSON.stringify(lineFilters)}`);
+    }
     await q.close();
   } finally {
     await store.close();

@@ -11,7 +11,8 @@ import { Catalog } from './catalog.ts';
 import type { BlockInfo, HeadInfo, PartitionInfo } from './catalog.ts';
 import { Compactor } from './compactor.ts';
 import { StreamLabelCache } from './stream-labels.ts';
-import { DATABASE_NAME, FORMAT_VERSION } from './format.ts';
+import { DATABASE_NAME, FORMAT_VERSION, bloomPath } from './format.ts';
+import { TokenBloomCache } from './token-bloom.ts';
 import { HeadWriter, attachHead, headInfo } from './head-writer.ts';
 import type { WriteBatch } from './head-writer.ts';
 import type { LogStoreSettings, LogStoreTenantLimits } from './limits.ts';
@@ -40,6 +41,8 @@ export interface LogStoreOptions {
 
 /** Streams whose retention class is cached, per store, before the cache is cleared. */
 const MAX_CLASS_CACHE = 200_000;
+/** Bytes of parsed token bloom sidecars kept in memory (about 2 % of the blocks they filter). */
+const BLOOM_CACHE_BYTES = 64 * 1024 ** 2;
 
 /**
  * The embedded log engine (Heimdall's Loki storage), on DuckDB.
@@ -68,6 +71,8 @@ export class LogStore implements LogsStorage {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Every queried tenant's stream labels, kept until the stream index changes. */
   private readonly streamLabels = new StreamLabelCache(() => this.writer.streamsVersion);
+  /** Token bloom sidecars of format-3 blocks, read on a filtered query's first use (a few % of block size). */
+  private readonly blooms = new TokenBloomCache(BLOOM_CACHE_BYTES, (block) => fs.readFile(bloomPath(block)));
   private readonly classCache = new Map<string, string>();
   private readonly limits = new Map<string, LogStoreTenantLimits>();
   private closed = false;
@@ -191,7 +196,7 @@ export class LogStore implements LogsStorage {
     // Federated reads (`a|b`) are storage/federation.ts's: it opens one querier per tenant.
     if (tenants.length !== 1) throw new Error(`a log store querier reads exactly one tenant, got ${tenants.length}`);
     return new LogStoreQuerier(
-      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs, streams: this.streamLabels },
+      { connect: () => this.db.connect(), acquire: () => this.catalog.acquire(), windowMs: this.windowMs, streams: this.streamLabels, blooms: this.blooms },
       tenants,
     );
   }
@@ -370,6 +375,7 @@ async function removeOrphanHeads(headsDir: string, heads: readonly HeadInfo[], l
 /** Deletes block files (and temp files) no catalog row names: leftovers of a crash mid-compaction. */
 async function removeOrphanFiles(bucket: LocalBucket, blocks: readonly BlockInfo[], logger: Logger | undefined): Promise<void> {
   const live = new Set(blocks.map((b) => b.key));
+  for (const b of blocks) if (b.format >= 3) live.add(bloomPath(b.key));
   const objects = await bucket.list('');
   for (const o of objects) {
     if (live.has(o.key)) continue;

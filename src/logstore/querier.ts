@@ -13,6 +13,8 @@ import type {
 import type { Snapshot } from './catalog.ts';
 import { blocksSql, lineFiltersSql, matchersSql } from './sql.ts';
 import type { StreamLabelCache } from './stream-labels.ts';
+import type { TokenBloomCache } from './token-bloom.ts';
+import { candidateRows, requiredTokens } from './token-bloom.ts';
 
 /** What a querier needs from the store. */
 export interface QuerierHost {
@@ -20,7 +22,11 @@ export interface QuerierHost {
   acquire(): Snapshot;
   readonly windowMs: number;
   readonly streams: StreamLabelCache;
+  readonly blooms: TokenBloomCache;
 }
+
+/** Per block path, the row ranges a query reads (absent: the whole block; empty: none). */
+type RowRanges = ReadonlyMap<string, readonly (readonly [number, number])[]>;
 
 /** Rows per yielded slice of `select` when DuckDB hands over bigger chunks. */
 const MAX_ROWS_PER_YIELD = 4096;
@@ -61,12 +67,13 @@ export class LogStoreQuerier implements LogQuerier {
     try {
       const streamSets = await this.matchStreams(conn, tenants, matchers);
       if (streamSets.every((s) => s.size === 0)) return;
+      const ranges = await this.bloomRanges(snap, params.lineFilters, params.startNs, params.endNs);
       const backward = params.direction === 'backward';
       let remaining = limit ?? Infinity;
       for (const [sliceStart, sliceEnd] of slices(params.startNs, params.endNs, this.host.windowMs, backward)) {
         if (remaining <= 0) break;
         params.signal?.throwIfAborted();
-        const branches = this.branches(snap, tenants, streamSets, matchers, sliceStart, sliceEnd, filters, 't, stream_id, ts, line, md', true);
+        const branches = this.branches(snap, tenants, streamSets, matchers, sliceStart, sliceEnd, filters, 't, stream_id, ts, line, md', true, ranges);
         if (branches.length === 0) continue;
         const dir = backward ? 'DESC' : 'ASC';
         const sql =
@@ -166,7 +173,8 @@ export class LogStoreQuerier implements LogQuerier {
       const streamSets = await this.matchStreams(conn, tenants, matchers);
       if (streamSets.every((s) => s.size === 0)) return [];
       // Buckets are left-open: (start + k·step, start + (k+1)·step]; the scan range is [start+1, end+1).
-      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, nbytes', true);
+      const ranges = await this.bloomRanges(snap, params.lineFilters, start + 1n, end + 1n);
+      const branches = this.branches(snap, tenants, streamSets, matchers, start + 1n, end + 1n, filters, 't, stream_id, ts, nbytes', true, ranges);
       if (branches.length === 0) return [];
       const bucket = `(ts - ${start} - 1) // ${params.stepNs} AS k`;
       const data = `(${branches.join(' UNION ALL ')})`;
@@ -302,6 +310,7 @@ export class LogStoreQuerier implements LogQuerier {
     filters: string,
     columns: string,
     useAllMatched = false,
+    rowRanges?: RowRanges,
   ): string[] {
     const out: string[] = [];
     const startMs = Number(startNs / 1_000_000n) - 1;
@@ -331,12 +340,28 @@ export class LogStoreQuerier implements LogQuerier {
       }
       const pidSet = new Set(pids);
       const blocks = snap.blocks.filter((b) => pidSet.has(b.pid) && b.minTs < endNs && b.maxTs >= startNs);
-      if (blocks.length > 0) {
-        out.push(
-          `SELECT ${distinct}${sel} FROM (${inner} (${blocksSql(blocks, 'stream_id, ts, line, md, nbytes')}) WHERE ${tsWhere}) ` +
-            `WHERE ${streamWhere} AND ${filters}`,
-        );
+      const source = blocks.length > 0 ? blocksSql(blocks, 'stream_id, ts, line, md, nbytes', rowRanges) : '';
+      if (source !== '') {
+        out.push(`SELECT ${distinct}${sel} FROM (${inner} (${source}) WHERE ${tsWhere}) WHERE ${streamWhere} AND ${filters}`);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The rows of each block with token blooms that the line filters' required tokens leave to read
+   * (token-bloom.ts), for the blocks overlapping [startNs, endNs); undefined when the filters require no token.
+   */
+  private async bloomRanges(snap: Snapshot, lineFilters: LogSelectParams['lineFilters'], startNs: bigint, endNs: bigint): Promise<RowRanges | undefined> {
+    const tokens = requiredTokens(lineFilters);
+    if (tokens.length === 0) return undefined;
+    const blocks = snap.blocks.filter((b) => b.format >= 3 && b.minTs < endNs && b.maxTs >= startNs);
+    const out = new Map<string, [number, number][]>();
+    const blooms = await Promise.all(blocks.map((b) => this.host.blooms.get(b.path)));
+    for (let i = 0; i < blocks.length; i++) {
+      const f = blooms[i];
+      const rows = f && candidateRows(f, tokens);
+      if (rows) out.set(blocks[i]!.path, rows);
     }
     return out;
   }

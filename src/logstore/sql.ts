@@ -69,12 +69,27 @@ export function lineFiltersSql(filters: readonly LineFilter[] | undefined): stri
  * A `SELECT <columns>` over block files, one `read_parquet` per block format: `nbytes` (each line's UTF-8
  * byte length) is a stored column from format 2 on and computed from the line for format-1 blocks. The
  * columns may name `stream_id, ts, line, md, nbytes`; DuckDB reads only the ones used further out.
+ * `rowRanges` restricts a block to the rows in its ranges (an empty list leaves the block out; the empty
+ * string is returned when no block is left).
  */
-export function blocksSql(blocks: readonly { readonly path: string; readonly format: number }[], columns: string): string {
+export function blocksSql(
+  blocks: readonly { readonly path: string; readonly format: number }[],
+  columns: string,
+  rowRanges?: ReadonlyMap<string, readonly (readonly [number, number])[]>,
+): string {
   const old = blocks.filter((b) => b.format < 2).map((b) => b.path);
-  const current = blocks.filter((b) => b.format >= 2).map((b) => b.path);
+  const current = blocks.filter((b) => b.format >= 2 && !rowRanges?.has(b.path)).map((b) => b.path);
   const out: string[] = [];
   if (current.length > 0) out.push(`SELECT ${columns} FROM (SELECT stream_id, ts, line, md, nbytes FROM read_parquet(${stringList(current)}))`);
+  for (const b of blocks) {
+    const ranges = b.format >= 2 ? rowRanges?.get(b.path) : undefined;
+    if (ranges === undefined || ranges.length === 0) continue;
+    // DuckDB skips the row groups outside these `file_row_number` ranges without reading them.
+    const where = ranges
+      .map(([s, e]) => (e === Infinity ? `file_row_number >= ${s}` : `(file_row_number >= ${s} AND file_row_number < ${e})`))
+      .join(' OR ');
+    out.push(`SELECT ${columns} FROM (SELECT stream_id, ts, line, md, nbytes FROM read_parquet(${quoteString(b.path)}, file_row_number = true) WHERE ${where})`);
+  }
   if (old.length > 0) out.push(`SELECT ${columns} FROM (SELECT stream_id, ts, line, md, strlen(line)::INTEGER AS nbytes FROM read_parquet(${stringList(old)}))`);
   return out.join(' UNION ALL ');
 }
