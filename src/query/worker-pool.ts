@@ -70,6 +70,15 @@ interface Slot {
 }
 
 const MIB = 1024 * 1024;
+/**
+ * A query allocates its per-series step arrays, label sets and result JSON in bursts of tens of MB that
+ * mostly die together when it ends. With V8's default young generation (16 MiB semi-spaces) they are
+ * scavenged and promoted repeatedly: GC was a fifth to a quarter of the metrics bench's range-query CPU
+ * (`bench/metrics/profile-queries.ts --prof`); with 32 MiB semi-spaces (the young generation is three of them)
+ * GC time fell for most bench queries there (`rate` 283 → 104 ms, `topk` 592 → 424 ms). Reserved per worker,
+ * committed only as it fills.
+ */
+const QUERY_WORKER_YOUNG_GENERATION_MB = 96;
 
 /**
  * Runs queries on worker threads so that evaluation never blocks the serving thread: `/ready`, writes and
@@ -164,7 +173,7 @@ export class QueryWorkerPool {
 
   private spawn(): Slot {
     const options = {
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.opts.workerHeapBytes / MIB)) },
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(this.opts.workerHeapBytes / MIB)), maxYoungGenerationSizeMb: QUERY_WORKER_YOUNG_GENERATION_MB },
       name: 'heimdall-query',
     };
     // From source (tests, HEIMDALL_FROM_SOURCE) the thread needs tsx's loader before it can import .ts:
