@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32 } from '../../bench/shared/prng.ts';
 import { compileRe2 } from '../model/index.ts';
 import { TokenBloomBuilder, TokenBlooms, candidateRows, requiredLiterals, requiredTokens } from './token-bloom.ts';
 
-/** A seeded PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so a failure reproduces. */
+const prng = mulberry32;
 
 test('token blooms: the inner tokens of a needle are required, its edge tokens never', () => {
   assert.deepEqual(requiredTokens([{ op: '|=', value: 'quux-7f3a-needle' }]), ['7f3a']);

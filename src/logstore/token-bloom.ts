@@ -13,6 +13,7 @@
  * it is in the line's group filter. The needle's first and last runs may be parts of longer tokens of the
  * line and are never used.
  */
+import { classEnd } from '../model/index.ts';
 
 /** Hash positions per token. */
 const HASHES = 3;
@@ -297,7 +298,7 @@ export function requiredLiterals(pattern: string): { runs: string[]; caseInsensi
         const g = pattern[i]!;
         if (g === '\\') i++;
         else if (g === '[') {
-          i = classEndIndex(pattern, i);
+          i = classEnd(pattern, i);
           if (i < 0) return undefined;
         } else if (g === '(') depth++;
         else if (g === ')' && --depth === 0) break;
@@ -306,7 +307,7 @@ export function requiredLiterals(pattern: string): { runs: string[]; caseInsensi
       i++;
     } else if (c === '[') {
       end();
-      i = classEndIndex(pattern, i);
+      i = classEnd(pattern, i);
       if (i < 0) return undefined;
       i++;
     } else if (c === '*' || c === '?' || c === '+' || c === '{') {
@@ -327,23 +328,6 @@ export function requiredLiterals(pattern: string): { runs: string[]; caseInsensi
   }
   end();
   return { runs, caseInsensitive };
-}
-
-/** The index of the `]` closing the class that opens at `open`, or -1. */
-function classEndIndex(pattern: string, open: number): number {
-  let i = open + 1;
-  if (pattern[i] === '^') i++;
-  if (pattern[i] === ']') i++;
-  for (; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\') i++;
-    else if (c === '[' && pattern[i + 1] === ':') {
-      const close = pattern.indexOf(':]', i + 2);
-      if (close < 0) return -1;
-      i = close + 1;
-    } else if (c === ']') return i;
-  }
-  return -1;
 }
 
 /**

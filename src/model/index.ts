@@ -16,6 +16,7 @@ export type { LabelMatcher, MatchOp } from './matcher.ts';
 export {
   INVALID_REGEXP_CODE,
   anchoredRegexSource,
+  classEnd,
   compileAnchoredRegex,
   compileRe2,
   expandReplacement,

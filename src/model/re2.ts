@@ -153,7 +153,7 @@ function topLevelAlternatives(pattern: string): string[] | null {
 }
 
 /** The index of the `]` closing the class that opens at `open`, or -1. A `]` first in the class is literal. */
-function classEnd(pattern: string, open: number): number {
+export function classEnd(pattern: string, open: number): number {
   let i = open + 1;
   if (pattern[i] === '^') i++;
   if (pattern[i] === ']') i++;
