@@ -413,8 +413,10 @@ function printTable(results: Map<string, Result>): void {
     ['structural query (ms)', (r) => r.structural?.ms, 0, false],
     ['rate() by service over 1 h (ms)', (r) => r.metrics?.ms, 0, false],
   ];
-  console.log(`\n| metric | ${names.join(' | ')} | ${peers.map((p) => `Heimdall/${p}`).join(' | ')} |`);
-  console.log(`|---|${names.map(() => '---:').join('|')}|${peers.map(() => '---:').join('|')}|`);
+  // One cell per server and one ratio per peer: with no peer (`--no-peer`) the table has no ratio columns.
+  const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  console.log(`\n${row(['metric', ...names, ...peers.map((p) => `Heimdall/${p}`)])}`);
+  console.log(row(['---', ...[...names, ...peers].map(() => '---:')]));
   for (const [label, get, digits] of rows) {
     const values = names.map((n) => fmt(get(results.get(n)!), digits));
     const ratios = peers.map((p) => {
@@ -422,7 +424,7 @@ function printTable(results: Map<string, Result>): void {
       const b = get(results.get(p)!);
       return a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`;
     });
-    console.log(`| ${label} | ${values.join(' | ')} | ${ratios.join(' | ')} |`);
+    console.log(row([label, ...values, ...ratios]));
   }
   console.log('\nanswers (a wrong one shows here):');
   for (const [name, r] of results) {
