@@ -68,12 +68,19 @@ export class BlockSource implements SpanSource {
     return out;
   }
 
-  async idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
-    const blocks = this.inRange(tenant, { startNs, endNs });
-    if (blocks.length === 0) return new Set();
+  async idsMatching(tenant: TenantId, filter: Prefilter, near: TraceTimeRange, range: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, bigint | undefined>> {
+    const out = new Map<string, bigint | undefined>();
+    const blocks = this.inRange(tenant, near);
+    if (blocks.length === 0) return out;
     const keys = filter.conditions.some((c) => c.scope === 'span' || c.scope === 'resource' || c.scope === 'any') ? await this.listKeys(blocks, signal) : undefined;
-    const where = `start_ns >= ${startNs} AND start_ns < ${endNs} AND (${conditionsSql(filter.conditions, filter.match, keys)})`;
-    return this.ids(blocks, where, signal);
+    // One pass: the matching traces, and for those with a matching span in the range their start bound (a
+    // separate pass over the range's ids costs a full group-by once the matches are too many to list).
+    const inSelectRange = `start_ns >= ${range.startNs} AND start_ns < ${range.endNs}`;
+    const sql =
+      `SELECT trace_id, min(trace_start_ns) FILTER (WHERE ${inSelectRange}) FROM read_parquet(${fileList(blocks)}) ` +
+      `WHERE start_ns >= ${near.startNs} AND start_ns < ${near.endNs} AND (${conditionsSql(filter.conditions, filter.match, keys)}) GROUP BY trace_id`;
+    for (const [id, bound] of await this.query(sql, signal, false)) out.set(String(id), bound === null ? undefined : (bound as bigint));
+    return out;
   }
 
   /** The keys the span and resource lists of `blocks` hold (cached per block: blocks are immutable). */
@@ -288,15 +295,6 @@ export class BlockSource implements SpanSource {
 
   private inRange(tenant: TenantId, range: TraceTimeRange | undefined): BlockInfo[] {
     return this.blocks.filter((b) => b.tenant === tenant && (!range || (b.maxStartNs >= range.startNs && b.minStartNs < range.endNs)));
-  }
-
-  private async ids(blocks: readonly BlockInfo[], where: string, signal?: AbortSignal): Promise<Set<string>> {
-    const out = new Set<string>();
-    if (blocks.length === 0) return out;
-    for (const [id] of await this.query(`SELECT DISTINCT trace_id FROM read_parquet(${fileList(blocks)}) WHERE ${where}`, signal, false)) {
-      out.add(String(id));
-    }
-    return out;
   }
 
   /** Runs a read on the source's connection; `objects` returns row objects (column name → value). */

@@ -1,6 +1,6 @@
 import type { Attribute, AttributeScalar, AttributeValue, TenantId } from '../model/index.ts';
 import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
-import type { Head, HeadTraceView } from './head.ts';
+import type { Head } from './head.ts';
 import { compileConditions } from './span-condition.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { IntrinsicTag, Prefilter, SpanSource, TagScope } from './span-source.ts';
@@ -29,8 +29,25 @@ export class HeadSource implements SpanSource {
     return Promise.resolve(out);
   }
 
-  idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>> {
-    return Promise.resolve(this.scan(tenant, signal, (t) => t.spans.some((s) => inRange(s, startNs, endNs) && filter.predicate(s))));
+  idsMatching(tenant: TenantId, filter: Prefilter, near: TraceTimeRange, range: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, bigint | undefined>> {
+    const out = new Map<string, bigint | undefined>();
+    let n = 0;
+    for (const t of this.head.visible(tenant, this.version)) {
+      if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
+      if (t.maxEndNs < near.startNs || t.minStartNs >= near.endNs) continue;
+      let matched = false;
+      let inSelectRange = false;
+      for (const s of t.spans) {
+        if (!inRange(s, near.startNs, near.endNs) || !filter.predicate(s)) continue;
+        matched = true;
+        if (inRange(s, range.startNs, range.endNs)) {
+          inSelectRange = true;
+          break;
+        }
+      }
+      if (matched) out.set(t.traceId, inSelectRange ? t.minStartNs : undefined);
+    }
+    return Promise.resolve(out);
   }
 
   spansOf(tenant: TenantId, ids: ReadonlySet<string>): Promise<Map<string, StoredSpan[]>> {
@@ -132,16 +149,6 @@ export class HeadSource implements SpanSource {
           return add(s.span.scope.version);
       }
     });
-  }
-
-  private scan(tenant: TenantId, signal: AbortSignal | undefined, keep: (t: HeadTraceView) => boolean): Set<string> {
-    const out = new Set<string>();
-    let n = 0;
-    for (const t of this.head.visible(tenant, this.version)) {
-      if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
-      if (keep(t)) out.add(t.traceId);
-    }
-    return out;
   }
 
   private eachSpan(tenant: TenantId, range: TraceTimeRange | undefined, fn: (s: StoredSpan) => void): void {

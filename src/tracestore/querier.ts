@@ -27,8 +27,9 @@ export interface QuerierHost {
  * A querier over one tenant of the trace store. Every read asks all sources (head and blocks) and assembles
  * a trace's spans from all of them, keeping one span per span id.
  *
- * `select` finds the ids of traces with a span that may satisfy the prefilter (pushed into each source), then
- * those of them with a span in the range (every source), then loads the candidates' spans in batches. Not safe for concurrent selects (the seam's contract); `close` is cheap.
+ * `select` finds the ids of traces with a span that may satisfy the prefilter (pushed into each source, which also
+ * tells which of them matched inside the range), checks the range of the few that matched only outside it, then
+ * loads the candidates' spans in batches. Not safe for concurrent selects (the seam's contract); `close` is cheap.
  */
 export class TraceStoreQuerier implements TraceQuerier {
   private closed = false;
@@ -46,28 +47,35 @@ export class TraceStoreQuerier implements TraceQuerier {
     if (endNs <= startNs) return;
     const { sources, release } = this.host.acquire();
     try {
-      // With a prefilter, the traces that may match come first (usually few), so only their bounds are read.
-      const predicate = compileConditions(params.conditions, params.conditionsMatch);
-      let matching: Set<string> | undefined;
-      if (predicate) {
-        const filter = { conditions: params.conditions!, match: params.conditionsMatch ?? 'all', predicate };
-        const slack = this.host.matchSlackNs;
-        matching = new Set<string>();
-        for (const src of sources) {
-          for (const id of await src.idsMatching(this.tenant, filter, startNs - slack, endNs + slack, signal)) matching.add(id);
-        }
-      }
+      // A trace's spans start within its lifetime of the range: blocks farther off are not read, and the
+      // prefilter looks this much wider, so a trace whose matching span started just outside the range is found.
+      const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
       // Each candidate with a bound no earlier than its start: the earliest start any source holds.
       const bounds = new Map<string, bigint>();
-      for (const src of sources) {
-        for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal, matching)) {
-          const had = bounds.get(id);
-          if (had === undefined || start < had) bounds.set(id, start);
+      const bound = (id: string, start: bigint): void => {
+        const had = bounds.get(id);
+        if (had === undefined || start < had) bounds.set(id, start);
+      };
+      const predicate = compileConditions(params.conditions, params.conditionsMatch);
+      if (predicate) {
+        // With a prefilter, the traces that may match come first (usually few), with the bounds of those whose
+        // matching span is in the range; only the others (a match just outside it) need their range checked.
+        const filter = { conditions: params.conditions!, match: params.conditionsMatch ?? 'all', predicate };
+        const unsure = new Set<string>();
+        for (const src of sources) {
+          for (const [id, start] of await src.idsMatching(this.tenant, filter, near, { startNs, endNs }, signal)) {
+            if (start === undefined) unsure.add(id);
+            else bound(id, start);
+          }
         }
+        for (const id of bounds.keys()) unsure.delete(id);
+        if (unsure.size > 0) {
+          for (const src of sources) for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal, unsure)) bound(id, start);
+        }
+      } else {
+        for (const src of sources) for (const [id, start] of await src.idsInRange(this.tenant, startNs, endNs, signal)) bound(id, start);
       }
       const candidates = [...bounds.keys()];
-      // A trace's spans start within its lifetime of the range: blocks farther off are not read.
-      const near = { startNs: startNs - this.host.matchSlackNs, endNs: endNs + this.host.matchSlackNs };
       if (params.order !== 'newest') {
         candidates.sort(compareStrings);
         for (let i = 0; i < candidates.length; i += TRACES_PER_BATCH) {

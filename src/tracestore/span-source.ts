@@ -28,10 +28,12 @@ export interface SpanSource {
    */
   idsInRange(tenant: TenantId, startNs: bigint, endNs: bigint, signal?: AbortSignal, only?: ReadonlySet<string>): Promise<Map<string, bigint>>;
   /**
-   * Ids of traces with a span that may satisfy the prefilter, looking at spans that started in
-   * `[startNs, endNs)` (a wider range than the select's, so a trace's matching span outside it is found).
+   * Ids of traces with a span that may satisfy the prefilter, looking at spans that started in `near` (wider
+   * than the select's `range`, so a trace's matching span outside the range is found). Each id maps to a start
+   * bound, as `idsInRange` gives, when one of those spans started in `range` (the trace is then known to be in
+   * range without another read), and to undefined otherwise.
    */
-  idsMatching(tenant: TenantId, filter: Prefilter, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Set<string>>;
+  idsMatching(tenant: TenantId, filter: Prefilter, near: TraceTimeRange, range: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, bigint | undefined>>;
   /** Every span held for each of `ids` (ids the source does not hold are absent). */
   spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>>;
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;

@@ -197,6 +197,34 @@ variants('the prefilter never leaves out a matching trace and does leave out the
   }
 });
 
+variants('a trace whose matching span started just outside the range is found when another of its spans is inside', async () => {
+  const store = await open(tmpDir());
+  const errorAt = (trace: number, index: number, startNs: bigint) => makeSpan({ trace, index, parent: 0, startNs, error: true, name: 'db' });
+  const rootAt = (trace: number, startNs: bigint) => makeSpan({ trace, index: 0, startNs, name: 'GET /api' });
+  const from = T0;
+  const to = T0 + 100n * SEC;
+  try {
+    // 1: the error before the range, the root inside. 2: the error inside. 3: the error after the range, the
+    // root inside, in another commit and (after a cut) another source. 4: every span before the range.
+    await commit(store, T, 'api', [rootAt(1, from + 10n * SEC), errorAt(1, 1, from - 5n * SEC)]);
+    await commit(store, T, 'api', [rootAt(2, from + 20n * SEC), errorAt(2, 1, from + 21n * SEC)]);
+    await commit(store, T, 'api', [rootAt(3, to - SEC)]);
+    await store.flush();
+    await commit(store, T, 'api', [errorAt(3, 1, to + 5n * SEC)]);
+    await commit(store, T, 'api', [rootAt(4, from - 20n * SEC), errorAt(4, 1, from - 19n * SEC)]);
+    const q = await store.querier([T]);
+    const error = [{ scope: 'intrinsic', name: 'status', op: '=', value: 'error' }] satisfies SpanCondition[];
+    for (const order of ['by id', 'newest'] as const) {
+      const found = await selectAll(q, { startNs: from, endNs: to, conditions: error, ...(order === 'newest' ? { order } : {}) });
+      assert.deepEqual(found.map((t) => t.traceId).sort(), [1, 2, 3].map(traceIdOf).sort(), order);
+      assert.deepEqual(found.map((t) => t.spans.length), [2, 2, 2], order);
+    }
+    await q.close();
+  } finally {
+    await store.close();
+  }
+});
+
 variants('tag names and typed values per scope', async () => {
   const store = await open(tmpDir());
   try {
