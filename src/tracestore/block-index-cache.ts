@@ -11,6 +11,45 @@ export interface ListKeys {
   readonly resource: ReadonlySet<string>;
 }
 
+/** SQL listing the keys of the span (`'s'`) and resource (`'r'`) lists of the Parquet `files` (a DuckDB list literal). */
+export function listKeysSql(files: string): string {
+  const from = `read_parquet(${files})`;
+  return (
+    `SELECT DISTINCT 's', unnest(list_transform(span_attrs, lambda x: x.k)) FROM ${from} UNION ALL ` +
+    `SELECT DISTINCT 'r', unnest(list_transform(resource_attrs, lambda x: x.k)) FROM ${from}`
+  );
+}
+
+/** The rows of {@link listKeysSql} as list keys. */
+export function listKeysOfRows(rows: readonly (readonly unknown[])[]): ListKeys {
+  const keys = { span: new Set<string>(), resource: new Set<string>() };
+  for (const [scope, k] of rows) if (k !== null && k !== undefined) (scope === 's' ? keys.span : keys.resource).add(String(k));
+  return keys;
+}
+
+/** The union of several blocks' list keys. */
+export function unionListKeys(all: readonly ListKeys[]): ListKeys {
+  const span = new Set<string>();
+  const resource = new Set<string>();
+  for (const k of all) {
+    for (const x of k.span) span.add(x);
+    for (const x of k.resource) resource.add(x);
+  }
+  return { span, resource };
+}
+
+/** List keys as the catalog's `list_keys` column holds them: `{"span": [...], "resource": [...]}`, sorted. */
+export function listKeysJson(k: ListKeys): string {
+  return JSON.stringify({ span: [...k.span].sort(), resource: [...k.resource].sort() });
+}
+
+/** The catalog's `list_keys` column back (null: a block written before format 5, whose keys are computed when needed). */
+export function parseListKeys(json: string | null): ListKeys | undefined {
+  if (json === null) return undefined;
+  const v = JSON.parse(json) as { span: string[]; resource: string[] };
+  return { span: new Set(v.span), resource: new Set(v.resource) };
+}
+
 type Value = Buffer | TraceRecordsIndex | ListKeys;
 type Entry = { readonly bytes: number; readonly value: Value };
 
@@ -42,8 +81,9 @@ export class BlockIndexCache {
     return this.get<TraceRecordsIndex>(`${b.seq}:records`, () => TraceRecordsIndex.read(b.recordsPath), (v) => v.bytes);
   }
 
-  /** The keys of a block's attribute lists, computed by `load` on a miss (a scan of the lists, once per block). */
+  /** The keys of a block's attribute lists, computed by `load` on a miss (a scan of the lists, once per block written before format 5). */
   listKeys(b: BlockInfo, load: () => Promise<ListKeys>): Promise<ListKeys> {
+    if (b.listKeys) return Promise.resolve(b.listKeys);
     const size = (v: ListKeys): number => 64 + [...v.span, ...v.resource].reduce((n, k) => n + 2 * k.length + 32, 0);
     return this.get<ListKeys>(`${b.seq}:keys`, load, size);
   }

@@ -4,6 +4,7 @@ import type { Attribute, AttributeScalar, InstrumentationScope, Span, SpanKind, 
 import type { AttributeScope, SpanCountParams, SpanCountRow, StoredSpan, TraceTimeRange } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attributesOf, joinAttributes } from './block-columns.ts';
 import type { AttrRow } from './block-columns.ts';
+import { listKeysOfRows, listKeysSql, unionListKeys } from './block-index-cache.ts';
 import type { BlockIndexCache, ListKeys } from './block-index-cache.ts';
 import type { BlockInfo } from './catalog.ts';
 import { conditionsSql } from './condition-sql.ts';
@@ -85,27 +86,13 @@ export class BlockSource implements SpanSource {
 
   /** The keys the span and resource lists of `blocks` hold (cached per block: blocks are immutable). */
   private async listKeys(blocks: readonly BlockInfo[], signal: AbortSignal | undefined): Promise<ListKeys> {
-    const span = new Set<string>();
-    const resource = new Set<string>();
+    const all: ListKeys[] = [];
     for (const b of blocks) {
-      const load = async (): Promise<ListKeys> => {
-        const from = `read_parquet(${fileList([b])})`;
-        const rows = await this.query(
-          `SELECT DISTINCT 's', unnest(list_transform(span_attrs, lambda x: x.k)) FROM ${from} UNION ALL ` +
-            `SELECT DISTINCT 'r', unnest(list_transform(resource_attrs, lambda x: x.k)) FROM ${from}`,
-          signal,
-          false,
-        );
-        const keys = { span: new Set<string>(), resource: new Set<string>() };
-        for (const [scope, k] of rows) if (k !== null) (scope === 's' ? keys.span : keys.resource).add(String(k));
-        return keys;
-      };
+      const load = async (): Promise<ListKeys> => listKeysOfRows(await this.query(listKeysSql(fileList([b])), signal, false));
       // A load shared with another read fails with that read (its abort, its closed connection): then this one loads.
-      const keys = await this.indexes.listKeys(b, load).catch(load);
-      for (const k of keys.span) span.add(k);
-      for (const k of keys.resource) resource.add(k);
+      all.push(await this.indexes.listKeys(b, load).catch(load));
     }
-    return { span, resource };
+    return unionListKeys(all);
   }
 
   async spansOf(tenant: TenantId, ids: ReadonlySet<string>, range?: TraceTimeRange, signal?: AbortSignal): Promise<Map<string, StoredSpan[]>> {

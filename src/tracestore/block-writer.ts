@@ -7,6 +7,8 @@ import type { Attribute } from '../model/index.ts';
 import { publishFileDurably, writeFileDurably } from '../objstore/index.ts';
 import type { StoredSpan } from '../storage/index.ts';
 import { RESOURCE_COLUMNS, SPAN_COLUMNS, attrCells, columnIndex, splitAttributes } from './block-columns.ts';
+import { listKeysOfRows, listKeysSql, unionListKeys } from './block-index-cache.ts';
+import type { ListKeys } from './block-index-cache.ts';
 import type { BlockInfo, RowGroupRange } from './catalog.ts';
 import { FORMAT_VERSION } from './format.ts';
 import { rootSpan, serviceName } from './head-source.ts';
@@ -98,7 +100,7 @@ export class BlockWriter {
       this.prepared = true;
     }
     const sorted = [...traces].sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0));
-    let stats: Omit<BlockStats, 'rowGroups'>;
+    let stats: StagedStats;
     try {
       stats = await this.stage(sorted);
       await fs.mkdir(path.dirname(target.path), { recursive: true });
@@ -115,6 +117,7 @@ export class BlockWriter {
         sorted.map((t) => ({ traceId: t.traceId, spans: t.spans.length })),
         stats,
         recordsBytes,
+        stats.listKeys,
       );
     } catch (err) {
       await removeBlockFiles(target);
@@ -145,13 +148,18 @@ export class BlockWriter {
       const [[spans, minStart, maxStart, maxEnd]] = (
         await this.conn.runAndReadAll(`SELECT count(*), min(start_ns), max(start_ns), max(start_ns + duration_ns) FROM read_parquet(${file})`)
       ).getRows() as [[bigint, bigint, bigint, bigint]];
+      // The inputs' keys put together; an input written before format 5 has none recorded: the merged file is read.
+      const known = inputs.map((b) => b.listKeys);
+      const listKeys = known.every((k) => k !== undefined)
+        ? unionListKeys(known)
+        : listKeysOfRows((await this.conn.runAndReadAll(listKeysSql(`[${file}]`))).getRows());
       let recordsBytes = 0;
       if (inputs.every((b) => b.recordsBytes > 0)) {
         const indexed = [];
         for (const b of inputs) indexed.push({ path: b.recordsPath, index: await TraceRecordsIndex.read(b.recordsPath) });
         recordsBytes = await mergeTraceRecords(target.recordsPath, indexed);
       }
-      return await this.finish(target, counts, { spans: Number(spans), minStartNs: minStart, maxStartNs: maxStart, maxEndNs: maxEnd }, recordsBytes);
+      return await this.finish(target, counts, { spans: Number(spans), minStartNs: minStart, maxStartNs: maxStart, maxEndNs: maxEnd }, recordsBytes, listKeys);
     } catch (err) {
       await removeBlockFiles(target);
       throw err;
@@ -166,7 +174,13 @@ export class BlockWriter {
   }
 
   /** Writes the bloom filter of a block whose Parquet file (and records) are published, and describes the block. */
-  private async finish(target: BlockTarget, counts: readonly TraceSpanCount[], stats: Omit<BlockStats, 'rowGroups'>, recordsBytes: number): Promise<BlockInfo> {
+  private async finish(
+    target: BlockTarget,
+    counts: readonly TraceSpanCount[],
+    stats: Omit<BlockStats, 'rowGroups'>,
+    recordsBytes: number,
+    listKeys: ListKeys,
+  ): Promise<BlockInfo> {
     const rowGroups = await this.rowGroups(target.path, counts);
     const bloom = buildTraceIdBloom(
       counts.map((t) => t.traceId),
@@ -177,8 +191,12 @@ export class BlockWriter {
     return {
       ...target,
       recordsBytes,
-      ...stats,
+      spans: stats.spans,
+      minStartNs: stats.minStartNs,
+      maxStartNs: stats.maxStartNs,
+      maxEndNs: stats.maxEndNs,
       rowGroups,
+      listKeys,
       sizeBytes,
       bloomBlocks: bloom.readUInt32LE(4),
       traces: counts.length,
@@ -216,11 +234,13 @@ export class BlockWriter {
     return out;
   }
 
-  private async stage(sorted: readonly BlockTrace[]): Promise<{ spans: number; minStartNs: bigint; maxStartNs: bigint; maxEndNs: bigint }> {
+  private async stage(sorted: readonly BlockTrace[]): Promise<StagedStats> {
     const spanApp = await this.conn.createAppender('st_span', 'main', 'temp');
     const resApp = await this.conn.createAppender('st_res', 'main', 'temp');
     try {
       const resources = new Map<readonly Attribute[], number>();
+      const spanKeys = new Set<string>();
+      const resourceKeys = new Set<string>();
       let row = 0;
       let lastYield = 0;
       let minStartNs = sorted[0]!.spans[0]!.span.startTimeUnixNs;
@@ -248,6 +268,7 @@ export class BlockWriter {
             res = resources.size;
             resources.set(resource, res);
             const split = splitAttributes(resource, RESOURCE_COLUMNS, RESOURCE_INDEX);
+            for (const a of split.rest) resourceKeys.add(a.key);
             resApp.appendInteger(res);
             appendNullable(resApp, split.slots);
             resApp.appendVarchar(attrsJson(split.rest));
@@ -255,6 +276,7 @@ export class BlockWriter {
             resApp.endRow();
           }
           const split = splitAttributes(span.attributes, SPAN_COLUMNS, SPAN_INDEX);
+          for (const a of split.rest) spanKeys.add(a.key);
           spanApp.appendInteger(row++);
           spanApp.appendInteger(res);
           spanApp.appendVarchar(span.traceId);
@@ -303,7 +325,7 @@ export class BlockWriter {
       }
       spanApp.flushSync();
       resApp.flushSync();
-      return { spans: row, minStartNs, maxStartNs, maxEndNs };
+      return { spans: row, minStartNs, maxStartNs, maxEndNs, listKeys: { span: spanKeys, resource: resourceKeys } };
     } finally {
       for (const app of [spanApp, resApp]) {
         try {
@@ -321,6 +343,8 @@ export class BlockWriter {
 }
 
 type BlockStats = Pick<BlockInfo, 'spans' | 'minStartNs' | 'maxStartNs' | 'maxEndNs' | 'rowGroups'>;
+/** What staging a cut's spans learns about them: the block's time bounds and its lists' keys. */
+type StagedStats = Omit<BlockStats, 'rowGroups'> & { readonly listKeys: ListKeys };
 
 /** Removes a block's files (a failed or crashed write's leftovers, or a dropped block). */
 export async function removeBlockFiles(b: Pick<BlockInfo, 'path' | 'bloomPath' | 'recordsPath'>): Promise<void> {

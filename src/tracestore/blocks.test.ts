@@ -11,7 +11,7 @@ import { configSchema } from '../config/index.ts';
 import type { HeimdallConfigInput } from '../config/index.ts';
 import type { Span, TenantId } from '../model/index.ts';
 import { StorageFormatError } from '../storage/index.ts';
-import type { StoredTrace, TraceQuerier } from '../storage/index.ts';
+import type { SpanCondition, StoredTrace, TraceQuerier } from '../storage/index.ts';
 import { TraceStore } from './trace-store.ts';
 
 const dirs: string[] = [];
@@ -47,9 +47,9 @@ async function commit(store: TraceStore, tenant: TenantId, spans: readonly Span[
   await a.commit();
 }
 
-async function selectAll(q: TraceQuerier, startNs: bigint, endNs: bigint): Promise<StoredTrace[]> {
+async function selectAll(q: TraceQuerier, startNs: bigint, endNs: bigint, conditions?: SpanCondition[]): Promise<StoredTrace[]> {
   const out: StoredTrace[] = [];
-  for await (const batch of q.select({ startNs, endNs })) out.push(...batch);
+  for await (const batch of q.select({ startNs, endNs, ...(conditions ? { conditions } : {}) })) out.push(...batch);
   return out;
 }
 
@@ -358,6 +358,51 @@ test('a newest-first select yields traces exactly by start time, a late earlier 
     for await (const batch of q.select({ startNs: base - HOUR, endNs: base + HOUR, order: 'newest' })) order.push(...batch.map((t) => t.traceId));
     const expected = [...Array.from({ length: 99 }, (_, i) => traceIdOf(98 - i)), traceIdOf(99)];
     assert.deepEqual(order, expected);
+  } finally {
+    await store.close();
+  }
+});
+
+test('each block records its attribute lists’ keys; a merge unions them; a block without them (format 4) has them computed', async () => {
+  const dir = tmpDir();
+  let store = await open(dir);
+  const old = NOW_NS - 2n * 24n * HOUR;
+  const oddStatus = [{ scope: 'span', name: 'http.status_code', op: '>', value: 503 }] satisfies SpanCondition[];
+  const found = async (s: TraceStore): Promise<string[]> => {
+    const q = await s.querier([T]);
+    const out = await selectAll(q, old - HOUR, old + HOUR, oddStatus);
+    await q.close();
+    return out.map((t) => t.traceId);
+  };
+  const keysOf = (b: ReturnType<TraceStore['blocks']>[number]) => ({ span: [...(b.listKeys?.span ?? [])].sort(), resource: [...(b.listKeys?.resource ?? [])].sort() });
+  try {
+    for (let round = 0; round < 4; round++) {
+      await commit(store, T, spansOf(round, old + BigInt(round) * SEC));
+      await store.flush();
+    }
+    // Round 4: an http.status_code that is not an integer misses its dedicated column, so the span list holds the key.
+    await commit(store, T, [makeSpan({ trace: 4, index: 0, startNs: old + 4n * SEC, attributes: [{ key: 'http.status_code', value: 503.5 }] })]);
+    await store.flush();
+    const cut = store.blocks();
+    assert.equal(cut.length, 5);
+    assert.deepEqual(keysOf(cut[0]!), { span: ['ratio', 'retry', 'tags'], resource: [] });
+    assert.deepEqual(keysOf(cut[4]!), { span: ['http.status_code'], resource: [] });
+    assert.deepEqual(await found(store), [traceIdOf(4)]);
+    assert.ok((await store.compact()) >= 1);
+    const merged = store.blocks().find((b) => b.level === 1)!;
+    assert.deepEqual(keysOf(merged), { span: ['http.status_code', 'ratio', 'retry', 'tags'], resource: [] });
+    assert.deepEqual(await found(store), [traceIdOf(4)]);
+    await store.close();
+
+    // A format-4 catalog has no keys: reads compute them (the search still finds the span list's key).
+    const db = await DuckDBInstance.create(path.join(dir, 'traces.duckdb'));
+    const conn = await db.connect();
+    await conn.run('UPDATE trace_blocks SET list_keys = NULL');
+    conn.closeSync();
+    db.closeSync();
+    store = await open(dir);
+    assert.ok(store.blocks().every((b) => b.listKeys === undefined));
+    assert.deepEqual(await found(store), [traceIdOf(4)]);
   } finally {
     await store.close();
   }

@@ -1,4 +1,5 @@
 import type { TenantId } from '../model/index.ts';
+import type { ListKeys } from './block-index-cache.ts';
 
 /** The trace ids one row group of a block holds (rows are sorted by trace id). */
 export interface RowGroupRange {
@@ -37,4 +38,6 @@ export interface BlockInfo {
   /** 0 for a block cut from the head, n+1 for a merge of level-n blocks. */
   readonly level: number;
   readonly rowGroups: readonly RowGroupRange[];
+  /** The keys its span and resource attribute lists hold; undefined for a block written before format 5. */
+  readonly listKeys?: ListKeys;
 }

@@ -7,7 +7,7 @@ import { LocalBucket, Wal, directoryBytes, tenantKey } from '../objstore/index.t
 import { RetryableStorageError, diagnoseWriteFailure } from '../storage/index.ts';
 import type { Appender, StorageHealth, StoredSpan, TenantLimits, TraceQuerier, TracesStorage } from '../storage/index.ts';
 import { TraceAppender } from './appender.ts';
-import { BlockIndexCache } from './block-index-cache.ts';
+import { BlockIndexCache, listKeysJson, parseListKeys } from './block-index-cache.ts';
 import { BlockSource } from './block-source.ts';
 import type { BlockReadStats } from './block-source.ts';
 import { BlockWriter, removeBlockFiles } from './block-writer.ts';
@@ -141,6 +141,8 @@ export class TraceStore implements TracesStorage {
         level INTEGER NOT NULL, row_groups VARCHAR NOT NULL, records_bytes BIGINT NOT NULL DEFAULT 0)`);
       // Format 2 catalogs have no records column: their blocks have no trace records (reads use the Parquet file).
       await maintenance.run('ALTER TABLE trace_blocks ADD COLUMN IF NOT EXISTS records_bytes BIGINT DEFAULT 0');
+      // Format 5 records each block's list keys; older rows have null (computed on first need).
+      await maintenance.run('ALTER TABLE trace_blocks ADD COLUMN IF NOT EXISTS list_keys VARCHAR');
       wal = await Wal.open(path.join(opts.dir, 'wal'), undefined, 'traces');
       const store = new TraceStore(opts.dir, opts.settings, opts.limits, db, maintenance, wal, opts.logger, opts.health);
       const blocks = await store.loadBlocks();
@@ -426,28 +428,32 @@ export class TraceStore implements TracesStorage {
   private async loadBlocks(): Promise<BlockInfo[]> {
     const r = await this.maintenance.runAndReadAll(
       `SELECT seq, tenant, window_start_ms, key, bloom_blocks, spans, traces, size_bytes, min_start_ns, max_start_ns, max_end_ns,
-        min_trace_id, max_trace_id, wal_segment, level, row_groups, records_bytes FROM trace_blocks ORDER BY seq`,
+        min_trace_id, max_trace_id, wal_segment, level, row_groups, records_bytes, list_keys FROM trace_blocks ORDER BY seq`,
     );
-    return r.getRows().map(([seq, tenant, win, key, bloomBlocks, spans, traces, size, minStart, maxStart, maxEnd, minId, maxId, seg, level, rgs, recordsBytes]) => ({
-      seq: Number(seq),
-      tenant: String(tenant) as TenantId,
-      windowStartMs: Number(win),
-      key: String(key),
-      ...this.blockPaths(String(key)),
-      recordsBytes: Number(recordsBytes),
-      bloomBlocks: Number(bloomBlocks),
-      spans: Number(spans),
-      traces: Number(traces),
-      sizeBytes: Number(size),
-      minStartNs: minStart as bigint,
-      maxStartNs: maxStart as bigint,
-      maxEndNs: maxEnd as bigint,
-      minTraceId: String(minId),
-      maxTraceId: String(maxId),
-      walSegment: Number(seg),
-      level: Number(level),
-      rowGroups: (JSON.parse(String(rgs)) as [string, string, number][]).map(([firstTraceId, lastTraceId, n]): RowGroupRange => ({ firstTraceId, lastTraceId, spans: n })),
-    }));
+    return r.getRows().map(([seq, tenant, win, key, bloomBlocks, spans, traces, size, minStart, maxStart, maxEnd, minId, maxId, seg, level, rgs, recordsBytes, listKeys]) => {
+      const keys = parseListKeys(listKeys === null ? null : String(listKeys));
+      return {
+        seq: Number(seq),
+        tenant: String(tenant) as TenantId,
+        windowStartMs: Number(win),
+        key: String(key),
+        ...this.blockPaths(String(key)),
+        recordsBytes: Number(recordsBytes),
+        bloomBlocks: Number(bloomBlocks),
+        spans: Number(spans),
+        traces: Number(traces),
+        sizeBytes: Number(size),
+        minStartNs: minStart as bigint,
+        maxStartNs: maxStart as bigint,
+        maxEndNs: maxEnd as bigint,
+        minTraceId: String(minId),
+        maxTraceId: String(maxId),
+        walSegment: Number(seg),
+        level: Number(level),
+        rowGroups: (JSON.parse(String(rgs)) as [string, string, number][]).map(([firstTraceId, lastTraceId, n]): RowGroupRange => ({ firstTraceId, lastTraceId, spans: n })),
+        ...(keys ? { listKeys: keys } : {}),
+      };
+    });
   }
 
   /** A block's file paths from its bucket key (`<seq>.parquet`; `.bloom` and `.records` beside it). */
@@ -508,6 +514,6 @@ function blockRow(b: BlockInfo): string {
   return (
     `(${b.seq}, ${quoteString(b.tenant)}, ${b.windowStartMs}, ${quoteString(b.key)}, ${b.bloomBlocks}, ${b.spans}, ${b.traces}, ` +
     `${b.sizeBytes}, ${b.minStartNs}, ${b.maxStartNs}, ${b.maxEndNs}, ${quoteString(b.minTraceId)}, ${quoteString(b.maxTraceId)}, ` +
-    `${b.walSegment}, ${b.level}, ${quoteString(rgs)}, ${b.recordsBytes})`
+    `${b.walSegment}, ${b.level}, ${quoteString(rgs)}, ${b.recordsBytes}, ${b.listKeys ? quoteString(listKeysJson(b.listKeys)) : 'NULL'})`
   );
 }
