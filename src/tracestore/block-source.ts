@@ -12,7 +12,7 @@ import { valueKey } from './head-source.ts';
 import { isIntrinsicTag } from './span-source.ts';
 import type { Prefilter, SpanSource, TagScope } from './span-source.ts';
 import { bloomMayContain } from './trace-id-bloom.ts';
-import { readTraceRecords } from './trace-records.ts';
+import { TraceRecordsIndex, readTraceRecords } from './trace-records.ts';
 
 /** Counters of what block reads touched (tests assert the trace-id index keeps trace-by-id narrow). */
 export interface BlockReadStats {
@@ -184,10 +184,18 @@ export class BlockSource implements SpanSource {
     );
     const arrayFlag = arrays.length > 0 ? `(${arrays.join(' OR ')})` : 'FALSE';
     const where = conditions.length > 0 ? ` AND (${conditionsSql(conditions, 'all', keys)} OR ${arrayFlag})` : '';
-    // One row per (trace id, span id) first: a retried span cut into two blocks counts once.
-    const spans =
-      `SELECT DISTINCT ON (trace_id, span_id) trace_id, span_id, start_ns, ${arrayFlag} AS arr${groupCols.map((c) => `, ${c}`).join('')} ` +
-      `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs}${where}`;
+    // One row per (trace id, span id) first: a retried span cut into two blocks counts once. Only traces that
+    // several blocks hold can repeat a span, so only their rows go through the (costly) DISTINCT.
+    const cols = `trace_id, span_id, start_ns, ${arrayFlag} AS arr${groupCols.map((c) => `, ${c}`).join('')}`;
+    const from = `FROM read_parquet(${fileList(blocks)}) WHERE start_ns > ${p.fromNs} AND start_ns <= ${p.toNs}${where}`;
+    const repeated = await this.tracesInSeveral(blocks);
+    let spans: string;
+    if (repeated === undefined || repeated.size > MAX_LISTED_IDS) spans = `SELECT DISTINCT ON (trace_id, span_id) ${cols} ${from}`;
+    else if (repeated.size === 0) spans = `SELECT ${cols} ${from}`;
+    else {
+      const list = [...repeated].map(quoteString).join(', ');
+      spans = `SELECT ${cols} ${from} AND trace_id NOT IN (${list}) UNION ALL SELECT DISTINCT ON (trace_id, span_id) ${cols} ${from} AND trace_id IN (${list})`;
+    }
     const sql =
       `SELECT (start_ns - ${p.fromNs} - 1) // ${p.stepNs} AS iv${p.groupBy.map((_g, i) => `, d${i}, l${i}`).join('')}, count(*) AS n, bool_or(arr) AS arr, ` +
       `arg_min(trace_id, start_ns) AS xt, arg_min(span_id, start_ns) AS xs, min(start_ns) AS xts FROM (${spans}) GROUP BY ALL`;
@@ -204,6 +212,19 @@ export class BlockSource implements SpanSource {
       count: Number(r.n),
       exemplar: { traceId: r.xt as string, spanId: idHex(r.xs), startNs: r.xts as bigint },
     }));
+  }
+
+  /**
+   * The traces more than one of `blocks` holds (their records indexes say exactly), or undefined when that cannot
+   * tell which spans may repeat: a block without trace records, or one written before format 5, whose merges kept a
+   * span stored in two inputs twice.
+   */
+  private async tracesInSeveral(blocks: readonly BlockInfo[]): Promise<Set<string> | undefined> {
+    if (blocks.some((b) => b.recordsBytes === 0 || b.listKeys === undefined)) return undefined;
+    if (blocks.length === 1) return new Set();
+    const indexes = [];
+    for (const b of blocks) indexes.push(await this.indexes.records(b));
+    return TraceRecordsIndex.idsInSeveral(indexes);
   }
 
   async tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>> {

@@ -137,7 +137,9 @@ export class BlockWriter {
     try {
       await publishFileDurably(target.path, async (tmp) => {
         await this.conn.run(
-          `COPY (SELECT * FROM read_parquet([${inputs.map((b) => quoteString(b.path)).join(', ')}]) ORDER BY trace_id, start_ns, span_id) ` +
+          // One row per span (a retry cut into two inputs is stored once): counts need no DISTINCT within a block.
+          `COPY (SELECT * FROM (SELECT DISTINCT ON (trace_id, span_id) * FROM read_parquet([${inputs.map((b) => quoteString(b.path)).join(', ')}])) ` +
+            `ORDER BY trace_id, start_ns, span_id) ` +
             `TO ${quoteString(tmp)} (${this.copyOptions()})`,
         );
       });

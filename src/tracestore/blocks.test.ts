@@ -325,20 +325,28 @@ test('compaction never rewrites a big block: late spans for its window stay in a
   }
 });
 
-test('a span count keeps one span per trace id and span id when a retry stored it in two blocks', async () => {
+test('a span count keeps one span per trace id and span id when a retry stored it in several blocks; a merge stores it once', async () => {
   const store = await open(tmpDir());
-  const start = NOW_NS - HOUR;
+  const start = NOW_NS - 2n * 24n * HOUR;
   try {
-    // The same request twice, its trace cut in between (the head no longer knows it): two blocks hold the spans.
-    for (let round = 0; round < 2; round++) {
-      await commit(store, T, spansOf(1, start));
+    // The same request four times, its trace cut in between (the head no longer knows it), each time with a new trace.
+    for (let round = 0; round < 4; round++) {
+      await commit(store, T, [...spansOf(1, start), ...spansOf(2 + round, start + BigInt(round) * SEC)]);
       await store.flush();
     }
-    assert.equal(store.blocks().reduce((n, b) => n + b.spans, 0), 6);
-    const q = await store.querier([T]);
-    const rows = await q.countSpans!({ fromNs: start - SEC, toNs: start + HOUR, stepNs: 2n * HOUR, groupBy: [] });
-    assert.deepEqual(rows?.map((r) => r.count), [3]);
-    assert.equal((await q.traceById(traceIdOf(1)))?.spans.length, 3);
+    assert.equal(store.blocks().reduce((n, b) => n + b.spans, 0), 24);
+    const count = async (): Promise<number[] | undefined> => {
+      const q = await store.querier([T]);
+      const rows = await q.countSpans!({ fromNs: start - SEC, toNs: start + HOUR, stepNs: 2n * HOUR, groupBy: [{ scope: 'resource', name: 'service.name' }] });
+      assert.equal((await q.traceById(traceIdOf(1)))?.spans.length, 3);
+      await q.close();
+      return rows?.map((r) => r.count);
+    };
+    assert.deepEqual(await count(), [15]);
+    assert.ok((await store.compact()) >= 1);
+    assert.equal(store.blocks().length, 1);
+    assert.equal(store.blocks()[0]!.spans, 15, 'the merged block holds each span once');
+    assert.deepEqual(await count(), [15]);
   } finally {
     await store.close();
   }

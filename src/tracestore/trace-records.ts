@@ -73,6 +73,43 @@ export class TraceRecordsIndex {
     }
   }
 
+  /**
+   * The ids (lowercase hex) that more than one of `indexes` holds. The ids' first 48 bits are sorted as numbers
+   * (a typed-array sort: a million entries in tens of milliseconds, no string per entry); only prefixes seen twice
+   * are looked up in full.
+   */
+  static idsInSeveral(indexes: readonly TraceRecordsIndex[]): Set<string> {
+    let n = 0;
+    for (const ix of indexes) n += ix.count;
+    const prefixes = new Float64Array(n);
+    let k = 0;
+    for (const ix of indexes) for (let j = 0; j < ix.count; j++) prefixes[k++] = ix.entries.readUIntBE(j * ENTRY_BYTES, 6);
+    prefixes.sort();
+    const out = new Set<string>();
+    for (let i = 1; i < n; i++) {
+      const p = prefixes[i]!;
+      if (p !== prefixes[i - 1] || (i > 1 && p === prefixes[i - 2])) continue;
+      const holders = new Map<string, number>();
+      for (const ix of indexes) for (const id of ix.idsWithPrefix(p)) holders.set(id, (holders.get(id) ?? 0) + 1);
+      for (const [id, count] of holders) if (count > 1) out.add(id);
+    }
+    return out;
+  }
+
+  /** The ids whose first 48 bits are `prefix` (binary search to the first, then a scan). */
+  private idsWithPrefix(prefix: number): string[] {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries.readUIntBE(mid * ENTRY_BYTES, 6) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < this.count && this.entries.readUIntBE(i * ENTRY_BYTES, 6) === prefix; i++) out.push(this.entries.toString('hex', i * ENTRY_BYTES, i * ENTRY_BYTES + 16));
+    return out;
+  }
+
   private region(i: number): { offset: number; length: number } {
     const at = i * ENTRY_BYTES;
     return { offset: Number(this.entries.readBigUInt64LE(at + 16)), length: this.entries.readUInt32LE(at + 24) };
