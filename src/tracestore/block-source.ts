@@ -162,7 +162,9 @@ export class BlockSource implements SpanSource {
    * stored in several blocks (a client's retry after a cut) counts once. The conditions' SQL is exact for scalar
    * values; a span with an array value under a key they name makes the answer undefined (the engine reads traces).
    */
-  async countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[] | undefined> {
+  async countSpans(tenant: TenantId, p: SpanCountParams, counted?: ReadonlyMap<string, ReadonlySet<string>>): Promise<SpanCountRow[] | undefined> {
+    // The querier counts the blocks in full (the head leaves out what they hold).
+    if (counted !== undefined && counted.size > 0) throw new Error('block source: counts leaving out spans are not supported');
     const blocks = this.inRange(tenant, { startNs: p.fromNs + 1n, endNs: p.toNs + 1n });
     if (blocks.length === 0) return [];
     // A group-by key the blocks' lists never hold is read from its dedicated column alone: the per-row list scan

@@ -325,7 +325,7 @@ test('compaction never rewrites a big block: late spans for its window stay in a
   }
 });
 
-test('a span count keeps one span per trace id and span id when a retry stored it in several blocks; a merge stores it once', async () => {
+test('a span count keeps one span per trace id and span id when a retry stored it in several blocks or a block and the head; a merge stores it once', async () => {
   const store = await open(tmpDir());
   const start = NOW_NS - 2n * 24n * HOUR;
   try {
@@ -347,6 +347,9 @@ test('a span count keeps one span per trace id and span id when a retry stored i
     assert.equal(store.blocks().length, 1);
     assert.equal(store.blocks()[0]!.spans, 15, 'the merged block holds each span once');
     assert.deepEqual(await count(), [15]);
+    // Once more, while the block holds it: the head's copy is not counted again (nor the new trace's spans twice).
+    await commit(store, T, [...spansOf(1, start), ...spansOf(9, start + 9n * SEC)]);
+    assert.deepEqual(await count(), [18]);
   } finally {
     await store.close();
   }

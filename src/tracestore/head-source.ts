@@ -62,16 +62,17 @@ export class HeadSource implements SpanSource {
   }
 
   /** Exact for the engine's count conditions: the compiled predicate follows TraceQL for them, arrays included. */
-  countSpans(tenant: TenantId, p: SpanCountParams): Promise<SpanCountRow[]> {
+  countSpans(tenant: TenantId, p: SpanCountParams, counted?: ReadonlyMap<string, ReadonlySet<string>>): Promise<SpanCountRow[]> {
     const groups = new Map<string, { interval: number; values: (AttributeValue | undefined)[]; count: number; exemplar: SpanCountRow['exemplar'] }>();
     const keep = compileConditions(p.conditions);
     let n = 0;
     for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) p.signal?.throwIfAborted();
       if (t.maxEndNs <= p.fromNs || t.minStartNs > p.toNs) continue;
+      const elsewhere = counted?.get(t.traceId);
       for (const s of t.spans) {
         const ts = s.span.startTimeUnixNs;
-        if (ts <= p.fromNs || ts > p.toNs || (keep && !keep(s))) continue;
+        if (ts <= p.fromNs || ts > p.toNs || (keep && !keep(s)) || elsewhere?.has(s.span.spanId)) continue;
         const interval = Number((ts - p.fromNs - 1n) / p.stepNs);
         const values = p.groupBy.map((g) => (g.scope === 'span' ? s.span.attributes : s.resource).find((a) => a.key === g.name)?.value);
         const key = `${interval}\u0000${JSON.stringify(values)}`;

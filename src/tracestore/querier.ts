@@ -140,8 +140,22 @@ export class TraceStoreQuerier implements TraceQuerier {
     const { sources, release } = this.host.acquire();
     try {
       const merged = new Map<string, SpanCountRow>();
-      for (const src of sources) {
-        const rows = await src.countSpans(this.tenant, params);
+      for (let i = 0; i < sources.length; i++) {
+        const src = sources[i]!;
+        // A span a later source also holds (a client's retry after its trace was cut into a block) is that source's
+        // to count: only the traces this one holds in range are looked up there (usually few, and few found).
+        let counted: Map<string, Set<string>> | undefined;
+        if (i < sources.length - 1) {
+          const ids = new Set((await src.idsInRange(this.tenant, params.fromNs + 1n, params.toNs + 1n, params.signal)).keys());
+          for (const later of sources.slice(i + 1)) {
+            for (const [id, spans] of await later.spansOf(this.tenant, ids, undefined, params.signal)) {
+              let set = counted?.get(id);
+              if (!set) (counted ??= new Map()).set(id, (set = new Set()));
+              for (const s of spans) set.add(s.span.spanId);
+            }
+          }
+        }
+        const rows = await src.countSpans(this.tenant, params, counted);
         if (rows === undefined) return undefined;
         for (const row of rows) {
           const key = `${row.interval}\u0000${JSON.stringify(row.values)}`;

@@ -39,9 +39,10 @@ export interface SpanSource {
   tagNames(tenant: TenantId, scope: TagScope, range?: TraceTimeRange): Promise<Set<string>>;
   /**
    * The span count the seam describes ({@link SpanCountParams}) over the spans this source holds, one per trace id
-   * and span id; undefined when the source cannot apply `params.conditions` exactly.
+   * and span id, leaving out the span ids `counted` gives per trace id (another source counts them); undefined when
+   * the source cannot apply `params.conditions` exactly.
    */
-  countSpans(tenant: TenantId, params: SpanCountParams): Promise<SpanCountRow[] | undefined>;
+  countSpans(tenant: TenantId, params: SpanCountParams, counted?: ReadonlyMap<string, ReadonlySet<string>>): Promise<SpanCountRow[] | undefined>;
   /**
    * Distinct values, keyed by `typeof value + ':' + value` so 1 and "1" stay apart. With scope `intrinsic`,
    * `name` is one of {@link INTRINSIC_TAGS}; another intrinsic adds nothing.
