@@ -53,6 +53,15 @@ async function selectAll(q: TraceQuerier, startNs: bigint, endNs: bigint, condit
   return out;
 }
 
+/** Runs `sql` on the catalog of the closed store in `dir` (to make it look as an older format wrote it). */
+async function editCatalog(dir: string, sql: string): Promise<void> {
+  const db = await DuckDBInstance.create(path.join(dir, 'traces.duckdb'));
+  const conn = await db.connect();
+  await conn.run(sql);
+  conn.closeSync();
+  db.closeSync();
+}
+
 /** Probes trace by id for `ids` (3 spans each) and an absent id; returns what each lookup read. */
 async function probeById(store: TraceStore, ids: readonly number[]): Promise<{ blocks: number; records: number; rowGroups: number }[]> {
   const q = await store.querier([T]);
@@ -115,11 +124,7 @@ test('trace by id over a week of blocks reads one trace records region (format 2
     await store.close();
 
     // The same blocks as format 2 wrote them (no trace records): read from the Parquet row groups the index admits.
-    const db = await DuckDBInstance.create(path.join(dir, 'traces.duckdb'));
-    const conn = await db.connect();
-    await conn.run('UPDATE trace_blocks SET records_bytes = 0');
-    conn.closeSync();
-    db.closeSync();
+    await editCatalog(dir, 'UPDATE trace_blocks SET records_bytes = 0');
     for (const b of blocks) rmSync(b.recordsPath);
     store = await open(dir, { store: { block_window: '6h', row_group_spans: 2048 } });
     const reads = await probeById(store, probes);
@@ -406,11 +411,7 @@ test('each block records its attribute lists’ keys; a merge unions them; a blo
     await store.close();
 
     // A format-4 catalog has no keys: reads compute them (the search still finds the span list's key).
-    const db = await DuckDBInstance.create(path.join(dir, 'traces.duckdb'));
-    const conn = await db.connect();
-    await conn.run('UPDATE trace_blocks SET list_keys = NULL');
-    conn.closeSync();
-    db.closeSync();
+    await editCatalog(dir, 'UPDATE trace_blocks SET list_keys = NULL');
     store = await open(dir);
     assert.ok(store.blocks().every((b) => b.listKeys === undefined));
     assert.deepEqual(await found(store), [traceIdOf(4)]);
