@@ -60,6 +60,23 @@ export class ColumnarDatabase {
     return new ColumnarDatabase(instance, file, opts.dir);
   }
 
+  /**
+   * A separate in-memory DuckDB instance for background writing (staging, Parquet `COPY`, merges) with its own
+   * thread pool and memory limit: a merge taking every thread of the database's pool would queue the reads behind
+   * it, so writers get fewer threads and reads keep the rest. It spills to `<dir>/tmp/<name>`. Close it with
+   * `closeSync()` before `close()`.
+   */
+  async scratch(name: string, opts: { readonly threads: number; readonly memoryLimitBytes: number }): Promise<DuckDBInstance> {
+    const tmp = path.join(this.dir, 'tmp', name);
+    await fs.mkdir(tmp, { recursive: true });
+    return DuckDBInstance.create(':memory:', {
+      memory_limit: `${Math.max(64, Math.floor(opts.memoryLimitBytes / 1024 ** 2))}MB`,
+      threads: String(Math.max(1, opts.threads)),
+      temp_directory: tmp,
+      preserve_insertion_order: 'false',
+    });
+  }
+
   /** A new connection. Close it with `closeSync()` when done. */
   async connect(): Promise<DuckDBConnection> {
     return this.instance.connect();

@@ -1,5 +1,6 @@
+import os from 'node:os';
 import path from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { BlockCatalog, ColumnarDatabase, SerialJobs, quoteString } from '../columnar/index.ts';
 import type { SpanRecord, TenantId } from '../model/index.ts';
@@ -84,6 +85,7 @@ export class TraceStore implements TracesStorage {
   private readonly indexCache: BlockIndexCache;
   private readonly bucket: LocalBucket;
   private writer: BlockWriter | undefined;
+  private writerDb: DuckDBInstance | undefined;
   private writerConn: DuckDBConnection | undefined;
   private readonly jobs = new SerialJobs();
   private timer: NodeJS.Timeout | undefined;
@@ -149,7 +151,11 @@ export class TraceStore implements TracesStorage {
       store.catalog.load(blocks);
       await store.removeOrphans(blocks);
       await store.replay(blocks);
-      store.writerConn = await db.connect();
+      // Cuts and merges run on an instance of their own with half the threads (at least one), so a big merge
+      // never holds every DuckDB thread while a search waits.
+      const threads = opts.threads !== undefined && opts.threads > 0 ? opts.threads : os.availableParallelism();
+      store.writerDb = await db.scratch('writer', { threads: Math.max(1, Math.floor(threads / 2)), memoryLimitBytes: Math.floor((opts.memoryLimitBytes ?? 1024 ** 3) / 2) });
+      store.writerConn = await store.writerDb.connect();
       store.writer = new BlockWriter(store.writerConn, opts.settings.rowGroupSpans);
       if (opts.background !== false) store.startTimer();
       return store;
@@ -234,6 +240,7 @@ export class TraceStore implements TracesStorage {
     await this.jobs.idle();
     await this.wal.close();
     this.writerConn?.closeSync();
+    this.writerDb?.closeSync();
     this.maintenance.closeSync();
     await this.db.close();
   }
