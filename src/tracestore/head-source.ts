@@ -35,12 +35,16 @@ export class HeadSource implements SpanSource {
     for (const t of this.head.visible(tenant, this.version)) {
       if (++n % ABORT_CHECK_EVERY === 0) signal?.throwIfAborted();
       if (t.maxEndNs < near.startNs || t.minStartNs >= near.endNs) continue;
+      // A trace whose every span starts inside a range (the usual case) needs no per-span check of it; its latest
+      // end bounds every start (ingest refuses a span that ends before it starts: ingest/span-checks.ts).
+      const allNear = t.minStartNs >= near.startNs && t.maxEndNs < near.endNs;
+      const allInRange = t.minStartNs >= range.startNs && t.maxEndNs < range.endNs;
       let matched = false;
       let inSelectRange = false;
       for (const s of t.spans) {
-        if (!inRange(s, near.startNs, near.endNs) || !filter.predicate(s)) continue;
+        if ((!allNear && !inRange(s, near.startNs, near.endNs)) || !filter.predicate(s)) continue;
         matched = true;
-        if (inRange(s, range.startNs, range.endNs)) {
+        if (allInRange || inRange(s, range.startNs, range.endNs)) {
           inSelectRange = true;
           break;
         }

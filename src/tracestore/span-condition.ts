@@ -19,8 +19,27 @@ const STATUS_NAMES = ['unset', 'ok', 'error'];
  */
 export function compileConditions(conditions: readonly SpanCondition[] | undefined, match: 'all' | 'any' = 'all'): SpanPredicate | undefined {
   if (!conditions || conditions.length === 0) return undefined;
-  const preds = conditions.map(compileCondition);
-  return match === 'all' ? (s) => preds.every((p) => p(s)) : (s) => preds.some((p) => p(s));
+  // Resource conditions first, each remembering its answer for the last resource it saw: a trace's spans, and a
+  // request's, share one resource list, so a scan of the head tests each resource about once.
+  const preds = [...conditions.filter((c) => c.scope === 'resource').map(lastResourceMemo), ...conditions.filter((c) => c.scope !== 'resource').map(compileCondition)];
+  const want = match === 'all';
+  return (s) => {
+    for (let i = 0; i < preds.length; i++) if (preds[i]!(s) !== want) return !want;
+    return want;
+  };
+}
+
+function lastResourceMemo(c: SpanCondition): SpanPredicate {
+  const test = compileCondition(c);
+  let last: readonly Attribute[] | undefined;
+  let answer = false;
+  return (s) => {
+    if (s.resource !== last) {
+      last = s.resource;
+      answer = test(s);
+    }
+    return answer;
+  };
 }
 
 function compileCondition(c: SpanCondition): SpanPredicate {
