@@ -1,6 +1,6 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
-import { METRIC_NAME_LABEL, compareLabels, compareLabelsWithNames, isHeimdallError, isStaleNaN, sortedLabelNames } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compareLabels, isHeimdallError, isStaleNaN } from '../model/index.ts';
 import type { HeimdallError, Labels, NativeHistogram, TenantId } from '../model/index.ts';
 import { documentedType, exprType, unwrapParens, walk } from './ast.ts';
 import type { AtModifier, Call, DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
@@ -8,7 +8,7 @@ import { makeSteps } from './env.ts';
 import { PromqlError } from './errors.ts';
 import { Evaluator, infoNameMatchers, infoReference } from './evaluator.ts';
 import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
-import { mergeStepSeries } from './functions.ts';
+import { dropNamesAndMerge } from './functions.ts';
 import {
   COUNTER_RESET,
   FloatHistogram,
@@ -19,7 +19,7 @@ import {
 } from './histogram.ts';
 import { parseExpr } from './parser.ts';
 import { estimateResultBytes } from './result-size.ts';
-import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf, recycleStepSlabs } from './value.ts';
+import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
 
 /** Engine-wide settings; each can be overridden per query where noted. */
@@ -202,20 +202,13 @@ export class PromqlEngine {
     }
     const ev = new Evaluator(evalOpts, data, infoSelectors);
     const steps = stepMs > 0 ? makeSteps(startMs, endMs, stepMs) : makeSteps(startMs, startMs, 1);
-    let result: PromValue;
+    let value: EvalValue;
     try {
-      let value: EvalValue;
-      try {
-        value = ev.eval(expr, steps);
-      } catch (err) {
-        throw toPromqlError(err);
-      }
-      result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
-    } finally {
-      // The result holds copies of its values, and evaluation and finishing run without a pause another
-      // query could use: no step series of this evaluation is read again, so their slabs can be reused.
-      recycleStepSlabs();
+      value = ev.eval(expr, steps);
+    } catch (err) {
+      throw toPromqlError(err);
     }
+    const result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
     if (estimateResultBytes(result) > this.maxResultBytes) {
       throw new PromqlError(
         'execution',
@@ -577,96 +570,41 @@ function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): Pro
     series = [{ labels: {}, dropName: false, vals: value.vals, pres: new Uint8Array(steps.n).fill(FLOAT), hists: undefined }];
   } else if (value.kind === 'vector') {
     try {
-      series = sortedAndMerged(value.series, steps.n);
+      series = dropNamesAndMerge(value.series, steps.n);
     } catch (err) {
       throw toPromqlError(err);
     }
   } else {
     throw new PromqlError('bad_data', `invalid expression type "${value.kind}" for range query, must be Scalar or instant Vector`);
   }
-  // Present steps are counted first so every series' times and values are views into two arrays: one
-  // allocation for the result instead of two ArrayBuffers per series. Only the steps from a series' first
-  // to its last present one are walked (found natively), which for a short-lived series is a few.
-  const lo = new Int32Array(series.length);
-  const hi = new Int32Array(series.length);
-  const nfs = new Int32Array(series.length);
-  let totalF = 0;
-  for (let i = 0; i < series.length; i++) {
-    const pres = series[i]!.pres;
-    const f0 = pres.indexOf(FLOAT);
-    const h0 = pres.indexOf(HIST);
-    const first = f0 < 0 ? h0 : h0 < 0 ? f0 : Math.min(f0, h0);
-    if (first < 0) {
-      lo[i] = hi[i] = -1;
-      continue;
-    }
-    const last = Math.max(pres.lastIndexOf(FLOAT), pres.lastIndexOf(HIST));
-    lo[i] = first;
-    hi[i] = last;
-    let nf = 0;
-    for (let k = first; k <= last; k++) if (pres[k] === FLOAT) nf++;
-    nfs[i] = nf;
-    totalF += nf;
-  }
-  const allTs = new Float64Array(totalF);
-  const allVs = new Float64Array(totalF);
-  let at = 0;
   const out: RangeSeries[] = [];
-  for (let i = 0; i < series.length; i++) {
-    if (lo[i]! < 0) continue;
-    const s = series[i]!;
-    const nf = nfs[i]!;
-    const ts = allTs.subarray(at, at + nf);
-    const vs = allVs.subarray(at, at + nf);
-    at += nf;
-    const hts: number[] = [];
+  for (const s of series) {
+    let nf = 0;
+    let nh = 0;
+    for (let k = 0; k < steps.n; k++) {
+      if (s.pres[k] === FLOAT) nf++;
+      else if (s.pres[k] === HIST) nh++;
+    }
+    if (nf + nh === 0) continue;
+    const ts = new Float64Array(nf);
+    const vs = new Float64Array(nf);
+    const hts = new Float64Array(nh);
     const hs: NativeHistogram[] = [];
     let j = 0;
-    for (let k = lo[i]!; k <= hi[i]!; k++) {
-      const p = s.pres[k];
-      if (p === FLOAT) {
-        ts[j] = steps.start + k * steps.interval;
+    let hj = 0;
+    for (let k = 0; k < steps.n; k++) {
+      const t = steps.start + k * steps.interval;
+      if (s.pres[k] === FLOAT) {
+        ts[j] = t;
         vs[j] = s.vals[k]!;
         j++;
-      } else if (p === HIST) {
-        hts.push(steps.start + k * steps.interval);
+      } else if (s.pres[k] === HIST) {
+        hts[hj++] = t;
         hs.push(s.hists![k]!.toModel());
       }
     }
-    out.push(
-      hs.length > 0
-        ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: Float64Array.from(hts), histograms: hs }
-        : { labels: s.labels, timestampsMs: ts, values: vs },
-    );
+    out.push(nh > 0 ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: hts, histograms: hs } : { labels: s.labels, timestampsMs: ts, values: vs });
   }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
   return { type: 'matrix', series: out };
-}
-
-/**
- * A range result's series without the names they drop, in label order, those left with one label set
- * merged (`dropNamesAndMerge`, then the result's sort). Sorted first, so equal label sets are neighbours and
- * need no key per series; each set's names are sorted once, not per comparison; input that is already in
- * order (a selector's series keep the storage's label order through most functions) is not sorted again.
- */
-function sortedAndMerged(input: StepSeries[], n: number): StepSeries[] {
-  const series = input.map((s) => (s.dropName ? { labels: dropMetricName(s.labels), dropName: false, vals: s.vals, pres: s.pres, hists: s.hists } : s));
-  const names = series.map((s) => sortedLabelNames(s.labels));
-  const cmp = (i: number, j: number): number => compareLabelsWithNames(series[i]!.labels, names[i]!, series[j]!.labels, names[j]!);
-  let order: number[] | undefined;
-  for (let i = 1; i < series.length; i++) {
-    if (cmp(i - 1, i) > 0) {
-      // A stable sort: of equal label sets the first keeps its labels, as in mergeSameLabels.
-      order = series.map((_, j) => j).sort(cmp);
-      break;
-    }
-  }
-  const out: StepSeries[] = [];
-  let prev = -1;
-  for (let x = 0; x < series.length; x++) {
-    const i = order ? order[x]! : x;
-    if (prev >= 0 && cmp(prev, i) === 0) out[out.length - 1] = mergeStepSeries(out[out.length - 1]!, series[i]!, n);
-    else out.push(series[i]!);
-    prev = i;
-  }
-  return out;
 }
