@@ -1000,7 +1000,10 @@ export class Evaluator implements EvalEnv {
       let anyFloat = false;
       let any = false;
       let window = 0;
-      for (let k = 0; k < n; k++) {
+      // Windows are empty before a series' first sample and after its last (most steps of a short-lived
+      // series): start at the first step whose window reaches the first sample, stop once all are behind.
+      const k0 = input.at === undefined ? firstStepReaching(steps, firstSampleTime(s) + input.offsetMs) : 0;
+      for (let k = k0; k < n; k++) {
         if ((k & 4095) === 4095) {
           this.checkDeadline();
           this.track(total);
@@ -1015,8 +1018,11 @@ export class Evaluator implements EvalEnv {
         while (w.flo < w.fhi && s.ft[w.flo]! <= start) w.flo++;
         while (w.hhi < s.ht.length && s.ht[w.hhi]! <= end) w.hhi++;
         while (w.hlo < w.hhi && s.ht[w.hlo]! <= start) w.hlo++;
-        if (w.fhi - w.flo + (w.hhi - w.hlo) === 0) continue;
         const size = w.fhi - w.flo + (w.hhi - w.hlo);
+        if (size === 0) {
+          if (w.flo === s.ft.length && w.hlo === s.ht.length) break;
+          continue;
+        }
         if (size > window) {
           this.track(size - window);
           window = size;
@@ -1400,6 +1406,24 @@ interface RangeInput {
 
 function dropHistograms(series: StepSeries[]): StepSeries[] {
   return series.filter((s) => !s.hists || s.pres.includes(FLOAT));
+}
+
+/** The time of a series' first sample, float or histogram (Infinity without any). */
+function firstSampleTime(s: RawSeries): number {
+  const f = s.ft.length > 0 ? s.ft[0]! : Infinity;
+  const h = s.ht.length > 0 ? s.ht[0]! : Infinity;
+  return f < h ? f : h;
+}
+
+/** The first step (0..n) at or after time `t`. */
+function firstStepReaching(steps: Steps, t: number): number {
+  if (!(t > steps.start)) return 0;
+  if (t === Infinity) return steps.n;
+  let k = Math.min(steps.n, Math.ceil((t - steps.start) / steps.interval));
+  // The division may round either way: settle on the exact step.
+  while (k > 0 && steps.start + (k - 1) * steps.interval >= t) k--;
+  while (k < steps.n && steps.start + k * steps.interval < t) k++;
+  return k;
 }
 
 /** The first index in `arr[from..]` whose value is > `t` (arr ascending). */
