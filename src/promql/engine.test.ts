@@ -169,3 +169,26 @@ test('series that share a label set once rate() dropped their names fail as in P
   const r = await delayed.instant(db, [T], collide, 600_000);
   assert.equal(r.value.type === 'vector' ? r.value.samples.length : -1, 1);
 });
+
+test('a range result merges series left with one label set at the end (delayed name removal) and sorts by labels', async () => {
+  // merge_a has samples in the first minutes, merge_b in the last: after the names go they are one series.
+  const app = db.appender(T);
+  const at = (name: string, z: string, from: number, to: number): MetricRecord => ({
+    labels: { __name__: name, z },
+    samples: Array.from({ length: to - from + 1 }, (_, i) => ({ timestampMs: (from + i) * 60_000, value: i })),
+  });
+  for (const r of [at('merge_b_total', '1', 7, 10), at('merge_a_total', '1', 0, 3), at('merge_c_total', '0', 0, 10), at('merge_d_total', '1', 2, 5)]) {
+    app.append(r);
+  }
+  await app.commit();
+  const delayed = new PromqlEngine({ maxSamples: 10_000, delayedNameRemoval: true, lookbackDeltaMs: 60_000 });
+  const r = await delayed.range(db, [T], '{__name__=~"merge_[abc]_total"} * 1', 0, 600_000, 60_000);
+  assert.equal(r.value.type, 'matrix');
+  const series = r.value.type === 'matrix' ? r.value.series : [];
+  assert.deepEqual(series.map((s) => s.labels), [{ z: '0' }, { z: '1' }]);
+  // Steps 0-3 from merge_a, 7-10 from merge_b.
+  assert.deepEqual([...series[1]!.timestampsMs].map((t) => t / 60_000), [0, 1, 2, 3, 7, 8, 9, 10]);
+  assert.deepEqual([...series[1]!.values], [0, 1, 2, 3, 0, 1, 2, 3]);
+  // Overlapping steps (merge_d has samples at 2-5) are Prometheus' error.
+  await assert.rejects(delayed.range(db, [T], '{__name__=~"merge_[ad]_total"} * 1', 0, 600_000, 60_000), /vector cannot contain metrics with the same labelset/);
+});

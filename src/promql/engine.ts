@@ -1,6 +1,6 @@
 import { QueryLimitError } from '../storage/index.ts';
 import type { MetricQuerier, MetricQueryable, SeriesData } from '../storage/index.ts';
-import { METRIC_NAME_LABEL, compareLabels, isHeimdallError, isStaleNaN } from '../model/index.ts';
+import { METRIC_NAME_LABEL, compareLabels, compareLabelsWithNames, isHeimdallError, isStaleNaN, sortedLabelNames } from '../model/index.ts';
 import type { HeimdallError, Labels, NativeHistogram, TenantId } from '../model/index.ts';
 import { documentedType, exprType, unwrapParens, walk } from './ast.ts';
 import type { AtModifier, Call, DurationExpr, Expr, SubqueryExpr, VectorSelector } from './ast.ts';
@@ -8,7 +8,7 @@ import { makeSteps } from './env.ts';
 import { PromqlError } from './errors.ts';
 import { Evaluator, infoNameMatchers, infoReference } from './evaluator.ts';
 import type { EvaluatorOptions, LoadedSeries } from './evaluator.ts';
-import { dropNamesAndMerge } from './functions.ts';
+import { mergeStepSeries } from './functions.ts';
 import {
   COUNTER_RESET,
   FloatHistogram,
@@ -570,7 +570,7 @@ function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): Pro
     series = [{ labels: {}, dropName: false, vals: value.vals, pres: new Uint8Array(steps.n).fill(FLOAT), hists: undefined }];
   } else if (value.kind === 'vector') {
     try {
-      series = dropNamesAndMerge(value.series, steps.n);
+      series = sortedAndMerged(value.series, steps.n);
     } catch (err) {
       throw toPromqlError(err);
     }
@@ -605,6 +605,34 @@ function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): Pro
     }
     out.push(nh > 0 ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: hts, histograms: hs } : { labels: s.labels, timestampsMs: ts, values: vs });
   }
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
   return { type: 'matrix', series: out };
+}
+
+/**
+ * A range result's series without the names they drop, in label order, those left with one label set
+ * merged (`dropNamesAndMerge`, then the result's sort). Sorted first, so equal label sets are neighbours and
+ * need no key per series; each set's names are sorted once, not per comparison; input that is already in
+ * order (a selector's series keep the storage's label order through most functions) is not sorted again.
+ */
+function sortedAndMerged(input: StepSeries[], n: number): StepSeries[] {
+  const series = input.map((s) => (s.dropName ? { labels: dropMetricName(s.labels), dropName: false, vals: s.vals, pres: s.pres, hists: s.hists } : s));
+  const names = series.map((s) => sortedLabelNames(s.labels));
+  const cmp = (i: number, j: number): number => compareLabelsWithNames(series[i]!.labels, names[i]!, series[j]!.labels, names[j]!);
+  let order: number[] | undefined;
+  for (let i = 1; i < series.length; i++) {
+    if (cmp(i - 1, i) > 0) {
+      // A stable sort: of equal label sets the first keeps its labels, as in mergeSameLabels.
+      order = series.map((_, j) => j).sort(cmp);
+      break;
+    }
+  }
+  const out: StepSeries[] = [];
+  let prev = -1;
+  for (let x = 0; x < series.length; x++) {
+    const i = order ? order[x]! : x;
+    if (prev >= 0 && cmp(prev, i) === 0) out[out.length - 1] = mergeStepSeries(out[out.length - 1]!, series[i]!, n);
+    else out.push(series[i]!);
+    prev = i;
+  }
+  return out;
 }
