@@ -63,6 +63,22 @@ export function compileRe2(pattern: string, options: Re2Options = {}): RE2JS {
  * regex engine, as Prometheus' do. Throws as {@link compileRe2} does.
  */
 export function compileAnchoredRegex(pattern: string): ValuePredicate {
+  let pred = compiledAnchored.get(pattern);
+  if (pred === undefined) {
+    pred = compileAnchoredUncached(pattern);
+    // A bounded memo, emptied when full: a query compiles each matcher two or three times (the parser's
+    // empty-selector check, the index, the evaluator), and dashboards repeat the same selectors; re2js
+    // compiling a pattern cost more than matching it against a few hundred label values.
+    if (compiledAnchored.size >= MAX_COMPILED) compiledAnchored.clear();
+    compiledAnchored.set(pattern, pred);
+  }
+  return pred;
+}
+
+const MAX_COMPILED = 1024;
+const compiledAnchored = new Map<string, ValuePredicate>();
+
+function compileAnchoredUncached(pattern: string): ValuePredicate {
   if (pattern === '.*') return () => true;
   if (pattern === '.+') return (v) => v.length > 0;
   if (!META.test(pattern)) return (v) => v === pattern;
