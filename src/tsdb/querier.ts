@@ -94,12 +94,12 @@ export class TsdbQuerier implements MetricQuerier {
           const d = data[j]!;
           const hasHist = d.histograms !== undefined && d.histograms.length > 0;
           if (d.timestampsMs.length === 0 && !hasHist) continue;
-          batch.push({
-            labels: chunk[j]!.labels,
-            timestampsMs: d.timestampsMs,
-            values: d.values,
-            ...(hasHist ? { histogramTimestampsMs: d.histogramTimestampsMs!, histograms: d.histograms! } : {}),
-          });
+          // Literals, not a conditional spread (V8's generic copy path, a tenth of a selection's CPU).
+          batch.push(
+            hasHist
+              ? { labels: chunk[j]!.labels, timestampsMs: d.timestampsMs, values: d.values, histogramTimestampsMs: d.histogramTimestampsMs!, histograms: d.histograms! }
+              : { labels: chunk[j]!.labels, timestampsMs: d.timestampsMs, values: d.values },
+          );
           emitted++;
         }
       }
