@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { scheduleRetention } from './retention-schedule.ts';
 
-test('one pass at a time; a failed pass is logged and the next runs; stop waits for the running pass', async () => {
+test('one pass at a time; a failed pass is logged and the next runs; stop waits for the running pass', async (t) => {
   const logged: string[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
   let calls = 0;
@@ -26,6 +26,10 @@ test('one pass at a time; a failed pass is logged and the next runs; stop waits 
       return new Promise<void>((resolve) => releases.push(() => ((running--), resolve())));
     },
   };
+  // The schedule's timer is unref'd (it must not keep a server alive): hold the event loop open while this test
+  // waits on it, or the runner may find nothing left to run before the first pass fires.
+  const keepAlive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(keepAlive));
   const schedule = scheduleRetention(target, 2, logger, 'logs');
   await started;
   // Let the timer fire many times while the second pass hangs.
