@@ -11,10 +11,11 @@ import type {
   SecondStage,
   SpansetExpr,
 } from './ast.ts';
+import { compileAnchoredRegex } from '../model/index.ts';
 import { unsupportedError, validationError } from './errors.ts';
 import { impliedType, referencesSpan } from './field-eval.ts';
 import { format } from './printer.ts';
-import { binaryTypesValid, compiledRegex, isMatchingOperand, isNumericType } from './values.ts';
+import { binaryTypesValid, isMatchingOperand, isNumericType } from './values.ts';
 
 /** Tempo's limit on `by()` labels of a metrics query (quantile and histogram keep one for the bucket). */
 export const MAX_GROUP_BYS = 5;
@@ -222,7 +223,7 @@ export function validateField(e: FieldExpr): void {
         if (patterns === undefined) throw validationError(`invalid type for =~ or !~: ${format(e.rhs)}`);
         for (const p of patterns) {
           try {
-            compiledRegex(p);
+            compileAnchoredRegex(p);
           } catch {
             // The compiler's own message names RE2's complaint; Tempo's names the pattern, which is what we say.
             throw validationError(`invalid regex: ${format(e.rhs)}`);

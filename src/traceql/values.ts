@@ -1,5 +1,4 @@
 import { compileAnchoredRegex } from '../model/index.ts';
-import type { ValuePredicate } from '../model/index.ts';
 import type { FieldOp, ImpliedType, Static, StaticType } from './ast.ts';
 
 /** TraceQL's values and the typing and arithmetic rules of Tempo's `Static` (enum_statics.go, ast_execute.go). */
@@ -145,19 +144,6 @@ export function* elements(s: Static): Generator<Static> {
   }
 }
 
-const REGEX_CACHE_MAX = 1000;
-const regexCache = new Map<string, ValuePredicate>();
-
-/** A compiled, fully anchored RE2 regex (dot matches newline, as Prometheus' matchers that Tempo uses). */
-export function compiledRegex(pattern: string): ValuePredicate {
-  let re = regexCache.get(pattern);
-  if (re === undefined) {
-    re = compileAnchoredRegex(pattern);
-    if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear();
-    regexCache.set(pattern, re);
-  }
-  return re;
-}
 
 /** Thrown for an operation Tempo refuses while executing (division by zero between ints). */
 export class ExecutionError extends Error {}
@@ -197,9 +183,9 @@ export function executeBinary(op: FieldOp, lhs: Static, rhs: Static): Static {
       case '<=':
         return staticBool(l <= r);
       case '=~':
-        return staticBool(compiledRegex(r)(l));
+        return staticBool(compileAnchoredRegex(r)(l));
       case '!~':
-        return staticBool(!compiledRegex(r)(l));
+        return staticBool(!compileAnchoredRegex(r)(l));
     }
   } else if (lhs.type === 'int' && rhs.type === 'int') {
     const l = lhs.value;
