@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { histogramJson, resultToPrometheusJson } from './result-json.ts';
+import type { RangeSeries } from '../../promql/index.ts';
+import { histogramJson, resultToPrometheusJson, resultToPrometheusJsonText } from './result-json.ts';
 
 test('a matrix in Prometheus shape: float seconds and Go-formatted values', () => {
   const json = resultToPrometheusJson({
@@ -49,4 +50,31 @@ test('histogram JSON has Prometheus bucket boundary rules', () => {
       [0, '1', '2', '2'],
     ],
   });
+});
+
+test('the matrix text is JSON.stringify of the matrix object, byte for byte', () => {
+  const special = [0, -0, 1, -1, 0.1, -2.5, 1e15, 1e15 - 1, -1e15 + 1, 123456789012345, 1e21, 1.5e300, 1e-7, 5e-324, NaN, Infinity, -Infinity, 2 ** 53, 0.30000000000000004];
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const series: RangeSeries[] = [
+    { labels: { __name__: 'up', instance: 'a:9100' }, timestampsMs: Float64Array.from(special, (_, i) => 1_700_000_000_000 + i * 15_000 + (i % 3) * 1), values: Float64Array.from(special) },
+    { labels: {}, timestampsMs: new Float64Array(0), values: new Float64Array(0) },
+    { labels: { 'ünï': 'cödé "quoted" \\ \n', emoji: '😀' }, timestampsMs: Float64Array.of(-1500, 0, 1), values: Float64Array.of(1, 2, 3) },
+    { labels: { r: 'random' }, timestampsMs: Float64Array.from({ length: 500 }, (_, i) => i * 1234.5), values: Float64Array.from({ length: 500 }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20)) },
+    {
+      labels: { h: 'hist' },
+      timestampsMs: new Float64Array(0),
+      values: new Float64Array(0),
+      histogramTimestampsMs: Float64Array.of(60_000),
+      histograms: [{ schema: 0, zeroThreshold: 0.001, zeroCount: 1, count: 4, sum: 4, positiveSpans: [{ offset: 0, length: 2 }], positiveBuckets: [1, 2], negativeSpans: [], negativeBuckets: [] }],
+    },
+  ];
+  for (const value of [{ type: 'matrix' as const, series }, { type: 'matrix' as const, series: [] }]) {
+    assert.equal(resultToPrometheusJsonText(value), JSON.stringify(resultToPrometheusJson(value)));
+  }
+  const vector = { type: 'vector' as const, samples: [{ labels: { a: '1' }, timestampMs: 2000, value: 0.5 }] };
+  assert.equal(resultToPrometheusJsonText(vector), JSON.stringify(resultToPrometheusJson(vector)));
 });
