@@ -577,33 +577,60 @@ function finishRange(value: EvalValue, steps: ReturnType<typeof makeSteps>): Pro
   } else {
     throw new PromqlError('bad_data', `invalid expression type "${value.kind}" for range query, must be Scalar or instant Vector`);
   }
-  const out: RangeSeries[] = [];
-  for (const s of series) {
-    let nf = 0;
-    let nh = 0;
-    for (let k = 0; k < steps.n; k++) {
-      if (s.pres[k] === FLOAT) nf++;
-      else if (s.pres[k] === HIST) nh++;
+  // Present steps are counted first so every series' times and values are views into two arrays: one
+  // allocation for the result instead of two ArrayBuffers per series. Only the steps from a series' first
+  // to its last present one are walked (found natively), which for a short-lived series is a few.
+  const lo = new Int32Array(series.length);
+  const hi = new Int32Array(series.length);
+  const nfs = new Int32Array(series.length);
+  let totalF = 0;
+  for (let i = 0; i < series.length; i++) {
+    const pres = series[i]!.pres;
+    const f0 = pres.indexOf(FLOAT);
+    const h0 = pres.indexOf(HIST);
+    const first = f0 < 0 ? h0 : h0 < 0 ? f0 : Math.min(f0, h0);
+    if (first < 0) {
+      lo[i] = hi[i] = -1;
+      continue;
     }
-    if (nf + nh === 0) continue;
-    const ts = new Float64Array(nf);
-    const vs = new Float64Array(nf);
-    const hts = new Float64Array(nh);
+    const last = Math.max(pres.lastIndexOf(FLOAT), pres.lastIndexOf(HIST));
+    lo[i] = first;
+    hi[i] = last;
+    let nf = 0;
+    for (let k = first; k <= last; k++) if (pres[k] === FLOAT) nf++;
+    nfs[i] = nf;
+    totalF += nf;
+  }
+  const allTs = new Float64Array(totalF);
+  const allVs = new Float64Array(totalF);
+  let at = 0;
+  const out: RangeSeries[] = [];
+  for (let i = 0; i < series.length; i++) {
+    if (lo[i]! < 0) continue;
+    const s = series[i]!;
+    const nf = nfs[i]!;
+    const ts = allTs.subarray(at, at + nf);
+    const vs = allVs.subarray(at, at + nf);
+    at += nf;
+    const hts: number[] = [];
     const hs: NativeHistogram[] = [];
     let j = 0;
-    let hj = 0;
-    for (let k = 0; k < steps.n; k++) {
-      const t = steps.start + k * steps.interval;
-      if (s.pres[k] === FLOAT) {
-        ts[j] = t;
+    for (let k = lo[i]!; k <= hi[i]!; k++) {
+      const p = s.pres[k];
+      if (p === FLOAT) {
+        ts[j] = steps.start + k * steps.interval;
         vs[j] = s.vals[k]!;
         j++;
-      } else if (s.pres[k] === HIST) {
-        hts[hj++] = t;
+      } else if (p === HIST) {
+        hts.push(steps.start + k * steps.interval);
         hs.push(s.hists![k]!.toModel());
       }
     }
-    out.push(nh > 0 ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: hts, histograms: hs } : { labels: s.labels, timestampsMs: ts, values: vs });
+    out.push(
+      hs.length > 0
+        ? { labels: s.labels, timestampsMs: ts, values: vs, histogramTimestampsMs: Float64Array.from(hts), histograms: hs }
+        : { labels: s.labels, timestampsMs: ts, values: vs },
+    );
   }
   return { type: 'matrix', series: out };
 }
