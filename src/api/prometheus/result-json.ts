@@ -119,10 +119,23 @@ function writeUint32(buf: Buffer, at: number, v: number): number {
   return end;
 }
 
+/**
+ * The buffer the last encoding grew, kept for the next (the text is copied out of it): a large result's
+ * buffer, grown from scratch by doubling, is megabytes of external memory each time, which pushes V8 into
+ * full garbage collections. Kept up to this size.
+ */
+const KEEP_BYTES = 16 << 20;
+let spare: Buffer | undefined;
+
 /** A growable byte buffer of JSON text: ASCII written byte by byte, other text as UTF-8. */
 class JsonBytes {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf: Buffer;
   private len = 0;
+
+  constructor() {
+    this.buf = spare ?? Buffer.allocUnsafe(1 << 16);
+    spare = undefined;
+  }
   /** Whether only ASCII was written, so the text decodes as Latin-1 (a copy, no UTF-8 validation). */
   private asciiOnly = true;
   /** The last fractional sample value written and its text (NaN never equals itself, so it starts empty). */
@@ -249,7 +262,10 @@ class JsonBytes {
     } while (x > 0);
   }
 
+  /** The text written; the buffer goes back for the next encoding. */
   text(): string {
-    return this.buf.toString(this.asciiOnly ? 'latin1' : 'utf8', 0, this.len);
+    const out = this.buf.toString(this.asciiOnly ? 'latin1' : 'utf8', 0, this.len);
+    if (this.buf.length <= KEEP_BYTES) spare = this.buf;
+    return out;
   }
 }
