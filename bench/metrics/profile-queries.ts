@@ -2,10 +2,7 @@
 // Tsdb here, then runs each bench query through the engine the query workers run (evaluation + Prometheus
 // JSON encoding) and prints CPU ms and GC ms per query (medians). The machine is shared, so CPU time, not wall
 // time, is the measure. With `--prof DIR` the query phase alone is CPU-profiled (one .cpuprofile per query).
-// With `--baseline DIR` (a checkout of another revision, e.g. `git archive main src | tar -x -C DIR`) each
-// query also runs through that checkout's engine on the same corpus, alternating runs, for an A/B that the
-// machine's drift between two processes does not blur (the storage read path is this checkout's in both).
-//   node --import tsx --expose-gc bench/metrics/profile-queries.ts [--quick] [--runs N] [--only name,name] [--prof DIR] [--data DIR] [--baseline DIR]
+//   node --import tsx --expose-gc bench/metrics/profile-queries.ts [--quick] [--runs N] [--only name,name] [--prof DIR] [--data DIR]
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
@@ -14,7 +11,6 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { PromqlEngine } from '../../src/promql/index.ts';
 import { InProcessMetricQueryEngine } from '../../src/query/in-process-engines.ts';
 import type { TenantId } from '../../src/model/index.ts';
-import type { MetricQueryEngine } from '../../src/storage/index.ts';
 import { InProcessHeimdall } from './in-process.ts';
 import { encodeRequests, makeSeries } from './load.ts';
 import { QUERIES } from './queries.ts';
@@ -33,7 +29,6 @@ const churnSteps = quick ? 5 : 10;
 const runs = Number(flag('--runs') ?? 5);
 const only = flag('--only')?.split(',');
 const profDir = flag('--prof');
-const baselineDir = flag('--baseline');
 
 // `--data DIR` keeps the ingested corpus for the next run (its end time is stored beside it), which then
 // reopens it instead of ingesting again.
@@ -63,8 +58,6 @@ const obs = new PerformanceObserver((list) => {
 obs.observe({ entryTypes: ['gc'] });
 
 const engine = new InProcessMetricQueryEngine(new PromqlEngine({}));
-/** The other checkout's engine (its PromQL evaluation and JSON encoding), when `--baseline` names one. */
-const baseline = baselineDir ? await importEngine(path.resolve(baselineDir)) : undefined;
 const endMs = t0;
 const session = new Session();
 session.connect();
@@ -80,70 +73,36 @@ const cpuMs = (): number => {
 /** GC entries reach observers on a later turn of the event loop. */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-interface Measured {
-  cpu: number[];
-  gc: number[];
-  wall: number[];
-  jsonMb: number;
-}
 const rows: string[] = [];
 for (const [name, query] of Object.entries(QUERIES)) {
   if (only && !only.includes(name)) continue;
   const q = { query, startMs: endMs - 3_600_000, endMs, stepMs: STEP_MS };
   const tenants = ['anonymous' as TenantId];
-  const engines = baseline ? [engine, baseline] : [engine];
-  const measured: Measured[] = [];
-  for (const e of engines) {
-    const warm = await e.range(h.db, tenants, q);
-    measured.push({ cpu: [], gc: [], wall: [], jsonMb: warm.dataJson.length / 1e6 });
-  }
-  if (baseline) {
-    const [a, b] = await Promise.all(engines.map((e) => e.range(h.db, tenants, q)));
-    if (a!.dataJson !== b!.dataJson) console.log(`${name}: the baseline's JSON differs from this checkout's`);
-  }
+  const warm = await engine.range(h.db, tenants, q);
+  const cpu: number[] = [];
+  const gc: number[] = [];
+  const wall: number[] = [];
   if (profDir) await session.post('Profiler.start');
   for (let i = 0; i < runs; i++) {
-    // Alternate which engine goes first, so neither always runs after the other's garbage.
-    const order = i % 2 === 0 ? engines.map((_, j) => j) : engines.map((_, j) => engines.length - 1 - j);
-    for (const j of order) {
-      const m = measured[j]!;
-      await settle(); // let the observer report the previous run's GCs
-      const g0 = gcMs;
-      const c0 = cpuMs();
-      const w0 = performance.now();
-      await engines[j]!.range(h.db, tenants, q);
-      m.wall.push(performance.now() - w0);
-      m.cpu.push(cpuMs() - c0);
-      await settle();
-      m.gc.push(gcMs - g0);
-    }
+    await settle(); // let the observer report the previous run's GCs
+    const g0 = gcMs;
+    const c0 = cpuMs();
+    const w0 = performance.now();
+    await engine.range(h.db, tenants, q);
+    wall.push(performance.now() - w0);
+    cpu.push(cpuMs() - c0);
+    await settle();
+    gc.push(gcMs - g0);
   }
   if (profDir) {
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(path.join(profDir, `${name.replace(/\W+/g, '_')}.cpuprofile`), JSON.stringify(profile));
   }
-  const cell = (m: Measured): string =>
-    `${median(m.cpu).toFixed(0).padStart(6)} | ${median(m.gc).toFixed(0).padStart(5)} | ${median(m.wall).toFixed(0).padStart(6)} | ${m.jsonMb.toFixed(2).padStart(6)}`;
-  const [mine, base] = measured;
-  rows.push(
-    base
-      ? `| ${name.padEnd(18)} | ${cell(mine!)} | ${median(base.cpu).toFixed(0).padStart(7)} | ${median(base.gc).toFixed(0).padStart(7)} | ${(median(mine!.cpu) / median(base.cpu)).toFixed(2).padStart(5)} |`
-      : `| ${name.padEnd(18)} | ${cell(mine!)} |`,
-  );
+  rows.push(`| ${name.padEnd(18)} | ${median(cpu).toFixed(0).padStart(6)} | ${median(gc).toFixed(0).padStart(5)} | ${median(wall).toFixed(0).padStart(6)} | ${(warm.dataJson.length / 1e6).toFixed(2).padStart(6)} |`);
 }
 obs.disconnect();
 session.disconnect();
-const head = `| query              | CPU ms | GC ms | wall ms | JSON MB |${baseline ? ' base CPU | base GC | ratio |' : ''}`;
-console.log(`${head}  (medians of ${runs}; load ${os.loadavg()[0]!.toFixed(1)})`);
+console.log(`| query              | CPU ms | GC ms | wall ms | JSON MB |  (medians of ${runs}; load ${os.loadavg()[0]!.toFixed(1)})`);
 for (const r of rows) console.log(r);
 await h.stop();
 if (!keep) fs.rmSync(dir, { recursive: true, force: true });
-
-/** The metric query engine of the checkout at `root` (its own modules, so its own code runs). */
-async function importEngine(root: string): Promise<MetricQueryEngine> {
-  const promql = (await import(path.join(root, 'src/promql/index.ts'))) as { PromqlEngine: typeof PromqlEngine };
-  const query = (await import(path.join(root, 'src/query/in-process-engines.ts'))) as {
-    InProcessMetricQueryEngine: typeof InProcessMetricQueryEngine;
-  };
-  return new query.InProcessMetricQueryEngine(new promql.PromqlEngine({}));
-}
