@@ -192,3 +192,13 @@ test('a range result merges series left with one label set at the end (delayed n
   // Overlapping steps (merge_d has samples at 2-5) are Prometheus' error.
   await assert.rejects(delayed.range(db, [T], '{__name__=~"merge_[ad]_total"} * 1', 0, 600_000, 60_000), /vector cannot contain metrics with the same labelset/);
 });
+
+test('a result keeps its values after later queries reuse the evaluation memory', async () => {
+  const first = await engine.range(db, [T], 'rate(http_requests_total[2m]) * 2', 0, 600_000, 60_000);
+  const snapshot = JSON.stringify(first.value, (_k, v: unknown) => (v instanceof Float64Array ? [...v] : v));
+  for (const q of ['http_requests_total - 1', 'sum by (job) (http_requests_total)', '-http_requests_total']) {
+    await engine.range(db, [T], q, 0, 600_000, 30_000);
+    await engine.instant(db, [T], q, 600_000);
+  }
+  assert.equal(JSON.stringify(first.value, (_k, v: unknown) => (v instanceof Float64Array ? [...v] : v)), snapshot);
+});

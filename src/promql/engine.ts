@@ -19,7 +19,7 @@ import {
 } from './histogram.ts';
 import { parseExpr } from './parser.ts';
 import { estimateResultBytes } from './result-size.ts';
-import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf } from './value.ts';
+import { ABSENT, FLOAT, HIST, NO_HISTOGRAMS, NO_SAMPLES, dropMetricName, keyOf, recycleStepSlabs } from './value.ts';
 import type { EvalValue, StepSeries } from './value.ts';
 
 /** Engine-wide settings; each can be overridden per query where noted. */
@@ -202,13 +202,20 @@ export class PromqlEngine {
     }
     const ev = new Evaluator(evalOpts, data, infoSelectors);
     const steps = stepMs > 0 ? makeSteps(startMs, endMs, stepMs) : makeSteps(startMs, startMs, 1);
-    let value: EvalValue;
+    let result: PromValue;
     try {
-      value = ev.eval(expr, steps);
-    } catch (err) {
-      throw toPromqlError(err);
+      let value: EvalValue;
+      try {
+        value = ev.eval(expr, steps);
+      } catch (err) {
+        throw toPromqlError(err);
+      }
+      result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
+    } finally {
+      // The result holds copies of its values, and evaluation and finishing run without a pause another
+      // query could use: no step series of this evaluation is read again, so their slabs can be reused.
+      recycleStepSlabs();
     }
-    const result = stepMs > 0 ? finishRange(value, steps) : finishInstant(value, startMs);
     if (estimateResultBytes(result) > this.maxResultBytes) {
       throw new PromqlError(
         'execution',
