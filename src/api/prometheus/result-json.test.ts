@@ -53,7 +53,8 @@ test('histogram JSON has Prometheus bucket boundary rules', () => {
 });
 
 test('the matrix text is JSON.stringify of the matrix object, byte for byte', () => {
-  const special = [0, -0, 1, -1, 0.1, -2.5, 1e15, 1e15 - 1, -1e15 + 1, 123456789012345, 1e21, 1.5e300, 1e-7, 5e-324, NaN, Infinity, -Infinity, 2 ** 53, 0.30000000000000004];
+  const powers = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10].flatMap((p) => [p - 1, p, p + 1]);
+  const special = [...powers, 2 ** 31 - 1, 2 ** 31, 0, -0, 1, -1, 0.1, -2.5, 1e15, 1e15 - 1, -1e15 + 1, 123456789012345, 1e21, 1.5e300, 1e-7, 5e-324, NaN, Infinity, -Infinity, 2 ** 53, 0.30000000000000004];
   let seed = 7;
   const rand = (): number => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;

@@ -105,17 +105,28 @@ export function resultToPrometheusJsonText(value: PromValue): string {
 /** Largest integer written digit by digit (below it every double is exact and prints without an exponent). */
 const MAX_DIGITS_INT = 1e15;
 
+/** "00", "01", … "99" as ASCII bytes: digits are written two per division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 0x30 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
+
 /** Writes the decimal digits of a uint32 `v` at `at`; returns the end. */
-function writeUint32(buf: Buffer, at: number, v: number): number {
-  let digits = 1;
-  for (let p = 10; p <= v; p *= 10) digits++;
+function writeUint32(buf: Uint8Array, at: number, v: number): number {
+  const digits =
+    v < 100_000
+      ? v < 100 ? (v < 10 ? 1 : 2) : v < 1000 ? 3 : v < 10_000 ? 4 : 5
+      : v < 10_000_000 ? (v < 1_000_000 ? 6 : 7) : v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10;
   const end = at + digits;
   let i = end;
-  do {
-    const q = (v / 10) | 0;
-    buf[--i] = 0x30 + (v - q * 10);
+  while (v >= 100) {
+    const q = (v / 100) >>> 0;
+    const r = (v - q * 100) << 1;
+    buf[--i] = DIGIT_PAIRS[r + 1]!;
+    buf[--i] = DIGIT_PAIRS[r]!;
     v = q;
-  } while (v > 0);
+  }
+  if (v >= 10) {
+    buf[--i] = DIGIT_PAIRS[(v << 1) + 1]!;
+    buf[--i] = DIGIT_PAIRS[v << 1]!;
+  } else buf[--i] = 0x30 + v;
   return end;
 }
 
