@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from 'pino';
 import { HeimdallError } from '../model/index.ts';
 import type { SelfMetrics } from '../selfobs/index.ts';
+import { ConnectionDrain } from './connection-drain.ts';
 import { limitConnections } from './listener-limits.ts';
 import type { HttpListenerLimits } from './listener-limits.ts';
 
@@ -29,7 +30,8 @@ export interface HttpServerOptions {
  * log line and the `heimdall_http_*` metrics per request, form bodies, the fallback error mapping for
  * routes whose owners did not set their own error handler (query APIs set envelope-specific ones), and the
  * listener limits: a request whose headers or body arrive too slowly is answered 408 and its connection
- * closed, idle keep-alive connections are closed, and connections past the cap are refused.
+ * closed, idle keep-alive connections are closed, and connections past the cap are refused; stopping waits for
+ * in-flight requests, not for open connections.
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
   const { limits } = opts;
@@ -55,6 +57,12 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   app.server.requestTimeout = limits.readTimeoutMs;
   app.server.keepAliveTimeout = limits.idleTimeoutMs;
   limitConnections(app.server, limits.maxConnections, opts.name, 'server.http_max_connections', opts.logger);
+  // Stopping waits for in-flight requests only, never for connections without one.
+  const drain = new ConnectionDrain(app.server);
+  app.addHook('preClose', (done) => {
+    drain.beginDrain();
+    done();
+  });
   await app.register(formbody, { bodyLimit: opts.maxRequestBodyBytes });
 
   const timings = new WeakMap<object, bigint>();

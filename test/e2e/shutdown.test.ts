@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,4 +90,51 @@ test('a second signal exits at once, without waiting for the drain', async () =>
   const exit = await h.stop();
   assert.equal(exit.code, 130, 'the second signal exits at once with 130, not after the drain');
   req.destroy();
+});
+
+test('connections without a request in flight do not hold the drain; an in-flight request is still answered', { timeout: 120_000 }, async () => {
+  // A drain that waited on open connections would run into this ten-minute shutdown_timeout and the test's own timeout.
+  const h = await startHeimdall({ config: { server: { shutdown_timeout: '10m' } } });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const u = new URL(h.httpUrl);
+    // A connection opened ahead of use that never sends a request (as browsers and client pools open them).
+    const unused = net.connect(Number(u.port), u.hostname);
+    await new Promise<void>((resolve, reject) => unused.once('connect', resolve).once('error', reject));
+    const unusedClosed = new Promise<void>((resolve) => unused.once('close', () => resolve()));
+    unused.on('error', () => undefined);
+    // A keep-alive connection that has been answered once and now sits idle.
+    const first = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(`${h.httpUrl}/ready`, { agent }, resolve).on('error', reject));
+    const idleSocket = first.socket;
+    first.resume();
+    await new Promise((r) => first.once('end', r));
+    const idleClosed = new Promise<void>((resolve) => idleSocket.once('close', () => resolve()));
+    // A keep-alive request in flight when the signal comes: it is answered, then its connection closes.
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const body = JSON.stringify({ streams: [{ stream: { app: 'drain-keepalive' }, values: [[String(nowNs), 'x']] }] });
+    const inFlight = await new Promise<{ status: number; closed: Promise<void> }>((resolve, reject) => {
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: '/loki/api/v1/push', method: 'POST', agent: new http.Agent({ keepAlive: true }), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } },
+        (res) => {
+          const closed = new Promise<void>((r) => res.socket.once('close', () => r()));
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, closed }));
+        },
+      );
+      req.on('error', reject);
+      req.once('continue', () => {
+        h.child.kill('SIGTERM');
+        h.waitForOutput(/shutting down: draining requests/).then(() => req.end(body), reject);
+      });
+      req.flushHeaders();
+    });
+    assert.equal(inFlight.status, 204);
+    await Promise.all([unusedClosed, idleClosed, inFlight.closed]);
+    const exit = await h.stop();
+    assert.equal(exit.code, 0, h.output());
+  } finally {
+    agent.destroy();
+    // Only reached running when an assertion failed: the drain would otherwise wait out its ten minutes.
+    if (h.child.exitCode === null) await h.stop({ signal: 'SIGKILL' });
+  }
 });
