@@ -13,7 +13,7 @@
  * it is in the line's group filter. The needle's first and last runs may be parts of longer tokens of the
  * line and are never used.
  */
-import { classEnd } from '../model/index.ts';
+import { classEnd, groupEnd } from '../model/index.ts';
 
 /** Hash positions per token. */
 const HASHES = 3;
@@ -293,17 +293,8 @@ export function requiredLiterals(pattern: string): { runs: string[]; caseInsensi
     } else if (c === '(') {
       end();
       // Skip the group (its content is optional or alternated as far as this scan knows).
-      let depth = 0;
-      for (; i < pattern.length; i++) {
-        const g = pattern[i]!;
-        if (g === '\\') i++;
-        else if (g === '[') {
-          i = classEnd(pattern, i);
-          if (i < 0) return undefined;
-        } else if (g === '(') depth++;
-        else if (g === ')' && --depth === 0) break;
-      }
-      if (depth !== 0) return undefined;
+      i = groupEnd(pattern, i);
+      if (i < 0) return undefined;
       i++;
     } else if (c === '[') {
       end();

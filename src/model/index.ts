@@ -17,6 +17,7 @@ export {
   INVALID_REGEXP_CODE,
   anchoredRegexSource,
   classEnd,
+  groupEnd,
   compileAnchoredRegex,
   compileRe2,
   expandReplacement,

@@ -147,7 +147,6 @@ export function requiredLiteralPrefix(pattern: string): string | undefined {
  */
 function topLevelAlternatives(pattern: string): string[] | null {
   const out: string[] = [];
-  let depth = 0;
   let start = 0;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -155,17 +154,35 @@ function topLevelAlternatives(pattern: string): string[] | null {
     else if (c === '[') {
       i = classEnd(pattern, i);
       if (i < 0) return null;
-    } else if (c === '(') depth++;
-    else if (c === ')') {
-      if (--depth < 0) return null;
-    } else if (c === '|' && depth === 0) {
+    } else if (c === '(') {
+      i = groupEnd(pattern, i);
+      if (i < 0) return null;
+    } else if (c === ')') return null;
+    else if (c === '|') {
       out.push(pattern.slice(start, i));
       start = i + 1;
     }
   }
-  if (depth !== 0) return null;
   out.push(pattern.slice(start));
   return out;
+}
+
+/**
+ * The index of the `)` closing the group that opens at `open`, or -1; escapes, nested groups and character
+ * classes (where brackets are literal) are skipped.
+ */
+export function groupEnd(pattern: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') i++;
+    else if (c === '[') {
+      i = classEnd(pattern, i);
+      if (i < 0) return -1;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  return -1;
 }
 
 /** The index of the `]` closing the class that opens at `open`, or -1. A `]` first in the class is literal. */
