@@ -14,7 +14,7 @@ import type {
   QueryControls,
 } from '../storage/index.ts';
 import { lokiDataJson } from '../api/loki/result-json.ts';
-import { resultToPrometheusJsonText } from '../api/prometheus/result-json.ts';
+import { resultToPrometheusJsonData } from '../api/prometheus/result-json.ts';
 import { TRUNCATED_WARNING } from '../api/prometheus/handler.ts';
 
 /**
@@ -96,5 +96,5 @@ function encodePromql(outcome: QueryResult, limit: number): EncodedQueryResult {
     value = { ...value, series: value.series.slice(0, limit) };
     warnings.push(TRUNCATED_WARNING);
   }
-  return { dataJson: resultToPrometheusJsonText(value), warnings, infos: outcome.infos };
+  return { dataJson: resultToPrometheusJsonData(value), warnings, infos: outcome.infos };
 }

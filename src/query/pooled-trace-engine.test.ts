@@ -12,6 +12,7 @@ import { TraceqlEngine } from '../traceql/index.ts';
 import { TraceStore } from '../tracestore/index.ts';
 import { PooledTraceQueryEngine } from './pooled-engines.ts';
 import { QueryWorkerPool } from './worker-pool.ts';
+import { jsonText } from '../storage/index.ts';
 
 const T = 'pool-tenant' as TenantId;
 const SEC = 1_000_000_000n;
@@ -52,11 +53,11 @@ test('search and metrics on a worker answer as in process', async () => {
   const search = { query: '{ resource.service.name = "api" } > { name = "child" }', startNs: T0, endNs: T0 + 60n * SEC, limit: 5, spansPerSpanSet: 3 };
   const a = await pooled.search(store, [T], search);
   assert.equal(a.dataJson, (await local.search(store, [T], search)).dataJson);
-  assert.equal((JSON.parse(a.dataJson) as { traces: unknown[] }).traces.length, 5);
+  assert.equal((JSON.parse(jsonText(a.dataJson)) as { traces: unknown[] }).traces.length, 5);
   const range = { query: '{ status = error } | count_over_time() by (resource.service.name)', startNs: T0, endNs: T0 + 60n * SEC, stepNs: 10n * SEC, exemplars: 2 };
   const b = await pooled.range(store, [T], range);
   assert.equal(b.dataJson, (await local.range(store, [T], range)).dataJson);
-  assert.ok((JSON.parse(b.dataJson) as { series: unknown[] }).series.length === 2);
+  assert.ok((JSON.parse(jsonText(b.dataJson)) as { series: unknown[] }).series.length === 2);
 });
 
 test('a TraceQL error on a worker keeps its kind and message', async () => {

@@ -1,7 +1,7 @@
 /*
  * The entry of a query worker thread (see worker-pool.ts): evaluates one query at a time with the real
  * PromQL/LogQL/TraceQL engines over storage proxied to the serving thread, encodes the answer to JSON here, and
- * posts back the text. A `cancel` aborts the running query's signal; a query that ignores it is the pool's
+ * posts back the text (or transfers its bytes). A `cancel` aborts the running query's signal; a query that ignores it is the pool's
  * to terminate.
  */
 import { parentPort } from 'node:worker_threads';
@@ -24,7 +24,9 @@ const running = new Map<number, AbortController>();
 let nextCallId = 1;
 
 function post(msg: FromWorker): void {
-  port!.postMessage(msg);
+  // An answer encoded as bytes moves to the serving thread instead of being copied.
+  if (msg.t === 'done' && typeof msg.result.dataJson !== 'string') port!.postMessage(msg, [msg.result.dataJson.buffer as ArrayBuffer]);
+  else port!.postMessage(msg);
 }
 
 function storageCall(id: number): StorageCall {

@@ -1,5 +1,6 @@
 import type { Labels } from '../model/index.ts';
 import { parseGoFloat } from '../model/index.ts';
+import { jsonText } from '../storage/index.ts';
 import type { EncodedQueryResult } from '../storage/index.ts';
 
 /** One sample of an instant vector, as a rule sees it. */
@@ -26,7 +27,7 @@ interface WireData {
  * samples are not supported by the ruler and are refused with an error naming them.
  */
 export function decodeVector(result: EncodedQueryResult): VectorSample[] {
-  const data = JSON.parse(result.dataJson) as WireData;
+  const data = JSON.parse(jsonText(result.dataJson)) as WireData;
   if (data.resultType === 'scalar') return [{ labels: {}, value: parseGoFloat((data.result as WireSample)[1]) }];
   if (data.resultType !== 'vector') throw new Error(`rule result is not a vector or scalar: ${data.resultType}`);
   return (data.result as { metric: Labels; value?: WireSample; histogram?: unknown }[]).map((s) => {
@@ -37,7 +38,7 @@ export function decodeVector(result: EncodedQueryResult): VectorSample[] {
 
 /** Reads a range-vector instant query's answer (`x[1h]`): each series with its samples. */
 export function decodeMatrix(result: EncodedQueryResult): MatrixSeries[] {
-  const data = JSON.parse(result.dataJson) as WireData;
+  const data = JSON.parse(jsonText(result.dataJson)) as WireData;
   if (data.resultType !== 'matrix') throw new Error(`expected a matrix, got ${data.resultType}`);
   return (data.result as { metric: Labels; values?: WireSample[] }[]).map((s) => ({
     labels: s.metric,

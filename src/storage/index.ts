@@ -56,6 +56,7 @@ export type {
 } from './traces.ts';
 export type {
   EncodedQueryResult,
+  JsonText,
   LogQueryEngine,
   LogqlInstantQuery,
   LogqlRangeQuery,
@@ -69,6 +70,7 @@ export type {
   TraceqlMetricsRangeQuery,
   TraceqlSearchQuery,
 } from './query-engine.ts';
+export { jsonText } from './query-engine.ts';
 export type {
   ProfileQuerier,
   ProfileReadShape,

@@ -12,6 +12,7 @@ import type { Attribute, Span, SpanRecord, TenantId } from '../model/index.ts';
 import { TraceStore } from '../tracestore/index.ts';
 import { TraceqlEngine } from './engine.ts';
 import { TraceqlError } from './errors.ts';
+import { jsonText } from '../storage/index.ts';
 
 const T = 'tq-tenant' as TenantId;
 const SEC = 1_000_000_000n;
@@ -125,7 +126,7 @@ interface SearchTrace {
 
 async function search(query: string, opts: { limit?: number; spss?: number } = {}): Promise<{ traces: SearchTrace[]; metrics: Record<string, unknown> }> {
   const res = await engine.search(store, [T], { query, ...RANGE, limit: opts.limit ?? 20, spansPerSpanSet: opts.spss ?? 3 });
-  return JSON.parse(res.dataJson) as { traces: SearchTrace[]; metrics: Record<string, unknown> };
+  return JSON.parse(jsonText(res.dataJson)) as { traces: SearchTrace[]; metrics: Record<string, unknown> };
 }
 
 async function ids(query: string): Promise<string[]> {
@@ -235,7 +236,7 @@ interface RangeSeries {
 
 async function range(query: string, stepSec = 60, exemplars = 0): Promise<RangeSeries[]> {
   const res = await engine.range(store, [T], { query, startNs: T0, endNs: T0 + 240n * SEC, stepNs: BigInt(stepSec) * SEC, exemplars });
-  return (JSON.parse(res.dataJson) as { series: RangeSeries[] }).series;
+  return (JSON.parse(jsonText(res.dataJson)) as { series: RangeSeries[] }).series;
 }
 
 function label(s: RangeSeries, key: string): unknown {
@@ -272,7 +273,7 @@ test('metrics: a filtered span count storage computes answers as the engine eval
   ];
   const strip = (series: RangeSeries[]): unknown => series.map((x) => ({ labels: x.labels, samples: x.samples }));
   const run = async (query: string): Promise<{ series: RangeSeries[]; metrics: { inspectedTraces: number } }> =>
-    JSON.parse((await engine.range(store, [T], { query, startNs: T0, endNs: T0 + 240n * SEC, stepNs: 60n * SEC, exemplars: 2 })).dataJson) as {
+    JSON.parse(jsonText((await engine.range(store, [T], { query, startNs: T0, endNs: T0 + 240n * SEC, stepNs: 60n * SEC, exemplars: 2 })).dataJson)) as {
       series: RangeSeries[];
       metrics: { inspectedTraces: number };
     };
@@ -316,7 +317,7 @@ test('metrics: second stages, arithmetic between queries, exemplars, instant', a
   assert.deepEqual(e.map((x) => x.labels.find((l) => l.key === 'trace:id')!.value.stringValue), [tid(1), tid(2)]);
   assert.deepEqual(e.map((x) => x.value), [0.05, 1.5]);
   const inst = await engine.instant(store, [T], { query: '{ } | count_over_time() by (resource.service.name)', startNs: T0, endNs: T0 + 240n * SEC });
-  const series = (JSON.parse(inst.dataJson) as { series: { labels: RangeSeries['labels']; value: number }[] }).series;
+  const series = (JSON.parse(jsonText(inst.dataJson)) as { series: { labels: RangeSeries['labels']; value: number }[] }).series;
   assert.deepEqual(series.map((s) => [Object.values(s.labels[0]!.value)[0], s.value]), [['api', 1], ['auth', 1], ['cache', 1], ['db', 2], ['frontend', 2], ['worker', 2]]);
 });
 

@@ -470,6 +470,16 @@ describe('multi-tenant and federated reads', () => {
     const plain = await fetch(u, { headers: { 'X-Scope-OrgID': 'team-c', 'Accept-Encoding': 'identity' } });
     assert.equal(plain.headers.get('content-encoding'), null);
     assert.equal(((await plain.json()) as Envelope<unknown[]>).data.length, 400);
+    // A range query's matrix travels as bytes from the query worker to the socket: the same answer both ways.
+    const range = `${env.url}/query_range?${new URLSearchParams({ query: 'wide_metric', start: sec(START_MS), end: sec(END_MS), step: '15' })}`;
+    const rangeZipped = await fetch(range, { headers: { 'X-Scope-OrgID': 'team-c', 'Accept-Encoding': 'gzip' } });
+    assert.equal(rangeZipped.headers.get('content-encoding'), 'gzip');
+    const rangePlain = await fetch(range, { headers: { 'X-Scope-OrgID': 'team-c', 'Accept-Encoding': 'identity' } });
+    assert.equal(rangePlain.headers.get('content-encoding'), null);
+    const [a, b] = [(await rangeZipped.json()) as Envelope<{ result: { values: unknown[] }[] }>, (await rangePlain.json()) as Envelope<{ result: { values: unknown[] }[] }>];
+    assert.deepEqual(a, b);
+    assert.equal(a.data.result.length, 400);
+    assert.equal(a.data.result[7]!.values.length, 40);
   });
 
   test('federated exemplars carry __tenant_id__', async () => {

@@ -42,7 +42,7 @@ export function lokiRoute(
     try {
       const ids = options.tenantless ? [] : readTenants(tenants, request);
       const body = await fn({ request, params: new LokiParams(request), tenants: ids, signal });
-      return reply.code(200).type('application/json; charset=utf-8').send(body instanceof EncodedJson ? body.json : JSON.stringify(body));
+      return reply.code(200).type('application/json; charset=utf-8').send(body instanceof EncodedJson ? body.body() : JSON.stringify(body));
     } catch (err) {
       return sendLokiError(request, reply, err, logger);
     } finally {

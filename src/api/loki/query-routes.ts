@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { jsonText } from '../../storage/index.ts';
+import type { JsonText } from '../../storage/index.ts';
 import { EncodedJson } from '../encoded-json.ts';
 import { ApiError } from '../errors.ts';
 import type { LokiApiDeps } from './deps.ts';
@@ -16,8 +18,8 @@ function categorize(req: LokiRequest): boolean {
 }
 
 /** Loki's success envelope around an engine's encoded `data`. */
-function success(dataJson: string): EncodedJson {
-  return new EncodedJson(`{"status":"success","data":${dataJson}}`);
+function success(dataJson: JsonText): EncodedJson {
+  return new EncodedJson(`{"status":"success","data":${jsonText(dataJson)}}`);
 }
 
 /** `query` and `query_range` (GET and form POST), answered in Loki's envelope with `stats`. */

@@ -24,6 +24,9 @@ export interface Annotations {
 
 const gzip = promisify(zlib.gzip);
 
+const SUCCESS_HEAD = '{"status":"success"';
+const SUCCESS_DATA_BYTES = Buffer.from(`${SUCCESS_HEAD},"data":`);
+
 /** Bodies smaller than this go out uncompressed: gzip would cost more than it saves. */
 const GZIP_MIN_BYTES = 16 * 1024;
 
@@ -36,9 +39,16 @@ export async function sendSuccess(reply: FastifyReply, data: unknown, annotation
   if (!(data instanceof EncodedJson)) body.data = data;
   if (annotations.warnings && annotations.warnings.length > 0) body.warnings = annotations.warnings;
   if (annotations.infos && annotations.infos.length > 0) body.infos = annotations.infos;
-  let json = JSON.stringify(body);
+  let json: string | Buffer = JSON.stringify(body);
   // `{"status":"success"` + `,"data":…` + the rest: the encoded data goes where JSON.stringify put nothing.
-  if (data instanceof EncodedJson) json = `{"status":"success","data":${data.json}${json.slice('{"status":"success"'.length)}`;
+  if (data instanceof EncodedJson) {
+    const rest = json.slice(SUCCESS_HEAD.length);
+    const encoded = data.body();
+    json =
+      typeof encoded === 'string'
+        ? `${SUCCESS_HEAD},"data":${encoded}${rest}`
+        : Buffer.concat([SUCCESS_DATA_BYTES, encoded, Buffer.from(rest, 'utf8')], SUCCESS_DATA_BYTES.length + encoded.length + Buffer.byteLength(rest));
+  }
   reply.code(200).type('application/json');
   if (json.length >= GZIP_MIN_BYTES && acceptsGzip(reply.request)) {
     const compressed = await gzip(json, { level: zlib.constants.Z_BEST_SPEED });

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Logger } from 'pino';
 import type { TenantId } from '../../model/index.ts';
+import type { JsonText } from '../../storage/index.ts';
 import type { TenantResolver } from '../../tenant/index.ts';
 import { FormParams } from '../form-params.ts';
 import { abortOnClientClose, readTenants } from '../request-context.ts';
@@ -19,7 +20,7 @@ export interface ApiRequest {
 export interface ApiResult {
   readonly data: unknown;
   /** `data` already encoded as JSON (a query engine's answer); sent as is instead of `data`. */
-  readonly dataJson?: string;
+  readonly dataJson?: JsonText;
   readonly warnings?: readonly string[];
   readonly infos?: readonly string[];
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RangeSeries } from '../../promql/index.ts';
-import { histogramJson, resultToPrometheusJson, resultToPrometheusJsonText } from './result-json.ts';
+import { jsonText } from '../../storage/index.ts';
+import { histogramJson, resultToPrometheusJson, resultToPrometheusJsonData } from './result-json.ts';
 
 test('a matrix in Prometheus shape: float seconds and Go-formatted values', () => {
   const json = resultToPrometheusJson({
@@ -74,8 +75,8 @@ test('the matrix text is JSON.stringify of the matrix object, byte for byte', ()
     },
   ];
   for (const value of [{ type: 'matrix' as const, series }, { type: 'matrix' as const, series: [] }]) {
-    assert.equal(resultToPrometheusJsonText(value), JSON.stringify(resultToPrometheusJson(value)));
+    assert.equal(jsonText(resultToPrometheusJsonData(value)), JSON.stringify(resultToPrometheusJson(value)));
   }
   const vector = { type: 'vector' as const, samples: [{ labels: { a: '1' }, timestampMs: 2000, value: 0.5 }] };
-  assert.equal(resultToPrometheusJsonText(vector), JSON.stringify(resultToPrometheusJson(vector)));
+  assert.equal(jsonText(resultToPrometheusJsonData(vector)), JSON.stringify(resultToPrometheusJson(vector)));
 });

@@ -1,6 +1,7 @@
 import type { NativeHistogram } from '../../model/index.ts';
 import { FloatHistogram } from '../../promql/index.ts';
 import type { PromValue } from '../../promql/index.ts';
+import type { JsonText } from '../../storage/index.ts';
 import { formatSampleValue } from '../sample-value.ts';
 
 /*
@@ -70,12 +71,12 @@ export function resultToPrometheusJson(value: PromValue): { resultType: string; 
 }
 
 /**
- * `JSON.stringify(resultToPrometheusJson(value))`, the same text, written straight into bytes for a matrix:
- * a range query's points cost a `[time, "value"]` array each (and a boxed time) before JSON.stringify walked
- * them again, about half of a large result's encoding time and much of its garbage. Other results, small,
- * take the plain way.
+ * `JSON.stringify(resultToPrometheusJson(value))`, the same text, written straight into UTF-8 bytes for a
+ * matrix: a range query's points cost a `[time, "value"]` array each (and a boxed time) before JSON.stringify
+ * walked them again, about half of a large result's encoding time and much of its garbage; and the bytes go to
+ * the socket as they are (see {@link JsonText}). Other results, small, take the plain way, as a string.
  */
-export function resultToPrometheusJsonText(value: PromValue): string {
+export function resultToPrometheusJsonData(value: PromValue): JsonText {
   if (value.type !== 'matrix') return JSON.stringify(resultToPrometheusJson(value));
   const w = new JsonBytes();
   w.ascii('{"resultType":"matrix","result":[');
@@ -99,7 +100,7 @@ export function resultToPrometheusJsonText(value: PromValue): string {
     w.byte(0x7d);
   }
   w.ascii(']}');
-  return w.text();
+  return w.bytes();
 }
 
 /** Largest integer written digit by digit (below it every double is exact and prints without an exponent). */
@@ -147,8 +148,6 @@ class JsonBytes {
     this.buf = spare ?? Buffer.allocUnsafe(1 << 16);
     spare = undefined;
   }
-  /** Whether only ASCII was written, so the text decodes as Latin-1 (a copy, no UTF-8 validation). */
-  private asciiOnly = true;
   /** The last fractional sample value written and its text (NaN never equals itself, so it starts empty). */
   private lastValue = NaN;
   private lastText = '';
@@ -179,7 +178,6 @@ class JsonBytes {
   utf8(s: string): void {
     this.reserve(s.length * 3);
     const n = this.buf.write(s, this.len, 'utf8');
-    if (this.asciiOnly && n !== s.length) this.asciiOnly = false;
     this.len += n;
   }
 
@@ -273,9 +271,13 @@ class JsonBytes {
     } while (x > 0);
   }
 
-  /** The text written; the buffer goes back for the next encoding. */
-  text(): string {
-    const out = this.buf.toString(this.asciiOnly ? 'latin1' : 'utf8', 0, this.len);
+  /**
+   * The bytes written, in an ArrayBuffer of their own (a worker transfers it to the serving thread); the
+   * buffer goes back for the next encoding.
+   */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.len);
+    out.set(this.buf.subarray(0, this.len));
     if (this.buf.length <= KEEP_BYTES) spare = this.buf;
     return out;
   }

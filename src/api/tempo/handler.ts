@@ -58,7 +58,7 @@ export function tempoRoute(
         if (body.contentType !== undefined) reply.type(body.contentType);
         return reply.send(typeof body.body === 'string' ? body.body : Buffer.from(body.body.buffer, body.body.byteOffset, body.body.byteLength));
       }
-      return reply.code(200).type('application/json').send(body instanceof EncodedJson ? body.json : JSON.stringify(body));
+      return reply.code(200).type('application/json').send(body instanceof EncodedJson ? body.body() : JSON.stringify(body));
     } catch (err) {
       return sendTempoError(request, reply, err, logger);
     } finally {
