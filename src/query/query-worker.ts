@@ -1,8 +1,8 @@
 /*
  * The entry of a query worker thread (see worker-pool.ts): evaluates one query at a time with the real
  * PromQL/LogQL/TraceQL engines over storage proxied to the serving thread, encodes the answer to JSON here, and
- * posts back the text (or transfers its bytes). A `cancel` aborts the running query's signal; a query that ignores it is the pool's
- * to terminate.
+ * posts back the text (or transfers its bytes). A `cancel` aborts the running query's signal; a query that
+ * ignores it is the pool's to terminate.
  */
 import { parentPort } from 'node:worker_threads';
 import { LogqlEngine } from '../logql/index.ts';

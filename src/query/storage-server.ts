@@ -30,7 +30,7 @@ export interface StorageReply {
  *
  * Batches leave as fresh copies of their typed arrays, transferred: storage may hand out views of arrays it
  * reuses, and a transfer would detach them under it; a memcpy per series is far cheaper than cloning
- * samples one by one. A batch's copies share one buffer (see copyBatch).
+ * samples one by one. A batch's copies share a few buffers (see `packed`).
  */
 export class QueryStorageSession {
   private readonly metrics: MetricQueryable | undefined;
