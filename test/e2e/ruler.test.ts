@@ -169,10 +169,16 @@ describe('ruler (real binary)', () => {
     assert.equal(firing.value, '0e+00');
 
     // ALERTS through PromQL, the recording rule through PromQL.
-    const alertsSeries = await getJson<{ data: { result: { metric: Record<string, string> }[] } }>(
-      `${heimdall.httpUrl}/prometheus/api/v1/query?query=${encodeURIComponent('ALERTS{alertname="InstanceDown"}')}`,
-    );
-    assert.equal(alertsSeries.data.result[0]?.metric.alertstate, 'firing');
+    // The API shows an alert's new state as soon as it is evaluated; the group writes its samples (ALERTS firing,
+    // the pending series' staleness marker) after its last rule, so the query may briefly still see pending.
+    const alertStates = await waitFor('ALERTS firing only', async () => {
+      const r = await getJson<{ data: { result: { metric: Record<string, string> }[] } }>(
+        `${heimdall.httpUrl}/prometheus/api/v1/query?query=${encodeURIComponent('ALERTS{alertname="InstanceDown"}')}`,
+      );
+      const states = r.data.result.map((s) => s.metric.alertstate);
+      return states.length === 1 && states[0] === 'firing' ? states : undefined;
+    });
+    assert.deepEqual(alertStates, ['firing']);
     const recorded = await waitFor('job:test_up:sum', async () => {
       const r = await getJson<{ data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(
         `${heimdall.httpUrl}/prometheus/api/v1/query?query=job:test_up:sum`,
