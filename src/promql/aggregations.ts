@@ -452,6 +452,193 @@ function aggregateValues(
   return agg.finish(groups);
 }
 
+/**
+ * Checks topk/bottomk/limitk/limit_ratio's per-step parameter as Prometheus does (errors, annotations);
+ * false when no step can select anything (the answer is empty).
+ */
+export function checkKParam(e: AggregateExpr, fp: Float64Array, env: EvalEnv): boolean {
+  const { anyNaN, max, min } = paramRange(fp);
+  if (e.op === 'limit_ratio') {
+    if (max === 0 && min === 0) return false;
+    if (anyNaN) throw execError('Ratio value is NaN');
+    if (max > 1) env.annos.warn(`ratio value should be between -1 and 1, got ${goFloatG(max)}, capping to 1`, e.param!.pos);
+    if (min < -1) env.annos.warn(`ratio value should be between -1 and 1, got ${goFloatG(min)}, capping to -1`, e.param!.pos);
+    return true;
+  }
+  if (max < 1 && !anyNaN) return false;
+  if (anyNaN) throw execError('Parameter value is NaN');
+  if (min <= MIN_INT64) throw execError(`Scalar value ${goFloatG(min)} underflows int64`);
+  if (max >= MAX_INT64) throw execError(`Scalar value ${goFloatG(max)} overflows int64`);
+  return true;
+}
+
+/** Heap entries (groups × steps × k) topk/bottomk/limitk keep at once; more are processed in step chunks. */
+export const MAX_K_HEAP_ENTRIES = 4_000_000;
+
+/**
+ * The per-(group, step) heaps of topk, bottomk and limitk over the steps [k0, k1), on parallel typed
+ * arrays, with the exact sift order of Go's container/heap so that ties pick the same series as Prometheus.
+ * Series are fed one at a time in input order (Prometheus visits them in that order at every step), so an
+ * input can be streamed through (a range function's series, each evaluated into one reused buffer).
+ */
+export class KHeaps {
+  private readonly top: boolean;
+  private readonly isTopOrBottom: boolean;
+  /** Heap capacity: k at its largest (at most the number of input series). */
+  private readonly kCap: number;
+  /** Per step, k (capped at the number of input series). */
+  private readonly kAt: Int32Array;
+  private readonly chunk: number;
+  private heapIdx: Int32Array;
+  private heapVal: Float64Array;
+  private heapLen: Int32Array;
+
+  /** `series`: how many input series there are (or at most). */
+  constructor(
+    op: AggregateExpr['op'],
+    fp: Float64Array,
+    series: number,
+    numGroups: number,
+    private readonly k0: number,
+    private readonly k1: number,
+  ) {
+    this.top = op !== 'bottomk';
+    this.isTopOrBottom = op === 'topk' || op === 'bottomk';
+    const n = fp.length;
+    const { max } = paramRange(fp);
+    this.kCap = Math.max(1, Math.min(Math.trunc(max), series));
+    this.kAt = new Int32Array(n);
+    for (let k = 0; k < n; k++) this.kAt[k] = Math.min(Math.trunc(fp[k]!), series);
+    this.chunk = k1 - k0;
+    const slots = numGroups * this.chunk;
+    this.heapIdx = new Int32Array(slots * this.kCap);
+    this.heapVal = new Float64Array(slots * this.kCap);
+    this.heapLen = new Int32Array(slots);
+  }
+
+  /** Step chunks of at most MAX_K_HEAP_ENTRIES heap entries for `numGroups` groups. */
+  static chunkSteps(fp: Float64Array, series: number, numGroups: number): number {
+    const kCap = Math.max(1, Math.min(Math.trunc(paramRange(fp).max), series));
+    return Math.max(1, Math.min(fp.length, Math.floor(MAX_K_HEAP_ENTRIES / (numGroups * kCap))));
+  }
+
+  /**
+   * Offers series `si` (of group `group`) at its present steps in [kLo, kHi) ∩ [k0, k1). True when topk or
+   * bottomk skipped a histogram (the caller annotates).
+   */
+  add(si: number, group: number, pres: Uint8Array, vals: Float64Array, kLo = this.k0, kHi = this.k1): boolean {
+    const { top, kCap, kAt, heapIdx, heapVal, heapLen } = this;
+    const gslot = group * this.chunk - this.k0;
+    const from = Math.max(kLo, this.k0);
+    const to = Math.min(kHi, this.k1);
+    let skippedHist = false;
+    for (let k = from; k < to; k++) {
+      const pr = pres[k]!;
+      if (pr === ABSENT) continue;
+      const kk = kAt[k]!;
+      if (kk < 1) continue;
+      const slot = gslot + k;
+      const base = slot * kCap;
+      const len = heapLen[slot]!;
+      if (this.isTopOrBottom) {
+        if (pr === HIST) {
+          skippedHist = true;
+          continue;
+        }
+        const v = vals[k]!;
+        if (len < kk) {
+          heapIdx[base + len] = si;
+          heapVal[base + len] = v;
+          heapLen[slot] = len + 1;
+          this.up(base, len);
+        } else {
+          const t = heapVal[base]!;
+          const replace = top ? t < v || (t !== t && v === v) : t > v || (t !== t && v === v);
+          if (replace) {
+            heapIdx[base] = si;
+            heapVal[base] = v;
+            if (kk > 1 && !this.down(base, 0, len)) this.up(base, 0);
+          }
+        }
+      } else if (len < kk) {
+        heapIdx[base + len] = si;
+        heapVal[base + len] = pr === HIST ? 0 : vals[k]!;
+        heapLen[slot] = len + 1;
+        this.up(base, len);
+      }
+    }
+    return skippedHist;
+  }
+
+  /**
+   * Hands every kept (series, step, value) to `emit`, step by step, group by group; for an instant query
+   * (`sorted`) each heap in value order (Prometheus returns topk/bottomk sorted; range results are sorted by
+   * labels anyway).
+   */
+  emit(numGroups: number, sorted: boolean, emit: (si: number, k: number, value: number) => void): void {
+    const { kCap, heapIdx, heapVal, heapLen } = this;
+    for (let k = this.k0; k < this.k1; k++) {
+      for (let g = 0; g < numGroups; g++) {
+        const slot = g * this.chunk + (k - this.k0);
+        const len = heapLen[slot]!;
+        if (len === 0) continue;
+        const base = slot * kCap;
+        const items: number[] = [];
+        for (let i = 0; i < len; i++) items.push(i);
+        if (sorted) {
+          items.sort((a, b) => {
+            const va = heapVal[base + a]!;
+            const vb = heapVal[base + b]!;
+            return this.less(vb, va) ? -1 : this.less(va, vb) ? 1 : 0;
+          });
+        }
+        for (const i of items) emit(heapIdx[base + i]!, k, heapVal[base + i]!);
+      }
+    }
+  }
+
+  private less(a: number, b: number): boolean {
+    return this.top ? a !== a || a < b : a !== a || a > b;
+  }
+
+  private swap(base: number, i: number, j: number): void {
+    const { heapIdx, heapVal } = this;
+    const ti = heapIdx[base + i]!;
+    heapIdx[base + i] = heapIdx[base + j]!;
+    heapIdx[base + j] = ti;
+    const tv = heapVal[base + i]!;
+    heapVal[base + i] = heapVal[base + j]!;
+    heapVal[base + j] = tv;
+  }
+
+  private up(base: number, j0: number): void {
+    const { heapVal } = this;
+    let j = j0;
+    while (j > 0) {
+      const i = (j - 1) >> 1;
+      if (!this.less(heapVal[base + j]!, heapVal[base + i]!)) break;
+      this.swap(base, i, j);
+      j = i;
+    }
+  }
+
+  private down(base: number, i0: number, n0: number): boolean {
+    const { heapVal } = this;
+    let i = i0;
+    for (;;) {
+      const j1 = 2 * i + 1;
+      if (j1 >= n0) break;
+      let j = j1;
+      const j2 = j1 + 1;
+      if (j2 < n0 && this.less(heapVal[base + j2]!, heapVal[base + j1]!)) j = j2;
+      if (!this.less(heapVal[base + j]!, heapVal[base + i]!)) break;
+      this.swap(base, i, j);
+      i = j;
+    }
+    return i > i0;
+  }
+}
+
 function aggregateK(
   e: AggregateExpr,
   input: StepSeries[],
@@ -463,18 +650,7 @@ function aggregateK(
 ): StepSeries[] {
   const op = e.op;
   const n = steps.n;
-  const { anyNaN, max, min } = paramRange(fp);
-  if (op === 'limit_ratio') {
-    if (max === 0 && min === 0) return [];
-    if (anyNaN) throw execError('Ratio value is NaN');
-    if (max > 1) env.annos.warn(`ratio value should be between -1 and 1, got ${goFloatG(max)}, capping to 1`, e.param!.pos);
-    if (min < -1) env.annos.warn(`ratio value should be between -1 and 1, got ${goFloatG(min)}, capping to -1`, e.param!.pos);
-  } else {
-    if (max < 1 && !anyNaN) return [];
-    if (anyNaN) throw execError('Parameter value is NaN');
-    if (min <= MIN_INT64) throw execError(`Scalar value ${goFloatG(min)} underflows int64`);
-    if (max >= MAX_INT64) throw execError(`Scalar value ${goFloatG(max)} overflows int64`);
-  }
+  if (!checkKParam(e, fp, env)) return [];
   // Output: one series per selected input series; values where selected.
   const outBySeries = new Map<number, StepSeries>();
   const order: number[] = [];
@@ -493,10 +669,6 @@ function aggregateK(
       o.pres[k] = FLOAT;
     }
   };
-  // Heaps on parallel typed arrays, one per (group, step), with the exact sift order of Go's
-  // container/heap so that ties pick the same series as Prometheus. Series are visited in input order at
-  // every step, as Prometheus does; the loop runs series-major for memory locality.
-  const kCap = op === 'limit_ratio' ? 0 : Math.max(1, Math.min(Math.trunc(max), input.length));
   if (op === 'limit_ratio') {
     const ratioOffsets = input.map((x) => ratioOffset(x.labels));
     for (let k = 0; k < n; k++) {
@@ -511,114 +683,17 @@ function aggregateK(
     }
     return order.map((si) => outBySeries.get(si)!);
   }
-  // Steps are processed in chunks so the heaps stay within a few million entries.
-  const chunk = Math.max(1, Math.min(n, Math.floor(4_000_000 / (numGroups * kCap))));
-  const slots = numGroups * chunk;
-  const heapIdx = new Int32Array(slots * kCap);
-  const heapVal = new Float64Array(slots * kCap);
-  const heapLen = new Int32Array(slots);
-  const kAt = new Int32Array(n);
-  for (let k = 0; k < n; k++) kAt[k] = Math.min(Math.trunc(fp[k]!), input.length);
-  const top = op !== 'bottomk';
-  const less = top
-    ? (a: number, b: number): boolean => a !== a || a < b
-    : (a: number, b: number): boolean => a !== a || a > b;
-  const swap = (base: number, i: number, j: number): void => {
-    const ti = heapIdx[base + i]!;
-    heapIdx[base + i] = heapIdx[base + j]!;
-    heapIdx[base + j] = ti;
-    const tv = heapVal[base + i]!;
-    heapVal[base + i] = heapVal[base + j]!;
-    heapVal[base + j] = tv;
-  };
-  const up = (base: number, j0: number): void => {
-    let j = j0;
-    while (j > 0) {
-      const i = (j - 1) >> 1;
-      if (!less(heapVal[base + j]!, heapVal[base + i]!)) break;
-      swap(base, i, j);
-      j = i;
-    }
-  };
-  const down = (base: number, i0: number, n0: number): boolean => {
-    let i = i0;
-    for (;;) {
-      const j1 = 2 * i + 1;
-      if (j1 >= n0) break;
-      let j = j1;
-      const j2 = j1 + 1;
-      if (j2 < n0 && less(heapVal[base + j2]!, heapVal[base + j1]!)) j = j2;
-      if (!less(heapVal[base + j]!, heapVal[base + i]!)) break;
-      swap(base, i, j);
-      i = j;
-    }
-    return i > i0;
-  };
-  const isTopOrBottom = op === 'topk' || op === 'bottomk';
+  // Steps are processed in chunks so the heaps stay within MAX_K_HEAP_ENTRIES; the loop runs series-major
+  // for memory locality.
+  const chunk = KHeaps.chunkSteps(fp, input.length, numGroups);
   for (let k0 = 0; k0 < n; k0 += chunk) {
-    const k1 = Math.min(n, k0 + chunk);
-    heapLen.fill(0);
+    const heaps = new KHeaps(op, fp, input.length, numGroups, k0, Math.min(n, k0 + chunk));
     for (let si = 0; si < input.length; si++) {
       if ((si & 1023) === 0) env.checkDeadline();
       const s = input[si]!;
-      const pres = s.pres;
-      const vals = s.vals;
-      const gslot = seriesGroup[si]! * chunk - k0;
-      for (let k = k0; k < k1; k++) {
-        const pr = pres[k]!;
-        if (pr === ABSENT) continue;
-        const kk = kAt[k]!;
-        if (kk < 1) continue;
-        const slot = gslot + k;
-        const base = slot * kCap;
-        const len = heapLen[slot]!;
-        if (isTopOrBottom) {
-          if (pr === HIST) {
-            env.annos.info(IGNORED_HIST(op), e.pos);
-            continue;
-          }
-          const v = vals[k]!;
-          if (len < kk) {
-            heapIdx[base + len] = si;
-            heapVal[base + len] = v;
-            heapLen[slot] = len + 1;
-            up(base, len);
-          } else {
-            const t = heapVal[base]!;
-            const replace = top ? t < v || (t !== t && v === v) : t > v || (t !== t && v === v);
-            if (replace) {
-              heapIdx[base] = si;
-              heapVal[base] = v;
-              if (kk > 1 && !down(base, 0, len)) up(base, 0);
-            }
-          }
-        } else if (len < kk) {
-          heapIdx[base + len] = si;
-          heapVal[base + len] = pr === HIST ? 0 : vals[k]!;
-          heapLen[slot] = len + 1;
-          up(base, len);
-        }
-      }
+      if (heaps.add(si, seriesGroup[si]!, s.pres, s.vals)) env.annos.info(IGNORED_HIST(op), e.pos);
     }
-    for (let k = k0; k < k1; k++) {
-      for (let g = 0; g < numGroups; g++) {
-        const slot = g * chunk + (k - k0);
-        const len = heapLen[slot]!;
-        if (len === 0) continue;
-        const base = slot * kCap;
-        const items: number[] = [];
-        for (let i = 0; i < len; i++) items.push(i);
-        // Instant queries return topk/bottomk sorted; range results are sorted by labels anyway.
-        if (n === 1 && op !== 'limitk') {
-          items.sort((a, b) => {
-            const va = heapVal[base + a]!;
-            const vb = heapVal[base + b]!;
-            return less(vb, va) ? -1 : less(va, vb) ? 1 : 0;
-          });
-        }
-        for (const i of items) emit(heapIdx[base + i]!, k);
-      }
-    }
+    heaps.emit(numGroups, n === 1 && op !== 'limitk', emit);
   }
   return order.map((si) => outBySeries.get(si)!);
 }

@@ -1,7 +1,7 @@
 import { METRIC_NAME_LABEL, compileMatcher, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import { QueryDeadline } from '../storage/index.ts';
-import { Grouper, ValueAggregation, aggregate, isValueAggregation } from './aggregations.ts';
+import { Grouper, KHeaps, ValueAggregation, aggregate, checkKParam, isValueAggregation } from './aggregations.ts';
 import type { StringParam } from './aggregations.ts';
 import { Annotations } from './annotations.ts';
 import { exprType, unwrapParens } from './ast.ts';
@@ -1177,7 +1177,7 @@ export class Evaluator implements EvalEnv {
         param = this.scalar(p, steps);
       }
     }
-    const fused = this.fusedAggregation(e, param, steps);
+    const fused = this.fusedAggregation(e, param, steps) ?? this.fusedTopK(e, param, steps);
     if (fused) {
       this.track(this.countPoints(fused));
       return { kind: 'vector', series: fused };
@@ -1198,7 +1198,79 @@ export class Evaluator implements EvalEnv {
    * annotations as the unfused path; undefined where it does not apply.
    */
   private fusedAggregation(e: AggregateExpr, param: Float64Array | StringParam | undefined, steps: Steps): StepSeries[] | undefined {
-    if (!isValueAggregation(e.op) || steps.n === 0) return undefined;
+    if (!isValueAggregation(e.op)) return undefined;
+    const input = this.fusableInput(e, steps);
+    if (!input) return undefined;
+    const fp = param instanceof Float64Array ? param : undefined;
+    const agg = new ValueAggregation(e, fp, steps, this);
+    const grouper = new Grouper(input.grouping, e.without);
+    let seriesCount = 0;
+    this.rangeFunction(input.call, input.matrixIdx, steps, (s, kLo, kHi) => {
+      if ((++seriesCount & 1023) === 0) this.checkDeadline();
+      const g = grouper.groupOf(input.groupLabels(s));
+      agg.reserve(grouper.groups.length);
+      agg.add(s, g, kLo, kHi);
+    });
+    return agg.finish(grouper.groups);
+  }
+
+  /**
+   * `topk(10, rate(m[5m]))` and `bottomk`, fused the same way: each series is offered to the per-step heaps
+   * from the reused buffer, and only the series that are kept get labels and step arrays (the unfused path
+   * built a step array for each of the selector's series, most of them never selected). Applies when the
+   * heaps of all steps fit at once (MAX_K_HEAP_ENTRIES); the same series, values, order and annotations as the
+   * unfused path.
+   */
+  private fusedTopK(e: AggregateExpr, param: Float64Array | StringParam | undefined, steps: Steps): StepSeries[] | undefined {
+    if ((e.op !== 'topk' && e.op !== 'bottomk') || !(param instanceof Float64Array)) return undefined;
+    const input = this.fusableInput(e, steps);
+    if (!input) return undefined;
+    const n = steps.n;
+    const fp = param;
+    // At most one group per loaded series: count them only when that bound does not settle the heaps' size.
+    let groupBound = input.loaded.length;
+    if (KHeaps.chunkSteps(fp, input.loaded.length, groupBound) < n) {
+      const counter = new Grouper(input.grouping, e.without);
+      for (const s of input.loaded) counter.groupOf(input.groupLabels({ labels: s.labels, dropName: true }));
+      groupBound = counter.groups.length;
+      if (KHeaps.chunkSteps(fp, input.loaded.length, groupBound) < n) return undefined;
+    }
+    const heaps = new KHeaps(e.op, fp, input.loaded.length, groupBound, 0, n);
+    const grouper = new Grouper(input.grouping, e.without);
+    const offered: { labels: Labels; dropName: boolean }[] = [];
+    let skippedHist = false;
+    this.rangeFunction(input.call, input.matrixIdx, steps, (s, kLo, kHi) => {
+      if ((offered.length & 1023) === 0) this.checkDeadline();
+      const labels = input.groupLabels(s);
+      const g = grouper.groupOf(labels);
+      if (heaps.add(offered.length, g, s.pres, s.vals, kLo, kHi)) skippedHist = true;
+      offered.push({ labels: s.labels, dropName: s.dropName });
+    });
+    // The range function's annotations first, as when the aggregation runs after it.
+    if (skippedHist) this.annos.info(`ignored histogram in ${e.op} aggregation`, e.pos);
+    if (!checkKParam(e, fp, this)) return [];
+    const out = new Map<number, StepSeries>();
+    heaps.emit(grouper.groups.length, n === 1, (si, k, value) => {
+      let o = out.get(si);
+      if (!o) {
+        const src = offered[si]!;
+        // Without delayed name removal the range function's output has lost its name by now.
+        o = input.removeName ? newStepSeries(dropMetricName(src.labels), n, false) : newStepSeries(src.labels, n, src.dropName);
+        out.set(si, o);
+      }
+      o.vals[k] = value;
+      o.pres[k] = FLOAT;
+    });
+    return [...out.values()];
+  }
+
+  /**
+   * The range function of a plain range selector that an aggregation `e` reads (`sum by (x) (rate(m[5m]))`),
+   * when it can be streamed into the aggregation: the call, its matrix argument, the grouping, the selector's
+   * loaded series, and each streamed series' labels as the aggregation groups them.
+   */
+  private fusableInput(e: AggregateExpr, steps: Steps): FusableInput | undefined {
+    if (steps.n === 0) return undefined;
     const inner = unwrapParens(e.expr);
     if (inner.type !== 'Call' || inner.func.name === 'absent_over_time') return undefined;
     const matrixIdx = inner.func.argTypes.indexOf('matrix');
@@ -1218,24 +1290,17 @@ export class Evaluator implements EvalEnv {
       }
     }
     const grouping = [...e.grouping].sort();
-    const grouper = new Grouper(grouping, e.without);
-    const fp = param instanceof Float64Array ? param : undefined;
-    const agg = new ValueAggregation(e, fp, steps, this);
     // The name (and `__type__`, `__unit__`) matter to grouping only where a grouping could keep them.
     const byMeta = !e.without && grouping.some((g) => g === METRIC_NAME_LABEL || g === '__type__' || g === '__unit__');
-    let seriesCount = 0;
-    this.rangeFunction(inner, matrixIdx, steps, (s, kLo, kHi) => {
-      if ((++seriesCount & 1023) === 0) this.checkDeadline();
+    const groupLabels = (s: { labels: Labels; dropName: boolean }): Labels => {
       let labels = s.labels;
       if (removeName) {
         if (byMeta || (e.without && ('__type__' in labels || '__unit__' in labels))) labels = dropMetricName(labels);
         s.dropName = false;
       }
-      const g = grouper.groupOf(labels);
-      agg.reserve(grouper.groups.length);
-      agg.add(s, g, kLo, kHi);
-    });
-    return agg.finish(grouper.groups);
+      return labels;
+    };
+    return { call: inner, matrixIdx, removeName, grouping, loaded, groupLabels };
   }
 
   private binary(e: BinaryExpr, steps: Steps): EvalValue {
@@ -1392,10 +1457,24 @@ export function infoReference(
   return result ?? { at: undefined, offsetMs: 0 };
 }
 
-/** A range-vector function's input. */
 /** Receives a range function's series one at a time (see `Evaluator.rangeFunction`). */
 type RangeSeriesSink = (s: StepSeries, kLo: number, kHi: number) => void;
 
+/** A range function an aggregation can read streamed (see `Evaluator.fusableInput`). */
+interface FusableInput {
+  readonly call: Call;
+  readonly matrixIdx: number;
+  /** The function's output loses `__name__` at once (no delayed name removal). */
+  readonly removeName: boolean;
+  /** The aggregation's grouping labels, sorted. */
+  readonly grouping: readonly string[];
+  /** The selector's series as loaded (a superset of those the function answers for). */
+  readonly loaded: readonly RawSeries[];
+  /** A streamed series' labels as the aggregation groups them (clears its `dropName` where removed). */
+  readonly groupLabels: (s: { labels: Labels; dropName: boolean }) => Labels;
+}
+
+/** A range-vector function's input. */
 interface RangeInput {
   readonly series: RawSeries[];
   readonly rangeMs: number;
