@@ -1,8 +1,10 @@
 // Profiles Heimdall's PromQL range queries in process: ingests the metrics bench's low-entropy corpus into a
 // Tsdb here, then runs each bench query through the engine the query workers run (evaluation + Prometheus
 // JSON encoding) and prints CPU ms and GC ms per query (medians). The machine is shared, so CPU time, not wall
-// time, is the measure. With `--prof DIR` the query phase alone is CPU-profiled (one .cpuprofile per query).
-//   node --import tsx --expose-gc bench/metrics/profile-queries.ts [--quick] [--runs N] [--only name,name] [--prof DIR] [--data DIR]
+// time, is the measure. With `--prof DIR` the query phase alone is CPU-profiled (one .cpuprofile per query);
+// with `--heap DIR` its allocations are sampled, collected ones included (one .heapprofile per query, for
+// "where does the GC time come from"; bench/shared/cpuprofile-summary.ts sums either kind).
+//   node --import tsx --expose-gc bench/metrics/profile-queries.ts [--quick] [--runs N] [--only name,name] [--prof DIR] [--heap DIR] [--data DIR]
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
@@ -29,6 +31,7 @@ const churnSteps = quick ? 5 : 10;
 const runs = Number(flag('--runs') ?? 5);
 const only = flag('--only')?.split(',');
 const profDir = flag('--prof');
+const heapDir = flag('--heap');
 
 // `--data DIR` keeps the ingested corpus for the next run (its end time is stored beside it), which then
 // reopens it instead of ingesting again.
@@ -66,6 +69,10 @@ if (profDir) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
 }
+if (heapDir) {
+  fs.mkdirSync(heapDir, { recursive: true });
+  await session.post('HeapProfiler.enable');
+}
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -83,6 +90,13 @@ for (const [name, query] of Object.entries(QUERIES)) {
   const gc: number[] = [];
   const wall: number[] = [];
   if (profDir) await session.post('Profiler.start');
+  if (heapDir) {
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 32_768,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   for (let i = 0; i < runs; i++) {
     await settle(); // let the observer report the previous run's GCs
     const g0 = gcMs;
@@ -97,6 +111,10 @@ for (const [name, query] of Object.entries(QUERIES)) {
   if (profDir) {
     const { profile } = await session.post('Profiler.stop');
     fs.writeFileSync(path.join(profDir, `${name.replace(/\W+/g, '_')}.cpuprofile`), JSON.stringify(profile));
+  }
+  if (heapDir) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    fs.writeFileSync(path.join(heapDir, `${name.replace(/\W+/g, '_')}.heapprofile`), JSON.stringify(profile));
   }
   rows.push(`| ${name.padEnd(18)} | ${median(cpu).toFixed(0).padStart(6)} | ${median(gc).toFixed(0).padStart(5)} | ${median(wall).toFixed(0).padStart(6)} | ${(warm.dataJson.length / 1e6).toFixed(2).padStart(6)} |`);
 }

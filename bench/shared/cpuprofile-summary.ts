@@ -1,6 +1,7 @@
 // Sums a .cpuprofile (profile-queries.ts --prof, node --cpu-prof) per function: self time (where the samples
 // landed) and inclusive time (self plus callees, a recursive function counted once), the top N of each.
-//   node --import tsx bench/shared/cpuprofile-summary.ts FILE.cpuprofile [N]
+// A .heapprofile (profile-queries.ts --heap, sampled allocations) is summed the same way, in bytes allocated.
+//   node --import tsx bench/shared/cpuprofile-summary.ts FILE.cpuprofile|FILE.heapprofile [N]
 import fs from 'node:fs';
 
 interface ProfileNode {
@@ -14,10 +15,34 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/** The sampling heap profiler's tree: each node's sampled bytes allocated where it is the innermost frame. */
+interface HeapNode {
+  id: number;
+  callFrame: ProfileNode['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
 const [file, topArg] = process.argv.slice(2);
-if (!file) throw new Error('usage: cpuprofile-summary.ts FILE.cpuprofile [N]');
+if (!file) throw new Error('usage: cpuprofile-summary.ts FILE.cpuprofile|FILE.heapprofile [N]');
 const top = Number(topArg ?? 30);
-const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
+const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile | { head: HeapNode };
+const heap = 'head' in raw;
+/** A heap profile as a CPU profile's shape: one "sample" per node weighing its bytes (in place of µs). */
+function fromHeap(head: HeapNode): Profile {
+  const out: Profile = { nodes: [], samples: [], timeDeltas: [] };
+  const walk = (n: HeapNode): void => {
+    out.nodes.push({ id: n.id, callFrame: n.callFrame, children: n.children.map((c) => c.id) });
+    if (n.selfSize > 0) {
+      out.samples.push(n.id);
+      out.timeDeltas.push(n.selfSize / 1000); // printed as "ms" × 1000: bytes
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  return out;
+}
+const p = 'head' in raw ? fromHeap(raw.head) : raw;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -47,9 +72,14 @@ for (const [id, us] of usPerNode) {
 const print = (title: string, m: Map<string, number>): void => {
   console.log(`--- ${title}`);
   for (const [name, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${name}`);
+    const amount = heap ? `${((us * 1000) / 1e6).toFixed(1).padStart(9)} MB` : `${(us / 1000).toFixed(1).padStart(9)} ms`;
+    console.log(`${amount} ${((100 * us) / total).toFixed(1).padStart(5)} %  ${name}`);
   }
 };
-console.log(`${(total / 1000).toFixed(0)} ms sampled (idle, the profiler's own "dispatch" and GC included)`);
+console.log(
+  heap
+    ? `${((total * 1000) / 1e6).toFixed(0)} MB allocated (sampled, collected objects included)`
+    : `${(total / 1000).toFixed(0)} ms sampled (idle, the profiler's own "dispatch" and GC included)`,
+);
 print('self', self);
 print('inclusive', inclusive);

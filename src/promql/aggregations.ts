@@ -6,7 +6,7 @@ import { execError } from './errors.ts';
 import { IncompatibleSchemaError } from './histogram.ts';
 import type { FloatHistogram } from './histogram.ts';
 import { quantile } from './quantile.ts';
-import { HistogramMean, goFloatG, kahanInc } from './range-functions.ts';
+import { HistogramMean, goFloatG, kahanComp } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
@@ -280,17 +280,20 @@ export class ValueAggregation {
           }
           flags[idx]! |= 1;
           if (op === 'sum') {
-            [value[idx], comp[idx]] = kahanInc(f, value[idx]!, comp[idx]!);
+            const v = value[idx]!;
+            comp[idx] = kahanComp(f, v, comp[idx]!);
+            value[idx] = v + f;
             break;
           }
           {
             count[idx] = count[idx]! + 1;
             const c = count[idx];
             if (!(flags[idx]! & 8)) {
-              const [nv, nc] = kahanInc(f, value[idx]!, comp[idx]!);
+              const v = value[idx]!;
+              const nv = v + f;
               if (nv !== Infinity && nv !== -Infinity) {
+                comp[idx] = kahanComp(f, v, comp[idx]!);
                 value[idx] = nv;
-                comp[idx] = nc;
                 break;
               }
               flags[idx]! |= 8;
@@ -298,7 +301,10 @@ export class ValueAggregation {
               comp[idx] = comp[idx]! / (c - 1);
             }
             const q = (c - 1) / c;
-            [mean[idx], comp[idx]] = kahanInc(f / c, q * mean[idx]!, q * comp[idx]!);
+            const inc = f / c;
+            const m = q * mean[idx]!;
+            comp[idx] = kahanComp(inc, m, q * comp[idx]!);
+            mean[idx] = m + inc;
           }
           break;
         case 'group':

@@ -246,7 +246,7 @@ test('topk and bottomk over a range function answer as over the same values unfu
       const a = await e.range(db, [K], q, 0, 600_000, 30_000);
       const b = await e.range(db, [K], unfused, 0, 600_000, 30_000);
       assert.equal(canon(a.value), canon(b.value), `${q} range ${JSON.stringify(opts)}`);
-      assert.deepEqual(a.annotations ?? [], b.annotations ?? [], q);
+      assert.deepEqual([a.warnings, a.infos], [b.warnings, b.infos], q);
     }
   }
   await assert.rejects(engine.instant(db, [K], 'topk(scalar(vector(NaN)), rate(k_total[3m]))', 600_000), /Parameter value is NaN/);

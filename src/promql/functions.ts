@@ -7,7 +7,7 @@ import { execError } from './errors.ts';
 import type { FloatHistogram } from './histogram.ts';
 import { bucketFraction, bucketQuantile, histogramFraction, histogramQuantile } from './quantile.ts';
 import type { ClassicBucket, NaNNote } from './quantile.ts';
-import { goFloatG, kahanInc } from './range-functions.ts';
+import { goFloatG, kahanComp } from './range-functions.ts';
 import { ABSENT, FLOAT, HIST, dropMetricName, keyOf, newStepSeries, setHist } from './value.ts';
 import type { StepSeries } from './value.ts';
 
@@ -102,7 +102,9 @@ export function histogramVariance(h: FloatHistogram): number {
       if (b.upper < 0) val = -val;
     }
     const delta = val - mean;
-    [variance, c] = kahanInc(b.count * delta * delta, variance, c);
+    const inc = b.count * delta * delta;
+    c = kahanComp(inc, variance, c);
+    variance += inc;
   }
   variance += c;
   return variance / h.count;

@@ -11,12 +11,16 @@ import {
 } from './histogram.ts';
 import { quantile } from './quantile.ts';
 
-/** Neumaier-compensated summation step, as Prometheus' `kahansum.Inc`. Returns [sum, compensation]. */
-export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+/**
+ * Neumaier-compensated summation, as Prometheus' `kahansum.Inc`: the compensation after adding `inc` to
+ * `sum` (the new sum is `sum + inc`; an infinite one resets the compensation). Returning the pair as an array
+ * allocated one per sample: a tenth of a GB per `sum by (…) (rate(…))` in the metrics bench.
+ */
+export function kahanComp(inc: number, sum: number, c: number): number {
   const t = sum + inc;
-  if (t === Infinity || t === -Infinity) return [t, 0];
-  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
-  return [t, c + (inc - t + sum)];
+  if (t === Infinity || t === -Infinity) return 0;
+  if (Math.abs(sum) >= Math.abs(inc)) return c + (sum - t + inc);
+  return c + (inc - t + sum);
 }
 
 /**
@@ -290,10 +294,16 @@ function linearRegression(ft: Float64Array, fv: Float64Array, lo: number, hi: nu
     if (constY && i > lo && y !== initY) constY = false;
     n += 1;
     const x = (ft[i]! - interceptTime) / 1000;
-    [sumX, cX] = kahanInc(x, sumX, cX);
-    [sumY, cY] = kahanInc(y, sumY, cY);
-    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
-    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
+    const xy = x * y;
+    const x2 = x * x;
+    cX = kahanComp(x, sumX, cX);
+    sumX += x;
+    cY = kahanComp(y, sumY, cY);
+    sumY += y;
+    cXY = kahanComp(xy, sumXY, cXY);
+    sumXY += xy;
+    cX2 = kahanComp(x2, sumX2, cX2);
+    sumX2 += x2;
   }
   if (constY) {
     if (!Number.isFinite(initY) && !Number.isNaN(initY)) return [NaN, NaN];
@@ -412,10 +422,10 @@ function avgFloats(fv: Float64Array, lo: number, hi: number): number {
     const f = fv[i]!;
     count = i - lo + 1;
     if (!incremental) {
-      const [ns, nc] = kahanInc(f, sum, c);
+      const ns = sum + f;
       if (ns !== Infinity && ns !== -Infinity) {
+        c = kahanComp(f, sum, c);
         sum = ns;
-        c = nc;
         continue;
       }
       incremental = true;
@@ -423,7 +433,10 @@ function avgFloats(fv: Float64Array, lo: number, hi: number): number {
       c /= count - 1;
     }
     const q = (count - 1) / count;
-    [mean, c] = kahanInc(f / count, q * mean, q * c);
+    const inc = f / count;
+    const m = q * mean;
+    c = kahanComp(inc, m, q * c);
+    mean = m + inc;
   }
   if (incremental) return mean + c;
   return sum / count + c / count;
@@ -439,8 +452,12 @@ function varianceFloats(fv: Float64Array, lo: number, hi: number): number {
     const f = fv[i]!;
     count++;
     const delta = f - (mean + cMean);
-    [mean, cMean] = kahanInc(delta / count, mean, cMean);
-    [aux, cAux] = kahanInc(delta * (f - (mean + cMean)), aux, cAux);
+    const inc = delta / count;
+    cMean = kahanComp(inc, mean, cMean);
+    mean += inc;
+    const incAux = delta * (f - (mean + cMean));
+    cAux = kahanComp(incAux, aux, cAux);
+    aux += incAux;
   }
   return (aux + cAux) / count;
 }
@@ -535,7 +552,11 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
       if (nf === 0) return nh > 0 ? histOverTime(w, o, c, 'sum') : false;
       let sum = 0;
       let comp = 0;
-      for (let i = w.flo; i < w.fhi; i++) [sum, comp] = kahanInc(w.fv[i]!, sum, comp);
+      for (let i = w.flo; i < w.fhi; i++) {
+        const f = w.fv[i]!;
+        comp = kahanComp(f, sum, comp);
+        sum += f;
+      }
       o.f = sum === Infinity || sum === -Infinity ? sum : sum + comp;
       return true;
     },
