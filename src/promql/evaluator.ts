@@ -976,6 +976,7 @@ export class Evaluator implements EvalEnv {
       rangeMs,
       labels: {},
       params: paramVals,
+      firstDrop: -1,
     };
     for (let si = 0; si < input.series.length; si++) {
       if ((si & 63) === 0) this.checkDeadline();
@@ -997,6 +998,7 @@ export class Evaluator implements EvalEnv {
       w.hv = s.hv;
       w.labels = s.labels;
       w.flo = w.fhi = w.hlo = w.hhi = 0;
+      w.firstDrop = -1;
       let anyFloat = false;
       let any = false;
       let window = 0;

@@ -44,6 +44,12 @@ export interface RangeWindow {
   labels: Labels;
   /** Scalar arguments at this step, in argument order (the range vector excluded). */
   params: number[];
+  /**
+   * The index of the series' first float sample lower than the one before it (`fv.length` without any): rate
+   * and increase look for counter resets only from there. -1 until a kernel computes it; the evaluator
+   * resets it with each new series.
+   */
+  firstDrop: number;
 }
 
 /** Where a range function writes its result for one step. */
@@ -178,7 +184,10 @@ function extrapolatedRate(w: RangeWindow, out: RangeOut, ctx: RangeFnContext, is
     lastT = w.ft[w.fhi - 1]!;
     resultFloat = w.fv[w.fhi - 1]! - w.fv[w.flo]!;
     if (isCounter) {
-      for (let i = w.flo + 1; i < w.fhi; i++) {
+      // Most counters never reset: find the first drop once per series instead of scanning every window
+      // (the same additions in the same order where there are resets).
+      if (w.firstDrop < 0) w.firstDrop = firstDrop(w.fv);
+      for (let i = Math.max(w.flo + 1, w.firstDrop); i < w.fhi; i++) {
         const prev = w.fv[i - 1]!;
         if (w.fv[i]! < prev) resultFloat += prev;
       }
@@ -211,6 +220,12 @@ function extrapolatedRate(w: RangeWindow, out: RangeOut, ctx: RangeFnContext, is
     out.f = resultFloat * factor;
   }
   return true;
+}
+
+/** The index of the first value lower than the one before it, `fv.length` without any (see RangeWindow.firstDrop). */
+function firstDrop(fv: Float64Array): number {
+  for (let i = 1; i < fv.length; i++) if (fv[i]! < fv[i - 1]!) return i;
+  return fv.length;
 }
 
 function instantValue(w: RangeWindow, out: RangeOut, ctx: RangeFnContext, isRate: boolean): boolean {
