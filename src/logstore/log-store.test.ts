@@ -403,6 +403,23 @@ test('differential: the same selects over fresh (head) and compacted (Parquet) d
       summed.set(key, acc);
     }
     assert.deepEqual(norm(grouped).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]), [...summed].sort());
+    // Both ways of grouping inside DuckDB (rows joined to the stream index; per-stream counts first when the
+    // step is long against the rows read) answer the per-stream counts summed.
+    for (const stepNs of [1n * SEC, 7n * SEC, 600n * SEC]) {
+      const p = { matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs, lineFilters: [{ op: '!=' as const, value: 'GET' }] };
+      const perStream = await q.counts!(p);
+      const byApp = await q.counts!({ ...p, groupBy: ['app'] });
+      const want = new Map<string, number[]>();
+      for (const c of perStream) {
+        const key = labelsKey({ app: c.labels.app! });
+        const acc = want.get(key) ?? new Array<number>(c.counts.length * 2).fill(0);
+        c.counts.forEach((v, k) => (acc[k]! += v));
+        c.bytes.forEach((v, k) => (acc[c.counts.length + k]! += v));
+        want.set(key, acc);
+      }
+      assert.equal(byApp.length, apps.length);
+      assert.deepEqual(norm(byApp).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]), [...want].sort(), `step ${stepNs}`);
+    }
     await q.close();
   } finally {
     await store.close();
