@@ -393,32 +393,27 @@ test('differential: the same selects over fresh (head) and compacted (Parquet) d
     assert.deepEqual(norm(counts2), norm(counts));
     const grouped2 = await q.counts!({ matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs: 60n * SEC, lineFilters: [{ op: '|=', value: 'o' }], groupBy: ['app'] });
     assert.deepEqual(norm(grouped2), norm(grouped));
-    // the groups are the sums of their streams
-    const summed = new Map<string, number[]>();
-    for (const s of counts) {
-      const key = labelsKey({ app: s.labels.app! });
-      const acc = summed.get(key) ?? new Array<number>(s.counts.length * 2).fill(0);
-      s.counts.forEach((v, k) => (acc[k]! += v));
-      s.bytes.forEach((v, k) => (acc[s.counts.length + k]! += v));
-      summed.set(key, acc);
-    }
-    assert.deepEqual(norm(grouped).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]), [...summed].sort());
+    // the groups are the sums of their streams: [app key, counts and bytes] per group, as the grouped answer
+    const asGroups = (grouped: typeof counts) => norm(grouped).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]);
+    const summedByApp = (perStream: typeof counts) => {
+      const summed = new Map<string, number[]>();
+      for (const s of perStream) {
+        const key = labelsKey({ app: s.labels.app! });
+        const acc = summed.get(key) ?? new Array<number>(s.counts.length * 2).fill(0);
+        s.counts.forEach((v, k) => (acc[k]! += v));
+        s.bytes.forEach((v, k) => (acc[s.counts.length + k]! += v));
+        summed.set(key, acc);
+      }
+      return [...summed].sort();
+    };
+    assert.deepEqual(asGroups(grouped), summedByApp(counts));
     // Both ways of grouping inside DuckDB (rows joined to the stream index; per-stream counts first when the
     // step is long against the rows read) answer the per-stream counts summed.
     for (const stepNs of [1n * SEC, 7n * SEC, 600n * SEC]) {
       const p = { matchers: ALL, startNs: t0, endNs: NOW_NS, stepNs, lineFilters: [{ op: '!=' as const, value: 'GET' }] };
-      const perStream = await q.counts!(p);
       const byApp = await q.counts!({ ...p, groupBy: ['app'] });
-      const want = new Map<string, number[]>();
-      for (const c of perStream) {
-        const key = labelsKey({ app: c.labels.app! });
-        const acc = want.get(key) ?? new Array<number>(c.counts.length * 2).fill(0);
-        c.counts.forEach((v, k) => (acc[k]! += v));
-        c.bytes.forEach((v, k) => (acc[c.counts.length + k]! += v));
-        want.set(key, acc);
-      }
       assert.equal(byApp.length, apps.length);
-      assert.deepEqual(norm(byApp).map(([k, c, b]) => [k, [...(c as number[]), ...(b as number[])]]), [...want].sort(), `step ${stepNs}`);
+      assert.deepEqual(asGroups(byApp), summedByApp(await q.counts!(p)), `step ${stepNs}`);
     }
     await q.close();
   } finally {
