@@ -52,7 +52,7 @@ function isValidLabelName(name: string, invalidUtf8: boolean): boolean {
   return name.length > 0 && !invalidUtf8;
 }
 
-const IGNORED_HIST = (agg: string): string => `ignored histogram in ${agg} aggregation`;
+export const IGNORED_HIST = (agg: string): string => `ignored histogram in ${agg} aggregation`;
 const MIXED_AGG = 'encountered a mix of histograms and floats for aggregation';
 const MIXED_EXP_CUSTOM = (name: string): string =>
   `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`;

@@ -1,7 +1,7 @@
 import { METRIC_NAME_LABEL, compileMatcher, isStaleNaN } from '../model/index.ts';
 import type { LabelMatcher, Labels } from '../model/index.ts';
 import { QueryDeadline } from '../storage/index.ts';
-import { Grouper, KHeaps, ValueAggregation, aggregate, checkKParam, isValueAggregation } from './aggregations.ts';
+import { Grouper, IGNORED_HIST, KHeaps, ValueAggregation, aggregate, checkKParam, isValueAggregation } from './aggregations.ts';
 import type { StringParam } from './aggregations.ts';
 import { Annotations } from './annotations.ts';
 import { exprType, unwrapParens } from './ast.ts';
@@ -1248,8 +1248,9 @@ export class Evaluator implements EvalEnv {
       if (heaps.add(offered.length, g, s.pres, s.vals, kLo, kHi)) skippedHist = true;
       offered.push({ labels: s.labels, dropName: s.dropName });
     });
-    // The range function's annotations first, as when the aggregation runs after it.
-    if (skippedHist) this.annos.info(`ignored histogram in ${e.op} aggregation`, e.pos);
+    // The range function's annotations and errors first, then the parameter's, as when the aggregation runs
+    // after its input (KHeaps takes any parameter, NaN included, so it could be built before the check).
+    if (skippedHist) this.annos.info(IGNORED_HIST(e.op), e.pos);
     if (!checkKParam(e, fp, this)) return [];
     const out = new Map<number, StepSeries>();
     heaps.emit(grouper.groups.length, n === 1, (si, k, value) => {
