@@ -1,5 +1,6 @@
 // Metrics benchmark: Heimdall beside Prometheus and VictoriaMetrics under the same remote_write load.
 // Usage: npm run bench:metrics [-- --quick] [-- --servers heimdall,prometheus,prometheus3,victoria] [-- --heimdall inprocess]
+//   [-- --cpu-prof DIR]  (node --cpu-prof for the Heimdall server: one profile per thread, query workers included)
 // See bench/README.md. Bounded: fixed request counts, every server stopped by PID.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +31,8 @@ interface Options {
   queryRuns: number;
   heimdallMode: 'server' | 'inprocess';
   high: boolean;
+  /** Directory for `node --cpu-prof` profiles of the Heimdall server (every thread). */
+  cpuProf: string | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -45,6 +48,7 @@ function parseArgs(argv: string[]): Options {
     queryRuns: 5,
     heimdallMode: 'server',
     high: true,
+    cpuProf: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -53,6 +57,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--servers') o.servers = next().split(',');
     else if (a === '--heimdall') o.heimdallMode = next() === 'inprocess' ? 'inprocess' : 'server';
     else if (a === '--no-high') o.high = false;
+    else if (a === '--cpu-prof') o.cpuProf = path.resolve(next());
     else if (a === '--targets') o.targets = Number(next());
     else if (a === '--steps') o.steps = Number(next());
     else if (a === '--churn-targets') o.churnTargets = Number(next());
@@ -229,7 +234,7 @@ async function startTarget(kind: string, workDir: string, opts: Options): Promis
       return new HttpTarget(await startVictoria(workDir));
     case 'heimdall':
       if (opts.heimdallMode === 'inprocess') return InProcessHeimdall.start(path.join(workDir, 'heimdall-inprocess'));
-      return new HttpTarget(await startHeimdall(workDir, REPO));
+      return new HttpTarget(await startHeimdall(workDir, REPO, undefined, opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []));
     default:
       throw new Error(`unknown server ${kind}`);
   }

@@ -147,7 +147,12 @@ export async function startVictoria(workDir: string): Promise<Server> {
 }
 
 /** Starts Heimdall from `repoDir` with `config` as its YAML (by default: Mimir's per-tenant series limit lifted). */
-export async function startHeimdall(workDir: string, repoDir: string, config = 'metrics:\n  limits:\n    max_global_series_per_user: 0\n'): Promise<Server> {
+export async function startHeimdall(
+  workDir: string,
+  repoDir: string,
+  config = 'metrics:\n  limits:\n    max_global_series_per_user: 0\n',
+  nodeArgs: readonly string[] = [],
+): Promise<Server> {
   const port = await freePort();
   const grpc = await freePort();
   const otlp = await freePort();
@@ -156,6 +161,7 @@ export async function startHeimdall(workDir: string, repoDir: string, config = '
   const cfg = path.join(workDir, 'heimdall.yaml');
   fs.writeFileSync(cfg, config);
   const s = launch('heimdall', process.execPath, [
+    ...nodeArgs,
     path.join(repoDir, 'bin/heimdall.mjs'),
     'start',
     '--config', cfg,
